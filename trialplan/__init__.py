@@ -1,0 +1,27 @@
+"""trialplan: exact power, sample size and protocol text for combination trials.
+
+Public API (see DESIGN.md); import as ``import trialplan as tp``.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from trialplan.designs import Factorial
+from trialplan.outcomes import Continuous
+from trialplan.power import anova_power
+from trialplan.results import PowerResult, SampleSizeResult
+from trialplan.statistic import IntersectionUnion, TestStatistic
+
+try:
+    __version__ = version("trialplan")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "Continuous",
+    "Factorial",
+    "IntersectionUnion",
+    "PowerResult",
+    "SampleSizeResult",
+    "TestStatistic",
+    "anova_power",
+]

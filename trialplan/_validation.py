@@ -1,0 +1,87 @@
+"""Input checks shared by every module.
+
+Each check names the parameter, the value received and what is allowed, so a
+user sees at once what to change (the scikit-learn convention).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def check_real(name: str, value: Any) -> float:
+    """Return ``value`` as a finite float or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {name}={value!r}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"{name} must be finite; got {name}={value!r}")
+    return result
+
+
+def check_positive(name: str, value: Any) -> float:
+    """Return ``value`` as a finite float > 0 or raise naming ``name``."""
+    result = check_real(name, value)
+    if result <= 0:
+        raise ValueError(f"{name} must be a finite number > 0; got {name}={value!r}")
+    return result
+
+
+def check_open_unit(name: str, value: Any) -> float:
+    """Return ``value`` as a float strictly inside (0, 1) or raise naming ``name``."""
+    result = check_real(name, value)
+    if not 0.0 < result < 1.0:
+        raise ValueError(f"{name} must lie strictly between 0 and 1; got {name}={value!r}")
+    return result
+
+
+def check_unit_interval(name: str, value: Any, *, upper_open: bool = True) -> float:
+    """Return ``value`` as a float in [0, 1) (or [0, 1]) or raise naming ``name``."""
+    result = check_real(name, value)
+    ok = 0.0 <= result < 1.0 if upper_open else 0.0 <= result <= 1.0
+    if not ok:
+        allowed = "[0, 1)" if upper_open else "[0, 1]"
+        raise ValueError(f"{name} must lie in {allowed}; got {name}={value!r}")
+    return result
+
+
+def check_int(name: str, value: Any, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int >= ``minimum`` or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral | np.integer):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be a whole number; got {name}={value!r}")
+    result = int(value)
+    if result < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}; got {name}={value!r}")
+    return result
+
+
+def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``allowed``; otherwise suggest the closest."""
+    allowed = tuple(allowed)
+    if value in allowed:
+        return value
+    raise ValueError(f"{name}={value!r} is not allowed; choose one of {allowed!r}"
+                     + did_you_mean(value, allowed))
+
+
+def check_sided(sided: Any) -> int:
+    """Return ``sided`` (1 or 2) or raise."""
+    if isinstance(sided, bool) or sided not in (1, 2):
+        raise ValueError(f"sided must be 1 (one-sided) or 2 (two-sided); got sided={sided!r}")
+    return int(sided)
+
+
+def did_you_mean(value: Any, allowed: Iterable[Any]) -> str:
+    """Return a ``" (did you mean 'x'?)"`` hint for a mistyped name, or ``""``."""
+    names = [str(a) for a in allowed]
+    close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
