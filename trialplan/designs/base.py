@@ -288,6 +288,15 @@ class CellDesign:
                                 what="allocation multiplier")
         return self._sample_size_result(k, names, target)
 
+    def assurance(self, *, hypothesis: str, prior: Any, **options: Any) -> Any:
+        """Assurance of ``hypothesis``: power averaged over a design prior.
+
+        See :func:`trialplan.assurance.assurance` for the parameters.
+        """
+        from trialplan.assurance import assurance
+
+        return assurance(self, hypothesis=hypothesis, prior=prior, **options)
+
     # ------------------------------------------------------------- internals
     def _power_at_multiplier(self, k: int, names: Sequence[str]) -> dict[str, float]:
         design = self.with_cell_sizes(k * self.allocation_ratios)
@@ -366,6 +375,22 @@ _POWER_OPTIONS: dict[str, Any] = {}
 #: sample_size(<option>=...) dispatch, e.g. ``sequential``: engines register
 #: ``handler(design, *, power, hypothesis, **{option: value})`` here.
 _SAMPLE_SIZE_OPTIONS: dict[str, Any] = {}
+
+
+def _multiplicity_power(design: CellDesign, hypotheses: Any, *, method: str,
+                        multiplicity: Any, **options: Any) -> PowerResult:
+    """power(multiplicity=procedure): the procedure object evaluates itself.
+
+    A procedure (tp.Holm, tp.Dunnett, ...) implements
+    ``evaluate(design, hypotheses, *, method, **options) -> PowerResult``.
+    """
+    if not hasattr(multiplicity, "evaluate"):
+        raise TypeError("multiplicity must be a procedure such as tp.Holm([...]) or "
+                        f"tp.Dunnett(); got multiplicity={multiplicity!r}")
+    return multiplicity.evaluate(design, hypotheses, method=method, **options)
+
+
+_POWER_OPTIONS["multiplicity"] = _multiplicity_power
 
 
 def check_dropout(dropout: Any, cells: Sequence[Cell], normalize: Any) -> Any:
