@@ -5,6 +5,7 @@ Public API (see DESIGN.md); import as ``import trialplan as tp``.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from trialplan import report
 from trialplan.designs import Factorial
 from trialplan.outcomes import Continuous
 from trialplan.power import anova_power
@@ -24,4 +25,5 @@ __all__ = [
     "SampleSizeResult",
     "TestStatistic",
     "anova_power",
+    "report",
 ]

@@ -62,7 +62,7 @@ def sample_size_section(primary: SampleSizeResult, *,
     factors = " x ".join(f"{name} ({lo} vs {hi})" for name, (lo, hi) in design.factors.items())
     cells = {design.cell_label(c): outcome.means[c] for c in design.cells}
     means = ", ".join(f"{label} {value:g}" for label, value in cells.items())
-    primary_names = " and ".join(f"'{h}'" for h in primary.hypotheses)
+    primary_names = _and(f"'{h}'" for h in primary.hypotheses)
     rows = [power_at_plan.row(h) for h in primary.hypotheses]
     effects = "; ".join(f"{r.hypothesis}: {r.effect:g} ({r.estimand})" for r in rows)
     sided = "two-sided" if design.sided == 2 else "one-sided"
@@ -101,7 +101,7 @@ def sample_size_section(primary: SampleSizeResult, *,
         f"({primary.method}).")
     extra = ""
     for result in secondary:
-        names = " and ".join(f"'{h}'" for h in result.hypotheses)
+        names = _and(f"'{h}'" for h in result.hypotheses)
         n = result.n_per_cell
         per = f"{n} per cell" if isinstance(n, int) else f"{result.n_total} in total"
         extra += (f" For comparison, {result.target:.0%} power for {names} would need "
@@ -110,11 +110,21 @@ def sample_size_section(primary: SampleSizeResult, *,
     lines = [f"## {title}", "", paragraph + extra, "",
              f"Power of each hypothesis at the planned size ({design.describe()}):", "",
              "| hypothesis | effect | SE | df | power |", "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r.hypothesis} | {r.effect:.3g} | {r.se:.3f} | {r.df:g} | {r.power:.3f} |"
+    lines += [f"| {_cell(r.hypothesis)} | {r.effect:.3g} | {r.se:.3f} | {r.df:g} | {r.power:.3f} |"
               for r in table.itertuples()]
     if sources:
         lines += ["", "Sources of the planning values:", ""] + [f"- {s}" for s in sources]
     return "\n".join(lines) + "\n"
+
+
+def _and(items: object) -> str:
+    words = list(items)  # type: ignore[call-overload]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _cell(text: str) -> str:
+    """Escape a Markdown table cell (hypothesis names contain '|')."""
+    return text.replace("|", "\\|")
 
 
 def _first_interaction(design: object) -> str:
