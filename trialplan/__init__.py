@@ -6,7 +6,7 @@ Public API (see DESIGN.md); import as ``import trialplan as tp``.
 from importlib.metadata import PackageNotFoundError, version
 
 from trialplan import report
-from trialplan.designs import Factorial
+from trialplan.designs import Factorial, Parallel
 from trialplan.outcomes import Continuous
 from trialplan.power import anova_power
 from trialplan.results import PowerResult, SampleSizeResult
@@ -20,6 +20,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "Continuous",
     "Factorial",
+    "Parallel",
     "IntersectionUnion",
     "PowerResult",
     "SampleSizeResult",
