@@ -103,7 +103,8 @@ def joint_power(noncentrality: Sequence[float], critical: Sequence[float],
 
     ``T_i = (Z_i + delta_i) / U`` with ``Z ~ N(0, R)`` and ``U`` distributed as
     ``sqrt(chi2_df / df)`` independent of ``Z`` (``U = 1`` when ``df`` is
-    infinite): the "shifted" multivariate t of mvtnorm's ``pmvt``.
+    infinite): the noncentral multivariate t of Kshirsagar (mvtnorm ``pmvt``
+    with ``type="Kshirsagar"``; Genz & Bretz 2009, eq. 1.4).
 
     Parameters
     ----------
