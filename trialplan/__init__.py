@@ -5,8 +5,9 @@ Public API (see DESIGN.md); import as ``import trialplan as tp``.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from trialplan import report
+from trialplan import randomization, report
 from trialplan.designs import Factorial, Parallel
+from trialplan.dunnett import Dunnett
 from trialplan.outcomes import Continuous
 from trialplan.power import anova_power
 from trialplan.results import PowerResult, SampleSizeResult
@@ -19,6 +20,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "Continuous",
+    "Dunnett",
     "Factorial",
     "Parallel",
     "IntersectionUnion",
@@ -26,5 +28,6 @@ __all__ = [
     "SampleSizeResult",
     "TestStatistic",
     "anova_power",
+    "randomization",
     "report",
 ]

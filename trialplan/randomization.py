@@ -1,0 +1,1065 @@
+"""Allocation schedules: stratified permuted blocks and Pocock-Simon minimization.
+
+Two ways to decide who gets what:
+
+* :func:`permuted_blocks` writes the whole list in advance.  Each stratum (a
+  combination of levels of the stratification variables) gets its own list,
+  made of blocks whose size is drawn at random from ``block_sizes``; each
+  block holds every treatment in proportion to the allocation ratios, in a
+  random order (Matts & Lachin 1988).  A factorial design is randomized over
+  its cells, so both factors and their combination stay balanced; a parallel
+  design over its arms; a SMART over its stage-1 arms (``stage=1``) or, for
+  non-responders, over its stage-2 options within each stage-1 arm
+  (``stage=2``).
+* :class:`Minimization` assigns one participant at a time (Pocock & Simon
+  1975): it adds the participant hypothetically to each treatment, measures
+  the imbalance this would cause at the participant's own covariate levels,
+  and favours the treatment with the least imbalance with probability ``p``.
+
+Both are reproducible from a seed.  A schedule's CSV export opens with a
+header that records the seed, the parameters and the trialplan version; the
+default (blinded) export leaves out block sizes and block numbers, which
+enrolling staff must not see (SPIRIT 2013 item 16a).
+
+References
+----------
+.. [1] Matts JP, Lachin JM. Properties of permuted-block randomization in
+   clinical trials. Control Clin Trials 1988;9(4):327-344.
+.. [2] Rosenberger WF, Lachin JM. Randomization in Clinical Trials: Theory and
+   Practice, 2nd ed. Wiley; 2016.
+.. [3] Taves DR. Minimization: a new method of assigning patients to
+   treatment and control groups. Clin Pharmacol Ther 1974;15(5):443-453.
+.. [4] Pocock SJ, Simon R. Sequential treatment assignment with balancing for
+   prognostic factors in the controlled clinical trial. Biometrics
+   1975;31(1):103-115.
+.. [5] Chan A-W et al. SPIRIT 2013 statement. Ann Intern Med
+   2013;158(3):200-207.
+.. [6] Kahan BC, Morris TP. Improper analysis of trials randomised using
+   stratified blocks or minimisation. Stat Med 2012;31(4):328-340.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import numbers
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialplan._validation import check_choice, check_int, check_real, did_you_mean
+
+__all__ = ["Minimization", "Schedule", "permuted_blocks"]
+
+Treatment = Hashable
+_RESERVED_COLUMNS = ("sequence", "block", "block_size")
+
+
+# ---------------------------------------------------------------------------
+# What is randomized: treatments, their columns and ratios, for every design
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Units:
+    """The treatments one randomization chooses between."""
+
+    kind: str                                  # "factorial", "parallel", "SMART stage 1", ...
+    treatments: tuple[Treatment, ...]
+    columns: tuple[str, ...]                   # one output column per factor (or "arm")
+    ratios: tuple[int, ...]                    # reduced integer allocation ratios
+    description: str
+    implied_strata: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def values(self, treatment: Treatment) -> tuple[Any, ...]:
+        """Return the treatment's value in each output column."""
+        return tuple(treatment) if self.kind == "factorial" else (treatment,)
+
+    def label(self, treatment: Treatment) -> str:
+        """Return the treatment in words, e.g. ``"active+MBI"``."""
+        return "+".join(map(str, treatment)) if self.kind == "factorial" else str(treatment)
+
+    def index(self, treatment: Any, what: str) -> int:
+        """Position of a user's treatment key, or a helpful error."""
+        if treatment in self.treatments:
+            return self.treatments.index(treatment)
+        allowed = list(self.treatments)
+        hint = did_you_mean(treatment, allowed) if isinstance(treatment, str) else ""
+        if self.kind == "factorial" and isinstance(treatment, tuple):
+            labels = [self.label(t) for t in allowed]
+            hint = did_you_mean(self.label(treatment), labels)
+            if hint:
+                hint = hint.replace("'", "").replace("did you mean ", "did you mean the cell ")
+        raise ValueError(f"{what}: {treatment!r} is not one of the {self.kind} treatments "
+                         f"{allowed}{hint}")
+
+
+def _units(design: Any, *, stage: Any, ratios: Any) -> _Units:
+    """Read the treatments and allocation ratios off a trialplan design."""
+    if hasattr(design, "stage1") and hasattr(design, "stage2"):
+        units = _smart_units(design, stage)
+    else:
+        if stage is not None:
+            raise ValueError(f"stage={stage!r} applies to SMART designs only; "
+                             f"{type(design).__name__} has a single randomization, so leave "
+                             "stage=None")
+        if hasattr(design, "factors") and hasattr(design, "cells"):
+            units = _factorial_units(design)
+        elif hasattr(design, "arms"):
+            units = _parallel_units(design)
+        else:
+            raise TypeError("design must be a trialplan design (tp.Factorial, tp.Parallel or "
+                            f"tp.SMART); got design={design!r}")
+    if ratios is not None:
+        units = _Units(kind=units.kind, treatments=units.treatments, columns=units.columns,
+                       ratios=_user_ratios(ratios, units), description=units.description,
+                       implied_strata=units.implied_strata)
+    return units
+
+
+def _factorial_units(design: Any) -> _Units:
+    cells = tuple(tuple(c) for c in design.cells)
+    sizes = [int(v) for v in np.asarray(design.n_array)]
+    return _Units(kind="factorial", treatments=cells, columns=tuple(design.factors),
+                  ratios=_reduce(sizes), description=_describe(design))
+
+
+def _parallel_units(design: Any) -> _Units:
+    arms = tuple(design.arms)
+    n = getattr(design, "n_per_arm", None)
+    if isinstance(n, Mapping):
+        sizes = [int(n[a]) for a in arms]
+    elif hasattr(design, "n_array"):
+        sizes = [int(v) for v in np.asarray(design.n_array)]
+    else:
+        sizes = [1] * len(arms)
+    return _Units(kind="parallel", treatments=arms, columns=("arm",), ratios=_reduce(sizes),
+                  description=_describe(design))
+
+
+def _smart_units(design: Any, stage: Any) -> _Units:
+    if stage is None:
+        raise ValueError("stage=None: a SMART randomizes twice; pass stage=1 for the stage-1 "
+                         "list or stage=2 for the lists of non-responders (one per stage-1 arm)")
+    if isinstance(stage, bool) or stage not in (1, 2):
+        raise ValueError(f"stage must be 1 (stage-1 arms) or 2 (stage-2 options for "
+                         f"non-responders); got stage={stage!r}")
+    stage1 = tuple(design.stage1)
+    stage2 = tuple(design.stage2)
+    if stage == 1:
+        ratios = _smart_ratios(design, 1, stage1)
+        return _Units(kind="SMART stage 1", treatments=stage1, columns=("stage1",),
+                      ratios=ratios, description=f"{_describe(design)} | stage 1")
+    ratios = _smart_ratios(design, 2, stage2)
+    return _Units(kind="SMART stage 2", treatments=stage2, columns=("stage2",), ratios=ratios,
+                  description=f"{_describe(design)} | stage 2 (non-responders)",
+                  implied_strata={"stage1": stage1})
+
+
+def _smart_ratios(design: Any, stage: int, treatments: tuple[Any, ...]) -> tuple[int, ...]:
+    """Allocation ratios a SMART declares for a stage, else equal allocation."""
+    for name in (f"stage{stage}_ratio", f"stage{stage}_ratios", f"allocation{stage}",
+                 f"stage{stage}_allocation"):
+        value = getattr(design, name, None)
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            sizes = [value[t] for t in treatments]
+        else:
+            sizes = list(value)
+        if all(isinstance(s, numbers.Integral) or float(s).is_integer() for s in sizes):
+            return _reduce([int(s) for s in sizes])
+        # fractions such as (0.5, 0.5): turn them into the smallest integers
+        return _reduce(_integer_ratios([float(s) for s in sizes], f"{name}"))
+    return (1,) * len(treatments)
+
+
+def _integer_ratios(fractions: Sequence[float], name: str) -> list[int]:
+    for scale in range(1, 101):
+        scaled = [f * scale / min(fractions) for f in fractions]
+        if all(abs(s - round(s)) < 1e-9 for s in scaled):
+            return [round(s) for s in scaled]
+    raise ValueError(f"{name}={tuple(fractions)} is not a ratio of small whole numbers; "
+                     "pass ratios= to permuted_blocks explicitly")
+
+
+def _describe(design: Any) -> str:
+    describe = getattr(design, "describe", None)
+    if callable(describe):
+        try:
+            return str(describe())
+        except Exception:  # noqa: BLE001 - a description is cosmetic
+            pass
+    return type(design).__name__
+
+
+def _reduce(sizes: Sequence[int]) -> tuple[int, ...]:
+    divisor = reduce(math.gcd, sizes)
+    return tuple(s // divisor for s in sizes)
+
+
+def _user_ratios(ratios: Any, units: _Units) -> tuple[int, ...]:
+    if not isinstance(ratios, Mapping):
+        raise TypeError(f"ratios must be a mapping {{treatment: positive whole number}} over "
+                        f"{list(units.treatments)}; got ratios={ratios!r}")
+    given: dict[int, int] = {}
+    for key, value in ratios.items():
+        i = units.index(key, "ratios")
+        if isinstance(value, bool) or not (isinstance(value, numbers.Integral | np.integer)
+                                           or (isinstance(value, float) and value.is_integer())):
+            raise ValueError(f"ratios must be positive whole numbers; got ratios[{key!r}]="
+                             f"{value!r}")
+        if int(value) < 1:
+            raise ValueError(f"ratios must be positive whole numbers (>= 1); got "
+                             f"ratios[{key!r}]={value!r}")
+        given[i] = int(value)
+    missing = [units.treatments[i] for i in range(len(units.treatments)) if i not in given]
+    if missing:
+        raise ValueError(f"ratios is missing {missing}; give a whole number for every one of "
+                         f"{list(units.treatments)}")
+    return _reduce([given[i] for i in range(len(units.treatments))])
+
+
+# ---------------------------------------------------------------------------
+# Validation of strata, block sizes and seeds
+# ---------------------------------------------------------------------------
+def _check_strata(strata: Any, units: _Units, *, name: str = "strata"
+                  ) -> dict[str, tuple[Any, ...]]:
+    if strata is None:
+        strata = {}
+    if not isinstance(strata, Mapping):
+        raise TypeError(f"{name} must be a mapping {{variable: (level, ...)}}, e.g. "
+                        f"{{'site': ('A', 'B')}}; got {name}={strata!r}")
+    checked: dict[str, tuple[Any, ...]] = {}
+    for variable, levels in strata.items():
+        if not isinstance(variable, str) or not variable:
+            raise ValueError(f"{name} variable names must be non-empty strings; got "
+                             f"{variable!r}")
+        taken = set(_RESERVED_COLUMNS) | set(units.columns) | set(units.implied_strata)
+        if variable in taken:
+            raise ValueError(f"{name} variable {variable!r} clashes with a column of the "
+                             f"schedule; the names {sorted(taken)} are taken")
+        if isinstance(levels, str) or not isinstance(levels, Sequence) or len(levels) == 0:
+            raise ValueError(f"{name}[{variable!r}] must be a non-empty sequence of levels, "
+                             f"e.g. ('A', 'B'); got {levels!r}")
+        levels = tuple(levels)
+        for level in levels:
+            if isinstance(level, bool) or not isinstance(level, str | numbers.Integral):
+                raise TypeError(f"{name}[{variable!r}] levels must be strings or whole "
+                                f"numbers; got {level!r}")
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"{name}[{variable!r}] lists a level twice: {levels!r}")
+        checked[variable] = levels
+    return {**checked, **dict(units.implied_strata)}
+
+
+def _check_block_sizes(block_sizes: Any, units: _Units) -> tuple[int, ...]:
+    if isinstance(block_sizes, numbers.Integral) and not isinstance(block_sizes, bool):
+        block_sizes = (block_sizes,)
+    if isinstance(block_sizes, str) or not isinstance(block_sizes, Sequence) \
+            or len(block_sizes) == 0:
+        raise TypeError(f"block_sizes must be a whole number or a non-empty sequence of them, "
+                        f"e.g. (4, 8); got block_sizes={block_sizes!r}")
+    sizes = tuple(check_int("block_sizes", b) for b in block_sizes)
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(f"block_sizes lists a size twice: {sizes!r}")
+    total = sum(units.ratios)
+    bad = [b for b in sizes if b % total]
+    if bad:
+        ratio_text = ":".join(map(str, units.ratios))
+        raise ValueError(f"block_sizes must be multiples of {total}, the sum of the allocation "
+                         f"ratios {ratio_text} over {len(units.treatments)} treatments; got "
+                         f"block_sizes={sizes!r} (e.g. use {(total, 2 * total)})")
+    return sizes
+
+
+def _check_block_probs(block_probs: Any, sizes: tuple[int, ...]) -> tuple[float, ...]:
+    if block_probs is None:
+        return tuple(1.0 / len(sizes) for _ in sizes)
+    if isinstance(block_probs, Mapping):
+        unknown = [b for b in block_probs if b not in sizes]
+        if unknown:
+            raise ValueError(f"block_probs has block size {unknown[0]!r}, which is not one of "
+                             f"block_sizes={sizes!r}")
+        block_probs = [block_probs.get(b, 0.0) for b in sizes]
+    if isinstance(block_probs, str) or not isinstance(block_probs, Sequence) \
+            or len(block_probs) != len(sizes):
+        raise ValueError(f"block_probs must give one probability per block size {sizes!r}; "
+                         f"got block_probs={block_probs!r}")
+    probs = tuple(check_real("block_probs", q) for q in block_probs)
+    if any(q < 0 for q in probs) or not math.isclose(sum(probs), 1.0, abs_tol=1e-9) \
+            or not any(q > 0 for q in probs):
+        raise ValueError(f"block_probs must be >= 0 and sum to 1; got block_probs={probs!r}")
+    return probs
+
+
+def _check_seed(seed: Any) -> np.random.SeedSequence:
+    if seed is None:
+        return np.random.SeedSequence()
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        raise TypeError("seed must be a whole number >= 0 or a numpy SeedSequence, so that the "
+                        "schedule can be regenerated from the seed written in its header; got "
+                        "a numpy Generator, whose state cannot be recorded")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral | np.integer) or seed < 0:
+        raise TypeError(f"seed must be a whole number >= 0, a numpy SeedSequence or None; got "
+                        f"seed={seed!r}")
+    return np.random.SeedSequence(int(seed))
+
+
+def _stream(root: np.random.SeedSequence, stratum: Sequence[tuple[str, Any]],
+            stage: Any) -> np.random.Generator:
+    """Return the stratum's own Generator, keyed by its labels, not its position."""
+    text = json.dumps([stage, [[v, str(lv), type(lv).__name__] for v, lv in stratum]])
+    digest = hashlib.sha256(text.encode()).digest()
+    key = tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
+    child = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + key)
+    return np.random.Generator(np.random.PCG64(child))
+
+
+# ---------------------------------------------------------------------------
+# Permuted blocks
+# ---------------------------------------------------------------------------
+def permuted_blocks(design: Any, *, n: int, block_sizes: int | Sequence[int] = (4, 8),
+                    strata: Mapping[str, Sequence[Any]] | None = None,
+                    seed: int | np.random.SeedSequence | None = None,
+                    block_probs: Sequence[float] | Mapping[int, float] | None = None,
+                    ratios: Mapping[Any, int] | None = None,
+                    stage: int | None = None) -> Schedule:
+    """Stratified permuted-block randomization list with random block sizes.
+
+    Every stratum (each combination of the levels in ``strata``) gets its own
+    list.  The list is a run of blocks; each block's size is drawn from
+    ``block_sizes`` (with ``block_probs``) and the block holds each
+    treatment ``size * ratio / sum(ratios)`` times in a uniformly random
+    order.  Blocks are added until the list has at least ``n`` entries, so
+    every block is complete and every list is exactly balanced at its end.
+
+    Parameters
+    ----------
+    design : Factorial, Parallel or SMART
+        A factorial design is randomized over its cells (one column per
+        factor), a parallel design over its arms (column ``"arm"``), a SMART
+        over its stage-1 arms (``stage=1``, column ``"stage1"``) or, for
+        non-responders, over its stage-2 options (``stage=2``, column
+        ``"stage2"``) with the stage-1 arm as an extra stratification
+        variable ``"stage1"``.
+    n : int
+        Minimum length of each stratum's list: plan for the most participants
+        any one stratum could enrol (lists end on a complete block, so they
+        may be up to ``max(block_sizes) - 1`` longer).
+    block_sizes : int or sequence of int, default (4, 8)
+        Possible block sizes; each must be a multiple of the sum of the
+        allocation ratios (4 for a 1:1:1:1 2x2 factorial, 3 for 2:1 arms).
+    strata : mapping of str to sequence, optional
+        Stratification variables and their levels, e.g.
+        ``{"site": ("A", "B"), "severity": ("moderate", "severe")}``.
+    seed : int or numpy.random.SeedSequence, optional
+        Makes the schedule reproducible; recorded in its header.  Without a
+        seed, fresh entropy is drawn and recorded.  Each stratum draws from
+        its own stream, ``SeedSequence(seed, spawn_key=<digest of the
+        stratum's labels>)``, so adding a site leaves the other sites' lists
+        unchanged.
+    block_probs : sequence of float or mapping of int to float, optional
+        Probability of each block size (uniform by default).
+    ratios : mapping of treatment to int, optional
+        Allocation ratios, overriding the design's (by default the ratios of
+        its planned sizes, e.g. ``n_per_arm={"A": 60, "B": 30}`` gives 2:1).
+    stage : {1, 2}, optional
+        For a SMART only: which randomization to list.
+
+    Returns
+    -------
+    Schedule
+        ``.to_frame()`` has columns ``"sequence"`` (position in the stratum's
+        list), one per stratification variable and one per factor (or
+        ``"arm"``, ``"stage1"``, ``"stage2"``); ``.to_csv(path)`` writes it
+        with a header; ``.balance()`` summarizes realized balance.
+
+    Raises
+    ------
+    ValueError
+        If a ratio is not a positive whole number, a block size is not a
+        multiple of the ratio sum, a stratum lists a level twice or uses a
+        reserved column name, or ``stage`` is missing or invalid for a SMART.
+    TypeError
+        If the design, ``n``, ``strata`` or ``seed`` has the wrong type.
+
+    References
+    ----------
+    .. [1] Matts JP, Lachin JM. Control Clin Trials 1988;9(4):327-344.
+    .. [2] Rosenberger WF, Lachin JM. Randomization in Clinical Trials, 2nd
+       ed. Wiley; 2016, chapter 3.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> design = tp.Factorial(
+    ...     factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+    ...     outcome=tp.Continuous(
+    ...         means={("sham", "control"): 0.0, ("active", "control"): -3.0,
+    ...                ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}, sd=8.0),
+    ...     n_per_cell=50)
+    >>> sched = tp.randomization.permuted_blocks(
+    ...     design, n=20, block_sizes=(4, 8), strata={"site": ("A", "B")}, seed=2026)
+    >>> frame = sched.to_frame()
+    >>> list(frame.columns)
+    ['sequence', 'site', 'rTMS', 'MBI']
+    >>> frame.groupby("site").size().tolist()  # each list ends on a complete block
+    [24, 24]
+    >>> frame.groupby(["site", "rTMS", "MBI"]).size().unique().tolist()
+    [6]
+    """
+    units = _units(design, stage=stage, ratios=ratios)
+    n = check_int("n", n)
+    sizes = _check_block_sizes(block_sizes, units)
+    probs = _check_block_probs(block_probs, sizes)
+    strata_ = _check_strata(strata, units)
+    root = _check_seed(seed)
+    total = sum(units.ratios)
+    base = np.repeat(np.arange(len(units.treatments)), units.ratios)
+
+    rows: list[tuple[Any, ...]] = []
+    variables = tuple(strata_)
+    for levels in itertools.product(*strata_.values()):
+        rng = _stream(root, tuple(zip(variables, levels, strict=True)), stage)
+        position = 0
+        block = 0
+        while position < n:
+            size = int(sizes[rng.choice(len(sizes), p=probs)])
+            block += 1
+            order = rng.permutation(np.tile(base, size // total))
+            for t in order:
+                position += 1
+                rows.append((position, *levels, *units.values(units.treatments[t]), block,
+                             size))
+    frame = pd.DataFrame(rows, columns=["sequence", *variables, *units.columns, "block",
+                                        "block_size"])
+    return Schedule(frame=frame, units=units, strata=strata_, n=n, block_sizes=sizes,
+                    block_probs=probs, seed=root, stage=stage)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+class Schedule:
+    """A permuted-block randomization list, one list per stratum.
+
+    Made by :func:`permuted_blocks`; immutable.  ``len(schedule)`` is the
+    number of rows over all strata.
+
+    Attributes
+    ----------
+    strata : mapping of str to tuple
+        Stratification variables and their levels (for a stage-2 SMART list,
+        including ``"stage1"``).
+    n : int
+        Minimum list length per stratum that was requested.
+    block_sizes : tuple of int
+        Possible block sizes; ``block_probs`` their probabilities.
+    seed : numpy.random.SeedSequence
+        Regenerates the schedule (its ``entropy`` is written in the header).
+    stage : int or None
+        The SMART stage, if any.
+    """
+
+    frame: pd.DataFrame
+    units: _Units
+    strata: Mapping[str, tuple[Any, ...]]
+    n: int
+    block_sizes: tuple[int, ...]
+    block_probs: tuple[float, ...]
+    seed: np.random.SeedSequence
+    stage: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strata", MappingProxyType(dict(self.strata)))
+
+    # ------------------------------------------------------------ accessors
+    @property
+    def treatment_columns(self) -> tuple[str, ...]:
+        """Columns that hold the assignment (factor names, ``"arm"``, ...)."""
+        return self.units.columns
+
+    @property
+    def ratios(self) -> dict[Treatment, int]:
+        """Allocation ratio of each treatment (cell, arm or stage option)."""
+        return dict(zip(self.units.treatments, self.units.ratios, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def to_frame(self, *, blocks: bool = False) -> pd.DataFrame:
+        """Return the schedule as a DataFrame (a new copy each call).
+
+        Parameters
+        ----------
+        blocks : bool, default False
+            Add the columns ``"block"`` (block number within the stratum) and
+            ``"block_size"``.  Leave False for anything enrolling staff see:
+            known block sizes let them predict the last assignments of a
+            block.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``"sequence"``, the stratification variables, the
+            treatment columns (and the block columns when asked).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> s = tp.randomization.permuted_blocks(d, n=8, block_sizes=4, seed=1)
+        >>> list(s.to_frame(blocks=True).columns)
+        ['sequence', 'A', 'B', 'block', 'block_size']
+        """
+        frame = self.frame.copy()
+        if not blocks:
+            frame = frame.drop(columns=["block", "block_size"])
+        return frame
+
+    def stratum(self, **levels: Any) -> pd.DataFrame:
+        """Return the list of one stratum, e.g. ``schedule.stratum(site="A")``.
+
+        Parameters
+        ----------
+        **levels
+            One level for every stratification variable.
+
+        Returns
+        -------
+        pandas.DataFrame
+            That stratum's rows of :meth:`to_frame` (blinded).
+
+        Raises
+        ------
+        ValueError
+            For an unknown variable or level (the closest name is suggested)
+            or a missing variable.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> s = tp.randomization.permuted_blocks(d, n=8, block_sizes=4,
+        ...                                      strata={"site": ("A", "B")}, seed=1)
+        >>> len(s.stratum(site="B"))
+        8
+        """
+        _check_covariates(levels, self.strata, what="stratum")
+        frame = self.to_frame()
+        mask = np.ones(len(frame), dtype=bool)
+        for variable, level in levels.items():
+            mask &= (frame[variable] == level).to_numpy()
+        return frame.loc[mask].reset_index(drop=True)
+
+    # -------------------------------------------------------------- balance
+    def balance(self, *, n_enrolled: int | None = None) -> pd.DataFrame:
+        """Realized allocation in each stratum and overall, against the target.
+
+        Parameters
+        ----------
+        n_enrolled : int, optional
+            Count only the first ``n_enrolled`` entries of each stratum's
+            list (as if recruitment stopped there); by default the whole list.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``"stratum"`` (``"variable=level, ..."`` or ``"all"``),
+            ``"variable"`` (``"treatment"``, or a factor name for a
+            factorial's margins), ``"level"``, ``"n"``, ``"proportion"``,
+            ``"target"`` and ``"difference"`` (realized minus target count).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> s = tp.randomization.permuted_blocks(d, n=16, block_sizes=(4, 8), seed=3)
+        >>> b = s.balance()
+        >>> print(b[b.variable == "A"][["level", "n", "target"]].to_string(index=False))
+        level  n  target
+           a0 10    10.0
+           a1 10    10.0
+        >>> late = s.balance(n_enrolled=6)      # if recruitment stopped after 6
+        >>> print(late[late.variable == "treatment"][["level", "n", "target"]]
+        ...       .to_string(index=False))
+        level  n  target
+        a0+b0  1     1.5
+        a0+b1  2     1.5
+        a1+b0  1     1.5
+        a1+b1  2     1.5
+        """
+        frame = self.frame
+        if n_enrolled is not None:
+            n_enrolled = check_int("n_enrolled", n_enrolled)
+            frame = frame[frame["sequence"] <= n_enrolled]
+        variables = [v for v in self.strata]
+        groups: list[tuple[str, pd.DataFrame]] = [("all", frame)]
+        if variables:
+            for levels, part in frame.groupby(variables, sort=False):
+                levels = levels if isinstance(levels, tuple) else (levels,)
+                label = ", ".join(f"{v}={lv}" for v, lv in zip(variables, levels, strict=True))
+                groups.append((label, part))
+        rows = []
+        shares = np.array(self.units.ratios) / sum(self.units.ratios)
+        for label, part in groups:
+            size = len(part)
+            keys = [tuple(r) for r in part[list(self.units.columns)].itertuples(index=False)]
+            for treatment, share in zip(self.units.treatments, shares, strict=True):
+                value = self.units.values(treatment)
+                count = sum(1 for k in keys if k == value)
+                rows.append((label, "treatment", self.units.label(treatment), count,
+                             share * size))
+            if self.units.kind == "factorial":
+                for j, column in enumerate(self.units.columns):
+                    for level in dict.fromkeys(t[j] for t in self.units.treatments):
+                        share = sum(s for t, s in zip(self.units.treatments, shares, strict=True)
+                                    if t[j] == level)
+                        count = sum(1 for k in keys if k[j] == level)
+                        rows.append((label, column, level, count, share * size))
+        out = pd.DataFrame(rows, columns=["stratum", "variable", "level", "n", "target"])
+        total = out.groupby(["stratum", "variable"], sort=False)["n"].transform("sum")
+        out.insert(4, "proportion", np.where(total > 0, out["n"] / total.where(total > 0, 1),
+                                             np.nan))
+        out["difference"] = out["n"] - out["target"]
+        return out
+
+    # --------------------------------------------------------------- export
+    def header(self, *, blocks: bool = False) -> list[str]:
+        """Return the provenance lines written above the CSV (without ``#``).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> s = tp.randomization.permuted_blocks(d, n=8, seed=7)
+        >>> [line for line in s.header() if line.startswith(("seed", "block"))]
+        ['block_sizes: 4, 8', 'block_probs: 0.5, 0.5', 'seed: 7']
+        """
+        from trialplan import __version__
+
+        units = self.units
+        ratio_text = ", ".join(f"{units.label(t)}={r}"
+                               for t, r in zip(units.treatments, units.ratios, strict=True))
+        strata_text = "; ".join(f"{v}=({', '.join(map(str, lv))})"
+                                for v, lv in self.strata.items()) or "none"
+        seed_text = str(self.seed.entropy)
+        if self.seed.spawn_key:
+            seed_text += f" (spawn_key={tuple(self.seed.spawn_key)})"
+        lines = [
+            "trialplan randomization schedule: stratified permuted blocks",
+            f"trialplan_version: {__version__}",
+            f"design: {units.description}",
+            f"randomized: {units.kind} over {len(units.treatments)} treatments",
+            f"allocation_ratios: {ratio_text}",
+            f"strata: {strata_text}",
+            f"n_per_stratum_min: {self.n}",
+            f"block_sizes: {', '.join(map(str, self.block_sizes))}",
+            f"block_probs: {', '.join(f'{q:g}' for q in self.block_probs)}",
+            f"seed: {seed_text}",
+            "streams: numpy PCG64, one per stratum, SeedSequence(seed, "
+            "spawn_key=sha256(stratum labels))",
+            f"rows: {len(self)}",
+            "blinded: " + ("no (block and block_size columns included)" if blocks
+                           else "yes (block sizes and block numbers withheld)"),
+        ]
+        if self.stage is not None:
+            lines.insert(4, f"stage: {self.stage}")
+        return lines
+
+    def to_csv(self, path: str | Path, *, blocks: bool = False) -> Path:
+        """Write the schedule as CSV, after a ``#`` header recording its provenance.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            File to write (overwritten).
+        blocks : bool, default False
+            Include block numbers and sizes (the unblinded master copy).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.  Read it back with
+            ``pandas.read_csv(path, comment="#")``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd, trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> s = tp.randomization.permuted_blocks(d, n=8, seed=7)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     out = s.to_csv(pathlib.Path(tmp) / "schedule.csv")
+        ...     first = out.read_text().splitlines()[0]
+        ...     back = pd.read_csv(out, comment="#")
+        >>> first
+        '# trialplan randomization schedule: stratified permuted blocks'
+        >>> back.shape == s.to_frame().shape
+        True
+        """
+        path = Path(path)
+        text = "".join(f"# {line}\n" for line in self.header(blocks=blocks))
+        text += self.to_frame(blocks=blocks).to_csv(index=False, lineterminator="\n")
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def __repr__(self) -> str:
+        units = self.units
+        n_strata = math.prod(len(v) for v in self.strata.values())
+        overall = self.balance()
+        overall = overall[(overall.stratum == "all") & (overall.variable == "treatment")]
+        table = overall[["level", "n", "proportion", "target"]].to_string(
+            index=False, float_format=lambda x: f"{x:.3f}")
+        return (f"Permuted-block schedule | {units.description} | {n_strata} "
+                f"strat{'um' if n_strata == 1 else 'a'} x >= {self.n} | block sizes "
+                f"{self.block_sizes} | seed={self.seed.entropy}\n{table}")
+
+    __str__ = __repr__
+
+
+# ---------------------------------------------------------------------------
+# Minimization
+# ---------------------------------------------------------------------------
+def _check_covariates(given: Mapping[str, Any], factors: Mapping[str, tuple[Any, ...]], *,
+                      what: str) -> None:
+    if not isinstance(given, Mapping):
+        raise TypeError(f"{what} must be a mapping {{variable: level}} over "
+                        f"{list(factors)}; got {given!r}")
+    for variable, level in given.items():
+        if variable not in factors:
+            raise ValueError(f"{what}: {variable!r} is not a stratification variable; they are "
+                             f"{list(factors)}" + did_you_mean(variable, factors))
+        levels = factors[variable]
+        if level not in levels:
+            raise ValueError(f"{what}: {level!r} is not a level of {variable!r}, whose levels "
+                             f"are {levels}" + did_you_mean(level, levels))
+    missing = [v for v in factors if v not in given]
+    if missing:
+        raise ValueError(f"{what} is missing {missing}; give a level for every one of "
+                         f"{list(factors)}")
+
+
+class Minimization:
+    """Pocock-Simon minimization: an online allocator with a biased coin.
+
+    For each new participant, every treatment ``k`` is tried hypothetically:
+    for each minimization factor, the counts of participants already
+    assigned at the participant's own level of that factor are taken, one is
+    added to treatment ``k``, and the imbalance of those counts is measured
+    (the range, max minus min, by default).  ``G_k`` is the weighted sum of
+    these imbalances over the factors.  The treatments with the smallest
+    ``G_k`` are preferred: with probability ``p`` the participant gets one of
+    them (chosen at random if several tie), otherwise one of the other
+    treatments at random.  When every treatment ties, the choice is uniform.
+
+    The allocator keeps its state (counts and an audit log) between calls;
+    it is the one mutable object in trialplan.  The analysis should adjust
+    for the minimization factors (Kahan & Morris 2012).
+
+    Parameters
+    ----------
+    design : Factorial, Parallel or SMART
+        What is assigned: a factorial's cells, a parallel design's arms, a
+        SMART's stage-1 arms (``stage=1``) or stage-2 options (``stage=2``,
+        with the stage-1 arm added as a factor ``"stage1"``).  Minimization
+        here is for equal allocation; a design with unequal ratios raises.
+    factors : mapping of str to sequence
+        Minimization factors and their levels, e.g. ``{"site": ("A", "B"),
+        "severity": ("moderate", "severe")}``.
+    p : float, default 0.8
+        Probability of assigning a preferred (least-imbalance) treatment,
+        in (1/K, 1] for K treatments (1 is deterministic minimization).
+    weights : mapping of str to float, optional
+        Weight of each factor in ``G_k`` (all 1 by default).
+    imbalance : {"range", "variance"}, default "range"
+        How the imbalance of one factor level's counts is measured.
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
+        Seeds the random choices; the same seed and the same participants
+        give the same assignments.
+    stage : {1, 2}, optional
+        For a SMART only.
+
+    Attributes
+    ----------
+    treatments : tuple
+        What can be assigned (cells as tuples of levels, or arm labels).
+    n_assigned : int
+        Participants assigned so far.
+
+    Raises
+    ------
+    ValueError
+        For ``p`` outside (1/K, 1], a negative weight, unknown factors in
+        ``weights``, a factor with no or repeated levels, or unequal
+        allocation ratios.
+
+    References
+    ----------
+    .. [1] Pocock SJ, Simon R. Biometrics 1975;31(1):103-115.
+    .. [2] Taves DR. Clin Pharmacol Ther 1974;15(5):443-453.
+    .. [3] Kahan BC, Morris TP. Stat Med 2012;31(4):328-340.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+    ...                  outcome=tp.Continuous(means={("sham", "control"): 0,
+    ...                      ("active", "control"): -3, ("sham", "MBI"): -2,
+    ...                      ("active", "MBI"): -8}, sd=8.0), n_per_cell=50)
+    >>> alloc = tp.randomization.Minimization(d, factors={"site": ("A", "B")}, p=1.0, seed=1)
+    >>> first = alloc.assign({"site": "A"})
+    >>> second = alloc.assign({"site": "A"})   # p=1: never the cell site A already has
+    >>> first != second, alloc.n_assigned
+    (True, 2)
+    """
+
+    def __init__(self, design: Any, *, factors: Mapping[str, Sequence[Any]], p: float = 0.8,
+                 weights: Mapping[str, float] | None = None, imbalance: str = "range",
+                 seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+                 stage: int | None = None) -> None:
+        units = _units(design, stage=stage, ratios=None)
+        if len(set(units.ratios)) != 1:
+            ratio_text = ":".join(map(str, units.ratios))
+            raise ValueError(f"Minimization supports equal allocation only; the design's "
+                             f"allocation ratios are {ratio_text} (with unequal ratios the "
+                             "biased coin does not preserve them; use permuted_blocks)")
+        self._units = units
+        self.factors: Mapping[str, tuple[Any, ...]] = MappingProxyType(
+            _check_strata(factors, units, name="factors"))
+        if not self.factors:
+            raise ValueError("factors must name at least one minimization factor, e.g. "
+                             "{'site': ('A', 'B')}; got factors={}")
+        k = len(units.treatments)
+        self.p = check_real("p", p)
+        if not 1.0 / k < self.p <= 1.0:
+            raise ValueError(f"p must lie in (1/{k}, 1] for {k} treatments (the preferred "
+                             f"treatment must be favoured); got p={p!r}")
+        weights = {} if weights is None else weights
+        if not isinstance(weights, Mapping):
+            raise TypeError(f"weights must be a mapping {{factor: weight}}; got "
+                            f"weights={weights!r}")
+        for name in weights:
+            if name not in self.factors:
+                raise ValueError(f"weights names {name!r}, which is not one of the factors "
+                                 f"{list(self.factors)}" + did_you_mean(name, self.factors))
+        self.weights: Mapping[str, float] = MappingProxyType(
+            {f: check_real(f"weights[{f!r}]", weights.get(f, 1.0)) for f in self.factors})
+        bad = {f: w for f, w in self.weights.items() if w < 0}
+        if bad or not any(w > 0 for w in self.weights.values()):
+            raise ValueError(f"weights must be >= 0 with at least one > 0; got "
+                             f"weights={dict(self.weights)!r}")
+        self.imbalance = check_choice("imbalance", imbalance, ("range", "variance"))
+        if isinstance(seed, np.random.Generator):
+            self._rng = seed
+            self.seed: Any = seed
+        else:
+            root = _check_seed(seed)
+            self.seed = root
+            self._rng = np.random.Generator(np.random.PCG64(root))
+        self._counts = {f: np.zeros((len(levels), k), dtype=int)
+                        for f, levels in self.factors.items()}
+        self._log: list[dict[str, Any]] = []
+
+    @property
+    def treatments(self) -> tuple[Treatment, ...]:
+        """What can be assigned, in order."""
+        return self._units.treatments
+
+    @property
+    def n_assigned(self) -> int:
+        """Participants assigned so far."""
+        return len(self._log)
+
+    def imbalance_scores(self, covariates: Mapping[str, Any]) -> dict[Treatment, float]:
+        """``G_k`` for each treatment if the next participant had these covariates.
+
+        Does not change the state.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> m = tp.randomization.Minimization(d, factors={"sex": ("F", "M")}, seed=0)
+        >>> sorted(set(m.imbalance_scores({"sex": "F"}).values()))
+        [1.0]
+        """
+        _check_covariates(covariates, self.factors, what="covariates")
+        scores = self._scores(covariates)
+        return dict(zip(self.treatments, scores.tolist(), strict=True))
+
+    def _scores(self, covariates: Mapping[str, Any]) -> np.ndarray:
+        k = len(self.treatments)
+        scores = np.zeros(k)
+        for factor, levels in self.factors.items():
+            row = self._counts[factor][levels.index(covariates[factor])]
+            trial = row[None, :] + np.eye(k, dtype=int)      # row i: add to treatment i
+            if self.imbalance == "range":
+                spread = trial.max(axis=1) - trial.min(axis=1)
+            else:
+                spread = trial.var(axis=1, ddof=1) if k > 1 else np.zeros(k)
+            scores += self.weights[factor] * spread
+        return scores
+
+    def assign(self, covariates: Mapping[str, Any], *, participant: Any = None) -> Treatment:
+        """Assign the next participant and record it.
+
+        Parameters
+        ----------
+        covariates : mapping of str to level
+            The participant's level of every minimization factor.
+        participant : optional
+            An identifier written to the audit log (default: the running
+            number).
+
+        Returns
+        -------
+        tuple or str
+            The assigned cell (tuple of levels) or arm.
+
+        Raises
+        ------
+        ValueError
+            For an unknown factor or level (the closest name is suggested)
+            or a missing factor.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> m = tp.randomization.Minimization(d, factors={"site": ("A", "B")}, p=1.0, seed=5)
+        >>> cells = [m.assign({"site": "A"}) for _ in range(4)]
+        >>> sorted(cells) == sorted(m.treatments)   # p=1 fills every cell once per 4
+        True
+        """
+        _check_covariates(covariates, self.factors, what="covariates")
+        scores = self._scores(covariates)
+        k = len(self.treatments)
+        best = np.flatnonzero(np.isclose(scores, scores.min(), rtol=0.0, atol=1e-9))
+        others = np.setdiff1d(np.arange(k), best)
+        u = float(self._rng.random())
+        if others.size == 0:
+            rule = "all tied: uniform"
+            pool = best
+        elif u < self.p:
+            rule = "preferred" + (" (tie broken at random)" if best.size > 1 else "")
+            pool = best
+        else:
+            rule = "biased coin: non-preferred"
+            pool = others
+        chosen = int(pool[self._rng.integers(pool.size)])
+        for factor, levels in self.factors.items():
+            self._counts[factor][levels.index(covariates[factor]), chosen] += 1
+        treatment = self.treatments[chosen]
+        entry: dict[str, Any] = {
+            "participant": self.n_assigned + 1 if participant is None else participant,
+            **{f: covariates[f] for f in self.factors},
+            **{f"G[{self._units.label(t)}]": float(g)
+               for t, g in zip(self.treatments, scores, strict=True)},
+            "preferred": ", ".join(self._units.label(self.treatments[i]) for i in best),
+            "u": u,
+            "rule": rule,
+            "assigned": self._units.label(treatment),
+        }
+        entry.update(dict(zip(self._units.columns, self._units.values(treatment),
+                              strict=True)))
+        self._log.append(entry)
+        return treatment
+
+    def log(self) -> pd.DataFrame:
+        """Return the audit log: one row per assignment, with every ``G_k`` and the draw.
+
+        Columns: ``participant``, the factors, ``G[<treatment>]`` for each
+        treatment, ``preferred`` (the least-imbalance treatments),
+        ``u`` (the uniform draw compared with ``p``), ``rule``,
+        ``assigned`` and the treatment columns.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> m = tp.randomization.Minimization(d, factors={"site": ("A", "B")}, seed=5)
+        >>> _ = m.assign({"site": "B"}, participant="P-001")
+        >>> m.log().loc[0, ["participant", "site", "rule"]].tolist()
+        ['P-001', 'B', 'all tied: uniform']
+        """
+        return pd.DataFrame(self._log)
+
+    def counts(self) -> pd.DataFrame:
+        """Count assignments so far by factor level (rows) and treatment (columns).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> m = tp.randomization.Minimization(d, factors={"site": ("A", "B")}, seed=5)
+        >>> _ = m.assign({"site": "B"})
+        >>> int(m.counts().loc[("site", "B")].sum())
+        1
+        """
+        labels = [self._units.label(t) for t in self.treatments]
+        blocks = []
+        for factor, levels in self.factors.items():
+            index = pd.MultiIndex.from_tuples([(factor, lv) for lv in levels],
+                                              names=["factor", "level"])
+            blocks.append(pd.DataFrame(self._counts[factor], index=index, columns=labels))
+        return pd.concat(blocks)
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the audit log as CSV after a ``#`` header with the settings.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        from trialplan import __version__
+
+        seed = (self.seed.entropy if isinstance(self.seed, np.random.SeedSequence)
+                else "a caller-supplied numpy Generator (not recorded)")
+        factors = "; ".join(f"{f}=({', '.join(map(str, lv))})" for f, lv in self.factors.items())
+        lines = [
+            "trialplan minimization audit log (Pocock-Simon)",
+            f"trialplan_version: {__version__}",
+            f"design: {self._units.description}",
+            f"factors: {factors}",
+            f"weights: {', '.join(f'{f}={w:g}' for f, w in self.weights.items())}",
+            f"imbalance: {self.imbalance}",
+            f"p: {self.p:g}",
+            f"seed: {seed}",
+            f"assigned: {self.n_assigned}",
+        ]
+        path = Path(path)
+        text = "".join(f"# {line}\n" for line in lines)
+        text += self.log().to_csv(index=False, lineterminator="\n")
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def __repr__(self) -> str:
+        return (f"Minimization(Pocock-Simon, {self.imbalance} imbalance, p={self.p:g}) | "
+                f"{self._units.description} | factors {list(self.factors)} | "
+                f"{self.n_assigned} assigned")
