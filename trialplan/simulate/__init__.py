@@ -1,0 +1,31 @@
+"""Simulation engine: exact sufficient-statistic and patient-level simulators.
+
+``design.power(method="simulation", n_sims=..., seed=...)`` runs
+:func:`~trialplan.simulate.runner.simulate_power`.  Outcome types plug in
+through the registry in :mod:`trialplan.simulate.protocol`; a new outcome's
+simulator module registers itself and is imported below.
+"""
+
+from trialplan.designs.base import _POWER_METHODS
+from trialplan.simulate import continuous as _continuous  # noqa: F401  (registers)
+from trialplan.simulate.protocol import (
+    BaseSimulator,
+    CellDraws,
+    OutcomeSimulator,
+    register_simulator,
+    simulator_for,
+)
+from trialplan.simulate.runner import DEFAULT_MEMORY_BUDGET, block_length, simulate_power
+
+_POWER_METHODS["simulation"] = simulate_power
+
+__all__ = [
+    "DEFAULT_MEMORY_BUDGET",
+    "BaseSimulator",
+    "CellDraws",
+    "OutcomeSimulator",
+    "block_length",
+    "register_simulator",
+    "simulate_power",
+    "simulator_for",
+]

@@ -1,0 +1,296 @@
+"""How an outcome type plugs into the simulation engine: a protocol and a registry.
+
+The runner (:mod:`trialplan.simulate.runner`) knows seeds, batches, executors
+and tests; it knows nothing about outcomes.  Each outcome type has one
+*simulator*, registered under the outcome's class, that turns a design into a
+picklable parameter object once (``prepare``) and then draws many simulated
+trials at a time (``draw``) as a :class:`CellDraws`: per trial, the estimated
+cell parameters on the analysis scale and their estimated covariance.  Every
+hypothesis of a cell design is a contrast of the cells, so the runner forms
+each hypothesis' statistic ``c'b / sqrt(c'Vc)`` and decides rejection exactly
+as the analytic engine does (two-sided, one-sided in the favourable direction,
+or intersection-union).
+
+Adding a simulator for a new outcome (e.g. ``trialplan/simulate/binary.py``)::
+
+    from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
+
+    class BinarySimulator(BaseSimulator):
+        engines = ("exact",)
+
+        def prepare(self, design):
+            return {"rates": ..., "n": design.n_array.copy()}   # picklable
+
+        def draw(self, params, rng, size, *, engine):
+            counts = rng.binomial(params["n"], params["rates"], size=(size, len(params["n"])))
+            ...
+            return CellDraws(estimates=log_odds, variances=var, df=math.inf)
+
+    register_simulator(Binary, BinarySimulator())
+
+and one import line in ``trialplan/simulate/__init__.py`` (``from trialplan.simulate
+import binary as _binary``) so the registration runs on ``import trialplan``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = [
+    "BaseSimulator",
+    "CellDraws",
+    "OutcomeSimulator",
+    "register_simulator",
+    "simulator_for",
+]
+
+
+@dataclass(frozen=True)
+class CellDraws:
+    """Estimated cell parameters of a batch of simulated trials.
+
+    Exactly one of ``variances`` (independent cell estimates) and
+    ``covariance`` (a full matrix per trial, e.g. ANCOVA-adjusted means or a
+    regression fit) is given.
+
+    Parameters
+    ----------
+    estimates : numpy.ndarray
+        Shape ``(size, cells)``: each trial's estimate of every cell's
+        parameter on the analysis scale (cell means, adjusted means, log odds,
+        ...), cells in the design's order.
+    df : float or numpy.ndarray
+        Residual degrees of freedom of the t statistics (``math.inf`` for
+        Wald/normal statistics); a scalar, or shape ``(size,)`` when it varies
+        between trials.
+    variances : numpy.ndarray, optional
+        Shape ``(size, cells)``: estimated variance of each cell's estimate,
+        cells independent.
+    covariance : numpy.ndarray, optional
+        Shape ``(size, cells, cells)``: estimated covariance matrix of the
+        cell estimates.
+    counts : mapping of str to int, optional
+        Events worth reporting, e.g. ``{"trials with a zero cell (+0.5 added)":
+        3}``; summed over batches and shown in the result's ``extras``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, or not exactly one of ``variances`` and
+        ``covariance`` is given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draws = CellDraws(estimates=np.array([[1.0, 3.0]]),
+    ...                   variances=np.array([[0.5, 0.5]]), df=10.0)
+    >>> est, se = draws.contrast(np.array([[-1.0, 1.0]]))
+    >>> float(est[0, 0]), float(se[0, 0])
+    (2.0, 1.0)
+    """
+
+    estimates: np.ndarray
+    df: float | np.ndarray
+    variances: np.ndarray | None = None
+    covariance: np.ndarray | None = None
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        est = np.asarray(self.estimates, dtype=float)
+        if est.ndim != 2:
+            raise ValueError("estimates must have shape (size, cells); got shape "
+                             f"{est.shape}")
+        object.__setattr__(self, "estimates", est)
+        if (self.variances is None) == (self.covariance is None):
+            raise ValueError("give exactly one of variances (independent cells) and "
+                             "covariance (a matrix per trial)")
+        if self.variances is not None:
+            var = np.asarray(self.variances, dtype=float)
+            if var.shape != est.shape:
+                raise ValueError(f"variances must have the shape of estimates {est.shape}; "
+                                 f"got {var.shape}")
+            object.__setattr__(self, "variances", var)
+        else:
+            cov = np.asarray(self.covariance, dtype=float)
+            if cov.shape != est.shape + est.shape[1:]:
+                raise ValueError("covariance must have shape (size, cells, cells) = "
+                                 f"{est.shape + est.shape[1:]}; got {cov.shape}")
+            object.__setattr__(self, "covariance", cov)
+        df = self.df
+        if np.ndim(df) == 0:
+            df = float(df)
+            if not df > 0:
+                raise ValueError(f"df must be > 0 (math.inf for normal statistics); got "
+                                 f"df={self.df!r}")
+        else:
+            df = np.asarray(df, dtype=float)
+            if df.shape != (est.shape[0],):
+                raise ValueError(f"df must be a number or have shape ({est.shape[0]},); "
+                                 f"got shape {df.shape}")
+        object.__setattr__(self, "df", df)
+        object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
+
+    @property
+    def size(self) -> int:
+        """Number of simulated trials in the batch."""
+        return int(self.estimates.shape[0])
+
+    def contrast(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Estimates and standard errors of contrasts in every trial.
+
+        Parameters
+        ----------
+        weights : numpy.ndarray
+            Shape ``(m, cells)``: one contrast per row.
+
+        Returns
+        -------
+        estimate, se : numpy.ndarray
+            Each of shape ``(size, m)``.
+        """
+        weights = np.atleast_2d(np.asarray(weights, dtype=float))
+        estimate = self.estimates @ weights.T
+        if self.variances is not None:
+            var = self.variances @ (weights**2).T
+        else:
+            var = np.einsum("rjk,mj,mk->rm", self.covariance, weights, weights)
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(var)
+        return estimate, se
+
+
+@runtime_checkable
+class OutcomeSimulator(Protocol):
+    """What the runner needs from the simulator of one outcome type.
+
+    Attributes
+    ----------
+    engines : tuple of str
+        Engines this simulator offers: ``"exact"`` (sufficient statistics with
+        exactly the analysis' sampling distribution) and/or ``"individual"``
+        (patient-level data analysed by batched least squares or similar).
+
+    Notes
+    -----
+    ``prepare(design)`` runs once in the calling process and returns a
+    picklable object (plain numbers, tuples, numpy arrays) that workers
+    receive.  ``draw(params, rng, size, *, engine)`` must take all randomness
+    from ``rng`` and return a :class:`CellDraws` of ``size`` trials; the
+    runner calls it with one fresh generator per fixed-length block of
+    trials, so results do not depend on batching or workers.
+    ``bytes_per_trial(params, engine)`` bounds the memory one trial needs
+    while drawing and analysing.  ``describe(engine)`` names the method in
+    words.  ``patient_data(params, rng)`` returns one trial's patient-level
+    :class:`pandas.DataFrame` for user analyses (``analysis=``); it may
+    raise ``NotImplementedError``.
+    """
+
+    engines: tuple[str, ...]
+
+    def prepare(self, design: Any) -> Any:
+        """Turn a design into picklable simulation parameters."""
+
+    def draw(self, params: Any, rng: np.random.Generator, size: int, *,
+             engine: str) -> CellDraws:
+        """Simulate ``size`` trials and return their cell estimates."""
+
+    def bytes_per_trial(self, params: Any, engine: str) -> int:
+        """Upper bound on the working memory of one simulated trial, in bytes."""
+
+    def describe(self, engine: str) -> str:
+        """Name the simulation method in words, for the result's ``method`` column."""
+
+    def patient_data(self, params: Any, rng: np.random.Generator) -> Any:
+        """One simulated trial's patient-level data as a DataFrame."""
+
+
+class BaseSimulator:
+    """Defaults for :class:`OutcomeSimulator` implementations (subclass this).
+
+    Subclasses set ``engines`` and implement ``prepare`` and ``draw``; the
+    defaults here size memory from the number of cells and refuse patient-level
+    data.
+    """
+
+    engines: tuple[str, ...] = ("exact",)
+
+    def prepare(self, design: Any) -> Any:  # pragma: no cover - abstract
+        """Turn a design into picklable simulation parameters."""
+        raise NotImplementedError
+
+    def draw(self, params: Any, rng: np.random.Generator, size: int, *,
+             engine: str) -> CellDraws:  # pragma: no cover - abstract
+        """Simulate ``size`` trials and return their cell estimates."""
+        raise NotImplementedError
+
+    def bytes_per_trial(self, params: Any, engine: str) -> int:
+        """Bound memory generously: 64 float64 values per cell pair."""
+        cells = int(getattr(params, "n_cells", 16))
+        return 8 * 64 * max(cells, 1) ** 2
+
+    def describe(self, engine: str) -> str:
+        """Name the simulation method in words."""
+        return f"simulation ({engine} engine)"
+
+    def patient_data(self, params: Any, rng: np.random.Generator) -> Any:
+        """Patient-level data are not available for this outcome."""
+        raise NotImplementedError(f"{type(self).__name__} does not simulate patient-level "
+                                  "data, so analysis= cannot be used with this outcome")
+
+
+_SIMULATORS: dict[type, OutcomeSimulator] = {}
+
+
+def register_simulator(outcome_type: type, simulator: OutcomeSimulator) -> None:
+    """Register the simulator of an outcome type (called at import time).
+
+    Parameters
+    ----------
+    outcome_type : type
+        The outcome class, e.g. ``trialplan.Continuous``.  Subclasses use
+        their nearest registered base class.
+    simulator : OutcomeSimulator
+        The simulator instance (module-level, so that it pickles by
+        reference).
+
+    Raises
+    ------
+    TypeError
+        If ``outcome_type`` is not a class or ``simulator`` lacks a method of
+        the protocol.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> from trialplan.simulate.protocol import simulator_for
+    >>> simulator_for(tp.Continuous(means={"a": 0.0}, sd=1.0)).engines
+    ('exact', 'individual')
+    """
+    if not isinstance(outcome_type, type):
+        raise TypeError(f"outcome_type must be a class; got outcome_type={outcome_type!r}")
+    if not isinstance(simulator, OutcomeSimulator):
+        raise TypeError("simulator must implement prepare, draw, bytes_per_trial, describe "
+                        f"and patient_data and set engines; got simulator={simulator!r}")
+    _SIMULATORS[outcome_type] = simulator
+
+
+def simulator_for(outcome: Any) -> OutcomeSimulator:
+    """Return the registered simulator of ``outcome``'s type.
+
+    Raises
+    ------
+    TypeError
+        If no simulator is registered for the outcome's type (or a base).
+    """
+    for cls in type(outcome).__mro__:
+        if cls in _SIMULATORS:
+            return _SIMULATORS[cls]
+    known = sorted(cls.__name__ for cls in _SIMULATORS)
+    raise TypeError(f"no simulator is registered for outcome type "
+                    f"{type(outcome).__name__!r}; simulation is available for {known}")
+

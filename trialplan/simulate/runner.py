@@ -1,0 +1,440 @@
+"""The simulation runner: seeds, fixed-length blocks, executors, progress, decisions.
+
+``design.power(method="simulation", ...)`` lands in :func:`simulate_power`.
+The trials are cut into blocks of a fixed length that depends only on the
+design and the engine (never on the memory budget, the executor or the number
+of workers); block ``k`` draws from the ``k``-th child of
+``SeedSequence(seed)``.  A seed therefore gives identical results however
+the blocks are grouped into tasks and wherever the tasks run, and the first
+``n`` trials of a longer run are the trials of a run with ``n_sims = n``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from trialplan._validation import check_choice, check_int, did_you_mean
+from trialplan.results import PowerResult, PowerRow
+from trialplan.simulate.protocol import CellDraws, OutcomeSimulator, simulator_for
+from trialplan.statistic import IntersectionUnion, TestStatistic
+
+__all__ = ["DEFAULT_MEMORY_BUDGET", "block_length", "simulate_power"]
+
+#: Default bound on the working memory of one task (bytes): 256 MiB.
+DEFAULT_MEMORY_BUDGET = 256 * 2**20
+#: Blocks hold at most this many trials ...
+_MAX_BLOCK = 2048
+#: ... and at most this much working memory (bytes), whatever the budget.
+_BLOCK_BYTES = 32 * 2**20
+#: Show a progress bar by default when a run is expected to last longer (s).
+_PROGRESS_AFTER = 3.0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything a worker needs; picklable (plain arrays and registered objects)."""
+
+    simulator: OutcomeSimulator
+    params: Any
+    engine: str
+    names: tuple[str, ...]
+    contrasts: tuple[np.ndarray, ...]     # per hypothesis, shape (m, cells)
+    two_sided: tuple[bool, ...]           # single contrast tested in both tails
+    level: float                          # alpha / sided: every tail's level
+    favourable: int
+    analysis: Callable[[Any], Mapping[str, float]] | None
+    analysis_levels: tuple[float, ...]    # p-value thresholds for analysis=
+
+
+def block_length(simulator: OutcomeSimulator, params: Any, engine: str) -> int:
+    """Trials per block: at most 2048 and at most 32 MiB of working memory.
+
+    It depends only on the design and engine, so results never depend on the
+    memory budget or the executor.
+    """
+    per_trial = max(1, int(simulator.bytes_per_trial(params, engine)))
+    return max(1, min(_MAX_BLOCK, _BLOCK_BYTES // per_trial))
+
+
+def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *,
+                   n_sims: int, seed: int | np.random.SeedSequence | np.random.Generator
+                   | None = None, executor: Executor | None = None,
+                   progress: bool | None = None, engine: str | None = None,
+                   analysis: Callable[[Any], Mapping[str, float]] | None = None,
+                   memory_budget: int = DEFAULT_MEMORY_BUDGET) -> PowerResult:
+    """Power by simulating the trial: ``design.power(method="simulation", ...)``.
+
+    Each simulated trial yields every hypothesis' statistic, rejected as in
+    the planned analysis: two-sided ``|t| > t_{1-alpha/2, df}``, one-sided
+    in the favourable direction, and the combination (intersection-union)
+    test when all its one-sided components reject.  Power is the proportion
+    of trials that reject, with Monte Carlo standard error
+    ``sqrt(p (1 - p) / n_sims)`` (Morris, White & Crowther 2019).
+
+    Parameters
+    ----------
+    design : CellDesign
+        Any cell design (``tp.Factorial``, ...) whose outcome type has a
+        registered simulator (see :mod:`trialplan.simulate.protocol`).
+    hypotheses : str or sequence of str, optional
+        Hypotheses to report; all the design's defaults if omitted.
+    n_sims : int
+        Number of simulated trials (>= 1).
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
+        Reproduces the run exactly, whatever the executor, the number of
+        workers or the memory budget.  ``None`` draws fresh entropy, which is
+        stored in ``result.seed`` so the run can be repeated.  A Generator is
+        consumed to derive the seed.
+    executor : concurrent.futures.Executor, optional
+        Runs tasks (groups of blocks) in parallel, e.g.
+        ``ProcessPoolExecutor(max_workers=4)`` or, with Dask,
+        ``distributed.Client(...).get_executor()``.  ``None`` runs in this
+        process.  A user ``analysis`` must then be picklable (a module-level
+        function, not a lambda, for process pools).
+    progress : bool, optional
+        Show a tqdm progress bar.  By default shown when the run is expected
+        to take more than about 3 seconds and stderr is an interactive
+        terminal.
+    engine : {"exact", "individual"}, optional
+        ``"exact"`` (the default): sufficient statistics with exactly the
+        sampling distribution of the planned analysis.  ``"individual"``:
+        patient-level data analysed by batched least squares.  With
+        ``analysis`` given the engine is ``"individual"``.
+    analysis : callable, optional
+        A user analysis ``f(frame) -> {hypothesis: p_value}`` applied to each
+        simulated trial's patient-level DataFrame (for a Continuous outcome:
+        columns ``cell``, one per factor, ``baseline`` under ANCOVA, ``y``).
+        A single-contrast hypothesis is rejected when its p-value is <=
+        ``alpha`` (so return two-sided p-values for a two-sided design); the
+        combination when its p-value, the largest of its one-sided
+        components' p-values, is <= ``alpha / sided``.  One call per trial:
+        slow, so use modest ``n_sims`` or an executor.
+    memory_budget : int, default 268435456 (256 MiB)
+        Bound on the working memory of one task, in bytes (per worker with an
+        executor).  Must hold at least one block of trials.
+
+    Returns
+    -------
+    PowerResult
+        ``method="simulation"``; ``result[h]`` the simulated power,
+        ``result.mcse[h]`` its Monte Carlo standard error, ``result.n_sims``
+        and ``result.seed``.  Rows carry the planned effect, se and df; the
+        ``method`` column names the engine.  ``result.extras`` holds the
+        engine, block length, rejection counts and any simulator counts.
+
+    Raises
+    ------
+    ValueError
+        If ``n_sims < 1``, ``memory_budget`` cannot hold one block, the
+        engine is unknown or not offered for the outcome, or ``analysis``
+        returns a missing or invalid p-value.
+    TypeError
+        If ``n_sims`` or ``memory_budget`` is not a whole number, ``executor``
+        is not an Executor, ``analysis`` is not callable, or no simulator is
+        registered for the outcome.
+
+    References
+    ----------
+    .. [1] Morris TP, White IR, Crowther MJ. Using simulation studies to
+       evaluate statistical methods. Stat Med 2019;38:2074-2102.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+    ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+    >>> sim = d.power("A:B", method="simulation", n_sims=4000, seed=1)
+    >>> abs(sim["A:B"] - d.power("A:B")["A:B"]) < 4 * sim.mcse["A:B"]
+    True
+    >>> sim.n_sims, sim.seed, sim.method
+    (4000, 1, 'simulation')
+    """
+    n_sims = check_int("n_sims", n_sims)
+    if isinstance(memory_budget, bool) or not isinstance(memory_budget,
+                                                         numbers.Integral | np.integer):
+        raise TypeError("memory_budget must be a whole number of bytes; got "
+                        f"memory_budget={memory_budget!r}")
+    memory_budget = int(memory_budget)
+    if memory_budget < 1:
+        raise ValueError(f"memory_budget must be a whole number of bytes >= 1; got "
+                         f"memory_budget={memory_budget!r}")
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError("executor must be a concurrent.futures.Executor (e.g. "
+                        "ProcessPoolExecutor(), or a Dask Client's get_executor()); got "
+                        f"executor={executor!r}")
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None; got progress={progress!r}")
+    if analysis is not None and not callable(analysis):
+        raise TypeError(f"analysis must be a callable frame -> {{hypothesis: p-value}}; got "
+                        f"analysis={analysis!r}")
+    if engine is None:
+        engine = "individual" if analysis is not None else "exact"
+    check_choice("engine", engine, ("exact", "individual"))
+    if analysis is not None and engine != "individual":
+        raise ValueError("analysis= analyses patient-level data, so it needs "
+                         f"engine='individual' (or no engine); got engine={engine!r}")
+    simulator = simulator_for(design.outcome)
+    if engine not in simulator.engines:
+        raise ValueError(f"engine={engine!r} is not offered for "
+                         f"{type(design.outcome).__name__} outcomes; choose one of "
+                         f"{tuple(simulator.engines)}")
+    seed_seq, seed_record = _seed_sequence(seed)
+
+    stats_ = design.statistics(hypotheses)
+    names = tuple(s.hypothesis for s in stats_)
+    params = simulator.prepare(design)
+    plan = _make_plan(design, stats_, simulator, params, engine, analysis)
+
+    length = block_length(simulator, params, engine)
+    block_bytes = length * max(1, int(simulator.bytes_per_trial(params, engine)))
+    if memory_budget < block_bytes:
+        raise ValueError(f"memory_budget={memory_budget} bytes cannot hold one block of "
+                         f"{length} simulated trials, which needs {block_bytes} bytes; "
+                         f"allowed: memory_budget >= {block_bytes}")
+    n_blocks = -(-n_sims // length)
+    sizes = [min(length, n_sims - k * length) for k in range(n_blocks)]
+    seeds = seed_seq.spawn(n_blocks)
+    per_task = max(1, memory_budget // block_bytes) if analysis is None else 1
+    if executor is not None:
+        per_task = min(per_task, max(1, -(-n_blocks // 64)))
+    tasks = [(seeds[i:i + per_task], sizes[i:i + per_task])
+             for i in range(0, n_blocks, per_task)]
+
+    totals = _Totals(len(names))
+    bar = _ProgressBar(n_sims, progress)
+    # The first block runs here: it times the run (for the default progress bar)
+    # and fails fast on a broken simulator or analysis.
+    start = time.perf_counter()
+    first = _run_blocks(plan, seeds[:1], sizes[:1])
+    elapsed = time.perf_counter() - start
+    totals.add(first)
+    bar.maybe_start(expected=elapsed * n_blocks, done=sizes[0])
+    rest = [(seeds[1:per_task], sizes[1:per_task])] + tasks[1:] if per_task > 1 \
+        else tasks[1:]
+    rest = [t for t in rest if t[1]]
+    try:
+        if executor is None:
+            for task_seeds, task_sizes in rest:
+                totals.add(_run_blocks(plan, task_seeds, task_sizes))
+                bar.update(sum(task_sizes))
+        else:
+            futures = {executor.submit(_run_blocks, plan, s, z): sum(z) for s, z in rest}
+            for future in as_completed(futures):
+                totals.add(future.result())
+                bar.update(futures[future])
+    finally:
+        bar.close()
+
+    return _result(design, stats_, plan, totals, n_sims, seed_record, length, n_blocks)
+
+
+# ---------------------------------------------------------------- seeds, plan
+def _seed_sequence(seed: Any) -> tuple[np.random.SeedSequence, Any]:
+    """Return a fresh SeedSequence from the user's seed, and what to record."""
+    if seed is None:
+        seq = np.random.SeedSequence()
+        return seq, seq.entropy
+    if isinstance(seed, np.random.Generator):
+        entropy = [int(v) for v in seed.integers(0, 2**63, size=4)]
+        return np.random.SeedSequence(entropy), entropy
+    if isinstance(seed, np.random.SeedSequence):
+        fresh = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key,
+                                       pool_size=seed.pool_size)
+        return fresh, seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral | np.integer) \
+            or int(seed) < 0:
+        raise TypeError("seed must be a whole number >= 0, a numpy SeedSequence or "
+                        f"Generator, or None; got seed={seed!r}")
+    return np.random.SeedSequence(int(seed)), int(seed)
+
+
+def _make_plan(design: Any, stats_: Sequence[TestStatistic | IntersectionUnion],
+               simulator: OutcomeSimulator, params: Any, engine: str,
+               analysis: Any) -> _Plan:
+    contrasts, two_sided, levels = [], [], []
+    sided = int(design.sided)
+    alpha = float(design.alpha)
+    for stat in stats_:
+        hyp = design.hypothesis(stat.hypothesis)
+        contrasts.append(np.array(hyp.contrasts, dtype=float))
+        iut = isinstance(stat, IntersectionUnion)
+        two_sided.append(not iut and sided == 2)
+        levels.append(alpha / sided if iut else alpha)
+    favourable = int(getattr(design.outcome, "favourable", 1))
+    return _Plan(simulator=simulator, params=params, engine=engine,
+                 names=tuple(s.hypothesis for s in stats_), contrasts=tuple(contrasts),
+                 two_sided=tuple(two_sided), level=alpha / sided, favourable=favourable,
+                 analysis=analysis, analysis_levels=tuple(levels))
+
+
+# ------------------------------------------------------------------- workers
+def _run_blocks(plan: _Plan, seeds: Sequence[np.random.SeedSequence],
+                sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Rejections and non-finite statistics per hypothesis over some blocks."""
+    rejections = np.zeros(len(plan.names), dtype=np.int64)
+    nonfinite = np.zeros(len(plan.names), dtype=np.int64)
+    counts: dict[str, int] = {}
+    for seq, size in zip(seeds, sizes, strict=True):
+        rng = np.random.default_rng(seq)
+        if plan.analysis is not None:
+            rejections += _run_analysis(plan, rng, size)
+            continue
+        draws = plan.simulator.draw(plan.params, rng, size, engine=plan.engine)
+        if not isinstance(draws, CellDraws) or draws.size != size:
+            raise TypeError(f"{type(plan.simulator).__name__}.draw must return CellDraws of "
+                            f"{size} trials; got {draws!r:.80}")
+        reject, bad = decide(plan, draws)
+        rejections += reject.sum(axis=0)
+        nonfinite += bad.sum(axis=0)
+        for key, value in draws.counts.items():
+            counts[key] = counts.get(key, 0) + int(value)
+    return rejections, nonfinite, counts
+
+
+def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
+    """Reject/accept every hypothesis in every simulated trial.
+
+    Returns
+    -------
+    reject, nonfinite : numpy.ndarray of bool
+        Shape ``(size, hypotheses)``.  A trial whose statistic is not finite
+        (e.g. a zero standard error) does not reject and is counted.
+    """
+    df = draws.df
+    if np.ndim(df) == 0:
+        crit: Any = float(stats.t.isf(plan.level, df))
+    else:
+        crit = stats.t.isf(plan.level, df)[:, None]
+    reject = np.empty((draws.size, len(plan.names)), dtype=bool)
+    nonfinite = np.empty_like(reject)
+    for h, weights in enumerate(plan.contrasts):
+        estimate, se = draws.contrast(weights)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = estimate / se
+        finite = np.isfinite(t).all(axis=1)
+        if plan.two_sided[h]:
+            hit = (np.abs(t) > crit).all(axis=1)
+        else:
+            hit = (plan.favourable * t > crit).all(axis=1)
+        reject[:, h] = hit & finite
+        nonfinite[:, h] = ~finite
+    return reject, nonfinite
+
+
+def _run_analysis(plan: _Plan, rng: np.random.Generator, size: int) -> np.ndarray:
+    rejections = np.zeros(len(plan.names), dtype=np.int64)
+    for _ in range(size):
+        frame = plan.simulator.patient_data(plan.params, rng)
+        p_values = plan.analysis(frame)  # type: ignore[misc]
+        if not isinstance(p_values, Mapping):
+            raise TypeError("analysis must return a mapping {hypothesis: p-value}; got "
+                            f"{p_values!r:.80}")
+        for h, name in enumerate(plan.names):
+            if name not in p_values:
+                raise ValueError(f"analysis returned no p-value for hypothesis {name!r}; it "
+                                 f"returned {sorted(p_values)}; needed: {list(plan.names)}"
+                                 + did_you_mean(name, list(p_values)))
+            p = p_values[name]
+            try:
+                p = float(p)
+            except (TypeError, ValueError):
+                p = math.nan
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"analysis returned p-value {p_values[name]!r} for hypothesis "
+                                 f"{name!r}; allowed: a number in [0, 1]")
+            rejections[h] += p <= plan.analysis_levels[h]
+    return rejections
+
+
+# ------------------------------------------------------------------ results
+class _Totals:
+    def __init__(self, n: int) -> None:
+        self.rejections = np.zeros(n, dtype=np.int64)
+        self.nonfinite = np.zeros(n, dtype=np.int64)
+        self.counts: dict[str, int] = {}
+
+    def add(self, part: tuple[np.ndarray, np.ndarray, dict[str, int]]) -> None:
+        rejections, nonfinite, counts = part
+        self.rejections += rejections
+        self.nonfinite += nonfinite
+        for key, value in counts.items():
+            self.counts[key] = self.counts.get(key, 0) + value
+
+
+class _ProgressBar:
+    """tqdm bar on request, or by default for long runs in an interactive terminal."""
+
+    def __init__(self, total: int, wanted: bool | None) -> None:
+        self.total = total
+        self.wanted = wanted
+        self.bar: Any = None
+
+    def maybe_start(self, *, expected: float, done: int) -> None:
+        show = self.wanted
+        if show is None:
+            show = expected > _PROGRESS_AFTER and _interactive()
+        if not show or done >= self.total:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            if self.wanted:
+                raise ImportError("progress=True needs tqdm: pip install tqdm "
+                                  "(or trialplan[progress])") from None
+            return
+        self.bar = tqdm(total=self.total, initial=done, unit="trial", desc="simulating")
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _interactive() -> bool:
+    stream = sys.stderr
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _result(design: Any, stats_: Sequence[TestStatistic | IntersectionUnion], plan: _Plan,
+            totals: _Totals, n_sims: int, seed_record: Any, length: int,
+            n_blocks: int) -> PowerResult:
+    if plan.analysis is not None:
+        name = getattr(plan.analysis, "__name__", type(plan.analysis).__name__)
+        method = f"simulation: user analysis {name!r} of patient-level data"
+    else:
+        method = plan.simulator.describe(plan.engine)
+    rows, mcse = [], {}
+    for h, stat in enumerate(stats_):
+        power = float(totals.rejections[h] / n_sims)
+        mcse[stat.hypothesis] = math.sqrt(power * (1.0 - power) / n_sims)
+        ref = stat.weakest if isinstance(stat, IntersectionUnion) else stat
+        rows.append(PowerRow(hypothesis=stat.hypothesis, estimand=stat.estimand,
+                             effect=ref.effect, se=ref.se, df=ref.df,
+                             critical_value=ref.critical_value, power=power, method=method,
+                             scale=ref.scale))
+    extras = {
+        "engine": plan.engine,
+        "block_length": length,
+        "n_blocks": n_blocks,
+        "rejections": dict(zip(plan.names, (int(v) for v in totals.rejections),
+                               strict=True)),
+        "nonfinite": dict(zip(plan.names, (int(v) for v in totals.nonfinite), strict=True)),
+        "counts": dict(totals.counts),
+    }
+    summary = f"{design.describe()} | simulation, n_sims={n_sims}, seed={seed_record!r}"
+    return PowerResult(rows=tuple(rows), summary=summary, method="simulation", mcse=mcse,
+                       n_sims=n_sims, seed=seed_record, design=design, extras=extras)
