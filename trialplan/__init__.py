@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from trialplan import randomization, report, simulate
 from trialplan.designs import Factorial, Parallel
 from trialplan.dunnett import Dunnett
+from trialplan.explore import explore, explore_curves, explore_heatmap
 from trialplan.outcomes import Continuous
 from trialplan.power import anova_power
 from trialplan.results import PowerResult, SampleSizeResult
@@ -29,6 +30,9 @@ __all__ = [
     "SampleSizeResult",
     "TestStatistic",
     "anova_power",
+    "explore",
+    "explore_curves",
+    "explore_heatmap",
     "dump_spec",
     "load_spec",
     "randomization",

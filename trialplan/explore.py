@@ -1,0 +1,1028 @@
+"""Scenario exploration: power over a grid of planning assumptions, at scale.
+
+Trial statisticians try hundreds of scenarios (effect x sd x dropout x
+design) before they settle on one.  :func:`explore` runs a design factory
+over every combination of a grid, computes power for each scenario and
+returns one tidy DataFrame with one row per scenario and hypothesis.
+
+* **Deterministic seeds.**  Each scenario's simulation seed is derived from
+  the base ``seed`` and the scenario's own parameter values (a
+  :class:`numpy.random.SeedSequence` keyed by a SHA-256 hash of them), so the
+  same scenario gets the same seed whatever the grid's order, the other
+  scenarios, the executor or the number of workers.
+* **Resumable.**  With ``cache="runs.jsonl"`` each finished scenario is
+  appended to a JSON-lines file under its scenario hash (factory fingerprint,
+  parameter values, method, ``n_sims``, seed, hypotheses, options and the
+  trialplan version); a rerun reads the file and skips every scenario already
+  there, so an interrupted exploration continues where it stopped.
+* **Parallel.**  ``method="simulation"`` runs scenarios on local processes by
+  default (:class:`concurrent.futures.ProcessPoolExecutor`); any
+  :class:`concurrent.futures.Executor` or a Dask ``distributed.Client`` can be
+  given instead.
+* **Bounded memory.**  Designs are built inside the worker, used and dropped;
+  only result rows travel back, and at most ``2 x workers`` chunks are in
+  flight at any time.
+* **Plots.**  :func:`explore_curves` (power against one parameter) and
+  :func:`explore_heatmap` (power over two parameters) draw from the frame.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import functools
+import hashlib
+import inspect
+import json
+import math
+import numbers
+import os
+import pickle
+import re
+import sys
+import types
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialplan._validation import check_int, did_you_mean
+
+__all__ = ["explore", "explore_curves", "explore_heatmap", "scenario_seed"]
+
+#: Columns every frame has besides the grid's and the result's.
+_ID_COLUMNS = ("scenario", "scenario_hash")
+#: Columns a PowerResult frame (or explore itself) may contribute.
+_RESULT_COLUMNS = ("hypothesis", "estimand", "effect", "se", "df", "critical_value", "power",
+                   "mcse", "method", "noncentrality", "cohens_f", "partial_eta_sq", "scale",
+                   "n_sims", "seed")
+_EXECUTOR_WORDS = ("serial", "processes")
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    """One point of the grid: its position, values, cache key and seed."""
+
+    index: int
+    params: dict[str, Any]
+    key: str
+    seed: int | None
+
+
+def explore(factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]], *,
+            method: str = "analytic", hypotheses: str | Sequence[str] | None = None,
+            n_sims: int | None = None, seed: Any = None, executor: Any = None,
+            max_workers: int | None = None, cache: str | os.PathLike[str] | None = None,
+            progress: bool | None = None, chunksize: int | None = None,
+            power_options: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Power of every scenario of a grid, as one tidy DataFrame.
+
+    Parameters
+    ----------
+    factory : callable
+        Called as ``factory(**scenario)`` for every combination of the grid's
+        values and returning a design (anything with ``power()``), e.g.
+        ``lambda sd, dropout: design.replace(sd=sd, dropout=dropout)``.
+        To run on local processes the factory must be picklable: a function
+        defined at module level or a :func:`functools.partial` of one, not a
+        lambda or a nested function (a Dask client pickles lambdas too).
+    grid : mapping of str to iterable
+        Parameter name to the values to try, e.g. ``{"sd": (7, 8, 9)}``.
+        Names must be keyword parameters of ``factory``.  Scenarios are all
+        combinations, the first parameter varying slowest.
+    method : str, default "analytic"
+        The power method, as in ``design.power(method=...)``:
+        ``"analytic"`` (exact) or ``"simulation"``.
+    hypotheses : str or sequence of str, optional
+        Hypotheses to report; the design's defaults if None.
+    n_sims : int, optional
+        Simulated trials per scenario (simulation only; the engine's default
+        if None).
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
+        Base seed (simulation only).  Each scenario's seed is derived from it
+        and the scenario's values and reported in the ``seed`` column, so
+        ``factory(**scenario).power(method="simulation", seed=row.seed)``
+        reproduces one row.  ``None`` draws fresh entropy (then a cache never
+        matches a rerun: give a seed to make a run resumable).
+    executor : None, "serial", "processes", concurrent.futures.Executor or distributed.Client
+        Where scenarios run.  ``None``: serially for analytic power, on local
+        processes for simulation (serially, with a warning, if the factory
+        cannot be pickled).  An executor or client you pass is used and left
+        open.
+    max_workers : int, optional
+        Processes for ``executor="processes"`` or the default pool (all CPUs
+        available to this process if None).
+    cache : str or path-like, optional
+        JSON-lines file of finished scenarios.  Scenarios whose hash is in the
+        file are read instead of computed; new ones are appended as they
+        finish.  One file may hold many explorations.
+    progress : bool, optional
+        Show a tqdm progress bar (optional dependency).  ``None``: when tqdm
+        is installed and standard error is a terminal.
+    chunksize : int, optional
+        Scenarios per task sent to a worker (automatic if None: about four
+        tasks per worker).
+    power_options : mapping, optional
+        Further keywords for ``design.power`` (e.g.
+        ``{"multiplicity": tp.Holm([...])}``); they enter the cache key.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scenario and hypothesis, in grid order: ``scenario``
+        (0-based position in the grid), ``scenario_hash`` (16 hex digits, the
+        cache key), one column per grid parameter, then the columns of
+        ``PowerResult.to_frame()`` (``hypothesis``, ``effect``, ``se``,
+        ``df``, ``power``, ``mcse`` for simulation, ``method``, ...), and for
+        simulation ``n_sims`` and ``seed``.  A result column whose name is
+        also a grid parameter gets the suffix ``_result``.  ``frame.attrs``
+        records ``grid`` (the parameter names), ``method``, ``base_seed``,
+        ``n_computed`` and ``n_cached``.
+
+    Raises
+    ------
+    TypeError
+        If ``factory`` is not callable, ``grid`` is not a mapping, a grid
+        value is not an iterable of values (a bare number or string), or the
+        factory cannot be pickled for the processes asked for.
+    ValueError
+        For an empty grid or range, a repeated value, a name the factory
+        does not take (the closest is suggested), a required factory
+        parameter missing from the grid, an unknown method, or simulation
+        options given for analytic power.
+
+    Notes
+    -----
+    Memory: the parent process holds only result rows (about 1 kB per
+    scenario and hypothesis) plus at most ``2 x workers`` chunks in flight;
+    each worker holds one design and one result at a time, and a simulation
+    engine's own memory bound applies within a scenario.
+
+    The cache key includes a fingerprint of the factory (its code, defaults,
+    closure and the module-level values it reads, e.g. a base design), so
+    editing the factory or its base design invalidates old entries.  State
+    the factory reads elsewhere (files, attributes of objects it is bound
+    to) is not seen: use a new cache file after changing it.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> design = tp.Factorial(
+    ...     factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+    ...     outcome=tp.Continuous(
+    ...         means={("sham", "control"): 0.0, ("active", "control"): -3.0,
+    ...                ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0},
+    ...         sd=8.0, better="lower"),
+    ...     n_per_cell=50)
+    >>> frame = tp.explore(lambda sd, n: design.replace(sd=sd, n_per_cell=n),
+    ...                    grid={"sd": (7.0, 8.0), "n": (50, 100)}, hypotheses="rTMS:MBI")
+    >>> frame[["scenario", "sd", "n", "hypothesis", "power"]].round(3)
+       scenario   sd    n hypothesis  power
+    0         0  7.0   50   rTMS:MBI  0.326
+    1         1  7.0  100   rTMS:MBI  0.571
+    2         2  8.0   50   rTMS:MBI  0.261
+    3         3  8.0  100   rTMS:MBI  0.464
+    """
+    if not callable(factory):
+        raise TypeError(f"factory must be a callable returning a design; got "
+                        f"factory={factory!r}")
+    values = _check_grid(grid, factory)
+    method = _check_method(method)
+    hyps = _check_hypotheses(hypotheses)
+    simulated = method != "analytic"
+    if not simulated and (n_sims is not None or seed is not None):
+        given = "n_sims" if n_sims is not None else "seed"
+        raise ValueError(f"{given} is for simulated power; got {given}="
+                         f"{n_sims if n_sims is not None else seed!r} with method='analytic' "
+                         "(use method='simulation' or drop it)")
+    if n_sims is not None:
+        n_sims = check_int("n_sims", n_sims)
+    if max_workers is not None:
+        max_workers = check_int("max_workers", max_workers)
+    if chunksize is not None:
+        chunksize = check_int("chunksize", chunksize)
+    if power_options is None:
+        power_options = {}
+    if not isinstance(power_options, Mapping):
+        raise TypeError(f"power_options must be a mapping of keyword to value; got "
+                        f"power_options={power_options!r}")
+    clash = sorted({"method", "n_sims", "seed", "hypotheses"} & set(power_options))
+    if clash:
+        raise ValueError(f"power_options must not contain {clash}; they are explore() "
+                         "parameters of their own")
+    power_options = dict(power_options)
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None (automatic); got "
+                        f"progress={progress!r}")
+    cache_path = _check_cache(cache)
+    base_seed = _base_entropy(seed) if simulated else None
+
+    common = _canonical({"factory": _fingerprint(factory), "method": method,
+                         "n_sims": n_sims, "seed": base_seed, "hypotheses": hyps,
+                         "options": power_options, "version": _version()})
+    scenarios = list(_scenarios(values, common, base_seed))
+
+    done = _read_cache(cache_path, {s.key for s in scenarios}) if cache_path else {}
+    todo = [s for s in scenarios if s.key not in done]
+    workers = max_workers or _available_cpus()
+    runner = _Runner.make(executor, simulated=simulated, factory=factory,
+                          options=power_options, workers=workers, n_todo=len(todo))
+    size = chunksize or max(1, math.ceil(len(todo) / (4 * runner.workers)))
+    chunks = [[(s.index, s.params, s.seed) for s in todo[i:i + size]]
+              for i in range(0, len(todo), size)]
+    task = functools.partial(_run_chunk, factory, method=method, hypotheses=hyps,
+                             n_sims=n_sims, options=power_options)
+    frames: list[pd.DataFrame] = []
+    names = list(values)
+    by_index = {s.index: s for s in scenarios}
+    if done:
+        frames.append(_chunk_frame([(s, done[s.key]) for s in scenarios if s.key in done],
+                                   names, simulated, n_sims))
+    bar = _progress_bar(progress, total=len(scenarios), initial=len(scenarios) - len(todo))
+    writer = _CacheWriter(cache_path) if cache_path else None
+    try:
+        for finished in runner.run(task, chunks):
+            pairs = [(by_index[index], rows) for index, rows in finished]
+            if writer is not None:
+                writer.write(pairs, n_sims=n_sims, base_seed=base_seed, method=method)
+            frames.append(_chunk_frame(pairs, names, simulated, n_sims))
+            if bar is not None:
+                bar.update(len(pairs))
+    finally:
+        if bar is not None:
+            bar.close()
+        if writer is not None:
+            writer.close()
+        runner.close()
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    frame = frame.sort_values(["scenario"], kind="stable", ignore_index=True)
+    frame.attrs.update({"grid": names, "method": method, "base_seed": base_seed,
+                        "n_computed": len(todo), "n_cached": len(scenarios) - len(todo)})
+    return frame
+
+
+# ---------------------------------------------------------------- validation
+def _check_grid(grid: Any, factory: Callable[..., Any]) -> dict[str, tuple[Any, ...]]:
+    if not isinstance(grid, Mapping):
+        raise TypeError("grid must be a mapping of parameter name to values, e.g. "
+                        f"{{'sd': (7, 8, 9)}}; got grid={grid!r}")
+    if not grid:
+        raise ValueError("grid is empty; name at least one parameter with its values, e.g. "
+                         "grid={'sd': (7, 8, 9)}")
+    values: dict[str, tuple[Any, ...]] = {}
+    for name, raw in grid.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeError(f"grid keys must be parameter names (identifiers); got {name!r}")
+        if name in _ID_COLUMNS:
+            raise ValueError(f"grid parameter {name!r} is reserved for explore's own "
+                             f"columns {_ID_COLUMNS}; rename the factory's parameter")
+        if isinstance(raw, str | bytes) or isinstance(raw, Mapping) \
+                or not isinstance(raw, Iterable):
+            raise TypeError(f"grid[{name!r}] must be an iterable of values such as a tuple "
+                            f"or list; got grid[{name!r}]={raw!r} (wrap a single value as "
+                            f"({raw!r},))")
+        try:
+            items = tuple(raw)
+        except TypeError as exc:  # e.g. a 0-d numpy array
+            raise TypeError(f"grid[{name!r}] must be an iterable of values such as a tuple "
+                            f"or list; got grid[{name!r}]={raw!r}") from exc
+        if not items:
+            raise ValueError(f"grid[{name!r}] is empty; give at least one value to try")
+        seen: dict[str, Any] = {}
+        for item in items:
+            canon = _canonical(item)
+            if canon in seen:
+                raise ValueError(f"grid[{name!r}] repeats the value {item!r}; each value "
+                                 "must appear once")
+            seen[canon] = item
+        values[name] = items
+    _check_signature(factory, values)
+    return values
+
+
+def _check_signature(factory: Callable[..., Any], values: Mapping[str, Any]) -> None:
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # builtins without a signature: nothing to check
+        return
+    params = signature.parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    keywords = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for name in values:
+        if name not in keywords:
+            raise ValueError(f"grid parameter {name!r} is not a parameter of the factory, "
+                             f"which takes {keywords}" + did_you_mean(name, keywords))
+    missing = [p.name for p in params if p.default is p.empty and p.name not in values
+               and p.kind is not p.VAR_POSITIONAL]
+    if missing:
+        raise ValueError(f"the factory needs parameter {missing[0]!r}, which the grid does not "
+                         f"give; add grid[{missing[0]!r}] = (...) or give it a default")
+
+
+def _check_method(method: Any) -> str:
+    from trialplan.designs.base import _POWER_METHODS
+
+    allowed = tuple(_POWER_METHODS) + tuple(m for m in ("simulation",)
+                                            if m not in _POWER_METHODS)
+    if method not in allowed:
+        raise ValueError(f"method={method!r} is not available; choose one of {allowed}"
+                         + did_you_mean(method, allowed))
+    return str(method)
+
+
+def _check_hypotheses(hypotheses: Any) -> tuple[str, ...] | None:
+    if hypotheses is None:
+        return None
+    names = (hypotheses,) if isinstance(hypotheses, str) else hypotheses
+    if not isinstance(names, Iterable):
+        raise TypeError(f"hypotheses must be a name or a sequence of names; got "
+                        f"hypotheses={hypotheses!r}")
+    names = tuple(names)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"hypotheses must be one or more names (strings); got "
+                         f"hypotheses={hypotheses!r}")
+    return names
+
+
+def _check_cache(cache: Any) -> Path | None:
+    if cache is None:
+        return None
+    if not isinstance(cache, str | os.PathLike):
+        raise TypeError(f"cache must be a file path (str or pathlib.Path) or None; got "
+                        f"cache={cache!r}")
+    path = Path(cache)
+    if path.is_dir():
+        raise ValueError(f"cache must be a file, not a directory; got cache={str(cache)!r} "
+                         "(e.g. cache='explore.jsonl')")
+    return path
+
+
+# ------------------------------------------------------------ hashing, seeds
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _canonical(obj: Any) -> str:
+    """Return a stable text for values: equal values give equal text in every process."""
+    if obj is None or isinstance(obj, bool | str):
+        return json.dumps(obj)
+    if isinstance(obj, numbers.Integral):
+        return str(int(obj))
+    if isinstance(obj, numbers.Real):
+        return repr(float(obj))
+    if isinstance(obj, Mapping):
+        return "{" + ",".join(sorted(f"{_canonical(k)}:{_canonical(v)}"
+                                     for k, v in obj.items())) + "}"
+    if isinstance(obj, set | frozenset):
+        return "set(" + ",".join(sorted(_canonical(v) for v in obj)) + ")"
+    if isinstance(obj, list | tuple):
+        return "[" + ",".join(_canonical(v) for v in obj) + "]"
+    if isinstance(obj, np.ndarray):
+        return f"array{obj.shape}" + _canonical(obj.tolist())
+    if isinstance(obj, types.ModuleType):
+        return f"module:{obj.__name__}"
+    if isinstance(obj, type | types.BuiltinFunctionType):
+        return f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"
+    return f"{type(obj).__qualname__}:" + _ADDRESS.sub("", repr(obj))
+
+
+def _fingerprint(func: Any, _depth: int = 0) -> str:
+    """Text that changes when the factory's code or the values it reads change."""
+    if _depth > 3:
+        return f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', '')}"
+    if isinstance(func, functools.partial):
+        return (f"partial({_fingerprint(func.func, _depth + 1)},{_canonical(func.args)},"
+                f"{_canonical(func.keywords)})")
+    if isinstance(func, types.MethodType):
+        return f"method({_canonical(func.__self__)},{_fingerprint(func.__func__, _depth + 1)})"
+    code = getattr(func, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return _canonical(func)
+    parts = [f"{func.__module__}.{func.__qualname__}", _code_text(code),
+             _canonical(func.__defaults__), _canonical(func.__kwdefaults__)]
+    for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
+        try:
+            parts.append(f"{name}={_value_text(cell.cell_contents, _depth)}")
+        except ValueError:  # an empty cell
+            parts.append(f"{name}=<empty>")
+    namespace = getattr(func, "__globals__", {})
+    for name in sorted(_global_names(code)):
+        if name in namespace:
+            parts.append(f"{name}={_value_text(namespace[name], _depth)}")
+    return "|".join(parts)
+
+
+def _value_text(value: Any, depth: int) -> str:
+    if isinstance(value, types.FunctionType | functools.partial):
+        return _fingerprint(value, depth + 1)
+    return _canonical(value)
+
+
+def _code_text(code: types.CodeType) -> str:
+    consts = [_code_text(c) if isinstance(c, types.CodeType) else _canonical(c)
+              for c in code.co_consts]
+    return hashlib.sha256(code.co_code + repr((consts, code.co_names)).encode()).hexdigest()
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _version() -> str:
+    try:
+        from trialplan import __version__
+    except ImportError:  # pragma: no cover - partially initialised package
+        return "unknown"
+    return __version__
+
+
+def _base_entropy(seed: Any) -> int:
+    """Return the base seed as a non-negative integer (recorded in the frame's attrs)."""
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(seed, np.random.SeedSequence):
+        words = seed.generate_state(4, dtype=np.uint32)
+        return int.from_bytes(words.astype("<u4").tobytes(), "little")
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError("seed must be a non-negative int, a numpy SeedSequence or Generator, "
+                        f"or None; got seed={seed!r}")
+    return int(seed)
+
+
+def _scenarios(values: Mapping[str, tuple[Any, ...]], common: str,
+               base_seed: int | None) -> Iterator[_Scenario]:
+    names = list(values)
+    index = 0
+    for combo in _product([values[n] for n in names]):
+        params = dict(zip(names, combo, strict=True))
+        own = _canonical(params).encode()
+        key = hashlib.sha256(common.encode() + b"\x00" + own).hexdigest()[:16]
+        yield _Scenario(index=index, params=params, key=key,
+                        seed=None if base_seed is None else scenario_seed(base_seed, params))
+        index += 1
+
+
+def _product(ranges: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    if not ranges:
+        yield ()
+        return
+    for first in ranges[0]:
+        for rest in _product(ranges[1:]):
+            yield (first, *rest)
+
+
+def scenario_seed(base_seed: int, params: Mapping[str, Any]) -> int:
+    """Return the seed of one scenario: a function of the base seed and its values only.
+
+    Parameters
+    ----------
+    base_seed : int
+        The base seed given to :func:`explore` (non-negative).
+    params : mapping
+        The scenario's parameter values.
+
+    Returns
+    -------
+    int
+        A 128-bit seed from ``SeedSequence(base_seed, spawn_key=h)`` where
+        ``h`` is a SHA-256 hash of the values (order of keys irrelevant).
+
+    Examples
+    --------
+    >>> from trialplan.explore import scenario_seed
+    >>> scenario_seed(1, {"sd": 8, "n": 50}) == scenario_seed(1, {"n": 50, "sd": 8})
+    True
+    >>> scenario_seed(1, {"sd": 8}) == scenario_seed(2, {"sd": 8})
+    False
+    """
+    digest = hashlib.sha256(_canonical(dict(params)).encode()).digest()
+    spawn_key = tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
+    words = np.random.SeedSequence(base_seed, spawn_key=spawn_key).generate_state(
+        4, dtype=np.uint32)
+    return int.from_bytes(words.astype("<u4").tobytes(), "little")
+
+
+# ------------------------------------------------------------------ workers
+def _run_chunk(factory: Callable[..., Any], chunk: list[tuple[int, dict[str, Any], int | None]],
+               *, method: str, hypotheses: tuple[str, ...] | None, n_sims: int | None,
+               options: Mapping[str, Any]) -> list[tuple[int, list[dict[str, Any]]]]:
+    """Build, evaluate and drop each scenario's design; return its rows only."""
+    out = []
+    for index, params, seed in chunk:
+        where = f"scenario {index} ({_describe(params)})"
+        try:
+            design = factory(**params)
+        except Exception as exc:
+            raise _with_context(exc, f"{where}: the factory raised {type(exc).__name__}: "
+                                     f"{exc}") from exc
+        if not callable(getattr(design, "power", None)):
+            raise TypeError(f"{where}: the factory must return a design with a power() "
+                            f"method; got {type(design).__name__} {design!r:.80}")
+        kwargs = dict(options)
+        if method != "analytic":
+            kwargs["seed"] = seed
+            if n_sims is not None:
+                kwargs["n_sims"] = n_sims
+        try:
+            result = design.power(hypotheses, method=method, **kwargs)
+        except Exception as exc:
+            raise _with_context(exc, f"{where}: power() raised {type(exc).__name__}: "
+                                     f"{exc}") from exc
+        rows = [{k: _plain(v) for k, v in row.items()}
+                for row in result.to_frame().to_dict(orient="records")]
+        out.append((index, rows))
+        del design, result
+    return out
+
+
+def _describe(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+def _with_context(exc: Exception, message: str) -> Exception:
+    try:
+        new = type(exc)(message)
+        pickle.loads(pickle.dumps(new))
+    except Exception:
+        return RuntimeError(message)
+    return new
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class _Runner:
+    """Runs chunks serially, on a concurrent.futures executor or a Dask client."""
+
+    def __init__(self, kind: str, executor: Any, workers: int, owned: bool) -> None:
+        self.kind, self.executor, self.workers, self.owned = kind, executor, workers, owned
+
+    @classmethod
+    def make(cls, executor: Any, *, simulated: bool, factory: Any, options: Any,
+             workers: int, n_todo: int) -> _Runner:
+        if executor is None:
+            if not simulated or workers == 1 or n_todo <= 1:
+                return cls("serial", None, 1, False)
+            problem = _pickle_problem(factory, options)
+            if problem:
+                warnings.warn(f"explore: running scenarios serially because the factory "
+                              f"cannot be sent to other processes ({problem}); define it "
+                              "at module level (or use functools.partial) to run in "
+                              "parallel", UserWarning, stacklevel=3)
+                return cls("serial", None, 1, False)
+            return cls("futures", cf.ProcessPoolExecutor(max_workers=workers), workers, True)
+        if isinstance(executor, str):
+            if executor not in _EXECUTOR_WORDS:
+                raise ValueError(f"executor={executor!r} is not allowed; choose one of "
+                                 f"{_EXECUTOR_WORDS}, a concurrent.futures.Executor or a "
+                                 "dask distributed.Client"
+                                 + did_you_mean(executor, _EXECUTOR_WORDS))
+            if executor == "serial":
+                return cls("serial", None, 1, False)
+            _require_picklable(factory, options)
+            return cls("futures", cf.ProcessPoolExecutor(max_workers=workers), workers, True)
+        if _is_dask_client(executor):
+            n = max(1, sum(executor.nthreads().values())) if hasattr(executor, "nthreads") \
+                else workers
+            return cls("dask", executor, n, False)
+        if isinstance(executor, cf.Executor):
+            if isinstance(executor, cf.ProcessPoolExecutor):
+                _require_picklable(factory, options)
+            n = getattr(executor, "_max_workers", None) or workers
+            return cls("futures", executor, int(n), False)
+        raise TypeError(f"executor must be None, one of {_EXECUTOR_WORDS}, a "
+                        "concurrent.futures.Executor or a dask distributed.Client; got "
+                        f"executor={executor!r}")
+
+    def run(self, task: Callable[[Any], Any], chunks: list[Any]) -> Iterator[Any]:
+        if self.kind == "serial":
+            for chunk in chunks:
+                yield task(chunk)
+        elif self.kind == "futures":
+            yield from self._run_futures(task, chunks)
+        else:
+            yield from self._run_dask(task, chunks)
+
+    def _run_futures(self, task: Callable[[Any], Any], chunks: list[Any]) -> Iterator[Any]:
+        queue = iter(chunks)
+        pending: set[cf.Future[Any]] = set()
+        try:
+            while True:
+                while len(pending) < 2 * self.workers:
+                    chunk = next(queue, None)
+                    if chunk is None:
+                        break
+                    pending.add(self.executor.submit(task, chunk))
+                if not pending:
+                    return
+                finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    yield future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _run_dask(self, task: Callable[[Any], Any], chunks: list[Any]) -> Iterator[Any]:
+        from distributed import as_completed
+
+        queue = iter(chunks)
+        client = self.executor
+        futures = []
+        for chunk in queue:
+            futures.append(client.submit(task, chunk, pure=False))
+            if len(futures) >= 2 * self.workers:
+                break
+        stream = as_completed(futures)
+        try:
+            for future in stream:
+                result = future.result()
+                chunk = next(queue, None)
+                if chunk is not None:
+                    stream.add(client.submit(task, chunk, pure=False))
+                yield result
+        finally:
+            for future in futures:
+                future.cancel()
+            stream.clear()
+
+    def close(self) -> None:
+        if self.owned and self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _is_dask_client(obj: Any) -> bool:
+    return type(obj).__module__.split(".")[0] == "distributed" and hasattr(obj, "submit") \
+        and hasattr(obj, "gather")
+
+
+def _pickle_problem(factory: Any, options: Any) -> str:
+    try:
+        pickle.dumps((factory, options))
+    except Exception as exc:  # lambdas, nested functions, open handles
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def _require_picklable(factory: Any, options: Any) -> None:
+    problem = _pickle_problem(factory, options)
+    if problem:
+        raise TypeError(f"executor runs scenarios on other processes, so the factory must be "
+                        f"picklable; got factory={factory!r} ({problem}). Define it at module "
+                        "level (or as functools.partial of such a function), or use "
+                        "executor='serial' or a dask Client (which pickles lambdas)")
+
+
+def _available_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _progress_bar(progress: bool | None, *, total: int, initial: int) -> Any:
+    if progress is False:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        if progress:
+            warnings.warn("explore: progress=True needs tqdm (pip install tqdm); running "
+                          "without a progress bar", UserWarning, stacklevel=3)
+        return None
+    if progress is None and not sys.stderr.isatty():
+        return None
+    return tqdm(total=total, initial=initial, desc="explore", unit="scenario")
+
+
+# -------------------------------------------------------------------- cache
+def _read_cache(path: Path, wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the wanted scenarios found in the cache file (others are not kept)."""
+    if not path.exists():
+        return {}
+    found: dict[str, list[dict[str, Any]]] = {}
+    bad = 0
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                key, rows = entry["key"], entry["rows"]
+            except (ValueError, KeyError, TypeError):
+                bad += 1  # e.g. a line cut short when a run was killed
+                continue
+            if key in wanted:
+                found[key] = rows
+    if bad:
+        warnings.warn(f"explore: skipped {bad} unreadable line(s) in cache {str(path)!r}; "
+                      "those scenarios are computed again", UserWarning, stacklevel=3)
+    return found
+
+
+class _CacheWriter:
+    """Appends one JSON line per finished scenario, flushed after every chunk."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        needs_newline = path.exists() and path.stat().st_size > 0 and \
+            not path.read_bytes()[-1:] == b"\n"
+        self.handle = path.open("a", encoding="utf-8")
+        if needs_newline:  # a run killed mid-line: start clean
+            self.handle.write("\n")
+
+    def write(self, pairs: list[tuple[_Scenario, list[dict[str, Any]]]], *,
+              n_sims: int | None, base_seed: int | None, method: str) -> None:
+        for scenario, rows in pairs:
+            entry = {"key": scenario.key, "params": scenario.params, "method": method,
+                     "n_sims": n_sims, "base_seed": base_seed, "seed": scenario.seed,
+                     "version": _version(), "rows": rows}
+            self.handle.write(json.dumps(entry, default=_json_default) + "\n")
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Mapping):
+        return {str(k): v for k, v in obj.items()}
+    if isinstance(obj, tuple | set | frozenset):
+        return list(obj)
+    return repr(obj)
+
+
+# -------------------------------------------------------------------- frame
+def _chunk_frame(pairs: list[tuple[_Scenario, list[dict[str, Any]]]], names: list[str],
+                 simulated: bool, n_sims: int | None) -> pd.DataFrame:
+    records = []
+    for scenario, rows in pairs:
+        for row in rows:
+            record: dict[str, Any] = {"scenario": scenario.index,
+                                      "scenario_hash": scenario.key}
+            record.update(scenario.params)
+            for column, value in row.items():
+                record[f"{column}_result" if column in scenario.params else column] = value
+            if simulated:
+                for column, value in (("n_sims", n_sims), ("seed", scenario.seed)):
+                    name = f"{column}_result" if column in scenario.params else column
+                    record.setdefault(name, value)
+            records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+# -------------------------------------------------------------------- plots
+def _grid_names(frame: pd.DataFrame) -> list[str]:
+    names = frame.attrs.get("grid")
+    if names:
+        return [n for n in names if n in frame.columns]
+    known = set(_ID_COLUMNS) | set(_RESULT_COLUMNS)
+    return [c for c in frame.columns if c not in known and not c.endswith("_result")]
+
+
+def _select(frame: pd.DataFrame, *, hypothesis: Any, where: Mapping[str, Any] | None,
+            free: Sequence[str], caller: str) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{caller} needs the DataFrame returned by tp.explore; got "
+                        f"{type(frame).__name__}")
+    for column in ("hypothesis", "power", *free):
+        if column not in frame.columns:
+            raise ValueError(f"{caller}: column {column!r} is not in the frame, whose columns "
+                             f"are {list(frame.columns)}" + did_you_mean(column, frame.columns))
+    data = frame
+    if where is not None:
+        if not isinstance(where, Mapping):
+            raise TypeError(f"where must be a mapping of column to value; got where={where!r}")
+        for column, value in where.items():
+            if column not in data.columns:
+                raise ValueError(f"where: column {column!r} is not in the frame"
+                                 + did_you_mean(column, data.columns))
+            data = data[data[column] == value]
+            if data.empty:
+                raise ValueError(f"where={dict(where)!r}: no rows have {column}={value!r}; "
+                                 f"values are {sorted(set(frame[column]))}")
+    if hypothesis is not None:
+        wanted = [hypothesis] if isinstance(hypothesis, str) else list(hypothesis)
+        known = list(dict.fromkeys(frame["hypothesis"]))
+        for name in wanted:
+            if name not in known:
+                raise ValueError(f"hypothesis {name!r} is not in the frame; it has {known}"
+                                 + did_you_mean(name, known))
+        data = data[data["hypothesis"].isin(wanted)]
+    fixed = [n for n in _grid_names(frame) if n not in free and n not in (where or {})]
+    for name in fixed:
+        levels = list(dict.fromkeys(data[name].map(_canonical)))
+        if len(levels) > 1:
+            shown = list(dict.fromkeys(data[name]))
+            raise ValueError(f"{caller}: grid parameter {name!r} still takes several values "
+                             f"{shown}; fix one with where={{{name!r}: {shown[0]!r}}} or "
+                             "show it as another axis")
+    return data
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - matplotlib is optional
+        raise ImportError("plots need matplotlib: pip install 'trialplan[report]'") from exc
+    return plt
+
+
+def explore_curves(frame: pd.DataFrame, *, x: str, hypothesis: str | Sequence[str] | None = None,
+                   hue: str | None = None, where: Mapping[str, Any] | None = None,
+                   ax: Any = None, band: bool = True) -> Any:
+    """Power curves: power against one grid parameter, one line per group.
+
+    Lines are drawn per hypothesis (all in the frame unless ``hypothesis``
+    picks some) and, with ``hue``, per value of a second grid parameter.
+    Every other grid parameter must be fixed, by the grid or by ``where``.
+    For simulated power a band of +-1.96 Monte Carlo standard errors is shaded.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        As returned by :func:`explore`.
+    x : str
+        Grid parameter on the horizontal axis.
+    hypothesis : str or sequence of str, optional
+        Hypotheses to draw (all if None).
+    hue : str, optional
+        A second grid parameter: one line per value.
+    where : mapping, optional
+        Fixed values of other columns, e.g. ``{"dropout": 0.1}``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (a new figure if None).
+    band : bool, default True
+        Shade +-1.96 MCSE when the frame has an ``mcse`` column.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, a hypothesis is unknown, ``where`` selects
+        nothing, or another grid parameter still varies.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import trialplan as tp
+    >>> design = tp.Factorial(
+    ...     factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+    ...     outcome=tp.Continuous(
+    ...         means={("sham", "control"): 0.0, ("active", "control"): -3.0,
+    ...                ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}, sd=8.0),
+    ...     n_per_cell=50)
+    >>> frame = tp.explore(lambda sd, n: design.replace(sd=sd, n_per_cell=n),
+    ...                    grid={"sd": (6.0, 8.0, 10.0), "n": (50, 100)})
+    >>> ax = tp.explore_curves(frame, x="n", hue="sd", hypothesis="rTMS:MBI")
+    >>> len(ax.get_lines())
+    3
+    """
+    free = [x] + ([hue] if hue is not None else [])
+    data = _select(frame, hypothesis=hypothesis, where=where, free=free,
+                   caller="explore_curves")
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    group_cols = ["hypothesis"] + ([hue] if hue is not None else [])
+    several = data["hypothesis"].nunique() > 1
+    for keys, group in data.groupby(group_cols, sort=False):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        group = _sorted_by(group, x)
+        parts = [str(keys[0])] if several or hue is None else []
+        if hue is not None:
+            parts.append(f"{hue}={keys[-1]}")
+        xs = list(group[x])
+        (line,) = ax.plot(xs, group["power"], marker="o", label=", ".join(parts))
+        if band and "mcse" in group.columns and group["mcse"].notna().any():
+            half = 1.96 * group["mcse"].to_numpy(dtype=float)
+            power = group["power"].to_numpy(dtype=float)
+            ax.fill_between(xs, np.clip(power - half, 0, 1), np.clip(power + half, 0, 1),
+                            color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel(x)
+    ax.set_ylabel("power")
+    ax.set_ylim(0.0, 1.0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(frameon=False)
+    return ax
+
+
+def explore_heatmap(frame: pd.DataFrame, *, x: str, y: str, hypothesis: str | None = None,
+                    where: Mapping[str, Any] | None = None, ax: Any = None,
+                    annotate: bool = True, cmap: str = "viridis") -> Any:
+    """Heatmap of power over two grid parameters for one hypothesis.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        As returned by :func:`explore`.
+    x, y : str
+        Grid parameters on the horizontal and vertical axes.
+    hypothesis : str, optional
+        The hypothesis to show; may be omitted when the frame has only one.
+    where : mapping, optional
+        Fixed values of the other grid parameters.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (a new figure if None).
+    annotate : bool, default True
+        Write each power (two decimals) in its cell.
+    cmap : str, default "viridis"
+        Matplotlib colour map; the scale runs from 0 to 1.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If ``hypothesis`` is missing while the frame has several, or as for
+        :func:`explore_curves`.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import trialplan as tp
+    >>> design = tp.Factorial(
+    ...     factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+    ...     outcome=tp.Continuous(
+    ...         means={("sham", "control"): 0.0, ("active", "control"): -3.0,
+    ...                ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}, sd=8.0),
+    ...     n_per_cell=50)
+    >>> frame = tp.explore(lambda sd, n: design.replace(sd=sd, n_per_cell=n),
+    ...                    grid={"sd": (6.0, 8.0, 10.0), "n": (50, 100)})
+    >>> ax = tp.explore_heatmap(frame, x="n", y="sd", hypothesis="rTMS:MBI")
+    >>> ax.images[0].get_array().shape
+    (3, 2)
+    """
+    if hypothesis is None:
+        known = list(dict.fromkeys(frame["hypothesis"])) if "hypothesis" in frame else []
+        if len(known) != 1:
+            raise ValueError(f"explore_heatmap shows one hypothesis; choose one of {known} "
+                             "with hypothesis=...")
+        hypothesis = known[0]
+    if not isinstance(hypothesis, str):
+        raise TypeError(f"hypothesis must be one name; got hypothesis={hypothesis!r}")
+    if x == y:
+        raise ValueError(f"x and y must be different grid parameters; got x={x!r}, y={y!r}")
+    data = _select(frame, hypothesis=hypothesis, where=where, free=[x, y],
+                   caller="explore_heatmap")
+    xs = _ordered(data[x])
+    ys = _ordered(data[y])
+    table = np.full((len(ys), len(xs)), np.nan)
+    xpos = {_canonical(v): i for i, v in enumerate(xs)}
+    ypos = {_canonical(v): i for i, v in enumerate(ys)}
+    for xv, yv, power in zip(data[x], data[y], data["power"], strict=True):
+        table[ypos[_canonical(yv)], xpos[_canonical(xv)]] = power
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.0 + 0.9 * len(xs), 1.0 + 0.6 * len(ys)))
+    image = ax.imshow(table, origin="lower", aspect="auto", vmin=0.0, vmax=1.0, cmap=cmap)
+    ax.set_xticks(range(len(xs)), [str(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [str(v) for v in ys])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(f"power: {hypothesis}")
+    if annotate:
+        for i in range(len(ys)):
+            for j in range(len(xs)):
+                if np.isfinite(table[i, j]):
+                    ax.text(j, i, f"{table[i, j]:.2f}", ha="center", va="center",
+                            color="white" if table[i, j] < 0.6 else "black", fontsize=8)
+    ax.figure.colorbar(image, ax=ax, label="power")
+    return ax
+
+
+def _ordered(values: pd.Series) -> list[Any]:
+    unique = list(dict.fromkeys(values))
+    try:
+        return sorted(unique)
+    except TypeError:
+        return unique
+
+
+def _sorted_by(group: pd.DataFrame, column: str) -> pd.DataFrame:
+    try:
+        return group.sort_values(column, kind="stable")
+    except TypeError:
+        return group
