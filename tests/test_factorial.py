@@ -229,7 +229,9 @@ def test_unequal_allocation_ratios_kept():
     design = two_by_two((0, -3, -2, -8), (20, 40, 20, 40), 8.0)
     ss = design.sample_size(power=0.9, hypothesis="A")
     sizes = [ss.n_per_cell[c] for c in CELLS]
-    assert sizes[1] == 2 * sizes[0] and sizes[3] == 2 * sizes[2] and sizes[0] == sizes[2]
+    assert sizes[1] == 2 * sizes[0]
+    assert sizes[3] == 2 * sizes[2]
+    assert sizes[0] == sizes[2]
     # smallest multiplier: one step down misses the target
     k = sizes[0]
     below = design.with_cell_sizes([(k - 1) * r for r in design.allocation_ratios])
@@ -246,6 +248,7 @@ def test_result_objects_are_immutable_and_tidy():
     with pytest.raises(AttributeError):
         res.rows = ()
     assert isinstance(res["A:B"], float)
-    assert "Factorial 2x2" in repr(res) and "A:B" in repr(res)
+    assert "Factorial 2x2" in repr(res)
+    assert "A:B" in repr(res)
     with pytest.raises(KeyError, match="did you mean 'A:B'"):
         res["A:b"]

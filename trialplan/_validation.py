@@ -83,5 +83,10 @@ def check_sided(sided: Any) -> int:
 def did_you_mean(value: Any, allowed: Iterable[Any]) -> str:
     """Return a ``" (did you mean 'x'?)"`` hint for a mistyped name, or ``""``."""
     names = [str(a) for a in allowed]
-    close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.5)
+    same_case = [n for n in names if n.lower() == str(value).lower()]
+    close = same_case or difflib.get_close_matches(str(value), names, n=1, cutoff=0.5)
+    if not close:
+        lowered = {n.lower(): n for n in names}
+        close = [lowered[m] for m in difflib.get_close_matches(str(value).lower(), lowered,
+                                                                n=1, cutoff=0.5)]
     return f" (did you mean {close[0]!r}?)" if close else ""

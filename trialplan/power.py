@@ -21,7 +21,7 @@ import numpy as np
 from scipy import special, stats
 
 from trialplan._validation import check_int, check_open_unit, check_positive
-from trialplan.statistic import IntersectionUnion, TestStatistic, critical_value
+from trialplan.statistic import IntersectionUnion, TestStatistic
 
 __all__ = ["anova_power", "joint_power", "statistic_power"]
 
@@ -200,8 +200,9 @@ def _orthant(upper: np.ndarray, loadings: np.ndarray | None, corr: np.ndarray) -
         return np.prod(special.ndtr(arg), axis=2) @ _W_WEIGHTS
     # General correlation: randomized quasi-Monte Carlo (Genz) with a fixed seed,
     # so results are reproducible; accuracy about 1e-5.
-    mvn = stats.multivariate_normal(mean=np.zeros(corr.shape[0]), cov=corr, seed=20261125)
-    return np.array([mvn.cdf(row, abseps=1e-7, releps=1e-7) for row in upper])
+    mvn = stats.multivariate_normal(mean=np.zeros(corr.shape[0]), cov=corr, seed=20261125,
+                                    maxpts=2_000_000, abseps=1e-7, releps=0.0)
+    return np.array([mvn.cdf(row) for row in upper])
 
 
 @lru_cache(maxsize=256)

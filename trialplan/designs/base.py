@@ -96,8 +96,10 @@ class CellDesign:
         outcome_changes = {k: v for k, v in changes.items() if k in theirs and k not in own}
         design_changes = {k: v for k, v in changes.items() if k in own}
         if outcome_changes:
-            design_changes["outcome"] = dataclasses.replace(
-                design_changes.get("outcome", self.outcome), **outcome_changes)
+            outcome = design_changes.get("outcome", self.outcome)
+            design_changes["outcome"] = (outcome.replace(**outcome_changes)
+                                         if hasattr(outcome, "replace")
+                                         else dataclasses.replace(outcome, **outcome_changes))
         return dataclasses.replace(self, **design_changes)  # type: ignore[type-var]
 
     @property
@@ -134,8 +136,36 @@ class CellDesign:
         return np.array(n) // reduce(math.gcd, n)
 
     def cell_model(self) -> CellModel:
-        """Cell estimates and variances at the planned sizes."""
-        return self.outcome.cell_model(self.cells, self.n_array)
+        """Cell estimates and variances at the planned sizes.
+
+        With group delivery (a ``clusters`` field, see
+        :class:`~trialplan.Clustering`) the outcome receives each cell's
+        design effect and the clustering adjusts the degrees of freedom.
+        """
+        clusters = getattr(self, "clusters", None)
+        if clusters is None:
+            return self.outcome.cell_model(self.cells, self.n_array)
+        model = self.outcome.cell_model(self.cells, self.n_array,
+                                        design_effect=clusters.design_effects(self))
+        return clusters.adjust_model(self, model)
+
+    def design_effects(self) -> np.ndarray:
+        """Variance inflation per cell from group delivery (all 1 without clustering)."""
+        clusters = getattr(self, "clusters", None)
+        if clusters is None:
+            return np.ones(len(self.cells))
+        return clusters.design_effects(self)
+
+    def expected_events(self) -> dict[Cell, float]:
+        """Expected events per cell at the planned sizes (time-to-event outcomes).
+
+        See :meth:`trialplan.TimeToEvent.expected_events`.
+        """
+        if not hasattr(self.outcome, "expected_events"):
+            raise TypeError("expected_events() needs a time-to-event outcome "
+                            f"(tp.TimeToEvent); this design's outcome is "
+                            f"{type(self.outcome).__name__}")
+        return self.outcome.expected_events(self.cells, self.n_array)
 
     def statistics(self, hypotheses: str | Sequence[str] | None = None
                    ) -> tuple[TestStatistic | IntersectionUnion, ...]:
@@ -225,6 +255,9 @@ class CellDesign:
             raise TypeError(f"power(method='analytic') got unexpected options {sorted(options)}")
         stats_ = self.statistics(hypotheses)
         rows = tuple(_power_row(s, self.n_total) for s in stats_)
+        if hasattr(self.outcome, "extra_rows"):  # e.g. Binary: interaction on other scales
+            rows += tuple(_extra_row(r, self.alpha, self.sided) for r in
+                          self.outcome.extra_rows(self, [s.hypothesis for s in stats_]))
         return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
 
     def sample_size(self, *, power: float, hypothesis: str | Sequence[str],
@@ -276,8 +309,7 @@ class CellDesign:
             return methods[key](self, power=power, hypothesis=hypothesis, **{key: value})
         target = check_open_unit("power", power)
         names = self._names(hypothesis)
-        for name in names:
-            self.hypothesis(name)  # unknown names fail before the search
+        self._check_reachable(names)
 
         def power_at(k: int) -> float:
             return min(self._power_at_multiplier(k, names).values())
@@ -298,6 +330,21 @@ class CellDesign:
         return assurance(self, hypothesis=hypothesis, prior=prior, **options)
 
     # ------------------------------------------------------------- internals
+    def _check_reachable(self, names: Sequence[str]) -> None:
+        """Fail fast when no sample size can reach a target (zero or wrong-way effects)."""
+        for stat in self.statistics(names):
+            parts = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
+            for part in parts:
+                oriented = part.effect if part.sided == 2 else part.favourable * part.effect
+                if (part.sided == 2 and oriented == 0) or (part.sided == 1 and oriented <= 0):
+                    direction = "" if part.sided == 2 else (
+                        " or in the wrong direction for a one-sided test (better="
+                        f"{'higher' if part.favourable > 0 else 'lower'})")
+                    raise ValueError(
+                        f"hypothesis {stat.hypothesis!r} has effect {part.effect:g} at the "
+                        f"planning values, which is zero{direction}: no sample size gives "
+                        "power above alpha; check the planning values")
+
     def _power_at_multiplier(self, k: int, names: Sequence[str]) -> dict[str, float]:
         design = self.with_cell_sizes(k * self.allocation_ratios)
         return {s.hypothesis: statistic_power(s) for s in design.statistics(names)}
@@ -365,6 +412,16 @@ def _power_row(stat: TestStatistic | IntersectionUnion, n_total: int) -> PowerRo
                     power=statistic_power(stat), method=stat.method, noncentrality=lam,
                     cohens_f=f, partial_eta_sq=f**2 / (1 + f**2) if standardized else math.nan,
                     scale=stat.scale)
+
+
+def _extra_row(row: Mapping[str, Any], alpha: float, sided: int) -> PowerRow:
+    """A PowerRow for a reported-alongside measure (Wald z, df = inf)."""
+    return PowerRow(hypothesis=row["hypothesis"], estimand=row.get("note", ""),
+                    effect=row["estimate"], se=row["se"], df=math.inf,
+                    critical_value=critical_value(alpha / sided, math.inf),
+                    power=row["power"], method="Wald z, delta method (reported alongside; "
+                    "not the design's test)", noncentrality=row["z"] ** 2,
+                    scale=row["measure"])
 
 
 #: power(method=...) dispatch: engines register themselves here.

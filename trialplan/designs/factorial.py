@@ -29,6 +29,7 @@ import numpy as np
 
 from trialplan._validation import check_open_unit, check_sided, did_you_mean
 from trialplan.designs.base import CellDesign, check_cell_sizes, check_dropout
+from trialplan.designs.clustering import Clustering
 from trialplan.hypotheses import Hypothesis
 
 __all__ = ["Factorial"]
@@ -58,6 +59,11 @@ class Factorial(CellDesign):
     dropout : float or mapping of cell to float, default 0.0
         Expected proportion lost to follow-up; ``n_per_cell`` counts analysed
         participants and ``ceil(n / (1 - dropout))`` are randomized.
+    clusters : Clustering, optional
+        Group delivery of one factor level (e.g. MBI taught in groups of 8):
+        cells at that level get the design effect ``1 + (m - 1) ICC`` on
+        their variance, and t-based outcomes count groups in the degrees of
+        freedom (see :class:`~trialplan.Clustering`).
 
     Raises
     ------
@@ -89,6 +95,7 @@ class Factorial(CellDesign):
     alpha: float = 0.05
     sided: int = 2
     dropout: float | Mapping[Cell, float] = 0.0
+    clusters: Clustering | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", MappingProxyType(_check_factors(self.factors)))
@@ -103,6 +110,11 @@ class Factorial(CellDesign):
         drop = check_dropout(self.dropout, self.cells, self._cell)
         object.__setattr__(self, "dropout",
                            drop if isinstance(drop, float) else MappingProxyType(drop))
+        if self.clusters is not None:
+            if not isinstance(self.clusters, Clustering):
+                raise TypeError("clusters must be tp.Clustering(factor=..., icc=..., "
+                                f"group_size=...) or None; got clusters={self.clusters!r}")
+            object.__setattr__(self, "clusters", self.clusters.resolved(self.factors))
         model = self.cell_model()
         if not model.df >= 1:
             raise ValueError(
@@ -247,9 +259,11 @@ class Factorial(CellDesign):
             self._check_factor(factor, name)
             levels = self.factors[factor]
             if level not in levels:
+                owner = [f for f, lv in self.factors.items() if level in lv]
+                hint = (f" ({level!r} is a level of {owner[0]!r})" if owner
+                        else did_you_mean(level, levels))
                 raise ValueError(f"hypothesis {name!r}: {level!r} is not a level of "
-                                 f"{factor!r}, whose levels are {levels}"
-                                 + did_you_mean(level, levels))
+                                 f"{factor!r}, whose levels are {levels}{hint}")
             given[factor] = level
         return given
 
@@ -304,7 +318,8 @@ class Factorial(CellDesign):
         sided = "two-sided" if self.sided == 2 else "one-sided"
         return (f"Factorial {self._shape()} ({' x '.join(self.factor_names)}) | "
                 f"n_per_cell={_plain(self.n_per_cell)} (N={self.n_total}) | "
-                f"alpha={self.alpha:g} {sided}")
+                f"alpha={self.alpha:g} {sided}"
+                + (f" | {self.clusters.describe()}" if self.clusters is not None else ""))
 
 
 def _plain(n: Any) -> Any:

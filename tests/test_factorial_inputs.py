@@ -1,0 +1,156 @@
+"""Bad input fails early with a message naming the parameter, value and what is allowed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import trialplan as tp
+
+CELLS = (("sham", "control"), ("active", "control"), ("sham", "MBI"), ("active", "MBI"))
+FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
+MEANS = dict(zip(CELLS, (0.0, -3.0, -2.0, -8.0), strict=True))
+
+
+def design(**changes):
+    outcome = changes.pop("outcome", tp.Continuous(means=MEANS, sd=8.0))
+    return tp.Factorial(**{"factors": FACTORS, "outcome": outcome, "n_per_cell": 20, **changes})
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    pytest.param({"sd": 0}, ValueError, r"sd must be a finite number > 0; got sd=0", id="sd-zero"),
+    pytest.param({"sd": -2.0}, ValueError, r"got sd=-2.0", id="sd-negative"),
+    pytest.param({"sd": math.nan}, ValueError, r"sd must be finite", id="sd-nan"),
+    pytest.param({"sd": "8"}, TypeError, r"sd must be a real number", id="sd-string"),
+    pytest.param({"baseline_corr": 1.0}, ValueError, r"baseline_corr must lie strictly",
+                 id="rho-one"),
+    pytest.param({"better": "smaller"}, ValueError, r"did you mean 'lower'", id="better-typo"),
+    pytest.param({"means": {**MEANS, ("sham", "MBI"): math.inf}}, ValueError,
+                 r"means\[\('sham', 'MBI'\)\] must be finite", id="mean-infinite"),
+    pytest.param({"means": [1, 2]}, TypeError, r"means must be a mapping", id="means-list"),
+])
+def test_outcome_rejects(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        tp.Continuous(**{"means": MEANS, "sd": 8.0, **kwargs})
+
+
+def test_level_typo_suggests_closest_level():
+    means = {**{k: v for k, v in MEANS.items() if k != ("active", "MBI")}, ("activ", "MBI"): 1}
+    with pytest.raises(ValueError, match=r"'activ' is not a level of factor 'rTMS'.*"
+                                         r"did you mean 'active'"):
+        design(outcome=tp.Continuous(means=means, sd=8.0))
+
+
+def test_missing_cell_is_named():
+    means = {k: v for k, v in MEANS.items() if k != ("active", "MBI")}
+    with pytest.raises(ValueError, match=r"missing \[\('active', 'MBI'\)\]"):
+        design(outcome=tp.Continuous(means=means, sd=8.0))
+
+
+def test_extra_cell_is_rejected():
+    with pytest.raises(ValueError, match=r"'x' is not a level of factor 'rTMS'"):
+        design(outcome=tp.Continuous(means={**MEANS, ("x", "MBI"): 1.0}, sd=8.0))
+
+
+def test_cell_key_must_be_a_tuple_of_one_level_per_factor():
+    with pytest.raises(TypeError, match="must be tuples of levels"):
+        design(outcome=tp.Continuous(means={"sham": 1.0}, sd=8.0))
+    with pytest.raises(ValueError, match="has 3 levels"):
+        design(outcome=tp.Continuous(means={("sham", "MBI", "x"): 1.0}, sd=8.0))
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    pytest.param({"alpha": 1.5}, ValueError, r"alpha must lie strictly between 0 and 1; "
+                 r"got alpha=1.5", id="alpha-above-one"),
+    pytest.param({"alpha": 0.0}, ValueError, r"got alpha=0.0", id="alpha-zero"),
+    pytest.param({"alpha": math.inf}, ValueError, r"alpha must be finite", id="alpha-inf"),
+    pytest.param({"sided": 3}, ValueError, r"sided must be 1 .* or 2", id="sided-three"),
+    pytest.param({"n_per_cell": 1}, ValueError, r"leaves no residual degrees of freedom",
+                 id="n-no-df"),
+    pytest.param({"n_per_cell": 0}, ValueError, r"n_per_cell must be a whole number >= 1",
+                 id="n-zero"),
+    pytest.param({"n_per_cell": 2.5}, TypeError, r"n_per_cell must be a whole number",
+                 id="n-fraction"),
+    pytest.param({"n_per_cell": {CELLS[0]: 5}}, ValueError, r"n_per_cell is missing cells",
+                 id="n-missing-cells"),
+    pytest.param({"dropout": 1.0}, ValueError, r"dropout must lie in \[0, 1\)",
+                 id="dropout-one"),
+    pytest.param({"dropout": -0.1}, ValueError, r"got dropout=-0.1", id="dropout-negative"),
+    pytest.param({"factors": {"rTMS": ("sham",), "MBI": ("control", "MBI")}}, ValueError,
+                 r"must be two levels", id="factor-one-level"),
+    pytest.param({"factors": {"rTMS": ("sham", "sham"), "MBI": ("control", "MBI")}},
+                 ValueError, r"two different", id="factor-same-levels"),
+    pytest.param({"factors": {"r:TMS": ("sham", "active"), "MBI": ("control", "MBI")}},
+                 ValueError, r"must be a non-empty string without", id="factor-reserved"),
+    pytest.param({"outcome": {"sd": 8}}, TypeError, r"outcome must be an outcome type",
+                 id="outcome-dict"),
+])
+def test_design_rejects(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        design(**kwargs)
+
+
+def test_ancova_loses_one_more_degree_of_freedom():
+    with pytest.raises(ValueError, match="baseline covariate"):
+        tp.Factorial(factors=FACTORS, outcome=tp.Continuous(means=MEANS, sd=8.0,
+                                                            baseline_corr=0.3),
+                     n_per_cell={CELLS[0]: 2, CELLS[1]: 1, CELLS[2]: 1, CELLS[3]: 1})
+
+
+@pytest.mark.parametrize(("name", "match"), [
+    pytest.param("rTMS:MBl", r"'MBl' is not a factor.*did you mean 'MBI'", id="factor-typo"),
+    pytest.param("rtms", r"did you mean 'rTMS'", id="factor-case"),
+    pytest.param("rTMS | MBI=mbi", r"'mbi' is not a level of 'MBI'.*did you mean 'MBI'",
+                 id="level-case"),
+    pytest.param("rTMS | MBI=sham", r"'sham' is a level of 'rTMS'", id="level-wrong-factor"),
+    pytest.param("rTMS | MBI", r"must look like 'factor=level'", id="condition-syntax"),
+    pytest.param("rTMS:rTMS", r"names a factor twice", id="factor-twice"),
+    pytest.param("rTMS | rTMS=sham", r"conditions on a factor it tests", id="self-condition"),
+])
+def test_unknown_hypotheses(name, match):
+    with pytest.raises(ValueError, match=match):
+        design().power(name)
+
+
+def test_sample_size_rejects_bad_targets():
+    d = design()
+    with pytest.raises(ValueError, match=r"power must lie strictly between 0 and 1; "
+                                         r"got power=1.2"):
+        d.sample_size(power=1.2, hypothesis="rTMS")
+    with pytest.raises(ValueError, match=r"hypotheses must name at least one"):
+        d.sample_size(power=0.8, hypothesis=[])
+    with pytest.raises(TypeError, match=r"unexpected option 'sequentail'"):
+        d.sample_size(power=0.8, hypothesis="rTMS", sequentail=None)
+
+
+def test_zero_or_wrong_way_effect_has_no_sample_size():
+    additive_zero = {**MEANS, ("sham", "MBI"): 0.0, ("active", "MBI"): -3.0}
+    with pytest.raises(ValueError, match=r"'MBI' has effect 0 .* no sample size"):
+        design(outcome=tp.Continuous(means=additive_zero, sd=8.0)).sample_size(
+            power=0.8, hypothesis="MBI")
+    wrong_way = design(outcome=tp.Continuous(means=MEANS, sd=8.0, better="higher"))
+    with pytest.raises(ValueError, match=r"wrong direction for a one-sided test"):
+        wrong_way.sample_size(power=0.8, hypothesis="combination")
+
+
+def test_replace_validates_and_suggests():
+    d = design()
+    with pytest.raises(TypeError, match=r"unknown parameter 'sdd'.*did you mean 'sd'"):
+        d.replace(sdd=3.0)
+    with pytest.raises(ValueError, match=r"sd must be a finite number > 0"):
+        d.replace(sd=-1.0)
+    with pytest.raises(ValueError, match=r"alpha must lie strictly"):
+        d.replace(alpha=2.0)
+
+
+def test_unknown_power_method():
+    with pytest.raises(ValueError, match=r"method='exact' is not available"):
+        design().power(method="exact")
+
+
+def test_anova_power_rejects():
+    with pytest.raises(ValueError, match=r"cohens_f must be a finite number > 0"):
+        tp.anova_power(cohens_f=0.0, n_total=100, n_groups=4)
+    with pytest.raises(ValueError, match=r"leaves no residual degrees of freedom"):
+        tp.anova_power(cohens_f=0.25, n_total=4, n_groups=4)
