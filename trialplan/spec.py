@@ -459,7 +459,7 @@ def dump_spec(design: Any, path: str | Path) -> None:
 
 
 def spec_to_toml(spec: Any) -> str:
-    """The TOML text of a design or :class:`Spec`.
+    """Write a design or :class:`Spec` as TOML text.
 
     Examples
     --------
@@ -488,7 +488,7 @@ def spec_to_toml(spec: Any) -> str:
 
 
 def spec_from_toml(text: str) -> Spec:
-    """Parse spec TOML text into a :class:`Spec`.
+    r"""Parse spec TOML text into a :class:`Spec`.
 
     Raises
     ------
@@ -497,11 +497,11 @@ def spec_from_toml(text: str) -> Spec:
 
     Examples
     --------
-    >>> spec_from_toml("[design]\\ntype = 'factorial'")
-    Traceback (most recent call last):
-    ...
-    trialplan.spec.SpecError: design: missing required keys ['factors', 'n_per_cell', \
-'outcome'] for factorial
+    >>> try:
+    ...     spec_from_toml("[design]\ntype = 'factorial'")
+    ... except SpecError as error:
+    ...     print(error.path, "|", error.reason)
+    design | missing required keys ['factors', 'n_per_cell', 'outcome'] for factorial
     """
     try:
         data = tomllib.loads(text)
@@ -686,7 +686,7 @@ def _no_cells(label: str) -> Any:
 
 
 def _cells_of(table: Mapping[str, Any], parent: Callable[[str], Any]) -> Callable[[str], Any]:
-    """A resolver from cell labels to cell tuples for the object ``table`` describes."""
+    """Return a resolver from cell labels to cell tuples for the object ``table`` describes."""
     levels: list[Any] | None = None
     factors = table.get("factors")
     if isinstance(factors, Mapping) and all(isinstance(v, list) for v in factors.values()):
@@ -697,7 +697,11 @@ def _cells_of(table: Mapping[str, Any], parent: Callable[[str], Any]) -> Callabl
         return parent
     labels = {_label(tuple(c)): tuple(c) for c in itertools.product(*levels)
               if all(isinstance(x, str) for x in c)}
-    return lambda label: labels.get(label, parent(label))
+    def resolve(label: str) -> Any:
+        return labels.get(label, parent(label))
+
+    resolve.labels = list(labels)  # type: ignore[attr-defined]
+    return resolve
 
 
 def _decode_object(table: Mapping[str, Any], path: str,
@@ -738,11 +742,23 @@ def _decode_value(value: Any, path: str, cells: Callable[[str], Any]) -> Any:
             return _decode_object(value, path, cells)
         resolved = {key: cells(key) for key in value}
         cell_keyed = all(isinstance(v, tuple) for v in resolved.values())
+        known = [k for k, v in resolved.items() if isinstance(v, tuple)]
+        if known and not cell_keyed:
+            bad = next(k for k, v in resolved.items() if not isinstance(v, tuple))
+            labels = _labels_like(cells, known)
+            raise SpecError(f"{path}.{_key(bad)}", f"{bad!r} is not a cell; cells are labelled "
+                                                   f"{labels}" + did_you_mean(bad, labels))
         return {(resolved[k] if cell_keyed else k): _decode_value(v, f"{path}.{k}", cells)
                 for k, v in value.items()}
     if isinstance(value, list):
         return tuple(_decode_value(v, f"{path}[{i}]", cells) for i, v in enumerate(value))
     return value
+
+
+def _labels_like(cells: Callable[[str], Any], known: list[str]) -> list[str]:
+    """All cell labels the resolver knows (read from its closure), else ``known``."""
+    table = getattr(cells, "labels", None)
+    return sorted(table) if table else sorted(known)
 
 
 def _build(cls: type, kwargs: dict[str, Any], path: str, *,
