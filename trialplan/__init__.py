@@ -9,6 +9,14 @@ from trialplan import randomization, report, simulate
 from trialplan.designs import Factorial, Parallel
 from trialplan.dunnett import Dunnett
 from trialplan.explore import explore, explore_curves, explore_heatmap
+from trialplan.multiplicity import (
+    Bonferroni,
+    FixedSequence,
+    Gatekeeping,
+    Graphical,
+    Hochberg,
+    Holm,
+)
 from trialplan.outcomes import Continuous
 from trialplan.power import anova_power
 from trialplan.results import PowerResult, SampleSizeResult
@@ -21,6 +29,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "Bonferroni",
+    "FixedSequence",
+    "Gatekeeping",
+    "Graphical",
+    "Hochberg",
+    "Holm",
     "Continuous",
     "Dunnett",
     "Factorial",
