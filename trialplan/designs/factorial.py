@@ -86,7 +86,7 @@ class Factorial(CellDesign):
     ...     n_per_cell=50)
     >>> res = design.power()
     >>> round(res["rTMS"], 3), round(res["rTMS:MBI"], 3)
-    (0.975, 0.258)
+    (0.977, 0.261)
     """
 
     factors: Mapping[str, tuple[str, str]]
