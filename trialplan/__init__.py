@@ -17,7 +17,11 @@ from trialplan.multiplicity import (
     Hochberg,
     Holm,
 )
+from trialplan.binary import Binary
+from trialplan.designs.clustering import Clustering
+from trialplan.longitudinal import Repeated
 from trialplan.outcomes import Continuous
+from trialplan.survival import TimeToEvent, required_events, schoenfeld_events
 from trialplan.power import anova_power
 from trialplan.results import PowerResult, SampleSizeResult
 from trialplan.spec import dump_spec, load_spec
@@ -29,6 +33,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "Binary",
+    "Clustering",
+    "Repeated",
+    "TimeToEvent",
+    "required_events",
+    "schoenfeld_events",
     "Bonferroni",
     "FixedSequence",
     "Gatekeeping",

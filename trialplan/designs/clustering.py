@@ -1,0 +1,172 @@
+"""Group-delivered treatment: participants nested in therapy groups in some arms.
+
+Mindfulness-based interventions are usually taught in groups of about 6 to 12,
+while rTMS and the control conditions are delivered individually.  Outcomes of
+participants who share a group are correlated (intraclass correlation, ICC),
+so in the cells where the treatment is given in groups the variance of the
+cell estimate is inflated by the design effect ``1 + (m - 1) ICC`` (m the group
+size); the other cells are unaffected.  This is the partially nested design
+(Roberts & Roberts 2005).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trialplan._validation import check_real, did_you_mean
+
+__all__ = ["Clustering"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Clustering:
+    """Participants of one factor level are treated in groups (partially nested design).
+
+    Parameters
+    ----------
+    factor : str
+        The factor whose level is delivered in groups, e.g. ``"MBI"``.
+    level : str, optional
+        That factor's level delivered in groups; by default its active
+        (second) level.
+    icc : float
+        Intraclass correlation of the outcome within a therapy group, in [0, 1).
+    group_size : float
+        Participants per group, m >= 1 (the mean size when sizes vary).
+    size_cv : float, default 0.0
+        Coefficient of variation of the group sizes; the design effect becomes
+        ``1 + ((1 + cv^2) m - 1) ICC`` (Eldridge, Ashby & Kerry 2006).
+
+    Raises
+    ------
+    ValueError
+        For ``icc`` outside [0, 1), ``group_size`` < 1, a negative
+        ``size_cv``, or (when the design is built) a factor or level the
+        design does not have.
+
+    Notes
+    -----
+    In :class:`~trialplan.Factorial` every cell at ``factor=level`` gets
+    variance ``sigma^2 DE / n_j`` (``DE_j = 1`` elsewhere), so contrasts that
+    involve those cells lose precision accordingly.  For t-based outcomes the
+    residual degrees of freedom count each therapy group once:
+    ``df = (N - cells - covariates) - sum over clustered cells of
+    (n_j - g_j)`` with ``g_j = ceil(n_j / m)`` groups, a conservative
+    between-group df in the spirit of Roberts & Roberts (2005) that matters
+    when there are few groups.  Large-sample (Wald) outcomes keep
+    ``df = inf``.  The derivation assumes each therapy group is formed
+    within one cell; if groups mix participants of both levels of the
+    other factor, group effects cancel from within-group contrasts and only
+    contrasts across ``factor`` carry the design effect (not modelled).
+
+    References
+    ----------
+    .. [1] Roberts C, Roberts SA. Design and analysis of clinical trials with
+       clustering effects due to treatment. Clin Trials 2005;2:152-162.
+    .. [2] Candlish J, Teare MD, Dimairo M, et al. Appropriate statistical
+       methods for analysing partially nested randomised controlled trials
+       with continuous outcomes. BMC Med Res Methodol 2018;18:105.
+    .. [3] Eldridge SM, Ashby D, Kerry S. Sample size for cluster randomized
+       trials: effect of coefficient of variation of cluster size and
+       analysis method. Int J Epidemiol 2006;35:1292-1300.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> groups = tp.Clustering(factor="MBI", icc=0.05, group_size=8)
+    >>> groups.design_effect
+    1.35
+    """
+
+    factor: str
+    level: str | None = None
+    icc: float
+    group_size: float
+    size_cv: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.factor, str) or not self.factor:
+            raise TypeError(f"factor must be a factor name (a string); got "
+                            f"factor={self.factor!r}")
+        if self.level is not None and not isinstance(self.level, str):
+            raise TypeError(f"level must be a level name (a string) or None; got "
+                            f"level={self.level!r}")
+        icc = check_real("icc", self.icc)
+        if not 0.0 <= icc < 1.0:
+            raise ValueError(f"icc must lie in [0, 1); got icc={self.icc!r}")
+        m = check_real("group_size", self.group_size)
+        if m < 1.0:
+            raise ValueError(f"group_size must be >= 1 participant; got "
+                             f"group_size={self.group_size!r}")
+        cv = check_real("size_cv", self.size_cv)
+        if cv < 0.0:
+            raise ValueError(f"size_cv must be >= 0; got size_cv={self.size_cv!r}")
+        object.__setattr__(self, "icc", icc)
+        object.__setattr__(self, "group_size", m)
+        object.__setattr__(self, "size_cv", cv)
+
+    @property
+    def design_effect(self) -> float:
+        """Variance inflation in the clustered cells, ``1 + ((1 + cv^2) m - 1) ICC``."""
+        return 1.0 + ((1.0 + self.size_cv**2) * self.group_size - 1.0) * self.icc
+
+    def replace(self, **changes: Any) -> Clustering:
+        """Return a copy with some parameters changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------ design side
+    def resolved(self, factors: Any) -> Clustering:
+        """Return the clustering with ``level`` filled in, checked against ``factors``."""
+        if self.factor not in factors:
+            raise ValueError(f"clusters: factor={self.factor!r} is not a factor of the "
+                             f"design; factors are {tuple(factors)}"
+                             + did_you_mean(self.factor, factors))
+        levels = tuple(factors[self.factor])
+        level = levels[1] if self.level is None else self.level
+        if level not in levels:
+            raise ValueError(f"clusters: level={level!r} is not a level of factor "
+                             f"{self.factor!r}, whose levels are {levels}"
+                             + did_you_mean(level, levels))
+        return self if level == self.level else dataclasses.replace(self, level=level)
+
+    def clustered(self, design: Any) -> np.ndarray:
+        """Boolean mask of the design's cells delivered in groups."""
+        index = tuple(design.factors).index(self.factor)
+        level = self.resolved(design.factors).level
+        return np.array([cell[index] == level for cell in design.cells])
+
+    def design_effects(self, design: Any) -> np.ndarray:
+        """Per-cell design effect: ``DE`` in clustered cells, 1 elsewhere."""
+        return np.where(self.clustered(design), self.design_effect, 1.0)
+
+    def groups(self, design: Any) -> np.ndarray:
+        """Therapy groups per cell, ``ceil(n_j / m)`` (0 in unclustered cells)."""
+        n = np.asarray(design.n_array, dtype=float)
+        return np.where(self.clustered(design),
+                        np.ceil(np.round(n / self.group_size, 9)), 0).astype(int)
+
+    def adjust_model(self, design: Any, model: Any) -> Any:
+        """Count therapy groups, not participants, in the residual df of t outcomes."""
+        mask = self.clustered(design)
+        note = (f"{self.factor}={self.resolved(design.factors).level} delivered in groups of "
+                f"{self.group_size:g} (ICC {self.icc:g}, design effect "
+                f"{self.design_effect:.3f})")
+        if math.isinf(model.df) or not mask.any():
+            return dataclasses.replace(model, method=f"{model.method}; {note}",
+                                       notes=model.notes + (note,))
+        n = np.asarray(design.n_array, dtype=float)
+        lost = float(np.sum(n[mask] - self.groups(design)[mask]))
+        return dataclasses.replace(
+            model, df=model.df - lost,
+            method=f"{model.method}; {note}, df from the number of groups",
+            notes=model.notes + (note,))
+
+    def describe(self) -> str:
+        """Short words for a design summary."""
+        return (f"{self.factor}={self.level or '(active)'} in groups of {self.group_size:g}, "
+                f"ICC {self.icc:g}")
