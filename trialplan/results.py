@@ -109,6 +109,32 @@ class PowerResult(Mapping[str, float]):
         self[hypothesis]  # raises a helpful KeyError
         return next(r for r in self.rows if r.hypothesis == hypothesis)
 
+    @property
+    def any(self) -> float:
+        """Probability of rejecting at least one hypothesis of the family.
+
+        Only results of a multiple-testing procedure
+        (``design.power(multiplicity=...)``) carry it.
+        """
+        return self._family("any")
+
+    @property
+    def all(self) -> float:
+        """Probability of rejecting every hypothesis of the family.
+
+        Only results of a multiple-testing procedure
+        (``design.power(multiplicity=...)``) carry it.
+        """
+        return self._family("all")
+
+    def _family(self, key: str) -> float:
+        if key not in self.extras:
+            raise AttributeError(
+                f"this result has no .{key}: power to reject any/all hypotheses is computed "
+                "by a multiple-testing procedure, e.g. design.power(multiplicity="
+                "tp.Holm([...])) or tp.Dunnett()")
+        return float(self.extras[key])
+
     def to_frame(self) -> pd.DataFrame:
         """A tidy DataFrame, one row per hypothesis (a new copy each call)."""
         frame = pd.DataFrame([row.__dict__ for row in self.rows])
@@ -122,7 +148,11 @@ class PowerResult(Mapping[str, float]):
         cols = ["hypothesis", "effect", "se", "df", "power"] + (["mcse"] if self.mcse else [])
         table = frame[cols].to_string(index=False, float_format=_format_number)
         methods = sorted(set(frame["method"]))
-        return f"{self.summary}\n{table}\nmethod: {'; '.join(methods)}"
+        family = ""
+        if "any" in self.extras and "all" in self.extras:
+            family = (f"\nreject any: {float(self.extras['any']):.3f} | "
+                      f"reject all: {float(self.extras['all']):.3f}")
+        return f"{self.summary}\n{table}{family}\nmethod: {'; '.join(methods)}"
 
     __str__ = __repr__
 
