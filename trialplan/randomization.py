@@ -968,6 +968,51 @@ class Minimization:
             rule = "biased coin: non-preferred"
             pool = others
         chosen = int(pool[self._rng.integers(pool.size)])
+        return self._add(covariates, chosen, participant=participant, scores=scores,
+                         preferred=", ".join(self._units.label(self.treatments[i])
+                                             for i in best), u=u, rule=rule)
+
+    def record(self, covariates: Mapping[str, Any], treatment: Any, *,
+               participant: Any = None) -> Treatment:
+        """Count an assignment made outside the allocator (e.g. before it started).
+
+        The participant enters the counts and the audit log (rule
+        ``"recorded"``) without a random draw, so later assignments balance
+        against everyone randomized so far.
+
+        Parameters
+        ----------
+        covariates : mapping of str to level
+            The participant's level of every minimization factor.
+        treatment : tuple or str
+            The cell or arm the participant received.
+        participant : optional
+            An identifier for the audit log.
+
+        Returns
+        -------
+        tuple or str
+            ``treatment``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Parallel(arms=("A", "B"), outcome=tp.Continuous(means={"A": 0, "B": 1},
+        ...                 sd=1.0), n_per_arm=20)
+        >>> m = tp.randomization.Minimization(d, factors={"sex": ("F", "M")}, p=1.0, seed=0)
+        >>> m.record({"sex": "F"}, "A")
+        'A'
+        >>> m.assign({"sex": "F"})          # B is the only way to rebalance sex=F
+        'B'
+        """
+        _check_covariates(covariates, self.factors, what="covariates")
+        chosen = self._units.index(treatment, "treatment")
+        return self._add(covariates, chosen, participant=participant,
+                         scores=np.full(len(self.treatments), np.nan), preferred="",
+                         u=math.nan, rule="recorded")
+
+    def _add(self, covariates: Mapping[str, Any], chosen: int, *, participant: Any,
+             scores: np.ndarray, preferred: str, u: float, rule: str) -> Treatment:
         for factor, levels in self.factors.items():
             self._counts[factor][levels.index(covariates[factor]), chosen] += 1
         treatment = self.treatments[chosen]
@@ -976,7 +1021,7 @@ class Minimization:
             **{f: covariates[f] for f in self.factors},
             **{f"G[{self._units.label(t)}]": float(g)
                for t, g in zip(self.treatments, scores, strict=True)},
-            "preferred": ", ".join(self._units.label(self.treatments[i]) for i in best),
+            "preferred": preferred,
             "u": u,
             "rule": rule,
             "assigned": self._units.label(treatment),
