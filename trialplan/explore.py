@@ -493,8 +493,9 @@ def scenario_seed(base_seed: int, params: Mapping[str, Any]) -> int:
     Returns
     -------
     int
-        A 128-bit seed from ``SeedSequence(base_seed, spawn_key=h)`` where
-        ``h`` is a SHA-256 hash of the values (order of keys irrelevant).
+        A 63-bit seed drawn from ``SeedSequence(base_seed, spawn_key=h)``
+        where ``h`` is a SHA-256 hash of the values (order of keys
+        irrelevant), so it fits an int64 column.
 
     Examples
     --------
@@ -506,9 +507,9 @@ def scenario_seed(base_seed: int, params: Mapping[str, Any]) -> int:
     """
     digest = hashlib.sha256(_canonical(dict(params)).encode()).digest()
     spawn_key = tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
-    words = np.random.SeedSequence(base_seed, spawn_key=spawn_key).generate_state(
-        4, dtype=np.uint32)
-    return int.from_bytes(words.astype("<u4").tobytes(), "little")
+    state = np.random.SeedSequence(base_seed, spawn_key=spawn_key).generate_state(
+        1, dtype=np.uint64)
+    return int(state[0] >> np.uint64(1))  # 63 bits: fits an int64 column
 
 
 # ------------------------------------------------------------------ workers
@@ -530,6 +531,8 @@ def _run_chunk(factory: Callable[..., Any], chunk: list[tuple[int, dict[str, Any
         kwargs = dict(options)
         if method != "analytic":
             kwargs["seed"] = seed
+            if method == "simulation":
+                kwargs.setdefault("progress", False)  # explore shows its own bar
             if n_sims is not None:
                 kwargs["n_sims"] = n_sims
         try:
