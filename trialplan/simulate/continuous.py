@@ -37,7 +37,8 @@ import numpy as np
 from trialplan.outcomes import Continuous
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
 
-__all__ = ["ContinuousParams", "ContinuousSimulator"]
+__all__ = ["ContinuousParams", "ContinuousSimulator", "ancova_from_sufficient",
+           "anova_from_sufficient"]
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,8 @@ def _exact_anova(params: ContinuousParams, rng: np.random.Generator, size: int) 
     n = params.n.astype(float)
     df = params.n_total - params.n_cells
     means = params.means + params.sd / np.sqrt(n) * rng.standard_normal((size, params.n_cells))
-    s2 = params.sd**2 * rng.chisquare(df, size) / df
-    return CellDraws(estimates=means, variances=s2[:, None] / n, df=float(df))
+    ss_within = params.sd**2 * rng.chisquare(df, size)
+    return anova_from_sufficient(means, ss_within, params.n)
 
 
 def _exact_ancova(params: ContinuousParams, rng: np.random.Generator, size: int) -> CellDraws:
@@ -185,21 +186,91 @@ def _exact_ancova(params: ContinuousParams, rng: np.random.Generator, size: int)
     xbar = sd / np.sqrt(n) * z[:, 0]
     ybar = params.means + sd / np.sqrt(n) * (rho * z[:, 0] + r * z[:, 1])
     # Pooled within-cell SSCP ~ Wishart(m, Sigma) = L A A' L' (Bartlett): A lower
-    # triangular with A11^2 ~ chi2(m), A22^2 ~ chi2(m - 1), A21 ~ N(0, 1).
+    # triangular with A11^2 ~ chi2(m), A22^2 ~ chi2(m - 1), A21 ~ N(0, 1), and
+    # L = sd * [[1, 0], [rho, r]] the Cholesky factor of Sigma.
     a11 = np.sqrt(rng.chisquare(m, size))
     a21 = rng.standard_normal(size)
     a22 = np.sqrt(rng.chisquare(m - 1, size))
+    u = sd * (rho * a11 + r * a21)
     w_xx = (sd * a11) ** 2
-    u = sd * (rho * a11 + r * a21)              # second row of L A, first column
     w_xy = sd * a11 * u
     w_yy = u**2 + (sd * r * a22) ** 2
-    slope = w_xy / w_xx
-    df = m - 1
-    s2 = (w_yy - w_xy * slope) / df
+    return ancova_from_sufficient(xbar, ybar, w_xx, w_xy, w_yy, params.n)
+
+
+def anova_from_sufficient(ybar: np.ndarray, ss_within: np.ndarray,
+                          n: np.ndarray) -> CellDraws:
+    """Cell-means OLS fit (``y ~ 0 + cell``) from its sufficient statistics.
+
+    Parameters
+    ----------
+    ybar : numpy.ndarray
+        Shape ``(size, cells)``: cell means of the outcome.
+    ss_within : numpy.ndarray
+        Shape ``(size,)``: pooled within-cell sum of squares.
+    n : numpy.ndarray
+        Participants per cell.
+
+    Returns
+    -------
+    CellDraws
+        Estimates ``ybar``, variances ``s^2 / n_j`` with
+        ``s^2 = SS / (N - J)``, ``df = N - J``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = anova_from_sufficient(np.array([[1.0, 2.0]]), np.array([8.0]), np.array([3, 3]))
+    >>> d.df, d.variances.tolist()
+    (4.0, [[0.6666666666666666, 0.6666666666666666]])
+    """
+    n = np.asarray(n, dtype=float)
+    df = float(n.sum() - n.size)
+    s2 = np.asarray(ss_within, dtype=float) / df
+    return CellDraws(estimates=ybar, variances=s2[:, None] / n, df=df)
+
+
+def ancova_from_sufficient(xbar: np.ndarray, ybar: np.ndarray, w_xx: np.ndarray,
+                           w_xy: np.ndarray, w_yy: np.ndarray, n: np.ndarray) -> CellDraws:
+    """ANCOVA fit (``y ~ 0 + cell + baseline``) from its sufficient statistics.
+
+    Parameters
+    ----------
+    xbar, ybar : numpy.ndarray
+        Shape ``(size, cells)``: cell means of baseline and outcome.
+    w_xx, w_xy, w_yy : numpy.ndarray
+        Shape ``(size,)``: pooled within-cell sums of squares and
+        cross-products.
+    n : numpy.ndarray
+        Participants per cell.
+
+    Returns
+    -------
+    CellDraws
+        Adjusted cell estimates ``ybar_j - b xbar_j`` with the common slope
+        ``b = W_xy / W_xx``; covariance ``s^2 (diag(1/n) + xbar xbar' / W_xx)``
+        with ``s^2 = (W_yy - W_xy^2 / W_xx) / (N - J - 1)``; ``df = N - J - 1``.
+        These are the OLS estimates and covariance of the cell coefficients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = ancova_from_sufficient(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]]),
+    ...     np.array([2.0]), np.array([1.0]), np.array([4.0]), np.array([3, 3]))
+    >>> d.estimates.tolist(), d.df
+    ([[1.0, 2.5]], 3.0)
+    """
+    n = np.asarray(n, dtype=float)
+    j = n.size
+    df = float(n.sum() - j - 1)
+    xbar = np.asarray(xbar, dtype=float)
+    w_xx = np.asarray(w_xx, dtype=float)
+    slope = np.asarray(w_xy, dtype=float) / w_xx
+    s2 = (np.asarray(w_yy, dtype=float) - slope * w_xy) / df
     adjusted = ybar - slope[:, None] * xbar
-    cov = s2[:, None, None] * (np.einsum("j,jk->jk", 1.0 / n, np.eye(j))[None]
+    cov = s2[:, None, None] * (np.diag(1.0 / n)[None]
                                + xbar[:, :, None] * xbar[:, None, :] / w_xx[:, None, None])
-    return CellDraws(estimates=adjusted, covariance=cov, df=float(df))
+    return CellDraws(estimates=adjusted, covariance=cov, df=df)
 
 
 def _patients(params: ContinuousParams, rng: np.random.Generator,

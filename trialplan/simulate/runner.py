@@ -184,6 +184,9 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
     if analysis is not None and engine != "individual":
         raise ValueError("analysis= analyses patient-level data, so it needs "
                          f"engine='individual' (or no engine); got engine={engine!r}")
+    if getattr(design, "clusters", None) is not None:
+        raise ValueError("simulation of group-delivered (clustered) designs is not available; "
+                         f"got clusters={design.clusters!r}; use method='analytic'")
     simulator = simulator_for(design.outcome)
     if engine not in simulator.engines:
         raise ValueError(f"engine={engine!r} is not offered for "
@@ -246,7 +249,8 @@ def _seed_sequence(seed: Any) -> tuple[np.random.SeedSequence, Any]:
         seq = np.random.SeedSequence()
         return seq, seq.entropy
     if isinstance(seed, np.random.Generator):
-        entropy = [int(v) for v in seed.integers(0, 2**63, size=4)]
+        high, low = (int(v) for v in seed.integers(0, 2**63, size=2))
+        entropy = high * 2**63 + low          # an int, so result.seed reruns the trials
         return np.random.SeedSequence(entropy), entropy
     if isinstance(seed, np.random.SeedSequence):
         fresh = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key,
