@@ -34,6 +34,13 @@ class Hypothesis:
         Shape (m, cells).  One row: a single test at the design's sidedness.
         Several rows: an intersection-union test, every row one-sided in the
         favourable direction at level ``alpha / sided``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = Hypothesis(name="A:B", estimand="interaction", contrasts=np.array([1, -1, -1, 1]))
+    >>> h.contrasts.shape, h.is_intersection_union
+    ((1, 4), False)
     """
 
     name: str

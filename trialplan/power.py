@@ -49,7 +49,7 @@ def statistic_power(stat: TestStatistic | IntersectionUnion) -> float:
     >>> s = TestStatistic(hypothesis="A", estimand="A", effect=0.5, se=0.2,
     ...                   df=100, sided=2, alpha=0.05, favourable=1)
     >>> round(statistic_power(s), 4)
-    0.6969
+    0.6971
     """
     if isinstance(stat, IntersectionUnion):
         comps = stat.components

@@ -74,6 +74,20 @@ class PowerResult(Mapping[str, float]):
         The seed that reproduces a simulation.
     design : object
         The design that produced the result.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+    ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+    >>> res = d.power(["A", "A:B"])
+    >>> round(res["A:B"], 4), list(res)
+    (0.1971, ['A', 'A:B'])
+    >>> res.to_frame()[["hypothesis", "effect", "power"]].round(3)
+      hypothesis  effect  power
+    0          A     1.5  0.912
+    1        A:B     1.0  0.197
     """
 
     rows: tuple[PowerRow, ...]
@@ -191,6 +205,16 @@ class SampleSizeResult:
         The design at the solved sample size.
     method : str
         How power was computed.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+    ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+    >>> ss = d.sample_size(power=0.8, hypothesis="A:B")
+    >>> ss.n_per_cell, ss.n_total, round(ss.power, 4)
+    (127, 508, 0.8029)
     """
 
     n_per_cell: int | Mapping[Any, int]

@@ -145,6 +145,16 @@ class IntersectionUnion:
         Correlation matrix of the components' estimates.
     method : str
         How the joint power is computed.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): -5,
+    ...                      ("a0", "b1"): -4, ("a1", "b1"): -8}, sd=8.0), n_per_cell=116)
+    >>> combo = d.statistics("combination")[0]
+    >>> [c.effect for c in combo.components], round(float(combo.correlation[0, 1]), 12)
+    ([-4.0, -3.0], 0.5)
     """
 
     hypothesis: str

@@ -187,7 +187,17 @@ class CellDesign:
                      for n in names)
 
     def covariance(self, hypotheses: Sequence[str]) -> np.ndarray:
-        """Covariance matrix of the estimates of single-contrast hypotheses."""
+        """Covariance matrix of the estimates of single-contrast hypotheses.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> d.covariance(["A | B=b0", "A:B"]).round(3).tolist()
+        [[0.4, -0.4], [-0.4, 0.8]]
+        """
         rows = []
         for name in self._names(hypotheses):
             hyp = self.hypothesis(name)
@@ -294,7 +304,7 @@ class CellDesign:
         ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
         ...                      ("a0", "b1"): 0, ("a1", "b1"): 1}, sd=2.0), n_per_cell=10)
         >>> d.sample_size(power=0.8, hypothesis="A").n_per_cell
-        33
+        32
         """
         if options:
             methods = _SAMPLE_SIZE_OPTIONS
