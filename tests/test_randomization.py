@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import trialplan as tp
@@ -118,6 +120,26 @@ def test_every_block_is_exactly_balanced(make, kwargs, columns, ratios) -> None:
         assert 37 <= len(lst) < 37 + max(kwargs["block_sizes"])
         last = lst[lst["block"] == lst["block"].max()]
         assert last["sequence"].min() <= 37
+
+
+@settings(max_examples=30, deadline=None)
+@given(ratios=st.lists(st.integers(1, 3), min_size=2, max_size=4),
+       multiples=st.sets(st.integers(1, 3), min_size=1, max_size=3),
+       n=st.integers(1, 30), seed=st.integers(0, 2**32))
+def test_any_ratios_give_balanced_blocks(ratios, multiples, n, seed) -> None:
+    # property: for any integer ratios, each block holds each arm size*r/sum(r) times
+    arms = tuple(f"arm{i}" for i in range(len(ratios)))
+    unit = sum(ratios) // math.gcd(*ratios)
+    sizes = tuple(sorted(m * unit for m in multiples))
+    design = parallel({a: 10 * r for a, r in zip(arms, ratios, strict=True)}, arms=arms)
+    frame = permuted_blocks(design, n=n, block_sizes=sizes, seed=seed).to_frame(blocks=True)
+    reduced = [r // math.gcd(*ratios) for r in ratios]
+    for _, block in frame.groupby("block"):
+        size = len(block)
+        assert size == block["block_size"].iloc[0]
+        assert Counter(block["arm"]) == {a: size * r // unit
+                                         for a, r in zip(arms, reduced, strict=True)}
+    assert n <= len(frame) < n + max(sizes)
 
 
 def test_pinned_example_columns_and_strata() -> None:
