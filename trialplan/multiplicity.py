@@ -730,6 +730,9 @@ class _Procedure:
         powers = {h: values[("reject", (j,))] for h, j in zip(names, idx, strict=True)}
         achieved = min(powers.values()) if self.success == "each" else values[extra_keys[0]]
         methods = sorted({how[key] for key in each + extra_keys})
+        if self.success != "each":
+            methods.insert(0, f"success = reject {self.success} of {', '.join(names)} "
+                              f"(probability {achieved:.4f})")
         return SampleSizeResult(
             n_per_cell=solved.n_per_cell, n_total=solved.n_total,
             n_randomized_per_cell=solved.n_randomized_per_cell,
@@ -748,7 +751,7 @@ class _Procedure:
                 raise ValueError(
                     f"{type(self).__name__} names {h!r}, which is not a hypothesis of this "
                     f"design; its hypotheses include {list(known)}"
-                    + did_you_mean(h, known) + f" [{err}]") from None
+                    + (did_you_mean(h, known) or f" ({err})")) from None
 
     def _report_names(self, hypotheses: Any) -> tuple[str, ...]:
         if hypotheses is None:
