@@ -9,7 +9,6 @@ from trialplan import randomization, report, simulate
 from trialplan.designs import Factorial, Parallel
 from trialplan.dunnett import Dunnett
 from trialplan.explore import explore, explore_curves, explore_heatmap
-from trialplan.assurance import AssuranceResult, NormalPrior, PosteriorRule
 from trialplan.multiplicity import (
     Bonferroni,
     FixedSequence,
@@ -25,6 +24,8 @@ from trialplan.outcomes import Continuous
 from trialplan.survival import TimeToEvent, required_events, schoenfeld_events
 from trialplan.power import anova_power
 from trialplan.results import PowerResult, SampleSizeResult
+from trialplan import boundaries, spending
+from trialplan.sequential import GroupSequential, SequentialSampleSizeResult
 from trialplan.spec import dump_spec, load_spec
 from trialplan.statistic import IntersectionUnion, TestStatistic
 
@@ -34,9 +35,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "AssuranceResult",
-    "NormalPrior",
-    "PosteriorRule",
     "Binary",
     "Clustering",
     "Repeated",
@@ -52,6 +50,10 @@ __all__ = [
     "Continuous",
     "Dunnett",
     "Factorial",
+    "GroupSequential",
+    "SequentialSampleSizeResult",
+    "boundaries",
+    "spending",
     "Parallel",
     "IntersectionUnion",
     "PowerResult",
