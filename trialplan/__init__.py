@@ -9,6 +9,7 @@ from trialplan import randomization, report, simulate
 from trialplan.designs import Factorial, Parallel
 from trialplan.dunnett import Dunnett
 from trialplan.explore import explore, explore_curves, explore_heatmap
+from trialplan.assurance import AssuranceResult, NormalPrior, PosteriorRule
 from trialplan.multiplicity import (
     Bonferroni,
     FixedSequence,
@@ -35,6 +36,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "AssuranceResult",
+    "NormalPrior",
+    "PosteriorRule",
     "Binary",
     "Clustering",
     "Repeated",
