@@ -150,9 +150,9 @@ def test_bad_scale_and_types() -> None:
 
 
 def test_interaction_scales_needs_two_factors() -> None:
+    design = two_arm(0.3, 0.5, "risk_difference")
     with pytest.raises(ValueError, match="exactly two factors"):
-        design = two_arm(0.3, 0.5, "risk_difference")
         design.outcome.interaction_scales(design)
+    design = reversal()
     with pytest.raises(ValueError, match="not the design's interaction"):
-        design = reversal()
         design.outcome.interaction_scales(design, "MBI:rTMS")
