@@ -127,8 +127,8 @@ class ContinuousSimulator(BaseSimulator):
         """Working memory of one trial: patient arrays (individual) or cell arrays."""
         j = params.n_cells
         if engine == "individual":
-            p = j + int(params.ancova)
-            return 8 * params.n_total * (2 * p + 6) + 8 * (p * p + 4 * p) * 2
+            # normal draws (2 N under ANCOVA), baselines, two temporaries of N
+            return 8 * params.n_total * 6 + 8 * (j + 1) * (j + 1) * 4
         return 8 * (3 * j * j + 12 * j + 16)
 
     def describe(self, engine: str) -> str:
@@ -283,41 +283,59 @@ def _patients(params: ContinuousParams, rng: np.random.Generator,
     mu = np.repeat(params.means, params.n)
     n_total = params.n_total
     if not params.ancova:
-        return None, mu + params.sd * rng.standard_normal((size, n_total))
+        y = rng.standard_normal((size, n_total))
+        y *= params.sd
+        y += mu
+        return None, y
     z = rng.standard_normal((size, 2, n_total))
     rho = params.baseline_corr
     x = params.sd * z[:, 0]
-    y = mu + params.sd * (rho * z[:, 0] + math.sqrt(1.0 - rho**2) * z[:, 1])
+    y = z[:, 1]
+    y *= params.sd * math.sqrt(1.0 - rho**2)
+    y += rho * x
+    y += mu
     return x, y
 
 
 def _individual(params: ContinuousParams, rng: np.random.Generator, size: int) -> CellDraws:
-    """OLS of y on cell indicators (+ baseline) for every trial of the block at once."""
+    """OLS of y on cell indicators (+ baseline) for every trial of the block at once.
+
+    The design matrix is ``X = [D, x]`` (D the cell indicators, fixed; x the
+    trial's baselines, if any); the normal equations ``X'X beta = X'y`` are
+    formed from their blocks (``D'D = diag(n)``, ``D'x``, ``x'x``, ``D'y``,
+    ``x'y``) and solved for all trials together.
+    """
     x, y = _patients(params, rng, size)
     j = params.n_cells
-    dummies = np.repeat(np.eye(j), params.n, axis=0)            # (N, J), cell-means coding
+    n = params.n.astype(float)
+    dummies = np.repeat(np.eye(j), params.n, axis=0)            # D: (N, J)
+    dty = y @ dummies                                            # D'y: (R, J)
     if x is None:
-        # One design matrix for every trial: beta = (X'X)^-1 X'y by a single product.
-        xtx = dummies.T @ dummies
-        hat = np.linalg.solve(xtx, dummies.T)                    # (J, N)
-        beta = y @ hat.T
-        resid = y - beta @ dummies.T
+        inv = np.diag(1.0 / n)                                   # (D'D)^-1
+        beta = dty @ inv
+        y -= beta @ dummies.T                                    # residuals, in place
         df = params.n_total - j
-        s2 = np.einsum("rn,rn->r", resid, resid) / df
-        inv = np.linalg.inv(xtx)
+        s2 = np.einsum("rn,rn->r", y, y) / df
         cov = s2[:, None, None] * inv[None]
         return CellDraws(estimates=beta, covariance=cov, df=float(df))
-    design = np.concatenate([np.broadcast_to(dummies, (size,) + dummies.shape),
-                             x[:, :, None]], axis=2)              # (R, N, J + 1)
-    xtx = np.matmul(design.transpose(0, 2, 1), design)           # (R, p, p)
-    xty = np.matmul(design.transpose(0, 2, 1), y[:, :, None])    # (R, p, 1)
+    p = j + 1
+    xtx = np.zeros((size, p, p))
+    xtx[:, np.arange(j), np.arange(j)] = n                       # D'D
+    dtx = x @ dummies                                            # D'x: (R, J)
+    xtx[:, :j, j] = dtx
+    xtx[:, j, :j] = dtx
+    xtx[:, j, j] = np.einsum("rn,rn->r", x, x)
+    xty = np.empty((size, p))
+    xty[:, :j] = dty
+    xty[:, j] = np.einsum("rn,rn->r", x, y)
     inv = np.linalg.inv(xtx)
-    beta = np.matmul(inv, xty)                                   # (R, p, 1)
-    resid = y - np.matmul(design, beta)[:, :, 0]
-    df = params.n_total - j - 1
-    s2 = np.einsum("rn,rn->r", resid, resid) / df
+    beta = np.einsum("rik,rk->ri", inv, xty)
+    y -= beta[:, :j] @ dummies.T
+    y -= beta[:, j:] * x
+    df = params.n_total - p
+    s2 = np.einsum("rn,rn->r", y, y) / df
     cov = s2[:, None, None] * inv[:, :j, :j]
-    return CellDraws(estimates=beta[:, :j, 0], covariance=cov, df=float(df))
+    return CellDraws(estimates=beta[:, :j], covariance=cov, df=float(df))
 
 
 register_simulator(Continuous, ContinuousSimulator())
