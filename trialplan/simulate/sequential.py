@@ -1,0 +1,288 @@
+"""Simulation of a group-sequential trial from exact cumulative sufficient statistics.
+
+For a continuous outcome with normal errors the data seen at each look are
+summarized without loss by the cell means and the pooled within-cell sum of
+squares.  Between looks each cell receives ``m`` new participants whose mean
+is ``N(mu, sigma^2 / m)`` and whose within-increment sum of squares is
+``sigma^2 chi^2_{m-1}``, independently; the cumulative statistics follow by
+the usual pooling identity
+
+    SS_new = SS_old + SS_inc + n_old m / (n_old + m) (mean_old - mean_inc)^2,
+
+so each simulated trial costs O(cells x looks) draws whatever its size, and
+the per-look t statistics are exactly those of the individual-level analysis.
+Each t statistic is put on the z scale through its p-value
+(``z = Phi^{-1}(F_t(t; df))``) and compared with the group-sequential bounds;
+the analytic engine treats the same statistics as canonical normal ones, so
+the two agree up to that approximation (negligible at moderate df).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+from trialplan._validation import check_int
+from trialplan.results import PowerResult, PowerRow
+
+__all__ = ["SequentialSimulation", "simulate_sequential", "simulate_sequential_power"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SequentialSimulation:
+    """Monte Carlo operating characteristics of one hypothesis' sequential test.
+
+    Attributes
+    ----------
+    hypothesis : str
+        The hypothesis tested.
+    stop_efficacy, stop_lower : numpy.ndarray
+        Proportion of trials stopping at each look above the efficacy bound,
+        and below the lower bound (futility; the other tail when two-sided).
+    mcse_efficacy, mcse_lower : numpy.ndarray
+        Their Monte Carlo standard errors.
+    power, mcse : float
+        Proportion rejecting in the favourable direction, and its MCSE.
+    n_total_per_look : tuple of int
+        Analysed participants at each look.
+    expected_n_total, mcse_expected_n_total : float
+        Mean sample size at stopping and its MCSE.
+    n_sims : int
+        Number of simulated trials.
+    seed : object
+        The seed that reproduces the run.
+    """
+
+    hypothesis: str
+    stop_efficacy: np.ndarray
+    stop_lower: np.ndarray
+    mcse_efficacy: np.ndarray
+    mcse_lower: np.ndarray
+    power: float
+    mcse: float
+    n_total_per_look: tuple[int, ...]
+    expected_n_total: float
+    mcse_expected_n_total: float
+    n_sims: int
+    seed: Any = None
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
+
+
+def _children(seed: Any, n: int) -> list[np.random.Generator]:
+    if isinstance(seed, np.random.Generator):
+        return list(seed.spawn(n))
+    if seed is None or isinstance(seed, numbers.Integral | np.random.SeedSequence):
+        base = seed if isinstance(seed, np.random.SeedSequence) else \
+            np.random.SeedSequence(seed)
+        return [np.random.default_rng(s) for s in base.spawn(n)]
+    raise TypeError("seed must be an int, a numpy SeedSequence or Generator, or None; got "
+                    f"seed={seed!r}")
+
+
+def _look_sizes(n: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
+    """Cumulative per-cell sizes at each look, shape (looks, cells)."""
+    sizes = np.array([np.rint(t * n) for t in fractions], dtype=int)
+    sizes[-1] = n
+    if np.any(sizes[0] < 1) or np.any(np.diff(sizes, axis=0) < 1):
+        raise ValueError(f"n_per_cell={n.tolist()} is too small for looks at info_fractions="
+                         f"{tuple(round(t, 4) for t in fractions)}: every cell needs at least "
+                         "one new participant between looks")
+    return sizes
+
+
+def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims: int,
+                        seed: Any = None, statistic: str = "t",
+                        batch_size: int = 20_000) -> SequentialSimulation:
+    """Simulate the group-sequential trial of one hypothesis look by look.
+
+    Parameters
+    ----------
+    design : CellDesign
+        A design with a :class:`~trialplan.Continuous` outcome without baseline
+        covariate; its cell sizes are the sizes at the final look.
+    hypothesis : str
+        A single-contrast hypothesis of the design.
+    sequential : GroupSequential
+        The bounds applied at the looks.
+    n_sims : int
+        Number of simulated trials.
+    seed : int, SeedSequence, Generator or None
+        Batch ``i`` uses the ``i``-th spawned child, so a seed reproduces the run.
+    statistic : {"t", "z"}, default "t"
+        ``"t"``: the analysis a trial runs (pooled-variance t statistics,
+        mapped to z through their p-values).  ``"z"``: the variance taken as
+        known, which is exactly the canonical form the analytic engine
+        integrates (a check of the recursion; the two differ by the t versus
+        normal approximation, about 0.003 in a stopping probability at 350
+        residual df and an early bound near 4).
+    batch_size : int, default 20000
+        Trials per batch (bounds memory).
+
+    Returns
+    -------
+    SequentialSimulation
+
+    Raises
+    ------
+    TypeError, ValueError
+        For outcomes other than Continuous, ANCOVA outcomes, intersection-union
+        hypotheses, or looks so early that a cell would have no new participant.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> from trialplan.simulate.sequential import simulate_sequential
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
+    ...                      ("a0", "b1"): 0, ("a1", "b1"): 0}, sd=1.0), n_per_cell=40)
+    >>> gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025)
+    >>> sim = simulate_sequential(d, hypothesis="A:B", sequential=gsd, n_sims=2000, seed=1)
+    >>> abs(sim.power - 0.025) < 4 * math.sqrt(0.025 * 0.975 / 2000)
+    True
+    """
+    from trialplan.outcomes import Continuous
+    from trialplan.sequential import GroupSequential
+
+    if not isinstance(sequential, GroupSequential):
+        raise TypeError(f"sequential must be a tp.GroupSequential; got {sequential!r}")
+    outcome = design.outcome
+    if not isinstance(outcome, Continuous):
+        raise TypeError("sequential simulation supports Continuous outcomes; got outcome "
+                        f"of type {type(outcome).__name__}")
+    if outcome.baseline_corr != 0.0:
+        raise ValueError("sequential simulation does not support ANCOVA yet; got "
+                         f"baseline_corr={outcome.baseline_corr!r} (allowed: 0.0)")
+    hyp = design.hypothesis(hypothesis)
+    if hyp.is_intersection_union:
+        raise ValueError(f"hypothesis {hypothesis!r} is an intersection-union test; "
+                         "sequential simulation takes single-contrast hypotheses")
+    if statistic not in ("t", "z"):
+        raise ValueError(f"statistic={statistic!r} is not allowed; choose 't' (estimated "
+                         "variance) or 'z' (known variance)")
+    n_sims = check_int("n_sims", n_sims)
+    batch_size = check_int("batch_size", batch_size)
+    contrast = hyp.contrasts[0]
+    means = np.array([outcome.means[c] for c in design.cells], dtype=float)
+    sd = outcome.sd
+    sizes = _look_sizes(np.asarray(design.n_array, dtype=int), sequential.info_fractions)
+    n_cells = means.size
+    upper = sequential.efficacy_z
+    if sequential.sided == 2:
+        lower = -upper
+    else:
+        fut = sequential.futility_z
+        lower = np.full(sequential.n_looks, -np.inf) if fut is None else fut
+    orient = 1.0 if sequential.sided == 2 else float(outcome.favourable)
+    n_batches = math.ceil(n_sims / batch_size)
+    rngs = _children(seed, n_batches)
+    k_max = sequential.n_looks
+    up_count, low_count = np.zeros(k_max), np.zeros(k_max)
+    n_stop_sum, n_stop_sq = 0.0, 0.0
+    totals = sizes.sum(axis=1)
+    for b, rng in enumerate(rngs):
+        size = min(batch_size, n_sims - b * batch_size)
+        mean = np.zeros((size, n_cells))
+        ss = np.zeros(size)
+        prev = np.zeros(n_cells, dtype=int)
+        active = np.ones(size, dtype=bool)
+        stop_n = np.full(size, float(totals[-1]))
+        for k in range(k_max):
+            now = sizes[k]
+            inc = now - prev
+            inc_mean = rng.normal(means, sd / np.sqrt(inc), size=(size, n_cells))
+            dof_inc = np.maximum(inc - 1, 0)
+            inc_ss = sd**2 * rng.chisquare(np.maximum(dof_inc, 1), size=(size, n_cells))
+            inc_ss = np.where(dof_inc > 0, inc_ss, 0.0)
+            pooled = np.where(prev > 0, prev * inc / now, 0.0)
+            ss = ss + (inc_ss + pooled * (mean - inc_mean) ** 2).sum(axis=1)
+            mean = (prev * mean + inc * inc_mean) / now
+            prev = now
+            df = int(now.sum() - n_cells)
+            if df < 1:
+                raise ValueError(f"look {k + 1} has no residual degrees of freedom "
+                                 f"(n={now.tolist()}); put the first look later")
+            if statistic == "z":
+                z = orient * (mean @ contrast) / (sd * math.sqrt(np.sum(contrast**2 / now)))
+            else:
+                s2 = ss / df
+                t = orient * (mean @ contrast) / np.sqrt(s2 * np.sum(contrast**2 / now))
+                z = special.ndtri(stats.t.cdf(t, df))
+                z = np.where(np.isfinite(z), z, np.sign(t) * 40.0)
+            hit_up = active & (z >= upper[k])
+            hit_low = active & (z <= lower[k]) & ~hit_up
+            if k == k_max - 1:
+                hit_low = active & ~hit_up if sequential.sided == 1 else hit_low
+            up_count[k] += hit_up.sum()
+            low_count[k] += hit_low.sum()
+            stopped = hit_up | hit_low
+            stop_n[stopped] = totals[k]
+            active &= ~stopped
+        n_stop_sum += stop_n.sum()
+        n_stop_sq += (stop_n**2).sum()
+    p_up, p_low = up_count / n_sims, low_count / n_sims
+    if sequential.sided == 1 and sequential.futility is None:
+        p_low[-1] = 0.0  # no futility bound: not rejecting at the end is not "stopping low"
+    power = float(p_up.sum())
+    mean_n = n_stop_sum / n_sims
+    var_n = max(n_stop_sq / n_sims - mean_n**2, 0.0)
+    return SequentialSimulation(
+        hypothesis=hypothesis, stop_efficacy=p_up, stop_lower=p_low,
+        mcse_efficacy=np.sqrt(p_up * (1 - p_up) / n_sims),
+        mcse_lower=np.sqrt(p_low * (1 - p_low) / n_sims), power=power,
+        mcse=math.sqrt(power * (1 - power) / n_sims),
+        n_total_per_look=tuple(int(v) for v in totals), expected_n_total=mean_n,
+        mcse_expected_n_total=math.sqrt(var_n / n_sims), n_sims=n_sims, seed=seed,
+        notes={"method": "simulation of exact cumulative sufficient statistics; " + (
+            "t statistics mapped to z through their p-values" if statistic == "t"
+            else "z statistics with known variance")})
+
+
+def simulate_sequential_power(design: Any, hypotheses: Sequence[str], *, sequential: Any,
+                              n_sims: int = 10_000, seed: Any = None, statistic: str = "t",
+                              batch_size: int = 20_000) -> PowerResult:
+    """``design.power(sequential=gsd, method="simulation", n_sims=, seed=)``.
+
+    Each hypothesis is simulated with its own child of ``seed``; the result's
+    ``extras["simulations"]`` holds the :class:`SequentialSimulation` of each.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
+    ...                      ("a0", "b1"): 0, ("a1", "b1"): -4}, sd=8.0), n_per_cell=100)
+    >>> gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025)
+    >>> res = d.power("A:B", sequential=gsd, method="simulation", n_sims=4000, seed=3)
+    >>> abs(res["A:B"] - d.power("A:B", sequential=gsd)["A:B"]) < 4 * res.mcse["A:B"]
+    True
+    """
+    names = tuple(hypotheses)
+    children = np.random.SeedSequence(seed).spawn(len(names)) \
+        if not isinstance(seed, np.random.Generator) else seed.spawn(len(names))
+    rows, mcse, sims = [], {}, {}
+    for name, child in zip(names, children, strict=True):
+        sim = simulate_sequential(design, hypothesis=name, sequential=sequential,
+                                  n_sims=n_sims, seed=child, statistic=statistic,
+                                  batch_size=batch_size)
+        stat = design.statistics(name)[0]
+        rows.append(PowerRow(hypothesis=name, estimand=stat.estimand, effect=stat.effect,
+                             se=stat.se, df=stat.df,
+                             critical_value=float(sequential.efficacy_z[-1]),
+                             power=sim.power, method=sim.notes["method"], scale=stat.scale))
+        mcse[name] = sim.mcse
+        sims[name] = sim
+    summary = (f"{design.describe()} | group-sequential: {sequential.n_looks} looks | "
+               f"simulation, n_sims={n_sims}")
+    return PowerResult(rows=tuple(rows), summary=summary, method="simulation", mcse=mcse,
+                       n_sims=n_sims, seed=seed, design=design,
+                       extras={"sequential": sequential, "simulations": sims})
