@@ -1,0 +1,166 @@
+"""Sensitivity of power to the planning values: SD x dropout x effect size.
+
+The protocol's sensitivity table keeps the number *randomized* fixed (that is
+what the trial commits to) and asks what power remains if the SD is larger,
+more participants drop out, or the effects are smaller than planned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["scale_effects", "sensitivity_table"]
+
+
+def scale_effects(outcome: Any, factor: float, *, reference: Any) -> Any:
+    """The outcome with every cell's difference from ``reference`` times ``factor``.
+
+    Means (continuous and repeated outcomes) and rates (binary) are scaled
+    on their own scale; hazards are scaled on the log scale (hazard ratios
+    raised to the power ``factor``).
+
+    Parameters
+    ----------
+    outcome : Continuous, Binary, TimeToEvent or Repeated
+        Planning values.
+    factor : float
+        Multiplier of the effects (> 0); 1 returns an equal outcome.
+    reference : cell key
+        The cell whose value is kept (the control cell).
+
+    Returns
+    -------
+    outcome of the same type
+
+    Raises
+    ------
+    ValueError
+        If ``factor`` is not > 0, or the scaled rates leave (0, 1).
+    TypeError
+        For an outcome type without means, rates or hazards.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> y = tp.Continuous(means={"a": 1.0, "b": -3.0}, sd=8.0)
+    >>> dict(scale_effects(y, 0.5, reference="a").means)
+    {'a': 1.0, 'b': -1.0}
+    """
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or not factor > 0:
+        raise ValueError(f"factor must be a number > 0; got factor={factor!r}")
+    for name in ("means", "rates"):
+        values = getattr(outcome, name, None)
+        if isinstance(values, Mapping):
+            ref = values[reference]
+            scaled = {cell: _shift(ref, v, factor) for cell, v in values.items()}
+            if name == "rates" and not all(0 < p < 1 for p in scaled.values()):
+                raise ValueError(f"effect_scale={factor:g} moves a rate outside (0, 1): "
+                                 f"{scaled}")
+            return outcome.replace(**{name: scaled})
+    hazards = getattr(outcome, "hazards", None)
+    if isinstance(hazards, Mapping):
+        ref = hazards[reference]
+        return outcome.replace(hazards={c: ref * (h / ref) ** factor for c, h in hazards.items()},
+                               medians=None)
+    raise TypeError(f"cannot scale the effects of {type(outcome).__name__}: it has no means, "
+                    "rates or hazards")
+
+
+def _shift(ref: Any, value: Any, factor: float) -> Any:
+    if isinstance(value, Sequence):  # repeated measures: one mean per visit
+        return tuple(r + factor * (v - r) for r, v in zip(ref, value, strict=True))
+    return ref + factor * (value - ref)
+
+
+def sensitivity_table(design: Any, *, hypothesis: str, sd: Sequence[float] = (),
+                      dropout: Sequence[float] = (),
+                      effect_scale: Sequence[float] = (0.75, 1.0, 1.25)) -> pd.DataFrame:
+    """Power of one hypothesis over a grid of SD, dropout and effect size.
+
+    The number randomized per cell is the design's ``n_randomized_per_cell``;
+    under dropout ``d`` a cell analyses ``floor(n_randomized * (1 - d))``.
+
+    Parameters
+    ----------
+    design : cell design (``tp.Factorial``, ``tp.Parallel``)
+        The planned design.
+    hypothesis : str
+        The hypothesis whose power is tabulated.
+    sd : sequence of float, optional
+        Outcome SDs (outcomes with an ``sd``); default: the planned SD.
+    dropout : sequence of float, optional
+        Dropout proportions in [0, 1); default: the planned dropout.
+    effect_scale : sequence of float, default (0.75, 1.0, 1.25)
+        Multipliers of every cell's difference from the first cell.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``sd`` (if the outcome has one), ``dropout``,
+        ``effect_scale``, ``n_analysed``, ``power``; one row per combination.
+
+    Raises
+    ------
+    ValueError
+        For SDs or effect multipliers that are not > 0, dropout outside
+        [0, 1), or ``sd`` given for an outcome without an SD.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+    ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+    >>> t = sensitivity_table(d, hypothesis="A:B", dropout=(0.0, 0.5), effect_scale=(1.0,))
+    >>> t[["dropout", "n_analysed"]].values.tolist()
+    [[0.0, 80.0], [0.5, 40.0]]
+    >>> bool(t["power"].iloc[0] == d.power()["A:B"])
+    True
+    """
+    outcome = design.outcome
+    has_sd = hasattr(outcome, "sd") and not isinstance(outcome.sd, Mapping)
+    if sd and not has_sd:
+        raise ValueError(f"sd={tuple(sd)!r} given, but a {type(outcome).__name__} outcome has "
+                         "no SD; leave sd empty")
+    for value in sd:
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ValueError(f"sd must be numbers > 0; got sd={tuple(sd)!r}")
+    for value in dropout:
+        if not (isinstance(value, int | float) and 0 <= value < 1):
+            raise ValueError(f"dropout must be proportions in [0, 1); got "
+                             f"dropout={tuple(dropout)!r}")
+    for value in effect_scale:
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ValueError(f"effect_scale must be numbers > 0; got "
+                             f"effect_scale={tuple(effect_scale)!r}")
+    sds = tuple(sd) or ((outcome.sd,) if has_sd else (None,))
+    randomized = [design.n_randomized_per_cell[c] for c in design.cells]
+    if dropout:
+        drops: Sequence[Any] = tuple(dropout)
+    else:
+        drops = (design.dropout,)
+    reference = design.cells[0]
+    rows = []
+    for s in sds:
+        base = outcome if s is None else outcome.replace(sd=float(s))
+        for d in drops:
+            per_cell = design.dropout_array if isinstance(d, Mapping) else \
+                [float(d)] * len(design.cells)
+            sizes = [int(math.floor(round(r * (1 - dj), 9))) for r, dj in
+                     zip(randomized, per_cell, strict=True)]
+            for f in effect_scale:
+                scaled = scale_effects(base, f, reference=reference)
+                trial = design.replace(outcome=scaled).with_cell_sizes(sizes)
+                row: dict[str, Any] = {}
+                if s is not None:
+                    row["sd"] = float(s)
+                row["dropout"] = "per cell" if isinstance(d, Mapping) else float(d)
+                row["effect_scale"] = float(f)
+                row["n_analysed"] = float(sum(sizes))
+                row["power"] = trial.power(hypothesis)[hypothesis]
+                rows.append(row)
+    return pd.DataFrame(rows)
