@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -319,7 +320,7 @@ def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
     """
     df = draws.df
     if np.ndim(df) == 0:
-        crit: Any = float(stats.t.isf(plan.level, df))
+        crit: Any = _critical(plan.level, float(df))
     else:
         crit = stats.t.isf(plan.level, df)[:, None]
     reject = np.empty((draws.size, len(plan.names)), dtype=bool)
@@ -336,6 +337,12 @@ def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
         reject[:, h] = hit & finite
         nonfinite[:, h] = ~finite
     return reject, nonfinite
+
+
+@lru_cache(maxsize=256)
+def _critical(level: float, df: float) -> float:
+    """Upper ``level`` quantile of t(df) (normal when df is infinite), cached."""
+    return float(stats.t.isf(level, df))
 
 
 def _run_analysis(plan: _Plan, rng: np.random.Generator, size: int) -> np.ndarray:
