@@ -7,7 +7,10 @@ simulator module registers itself and is imported below.
 """
 
 from trialplan.designs.base import _POWER_METHODS
+from trialplan.simulate import binary as _binary  # noqa: F401  (registers)
 from trialplan.simulate import continuous as _continuous  # noqa: F401  (registers)
+from trialplan.simulate import repeated as _repeated  # noqa: F401  (registers)
+from trialplan.simulate import survival as _survival  # noqa: F401  (registers)
 from trialplan.simulate.protocol import (
     BaseSimulator,
     CellDraws,
