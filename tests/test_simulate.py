@@ -364,9 +364,8 @@ def test_bad_input(options: dict, error: type, match: str) -> None:
         two_by_two().power(method="simulation", **options)
 
 
-def test_missing_n_sims() -> None:
-    with pytest.raises(TypeError, match="n_sims"):
-        two_by_two().power(method="simulation", seed=1)
+def test_default_n_sims_is_10000() -> None:
+    assert two_by_two().power("A", method="simulation", seed=1).n_sims == 10_000
 
 
 # ------------------------------------------------------------------ protocol
@@ -417,3 +416,19 @@ def test_per_trial_df_and_zero_se_are_handled() -> None:
     reject, nonfinite = decide(plan, CellDraws(estimates=est, variances=var, df=df))
     assert reject[:, 0].tolist() == [False, True, False]
     assert nonfinite[:, 0].tolist() == [False, False, True]
+
+
+def test_parallel_arms_simulated_within_4_mcse_of_exact_power() -> None:
+    # Any cell design works: three arms compared with a control, ANCOVA, unequal n.
+    arms = tp.Parallel(
+        arms=("rTMS alone", "MBI then rTMS", "rTMS with concurrent MBI"),
+        outcome=tp.Continuous(means={"rTMS alone": -10.0, "MBI then rTMS": -12.0,
+                                     "rTMS with concurrent MBI": -13.0}, sd=8.0,
+                              baseline_corr=0.3),
+        n_per_arm={"rTMS alone": 40, "MBI then rTMS": 60, "rTMS with concurrent MBI": 50},
+        control="rTMS alone", alpha=0.05)
+    exact = arms.power()
+    sim = arms.power(method="simulation", n_sims=8000, seed=3)
+    assert list(sim) == list(exact)
+    for name in exact:
+        assert abs(sim[name] - exact[name]) < 4 * sim.mcse[name], name
