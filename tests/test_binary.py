@@ -156,3 +156,48 @@ def test_interaction_scales_needs_two_factors() -> None:
     design = reversal()
     with pytest.raises(ValueError, match="not the design's interaction"):
         design.outcome.interaction_scales(design, "MBI:rTMS")
+
+
+# ------------------------------------------------------------------ simulation
+@pytest.mark.parametrize("scale", ["risk_difference", "log_odds", "log_risk", "arcsine"])
+def test_exact_simulation_agrees_with_wald(scale: str) -> None:
+    # Binomial counts analysed by the same Wald statistics: at 400 per cell the Wald
+    # normal approximation holds, so simulated and analytic power agree within MC error.
+    rates = {("sham", "control"): 0.20, ("active", "control"): 0.32,
+             ("sham", "MBI"): 0.28, ("active", "MBI"): 0.45}
+    design = tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=rates, scale=scale),
+                          n_per_cell=400)
+    names = ["rTMS", "rTMS:MBI", "combination"]
+    sim = design.power(names, method="simulation", n_sims=6000, seed=11)
+    exact = design.power(names)
+    for name in names:
+        assert abs(sim[name] - exact[name]) < 4 * max(sim.mcse[name], 0.002), name
+
+
+def test_zero_cell_rule_is_counted() -> None:
+    # P(a trial has a cell with 0 or n events) = 1 - prod_j (1 - q_j^n - p_j^n),
+    # computed here from the binomial law; the simulator counts those trials.
+    from trialplan.simulate.binary import ZERO_CELL_KEY
+
+    rates = {("control",): 0.04, ("treated",): 0.10}
+    design = tp.Factorial(factors={"arm": ("control", "treated")},
+                          outcome=tp.Binary(rates=rates, scale="log_odds"), n_per_cell=25)
+    n_sims = 8000
+    sim = design.power(method="simulation", n_sims=n_sims, seed=5)
+    p = np.array([0.04, 0.10])
+    expected = 1 - np.prod(1 - (1 - p) ** 25 - p**25)
+    observed = sim.extras["counts"][ZERO_CELL_KEY] / n_sims
+    assert observed == pytest.approx(expected, abs=4 * math.sqrt(expected * (1 - expected)
+                                                                 / n_sims))
+    assert sim.extras["nonfinite"]["arm"] == 0  # the rule leaves no undefined statistic
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scale", ["risk_difference", "log_odds", "log_risk"])
+def test_glm_individual_engine_agrees(scale: str) -> None:
+    # statsmodels GLM (identity/logit/log link) on patient data vs the analytic Wald power.
+    rates = {("control",): 0.30, ("treated",): 0.45}
+    design = tp.Factorial(factors={"arm": ("control", "treated")},
+                          outcome=tp.Binary(rates=rates, scale=scale), n_per_cell=120)
+    sim = design.power(method="simulation", n_sims=300, seed=3, engine="individual")
+    assert abs(sim["arm"] - design.power()["arm"]) < 4 * sim.mcse["arm"] + 0.01
