@@ -432,3 +432,22 @@ def test_parallel_arms_simulated_within_4_mcse_of_exact_power() -> None:
     assert list(sim) == list(exact)
     for name in exact:
         assert abs(sim[name] - exact[name]) < 4 * sim.mcse[name], name
+
+
+@pytest.mark.parametrize(("engine", "n_sims"), [pytest.param("exact", 200_000, id="exact"),
+                                                pytest.param("individual", 4000,
+                                                             id="individual")])
+def test_memory_stays_bounded_whatever_n_sims(engine: str, n_sims: int) -> None:
+    # Blocks hold at most 4 MiB of working memory: the peak of traced allocations
+    # (numpy reports its buffers to tracemalloc) stays far below n_sims' worth.
+    import tracemalloc
+
+    design = two_by_two(n_per_cell=100, rho=0.5)
+    design.power("A", method="simulation", n_sims=10, seed=0, engine=engine)   # warm up
+    tracemalloc.start()
+    try:
+        design.power(method="simulation", n_sims=n_sims, seed=0, engine=engine)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20
