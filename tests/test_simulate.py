@@ -462,3 +462,12 @@ def test_progress_bar_by_default_for_long_interactive_runs(
     monkeypatch.setattr(runner, "_PROGRESS_AFTER", 0.0)     # every run counts as long
     two_by_two().power("A", method="simulation", n_sims=5000, seed=1)
     assert "simulating" in capsys.readouterr().err
+
+
+def test_common_random_numbers_make_rescaled_designs_identical() -> None:
+    # t statistics are scale-free: doubling every mean and the SD must give the
+    # same decisions in every simulated trial when the draws are shared.
+    a = two_by_two(sd=8.0, rho=0.3).power(method="simulation", n_sims=3000, seed=3)
+    b = two_by_two(sd=16.0, means=(0.0, -4.0, -6.0, -16.0), rho=0.3).power(
+        method="simulation", n_sims=3000, seed=3)
+    assert counts(a) == counts(b)
