@@ -28,6 +28,7 @@ from trialplan.results import PowerResult, SampleSizeResult
 from trialplan import boundaries, spending
 from trialplan.sequential import GroupSequential, SequentialSampleSizeResult
 from trialplan.spec import dump_spec, load_spec
+from trialplan import scenarios
 from trialplan.statistic import IntersectionUnion, TestStatistic
 
 try:
@@ -69,6 +70,7 @@ __all__ = [
     "explore_heatmap",
     "dump_spec",
     "load_spec",
+    "scenarios",
     "randomization",
     "report",
 ]

@@ -501,7 +501,8 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
                 "estimand": row.estimand, "where": _where(design, row.hypothesis),
                 "effect": row.effect, "se": row.se, "df": row.df, "power": row.power}
 
-    hypotheses = [hyp(r) for r in rows]
+    tested = set(spec.hypothesis_names) | set(ss.hypotheses)
+    hypotheses = [hyp(r) for r in rows if r.hypothesis in tested] or [hyp(r) for r in rows]
     groups: dict[str, list[str]] = {}
     for h in hypotheses:
         groups.setdefault(h["where"], []).append(h["quoted"])
@@ -554,6 +555,7 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
     methods = sorted({r.method for r in rows} | {ss.method})
     return {
         "title": spec.title or "Sample size and statistical analysis plan",
+        "unit": "arm" if kind == "parallel" else "cell",
         "kind": kind, "shape": design._shape() if kind == "factorial" else "",
         "design_line": design.describe(), "control": getattr(design, "control", None),
         "factors": factors, "cells": cells, "outcome": outcome,
@@ -639,9 +641,11 @@ def _blocks(spec: Spec, context: dict[str, Any], results: Mapping[str, Any],
     blocks.append(Block("heading", "Sensitivity of power to the planning values"))
     sens = results["sensitivity"]
     primary = context["primary"][0]["name"]
+    varied = (["SD"] if "sd" in sens.columns else []) + ["dropout",
+                                                         "a multiplier of every effect"]
     blocks.append(_frame_block(
         sens, f"Power of '{primary}' with {context['n_randomized']} participants randomized, "
-              "over SD, dropout and a multiplier of every effect"))
+              f"over {', '.join(varied[:-1])} and {varied[-1]}"))
     if "power_curve" in figs:
         blocks.append(Block("heading", "Power curve"))
         blocks.append(Block("figure", "Power of each hypothesis by total analysed sample size; "
