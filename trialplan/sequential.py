@@ -177,6 +177,30 @@ def _solve_bound(prob: Callable[[float], tuple[float, float]], target: float, *,
     return x  # pragma: no cover - Newton converges in a handful of steps
 
 
+def _root(fun: Callable[[float], float], lo: float, hi: float, *, rising: bool) -> float:
+    """Root of a monotone ``fun`` near [lo, hi] (> 0 bounds); the bracket widens if needed.
+
+    Every value is computed once (brentq re-evaluates its end points).
+    """
+    cache: dict[float, float] = {}
+
+    def f(x: float) -> float:
+        if x not in cache:
+            cache[x] = fun(x)
+        return cache[x]
+
+    sign = 1.0 if rising else -1.0
+    for _ in range(60):
+        if sign * f(lo) > 0:
+            lo, hi = 0.5 * lo, lo
+        elif sign * f(hi) < 0:
+            lo, hi = hi, 2.0 * hi
+        else:
+            return float(optimize.brentq(f, lo, hi, xtol=1e-11, rtol=1e-13))
+    raise ValueError("no solution found: the design's constraints cannot be met "
+                     "(check alpha, beta and the information fractions)")
+
+
 @dataclass(frozen=True)
 class _Solution:
     efficacy: np.ndarray
@@ -214,7 +238,8 @@ def _efficacy_bounds(fractions: np.ndarray, level: float, sided: int,
             up, low = _crossings(fractions, a, b, 0.0, r)
             return float(up.sum() + low.sum()) - sided * level
 
-        const = optimize.brentq(excess, 0.1, 40.0, xtol=1e-12)
+        z_level = float(special.ndtri(1.0 - level))
+        const = _root(excess, z_level, 1.4 * z_level, rising=False)
         return const * shape, const
     increments = np.diff(efficacy.spent(fractions, level), prepend=0.0)
     rec = _Recursion(fractions, 0.0, r)
@@ -298,7 +323,7 @@ def _solve_design(fractions: np.ndarray, alpha: float, sided: int,
             # two-sided tests (rpact's twoSidedPower=FALSE, gsDesign).
             return float(up.sum()) - (1.0 - beta)
 
-        drift = optimize.brentq(shortfall, 0.0, 4.0 * z_fixed + 4.0, xtol=1e-12)
+        drift = _root(shortfall, z_fixed, 1.15 * z_fixed, rising=True)
         return _Solution(efficacy=upper, futility=None, drift=drift,
                          inflation=(drift / z_fixed) ** 2, classical_constant=const)
     beta_inc = np.diff(futility.spent(fractions, beta), prepend=0.0)
@@ -313,12 +338,7 @@ def _solve_design(fractions: np.ndarray, alpha: float, sided: int,
         return _futility_pass(fractions, drift, level, beta_inc, fixed_upper, alpha_inc,
                               r)[2] - beta
 
-    lo, hi = 0.5 * z_fixed, 1.5 * z_fixed
-    while excess(hi) > 0:
-        lo, hi = hi, 2.0 * hi
-    while excess(lo) < 0 and lo > 1e-3:
-        hi, lo = lo, 0.5 * lo
-    drift = optimize.brentq(excess, lo, hi, xtol=1e-12)
+    drift = _root(excess, z_fixed, 1.15 * z_fixed, rising=False)
     lower, upper, _ = _futility_pass(fractions, drift, level, beta_inc, fixed_upper,
                                      alpha_inc, r)
     return _Solution(efficacy=upper, futility=lower, drift=drift,

@@ -1,0 +1,43 @@
+"""Time group-sequential design solving (target: a 5-look design with futility < 50 ms).
+
+Run:  python benchmarks/bench_sequential.py
+Prints the median wall time of constructing (solving) each design; not a test.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import trialplan as tp
+
+
+def median_ms(build, repeats: int = 15) -> float:
+    build()  # warm up imports and caches
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        build()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+CASES = {
+    "5 looks, OBF spending, no futility": lambda: tp.GroupSequential(
+        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0)),
+    "5 looks, OBF spending + OBF beta-spending, non-binding": lambda: tp.GroupSequential(
+        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0), futility=tp.spending.obrien_fleming()),
+    "5 looks, HSD(-4) + HSD(-2) beta-spending, binding": lambda: tp.GroupSequential(
+        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0), efficacy=tp.spending.hwang_shih_decani(-4),
+        futility=tp.spending.hwang_shih_decani(-2), binding=True),
+    "5 looks, classical Pocock (constant solved)": lambda: tp.GroupSequential(
+        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0), alpha=0.05, sided=2,
+        efficacy=tp.boundaries.pocock()),
+}
+
+if __name__ == "__main__":
+    print(f"{'design':60s} {'median ms':>10s}")
+    for label, build in CASES.items():
+        ms = median_ms(build)
+        flag = "" if ms < 50 else "  (above the 50 ms target)"
+        print(f"{label:60s} {ms:10.1f}{flag}")
