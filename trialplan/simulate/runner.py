@@ -54,7 +54,7 @@ class _Plan:
     contrasts: tuple[np.ndarray, ...]     # per hypothesis, shape (m, cells)
     two_sided: tuple[bool, ...]           # single contrast tested in both tails
     level: float                          # alpha / sided: every tail's level
-    favourable: int
+    favourable: tuple[int, ...]           # per hypothesis, from its statistic
     analysis: Callable[[Any], Mapping[str, float]] | None
     analysis_levels: tuple[float, ...]    # p-value thresholds for analysis=
 
@@ -269,7 +269,7 @@ def _seed_sequence(seed: Any) -> tuple[np.random.SeedSequence, Any]:
 def _make_plan(design: Any, stats_: Sequence[TestStatistic | IntersectionUnion],
                simulator: OutcomeSimulator, params: Any, engine: str,
                analysis: Any) -> _Plan:
-    contrasts, two_sided, levels = [], [], []
+    contrasts, two_sided, levels, favourable = [], [], [], []
     sided = int(design.sided)
     alpha = float(design.alpha)
     for stat in stats_:
@@ -278,10 +278,10 @@ def _make_plan(design: Any, stats_: Sequence[TestStatistic | IntersectionUnion],
         iut = isinstance(stat, IntersectionUnion)
         two_sided.append(not iut and sided == 2)
         levels.append(alpha / sided if iut else alpha)
-    favourable = int(getattr(design.outcome, "favourable", 1))
+        favourable.append(int((stat.components[0] if iut else stat).favourable))
     return _Plan(simulator=simulator, params=params, engine=engine,
                  names=tuple(s.hypothesis for s in stats_), contrasts=tuple(contrasts),
-                 two_sided=tuple(two_sided), level=alpha / sided, favourable=favourable,
+                 two_sided=tuple(two_sided), level=alpha / sided, favourable=tuple(favourable),
                  analysis=analysis, analysis_levels=tuple(levels))
 
 
@@ -333,7 +333,7 @@ def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
         if plan.two_sided[h]:
             hit = (np.abs(t) > crit).all(axis=1)
         else:
-            hit = (plan.favourable * t > crit).all(axis=1)
+            hit = (plan.favourable[h] * t > crit).all(axis=1)
         reject[:, h] = hit & finite
         nonfinite[:, h] = ~finite
     return reject, nonfinite
