@@ -450,7 +450,7 @@ class PosteriorRule:
             A single-contrast hypothesis.
         effects : sequence of float, optional
             True effects to evaluate; by default no effect (0), the threshold
-            boundary and the design's planned effect.
+            boundary (when the threshold is not 0) and the design's planned effect.
         design_prior : NormalPrior or scipy.stats.norm, optional
             Adds a row with the prior-averaged probability of success
             (Bayesian assurance; closed form).
@@ -483,8 +483,10 @@ class PosteriorRule:
         fav, se = stat.favourable, stat.se
         k = self.critical_effect(se=se, favourable=fav)
         if effects is None:
-            rows = [("no effect", 0.0), ("threshold boundary", fav * self.threshold),
-                    ("planned effect", stat.effect)]
+            rows = [("no effect", 0.0)]
+            if self.threshold != 0:
+                rows.append(("threshold boundary", fav * self.threshold))
+            rows.append(("planned effect", stat.effect))
         else:
             rows = [("effect", check_real("effects[i]", e)) for e in np.atleast_1d(effects)]
         how = "normal-normal model, se known (large-sample)"
