@@ -319,3 +319,79 @@ def test_documented_schema_example_parses():
     spec = spec_from_toml(text)
     assert spec.design.n_total == 200
     assert spec.randomization.block_sizes == (4, 8)
+
+
+# ------------------------------------------- other outcomes, engines, options
+def test_binary_time_to_event_and_repeated_outcomes_round_trip(tmp_path):
+    rates = {("sham", "control"): 0.12, ("active", "control"): 0.30,
+             ("sham", "MBI"): 0.22, ("active", "MBI"): 0.50}
+    binary = tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=rates, scale="log_odds"),
+                          n_per_cell=100, dropout=0.2)
+    assert roundtrip(binary, tmp_path) == binary
+    hazards = {c: 0.1 * (i + 1) for i, c in enumerate(MEANS)}
+    tte = tp.Factorial(factors=FACTORS, outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0,
+                                                               analysis_time=24.0),
+                       n_per_cell=100)
+    assert roundtrip(tte, tmp_path) == tte
+    repeated = tp.Factorial(
+        factors={"arm": ("control", "treated")},
+        outcome=tp.Repeated(means={("control",): (0.0, 0.0, 0.0, 0.0),
+                                   ("treated",): (0.0, 0.0, 0.0, 5.0)},
+                            times=(1.0, 2.0, 3.0, 4.0), sd=10.0, correlation="cs", rho=0.25,
+                            retention=(1.0, 0.9, 0.8, 0.7)),
+        n_per_cell=50)
+    assert roundtrip(repeated, tmp_path) == repeated
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025),
+                 id="obf-spending"),
+    pytest.param(lambda: tp.GroupSequential(
+        info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025,
+        efficacy=tp.spending.hwang_shih_decani(-4), futility=tp.spending.pocock(),
+        beta=0.2), id="hsd-with-futility"),
+    pytest.param(lambda: tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025,
+                                            efficacy=tp.boundaries.pocock()),
+                 id="classical-pocock"),
+])
+def test_sequential_designs_round_trip(tmp_path, make):
+    spec = Spec(design=two_by_two(alpha=0.025, sided=1), sequential=make())
+    back = roundtrip(spec, tmp_path)
+    assert back == spec
+    assert back.sequential.efficacy_z.tolist() == spec.sequential.efficacy_z.tolist()
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: tp.Holm(["rTMS", "MBI", "rTMS:MBI"]), id="holm"),
+    pytest.param(lambda: tp.Hochberg(["rTMS", "MBI"]), id="hochberg"),
+    pytest.param(lambda: tp.Bonferroni(["rTMS", "MBI"]), id="bonferroni"),
+    pytest.param(lambda: tp.FixedSequence(["rTMS", "rTMS:MBI"]), id="fixed-sequence"),
+    pytest.param(lambda: tp.Gatekeeping([["combination"], ["rTMS:MBI"]]), id="gatekeeping"),
+])
+def test_multiplicity_procedures_round_trip(tmp_path, make):
+    spec = Spec(design=two_by_two(), multiplicity=make())
+    assert roundtrip(spec, tmp_path) == spec
+
+
+def test_hand_written_sequential_section():
+    text = BASE_TOML.replace("alpha = 0.05", "alpha = 0.025\nsided = 1") + """
+[analysis.sequential]
+type = "group_sequential"
+info_fractions = [0.5, 1.0]
+alpha = 0.025
+efficacy = {type = "spending.spending_function", kind = "pocock"}
+"""
+    spec = spec_from_toml(text)
+    assert spec.sequential == tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025,
+                                                 efficacy=tp.spending.pocock())
+
+
+def test_sequential_error_points_into_the_section():
+    text = BASE_TOML + """
+[analysis.sequential]
+type = "group_sequential"
+info_fractions = [0.5, 0.4]
+"""
+    with pytest.raises(SpecError) as info:
+        spec_from_toml(text)
+    assert info.value.path == "analysis.sequential.info_fractions"

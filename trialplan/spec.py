@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import itertools
 import math
 import re
@@ -633,21 +634,37 @@ def _type_of(obj: Any, path: str) -> str:
                           "exported classes can be named by 'type'")
 
 
+def _parameters(cls: type) -> dict[str, Any]:
+    """Keyword parameters of ``cls(...)``: name to default (``_REQUIRED`` if none).
+
+    Read from the constructor's signature, so classes with a hand-written
+    ``__init__`` (e.g. ``tp.Holm(hypotheses)``) are written with the
+    arguments they take.
+    """
+    params = {}
+    for p in inspect.signature(cls).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name.startswith("_"):
+            continue
+        params[p.name] = _REQUIRED if p.default is p.empty else p.default
+    return params
+
+
+_REQUIRED = object()
+
+
 def _encode_object(obj: Any, path: str, *, with_type: bool = True) -> dict[str, Any]:
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         raise SpecError(path, f"cannot write {obj!r} to a spec: it is not a trialplan object")
     table: dict[str, Any] = {"type": _type_of(obj, path)} if with_type else {}
-    for f in dataclasses.fields(obj):
-        if not f.init:
-            continue
-        value = getattr(obj, f.name)
-        key_path = f"{path}.{f.name}"
+    for name, default in _parameters(type(obj)).items():
+        value = getattr(obj, name)
+        key_path = f"{path}.{name}"
         if value is None:
-            if f.default is not None:
+            if default is not None:
                 raise SpecError(key_path, "None cannot be written to TOML, and the default is "
-                                          f"{f.default!r}")
+                                          f"{default!r}")
             continue
-        table[f.name] = _encode_value(value, key_path)
+        table[name] = _encode_value(value, key_path)
     return table
 
 
@@ -723,11 +740,10 @@ def _decode_object(table: Mapping[str, Any], path: str,
 
 def _decode_fields(table: Mapping[str, Any], cls: type, path: str,
                    cells: Callable[[str], Any], *, type_name: str = "") -> dict[str, Any]:
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
-    _check_keys(table, tuple(fields), path)
-    required = sorted(name for name, f in fields.items()
-                      if f.default is dataclasses.MISSING
-                      and f.default_factory is dataclasses.MISSING and name not in table)
+    params = _parameters(cls)
+    _check_keys(table, tuple(params), path)
+    required = sorted(name for name, default in params.items()
+                      if default is _REQUIRED and name not in table)
     if required:
         raise SpecError(path, f"missing required keys {required}"
                               + (f" for {type_name}" if type_name else ""))
@@ -772,8 +788,7 @@ def _build(cls: type, kwargs: dict[str, Any], path: str, *,
         message = str(exc)
         match = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)", message)
         key = match.group(1) if match else ""
-        fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        if key in fields:
+        if key in _parameters(cls):
             prefix = (sections or {}).get(key, path)
             key_path = f"{prefix}.{key}" if prefix else key
             rest = message[match.end():].lstrip() if match else message  # type: ignore[union-attr]
