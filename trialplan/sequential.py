@@ -947,8 +947,10 @@ def _sequential_sample_size(design: Any, *, power: float, hypothesis: Any,
         raise ValueError(f"power={target} is out of reach for {name!r}: its planned effect "
                          f"{stat.effect:g} is zero or in the unfavourable direction for the "
                          "one-sided sequential test")
+    note = ""
     if gsd.futility is not None and not math.isclose(1.0 - gsd.beta, target, abs_tol=1e-12):
         gsd = gsd.replace(beta=1.0 - target)  # futility bounds are solved at this power
+        note = f"; futility bounds re-solved at beta={gsd.beta:g} for the target power"
     required = gsd.drift if math.isclose(1.0 - gsd.beta, target, abs_tol=1e-12) \
         else gsd.drift_for_power(target)
     ratios = design.allocation_ratios
@@ -972,7 +974,7 @@ def _sequential_sample_size(design: Any, *, power: float, hypothesis: Any,
         n_per_cell=final.n_per_cell, n_total=n_max,
         n_randomized_per_cell=final.n_randomized_per_cell, n_randomized=final.n_randomized,
         power=seq_power, powers={name: seq_power}, target=target, hypotheses=(name,),
-        design=final, method=_method_text(gsd, s), sequential=gsd,
+        design=final, method=_method_text(gsd, s) + note, sequential=gsd,
         n_total_per_look=tuple(math.ceil(t * n_max - 1e-9) for t in gsd.info_fractions),
         expected_n_total={"H0": n_max * gsd.expected_fraction_at(0.0),
                           "H1": n_max * gsd.expected_fraction_at(drift)},
