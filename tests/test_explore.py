@@ -433,7 +433,7 @@ def test_dask_local_cluster_matches_serial() -> None:
     grid = {"sd": (7.0, 9.0), "n": (40, 60)}
     serial = tp.explore(factory, grid, executor="serial", **FAST_SIM)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         frame = tp.explore(lambda sd, n: factory(sd, n), grid, executor=client,
                            chunksize=1, **FAST_SIM)
