@@ -6,7 +6,7 @@ Public API (see DESIGN.md); import as ``import trialplan as tp``.
 from importlib.metadata import PackageNotFoundError, version
 
 from trialplan import randomization, report, simulate
-from trialplan.designs import Factorial, Parallel
+from trialplan.designs import SMART, Factorial, Parallel
 from trialplan.dunnett import Dunnett
 from trialplan.explore import explore, explore_curves, explore_heatmap
 from trialplan.assurance import AssuranceResult, NormalPrior, PosteriorRule
@@ -60,6 +60,7 @@ __all__ = [
     "boundaries",
     "spending",
     "Parallel",
+    "SMART",
     "IntersectionUnion",
     "PowerResult",
     "SampleSizeResult",

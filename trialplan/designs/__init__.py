@@ -2,5 +2,6 @@
 
 from trialplan.designs.factorial import Factorial
 from trialplan.designs.parallel import Parallel
+from trialplan.designs.smart import SMART
 
-__all__ = ["Factorial", "Parallel"]
+__all__ = ["SMART", "Factorial", "Parallel"]
