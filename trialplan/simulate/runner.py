@@ -209,33 +209,32 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
                          f"{length} simulated trials, which needs {block_bytes} bytes; "
                          f"allowed: memory_budget >= {block_bytes}")
     n_blocks = -(-n_sims // length)
-    sizes = [min(length, n_sims - k * length) for k in range(n_blocks)]
-    seeds = seed_seq.spawn(n_blocks)
+    blocks = _Blocks(entropy=seed_seq.entropy, spawn_key=tuple(seed_seq.spawn_key),
+                     pool_size=seed_seq.pool_size, length=length, n_sims=n_sims)
     per_task = max(1, memory_budget // block_bytes) if analysis is None else 1
     if executor is not None:
         per_task = min(per_task, max(1, -(-n_blocks // 64)))
-    tasks = [(seeds[i:i + per_task], sizes[i:i + per_task])
-             for i in range(0, n_blocks, per_task)]
+    # Tasks are ranges of blocks [first, stop); block 0 runs alone, here, first:
+    # it times the run (for the default progress bar) and fails fast on a broken
+    # simulator or analysis.
+    tasks = [(1, min(per_task, n_blocks))] + [(k, min(k + per_task, n_blocks))
+                                              for k in range(per_task, n_blocks, per_task)]
+    tasks = [(first, stop) for first, stop in tasks if first < stop]
 
     totals = _Totals(len(names))
     bar = _ProgressBar(n_sims, progress)
-    # The first block runs here: it times the run (for the default progress bar)
-    # and fails fast on a broken simulator or analysis.
     start = time.perf_counter()
-    first = _run_blocks(plan, seeds[:1], sizes[:1])
+    totals.add(_run_blocks(plan, blocks, 0, 1))
     elapsed = time.perf_counter() - start
-    totals.add(first)
-    bar.maybe_start(expected=elapsed * n_blocks, done=sizes[0])
-    rest = [(seeds[1:per_task], sizes[1:per_task])] + tasks[1:] if per_task > 1 \
-        else tasks[1:]
-    rest = [t for t in rest if t[1]]
+    bar.maybe_start(expected=elapsed * n_blocks, done=blocks.size(0))
     try:
         if executor is None:
-            for task_seeds, task_sizes in rest:
-                totals.add(_run_blocks(plan, task_seeds, task_sizes))
-                bar.update(sum(task_sizes))
+            for first, stop in tasks:
+                totals.add(_run_blocks(plan, blocks, first, stop))
+                bar.update(blocks.trials(first, stop))
         else:
-            futures = {executor.submit(_run_blocks, plan, s, z): sum(z) for s, z in rest}
+            futures = {executor.submit(_run_blocks, plan, blocks, first, stop):
+                       blocks.trials(first, stop) for first, stop in tasks}
             for future in as_completed(futures):
                 totals.add(future.result())
                 bar.update(futures[future])
@@ -286,14 +285,41 @@ def _make_plan(design: Any, stats_: Sequence[TestStatistic | IntersectionUnion],
 
 
 # ------------------------------------------------------------------- workers
-def _run_blocks(plan: _Plan, seeds: Sequence[np.random.SeedSequence],
-                sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Rejections and non-finite statistics per hypothesis over some blocks."""
+@dataclass(frozen=True)
+class _Blocks:
+    """The fixed-length blocks of a run and their seeds (picklable, O(1) size).
+
+    Block ``k`` uses ``SeedSequence(entropy, spawn_key=spawn_key + (k,))``, the
+    ``k``-th child that ``SeedSequence.spawn`` would give, built on demand so
+    that no list of ``n_sims / length`` seeds is ever held in memory.
+    """
+
+    entropy: Any
+    spawn_key: tuple[int, ...]
+    pool_size: int
+    length: int
+    n_sims: int
+
+    def seed(self, k: int) -> np.random.SeedSequence:
+        return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key + (k,),
+                                      pool_size=self.pool_size)
+
+    def size(self, k: int) -> int:
+        return min(self.length, self.n_sims - k * self.length)
+
+    def trials(self, first: int, stop: int) -> int:
+        return sum(self.size(k) for k in range(first, stop))
+
+
+def _run_blocks(plan: _Plan, blocks: _Blocks, first: int,
+                stop: int) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Rejections and non-finite statistics per hypothesis over blocks [first, stop)."""
     rejections = np.zeros(len(plan.names), dtype=np.int64)
     nonfinite = np.zeros(len(plan.names), dtype=np.int64)
     counts: dict[str, int] = {}
-    for seq, size in zip(seeds, sizes, strict=True):
-        rng = np.random.default_rng(seq)
+    for k in range(first, stop):
+        size = blocks.size(k)
+        rng = np.random.default_rng(blocks.seed(k))
         if plan.analysis is not None:
             rejections += _run_analysis(plan, rng, size)
             continue
