@@ -471,3 +471,21 @@ def test_common_random_numbers_make_rescaled_designs_identical() -> None:
     b = two_by_two(sd=16.0, means=(0.0, -4.0, -6.0, -16.0), rho=0.3).power(
         method="simulation", n_sims=3000, seed=3)
     assert counts(a) == counts(b)
+
+
+def test_a_run_of_whole_blocks_starts_every_longer_run() -> None:
+    design = two_by_two(n_per_cell=10)
+    short = design.power(method="simulation", n_sims=10, seed=6)
+    length = short.extras["block_length"]
+    one = design.power(method="simulation", n_sims=length, seed=6)
+    two = design.power(method="simulation", n_sims=2 * length, seed=6)
+    # the second block alone, drawn from the second spawned child of the seed
+    from trialplan.simulate.runner import _Blocks, _make_plan, _run_blocks
+
+    sim = simulator_for(design.outcome)
+    plan = _make_plan(design, design.statistics(), sim, sim.prepare(design), "exact", None)
+    seq = np.random.SeedSequence(6)
+    blocks = _Blocks(entropy=seq.entropy, spawn_key=(), pool_size=seq.pool_size,
+                     length=length, n_sims=2 * length)
+    second = dict(zip(plan.names, _run_blocks(plan, blocks, 1, 2)[0].tolist(), strict=True))
+    assert {h: counts(one)[h] + second[h] for h in second} == counts(two)

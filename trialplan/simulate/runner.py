@@ -5,8 +5,9 @@ The trials are cut into blocks of a fixed length that depends only on the
 design and the engine (never on the memory budget, the executor or the number
 of workers); block ``k`` draws from the ``k``-th child of
 ``SeedSequence(seed)``.  A seed therefore gives identical results however
-the blocks are grouped into tasks and wherever the tasks run, and the first
-``n`` trials of a longer run are the trials of a run with ``n_sims = n``.
+the blocks are grouped into tasks and wherever the tasks run, and a run of
+whole blocks (``n_sims`` a multiple of ``result.extras["block_length"]``) is
+the start of every longer run with the same seed.
 """
 
 from __future__ import annotations
