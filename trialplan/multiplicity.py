@@ -317,8 +317,6 @@ class JointStatistics:
                 favourable.append(int(comp.favourable))
                 idx.append(len(contrasts) - 1)
             members.append(tuple(idx))
-        if "approx" in " ".join(s.method for s in stats_) and not note:
-            note = "approximations as named per hypothesis"
         cov = contrast_covariance(np.array(contrasts), model.variances)
         sd = np.sqrt(np.diag(cov))
         corr = cov / np.outer(sd, sd)
@@ -822,7 +820,8 @@ class _Procedure:
             crit = critical_value(level / stat.sided, joint.df)
         return PowerRow(hypothesis=stat.hypothesis, estimand=stat.estimand,
                         effect=shown.effect, se=shown.se, df=shown.df, critical_value=crit,
-                        power=float(power), method=method, scale=shown.scale)
+                        power=float(power), method=f"{method} [{shown.method}]",
+                        scale=shown.scale)
 
     def _is_full(self, subset: tuple[int, ...]) -> bool:
         return sorted(subset) == list(range(len(self.hypotheses)))
