@@ -251,3 +251,17 @@ def test_cox_individual_engine_agrees() -> None:
     exact = design.power(["A", "A:B"])
     for name in ("A", "A:B"):
         assert abs(sim[name] - exact[name]) < 4 * sim.mcse[name] + 0.02, name
+
+
+def test_medians_fill_hazards_and_copies_stay_valid() -> None:
+    import dataclasses
+
+    y = tp.TimeToEvent(medians={"a": 12.0, "b": 24.0}, accrual=6.0, follow_up=6.0)
+    assert dict(y.hazards) == pytest.approx({"a": math.log(2) / 12, "b": math.log(2) / 24})
+    later = dataclasses.replace(y, accrual=12.0)          # carries both, consistently
+    assert later.hazards == y.hazards
+    faster = y.replace(hazards={"a": 0.2, "b": 0.1})      # replaces the medians
+    assert faster.medians is None
+    assert faster.hazards["a"] == 0.2
+    with pytest.raises(ValueError, match="exactly one of hazards"):
+        dataclasses.replace(y, medians={"a": 6.0, "b": 24.0})

@@ -47,6 +47,13 @@ def _check_rates(name: str, values: Any) -> dict[Cell, float]:
     return out
 
 
+def _same_rates(given: Any, derived: Mapping[Cell, float]) -> bool:
+    if not isinstance(given, Mapping) or set(given) != set(derived):
+        return False
+    return all(isinstance(v, int | float) and math.isclose(float(v), derived[k], rel_tol=1e-12)
+               for k, v in given.items())
+
+
 @dataclass(frozen=True, kw_only=True)
 class TimeToEvent:
     """Exponential event times per cell, uniform accrual and a fixed analysis time.
@@ -61,7 +68,8 @@ class TimeToEvent:
     hazards : mapping, optional
         Event rate per cell (> 0), events per unit time.
     medians : mapping, optional
-        Median event time per cell (> 0), instead of ``hazards``.
+        Median event time per cell (> 0), instead of ``hazards``; ``hazards``
+        then holds ``log 2 / median``.
     accrual : float
         Length of the uniform recruitment period (>= 0; 0 = everyone enters
         at time 0).
@@ -129,17 +137,22 @@ class TimeToEvent:
     dropout_hazard: float | Mapping[Cell, float] = 0.0
 
     def __post_init__(self) -> None:
-        if (self.hazards is None) == (self.medians is None):
-            raise ValueError("give exactly one of hazards={cell: rate} or medians="
-                             "{cell: median time}; got "
-                             f"hazards={self.hazards!r}, medians={self.medians!r}")
-        if self.hazards is not None:
-            rates = _check_rates("hazards", self.hazards)
-            object.__setattr__(self, "hazards", MappingProxyType(rates))
-        else:
+        if self.hazards is None and self.medians is None:
+            raise ValueError("give one of hazards={cell: rate} or medians={cell: median "
+                             "time}; got neither")
+        if self.medians is not None:
             medians = _check_rates("medians", self.medians)
             object.__setattr__(self, "medians", MappingProxyType(medians))
             rates = {k: math.log(2.0) / m for k, m in medians.items()}
+            # hazards derived from medians are kept alongside (a copy made by
+            # dataclasses.replace carries both); other hazards are a conflict.
+            if self.hazards is not None and not _same_rates(self.hazards, rates):
+                raise ValueError("give exactly one of hazards={cell: rate} or medians="
+                                 "{cell: median time} (hazard = log 2 / median); got "
+                                 f"hazards={dict(self.hazards)!r}, medians={medians!r}")
+        else:
+            rates = _check_rates("hazards", self.hazards)
+        object.__setattr__(self, "hazards", MappingProxyType(rates))
         object.__setattr__(self, "_rates", MappingProxyType(rates))
         accrual = check_real("accrual", self.accrual)
         if accrual < 0:
