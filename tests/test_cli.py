@@ -1,0 +1,264 @@
+"""The ``trialplan`` command: outputs, exit codes and friendly errors.
+
+Exit codes: 0 ok, 1 invalid spec/values, 2 usage errors.  A few tests run the
+real command in a subprocess (``python -m trialplan``); the rest call
+``trialplan.cli.main`` in-process to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trialplan.cli import main
+from trialplan.spec import spec_from_toml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Superpower vignette (Lakens & Caldwell 2021): 2b x 2b, n = 150 per cell,
+# mu = (20, 20, 20, 25), sd = 20, alpha = .05: power 0.333 for A, B and A x B.
+SUPERPOWER = """
+[design]
+type = "factorial"
+n_per_cell = 150
+factors = {A = ["a1", "a2"], B = ["b1", "b2"]}
+
+[design.outcome]
+type = "continuous"
+sd = 20.0
+better = "higher"
+means = {"a1+b1" = 20.0, "a1+b2" = 20.0, "a2+b1" = 20.0, "a2+b2" = 25.0}
+
+[analysis]
+hypotheses = ["A", "B", "A:B"]
+primary = ["A"]
+
+[randomization]
+n = 40
+block_sizes = [4, 8]
+seed = 11
+strata = {site = ["north", "south"]}
+"""
+
+# G*Power 3.1 ANOVA (fixed effects, special, df1 = 1), f = 0.25, 4 groups,
+# alpha = .05, power .80: total N = 128.  A main effect of 0.5 SD in a 2x2 has
+# f = |A| / (2 sd) = 0.25.
+GPOWER = """
+[design]
+type = "factorial"
+n_per_cell = 10
+factors = {A = ["a0", "a1"], B = ["b0", "b1"]}
+
+[design.outcome]
+type = "continuous"
+sd = 1.0
+means = {"a0+b0" = 0.0, "a0+b1" = 0.0, "a1+b0" = 0.5, "a1+b1" = 0.5}
+
+[analysis]
+primary = ["A"]
+power = 0.8
+"""
+
+
+@pytest.fixture
+def superpower(tmp_path):
+    path = tmp_path / "superpower.toml"
+    path.write_text(SUPERPOWER)
+    return path
+
+
+@pytest.fixture
+def gpower(tmp_path):
+    path = tmp_path / "gpower.toml"
+    path.write_text(GPOWER)
+    return path
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "trialplan", *map(str, args)],
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+
+
+# ------------------------------------------------------------ subprocesses
+def test_power_command_reproduces_superpower(superpower):
+    proc = run("power", superpower, "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["hypothesis"]: r for r in csv.DictReader(io.StringIO(proc.stdout))}
+    for h in ("A", "B", "A:B"):
+        assert float(rows[h]["power"]) == pytest.approx(0.333, abs=1e-3)
+
+
+def test_invalid_value_exits_1_with_the_key_path_and_no_traceback(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(SUPERPOWER.replace("sd = 20.0", "sd = -1"))
+    proc = run("power", path)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "trialplan: error: design.outcome.sd: must be a finite number > 0; got sd=-1"]
+    assert proc.stdout == ""
+
+
+def test_missing_file_is_a_usage_error(tmp_path):
+    proc = run("sample-size", tmp_path / "absent.toml")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "spec file not found" in proc.stderr
+
+
+def test_unknown_option_is_a_usage_error(superpower, capsys):
+    assert main(["power", str(superpower), "--bogus"]) == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_help_lists_every_command(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("power", "sample-size", "protocol", "randomize", "check", "init"):
+        assert command in out
+
+
+def test_console_script_entry_point_is_main():
+    # pyproject.toml declares trialplan = "trialplan.cli:main"
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'trialplan = "trialplan.cli:main"' in text
+
+
+# --------------------------------------------------------------- in-process
+@pytest.mark.parametrize("command", ["power", "sample-size", "protocol", "randomize", "check",
+                                     "init"])
+def test_each_command_has_help(command, capsys):
+    assert main([command, "--help"]) == 0
+    assert "usage: trialplan " + command in capsys.readouterr().out
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("trialplan ")
+
+
+def test_no_command_is_a_usage_error(capsys):
+    assert main([]) == 2
+    assert "required: COMMAND" in capsys.readouterr().err
+
+
+def test_sample_size_reproduces_gpower(gpower, capsys):
+    assert main(["sample-size", str(gpower), "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)[0]
+    assert record["n_total"] == 128  # G*Power 3.1: total N = 128
+    assert record["power"] == pytest.approx(0.8013621, abs=1e-6)  # G*Power actual power
+
+
+def test_power_table_output_reads_as_a_table(superpower, capsys):
+    assert main(["power", str(superpower)]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.strip().startswith("A:B"))
+    assert float(line.split()[-1]) == pytest.approx(0.333, abs=1e-3)
+
+
+def test_power_hypotheses_option(superpower, capsys):
+    assert main(["power", str(superpower), "--hypotheses", "A:B", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["hypothesis"] for r in records] == ["A:B"]
+
+
+def test_unknown_hypothesis_exits_1_with_a_suggestion(superpower, capsys):
+    assert main(["power", str(superpower), "--hypotheses", "A:C"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("trialplan: error: ")
+    assert "'C' is not a factor" in err
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(["--power", "1.5"], id="power-above-one"),
+    pytest.param(["--power", "x"], id="power-not-a-number"),
+])
+def test_bad_option_values_are_usage_errors(gpower, args, capsys):
+    assert main(["sample-size", str(gpower), *args]) == 2
+    assert "must be a number in (0, 1)" in capsys.readouterr().err
+
+
+def test_unreachable_power_exits_1(tmp_path, capsys):
+    path = tmp_path / "flat.toml"
+    path.write_text(GPOWER.replace('"a1+b0" = 0.5, "a1+b1" = 0.5', '"a1+b0" = 0.0, '
+                                   '"a1+b1" = 0.0'))
+    assert main(["sample-size", str(path)]) == 1
+    assert "trialplan: error:" in capsys.readouterr().err
+
+
+def test_toml_syntax_error_exits_1(tmp_path, capsys):
+    path = tmp_path / "broken.toml"
+    path.write_text("[design\n")
+    assert main(["check", str(path)]) == 1
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_simulation_options_need_the_simulation_method(superpower, capsys):
+    assert main(["power", str(superpower), "--seed", "3"]) == 2
+    assert "--method simulation" in capsys.readouterr().err
+
+
+def test_check_prints_the_canonical_spec(superpower, capsys):
+    assert main(["check", str(superpower)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("# sha256: ")
+    assert spec_from_toml(out) == spec_from_toml(SUPERPOWER)
+
+
+def test_randomize_writes_a_reproducible_stratified_list(superpower, tmp_path, capsys):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["randomize", str(superpower), "-o", str(first)]) == 0
+    assert main(["randomize", str(superpower), "-o", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    rows = [r for r in csv.reader(line for line in first.read_text().splitlines()
+                                  if not line.startswith("#"))]
+    header, body = rows[0], rows[1:]
+    assert {"site", "A", "B"} <= set(header)
+    for site in ("north", "south"):
+        cells = [(r[header.index("A")], r[header.index("B")]) for r in body
+                 if r[header.index("site")] == site]
+        assert len(cells) >= 40  # n = 40 per stratum at least
+        # complete blocks: every cell equally often within the stratum
+        assert len({cells.count(c) for c in set(cells)}) == 1
+
+
+def test_randomize_seed_option_changes_the_list(superpower, tmp_path):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["randomize", str(superpower), "-o", str(first)]) == 0
+    assert main(["randomize", str(superpower), "-o", str(second), "--seed", "12"]) == 0
+    assert first.read_text() != second.read_text()
+
+
+def test_protocol_writes_documents(gpower, tmp_path, capsys):
+    out = tmp_path / "protocol"
+    assert main(["protocol", str(gpower), "-o", str(out), "--no-figures",
+                 "--format", "md", "html"]) == 0
+    assert (out / "protocol.md").exists()
+    assert (out / "protocol.html").exists()
+    assert (out / "gpower.toml").exists()
+    assert "128 analysed" in capsys.readouterr().out
+    assert "32 participants per cell" in (out / "protocol.md").read_text()
+
+
+def test_init_writes_a_preset_and_refuses_to_overwrite(tmp_path, capsys):
+    path = tmp_path / "trial.toml"
+    assert main(["init", "-o", str(path), "--scenario", "hamd_factorial"]) == 0
+    spec = spec_from_toml(path.read_text())
+    assert spec.scenario == "hamd_factorial"
+    assert main(["init", "-o", str(path)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["init", "-o", str(path), "--scenario", "hamd_factorail", "--force"]) == 1
+    assert "did you mean 'hamd_factorial'" in capsys.readouterr().err
+
+
+def test_init_list(capsys):
+    assert main(["init", "-o", "unused.toml", "--list"]) == 0
+    assert "hamd_factorial" in capsys.readouterr().out
