@@ -326,6 +326,23 @@ def test_designs_are_not_held_while_streaming() -> None:
     assert all(ref() is None for ref in alive)
 
 
+def test_parent_memory_stays_within_the_stated_budget() -> None:
+    # docs/explore.md: the parent holds at most 2 MiB + 2 kB per result row
+    import tracemalloc
+
+    grid = {"sd": tuple(np.linspace(6.0, 10.0, 5)), "n": tuple(range(30, 110, 10))}
+    with cf.ProcessPoolExecutor(max_workers=1) as pool:
+        pool.submit(int).result()  # fork the (only) worker before tracing starts
+        tracemalloc.start()
+        try:
+            frame = tp.explore(factory, grid, executor=pool)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert len(frame) == 40 * len(BASE.hypothesis_names)
+    assert peak < 2 * 2**20 + 2048 * len(frame)
+
+
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize(("grid", "error", "pattern"), [
     pytest.param({"sdd": (7.0,), "n": (50,)}, ValueError,
