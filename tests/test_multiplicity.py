@@ -310,6 +310,9 @@ def test_gatekeeping_unknown_hypothesis_suggests_the_closest():
     pytest.param(lambda: design().sample_size(power=0.9, hypothesis="MBI",
                                               multiplicity=tp.Holm(["rTMS", "rTMS:MBI"])),
                  ValueError, "family", id="sample-size-outside-family"),
+    pytest.param(lambda: design(mu=(0.0, -3.0, -2.0, -5.0)).sample_size(
+        power=0.8, hypothesis="rTMS:MBI", multiplicity=tp.Holm(["rTMS", "rTMS:MBI"])),
+        ValueError, r"out of reach.*rTMS:MBI", id="zero-interaction-unreachable"),
     pytest.param(lambda: design().power().any, AttributeError, "multiplicity",
                  id="any-without-procedure"),
 ])

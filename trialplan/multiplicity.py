@@ -705,6 +705,8 @@ class _Procedure:
         else:
             wanted = [(self.success, idx)]
         ratios = design.allocation_ratios
+        self._check_reachable(JointStatistics.from_design(design, self.hypotheses), idx,
+                              power)
 
         def power_at(k: int) -> float:
             joint = JointStatistics.from_design(design.with_cell_sizes(k * ratios),
@@ -740,6 +742,23 @@ class _Procedure:
                     "any": values[("any", full)], "all": values[("all", full)]})
 
     # ------------------------------------------------------------ internals
+    def _check_reachable(self, joint: JointStatistics, idx: tuple[int, ...],
+                         power: float) -> None:
+        """Fail fast when no sample size can reach the target (zero or adverse effect)."""
+        def hopeless(j: int) -> bool:
+            deltas = joint.noncentrality[list(joint.members[j])]
+            if joint.kind(j) == "two-sided":
+                return bool(deltas[0] == 0)
+            return bool(np.any(joint.favourable[list(joint.members[j])] * deltas <= 0))
+
+        bad = [self.hypotheses[j] for j in idx if hopeless(j)]
+        if (self.success == "any" and len(bad) == len(idx)) or \
+                (self.success != "any" and bad):
+            effects = {h: joint.statistics[self.hypotheses.index(h)].effect for h in bad}
+            raise ValueError(f"power={power} is out of reach at any sample size: "
+                             f"{bad} have a zero (or, one-sided, adverse) effect {effects}; "
+                             "check the planning values")
+
     def _check_family(self, design: Any) -> None:
         known = tuple(getattr(design, "hypothesis_names", ()))
         for h in self.hypotheses:
