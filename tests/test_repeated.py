@@ -145,3 +145,9 @@ def test_simulation_slope_ar1() -> None:
     design = tp.Factorial(factors=ARM, outcome=y, n_per_cell=80)
     sim = design.power(method="simulation", n_sims=800, seed=6, engine="individual")
     assert abs(sim["arm"] - design.power()["arm"]) < 4 * sim.mcse["arm"] + 0.01
+
+
+def test_slope_with_nonlinear_means_warns() -> None:
+    with pytest.warns(UserWarning, match="assumes means linear in time"):
+        tp.Repeated(means={"a": [0.0, 3.0, 3.0]}, times=[0, 1, 2], sd=1.0, rho=0.3,
+                    contrast="slope")

@@ -16,6 +16,7 @@ Each participant is measured at visits ``t_1 < ... < t_J`` with covariance
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -148,6 +149,20 @@ class Repeated:
         if np.linalg.cond(info) > 1e12:
             raise ValueError("the design cannot estimate the slope: with this retention too "
                              "few participants have two or more visits")
+        if self.contrast == "slope":
+            self._warn_if_not_linear(times)
+
+    def _warn_if_not_linear(self, times: np.ndarray) -> None:
+        X = np.column_stack([np.ones_like(times), times])
+        for key, mu in self.means.items():
+            resid = np.asarray(mu) - X @ np.linalg.lstsq(X, np.asarray(mu), rcond=None)[0]
+            if np.max(np.abs(resid)) > 1e-8 * max(1.0, float(np.max(np.abs(mu)))):
+                warnings.warn(
+                    f"contrast='slope' assumes means linear in time, but means[{key!r}]="
+                    f"{tuple(mu)} are not; the cell's slope is their GLS projection, which "
+                    "dropout can shift (the simulated estimand may then differ)",
+                    UserWarning, stacklevel=4)
+                return
 
     def _check_correlation(self, times: np.ndarray) -> Any:
         J = times.size
