@@ -266,6 +266,7 @@ def test_sample_size_any_success_is_the_smallest_n():
     assert ss.power == pytest.approx(d.replace(n_per_cell=n).power(multiplicity=proc).any)
 
 
+@pytest.mark.slow
 def test_sample_size_each_after_gatekeeping():
     d = design()
     proc = tp.Gatekeeping([["combination"], ["rTMS:MBI"]])
