@@ -29,6 +29,7 @@ from trialplan import boundaries, spending
 from trialplan.sequential import GroupSequential, SequentialSampleSizeResult
 from trialplan.spec import dump_spec, load_spec
 from trialplan import scenarios
+from trialplan import synergy
 from trialplan.statistic import IntersectionUnion, TestStatistic
 
 try:
@@ -61,6 +62,7 @@ __all__ = [
     "spending",
     "Parallel",
     "SMART",
+    "synergy",
     "IntersectionUnion",
     "PowerResult",
     "SampleSizeResult",
