@@ -241,9 +241,11 @@ def explore(factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]], *,
     if done:
         frames.append(_chunk_frame([(s, done[s.key]) for s in scenarios if s.key in done],
                                    names, simulated, n_sims))
-    bar = _progress_bar(progress, total=len(scenarios), initial=len(scenarios) - len(todo))
-    writer = _CacheWriter(cache_path) if cache_path else None
+    bar = writer = None
     try:
+        bar = _progress_bar(progress, total=len(scenarios),
+                            initial=len(scenarios) - len(todo))
+        writer = _CacheWriter(cache_path) if cache_path and todo else None
         for finished in runner.run(task, chunks):
             pairs = [(by_index[index], rows) for index, rows in finished]
             if writer is not None:
@@ -592,7 +594,7 @@ class _Runner:
                                  f"{_EXECUTOR_WORDS}, a concurrent.futures.Executor or a "
                                  "dask distributed.Client"
                                  + did_you_mean(executor, _EXECUTOR_WORDS))
-            if executor == "serial":
+            if executor == "serial" or n_todo == 0:
                 return cls("serial", None, 1, False)
             _require_picklable(factory, options)
             return cls("futures", cf.ProcessPoolExecutor(max_workers=workers), workers, True)
