@@ -198,11 +198,14 @@ def save_figure(fig: Any, stem: str | Path) -> list[Path]:
     """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
+    import matplotlib
+
     paths = []
-    for suffix in (".png", ".svg"):
-        path = stem.with_suffix(suffix)
-        # Fixed metadata: the same design gives byte-identical files.
-        metadata = {"Software": None} if suffix == ".png" else {"Date": None}
-        fig.savefig(path, dpi=150, metadata=metadata)
-        paths.append(path)
+    # Fixed metadata and SVG ids: the same design gives byte-identical files.
+    with matplotlib.rc_context({"svg.hashsalt": "trialplan"}):
+        for suffix in (".png", ".svg"):
+            path = stem.with_suffix(suffix)
+            metadata = {"Software": None} if suffix == ".png" else {"Date": None}
+            fig.savefig(path, dpi=150, metadata=metadata)
+            paths.append(path)
     return paths

@@ -344,11 +344,11 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "spec.tom
     >>> "300 participants per cell" in p.to_markdown()
     True
     """
-    spec = spec if isinstance(spec, Spec) else Spec(design=spec)
-    design = spec.design
+    design = spec.design if isinstance(spec, Spec) else spec
     if not hasattr(design, "sample_size") or not hasattr(design, "cells"):
         raise ValueError(f"protocol text is available for cell designs (tp.Factorial, "
                          f"tp.Parallel); got a {type(design).__name__}")
+    spec = spec if isinstance(spec, Spec) else Spec(design=spec)
     primary = list(spec.primary or ())
     names = list(spec.hypothesis_names)
     for name in primary:
