@@ -51,22 +51,19 @@ class SmartStandIn:
     stage2: tuple[str, ...] = ("continue", "augment")
 
 
+def real_smart(**allocation) -> tp.SMART:
+    return tp.SMART(
+        stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
+        responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
+        nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
+                           ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
+        sd=8.0, n_total=200, **allocation)
+
+
 def smart_designs() -> list:
-    designs = [pytest.param(SmartStandIn(), id="SMART-stand-in")]
-    if hasattr(tp, "SMART"):
-        try:
-            real = tp.SMART(
-                stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
-                response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
-                responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
-                nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
-                                   ("rTMS+MBI", "continue"): -6.0,
-                                   ("rTMS+MBI", "augment"): -9.0},
-                sd=8.0, n_total=200, alpha=0.05)
-            designs.append(pytest.param(real, id="tp.SMART"))
-        except Exception:  # noqa: BLE001 - the pinned example is the only contract
-            pass
-    return designs
+    return [pytest.param(SmartStandIn(), id="SMART-stand-in"),
+            pytest.param(real_smart(), id="tp.SMART")]
 
 
 def treatment_key(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
@@ -168,6 +165,41 @@ def test_smart_stage2_lists_are_stratified_by_stage1_arm(design) -> None:
     assert Counter(one["stage2"]) == {"continue": len(one) // 2, "augment": len(one) // 2}
     stage1 = permuted_blocks(design, n=10, block_sizes=(2, 4), stage=1, seed=3).to_frame()
     assert list(stage1.columns) == ["sequence", "stage1"]
+
+
+def test_smart_allocation_probabilities_become_block_ratios() -> None:
+    # stage 1 randomized 1:2; non-responders to rTMS re-randomized 1:2
+    # (continue:augment), to rTMS+MBI 1:1.  Blocks must then be multiples of
+    # lcm(3, 2) = 6 for stage 2, and each block holds size/3 and 2*size/3 (rTMS
+    # lists) or size/2 each (rTMS+MBI lists).
+    design = real_smart(stage1_allocation={"rTMS": 1 / 3, "rTMS+MBI": 2 / 3},
+                        stage2_allocation={("rTMS", "continue"): 1 / 3,
+                                           ("rTMS", "augment"): 2 / 3,
+                                           ("rTMS+MBI", "continue"): 0.5,
+                                           ("rTMS+MBI", "augment"): 0.5})
+    stage1 = permuted_blocks(design, n=30, block_sizes=(3, 6), stage=1, seed=4)
+    for _, block in stage1.to_frame(blocks=True).groupby("block"):
+        size = len(block)
+        assert Counter(block["stage1"]) == {"rTMS": size // 3, "rTMS+MBI": 2 * size // 3}
+    with pytest.raises(ValueError, match=r"multiples of 3, the sum of the allocation ratios "
+                                         r"1:2 \(stage1=rTMS\).*e\.g\. use \(6, 12\)"):
+        permuted_blocks(design, n=30, block_sizes=(4, 8), stage=2, seed=4)
+    stage2 = permuted_blocks(design, n=30, block_sizes=(6, 12), stage=2,
+                             strata={"site": ("A", "B")}, seed=4)
+    want = {"rTMS": {"continue": 1, "augment": 2}, "rTMS+MBI": {"continue": 1, "augment": 1}}
+    for (_, arm, _), block in stage2.to_frame(blocks=True).groupby(["site", "stage1",
+                                                                     "block"]):
+        size, ratio = len(block), want[arm]
+        assert Counter(block["stage2"]) == {o: size * r // sum(ratio.values())
+                                            for o, r in ratio.items()}
+    bal = stage2.balance()
+    rows = bal[bal.stratum == "site=A, stage1=rTMS"]
+    n_list = int(rows.n.sum())
+    assert rows.set_index("level").target.to_dict() == {"continue": n_list / 3,
+                                                        "augment": 2 * n_list / 3}
+    assert "continue=1, augment=2 (stage1=rTMS)" in "\n".join(stage2.header())
+    with pytest.raises(ValueError, match="equal allocation only"):
+        Minimization(design, factors={"site": ("A", "B")}, stage=1)
 
 
 # ----------------------------------------------------------------------------

@@ -47,6 +47,7 @@ import math
 import numbers
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import reduce
 from pathlib import Path
 from types import MappingProxyType
@@ -76,6 +77,20 @@ class _Units:
     ratios: tuple[int, ...]                    # reduced integer allocation ratios
     description: str
     implied_strata: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    #: ratios that differ by stage-1 arm (SMART stage 2), keyed by that arm
+    ratios_by_stage1: Mapping[Any, tuple[int, ...]] = field(default_factory=dict)
+
+    def ratios_for(self, stratum: Mapping[str, Any]) -> tuple[int, ...]:
+        """Return the allocation ratios of the list of this stratum."""
+        if self.ratios_by_stage1:
+            return self.ratios_by_stage1[stratum["stage1"]]
+        return self.ratios
+
+    def ratio_sets(self) -> dict[str, tuple[int, ...]]:
+        """Return every distinct list's ratios, labelled (``""`` when all lists share one)."""
+        if self.ratios_by_stage1:
+            return {f" (stage1={a})": r for a, r in self.ratios_by_stage1.items()}
+        return {"": self.ratios}
 
     def values(self, treatment: Treatment) -> tuple[Any, ...]:
         """Return the treatment's value in each output column."""
@@ -152,41 +167,36 @@ def _smart_units(design: Any, stage: Any) -> _Units:
                          f"non-responders); got stage={stage!r}")
     stage1 = tuple(design.stage1)
     stage2 = tuple(design.stage2)
+    alloc1 = getattr(design, "stage1_allocation", None)
     if stage == 1:
-        ratios = _smart_ratios(design, 1, stage1)
+        ratios = (_integer_ratios([alloc1[a] for a in stage1], "stage1_allocation")
+                  if alloc1 else (1,) * len(stage1))
         return _Units(kind="SMART stage 1", treatments=stage1, columns=("stage1",),
                       ratios=ratios, description=f"{_describe(design)} | stage 1")
-    ratios = _smart_ratios(design, 2, stage2)
-    return _Units(kind="SMART stage 2", treatments=stage2, columns=("stage2",), ratios=ratios,
+    alloc2 = getattr(design, "stage2_allocation", None) or {}
+    by_arm = {}
+    for a1 in stage1:
+        probs = [alloc2.get((a1, a2), alloc2.get(a2)) for a2 in stage2] if alloc2 else []
+        by_arm[a1] = (_integer_ratios(probs, f"stage2_allocation for {a1!r}")
+                      if probs and None not in probs else (1,) * len(stage2))
+    shared = set(by_arm.values())
+    return _Units(kind="SMART stage 2", treatments=stage2, columns=("stage2",),
+                  ratios=next(iter(shared)) if len(shared) == 1 else (1,) * len(stage2),
                   description=f"{_describe(design)} | stage 2 (non-responders)",
-                  implied_strata={"stage1": stage1})
+                  implied_strata={"stage1": stage1},
+                  ratios_by_stage1={} if len(shared) == 1 else by_arm)
 
 
-def _smart_ratios(design: Any, stage: int, treatments: tuple[Any, ...]) -> tuple[int, ...]:
-    """Allocation ratios a SMART declares for a stage, else equal allocation."""
-    for name in (f"stage{stage}_ratio", f"stage{stage}_ratios", f"allocation{stage}",
-                 f"stage{stage}_allocation"):
-        value = getattr(design, name, None)
-        if value is None:
-            continue
-        if isinstance(value, Mapping):
-            sizes = [value[t] for t in treatments]
-        else:
-            sizes = list(value)
-        if all(isinstance(s, numbers.Integral) or float(s).is_integer() for s in sizes):
-            return _reduce([int(s) for s in sizes])
-        # fractions such as (0.5, 0.5): turn them into the smallest integers
-        return _reduce(_integer_ratios([float(s) for s in sizes], f"{name}"))
-    return (1,) * len(treatments)
-
-
-def _integer_ratios(fractions: Sequence[float], name: str) -> list[int]:
-    for scale in range(1, 101):
-        scaled = [f * scale / min(fractions) for f in fractions]
-        if all(abs(s - round(s)) < 1e-9 for s in scaled):
-            return [round(s) for s in scaled]
-    raise ValueError(f"{name}={tuple(fractions)} is not a ratio of small whole numbers; "
-                     "pass ratios= to permuted_blocks explicitly")
+def _integer_ratios(probabilities: Sequence[Any], name: str) -> tuple[int, ...]:
+    """Smallest whole-number ratios equal to these probabilities (e.g. 2/3, 1/3 -> 2:1)."""
+    fractions = [Fraction(float(q)).limit_denominator(1000) for q in probabilities]
+    if any(f <= 0 or abs(float(f) - float(q)) > 1e-9
+           for f, q in zip(fractions, probabilities, strict=True)):
+        raise ValueError(f"{name}={tuple(probabilities)} is not a ratio of whole numbers "
+                         "with denominators up to 1000; pass ratios= to permuted_blocks "
+                         "explicitly")
+    common = reduce(math.lcm, (f.denominator for f in fractions))
+    return _reduce([int(f * common) for f in fractions])
 
 
 def _describe(design: Any) -> str:
@@ -269,13 +279,15 @@ def _check_block_sizes(block_sizes: Any, units: _Units) -> tuple[int, ...]:
     sizes = tuple(check_int("block_sizes", b) for b in block_sizes)
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"block_sizes lists a size twice: {sizes!r}")
-    total = sum(units.ratios)
-    bad = [b for b in sizes if b % total]
-    if bad:
-        ratio_text = ":".join(map(str, units.ratios))
-        raise ValueError(f"block_sizes must be multiples of {total}, the sum of the allocation "
-                         f"ratios {ratio_text} over {len(units.treatments)} treatments; got "
-                         f"block_sizes={sizes!r} (e.g. use {(total, 2 * total)})")
+    unit = reduce(math.lcm, (sum(r) for r in units.ratio_sets().values()))
+    for where, ratios in units.ratio_sets().items():
+        total = sum(ratios)
+        if any(b % total for b in sizes):
+            ratio_text = ":".join(map(str, ratios))
+            raise ValueError(f"block_sizes must be multiples of {total}, the sum of the "
+                             f"allocation ratios {ratio_text}{where} over "
+                             f"{len(units.treatments)} treatments; got block_sizes={sizes!r} "
+                             f"(e.g. use {(unit, 2 * unit)})")
     return sizes
 
 
@@ -423,13 +435,14 @@ def permuted_blocks(design: Any, *, n: int, block_sizes: int | Sequence[int] = (
     probs = _check_block_probs(block_probs, sizes)
     strata_ = _check_strata(strata, units)
     root = _check_seed(seed)
-    total = sum(units.ratios)
-    base = np.repeat(np.arange(len(units.treatments)), units.ratios)
-
     rows: list[tuple[Any, ...]] = []
     variables = tuple(strata_)
     for levels in itertools.product(*strata_.values()):
-        rng = _stream(root, tuple(zip(variables, levels, strict=True)), stage)
+        stratum = tuple(zip(variables, levels, strict=True))
+        ratios_here = units.ratios_for(dict(stratum))
+        total = sum(ratios_here)
+        base = np.repeat(np.arange(len(units.treatments)), ratios_here)
+        rng = _stream(root, stratum, stage)
         position = 0
         block = 0
         while position < n:
@@ -488,7 +501,12 @@ class Schedule:
 
     @property
     def ratios(self) -> dict[Treatment, int]:
-        """Allocation ratio of each treatment (cell, arm or stage option)."""
+        """Allocation ratio of each treatment (cell, arm or stage option).
+
+        For a SMART's stage-2 lists whose ratios differ by stage-1 arm, see
+        the header (``allocation_ratios``) for each arm's ratios; this gives
+        equal ratios then.
+        """
         return dict(zip(self.units.treatments, self.units.ratios, strict=True))
 
     def __len__(self) -> int:
@@ -606,30 +624,39 @@ class Schedule:
         if n_enrolled is not None:
             n_enrolled = check_int("n_enrolled", n_enrolled)
             frame = frame[frame["sequence"] <= n_enrolled]
-        variables = [v for v in self.strata]
-        groups: list[tuple[str, pd.DataFrame]] = [("all", frame)]
+        variables = list(self.strata)
+        units = self.units
+        k = len(units.treatments)
+        # target count of each treatment in each row of the frame (its list's shares)
+        if units.ratios_by_stage1:
+            share_of = {a: np.array(r) / sum(r) for a, r in units.ratios_by_stage1.items()}
+            row_shares = np.vstack([share_of[a] for a in frame["stage1"]]) if len(frame) \
+                else np.zeros((0, k))
+        else:
+            row_shares = np.tile(np.array(units.ratios) / sum(units.ratios), (len(frame), 1))
+        groups: list[tuple[str, pd.DataFrame, np.ndarray]] = [("all", frame, row_shares)]
         if variables:
-            for levels, part in frame.groupby(variables, sort=False):
+            for levels, index in frame.groupby(variables, sort=False).indices.items():
                 levels = levels if isinstance(levels, tuple) else (levels,)
                 label = ", ".join(f"{v}={lv}" for v, lv in zip(variables, levels, strict=True))
-                groups.append((label, part))
+                groups.append((label, frame.iloc[index], row_shares[index]))
         rows = []
-        shares = np.array(self.units.ratios) / sum(self.units.ratios)
-        for label, part in groups:
+        for label, part, part_shares in groups:
             size = len(part)
+            shares = part_shares.sum(axis=0) / size if size else np.zeros(k)
             keys = [tuple(r) for r in part[list(self.units.columns)].itertuples(index=False)]
             for treatment, share in zip(self.units.treatments, shares, strict=True):
                 value = self.units.values(treatment)
-                count = sum(1 for k in keys if k == value)
+                count = sum(1 for key in keys if key == value)
                 rows.append((label, "treatment", self.units.label(treatment), count,
-                             share * size))
+                             round(share * size, 9)))
             if self.units.kind == "factorial":
                 for j, column in enumerate(self.units.columns):
                     for level in dict.fromkeys(t[j] for t in self.units.treatments):
                         share = sum(s for t, s in zip(self.units.treatments, shares, strict=True)
                                     if t[j] == level)
-                        count = sum(1 for k in keys if k[j] == level)
-                        rows.append((label, column, level, count, share * size))
+                        count = sum(1 for key in keys if key[j] == level)
+                        rows.append((label, column, level, count, round(share * size, 9)))
         out = pd.DataFrame(rows, columns=["stratum", "variable", "level", "n", "target"])
         total = out.groupby(["stratum", "variable"], sort=False)["n"].transform("sum")
         out.insert(4, "proportion", np.where(total > 0, out["n"] / total.where(total > 0, 1),
@@ -654,8 +681,10 @@ class Schedule:
         from trialplan import __version__
 
         units = self.units
-        ratio_text = ", ".join(f"{units.label(t)}={r}"
-                               for t, r in zip(units.treatments, units.ratios, strict=True))
+        ratio_text = "; ".join(
+            ", ".join(f"{units.label(t)}={r}" for t, r in zip(units.treatments, ratios,
+                                                              strict=True)) + where
+            for where, ratios in units.ratio_sets().items())
         strata_text = "; ".join(f"{v}=({', '.join(map(str, lv))})"
                                 for v, lv in self.strata.items()) or "none"
         seed_text = str(self.seed.entropy)
@@ -835,8 +864,9 @@ class Minimization:
                  seed: int | np.random.SeedSequence | np.random.Generator | None = None,
                  stage: int | None = None) -> None:
         units = _units(design, stage=stage, ratios=None)
-        if len(set(units.ratios)) != 1:
-            ratio_text = ":".join(map(str, units.ratios))
+        unequal = [r for r in units.ratio_sets().values() if len(set(r)) != 1]
+        if unequal:
+            ratio_text = ":".join(map(str, unequal[0]))
             raise ValueError(f"Minimization supports equal allocation only; the design's "
                              f"allocation ratios are {ratio_text} (with unequal ratios the "
                              "biased coin does not preserve them; use permuted_blocks)")
