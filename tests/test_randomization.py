@@ -87,9 +87,9 @@ CASES = [
     pytest.param(lambda: parallel(60, arms=("control", "active")),
                  dict(block_sizes=(3, 6), ratios={"control": 1, "active": 2}), ["arm"],
                  {("control",): 1, ("active",): 2}, id="parallel-ratios-override-1:2"),
-    pytest.param(SmartStandIn, dict(block_sizes=(2, 4), stage=1), ["stage1"],
+    pytest.param(real_smart, dict(block_sizes=(2, 4), stage=1), ["stage1"],
                  {("rTMS",): 1, ("rTMS+MBI",): 1}, id="SMART-stage1"),
-    pytest.param(SmartStandIn, dict(block_sizes=(2, 4, 6), stage=2), ["stage2"],
+    pytest.param(real_smart, dict(block_sizes=(2, 4, 6), stage=2), ["stage2"],
                  {("continue",): 1, ("augment",): 1}, id="SMART-stage2"),
 ]
 
@@ -389,9 +389,9 @@ def test_ratio_sum_drives_the_block_size_rule() -> None:
 
 def test_smart_needs_a_stage_and_unknown_designs_are_refused() -> None:
     with pytest.raises(ValueError, match="stage=None: a SMART randomizes twice"):
-        permuted_blocks(SmartStandIn(), n=10, block_sizes=2, seed=1)
+        permuted_blocks(real_smart(), n=10, block_sizes=2, seed=1)
     with pytest.raises(ValueError, match=r"stage must be 1 .* got stage=3"):
-        permuted_blocks(SmartStandIn(), n=10, block_sizes=2, seed=1, stage=3)
+        permuted_blocks(real_smart(), n=10, block_sizes=2, seed=1, stage=3)
     with pytest.raises(TypeError, match=r"design must be a trialplan design .* got "
                                         r"design=\('A', 'B'\)"):
         permuted_blocks(("A", "B"), n=10, seed=1)
@@ -570,7 +570,7 @@ def test_minimization_is_reproducible_from_its_seed(tmp_path) -> None:
 def test_minimization_over_parallel_arms_and_smart_stage2() -> None:
     alloc = Minimization(parallel(), factors={"site": ("A", "B")}, p=0.9, seed=2)
     assert alloc.assign({"site": "A"}) in ARMS
-    smart = Minimization(SmartStandIn(), factors={"site": ("A", "B")}, stage=2, seed=2)
+    smart = Minimization(real_smart(), factors={"site": ("A", "B")}, stage=2, seed=2)
     assert "stage1" in smart.factors
     assert smart.assign({"site": "A", "stage1": "rTMS"}) in ("continue", "augment")
 
