@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -177,8 +177,7 @@ def test_non_binding_futility_keeps_efficacy_bounds_and_type_one_error() -> None
        rho=st.floats(0.5, 4.0))
 def test_power_family_spends_exact_alpha(fractions: list[float], rho: float) -> None:
     fracs = tuple(sorted(fractions)) + (1.0,)
-    if min(np.diff((0.0,) + fracs)) < 0.02:
-        return
+    assume(min(np.diff((0.0,) + fracs)) >= 0.02)
     gsd = tp.GroupSequential(info_fractions=fracs, efficacy=tp.spending.power_family(rho))
     up, low = gsd.crossing_probabilities(0.0)
     np.testing.assert_allclose(np.cumsum(up), 0.025 * np.array(fracs) ** rho, atol=1e-9)
@@ -237,6 +236,27 @@ def test_sequential_power_reproduces_rpact_at_the_design_drift() -> None:
     np.testing.assert_allclose(stopping["stop_futility"][:-1], rows["futility_h1"][:-1],
                                atol=1e-5)
     assert "combination" not in res  # intersection-union tests are left out by default
+
+
+def test_parallel_and_binary_designs_use_the_same_inflation() -> None:
+    # Any design: two arms, n per arm = ceil(R 2 sd^2 (z+z)^2 / delta^2); a binary
+    # risk difference with unpooled Wald variance, ceil(R (z+z)^2 (p1q1+p0q0) / d^2).
+    gsd, rows = _rpact_design("asKD3_bsKD2_nonbinding_k3")
+    first = rows.iloc[0]
+    z2 = (stats.norm.isf(0.025) + stats.norm.isf(0.1)) ** 2
+    arms = tp.Parallel(arms=("rTMS alone", "rTMS+MBI"),
+                       outcome=tp.Continuous(means={"rTMS alone": -10.0, "rTMS+MBI": -13.0},
+                                             sd=8.0),
+                       n_per_arm=60, control="rTMS alone", alpha=0.05)
+    ss = arms.sample_size(power=0.9, hypothesis="rTMS+MBI vs rTMS alone", sequential=gsd)
+    assert ss.n_per_cell == math.ceil(first.inflation_factor * 2 * 64 * z2 / 9)
+    binary = tp.Parallel(arms=("rTMS alone", "rTMS+MBI"),
+                         outcome=tp.Binary(rates={"rTMS alone": 0.3, "rTMS+MBI": 0.45},
+                                           scale="risk_difference", better="higher"),
+                         n_per_arm=60, control="rTMS alone", alpha=0.05)
+    ss = binary.sample_size(power=0.9, hypothesis="rTMS+MBI vs rTMS alone", sequential=gsd)
+    var = 0.3 * 0.7 + 0.45 * 0.55
+    assert ss.n_per_cell == math.ceil(first.inflation_factor * z2 * var / 0.15**2)
 
 
 def test_two_sided_sequential_design_agrees_with_one_sided_level() -> None:

@@ -698,14 +698,14 @@ class GroupSequential:
         fracs = ", ".join(f"{t:.3g}" for t in self.info_fractions)
         interims = {0: "the final analysis only", 1: "one interim analysis and the final "
                     "analysis"}.get(k - 1, f"{k - 1} interim analyses and the final analysis")
-        sided = ("one-sided alpha" if self.sided == 1
-                 else "two-sided alpha (symmetric bounds)")
+        sided = (f"one-sided alpha = {self.alpha:g}" if self.sided == 1
+                 else f"two-sided alpha = {self.alpha:g} with symmetric bounds")
         how = (f"the {self.efficacy.label} alpha-spending function"
                if isinstance(self.efficacy, SpendingFunction)
                else f"the {self.efficacy.label} (constant "
                     f"C = {self._solution.classical_constant:.4f})")
         text = (f"Group-sequential design with {k} analyses at information fractions "
-                f"{fracs} ({interims}), {sided} = {self.alpha:g}, efficacy bounds from "
+                f"{fracs} ({interims}), {sided}, efficacy bounds from "
                 f"{how}")
         if self.futility is not None:
             text += (f"; {'binding' if self.binding else 'non-binding'} futility bounds from "
@@ -766,7 +766,8 @@ class GroupSequential:
         rows = {
             "Information fraction": frame["info_fraction"],
             "Information (x fixed design)": frame["information"],
-            "Efficacy bound (z)": frame["efficacy_z"],
+            "Efficacy bound (z)" if self.sided == 1 else "Efficacy bound (|z|)":
+                frame["efficacy_z"],
             "Nominal one-sided p": frame["efficacy_p"],
         }
         if self.futility is not None:
