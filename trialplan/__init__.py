@@ -5,6 +5,8 @@ Public API (see DESIGN.md); import as ``import trialplan as tp``.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from trialplan import _pickle  # noqa: F401  (registers pickling of frozen mappings)
+
 from trialplan import randomization, report, simulate
 from trialplan.designs import SMART, Factorial, Parallel
 from trialplan.dunnett import Dunnett
