@@ -139,6 +139,18 @@ def test_any_ratios_give_balanced_blocks(ratios, multiples, n, seed) -> None:
     assert n <= len(frame) < n + max(sizes)
 
 
+@pytest.mark.parametrize(("make", "expected"), [
+    pytest.param(lambda: factorial(), (4, 8), id="2x2-1:1:1:1"),
+    pytest.param(lambda: parallel(60), (3, 6), id="three-arms-1:1:1"),
+    pytest.param(lambda: parallel({ARMS[0]: 90, ARMS[1]: 30, ARMS[2]: 30}), (5, 10),
+                 id="three-arms-3:1:1"),
+])
+def test_default_block_sizes_are_one_and_two_ratio_sums(make, expected) -> None:
+    sched = permuted_blocks(make(), n=10, seed=1)
+    assert sched.block_sizes == expected
+    assert set(sched.to_frame(blocks=True)["block_size"]) <= set(expected)
+
+
 def test_pinned_example_columns_and_strata() -> None:
     # DESIGN.md: columns "sequence", one per stratum variable, one per factor (its level)
     sched = tp.randomization.permuted_blocks(

@@ -270,6 +270,9 @@ def _check_strata(strata: Any, units: _Units, *, name: str = "strata"
 
 
 def _check_block_sizes(block_sizes: Any, units: _Units) -> tuple[int, ...]:
+    unit = reduce(math.lcm, (sum(r) for r in units.ratio_sets().values()))
+    if block_sizes is None:
+        return (unit, 2 * unit)
     if isinstance(block_sizes, numbers.Integral) and not isinstance(block_sizes, bool):
         block_sizes = (block_sizes,)
     if isinstance(block_sizes, str) or not isinstance(block_sizes, Sequence) \
@@ -279,7 +282,6 @@ def _check_block_sizes(block_sizes: Any, units: _Units) -> tuple[int, ...]:
     sizes = tuple(check_int("block_sizes", b) for b in block_sizes)
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"block_sizes lists a size twice: {sizes!r}")
-    unit = reduce(math.lcm, (sum(r) for r in units.ratio_sets().values()))
     for where, ratios in units.ratio_sets().items():
         total = sum(ratios)
         if any(b % total for b in sizes):
@@ -339,7 +341,7 @@ def _stream(root: np.random.SeedSequence, stratum: Sequence[tuple[str, Any]],
 # ---------------------------------------------------------------------------
 # Permuted blocks
 # ---------------------------------------------------------------------------
-def permuted_blocks(design: Any, *, n: int, block_sizes: int | Sequence[int] = (4, 8),
+def permuted_blocks(design: Any, *, n: int, block_sizes: int | Sequence[int] | None = None,
                     strata: Mapping[str, Sequence[Any]] | None = None,
                     seed: int | np.random.SeedSequence | None = None,
                     block_probs: Sequence[float] | Mapping[int, float] | None = None,
@@ -367,9 +369,10 @@ def permuted_blocks(design: Any, *, n: int, block_sizes: int | Sequence[int] = (
         Minimum length of each stratum's list: plan for the most participants
         any one stratum could enrol (lists end on a complete block, so they
         may be up to ``max(block_sizes) - 1`` longer).
-    block_sizes : int or sequence of int, default (4, 8)
+    block_sizes : int or sequence of int, optional
         Possible block sizes; each must be a multiple of the sum of the
         allocation ratios (4 for a 1:1:1:1 2x2 factorial, 3 for 2:1 arms).
+        By default one and two times that sum, e.g. (4, 8) for a 2x2.
     strata : mapping of str to sequence, optional
         Stratification variables and their levels, e.g.
         ``{"site": ("A", "B"), "severity": ("moderate", "severe")}``.
