@@ -523,6 +523,23 @@ class GroupSequential:
         set_(self, "_solution", _solve_design(
             np.array(self.info_fractions), alpha, self.sided, self.efficacy, self.futility,
             beta, self.binding, self.grid_points))
+        self._check_solution()
+
+    def _check_solution(self) -> None:
+        """Fail loudly if the bounds do not spend alpha and beta as specified."""
+        fractions = np.array(self.info_fractions)
+        upper = self._solution.efficacy
+        lower = self._lower if (self.binding or self.sided == 2) else np.full(self.n_looks,
+                                                                              -math.inf)
+        up, low = _crossings(fractions, lower, upper, 0.0, self.grid_points)
+        size = float(up.sum() + (low.sum() if self.sided == 2 else 0.0))
+        power = self.power_at(self.drift)
+        if abs(size - self.alpha) > 1e-6 or abs(power - (1.0 - self.beta)) > 1e-6:
+            raise ValueError(
+                f"no boundaries spend alpha={self.alpha:g} and beta={self.beta:g} as asked with "
+                f"info_fractions={self.info_fractions} (type I error {size:.6f}, power "
+                f"{power:.6f}); the futility spending is too aggressive for these looks: "
+                "use binding=False, a more conservative futility function or later looks")
 
     # ---------------------------------------------------------- attributes
     @property
