@@ -303,6 +303,7 @@ def test_csv_header_records_provenance_and_blinds_blocks(tmp_path) -> None:
     assert f"# trialplan_version: {tp.__version__}" in header
     assert "# seed: 2026" in header
     assert "# block_sizes: 4, 8" in header
+    assert any(ln.startswith(f"# numpy_version: {np.__version__}") for ln in header)
     assert "# strata: site=(A, B)" in header
     assert any(ln.startswith("# blinded: yes") for ln in header)
     blinded = pd.read_csv(path, comment="#")

@@ -706,6 +706,8 @@ class Schedule:
             f"seed: {seed_text}",
             "streams: numpy PCG64, one per stratum, SeedSequence(seed, "
             "spawn_key=sha256(stratum labels))",
+            f"numpy_version: {np.__version__} (regenerate with the same numpy version: "
+            "Generator streams may change between releases)",
             f"rows: {len(self)}",
             "blinded: " + ("no (block and block_size columns included)" if blocks
                            else "yes (block sizes and block numbers withheld)"),
@@ -1129,6 +1131,7 @@ class Minimization:
             f"imbalance: {self.imbalance}",
             f"p: {self.p:g}",
             f"seed: {seed}",
+            f"numpy_version: {np.__version__}",
             f"assigned: {self.n_assigned}",
         ]
         path = Path(path)
