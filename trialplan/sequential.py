@@ -226,8 +226,11 @@ def _crossings(fractions: np.ndarray, lower: np.ndarray, upper: np.ndarray, drif
 
 def _efficacy_bounds(fractions: np.ndarray, level: float, sided: int,
                      efficacy: SpendingFunction | ClassicalBoundary,
-                     lower: np.ndarray | None, r: int) -> tuple[np.ndarray, float | None]:
-    """Efficacy bounds at one-sided ``level`` per side (lower bounds fixed, or none)."""
+                     r: int) -> tuple[np.ndarray, float | None]:
+    """Efficacy bounds at one-sided ``level`` per side, ignoring any futility bound.
+
+    Returns the bounds and, for a classical boundary, its constant ``C``.
+    """
     k_max = fractions.size
     if isinstance(efficacy, ClassicalBoundary):
         shape = efficacy.shape(fractions)
@@ -260,12 +263,12 @@ def _efficacy_bounds(fractions: np.ndarray, level: float, sided: int,
             start = float(special.ndtri(1.0 - min(target, 0.5)))
             bounds[k] = _solve_bound(prob, target, start=start, increasing=False)
         if k < k_max - 1:
-            a = -bounds[k] if sided == 2 else (-math.inf if lower is None else lower[k])
+            a = -bounds[k] if sided == 2 else -math.inf
             rec.advance(a, float(bounds[k]))
     return bounds, None
 
 
-def _futility_pass(fractions: np.ndarray, drift: float, level: float, beta_inc: np.ndarray,
+def _futility_pass(fractions: np.ndarray, drift: float, beta_inc: np.ndarray,
                    efficacy: np.ndarray | None, alpha_inc: np.ndarray | None,
                    r: int) -> tuple[np.ndarray, np.ndarray, float]:
     """Futility (and, if binding, efficacy) bounds at ``drift``; returns beta excess.
@@ -314,7 +317,7 @@ def _solve_design(fractions: np.ndarray, alpha: float, sided: int,
     level = alpha / sided
     z_fixed = float(special.ndtri(1.0 - level) + special.ndtri(1.0 - beta))
     if futility is None:
-        upper, const = _efficacy_bounds(fractions, level, sided, efficacy, None, r)
+        upper, const = _efficacy_bounds(fractions, level, sided, efficacy, r)
         lower = -upper if sided == 2 else np.full(fractions.size, -math.inf)
 
         def shortfall(drift: float) -> float:
@@ -332,14 +335,14 @@ def _solve_design(fractions: np.ndarray, alpha: float, sided: int,
         fixed_upper, const = None, None
     else:
         alpha_inc = None
-        fixed_upper, const = _efficacy_bounds(fractions, level, 1, efficacy, None, r)
+        fixed_upper, const = _efficacy_bounds(fractions, level, 1, efficacy, r)
 
     def excess(drift: float) -> float:
-        return _futility_pass(fractions, drift, level, beta_inc, fixed_upper, alpha_inc,
+        return _futility_pass(fractions, drift, beta_inc, fixed_upper, alpha_inc,
                               r)[2] - beta
 
     drift = _root(excess, z_fixed, 1.15 * z_fixed, rising=False)
-    lower, upper, _ = _futility_pass(fractions, drift, level, beta_inc, fixed_upper,
+    lower, upper, _ = _futility_pass(fractions, drift, beta_inc, fixed_upper,
                                      alpha_inc, r)
     return _Solution(efficacy=upper, futility=lower, drift=drift,
                      inflation=(drift / z_fixed) ** 2, classical_constant=const)
