@@ -130,6 +130,21 @@ def test_numpy_grid_values_are_accepted() -> None:
         [exact_interaction_power(sd, 50) for sd in (7.0, 8.0, 9.0)], abs=1e-9)
 
 
+def test_any_design_type_parallel_arms() -> None:
+    arms = tp.Parallel(arms=("rTMS alone", "MBI then rTMS"),
+                       outcome=tp.Continuous(means={"rTMS alone": -10.0,
+                                                    "MBI then rTMS": -13.0}, sd=8.0),
+                       n_per_arm=60, control="rTMS alone")
+    frame = tp.explore(lambda n_per_arm: arms.replace(n_per_arm=n_per_arm),
+                       {"n_per_arm": (60, 100)})
+    for n, power in zip(frame["n_per_arm"], frame["power"], strict=True):
+        # two-sample t, difference -3, sd 8: noncentral t with 2(n - 1) df
+        df, nc = 2 * (n - 1), -3.0 / (8.0 * math.sqrt(2 / n))
+        crit = stats.t.ppf(0.975, df)
+        expected = stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc)
+        assert power == pytest.approx(expected, abs=1e-9)
+
+
 # --------------------------------------------------------------- simulation
 def test_simulation_within_mcse_of_exact() -> None:
     frame = tp.explore(factory, {"sd": (8.0,), "n": (50, 80)}, hypotheses="rTMS:MBI",
