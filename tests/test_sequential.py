@@ -214,6 +214,8 @@ def test_interaction_sample_size_is_inflated_fixed_size(case: str) -> None:
     assert ss.n_per_cell == n_cell
     assert ss.n_total == 4 * n_cell
     assert ss.power >= power
+    smaller = design.replace(n_per_cell=n_cell - 1).power("rTMS:MBI", sequential=ss.sequential)
+    assert smaller["rTMS:MBI"] < power   # round trip: one fewer per cell falls short
     assert ss.expected_n_total["H0"] == pytest.approx(4 * n_cell * first.asn_h0
                                                       / first.inflation_factor, rel=1e-5)
     assert ss.n_total_per_look == tuple(math.ceil(t * 4 * n_cell - 1e-9)
