@@ -90,20 +90,36 @@ def test_min_test_equals_all_of_its_two_one_sided_tests():
     assert both.all == pytest.approx(d.power()["combination"], abs=1e-9)
 
 
-def test_holm_simulation_matches_exact_two_hypothesis_rectangles():
-    # multiplicity_mvtnorm.R case 3: unequal cells, corr(rTMS, IC) = -0.12; Holm's
-    # events written as unions of rectangles and integrated by pmvt.
+@pytest.mark.parametrize("name", ["Holm", "Hochberg"])
+def test_two_hypothesis_step_procedures_match_mvtnorm_rectangles(name):
+    # multiplicity_mvtnorm.R case 3: unequal cells, corr(rTMS, IC) = -0.12; Holm's and
+    # Hochberg's events written as unions of rectangles and integrated by pmvt.
     d = design(mu=(0.0, -3.0, -2.0, -8.0), n=(30, 60, 40, 70))
-    res = d.power(multiplicity=tp.Holm(["rTMS", "rTMS:MBI"]), n_sims=100_000, seed=11)
-    joint = res.extras["joint"]
-    assert joint.correlation[0, 1] == pytest.approx(REF[("holm-unequal", "correlation")],
-                                                    abs=1e-12)
-    assert abs(res["rTMS"] - REF[("holm-unequal", "rTMS")]) < 4 * res.mcse["rTMS"]
-    assert abs(res["rTMS:MBI"] - REF[("holm-unequal", "IC")]) < 4 * res.mcse["rTMS:MBI"]
-    assert abs(res.all - REF[("holm-unequal", "all")]) < 4 * res.extras["all_mcse"]
-    # Holm rejects at least one exactly when Bonferroni does: exact "any"
-    bonf = d.power(multiplicity=tp.Bonferroni(["rTMS", "rTMS:MBI"]))
-    assert res.any == pytest.approx(bonf.any, abs=1e-12)
+    proc = getattr(tp, name)(["rTMS", "rTMS:MBI"])
+    case = f"{name.lower()}-unequal"
+    res = d.power(multiplicity=proc)
+    assert res.method == "analytic"
+    assert res["rTMS"] == pytest.approx(REF[(case, "rTMS")], abs=1e-6)
+    assert res["rTMS:MBI"] == pytest.approx(REF[(case, "IC")], abs=1e-6)
+    if name == "Holm":
+        assert res.all == pytest.approx(REF[("holm-unequal", "all")], abs=1e-6)
+        joint = res.extras["joint"]
+        assert joint.correlation[0, 1] == pytest.approx(REF[("holm-unequal", "correlation")],
+                                                        abs=1e-12)
+    # the simulated joint law agrees within Monte Carlo error
+    sim = d.power(multiplicity=proc, method="simulation", n_sims=100_000, seed=11)
+    for h in ("rTMS", "rTMS:MBI"):
+        assert abs(sim[h] - res[h]) < 4 * sim.mcse[h]
+    assert abs(sim.all - res.all) < 4 * sim.extras["all_mcse"]
+    assert abs(sim.any - res.any) < 4 * sim.extras["any_mcse"]
+
+
+def test_holm_any_is_bonferroni_any():
+    # Holm rejects at least one hypothesis exactly when Bonferroni does (Holm 1979)
+    d = design(mu=(0.0, -3.0, -2.0, -8.0), n=(30, 60, 40, 70))
+    holm = d.power(multiplicity=tp.Holm(MAIN3))
+    bonf = d.power(multiplicity=tp.Bonferroni(MAIN3))
+    assert holm.any == pytest.approx(bonf.any, abs=1e-12)
 
 
 def test_simulation_method_agrees_with_exact_bonferroni():

@@ -21,9 +21,10 @@ Procedures
 * :class:`Hochberg`, step-up, separately (it is not a graphical procedure).
 
 Power is exact (multivariate t or normal integration) where the event is a
-rectangle of the joint statistics: Bonferroni per hypothesis, any and all;
-Holm's "any" (the same event as Bonferroni's); Hochberg's "all"; every fixed
-sequence quantity.  Everything else is simulated from the exact joint law
+rectangle of the joint statistics, or a short union of them: Bonferroni per
+hypothesis, any and all; Holm's "any" (the same event as Bonferroni's);
+Hochberg's "all"; Holm and Hochberg with two hypotheses; every fixed-sequence
+quantity.  Everything else is simulated from the exact joint law
 (seeded, with Monte Carlo standard errors).  Each row of the result names its
 method.
 """
@@ -967,7 +968,9 @@ class Holm(_GraphProcedure):
     Notes
     -----
     The power to reject any hypothesis is exact: Holm rejects at least one
-    exactly when Bonferroni does.
+    exactly when Bonferroni does.  With two hypotheses every quantity is exact
+    (unions of rectangles); with more, per-hypothesis power and "all" are
+    simulated.
 
     References
     ----------
@@ -1007,9 +1010,11 @@ class Holm(_GraphProcedure):
                subset: tuple[int, ...]) -> float | None:
         levels = self.initial_levels(joint.alpha)
         if len(self.hypotheses) == 1:
-            return self._marginal(joint, 0, joint.alpha) if what != "any" or subset else None
+            return self._marginal(joint, 0, joint.alpha)
         if what == "any" and self._is_full(subset) and np.all(levels > 0):
             return joint.prob_any(subset, levels[list(subset)])
+        if len(self.hypotheses) == 2:
+            return _holm_two(joint, what, subset, levels)
         return None
 
 
@@ -1258,7 +1263,8 @@ class Hochberg(_Procedure):
     Controls the family-wise error rate under independence or positive
     dependence (Sarkar 1998); with two-sided tests of correlated contrasts,
     prefer :class:`Holm`.  The power to reject all is exact: Hochberg rejects
-    every hypothesis exactly when every p-value is at most ``alpha``.
+    every hypothesis exactly when every p-value is at most ``alpha``.  With two
+    hypotheses every quantity is exact (unions of rectangles).
 
     References
     ----------
@@ -1294,7 +1300,49 @@ class Hochberg(_Procedure):
             return self._marginal(joint, 0, joint.alpha)
         if what == "all" and self._is_full(subset):
             return joint.prob_all(subset, [joint.alpha] * m)
+        if m == 2:
+            return _hochberg_two(joint, what, subset)
         return None
+
+
+def _holm_two(joint: JointStatistics, what: str, subset: tuple[int, ...],
+              levels: np.ndarray) -> float | None:
+    """Holm with two hypotheses as unions of rectangles.
+
+    With ``A_i = {p_i <= w_i alpha}`` and ``C_i = {p_i <= alpha}``, Holm rejects
+    ``H_j`` on ``A_j or (A_o and C_j)``, and both on ``(A_j and C_o) or (A_o and C_j)``.
+    """
+    a = joint.alpha
+    both = joint.prob_all
+    if what == "reject" or (what in ("any", "all") and len(subset) == 1):
+        j = subset[0]
+        o = 1 - j
+        return both((j,), [levels[j]]) + both((o, j), [levels[o], a]) \
+            - both((j, o), [levels[j], levels[o]])
+    if what == "all":
+        return both((0, 1), [levels[0], a]) + both((1, 0), [levels[1], a]) \
+            - both((0, 1), [levels[0], levels[1]])
+    return None
+
+
+def _hochberg_two(joint: JointStatistics, what: str, subset: tuple[int, ...]) -> float | None:
+    """Hochberg with two hypotheses as unions of rectangles.
+
+    With ``A_i = {p_i <= alpha/2}`` and ``C_i = {p_i <= alpha}``, Hochberg rejects
+    ``H_j`` on ``A_j or (C_j and C_o)``, and at least one on
+    ``A_1 or A_2 or (C_1 and C_2)``.
+    """
+    a = joint.alpha
+    h = a / 2
+    both = joint.prob_all
+    if what == "reject" or (what in ("any", "all") and len(subset) == 1):
+        j = subset[0]
+        o = 1 - j
+        return both((j, o), [a, a]) + both((j,), [h]) - both((j, o), [h, a])
+    if what == "any":
+        return both((0,), [h]) + both((1,), [h]) + both((0, 1), [a, a]) \
+            - both((0, 1), [h, a]) - both((1, 0), [h, a])
+    return None
 
 
 # ------------------------------------------------------------- registration

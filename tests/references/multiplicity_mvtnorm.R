@@ -90,6 +90,16 @@ rect2 <- function(c_first, c_second) {
 }
 add("holm-unequal", "all", rect2(ch, ca) + rect2(ca, ch) - rect2(ch, ch))
 add("holm-unequal", "correlation", L$corr[1, 2])
+# Hochberg, same design: H_i rejected iff p_i <= a/2 or both p <= a.
+#   P = P(p_i <= a/2) + P(p_i <= a, p_j <= a) - P(p_i <= a/2, p_j <= a)
+hoch <- function(i) {
+  pa <- 1 - (pt(ch, L$df, ncp = L$delta[i]) - pt(-ch, L$df, ncp = L$delta[i]))
+  r_a_a <- rect2(ca, ca)
+  r_h_a <- if (i == 1) rect2(ch, ca) else rect2(ca, ch)
+  pa + r_a_a - r_h_a
+}
+add("hochberg-unequal", "rTMS", hoch(1))
+add("hochberg-unequal", "IC", hoch(2))
 
 # 4. Assurance: design with n = 100 per cell, prior N(-4, 2^2) on IC, favourable
 #    (lower) tail of the two-sided .05 t test, df = 396.
