@@ -325,6 +325,45 @@ def test_cache_tolerates_a_line_cut_short(tmp_path) -> None:
     assert entries[0]["params"] == {"sd": 8.0, "n": 50}
 
 
+RESUME_SCRIPT = """
+import sys
+import trialplan as tp
+
+MEANS = {("sham", "control"): 0.0, ("active", "control"): -3.0,
+         ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}
+DESIGN = tp.Factorial(factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+                      outcome=tp.Continuous(means=MEANS, sd=8.0), n_per_cell=50)
+
+def factory(sd, n):
+    return DESIGN.replace(sd=sd, n_per_cell=n)
+
+if __name__ == "__main__":
+    frame = tp.explore(factory, {"sd": (7.0, 8.0), "n": (40, 60)}, method="simulation",
+                       n_sims=500, seed=11, executor="serial", cache=sys.argv[1])
+    print(frame.attrs["n_computed"], repr(list(frame["power"])))
+"""
+
+
+@pytest.mark.slow
+def test_cache_resumes_in_a_new_python_process(tmp_path) -> None:
+    # a rerun after a crash is a new interpreter, with another hash seed
+    import os
+    import subprocess
+
+    script = tmp_path / "plan.py"
+    script.write_text(RESUME_SCRIPT)
+    cache = tmp_path / "runs.jsonl"
+    outputs = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, str(script), str(cache)], env=env,
+                              capture_output=True, text=True, check=True, timeout=120)
+        outputs.append(done.stdout.split(" ", 1))
+    assert outputs[0][0] == "4"
+    assert outputs[1][0] == "0"  # nothing recomputed
+    assert outputs[0][1] == outputs[1][1]
+
+
 # ------------------------------------------------------------------ memory
 def test_designs_are_not_held_while_streaming() -> None:
     alive: list[weakref.ref] = []
