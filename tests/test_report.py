@@ -400,3 +400,42 @@ def test_scenario_protocol_carries_citations():
 def test_chromium_skip_is_clean_without_the_binary():
     # The Chromium test must skip (not fail) where the binary is missing.
     assert shutil.which("chromium") is None or Path("/usr/bin/chromium").exists()
+
+
+def smart_design(**changes):
+    smart = tp.SMART(stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+                     response_rate={"rTMS": 0.4, "rTMS+MBI": 0.4},
+                     responder_mean={"rTMS": 4.0, "rTMS+MBI": 0.0},
+                     nonresponder_mean={("rTMS", "continue"): 4.0, ("rTMS", "augment"): 4.0,
+                                        ("rTMS+MBI", "continue"): 0.0,
+                                        ("rTMS+MBI", "augment"): 0.0},
+                     sd=8.0, n_total=100, dropout=0.1)
+    return smart.replace(**changes) if changes else smart
+
+
+def test_smart_protocol_matches_oetting_closed_form():
+    # Oetting et al. 2011: regimes starting differently, p1 = p2 = 1/2, g = 0.4,
+    # delta = 0.5 SD, 80 %: N = 4 (z.975 + z.8)^2 (2 - g) / delta^2 = 200.9 -> 201.
+    spec = Spec(design=smart_design(), primary=("rTMS/continue vs rTMS+MBI/continue",),
+                power=0.8)
+    p = make_protocol(spec, figures=False)
+    text = paragraph(p, "The trial is a sequential multiple assignment")
+    closed = 4 * (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) ** 2 * (2 - 0.4) / 0.5**2
+    assert number(r"(\d+) participants must be analysed", text) == math.ceil(closed)
+    assert number(r"(\d+) participants will be randomized", text) == math.ceil(
+        math.ceil(closed) / 0.9)
+    assert number(r"rTMS\+MBI/augment (-?[\d.]+)\.", text) == 0.0
+    assert "with equal probability" in text
+    ss = p.results["sample_size"]
+    assert number(r"achieved power is ([\d.]+)%", text) == pytest.approx(100 * ss.power,
+                                                                         abs=0.05)
+
+
+def test_smart_spec_round_trip_and_unknown_comparison(tmp_path):
+    spec = Spec(design=smart_design(), primary=("rTMS+MBI vs rTMS",))
+    path = tmp_path / "smart.toml"
+    tp.dump_spec(spec, path)
+    assert "\"rTMS+MBI/augment\" = 0.0" in path.read_text()
+    assert tp.load_spec(path) == spec.design
+    with pytest.raises(ValueError, match="did you mean 'rTMS\\+MBI vs rTMS'"):
+        Spec(design=smart_design(), primary=("rTMS+MBI vs rTMs",))

@@ -69,7 +69,8 @@ Any value whose key is ``type`` names a trialplan class (snake case of its
 name, e.g. ``time_to_event`` for ``tp.TimeToEvent``); the other keys are that
 class's keyword arguments, so designs and outcomes added to trialplan are
 read and written without changes here.  Tuple-keyed mappings (cells) are
-written with the labels ``"level+level"`` used in the protocol text.
+written with the labels ``"level+level"`` used in the protocol text (SMART
+regimes: ``"stage1/stage2"``, e.g. ``"rTMS+MBI/augment"``).
 
 Errors name the TOML key path, e.g.
 ``design.outcome.sd: must be a finite number > 0; got sd=-1.0``.
@@ -313,6 +314,13 @@ class Spec:
                     except (ValueError, TypeError) as exc:
                         raise ValueError(f"{name} names an unknown hypothesis {h!r}: {exc}") \
                             from None
+        elif names:
+            known = _design_hypotheses(self.design)
+            for name in ("hypotheses", "primary"):
+                for h in getattr(self, name) or ():
+                    if h not in known:
+                        raise ValueError(f"{name} names an unknown hypothesis {h!r}; the "
+                                         f"design's are {list(known)}" + did_you_mean(h, known))
         if self.primary is None:
             object.__setattr__(self, "primary", (_default_primary(self.design, names),))
         if isinstance(self.power, bool) or not isinstance(self.power, int | float) \
@@ -335,11 +343,24 @@ class Spec:
         """Hypotheses reported: ``hypotheses`` or the design's defaults."""
         if self.hypotheses is not None:
             return self.hypotheses
-        return tuple(getattr(self.design, "hypothesis_names", ()))
+        return _design_hypotheses(self.design)
 
     def replace(self, **changes: Any) -> Spec:
         """Return a copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+
+def _design_hypotheses(design: Any) -> tuple[str, ...]:
+    """The design's default hypotheses; for designs without a list (SMART), its power rows."""
+    names = getattr(design, "hypothesis_names", None)
+    if names is not None:
+        return tuple(names)
+    if hasattr(design, "power"):
+        try:
+            return tuple(design.power())
+        except (ValueError, TypeError):  # pragma: no cover - defensive
+            return ()
+    return ()
 
 
 def _default_primary(design: Any, names: tuple[str, ...]) -> str:
@@ -664,15 +685,20 @@ def _encode_object(obj: Any, path: str, *, with_type: bool = True) -> dict[str, 
                 raise SpecError(key_path, "None cannot be written to TOML, and the default is "
                                           f"{default!r}")
             continue
-        table[name] = _encode_value(value, key_path)
+        table[name] = _encode_value(value, key_path, sep=_separator(obj))
     return table
 
 
-def _label(key: Any) -> str:
-    return "+".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+def _separator(obj: Any) -> str:
+    """Cell labels join levels with "+" (factorials) or "/" (SMART regimes)."""
+    return "/" if hasattr(obj, "stage1") and hasattr(obj, "stage2") else "+"
 
 
-def _encode_value(value: Any, path: str) -> Any:
+def _label(key: Any, sep: str = "+") -> str:
+    return sep.join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+
+
+def _encode_value(value: Any, path: str, *, sep: str = "+") -> Any:
     if isinstance(value, bool | str):
         return value
     if isinstance(value, int | np.integer):
@@ -685,14 +711,14 @@ def _encode_value(value: Any, path: str) -> Any:
             if not isinstance(key, str | tuple):
                 raise SpecError(path, f"cannot write the key {key!r}: keys must be names or "
                                       "cells")
-            label = _label(key)
+            label = _label(key, sep)
             if label in out:
                 raise SpecError(path, f"two keys share the label {label!r}; rename levels so "
                                       "that 'level+level' labels are unique")
-            out[label] = _encode_value(item, f"{path}.{label}")
+            out[label] = _encode_value(item, f"{path}.{label}", sep=sep)
         return out
     if isinstance(value, tuple | list | np.ndarray):
-        return [_encode_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_encode_value(v, f"{path}[{i}]", sep=sep) for i, v in enumerate(value)]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _encode_object(value, path)
     raise SpecError(path, f"cannot write {value!r} ({type(value).__name__}) to a spec")
@@ -712,8 +738,8 @@ def _cells_of(table: Mapping[str, Any], parent: Callable[[str], Any]) -> Callabl
         levels = [table["stage1"], table["stage2"]]
     if not levels:
         return parent
-    labels = {_label(tuple(c)): tuple(c) for c in itertools.product(*levels)
-              if all(isinstance(x, str) for x in c)}
+    labels = {_label(tuple(c), sep): tuple(c) for c in itertools.product(*levels)
+              for sep in ("+", "/") if all(isinstance(x, str) for x in c)}
     def resolve(label: str) -> Any:
         return labels.get(label, parent(label))
 

@@ -22,6 +22,7 @@ needs python-docx.
 
 from __future__ import annotations
 
+import itertools
 import math
 import platform
 import re
@@ -345,9 +346,12 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "spec.tom
     True
     """
     design = spec.design if isinstance(spec, Spec) else spec
+    if type(design).__name__ == "SMART":
+        return _smart_protocol(spec if isinstance(spec, Spec) else Spec(design=spec),
+                               figures=figures, spec_name=spec_name, out_name=out_name)
     if not hasattr(design, "sample_size") or not hasattr(design, "cells"):
-        raise ValueError(f"protocol text is available for cell designs (tp.Factorial, "
-                         f"tp.Parallel); got a {type(design).__name__}")
+        raise ValueError(f"protocol text is available for tp.Factorial, tp.Parallel and "
+                         f"tp.SMART designs; got a {type(design).__name__}")
     spec = spec if isinstance(spec, Spec) else Spec(design=spec)
     primary = list(spec.primary or ())
     names = list(spec.hypothesis_names)
@@ -666,3 +670,130 @@ def _frame_block(frame: pd.DataFrame, caption: str) -> Block:
         rows.append(tuple(_fmt_cell(row[c], c) if not isinstance(row[c], np.bool_)
                           else str(bool(row[c])) for c in frame.columns))
     return Block("table", caption, header=tuple(columns), rows=tuple(rows))
+
+
+# ------------------------------------------------------------------- SMART
+def _smart_comparisons(design: Any) -> dict[str, Any]:
+    """Comparison name (as in ``design.power()``) to its ``sample_size`` argument."""
+    comparisons: dict[str, Any] = {}
+    for item in ["stage1", *itertools.combinations(design.regimes, 2)]:
+        comparisons[design.power([item] if item != "stage1" else item).rows[0].hypothesis] = \
+            item
+    return comparisons
+
+
+def _smart_protocol(spec: Spec, *, figures: bool, spec_name: str, out_name: str) -> Protocol:
+    import numpy
+    import scipy
+
+    from trialplan import __version__
+
+    design = spec.design
+    comparisons = _smart_comparisons(design)
+    primary_name = (spec.primary or (next(iter(comparisons)),))[0]
+    if primary_name not in comparisons:
+        raise ValueError(f"primary={primary_name!r} is not a comparison of this SMART; choose "
+                         f"one of {list(comparisons)}")
+    ss = design.sample_size(power=spec.power, comparison=comparisons[primary_name])
+    planned = ss.design
+    names = [n for n in spec.hypothesis_names if n in comparisons] or list(comparisons)
+    if primary_name not in names:
+        names.insert(0, primary_name)
+    items = [comparisons[n] for n in names]
+    if spec.method == "simulation":
+        power = planned.power(items, method="simulation", n_sims=spec.n_sims, seed=spec.seed)
+    else:
+        power = planned.power(items)
+    rows = {r.hypothesis: r for r in power.rows}
+    probs = planned.stage1_allocation
+    stage1 = [{"name": a, "quoted": f"'{a}'", "p": probs[a],
+               "response": planned.response_rate[a],
+               "responder_mean": planned.responder_mean[a], "n": ss.n_per_cell[a]}
+              for a in planned.stage1]
+    means = planned.regime_means()
+    regimes = [{"label": f"{a}/{b}", "nonresponder_mean": planned.nonresponder_mean[(a, b)],
+                "mean": means[(a, b)]} for a, b in planned.regimes]
+    primary_row = rows[primary_name]
+    context: dict[str, Any] = {
+        "title": spec.title or "Sample size and statistical analysis plan",
+        "stage1": stage1, "stage2": list(planned.stage2), "regimes": regimes,
+        "outcome_label": spec.outcome_label, "timepoint": spec.timepoint, "sd": planned.sd,
+        "primary": {"name": primary_name, "estimand": primary_row.estimand,
+                    "effect": primary_row.effect, "power": ss.power},
+        "hypotheses": [{"name": n, "quoted": f"'{n}'"} for n in names],
+        "alpha": planned.alpha, "sided_words": "two-sided" if planned.sided == 2
+        else "one-sided", "target": ss.target, "n_total": ss.n_total,
+        "n_randomized": ss.n_randomized,
+        "dropout_text": f"an expected dropout of {planned.dropout * 100:.3g}%",
+        "method": ss.method, "version": __version__, "sources": list(spec.sources),
+        "python": platform.python_version(), "numpy": numpy.__version__,
+        "scipy": scipy.__version__, "spec_hash": spec_hash(spec),
+        "simulation": ({"n_sims": spec.n_sims, "seed": spec.seed} if spec.method ==
+                       "simulation" else None),
+        "randomization_seed": spec.randomization.seed if spec.randomization else None,
+        "spec_name": spec_name, "out_name": out_name,
+    }
+    sd_grid = (spec.sensitivity.sd if spec.sensitivity and spec.sensitivity.sd else
+               (0.9 * planned.sd, planned.sd, 1.1 * planned.sd))
+    sens_rows = []
+    item = comparisons[primary_name]
+    for sd in sd_grid:
+        changed = planned.replace(sd=float(sd))
+        sens_rows.append({"sd": float(sd), "n_analysed": float(planned.n_total),
+                          "power": changed.power(item if item == "stage1" else [item])
+                          .rows[0].power})
+    sensitivity = pd.DataFrame(sens_rows)
+    results = {"sample_size": ss, "power": power, "sensitivity": sensitivity}
+    figs: dict[str, Any] = {}
+    if figures:
+        figs["power_curve"] = _smart_power_curve(planned, names, comparisons, spec.power)
+    blocks = [Block("heading", context["title"], level=1),
+              Block("heading", "Sample size (SPIRIT 2013 item 14)")]
+    blocks += [Block("paragraph", p) for p in render_text("smart_sample_size.txt.j2", context)]
+    frame = power.to_frame()
+    columns = ["hypothesis", "effect", "se", "power"] + \
+        (["mcse"] if "mcse" in frame.columns else [])
+    blocks.append(Block("table", f"Power of each comparison at the planned size "
+                                 f"({planned.describe()})", header=tuple(columns),
+                        rows=tuple(tuple(_fmt_cell(r[c], c) for c in columns)
+                                   for _, r in frame[columns].iterrows())))
+    blocks.append(Block("heading", "Statistical analysis plan"))
+    blocks += [Block("paragraph", p) for p in render_text("smart_analysis_plan.txt.j2",
+                                                          context)]
+    blocks.append(Block("heading", "Sensitivity of power to the planning values"))
+    blocks.append(_frame_block(sensitivity, f"Power of '{primary_name}' with {ss.n_total} "
+                                            "participants analysed, over the SD"))
+    if figs:
+        blocks.append(Block("heading", "Power curve"))
+        blocks.append(Block("figure", "Power of each comparison by total analysed sample "
+                                      "size; dashed: target power", path="figures/power_curve"))
+    if context["sources"]:
+        blocks.append(Block("heading", "Sources of the planning values"))
+        blocks.append(Block("list", items=tuple(context["sources"])))
+    blocks.append(Block("heading", "Reproducibility"))
+    blocks.append(Block("code", "\n".join(_lines("reproducibility.txt.j2", context))))
+    return Protocol(spec=spec, blocks=tuple(blocks), context=context, results=results,
+                    figures=figs)
+
+
+def _smart_power_curve(design: Any, names: Sequence[str], comparisons: Mapping[str, Any],
+                       target: float) -> Any:
+    from trialplan.report.figures import _figure
+
+    sizes = sorted({int(round(v)) for v in np.linspace(20, 2 * design.n_total, 15)})
+    fig = _figure()
+    ax = fig.add_subplot()
+    for name in list(names)[:5]:
+        item = comparisons[name]
+        powers = [design.replace(n_total=n).power(item if item == "stage1" else [item])
+                  .rows[0].power for n in sizes]
+        ax.plot(sizes, powers, marker=".", label=name)
+    ax.axhline(target, color="0.4", linestyle="--", linewidth=1)
+    ax.axvline(design.n_total, color="0.4", linestyle=":", linewidth=1)
+    ax.set_xlabel("participants analysed")
+    ax.set_ylabel("power")
+    ax.set_ylim(0, 1)
+    ax.grid(True, alpha=0.3)
+    ax.legend(title="comparison", loc="lower right", fontsize="small")
+    ax.set_title("Power by sample size (SMART)")
+    return fig
