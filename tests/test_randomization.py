@@ -314,6 +314,23 @@ def test_csv_header_records_provenance_and_blinds_blocks(tmp_path) -> None:
     assert list(master.columns) == ["sequence", "site", "rTMS", "MBI", "block", "block_size"]
 
 
+def test_describe_states_ratio_units_strata_and_seed_but_not_block_sizes() -> None:
+    sched = permuted_blocks(parallel({ARMS[0]: 60, ARMS[1]: 30, ARMS[2]: 30}), n=30,
+                            block_sizes=(4, 8), strata={"site": ("A", "B"),
+                                                        "severity": ("mild", "severe")},
+                            seed=77)
+    text = sched.describe()
+    assert text.startswith("Participants will be randomized 2:1:1 to one of three arms "
+                           "(rTMS alone, MBI then rTMS, rTMS with concurrent MBI) by permuted "
+                           "blocks of random size, stratified by site and severity")
+    assert text.endswith(f"(trialplan {tp.__version__}, seed 77).")
+    assert "4" not in text.replace(tp.__version__, "")   # block sizes stay hidden
+    smart = permuted_blocks(real_smart(), n=10, stage=2, seed=5).describe()
+    assert smart.startswith("Non-responders will be re-randomized 1:1 to one of two stage-2 "
+                            "options (continue, augment) by permuted blocks of random size, "
+                            "stratified by stage-1 arm")
+
+
 def test_balance_matches_an_independent_count() -> None:
     sched = permuted_blocks(parallel({ARMS[0]: 60, ARMS[1]: 30, ARMS[2]: 30}), n=30,
                             block_sizes=(4, 8), strata={"site": ("A", "B")}, seed=4)

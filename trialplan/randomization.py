@@ -754,6 +754,58 @@ class Schedule:
         path.write_text(text, encoding="utf-8")
         return path
 
+    def describe(self) -> str:
+        """Return a protocol sentence for the allocation sequence (SPIRIT 2013 item 16a).
+
+        Block sizes are named only as "random" here: the protocol seen by
+        enrolling staff should not reveal them.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+        ...                  outcome=tp.Continuous(means={("sham", "control"): 0,
+        ...                      ("active", "control"): -3, ("sham", "MBI"): -2,
+        ...                      ("active", "MBI"): -8}, sd=8.0), n_per_cell=50)
+        >>> s = tp.randomization.permuted_blocks(d, n=100, strata={"site": ("A", "B")},
+        ...                                      seed=2026)
+        >>> import textwrap
+        >>> text = s.describe()
+        >>> print(textwrap.fill(text.split(' with a computer')[0], 80))
+        Participants will be randomized 1:1:1:1 to the four cells of the rTMS x MBI
+        factorial (sham+control, sham+MBI, active+control, active+MBI) by permuted
+        blocks of random size, stratified by site,
+        >>> text.endswith(f"(trialplan {tp.__version__}, seed 2026).")
+        True
+        """
+        from trialplan import __version__
+
+        units = self.units
+        words = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 8: "eight"}
+        k = len(units.treatments)
+        count = words.get(k, str(k))
+        labels = ", ".join(units.label(t) for t in units.treatments)
+        if units.kind == "factorial":
+            what = (f"the {count} cells of the {' x '.join(units.columns)} factorial "
+                    f"({labels})")
+        elif units.kind == "SMART stage 2":
+            what = f"one of {count} stage-2 options ({labels})"
+        else:
+            what = f"one of {count} {'arms' if units.kind == 'parallel' else 'stage-1 arms'} " \
+                f"({labels})"
+        if units.ratios_by_stage1:
+            ratio = "in the ratios set for each stage-1 arm"
+        else:
+            ratio = ":".join(map(str, units.ratios))
+        who = ("Non-responders will be re-randomized " if units.kind == "SMART stage 2"
+               else "Participants will be randomized ")
+        strata = [("stage-1 arm" if v == "stage1" and units.kind == "SMART stage 2" else v)
+                  for v in self.strata]
+        strata_text = f", stratified by {' and '.join(strata)}" if strata else ""
+        return (f"{who}{ratio} to {what} by permuted blocks of random size{strata_text}, "
+                f"with a computer-generated sequence (trialplan {__version__}, seed "
+                f"{self.seed.entropy}).")
+
     def __repr__(self) -> str:
         units = self.units
         n_strata = math.prod(len(v) for v in self.strata.values())
