@@ -293,6 +293,20 @@ def test_cache_keys_change_with_method_n_sims_seed_and_version(tmp_path,
     assert counter.calls == [(8.0, 50)]
 
 
+def test_cache_key_ignores_options_that_do_not_change_results(tmp_path) -> None:
+    cache = tmp_path / "runs.jsonl"
+    grid = {"sd": (8.0,), "n": (50,)}
+    tp.explore(CountingFactory(), grid, cache=cache, executor="serial", **FAST_SIM)
+    counter = CountingFactory()
+    with cf.ThreadPoolExecutor(max_workers=1) as pool:
+        tp.explore(counter, grid, cache=cache, executor="serial", **FAST_SIM,
+                   power_options={"executor": pool, "progress": False})
+    assert counter.calls == []
+    tp.explore(counter, grid, cache=cache, executor="serial", **FAST_SIM,
+               power_options={"engine": "individual"})
+    assert counter.calls == [(8.0, 50)]
+
+
 def test_cache_key_sees_the_base_design_the_factory_reads(tmp_path) -> None:
     cache = tmp_path / "runs.jsonl"
     base = BASE

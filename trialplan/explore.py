@@ -60,6 +60,9 @@ _RESULT_COLUMNS = ("hypothesis", "estimand", "effect", "se", "df", "critical_val
                    "mcse", "method", "noncentrality", "cohens_f", "partial_eta_sq", "scale",
                    "n_sims", "seed")
 _EXECUTOR_WORDS = ("serial", "processes")
+#: power() options that never change a result (the simulation engine's results do
+#: not depend on its executor, progress bar or memory budget): kept out of the key.
+_RESULT_NEUTRAL = frozenset({"executor", "progress", "memory_budget"})
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,9 @@ def explore(factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]], *,
         tasks per worker).
     power_options : mapping, optional
         Further keywords for ``design.power`` (e.g.
-        ``{"multiplicity": tp.Holm([...])}``); they enter the cache key.
+        ``{"multiplicity": tp.Holm([...])}``); they enter the cache key,
+        except ``executor``, ``progress`` and ``memory_budget``, which do not
+        change results.
 
     Returns
     -------
@@ -222,7 +227,9 @@ def explore(factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]], *,
 
     common = _canonical({"factory": _fingerprint(factory), "method": method,
                          "n_sims": n_sims, "seed": base_seed, "hypotheses": hyps,
-                         "options": power_options, "version": _version()})
+                         "options": {k: v for k, v in power_options.items()
+                                     if k not in _RESULT_NEUTRAL},
+                         "version": _version()})
     scenarios = list(_scenarios(values, common, base_seed))
 
     done = _read_cache(cache_path, {s.key for s in scenarios}) if cache_path else {}
