@@ -338,6 +338,18 @@ def test_bad_input(make, error, pattern):
         make()
 
 
+def test_seed_reproduces_and_generator_seed_is_recorded():
+    d = design()
+    a = d.power(multiplicity=tp.Holm(MAIN3), n_sims=2_000, seed=np.random.SeedSequence(4))
+    b = d.power(multiplicity=tp.Holm(MAIN3), n_sims=2_000, seed=np.random.SeedSequence(4))
+    assert dict(a) == dict(b)
+    c = d.power(multiplicity=tp.Holm(MAIN3), n_sims=2_000, seed=np.random.default_rng(1))
+    again = d.power(multiplicity=tp.Holm(MAIN3), n_sims=2_000, seed=c.seed)
+    assert dict(c) == dict(again)
+    with pytest.raises(TypeError, match="seed='x'"):
+        tp.Holm(MAIN3, seed="x")
+
+
 def test_result_prints_any_and_all():
     res = design().power(multiplicity=tp.Bonferroni(MAIN3))
     text = repr(res)

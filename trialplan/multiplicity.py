@@ -527,17 +527,35 @@ def _check_names(name: str, hypotheses: Any) -> tuple[str, ...]:
     return names
 
 
-def _seed_sequence(seed: Any) -> np.random.SeedSequence:
+def _check_seed(seed: Any) -> None:
+    ok = seed is None or isinstance(seed, np.random.SeedSequence | np.random.Generator) or (
+        isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0)
+    if not ok:
+        raise TypeError("seed must be a non-negative int, a numpy SeedSequence or a "
+                        f"Generator; got seed={seed!r}")
+
+
+def _fixed_seed(seed: Any) -> Any:
+    """A seed that gives the same draws every time it is used (common random numbers).
+
+    A Generator is asked once for an integer; a SeedSequence is rebuilt from its
+    entropy and spawn key on each use, so its spawn counter does not advance.
+    """
+    _check_seed(seed)
     if seed is None:
-        return np.random.SeedSequence(DEFAULT_SEED)
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
+        return DEFAULT_SEED
     if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(int(seed.integers(2**63)))
-    if isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.SeedSequence(int(seed))
-    raise TypeError("seed must be a non-negative int, a numpy SeedSequence or a Generator; "
-                    f"got seed={seed!r}")
+        return int(seed.integers(2**63))
+    if isinstance(seed, np.random.SeedSequence):
+        return (seed.entropy, tuple(seed.spawn_key))
+    return int(seed)
+
+
+def _seed_sequence(seed: Any) -> np.random.SeedSequence:
+    """A fresh SeedSequence from a value of :func:`_fixed_seed`."""
+    if isinstance(seed, tuple):
+        return np.random.SeedSequence(seed[0], spawn_key=seed[1])
+    return np.random.SeedSequence(seed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -557,7 +575,7 @@ class _Procedure:
                              "hypothesis= reaches the power; 'any'/'all': at least one/all "
                              "of them are rejected)" + did_you_mean(self.success, _SUCCESS))
         object.__setattr__(self, "n_sims", check_int("n_sims", self.n_sims, minimum=100))
-        _seed_sequence(self.seed)
+        _check_seed(self.seed)
 
     # --------------------------------------------------------- to implement
     name = "procedure"
@@ -650,6 +668,7 @@ class _Procedure:
                              f"one of {allowed}" + did_you_mean(method, allowed))
         n_sims = self.n_sims if n_sims is None else check_int("n_sims", n_sims, minimum=100)
         seed = self.seed if seed is None else seed
+        fixed = _fixed_seed(seed)
         self._check_family(design)
         report = self._report_names(hypotheses)
         joint = JointStatistics.from_design(design, self.hypotheses)
@@ -657,7 +676,7 @@ class _Procedure:
         full = tuple(range(m))
         wanted = [("reject", (j,)) for j in range(m)] + [("any", full), ("all", full)]
         values, how, mcse, sim_used = self._compute(joint, wanted, method=method,
-                                                    n_sims=n_sims, seed=seed)
+                                                    n_sims=n_sims, seed=fixed)
         levels = self.initial_levels(joint.alpha)
         rows = []
         mcse_rows = {}
@@ -677,7 +696,8 @@ class _Procedure:
         return PowerResult(rows=tuple(rows), summary=f"{design.describe()} | {self.describe()}",
                            method="simulation" if sim_used else "analytic", mcse=mcse_rows,
                            n_sims=n_sims if sim_used else None,
-                           seed=seed if seed is not None or not sim_used else DEFAULT_SEED,
+                           seed=(seed if isinstance(seed, np.random.SeedSequence) else fixed)
+                           if sim_used else None,
                            design=design, extras=extras)
 
     def sample_size(self, design: Any, *, power: float,
@@ -706,6 +726,7 @@ class _Procedure:
         else:
             wanted = [(self.success, idx)]
         ratios = design.allocation_ratios
+        fixed = _fixed_seed(self.seed)
         self._check_reachable(JointStatistics.from_design(design, self.hypotheses), idx,
                               power)
 
@@ -713,7 +734,7 @@ class _Procedure:
             joint = JointStatistics.from_design(design.with_cell_sizes(k * ratios),
                                                 self.hypotheses)
             values, *_ = self._compute(joint, wanted, method="analytic", n_sims=self.n_sims,
-                                       seed=self.seed)
+                                       seed=fixed)
             return min(values.values())
 
         k = smallest_multiplier(power_at, target, lo=design._min_multiplier(ratios),
@@ -727,7 +748,7 @@ class _Procedure:
         values, how, _, _ = self._compute(joint, each + extra_keys + [("any", full),
                                                                       ("all", full)],
                                           method="analytic", n_sims=self.n_sims,
-                                          seed=self.seed)
+                                          seed=fixed)
         powers = {h: values[("reject", (j,))] for h, j in zip(names, idx, strict=True)}
         achieved = min(powers.values()) if self.success == "each" else values[extra_keys[0]]
         methods = sorted({how[key] for key in each + extra_keys})
