@@ -47,6 +47,7 @@ __all__ = [
     "statistic_assurance",
 ]
 
+_DEFAULT_SEED = 20260101
 _HERMITE_NODES, _HERMITE_WEIGHTS = special.roots_hermitenorm(96)
 _HERMITE_WEIGHTS = _HERMITE_WEIGHTS / _HERMITE_WEIGHTS.sum()
 
@@ -114,6 +115,9 @@ class AssuranceResult:
         the prior has no mean).
     n_draws : int or None
         Prior draws averaged (Monte Carlo only).
+    seed : object
+        Seed of the prior draws (``method="simulation"`` only; a fixed default
+        when none is given).
     """
 
     hypothesis: str
@@ -126,6 +130,7 @@ class AssuranceResult:
     df: float
     power_at_prior_mean: float
     n_draws: int | None = None
+    seed: Any = None
 
     def to_frame(self) -> pd.DataFrame:
         """One-row DataFrame of the result."""
@@ -164,7 +169,7 @@ def assurance(design: Any, *, hypothesis: str, prior: Any, method: str = "auto",
     n_sims : int, default 100000
         Prior draws for ``method="simulation"``.
     seed : int, SeedSequence or Generator, optional
-        Seed of the prior draws (simulation only).
+        Seed of the prior draws (simulation only; default a fixed seed).
 
     Returns
     -------
@@ -263,6 +268,8 @@ def statistic_assurance(stat: TestStatistic, *, prior: Any, method: str = "auto"
     at_mean = float(power(np.array([mean]))[0]) if math.isfinite(mean) else math.nan
     if method == "simulation":
         n_sims = check_int("n_sims", n_sims, minimum=2)
+        if seed is None:
+            seed = _DEFAULT_SEED
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         draws = rng.normal(spec[0], spec[1], n_sims) if kind == "normal" else \
             np.asarray(spec.rvs(size=n_sims, random_state=rng), dtype=float)
@@ -270,7 +277,8 @@ def statistic_assurance(stat: TestStatistic, *, prior: Any, method: str = "auto"
         return AssuranceResult(value=float(values.mean()),
                                mcse=float(values.std(ddof=1) / math.sqrt(n_sims)),
                                method=f"Monte Carlo over {n_sims} prior draws ({tail}){note}",
-                               power_at_prior_mean=at_mean, n_draws=n_sims, **common)
+                               power_at_prior_mean=at_mean, n_draws=n_sims, seed=seed,
+                               **common)
     if kind == "normal":
         m, sd = spec
         if math.isinf(stat.df) and stat.covariate_df is None:
