@@ -389,7 +389,7 @@ class PosteriorRule:
     References
     ----------
     .. [1] Spiegelhalter DJ, Abrams KR, Myles JP. Bayesian Approaches to
-       Clinical Trials and Health-Care Evaluation. Wiley, 2004, ch. 6.
+       Clinical Trials and Health-Care Evaluation. Wiley, 2004.
 
     Examples
     --------

@@ -1170,7 +1170,7 @@ class Gatekeeping(_Procedure):
     A family is tested only when every hypothesis of the families before it
     has been rejected; within a family Holm's procedure runs on the graphical
     engine.  This is the limit of the graphical serial gatekeeper with
-    epsilon-edges (Bretz et al. 2009, section 4) and controls the family-wise
+    epsilon-edges (Bretz et al. 2009) and controls the family-wise
     error rate strongly (Dmitrienko, Offen & Westfall 2003).
 
     Parameters
