@@ -1171,7 +1171,10 @@ class Gatekeeping(_Procedure):
     has been rejected; within a family Holm's procedure runs on the graphical
     engine.  This is the limit of the graphical serial gatekeeper with
     epsilon-edges (Bretz et al. 2009) and controls the family-wise
-    error rate strongly (Dmitrienko, Offen & Westfall 2003).
+    error rate strongly (Westfall & Krishen 2001; Dmitrienko & Tamhane 2007;
+    parallel gatekeepers, which open the next family when *any* hypothesis is
+    rejected, are Dmitrienko, Offen & Westfall 2003 and can be written with
+    :class:`Graphical`).
 
     Parameters
     ----------
@@ -1194,6 +1197,9 @@ class Gatekeeping(_Procedure):
 
     References
     ----------
+    .. [0] Westfall PH, Krishen A. Optimally weighted, fixed sequence and
+       gatekeeper multiple testing procedures. J Stat Plan Inference
+       2001;99:25-40.
     .. [1] Dmitrienko A, Offen WW, Westfall PH. Gatekeeping strategies for
        clinical trials that do not require all primary effects to be
        significant. Stat Med 2003;22:2387-2400.
