@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import trialplan as tp
 
@@ -183,3 +185,22 @@ def test_outcome_with_unknown_arm_suggests_closest() -> None:
 def test_bad_hypothesis_names(name: str, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         timing().power(name)
+
+
+# ------------------------------------------------------------------ properties
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(3, 200), diff=st.floats(-6.0, -0.5))
+def test_power_rises_with_n(n: int, diff: float) -> None:
+    d = tp.Parallel(arms=("c", "t"), outcome=tp.Continuous(means={"c": 0.0, "t": diff}, sd=8.0),
+                    n_per_arm=n)
+    assert d.power()["t vs c"] <= d.replace(n_per_arm=n + 1).power()["t vs c"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(diff=st.floats(-6.0, 6.0), sd=st.floats(1.0, 20.0))
+def test_swapping_the_comparison_flips_the_effect_not_the_power(diff: float, sd: float) -> None:
+    d = tp.Parallel(arms=("c", "t"), outcome=tp.Continuous(means={"c": 0.0, "t": diff}, sd=sd),
+                    n_per_arm=30)
+    forward, backward = d.power(["t vs c", "c vs t"]).rows
+    assert forward.effect == -backward.effect
+    assert forward.power == pytest.approx(backward.power, abs=1e-12)

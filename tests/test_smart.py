@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import trialplan as tp
@@ -194,3 +196,11 @@ def test_unknown_regime_in_comparison() -> None:
         pinned().power_regimes(("rTMS", "augment"), ("rTMS", "augment"))
     with pytest.raises(ValueError, match="method='simulate'"):
         pinned().power(method="simulate")
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(20, 2000), g=st.floats(0.0, 0.9))
+def test_regime_power_rises_with_n(n: int, g: float) -> None:
+    smart = pinned().replace(response_rate={"rTMS": g, "rTMS+MBI": g}, n_total=n)
+    pair = (("rTMS+MBI", "augment"), ("rTMS", "continue"))
+    assert smart.power_regimes(*pair) <= smart.replace(n_total=n + 1).power_regimes(*pair)
