@@ -27,6 +27,7 @@ from scipy import stats
 
 from trialplan._validation import check_choice, check_int, did_you_mean
 from trialplan.results import PowerResult, PowerRow
+from trialplan.simulate.clustered import clustered_simulator
 from trialplan.simulate.protocol import CellDraws, OutcomeSimulator, simulator_for
 from trialplan.statistic import IntersectionUnion, TestStatistic
 
@@ -110,10 +111,14 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
         to take more than about 3 seconds and stderr is an interactive
         terminal.
     engine : {"exact", "individual"}, optional
-        ``"exact"`` (the default): sufficient statistics with exactly the
-        sampling distribution of the planned analysis.  ``"individual"``:
-        patient-level data analysed by batched least squares.  With
-        ``analysis`` given the engine is ``"individual"``.
+        ``"exact"``: sufficient statistics with exactly the sampling
+        distribution of the planned analysis.  ``"individual"``:
+        patient-level data analysed by batched least squares (or the
+        outcome's model).  ``None`` (the default) takes the outcome's
+        preferred engine, the first its simulator offers: ``"exact"`` where
+        available (Continuous, Binary, TimeToEvent, group-delivered
+        Continuous), ``"individual"`` otherwise (Repeated); with
+        ``analysis`` given, ``"individual"``.
     analysis : callable, optional
         A user analysis ``f(frame) -> {hypothesis: p_value}`` applied to each
         simulated trial's patient-level DataFrame (for a Continuous outcome:
@@ -140,8 +145,11 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
     ------
     ValueError
         If ``n_sims < 1``, ``memory_budget`` cannot hold one block, the
-        engine is unknown or not offered for the outcome, or ``analysis``
-        returns a missing or invalid p-value.
+        engine is unknown or not offered for the outcome (the message names
+        the engines that are), ``analysis`` returns a missing or invalid
+        p-value, or a group-delivered design (``clusters=``) has an outcome
+        other than Continuous, unequal group sizes (``size_cv > 0``) or
+        fewer than two therapy groups in a clustered cell.
     TypeError
         If ``n_sims`` or ``memory_budget`` is not a whole number, ``executor``
         is not an Executor, ``analysis`` is not callable, or no simulator is
@@ -182,20 +190,24 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
     if analysis is not None and not callable(analysis):
         raise TypeError(f"analysis must be a callable frame -> {{hypothesis: p-value}}; got "
                         f"analysis={analysis!r}")
-    if engine is None:
-        engine = "individual" if analysis is not None else "exact"
-    check_choice("engine", engine, ("exact", "individual"))
-    if analysis is not None and engine != "individual":
+    if engine is not None:
+        check_choice("engine", engine, ("exact", "individual"))
+    if analysis is not None and engine not in (None, "individual"):
         raise ValueError("analysis= analyses patient-level data, so it needs "
                          f"engine='individual' (or no engine); got engine={engine!r}")
     if getattr(design, "clusters", None) is not None:
-        raise ValueError("simulation of group-delivered (clustered) designs is not available; "
-                         f"got clusters={design.clusters!r}; use method='analytic'")
-    simulator = simulator_for(design.outcome)
+        simulator = clustered_simulator(design)
+        what = f"group-delivered (clusters=) {type(design.outcome).__name__} outcomes"
+    else:
+        simulator = simulator_for(design.outcome)
+        what = f"{type(design.outcome).__name__} outcomes"
+    if engine is None:
+        # The outcome's preferred engine; patient-level data for a user analysis.
+        engine = "individual" if analysis is not None else simulator.engines[0]
     if engine not in simulator.engines:
-        raise ValueError(f"engine={engine!r} is not offered for "
-                         f"{type(design.outcome).__name__} outcomes; choose one of "
-                         f"{tuple(simulator.engines)}")
+        raise ValueError(f"engine={engine!r} is not offered for {what}; choose one of "
+                         f"{tuple(simulator.engines)} (or engine=None for the outcome's "
+                         f"default, {simulator.engines[0]!r})")
     seed_seq, seed_record = _seed_sequence(seed)
 
     stats_ = design.statistics(hypotheses)
