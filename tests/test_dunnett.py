@@ -164,3 +164,38 @@ def test_bad_critical_value_arguments(kwargs, match) -> None:
     args = {"loadings": [0.5, 0.5], "df": 10, "alpha": 0.05, "sided": 2} | kwargs
     with pytest.raises(ValueError, match=match):
         dunnett_critical_value(**args)
+
+
+@pytest.mark.parametrize("target", ["each", "any", "all"])
+def test_sample_size_is_smallest_reaching_target(target: str) -> None:
+    # Round trip (an extra check, not a reference): the solved size reaches the target with
+    # Dunnett's critical value, one allocation unit fewer does not; per-comparison power is
+    # checked against scipy's noncentral t at that critical value.
+    from scipy import stats
+
+    design = tp.Parallel(arms=("c", "a", "b"), outcome=tp.Continuous(
+        means={"c": 0.0, "a": -4.0, "b": -5.0}, sd=8.0), n_per_arm={"c": 20, "a": 10, "b": 10})
+    ss = tp.Dunnett().sample_size(design, power=0.8, target=target)
+    assert ss.n_per_cell["c"] == 2 * ss.n_per_cell["a"] == 2 * ss.n_per_cell["b"]
+
+    def achieved(d: tp.Parallel) -> float:
+        res = d.power(multiplicity=tp.Dunnett())
+        return min(res[h] for h in res) if target == "each" else res.extras[target]
+
+    assert achieved(ss.design) >= 0.8
+    smaller = ss.design.with_cell_sizes(ss.design.n_array - np.array([2, 1, 1]))
+    assert achieved(smaller) < 0.8
+    n = ss.design.n_array
+    df = n.sum() - 3
+    c = dunnett_critical_value(loadings=np.sqrt(n[1:] / (n[1:] + n[0])), df=df, alpha=0.05,
+                               sided=2)
+    delta = 4.0 / (8.0 * math.sqrt(1 / n[0] + 1 / n[1]))
+    assert ss.powers["a vs c"] == pytest.approx(
+        stats.nct.sf(c, df, delta) + stats.nct.cdf(-c, df, delta), abs=1e-6)
+
+
+def test_sample_size_bad_target() -> None:
+    design = tp.Parallel(arms=("c", "a"), outcome=tp.Continuous(means={"c": 0, "a": 1}, sd=1.0),
+                         n_per_arm=10)
+    with pytest.raises(ValueError, match="target='every'"):
+        tp.Dunnett().sample_size(design, power=0.8, target="every")

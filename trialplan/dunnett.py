@@ -25,8 +25,14 @@ import numpy as np
 from scipy import optimize, special
 
 from trialplan._validation import check_open_unit, check_sided
-from trialplan.power import _W_NODES, _W_WEIGHTS, _chi_quadrature, product_loadings
-from trialplan.results import PowerResult, PowerRow
+from trialplan.power import (
+    _W_NODES,
+    _W_WEIGHTS,
+    _chi_quadrature,
+    product_loadings,
+    smallest_multiplier,
+)
+from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.statistic import TestStatistic
 
 __all__ = ["Dunnett", "dunnett_critical_value", "rectangle_probabilities"]
@@ -342,6 +348,76 @@ class Dunnett:
         return PowerResult(rows=rows, summary=summary, method="analytic", design=design,
                            extras={"any": probs["any"], "all": probs["all"],
                                    "critical_value": crit, "procedure": "Dunnett"})
+
+
+    def sample_size(self, design: Any, *, power: float, target: str = "each",
+                    hypotheses: Any = None) -> SampleSizeResult:
+        """Smallest design (allocation ratios kept) whose Dunnett power reaches ``power``.
+
+        Parameters
+        ----------
+        design : CellDesign
+            A design such as :class:`trialplan.Parallel`; its ``n_per_arm``
+            ratios are kept and the smallest integer multiple is searched.
+        power : float
+            Target power in (0, 1).
+        target : {"each", "any", "all"}, default "each"
+            ``"each"``: every comparison's power reaches the target;
+            ``"any"``: the probability of at least one rejection does;
+            ``"all"``: the probability that every comparison rejects does.
+        hypotheses : sequence of str, optional
+            The family, when ``Dunnett(hypotheses=...)`` did not name one.
+
+        Returns
+        -------
+        SampleSizeResult
+            ``powers`` holds the per-comparison powers; ``extras`` the
+            any/all probabilities and the critical value at the solution.
+
+        Raises
+        ------
+        ValueError
+            For ``power`` outside (0, 1), an unknown ``target``, or a target
+            out of reach (e.g. a zero effect).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> arms = tp.Parallel(arms=("rTMS alone", "MBI then rTMS", "rTMS with concurrent MBI"),
+        ...     outcome=tp.Continuous(means={"rTMS alone": -10.0, "MBI then rTMS": -14.0,
+        ...                                  "rTMS with concurrent MBI": -15.0}, sd=8.0),
+        ...     n_per_arm=10)
+        >>> tp.Dunnett().sample_size(arms, power=0.8).n_per_cell
+        76
+        """
+        goal = check_open_unit("power", power)
+        if target not in ("each", "any", "all"):
+            raise ValueError(f"target={target!r} is not allowed; choose one of "
+                             "('each', 'any', 'all')")
+        names = self.family(design, hypotheses)
+        ratios = design.allocation_ratios
+
+        def evaluate_at(k: int) -> PowerResult:
+            return self.evaluate(design.with_cell_sizes(k * ratios), names)
+
+        def power_at(k: int) -> float:
+            res = evaluate_at(k)
+            return min(res[h] for h in res) if target == "each" else float(res.extras[target])
+
+        k = smallest_multiplier(power_at, goal, lo=design._min_multiplier(ratios),
+                                start=design._start_multiplier(names, goal, ratios),
+                                what="allocation multiplier")
+        res = evaluate_at(k)
+        solved = res.design
+        powers = {h: res[h] for h in res}
+        achieved = min(powers.values()) if target == "each" else float(res.extras[target])
+        return SampleSizeResult(
+            n_per_cell=solved.n_per_cell, n_total=solved.n_total,
+            n_randomized_per_cell=solved.n_randomized_per_cell,
+            n_randomized=solved.n_randomized, power=achieved, powers=powers, target=goal,
+            hypotheses=tuple(names), design=solved, method=res.rows[0].method,
+            extras={"any": res.extras["any"], "all": res.extras["all"],
+                    "critical_value": res.extras["critical_value"], "target": target})
 
 
 def _replace_se(stat: TestStatistic, se: float) -> TestStatistic:
