@@ -262,3 +262,60 @@ def test_init_writes_a_preset_and_refuses_to_overwrite(tmp_path, capsys):
 def test_init_list(capsys):
     assert main(["init", "-o", "unused.toml", "--list"]) == 0
     assert "hamd_factorial" in capsys.readouterr().out
+
+
+SMART = """
+[design]
+type = "smart"
+stage1 = ["rTMS", "rTMS+MBI"]
+stage2 = ["continue", "augment"]
+sd = 8.0
+n_total = 100
+response_rate = {rTMS = 0.4, "rTMS+MBI" = 0.4}
+responder_mean = {rTMS = 4.0, "rTMS+MBI" = 0.0}
+
+[design.nonresponder_mean]
+"rTMS/continue" = 4.0
+"rTMS/augment" = 4.0
+"rTMS+MBI/continue" = 0.0
+"rTMS+MBI/augment" = 0.0
+
+[analysis]
+primary = ["rTMS/continue vs rTMS+MBI/continue"]
+power = 0.8
+"""
+
+
+def test_smart_sample_size_matches_oetting(tmp_path, capsys):
+    # Oetting et al. 2011: N = 4 (z.975 + z.8)^2 (2 - g) / delta^2 = 200.9 -> 201
+    path = tmp_path / "smart.toml"
+    path.write_text(SMART)
+    assert main(["sample-size", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["n_total"] == 201
+
+
+def test_smart_power_and_unknown_comparison(tmp_path, capsys):
+    path = tmp_path / "smart.toml"
+    path.write_text(SMART)
+    assert main(["power", str(path), "--format", "json"]) == 0
+    names = [r["hypothesis"] for r in json.loads(capsys.readouterr().out)]
+    assert "rTMS+MBI vs rTMS" in names
+    assert len(names) == 7  # stage 1 and the six pairs of four regimes
+    assert main(["power", str(path), "--hypotheses", "rTMS+MBI vs rTMs"]) == 1
+    assert "did you mean 'rTMS+MBI vs rTMS'" in capsys.readouterr().err
+
+
+def test_smart_randomize_stages(tmp_path, capsys):
+    path = tmp_path / "smart.toml"
+    path.write_text(SMART)
+    assert main(["randomize", str(path), "-o", str(tmp_path / "s1.csv"), "--n", "8"]) == 0
+    assert main(["randomize", str(path), "-o", str(tmp_path / "s2.csv"), "--n", "8",
+                 "--stage", "2"]) == 0
+    header = next(line for line in (tmp_path / "s2.csv").read_text().splitlines()
+                  if not line.startswith("#"))
+    assert "stage2" in header
+    assert main(["randomize", str(tmp_path / "s.toml"), "-o", "x.csv"]) == 2
+    gp = tmp_path / "g.toml"
+    gp.write_text(GPOWER)
+    assert main(["randomize", str(gp), "-o", str(tmp_path / "g.csv"), "--stage", "2"]) == 2
+    assert "SMART designs only" in capsys.readouterr().err

@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--seed", type=_nonnegative_int, help="override randomization.seed")
     sub.add_argument("--block-sizes", type=_positive_int, nargs="+", metavar="B",
                      help="override randomization.block_sizes")
+    sub.add_argument("--stage", type=int, choices=(1, 2),
+                     help="SMART only: list the stage-1 (default) or stage-2 randomization")
 
     sub = commands.add_parser("check", help="validate a spec and print it in canonical form",
                               description="Read and validate a spec; print the canonical TOML "
@@ -185,9 +187,35 @@ def _cmd_power(args: argparse.Namespace) -> int:
         options["sequential"] = spec.sequential
     elif spec.multiplicity is not None:
         options["multiplicity"] = spec.multiplicity
-    result = design.power(names, method=method, **options)
+    if _is_smart(design):
+        comparisons = _smart_items(design, names)
+        result = design.power(comparisons, method=method, **options)
+    else:
+        result = design.power(names, method=method, **options)
     _emit(result.to_frame(), repr(result), args.format)
     return EXIT_OK
+
+
+def _is_smart(design: Any) -> bool:
+    return hasattr(design, "stage1") and hasattr(design, "power_regimes")
+
+
+def _smart_items(design: Any, names: Sequence[str] | None) -> list[Any]:
+    """SMART comparisons ("stage1" or regime pairs) for comparison names."""
+    from trialplan.report.protocol import _smart_comparisons
+
+    comparisons = _smart_comparisons(design)
+    if not names:
+        return list(comparisons.values())
+    from trialplan._validation import did_you_mean
+
+    items = []
+    for name in names:
+        if name not in comparisons:
+            raise ValueError(f"{name!r} is not a comparison of this SMART; choose from "
+                             f"{list(comparisons)}" + did_you_mean(name, comparisons))
+        items.append(comparisons[name])
+    return items
 
 
 def _cmd_sample_size(args: argparse.Namespace) -> int:
@@ -199,6 +227,13 @@ def _cmd_sample_size(args: argparse.Namespace) -> int:
         options["sequential"] = spec.sequential
     elif spec.multiplicity is not None:
         options["multiplicity"] = spec.multiplicity
+    if _is_smart(spec.design):
+        if len(names) != 1:
+            raise _UsageError("a SMART is sized for one comparison; give one --hypothesis")
+        result = spec.design.sample_size(power=target,
+                                         comparison=_smart_items(spec.design, names)[0])
+        _emit(result.to_frame(), repr(result), args.format)
+        return EXIT_OK
     hypothesis: Any = names[0] if len(names) == 1 else names
     result = spec.design.sample_size(power=target, hypothesis=hypothesis, **options)
     _emit(result.to_frame(), repr(result), args.format)
@@ -237,6 +272,10 @@ def _cmd_randomize(args: argparse.Namespace) -> int:
         kwargs["block_sizes"] = tuple(sizes)
     if plan.strata:
         kwargs["strata"] = {k: tuple(v) for k, v in plan.strata.items()}
+    if _is_smart(design):
+        kwargs["stage"] = args.stage or 1
+    elif args.stage is not None:
+        raise _UsageError("--stage applies to SMART designs only")
     schedule = permuted_blocks(design, **kwargs)
     path = schedule.to_csv(args.output)
     print(f"wrote {len(schedule)} assignments to {path} (seed {kwargs['seed']})")
