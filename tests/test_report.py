@@ -439,3 +439,13 @@ def test_smart_spec_round_trip_and_unknown_comparison(tmp_path):
     assert tp.load_spec(path) == spec.design
     with pytest.raises(ValueError, match="did you mean 'rTMS\\+MBI vs rTMS'"):
         Spec(design=smart_design(), primary=("rTMS+MBI vs rTMs",))
+
+
+def test_clustered_mbi_states_icc_and_design_effect():
+    clusters = tp.Clustering(factor="MBI", level="MBI", group_size=8, icc=0.05)
+    p = make_protocol(Spec(design=design(clusters=clusters), primary=("MBI",)), figures=False)
+    text = paragraph(p, "The trial is a 2x2")
+    assert number(r"groups of (\d+) participants", text) == 8
+    assert number(r"intraclass correlation of ([\d.]+)", text) == 0.05
+    # Roberts & Roberts 2005: DE = 1 + (m - 1) ICC = 1 + 7 * 0.05
+    assert number(r"design effect of ([\d.]+)", text) == pytest.approx(1.35)

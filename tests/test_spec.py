@@ -395,3 +395,17 @@ info_fractions = [0.5, 0.4]
     with pytest.raises(SpecError) as info:
         spec_from_toml(text)
     assert info.value.path == "analysis.sequential.info_fractions"
+
+
+def test_clustered_factorial_and_other_procedures_round_trip(tmp_path):
+    clustered = two_by_two().replace(
+        clusters=tp.Clustering(factor="MBI", level="MBI", group_size=8, icc=0.05))
+    assert roundtrip(clustered, tmp_path) == clustered
+    graphical = Spec(design=two_by_two(), multiplicity=tp.Graphical(
+        ["rTMS", "MBI"], weights=[0.5, 0.5], transitions=[[0, 1], [1, 0]]))
+    assert roundtrip(graphical, tmp_path) == graphical
+    arms = ("a", "b", "c")
+    dunnett = Spec(design=tp.Parallel(arms=arms, outcome=tp.Continuous(
+        means={"a": 0.0, "b": 1.0, "c": 2.0}, sd=2.0), n_per_arm=20),
+        multiplicity=tp.Dunnett())
+    assert roundtrip(dunnett, tmp_path) == dunnett

@@ -556,8 +556,15 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
         mcse = dict(getattr(power, "mcse", {}))
         simulation = {"n_sims": spec.n_sims, "seed": spec.seed,
                       "max_mcse": max(mcse.values()) if mcse else math.nan}
+    clusters = getattr(design, "clusters", None)
+    clustering = None
+    if clusters is not None:
+        clustering = {"factor": clusters.factor, "level": clusters.level or "",
+                      "group_size": clusters.group_size, "icc": clusters.icc,
+                      "design_effect": clusters.design_effect}
     methods = sorted({r.method for r in rows} | {ss.method})
     return {
+        "clustering": clustering,
         "title": spec.title or "Sample size and statistical analysis plan",
         "unit": "arm" if kind == "parallel" else "cell",
         "kind": kind, "shape": design._shape() if kind == "factorial" else "",
