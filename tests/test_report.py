@@ -324,7 +324,8 @@ def test_write_rejects_unknown_formats(protocol, tmp_path):
 
 
 def test_make_protocol_needs_a_cell_design():
-    with pytest.raises(ValueError, match="cell designs.*got a GroupSequential"):
+    with pytest.raises(ValueError, match="tp.Factorial, tp.Parallel and tp.SMART designs; got a "
+                                         "GroupSequential"):
         make_protocol(tp.GroupSequential(info_fractions=(0.5, 1.0)))
 
 
@@ -449,3 +450,31 @@ def test_clustered_mbi_states_icc_and_design_effect():
     assert number(r"intraclass correlation of ([\d.]+)", text) == 0.05
     # Roberts & Roberts 2005: DE = 1 + (m - 1) ICC = 1 + 7 * 0.05
     assert number(r"design effect of ([\d.]+)", text) == pytest.approx(1.35)
+
+
+def test_time_to_event_protocol_states_expected_events():
+    cells = [("sham", "control"), ("active", "control"), ("sham", "MBI"), ("active", "MBI")]
+    hazards = dict(zip(cells, [0.1, 0.08, 0.08, 0.064], strict=True))
+    d = tp.Factorial(factors=FACTORS, outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0,
+                                                             analysis_time=24.0),
+                     n_per_cell=200)
+    p = make_protocol(Spec(design=d, primary=("rTMS",), power=0.8), figures=False)
+    text = paragraph(p, "The trial is a 2x2")
+    events = number(r"At that size ([\d.]+) events are expected", text)
+    planned = p.results["sample_size"].design
+    assert events == pytest.approx(sum(planned.expected_events().values()), abs=0.05)
+    # Schoenfeld / Peterson & George: the main effect needs d = 4 (z.975 + z.8)^2 / log(HR)^2
+    schoenfeld = 4 * (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) ** 2 / math.log(0.8) ** 2
+    assert events == pytest.approx(schoenfeld, rel=0.02)
+    assert "With no dropout expected" in text
+
+
+def test_single_factor_repeated_protocol():
+    y = tp.Repeated(means={("control",): [0, 0, 0, 0], ("treated",): [0, 0, 0, 5]},
+                    times=[1, 2, 3, 4], sd=10.0, correlation="cs", rho=0.25,
+                    retention=[1.0, 0.9, 0.8, 0.7])
+    d = tp.Factorial(factors={"arm": ("control", "treated")}, outcome=y, n_per_cell=50)
+    p = make_protocol(Spec(design=d, power=0.8), figures=False)
+    text = paragraph(p, "The trial randomizes participants to control or treated")
+    assert "87 participants per cell" in text  # Lu, Luo & Chen 2008: 87 per group
+    assert "treated (0, 0, 0, 5)" in text

@@ -444,6 +444,18 @@ def _outcome_context(outcome: Any, design: Any, rows: Sequence[Any]) -> dict[str
         model = "a mixed model for repeated measures (MMRM)"
     else:
         model = "the planned regression model"
+    if kind == "time_to_event":
+        context.update(accrual=getattr(outcome, "accrual", None),
+                       analysis_time=getattr(outcome, "analysis_time", None)
+                       or (getattr(outcome, "accrual", 0) + (getattr(outcome, "follow_up", 0)
+                                                             or 0)))
+    if kind == "repeated":
+        sd = outcome.sd
+        context.update(times=list(outcome.times),
+                       sd_text=_num(sd) if isinstance(sd, int | float)
+                       else "(" + ", ".join(_num(v) for v in sd) + ") by visit",
+                       correlation_text=f"{outcome.correlation} correlation"
+                       + (f" rho = {_num(outcome.rho)}" if outcome.rho is not None else ""))
     context["model_words"] = model
     return context
 
@@ -495,6 +507,16 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
     cells = [{"label": _label(design, c), "value": v, "n": int(n), "n_randomized": n_rand[c],
               "dropout": float(dj)}
              for c, v, n, dj in zip(design.cells, values, design.n_array, drops, strict=True)]
+    repeated_means = getattr(design.outcome, "means", None) if outcome["kind"] == "repeated" \
+        else None
+    expected_events = None
+    if outcome["kind"] == "time_to_event" and hasattr(design, "expected_events"):
+        events = design.expected_events()
+        for cell, c in zip(design.cells, cells, strict=True):
+            c["events"] = events[cell]
+        expected_events = sum(events.values())
+    for cell, c in zip(design.cells, cells, strict=True):
+        c["visits"] = list(repeated_means[cell]) if repeated_means is not None else []
     factors = []
     if kind == "factorial":
         factors = [{"name": f, "reference": lo, "active": hi, "words": f"{f} ({hi} vs {lo})"}
@@ -580,7 +602,9 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
         "target": ss.target, "n_per_cell": n_cell, "n_total": ss.n_total,
         "n_randomized": ss.n_randomized,
         "n_randomized_per_cell": per_cell_rand.pop() if len(per_cell_rand) == 1 else None,
-        "dropout_text": dropout_text, "multiplicity": multiplicity, "sequential": sequential,
+        "dropout_text": dropout_text, "expected_events": expected_events,
+        "dropout_zero": bool(np.all(design.dropout_array == 0)),
+        "multiplicity": multiplicity, "sequential": sequential,
         "simulation": simulation, "method": "; ".join(methods), "version": __version__,
         "sources": list(spec.sources), "python": platform.python_version(),
         "numpy": numpy.__version__, "scipy": scipy.__version__, "spec_hash": spec_hash(spec),
