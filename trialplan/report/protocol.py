@@ -543,7 +543,8 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
     if kind == "factorial" and len(design.factors) > 1:
         first = next(n for n in design.hypothesis_names if ":" in n and "|" not in n)
         row = by_name.get(first) or hyp(design.power(first).rows[0])
-        interaction = {"name": first, "effect": row["effect"], "power": row["power"],
+        interaction = {"name": first, "effect": row["effect"],
+                       "power": ss.powers.get(first, row["power"]),
                        "zero": abs(row["effect"]) < 1e-12}
     ratios = [int(r) for r in design.allocation_ratios]
     dropout = design.dropout
@@ -667,7 +668,12 @@ def _blocks(spec: Spec, context: dict[str, Any], results: Mapping[str, Any],
         ss = results["sample_size"]
         looks = ss.looks_frame() if hasattr(ss, "looks_frame") else results["sequential"] \
             .to_frame()
-        blocks.append(_frame_block(looks, "Stopping boundaries and probabilities per look"))
+        keep = [c for c in ("look", "info_fraction", "n_total", "efficacy_z", "futility_z",
+                            "alpha_spent", "stop_efficacy_h1", "stop_futility_h1", "power")
+                if c in looks.columns]
+        blocks.append(_frame_block(looks[keep], "Stopping boundaries per look, with the "
+                                                "probabilities of stopping under the planned "
+                                                "effect (h1) and the cumulative power"))
         if "boundaries" in figs:
             blocks.append(Block("figure", "Stopping boundaries on the z scale",
                                 path="figures/boundaries"))
