@@ -80,11 +80,14 @@ class Hypothesis:
         if not self.is_intersection_union:
             return TestStatistic(
                 hypothesis=self.name, estimand=self.estimand, effect=float(effects[0]),
-                se=float(ses[0]), df=model.df, sided=sided, alpha=alpha,
+                se=float(ses[0]), df=model.contrast_df(self.contrasts[0]), sided=sided,
+                alpha=alpha,
                 favourable=model.favourable, method=model.method, scale=model.scale,
                 contrast=tuple(self.contrasts[0]), covariate_df=model.covariate_df)
         level = alpha / sided
-        df, method = model.df, model.method
+        # Components share one df; with per-contrast (Satterthwaite) df take the smallest.
+        df = min(model.contrast_df(row) for row in self.contrasts)
+        method = model.method
         if model.covariate_df is not None:
             # The joint law under baseline imbalance is not a product form; use
             # the expected variance inflation E[1 + F/m] = 1 + 1/(m - 2).

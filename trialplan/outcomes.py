@@ -51,6 +51,13 @@ class CellModel:
         (Shieh 2020).  ``None`` for no covariate.
     notes : tuple of str
         Remarks carried into results (e.g. zero-cell rules).
+    part_of_cell : numpy.ndarray or None
+        When the cell variances are estimated by several pooled mean squares
+        (group-delivered cells: a between-group mean square in the clustered
+        cells, the within-cell one elsewhere), the index of each cell's mean
+        square; ``None`` when one pooled residual variance serves all cells.
+    part_df : tuple of float
+        Degrees of freedom of each of those mean squares.
     """
 
     estimates: np.ndarray
@@ -61,6 +68,46 @@ class CellModel:
     favourable: int
     covariate_df: float | None = None
     notes: tuple[str, ...] = field(default=())
+    part_of_cell: np.ndarray | None = None
+    part_df: tuple[float, ...] = ()
+
+    def contrast_df(self, weights: Any) -> float:
+        """Degrees of freedom of the t statistic of the contrast ``weights``.
+
+        ``df`` with one pooled residual variance.  With several mean squares
+        (``part_of_cell``) the contrast's variance ``V = sum_k V_k`` mixes
+        them, and its df is Satterthwaite's (1946)
+        ``V^2 / sum_k (V_k^2 / df_k)`` over the parts the contrast uses, at
+        the planning values.
+
+        Raises
+        ------
+        ValueError
+            If the contrast uses a mean square with fewer than 1 df.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> m = CellModel(estimates=np.zeros(2), variances=np.array([1.0, 1.0]), df=30.0,
+        ...               method="t", scale="mean difference", favourable=1,
+        ...               part_of_cell=np.array([0, 1]), part_df=(10.0, 20.0))
+        >>> round(m.contrast_df([1.0, -1.0]), 4)      # 2^2 / (1/10 + 1/20)
+        26.6667
+        """
+        if self.part_of_cell is None or math.isinf(self.df):
+            return self.df
+        parts = np.bincount(np.asarray(self.part_of_cell),
+                            weights=np.asarray(weights, dtype=float) ** 2 * self.variances,
+                            minlength=len(self.part_df))
+        dfs = np.asarray(self.part_df, dtype=float)
+        used = parts > 0
+        if not used.any():
+            return self.df
+        if np.any(dfs[used] < 1):
+            raise ValueError(f"a contrast uses a variance estimate with {dfs[used].min():g} "
+                             "degrees of freedom; allowed: >= 1 (with group delivery: at "
+                             "least two therapy groups in a clustered cell)")
+        return float(parts.sum() ** 2 / np.sum(parts[used] ** 2 / dfs[used]))
 
 
 @dataclass(frozen=True, kw_only=True)

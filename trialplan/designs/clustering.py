@@ -54,15 +54,20 @@ class Clustering:
     In :class:`~trialplan.Factorial` every cell at ``factor=level`` gets
     variance ``sigma^2 DE / n_j`` (``DE_j = 1`` elsewhere), so contrasts that
     involve those cells lose precision accordingly.  For t-based outcomes the
-    residual degrees of freedom count each therapy group once:
-    ``df = (N - cells - covariates) - sum over clustered cells of
-    (n_j - g_j)`` with ``g_j = ceil(n_j / m)`` groups, a conservative
-    between-group df in the spirit of Roberts & Roberts (2005) that matters
-    when there are few groups.  Large-sample (Wald) outcomes keep
-    ``df = inf``.  The derivation assumes each therapy group is formed
-    within one cell; if groups mix participants of both levels of the
-    other factor, group effects cancel from within-group contrasts and only
-    contrasts across ``factor`` carry the design effect (not modelled).
+    analysis is the heteroscedastic partially nested one (Roberts & Roberts
+    2005): the clustered cells' variance is estimated by the between-group
+    mean square (``G_c - J_c`` df, ``g_j = ceil(n_j / m)`` groups per
+    clustered cell), the other cells' by the within-cell mean square
+    (``N_u - J_u - covariates`` df), and each contrast's t statistic has
+    Satterthwaite's df for its mix of the two (``CellModel.contrast_df``), at
+    most ``(N - cells - covariates) - sum over clustered cells of
+    (n_j - g_j)``.  A contrast of clustered cells only has ``G_c - J_c`` df.
+    The combination (intersection-union) test gives all its components the
+    smallest of their dfs (conservative).  Large-sample (Wald) outcomes keep
+    ``df = inf``.  The derivation assumes each therapy group is formed within
+    one cell; if groups mix participants of both levels of the other factor,
+    group effects cancel from within-group contrasts and only contrasts
+    across ``factor`` carry the design effect (not modelled).
 
     References
     ----------
@@ -74,6 +79,8 @@ class Clustering:
     .. [3] Eldridge SM, Ashby D, Kerry S. Sample size for cluster randomized
        trials: effect of coefficient of variation of cluster size and
        analysis method. Int J Epidemiol 2006;35:1292-1300.
+    .. [4] Satterthwaite FE. An approximate distribution of estimates of
+       variance components. Biometrics Bulletin 1946;2:110-114.
 
     Examples
     --------
@@ -151,7 +158,14 @@ class Clustering:
                         np.ceil(np.round(n / self.group_size, 9)), 0).astype(int)
 
     def adjust_model(self, design: Any, model: Any) -> Any:
-        """Count therapy groups, not participants, in the residual df of t outcomes."""
+        """Give t outcomes the two mean squares of the partially nested analysis.
+
+        Raises
+        ------
+        ValueError
+            For a t outcome whose clustered cells hold one therapy group each
+            (the between-group variance cannot be estimated).
+        """
         mask = self.clustered(design)
         note = (f"{self.factor}={self.resolved(design.factors).level} delivered in groups of "
                 f"{self.group_size:g} (ICC {self.icc:g}, design effect "
@@ -160,10 +174,20 @@ class Clustering:
             return dataclasses.replace(model, method=f"{model.method}; {note}",
                                        notes=model.notes + (note,))
         n = np.asarray(design.n_array, dtype=float)
-        lost = float(np.sum(n[mask] - self.groups(design)[mask]))
+        groups = self.groups(design)
+        lost = float(np.sum(n[mask] - groups[mask]))
+        between_df = float(groups[mask].sum() - mask.sum())          # G_c - J_c
+        if between_df < 1:
+            raise ValueError(
+                f"clusters: the cells with {self.factor}={self.resolved(design.factors).level} "
+                f"hold {groups[mask].tolist()} therapy group(s) of group_size="
+                f"{self.group_size:g}, too few to estimate the between-group variance; "
+                "allowed: at least two groups in a clustered cell (n > group_size)")
         return dataclasses.replace(
-            model, df=model.df - lost,
-            method=f"{model.method}; {note}, df from the number of groups",
+            model, df=model.df - lost, part_of_cell=np.where(mask, 0, 1),
+            part_df=(between_df, model.df - lost - between_df),
+            method=(f"{model.method}; {note}, Satterthwaite df from the between-group and "
+                    "within-cell mean squares"),
             notes=model.notes + (note,))
 
     def describe(self) -> str:

@@ -23,16 +23,27 @@ estimated from each simulated trial:
 * other cells: the within-cell mean square pooled over those cells,
   ``MSW / n_j``;
 * a contrast's ``t = c'ybar / sqrt(sum_j c_j^2 v_j)`` is referred to t with
-  the analytic df, ``N - J - covariates - sum over clustered cells of
-  (n_j - g_j)`` = ``(N_u - J_u) + (G_c - J_c) - covariates``, the sum of the
-  two mean squares' degrees of freedom.
+  Satterthwaite's df for its mix of the two mean squares, computed in each
+  trial from the estimated parts (``MSB`` with ``G_c - J_c`` df, ``MSW``
+  with ``N_u - J_u`` df), as a mixed-model fit with Satterthwaite df would;
+  the analytic method uses the same rule at the planning values
+  (``CellModel.contrast_df``).  A contrast of clustered cells only is exactly
+  t with ``G_c - J_c`` df (equal group sizes), one of the other cells only
+  exactly t with ``N_u - J_u`` df; mixtures are Behrens-Fisher-like, for
+  which the Satterthwaite df is the named approximation.  The combination
+  (intersection-union) test rejects when each one-sided component exceeds
+  its own critical value.
 
 ANCOVA: the common slope ``b`` comes from the pooled within-group (clustered
 cells) and within-cell (other cells) cross-products; the adjusted group means
 ``ybar_k - b xbar_k`` replace the group means above, the unclustered mean
 square is the residual one about the common slope (its df reduced by that
 part's share of ``W_xx``), and the covariance of the adjusted cell means adds
-``xbar xbar' s_w^2 / W_xx`` (``s_w^2`` the pooled within residual variance).
+``xbar xbar' s_w^2 / W_xx`` (``s_w^2`` the pooled within residual variance, a
+third part in the Satterthwaite df).  Approximations: the slope ignores the
+between-group information, the residual variances of the two parts are
+pooled for the slope's variance, and with unequal group sizes (``n_j`` not a
+multiple of ``m``) ``MSB / n_j`` is only nearly unbiased.
 
 Exact engine: draws these sufficient statistics, not patients: group means
 ``N(mu_j [+ rho xbar_k], ICC s^2 + (1 - ICC) s^2 / n_k)``, unclustered cell
@@ -61,7 +72,8 @@ import numpy as np
 from trialplan.outcomes import Continuous
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
 
-__all__ = ["ClusteredParams", "ClusteredSimulator", "PartiallyNestedStats",
+__all__ = ["ClusteredParams", "ClusteredSimulator", "PartiallyNestedDraws",
+           "PartiallyNestedStats",
            "clustered_simulator", "group_sizes", "partially_nested_fit"]
 
 
@@ -103,7 +115,8 @@ class ClusteredParams:
     unit_n : numpy.ndarray
         Participants per unit.
     df : float
-        Degrees of freedom of the t statistics (the analytic rule).
+        The analytic model's df, the largest any contrast can have; each
+        contrast's own is Satterthwaite's (:class:`PartiallyNestedDraws`).
     cells, labels, factor_names : tuple
         Cells, their labels and the factor names (for patient data).
     """
@@ -169,6 +182,58 @@ class PartiallyNestedStats:
     w_clustered: np.ndarray
 
 
+@dataclass(frozen=True)
+class PartiallyNestedDraws(CellDraws):
+    """:class:`CellDraws` that also know each contrast's Satterthwaite df.
+
+    Attributes
+    ----------
+    msb, msw : numpy.ndarray
+        Shape ``(size,)``: the between-group mean square of the clustered
+        cells (df ``df_between``) and the within-cell mean square of the other
+        cells (df ``df_within_cells``, per trial under ANCOVA).
+    clustered, n : numpy.ndarray
+        Per cell: delivered in groups; participants.
+    slope_var, cell_x : numpy.ndarray or None
+        ANCOVA: the slope's estimated variance ``s_w^2 / W_xx`` (df
+        ``slope_df``) and the cell means of baseline.
+    """
+
+    msb: np.ndarray | None = None
+    msw: np.ndarray | None = None
+    df_between: float = 1.0
+    df_within_cells: float | np.ndarray = 1.0
+    clustered: np.ndarray | None = None
+    n: np.ndarray | None = None
+    slope_var: np.ndarray | None = None
+    slope_df: float = 1.0
+    cell_x: np.ndarray | None = None
+
+    def contrast_df(self, weights: np.ndarray) -> np.ndarray:
+        """Satterthwaite df of contrasts in every trial, shape ``(size, m)``.
+
+        ``df = V^2 / sum_k (V_k^2 / df_k)`` for the contrast's variance
+        ``V = sum_k V_k`` split into its clustered (``MSB``), unclustered
+        (``MSW``) and, under ANCOVA, slope parts (Satterthwaite 1946).
+        """
+        weights = np.atleast_2d(np.asarray(weights, dtype=float))
+        scaled = weights**2 / self.n
+        in_groups = scaled[:, self.clustered].sum(axis=1)
+        alone = scaled[:, ~self.clustered].sum(axis=1)
+        v_c = self.msb[:, None] * in_groups
+        v_u = self.msw[:, None] * alone
+        df_u = np.asarray(self.df_within_cells, dtype=float)
+        df_u = df_u[:, None] if df_u.ndim else df_u
+        total = v_c + v_u
+        denominator = v_c**2 / self.df_between + v_u**2 / df_u
+        if self.slope_var is not None:
+            v_s = self.slope_var[:, None] * (self.cell_x @ weights.T) ** 2
+            total = total + v_s
+            denominator = denominator + v_s**2 / self.slope_df
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return total**2 / denominator
+
+
 def partially_nested_fit(stats: PartiallyNestedStats, params: ClusteredParams) -> CellDraws:
     """Heteroscedastic partially nested analysis (ANOVA form) from sufficient statistics.
 
@@ -182,9 +247,11 @@ def partially_nested_fit(stats: PartiallyNestedStats, params: ClusteredParams) -
     Returns
     -------
     CellDraws
-        (Adjusted) cell means; their estimated variances ``MSB / n_j`` in
-        clustered cells and ``MSW / n_j`` elsewhere (plus, under ANCOVA, the
-        slope's ``xbar xbar' s_w^2 / W_xx``); ``df`` the analytic df.  See the
+        A :class:`PartiallyNestedDraws`: (adjusted) cell means; their
+        estimated variances ``MSB / n_j`` in clustered cells and ``MSW / n_j``
+        elsewhere (plus, under ANCOVA, the slope's ``xbar xbar' s_w^2 /
+        W_xx``); ``contrast_df`` gives each contrast's Satterthwaite df
+        (``df`` holds the largest possible, the analytic model's).  See the
         module docstring.
 
     Examples
@@ -216,7 +283,10 @@ def partially_nested_fit(stats: PartiallyNestedStats, params: ClusteredParams) -
         msb /= df_between
         msw = w_u[:, 2] / df_unclustered
         var = np.where(p.clustered, msb[:, None], msw[:, None]) / n
-        return CellDraws(estimates=cell_y, variances=var, df=p.df)
+        return PartiallyNestedDraws(estimates=cell_y, variances=var, df=p.df, msb=msb,
+                                    msw=msw, df_between=df_between,
+                                    df_within_cells=df_unclustered, clustered=p.clustered,
+                                    n=n)
     w_xx = w_u[:, 0] + w_c[:, 0]
     w_xy = w_u[:, 1] + w_c[:, 1]
     slope = w_xy / w_xx
@@ -224,7 +294,8 @@ def partially_nested_fit(stats: PartiallyNestedStats, params: ClusteredParams) -
     rss_c = w_c[:, 2] - 2.0 * slope * w_c[:, 1] + slope**2 * w_c[:, 0]
     df_within = df_unclustered + float(p.n[p.clustered].sum() - uc.sum())
     s2_within = (rss_u + rss_c) / (df_within - 1.0)
-    msw = rss_u / (df_unclustered - w_u[:, 0] / w_xx)
+    df_u = df_unclustered - w_u[:, 0] / w_xx          # the slope's share of one df
+    msw = rss_u / df_u
     adjusted = stats.ybar - slope[:, None] * stats.xbar
     cell_y = adjusted @ weights
     cell_x = stats.xbar @ weights
@@ -232,10 +303,14 @@ def partially_nested_fit(stats: PartiallyNestedStats, params: ClusteredParams) -
     msb = np.einsum("ru,ru,u->r", dev[:, uc], dev[:, uc], p.unit_n[uc].astype(float))
     msb /= df_between
     var = np.where(p.clustered, msb[:, None], msw[:, None]) / n
-    cov = (s2_within / w_xx)[:, None, None] * cell_x[:, :, None] * cell_x[:, None, :]
+    slope_var = s2_within / w_xx
+    cov = slope_var[:, None, None] * cell_x[:, :, None] * cell_x[:, None, :]
     idx = np.arange(p.n_cells)
     cov[:, idx, idx] += var
-    return CellDraws(estimates=cell_y, covariance=cov, df=p.df)
+    return PartiallyNestedDraws(estimates=cell_y, covariance=cov, df=p.df, msb=msb, msw=msw,
+                                df_between=df_between, df_within_cells=df_u,
+                                clustered=p.clustered, n=n, slope_var=slope_var,
+                                slope_df=df_within - 1.0, cell_x=cell_x)
 
 
 def _unit_to_cell(p: ClusteredParams) -> np.ndarray:
@@ -282,6 +357,7 @@ class ClusteredSimulator(BaseSimulator):
                 "simulation of group-delivered designs assumes groups of (nearly) equal "
                 f"size; got size_cv={clusters.size_cv!r}; allowed: size_cv=0 (or use "
                 "method='analytic')")
+        df = float(design.cell_model().df)     # raises for a single group per clustered cell
         cells = tuple(design.cells)
         n = np.asarray(design.n_array, dtype=np.int64).copy()
         mask = np.asarray(clusters.clustered(design), dtype=bool)
@@ -292,13 +368,6 @@ class ClusteredSimulator(BaseSimulator):
                 unit_cell.append(j)
                 unit_n.append(int(n[j]))
                 continue
-            if groups[j] < 2:
-                raise ValueError(
-                    f"simulation of group-delivered designs needs at least 2 therapy groups "
-                    f"in every clustered cell to estimate the between-group variance; cell "
-                    f"{cells[j]!r} has n={int(n[j])} participants, i.e. {int(groups[j])} "
-                    f"group of up to group_size={clusters.group_size:g}; allowed: "
-                    f"n >= {int(math.floor(clusters.group_size)) + 1} in that cell")
             sizes = group_sizes(int(n[j]), int(groups[j]))
             unit_cell.extend([j] * sizes.size)
             unit_n.extend(int(v) for v in sizes)
@@ -309,7 +378,6 @@ class ClusteredSimulator(BaseSimulator):
                 f"in the individually treated cells; their sizes {n[~mask].tolist()} leave "
                 f"{unclustered_df}; allowed: at least one cell with n >= 2"
                 + (" (3 under ANCOVA)" if outcome.n_covariates else ""))
-        df = float(design.cell_model().df)
         label = getattr(design, "cell_label", str)
         factor_names = tuple(getattr(design, "factor_names", ()))
         if factor_names and not all(isinstance(c, tuple) and len(c) == len(factor_names)
@@ -333,7 +401,7 @@ class ClusteredSimulator(BaseSimulator):
     def describe(self, engine: str) -> str:
         """Name the method in words."""
         analysis = ("heteroscedastic partially nested analysis (between-group mean square "
-                    "in clustered cells, within-cell elsewhere; analytic df)")
+                    "in clustered cells, within-cell elsewhere; Satterthwaite df)")
         if engine == "individual":
             return f"simulation: patient-level data with group effects, {analysis}"
         return f"simulation: exact sufficient statistics (group means), {analysis}"

@@ -364,10 +364,13 @@ def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
         crit = stats.t.isf(plan.level, df)[:, None]
     reject = np.empty((draws.size, len(plan.names)), dtype=bool)
     nonfinite = np.empty_like(reject)
+    contrast_df = getattr(draws, "contrast_df", None)     # per-contrast df (Satterthwaite)
     for h, weights in enumerate(plan.contrasts):
         estimate, se = draws.contrast(weights)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = estimate / se
+        if contrast_df is not None:
+            crit = stats.t.isf(plan.level, contrast_df(weights))
         finite = np.isfinite(t).all(axis=1)
         if plan.two_sided[h]:
             hit = (np.abs(t) > crit).all(axis=1)
