@@ -478,3 +478,21 @@ def test_single_factor_repeated_protocol():
     text = paragraph(p, "The trial randomizes participants to control or treated")
     assert "87 participants per cell" in text  # Lu, Luo & Chen 2008: 87 per group
     assert "treated (0, 0, 0, 5)" in text
+
+
+def test_dunnett_and_gatekeeping_protocols_report_their_family():
+    arms = ("rTMS alone", "MBI then rTMS", "concurrent")
+    d = tp.Parallel(arms=arms, outcome=tp.Continuous(
+        means={arms[0]: -10.0, arms[1]: -13.0, arms[2]: -13.5}, sd=8.0), n_per_arm=60,
+        control=arms[0])
+    p = make_protocol(Spec(design=d, multiplicity=tp.Dunnett(), power=0.8), figures=False)
+    ss = p.results["sample_size"]
+    assert min(ss.powers.values()) >= 0.8
+    text = paragraph(p, "The trial randomizes participants to 3 parallel arms")
+    assert number(r"(\d+) participants per arm", text) == ss.n_per_cell
+    assert "Dunnett many-to-one procedure" in paragraph(p, "The primary analysis")
+    assert "The sample size assumes no dropout" in paragraph(p, "The primary analysis")
+    g = make_protocol(Spec(design=design(), primary=("rTMS:MBI",), power=0.8,
+                           multiplicity=tp.Gatekeeping([["combination"], ["rTMS:MBI"]])),
+                      figures=False)
+    assert list(g.results["power"]) == ["combination", "rTMS:MBI"]

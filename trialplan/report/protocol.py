@@ -364,12 +364,17 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "spec.tom
     elif spec.multiplicity is not None:
         options["multiplicity"] = spec.multiplicity
     hypothesis: Any = primary[0] if len(primary) == 1 else primary
-    ss = design.sample_size(power=spec.power, hypothesis=hypothesis, **options)
+    family = _family(spec.multiplicity)
+    if "multiplicity" in options and type(spec.multiplicity).__name__ == "Dunnett":
+        # Dunnett sizes its whole many-to-one family (every comparison reaches the target).
+        ss = spec.multiplicity.sample_size(design, power=spec.power)
+    else:
+        ss = design.sample_size(power=spec.power, hypothesis=hypothesis, **options)
     planned = ss.design
     if spec.method == "simulation":
         power = planned.power(names, method="simulation", n_sims=spec.n_sims, seed=spec.seed)
     elif spec.multiplicity is not None:
-        power = planned.power(names, multiplicity=spec.multiplicity)
+        power = planned.power(family, multiplicity=spec.multiplicity)
     else:
         power = planned.power(names)
     grid = spec.sensitivity or _default_grid(planned)
@@ -392,6 +397,17 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "spec.tom
     blocks = _blocks(spec, context, results, figs)
     return Protocol(spec=spec, blocks=tuple(blocks), context=context, results=results,
                     figures=figs)
+
+
+def _family(procedure: Any) -> list[str] | None:
+    """The hypotheses a multiplicity procedure controls (None: the procedure's default)."""
+    if procedure is None:
+        return None
+    families = getattr(procedure, "families", None)
+    if families:
+        return [h for fam in families for h in fam]
+    hypotheses = getattr(procedure, "hypotheses", None)
+    return list(hypotheses) if hypotheses else None
 
 
 def _default_grid(design: Any) -> SensitivityGrid:
@@ -684,9 +700,10 @@ def _blocks(spec: Spec, context: dict[str, Any], results: Mapping[str, Any],
     primary = context["primary"][0]["name"]
     varied = (["SD"] if "sd" in sens.columns else []) + ["dropout",
                                                          "a multiplier of every effect"]
+    adjusted = " (unadjusted for multiplicity)" if context["multiplicity"] else ""
     blocks.append(_frame_block(
-        sens, f"Power of '{primary}' with {context['n_randomized']} participants randomized, "
-              f"over {', '.join(varied[:-1])} and {varied[-1]}"))
+        sens, f"Power of '{primary}'{adjusted} with {context['n_randomized']} participants "
+              f"randomized, over {', '.join(varied[:-1])} and {varied[-1]}"))
     if "power_curve" in figs:
         blocks.append(Block("heading", "Power curve"))
         blocks.append(Block("figure", "Power of each hypothesis by total analysed sample size; "
