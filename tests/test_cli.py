@@ -319,3 +319,11 @@ def test_smart_randomize_stages(tmp_path, capsys):
     gp.write_text(GPOWER)
     assert main(["randomize", str(gp), "-o", str(tmp_path / "g.csv"), "--stage", "2"]) == 2
     assert "SMART designs only" in capsys.readouterr().err
+
+
+def test_power_with_a_multiplicity_procedure_reports_its_family(tmp_path, capsys):
+    path = tmp_path / "holm.toml"
+    path.write_text(GPOWER + '\n[analysis.multiplicity]\ntype = "holm"\n'
+                             'hypotheses = ["A", "B"]\n')
+    assert main(["power", str(path), "--format", "json"]) == 0
+    assert [r["hypothesis"] for r in json.loads(capsys.readouterr().out)] == ["A", "B"]

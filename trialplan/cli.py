@@ -186,7 +186,11 @@ def _cmd_power(args: argparse.Namespace) -> int:
     if spec.sequential is not None:
         options["sequential"] = spec.sequential
     elif spec.multiplicity is not None:
+        from trialplan.report.protocol import _family
+
         options["multiplicity"] = spec.multiplicity
+        if not args.hypotheses:
+            names = _family(spec.multiplicity)
     if _is_smart(design):
         comparisons = _smart_items(design, names)
         result = design.power(comparisons, method=method, **options)
@@ -235,7 +239,10 @@ def _cmd_sample_size(args: argparse.Namespace) -> int:
         _emit(result.to_frame(), repr(result), args.format)
         return EXIT_OK
     hypothesis: Any = names[0] if len(names) == 1 else names
-    result = spec.design.sample_size(power=target, hypothesis=hypothesis, **options)
+    if type(spec.multiplicity).__name__ == "Dunnett" and "multiplicity" in options:
+        result = spec.multiplicity.sample_size(spec.design, power=target)
+    else:
+        result = spec.design.sample_size(power=target, hypothesis=hypothesis, **options)
     _emit(result.to_frame(), repr(result), args.format)
     return EXIT_OK
 
