@@ -9,6 +9,8 @@ the page can never drift from the code.
 * ``<!-- validation:rpact -->``: every group-sequential bound and inflation
   factor of ``tests/references/gsd_rpact.csv`` (rpact 3.3.4);
 * ``<!-- validation:pwr -->``: ``tests/references/parallel_pwr.csv`` (R pwr);
+* ``<!-- validation:factorial -->``: ``factorial_power.csv`` and ``min_test_power.csv``
+  (R ``pt`` and mvtnorm);
 * ``<!-- validation:fixtures -->``: every fixture file with its provenance line.
 """
 
@@ -243,6 +245,63 @@ def pwr_table() -> str:
     return "\n".join(lines)
 
 
+_FACTORIAL_CASES = {  # factorial_power.R: cells (a0b0, a1b0, a0b1, a1b1)
+    "balanced-n50": ((0, -3, -2, -8), (50, 50, 50, 50), 8, 0.0, 0.05, 2),
+    "unequal-n": ((0, -3, -2, -8), (40, 60, 30, 70), 8, 0.0, 0.05, 2),
+    "one-sided-small": ((10, 12, 11, 16), (6, 6, 6, 6), 3, 0.0, 0.025, 1),
+    "ancova-rho0.5": ((0, -3, -2, -8), (50, 50, 50, 50), 8, 0.5, 0.05, 2),
+    "ancova-small-unequal": ((0, 2, 1, 5), (8, 10, 9, 12), 2, 0.6, 0.05, 2),
+}
+_MIN_CASES = {  # factorial_power.R, min_cases: (mu, n, sd, alpha_one)
+    "refs-116": ((0, -5, -4, -8), (116,) * 4, 8, 0.025),
+    "refs-152": ((0, -5, -4, -8), (152,) * 4, 8, 0.025),
+    "small-unequal": ((0, -2, -3, -6), (10, 12, 9, 15), 3, 0.025),
+    "tiny": ((0, -2, -3, -6), (4, 4, 4, 4), 3, 0.05),
+}
+_NAMES = {"A": "A", "B": "B", "AB": "A:B", "A_given_b0": "A | B=b0",
+          "A_given_b1": "A | B=b1", "B_given_a0": "B | A=a0", "B_given_a1": "B | A=a1"}
+
+
+def _factorial(mu: Any, n: Any, sd: float, rho: float, alpha: float, sided: int) -> Any:
+    import trialplan as tp
+
+    order = [("a0", "b0"), ("a1", "b0"), ("a0", "b1"), ("a1", "b1")]
+    return tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+                        outcome=tp.Continuous(means=dict(zip(order, map(float, mu),
+                                                             strict=True)),
+                                              sd=float(sd), baseline_corr=rho, better="lower"),
+                        n_per_cell=dict(zip(order, n, strict=True)), alpha=alpha, sided=sided)
+
+
+def factorial_table() -> str:
+    """R (pt, mvtnorm) factorial and min-test powers beside trialplan's."""
+    import pandas as pd
+
+    frame = pd.read_csv(REFERENCES / "factorial_power.csv", comment="#")
+    lines = ["| case | hypothesis | R power | trialplan | difference |",
+             "|---|---|---:|---:|---:|"]
+    worst = 0.0
+    for case, rows in frame.groupby("case", sort=False):
+        power = _factorial(*_FACTORIAL_CASES[case]).power([_NAMES[h] for h in rows.hypothesis])
+        for _, row in rows.iterrows():
+            ours = power[_NAMES[row.hypothesis]]
+            worst = max(worst, abs(ours - row.power))
+            label = _NAMES[row.hypothesis].replace("|", "&#124;")
+            lines.append(f"| {case} | {label} | {row.power:.6f} | "
+                         f"{ours:.6f} | {ours - row.power:.1e} |")
+    mins = pd.read_csv(REFERENCES / "min_test_power.csv", comment="#")
+    for _, row in mins.iterrows():
+        mu, n, sd, alpha_one = _MIN_CASES[row.case]
+        sided = 2 if alpha_one == 0.025 else 1
+        ours = _factorial(mu, n, sd, 0.0, alpha_one * sided, sided).power("combination")[
+            "combination"]
+        worst = max(worst, abs(ours - row.power_t))
+        lines.append(f"| min test {row.case} | combination | {row.power_t:.6f} | "
+                     f"{ours:.6f} | {ours - row.power_t:.1e} |")
+    lines += ["", f"Largest absolute difference: {worst:.1e}."]
+    return "\n".join(lines)
+
+
 def fixtures_list() -> str:
     """Every fixture in tests/references with its provenance line."""
     lines = ["| file | provenance |", "|---|---|"]
@@ -259,6 +318,7 @@ _MARKERS = {
     "<!-- validation:published -->": published_table,
     "<!-- validation:rpact -->": rpact_table,
     "<!-- validation:pwr -->": pwr_table,
+    "<!-- validation:factorial -->": factorial_table,
     "<!-- validation:fixtures -->": fixtures_list,
 }
 
