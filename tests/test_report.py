@@ -496,3 +496,13 @@ def test_dunnett_and_gatekeeping_protocols_report_their_family():
                            multiplicity=tp.Gatekeeping([["combination"], ["rTMS:MBI"]])),
                       figures=False)
     assert list(g.results["power"]) == ["combination", "rTMS:MBI"]
+
+
+def test_sensitivity_leaves_out_impossible_rates():
+    rates = {("sham", "control"): 0.10, ("active", "control"): 0.50,
+             ("sham", "MBI"): 0.30, ("active", "MBI"): 0.90}
+    d = tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=rates), n_per_cell=50)
+    table = sensitivity_table(d, hypothesis="rTMS", effect_scale=(1.0, 1.25))
+    # 0.10 + 1.25 * (0.90 - 0.10) = 1.1 is not a rate
+    assert table["effect_scale"].tolist() == [1.0]
+    assert table.attrs["skipped_effect_scale"] == [1.25]

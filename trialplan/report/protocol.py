@@ -701,6 +701,10 @@ def _blocks(spec: Spec, context: dict[str, Any], results: Mapping[str, Any],
     varied = (["SD"] if "sd" in sens.columns else []) + ["dropout",
                                                          "a multiplier of every effect"]
     adjusted = " (unadjusted for multiplicity)" if context["multiplicity"] else ""
+    skipped = sens.attrs.get("skipped_effect_scale") or []
+    if skipped:
+        varied[-1] += (" (multipliers " + ", ".join(_num(f) for f in skipped)
+                       + " left out: they move a rate outside (0, 1))")
     blocks.append(_frame_block(
         sens, f"Power of '{primary}'{adjusted} with {context['n_randomized']} participants "
               f"randomized, over {', '.join(varied[:-1])} and {varied[-1]}"))

@@ -102,6 +102,8 @@ def sensitivity_table(design: Any, *, hypothesis: str, sd: Sequence[float] = (),
     pandas.DataFrame
         Columns ``sd`` (if the outcome has one), ``dropout``,
         ``effect_scale``, ``n_analysed``, ``power``; one row per combination.
+        Multipliers that would push a rate outside (0, 1) are left out and
+        listed in ``frame.attrs["skipped_effect_scale"]``.
 
     Raises
     ------
@@ -144,7 +146,8 @@ def sensitivity_table(design: Any, *, hypothesis: str, sd: Sequence[float] = (),
     else:
         drops = (design.dropout,)
     reference = design.cells[0]
-    rows = []
+    rows: list[dict[str, Any]] = []
+    skipped: list[float] = []
     for s in sds:
         base = outcome if s is None else outcome.replace(sd=float(s))
         for d in drops:
@@ -153,7 +156,11 @@ def sensitivity_table(design: Any, *, hypothesis: str, sd: Sequence[float] = (),
             sizes = [int(math.floor(round(r * (1 - dj), 9))) for r, dj in
                      zip(randomized, per_cell, strict=True)]
             for f in effect_scale:
-                scaled = scale_effects(base, f, reference=reference)
+                try:
+                    scaled = scale_effects(base, f, reference=reference)
+                except ValueError:  # rates pushed outside (0, 1): no such scenario
+                    skipped.append(float(f))
+                    continue
                 trial = design.replace(outcome=scaled).with_cell_sizes(sizes)
                 row: dict[str, Any] = {}
                 if s is not None:
@@ -163,4 +170,6 @@ def sensitivity_table(design: Any, *, hypothesis: str, sd: Sequence[float] = (),
                 row["n_analysed"] = float(sum(sizes))
                 row["power"] = trial.power(hypothesis)[hypothesis]
                 rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame.attrs["skipped_effect_scale"] = sorted(set(skipped))
+    return frame
