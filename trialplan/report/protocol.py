@@ -308,7 +308,7 @@ def _has_docx() -> bool:
     return True
 
 
-def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "spec.toml",
+def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "protocol.toml",
                   out_name: str = "DIR") -> Protocol:
     """Compute what a spec asks for and write it up as protocol text.
 
@@ -321,7 +321,9 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "spec.tom
         Draw the power curve (and the boundary plot of a sequential design);
         needs matplotlib.
     spec_name, out_name : str
-        Names shown in the reproducibility block's command line.
+        The spec file and output folder named in the reproducibility block's
+        command line; :meth:`Protocol.write` saves the spec as
+        ``protocol.toml`` by default.
 
     Returns
     -------
