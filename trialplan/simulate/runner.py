@@ -351,6 +351,10 @@ def _run_blocks(plan: _Plan, blocks: _Blocks, first: int,
 def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
     """Reject/accept every hypothesis in every simulated trial.
 
+    Draws with a ``contrast_df(weights)`` method (group-delivered designs:
+    Satterthwaite df from the trial's estimated mean squares) give every
+    contrast its own critical value in every trial; others use ``draws.df``.
+
     Returns
     -------
     reject, nonfinite : numpy.ndarray of bool
