@@ -315,8 +315,11 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "protocol
     Parameters
     ----------
     spec : Spec or design
-        A :class:`~trialplan.spec.Spec` (from :func:`trialplan.spec.read_spec`)
-        or a bare cell design (then the defaults of ``Spec`` apply).
+        A :class:`~trialplan.spec.Spec` (from :func:`trialplan.spec.read_spec`
+        or :mod:`trialplan.scenarios`) or a bare design (then the defaults of
+        ``Spec`` apply).  With ``spec.sequential`` the size is the
+        group-sequential maximum; with ``spec.multiplicity`` the procedure's
+        own sample-size search is used and power is reported for its family.
     figures : bool, default True
         Draw the power curve (and the boundary plot of a sequential design);
         needs matplotlib.
@@ -332,8 +335,8 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "protocol
     Raises
     ------
     ValueError
-        If the design cannot reach the target power, or is not a cell design
-        (``tp.Factorial``, ``tp.Parallel``) with ``sample_size``.
+        If the target power cannot be reached, or the design is not a
+        ``tp.Factorial``, ``tp.Parallel`` or ``tp.SMART``.
 
     Examples
     --------
