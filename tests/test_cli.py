@@ -327,3 +327,12 @@ def test_power_with_a_multiplicity_procedure_reports_its_family(tmp_path, capsys
                              'hypotheses = ["A", "B"]\n')
     assert main(["power", str(path), "--format", "json"]) == 0
     assert [r["hypothesis"] for r in json.loads(capsys.readouterr().out)] == ["A", "B"]
+
+
+def test_protocol_self_contained_html(gpower, tmp_path):
+    out = tmp_path / "p"
+    assert main(["protocol", str(gpower), "-o", str(out), "--format", "html",
+                 "--self-contained"]) == 0
+    page = (out / "protocol.html").read_text()
+    assert "<svg" in page
+    assert "<img" not in page

@@ -506,3 +506,14 @@ def test_sensitivity_leaves_out_impossible_rates():
     # 0.10 + 1.25 * (0.90 - 0.10) = 1.1 is not a rate
     assert table["effect_scale"].tolist() == [1.0]
     assert table.attrs["skipped_effect_scale"] == [1.25]
+
+
+def test_self_contained_html_inlines_the_figures(tmp_path):
+    p = make_protocol(Spec(design=design(), primary=("rTMS",), power=0.8))
+    page = p.to_html(embed_figures=True)
+    parser = _Collect()
+    parser.feed(page)
+    assert parser.images == []
+    assert page.count("<svg") == 1
+    assert "<?xml" not in page
+    assert p.to_html(embed_figures=True) == page  # deterministic ids

@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="documents to write (default: md and html, plus docx when "
                           "python-docx is installed)")
     sub.add_argument("--no-figures", action="store_true", help="skip the figures")
+    sub.add_argument("--self-contained", action="store_true",
+                     help="inline the figures into the HTML page (one file to share)")
 
     sub = commands.add_parser("randomize", help="write a permuted-block randomization list",
                               description="Write a stratified permuted-block randomization "
@@ -254,7 +256,8 @@ def _cmd_protocol(args: argparse.Namespace) -> int:
     out = Path(args.output)
     protocol = make_protocol(spec, figures=not args.no_figures,
                              spec_name=Path(args.spec).name, out_name=str(out))
-    written = protocol.write(out, formats=args.formats, spec_name=Path(args.spec).name)
+    written = protocol.write(out, formats=args.formats, spec_name=Path(args.spec).name,
+                             embed_figures=args.self_contained)
     ss = protocol.results["sample_size"]
     print(f"{ss.n_total} analysed, {ss.n_randomized} randomized "
           f"(power {ss.power:.3f} for {', '.join(ss.hypotheses)})")

@@ -182,11 +182,21 @@ class Protocol:
         text = _environment().get_template("protocol.md.j2").render(blocks=self.blocks)
         return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
-    def to_html(self) -> str:
-        """The protocol as a standalone HTML page (figures as ``figures/<name>.svg``)."""
+    def to_html(self, *, embed_figures: bool = False) -> str:
+        """The protocol as an HTML page.
+
+        Parameters
+        ----------
+        embed_figures : bool, default False
+            Inline the figures as SVG, so the page is one self-contained
+            file; otherwise they are linked as ``figures/<name>.svg``.
+        """
         title = next((b.text for b in self.blocks if b.kind == "heading"), "Protocol")
+        inline = {}
+        if embed_figures:
+            inline = {f"figures/{name}": _svg_text(fig) for name, fig in self.figures.items()}
         return _environment(html=True).get_template("protocol.html.j2").render(
-            blocks=self.blocks, title=title)
+            blocks=self.blocks, title=title, inline=inline)
 
     def to_docx(self, path: str | Path, *, figure_dir: str | Path | None = None) -> Path:
         """Write the protocol as a Word document (needs python-docx).
@@ -241,7 +251,8 @@ class Protocol:
         return path
 
     def write(self, directory: str | Path, *, formats: Sequence[str] | None = None,
-              stem: str = "protocol", spec_name: str | None = None) -> dict[str, Path]:
+              stem: str = "protocol", spec_name: str | None = None,
+              embed_figures: bool = False) -> dict[str, Path]:
         """Write the protocol, its figures and its spec into ``directory``.
 
         Parameters
@@ -256,6 +267,8 @@ class Protocol:
         spec_name : str, optional
             Name of the copy of the spec written alongside (default
             ``"<stem>.toml"``), so the folder reproduces itself.
+        embed_figures : bool, default False
+            Inline the figures into the HTML page (one self-contained file).
 
         Returns
         -------
@@ -288,7 +301,8 @@ class Protocol:
             written["md"].write_text(self.to_markdown(), encoding="utf-8")
         if "html" in formats:
             written["html"] = out / f"{stem}.html"
-            written["html"].write_text(self.to_html(), encoding="utf-8")
+            written["html"].write_text(self.to_html(embed_figures=embed_figures),
+                                       encoding="utf-8")
         if "docx" in formats:
             written["docx"] = self.to_docx(out / f"{stem}.docx", figure_dir=out)
         written["toml"] = out / (spec_name or f"{stem}.toml")
@@ -298,6 +312,19 @@ class Protocol:
             written["sensitivity"] = out / "sensitivity.csv"
             sensitivity.to_csv(written["sensitivity"], index=False)
         return written
+
+
+def _svg_text(fig: Any) -> str:
+    """A figure as an inline ``<svg>`` element (no XML prolog), deterministic ids."""
+    import io
+
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "trialplan"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
 
 
 def _has_docx() -> bool:
