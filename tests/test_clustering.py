@@ -43,8 +43,8 @@ def test_power_by_hand(hypothesis: str) -> None:
     # df = 2 * (6 groups - 1) = 10; control cells' from the within-cell one, df = 2 * 47
     # = 94; Satterthwaite (1946) df for the contrast's mix of the two.  (Before this
     # rule the df was 104 for every contrast; simulation of the analysis gave a type I
-    # error of up to 0.07 for main effects and 0.12 for the MBI-only simple effect, see
-    # tests/test_simulate_clustered.py.)  Two-sided noncentral t power computed here.
+    # error of up to 0.071 for main effects and 0.114 for the MBI-only simple effect, see
+    # tests/references/clustered_calibration.txt.)  Two-sided noncentral t power computed here.
     d = design(GROUPS)
     c = d.hypothesis(hypothesis).contrasts[0]
     mu = np.array([MEANS[cell] for cell in d.cells])
