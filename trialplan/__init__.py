@@ -5,13 +5,23 @@ Public API (see DESIGN.md); import as ``import trialplan as tp``.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from trialplan import _pickle  # noqa: F401  (registers pickling of frozen mappings)
-
-from trialplan import randomization, report, simulate
+from trialplan import (
+    _pickle,  # noqa: F401  (registers pickling of frozen mappings)
+    boundaries,
+    randomization,
+    report,
+    scenarios,
+    simulate,
+    spending,
+    synergy,
+)
+from trialplan.assurance import AssuranceResult, NormalPrior, PosteriorRule
+from trialplan.binary import Binary
 from trialplan.designs import SMART, Factorial, Parallel
+from trialplan.designs.clustering import Clustering
 from trialplan.dunnett import Dunnett
 from trialplan.explore import explore, explore_curves, explore_heatmap
-from trialplan.assurance import AssuranceResult, NormalPrior, PosteriorRule
+from trialplan.longitudinal import Repeated
 from trialplan.multiplicity import (
     Bonferroni,
     FixedSequence,
@@ -20,19 +30,13 @@ from trialplan.multiplicity import (
     Hochberg,
     Holm,
 )
-from trialplan.binary import Binary
-from trialplan.designs.clustering import Clustering
-from trialplan.longitudinal import Repeated
 from trialplan.outcomes import Continuous
-from trialplan.survival import TimeToEvent, required_events, schoenfeld_events
 from trialplan.power import anova_power
 from trialplan.results import PowerResult, SampleSizeResult
-from trialplan import boundaries, spending
 from trialplan.sequential import GroupSequential, SequentialSampleSizeResult
 from trialplan.spec import dump_spec, load_spec
-from trialplan import scenarios
-from trialplan import synergy
 from trialplan.statistic import IntersectionUnion, TestStatistic
+from trialplan.survival import TimeToEvent, required_events, schoenfeld_events
 
 try:
     __version__ = version("trialplan")
@@ -40,42 +44,43 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "SMART",
     "AssuranceResult",
-    "NormalPrior",
-    "PosteriorRule",
     "Binary",
-    "Clustering",
-    "Repeated",
-    "TimeToEvent",
-    "required_events",
-    "schoenfeld_events",
     "Bonferroni",
-    "FixedSequence",
-    "Gatekeeping",
-    "Graphical",
-    "Hochberg",
-    "Holm",
+    "Clustering",
     "Continuous",
     "Dunnett",
     "Factorial",
+    "FixedSequence",
+    "Gatekeeping",
+    "Graphical",
     "GroupSequential",
-    "SequentialSampleSizeResult",
-    "boundaries",
-    "spending",
-    "Parallel",
-    "SMART",
-    "synergy",
+    "Hochberg",
+    "Holm",
     "IntersectionUnion",
+    "NormalPrior",
+    "Parallel",
+    "PosteriorRule",
     "PowerResult",
+    "Repeated",
     "SampleSizeResult",
+    "SequentialSampleSizeResult",
     "TestStatistic",
+    "TimeToEvent",
     "anova_power",
+    "boundaries",
+    "dump_spec",
     "explore",
     "explore_curves",
     "explore_heatmap",
-    "dump_spec",
     "load_spec",
-    "scenarios",
     "randomization",
     "report",
+    "required_events",
+    "scenarios",
+    "schoenfeld_events",
+    "simulate",
+    "spending",
+    "synergy",
 ]
