@@ -3,7 +3,8 @@
 Public API (see DESIGN.md); import as ``import trialplan as tp``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from trialplan import (
     _pickle,  # noqa: F401  (registers pickling of frozen mappings)
@@ -39,8 +40,8 @@ from trialplan.statistic import IntersectionUnion, TestStatistic
 from trialplan.survival import TimeToEvent, required_events, schoenfeld_events
 
 try:
-    __version__ = version("trialplan")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = _version("trialplan")
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
