@@ -94,10 +94,14 @@ def test_simulation_method_within_mcse():
 
 
 def test_narrow_prior_tends_to_power():
-    # a prior of sd 1e-6 is (almost) a point mass: assurance -> favourable-tail power
+    # a prior of sd 1e-6 is (almost) a point mass: assurance -> favourable-tail power,
+    # P(T < -t_.975,396) for the noncentral t with ncp IC / se = -3 / 1.6 (scipy).
+    # (The two-sided power adds the far tail, 6.4e-5, which assurance leaves out.)
     d = design()
     res = d.assurance(hypothesis="rTMS:MBI", prior=tp.NormalPrior(mean=-3.0, sd=1e-6))
-    assert res.value == pytest.approx(d.power()["rTMS:MBI"], abs=1e-4)
+    crit = scipy.stats.t.isf(0.025, 396)
+    expected = scipy.stats.nct.cdf(-crit, 396, -3.0 / 1.6)
+    assert res.value == pytest.approx(expected, abs=1e-8)
 
 
 # ---------------------------------------------------------------- decision rules

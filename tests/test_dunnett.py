@@ -33,7 +33,7 @@ def test_critical_values_df_infinite_match_methods(k: int, sided: int, expected:
     # METHODS.md section 6: equal n, df = inf, alpha = .05.
     c = dunnett_critical_value(loadings=[math.sqrt(0.5)] * k, df=math.inf, alpha=0.05,
                                sided=sided)
-    assert c == pytest.approx(expected, abs=6e-4)
+    assert c == pytest.approx(expected, abs=5e-4)  # published to 3 decimals
 
 
 def test_single_comparison_reduces_to_the_t_test() -> None:

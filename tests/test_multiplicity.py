@@ -56,12 +56,15 @@ def test_bonferroni_any_all_match_mvtnorm():
 
 
 def test_bonferroni_per_hypothesis_is_marginal_power_at_alpha_over_m():
-    # Bonferroni at alpha/3 is a plain t test at level 0.05/3 (R: factorial_power.R's
-    # t_power formula, equivalent design at alpha = 0.05/3).
+    # Bonferroni at alpha/3 is a plain two-sided t test at level 0.05/3: noncentral t
+    # (scipy) with effects 4.5, 3.5, 3 (typed from the cell means), se = 8 sqrt(1/50)
+    # for a main effect and 8 sqrt(4/50) for the interaction, df = 200 - 4.
     res = design().power(multiplicity=tp.Bonferroni(MAIN3))
-    plain = design(alpha=0.05 / 3).power(MAIN3)
-    for h in MAIN3:
-        assert res[h] == pytest.approx(plain[h], abs=1e-10)
+    df, crit = 196, stats.t.isf(0.05 / 6, 196)
+    for h, effect, se in (("rTMS", -4.5, 8 / math.sqrt(50)), ("MBI", -3.5, 8 / math.sqrt(50)),
+                          ("rTMS:MBI", -3.0, 16 / math.sqrt(50))):
+        expected = stats.nct.sf(crit, df, effect / se) + stats.nct.cdf(-crit, df, effect / se)
+        assert res[h] == pytest.approx(expected, abs=1e-10)
 
 
 @pytest.mark.parametrize("procedure", [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from statistics import NormalDist
 from pathlib import Path
 
 import pytest
@@ -95,8 +96,13 @@ def test_time_to_event_arms_give_log_hazard_ratio_comparisons() -> None:
     def events(h: float) -> float:
         return 150 * (1 - (math.exp(-h * 12.0) - math.exp(-h * 24.0)) / (h * 12.0))
 
-    assert row.se == pytest.approx(math.sqrt(1 / events(0.10) + 1 / events(0.07)), rel=1e-9)
-    assert 0.05 < row.power < 1.0
+    se = math.sqrt(1 / events(0.10) + 1 / events(0.07))
+    assert row.se == pytest.approx(se, rel=1e-9)
+    # two-sided Wald z power from the normal law (both tails), written out here
+    z, shift = NormalDist().inv_cdf(0.975), abs(math.log(0.7)) / se
+    expected = NormalDist().cdf(shift - z) + NormalDist().cdf(-shift - z)
+    assert math.isinf(row.df)
+    assert row.power == pytest.approx(expected, abs=1e-12)
 
 
 # -------------------------------------------------------------- timing arms
