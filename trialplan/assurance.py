@@ -118,6 +118,16 @@ class AssuranceResult:
     seed : object
         Seed of the prior draws (``method="simulation"`` only; a fixed default
         when none is given).
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
+    ...                      ("a0", "b1"): 0, ("a1", "b1"): -4}, sd=8.0), n_per_cell=100)
+    >>> res = d.assurance(hypothesis="A:B", prior=tp.NormalPrior(mean=-4.0, sd=2.0))
+    >>> round(res.value, 4), res.mcse, round(res.power_at_prior_mean, 4)
+    (0.6308, None, 0.7033)
     """
 
     hypothesis: str
@@ -133,7 +143,19 @@ class AssuranceResult:
     seed: Any = None
 
     def to_frame(self) -> pd.DataFrame:
-        """One-row DataFrame of the result."""
+        """One-row DataFrame of the result.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
+        ...                      ("a0", "b1"): 0, ("a1", "b1"): -4}, sd=8.0), n_per_cell=100)
+        >>> res = d.assurance(hypothesis="A:B", prior=tp.NormalPrior(mean=-4.0, sd=2.0))
+        >>> res.to_frame()[["hypothesis", "value", "se", "df"]].round(4)
+          hypothesis   value   se     df
+        0        A:B  0.6308  1.6  396.0
+        """
         return pd.DataFrame([self.__dict__])
 
     def __repr__(self) -> str:

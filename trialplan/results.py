@@ -119,7 +119,18 @@ class PowerResult(Mapping[str, float]):
         return len(self.rows)
 
     def row(self, hypothesis: str) -> PowerRow:
-        """The full :class:`PowerRow` of one hypothesis."""
+        """The full :class:`PowerRow` of one hypothesis.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> row = d.power().row("A:B")      # IC = 3 - 1 - 1 + 0, se = 2 sqrt(4 / 20)
+        >>> row.effect, round(row.se, 4), row.df, round(row.power, 4)
+        (1.0, 0.8944, 76.0, 0.1971)
+        """
         self[hypothesis]  # raises a helpful KeyError
         return next(r for r in self.rows if r.hypothesis == hypothesis)
 
@@ -129,6 +140,15 @@ class PowerResult(Mapping[str, float]):
 
         Only results of a multiple-testing procedure
         (``design.power(multiplicity=...)``) carry it.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> round(d.power(multiplicity=tp.Holm(["A", "B"])).any, 4)
+        0.9771
         """
         return self._family("any")
 
@@ -138,6 +158,15 @@ class PowerResult(Mapping[str, float]):
 
         Only results of a multiple-testing procedure
         (``design.power(multiplicity=...)``) carry it.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> round(d.power(multiplicity=tp.Holm(["A", "B"])).all, 4)
+        0.8284
         """
         return self._family("all")
 
@@ -150,7 +179,20 @@ class PowerResult(Mapping[str, float]):
         return float(self.extras[key])
 
     def to_frame(self) -> pd.DataFrame:
-        """A tidy DataFrame, one row per hypothesis (a new copy each call)."""
+        """A tidy DataFrame, one row per hypothesis (a new copy each call).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> frame = d.power(["A", "A:B"]).to_frame()
+        >>> frame[["hypothesis", "df", "power", "method"]].round(3)
+          hypothesis    df  power              method
+        0          A  76.0  0.912  exact noncentral t
+        1        A:B  76.0  0.197  exact noncentral t
+        """
         frame = pd.DataFrame([row.__dict__ for row in self.rows])
         if self.mcse:
             frame.insert(frame.columns.get_loc("power") + 1, "mcse",
@@ -238,7 +280,19 @@ class SampleSizeResult:
         object.__setattr__(self, "extras", MappingProxyType(dict(self.extras)))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per required hypothesis with the solved sizes."""
+        """One row per required hypothesis with the solved sizes.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> ss = d.sample_size(power=0.8, hypothesis="A:B")
+        >>> ss.to_frame()[["hypothesis", "power", "n_total", "method"]].round(4)
+          hypothesis   power  n_total              method
+        0        A:B  0.8029      508  exact noncentral t
+        """
         return pd.DataFrame({
             "hypothesis": list(self.hypotheses),
             "target_power": self.target,

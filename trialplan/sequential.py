@@ -845,6 +845,19 @@ class SequentialSampleSizeResult(SampleSizeResult):
     n_total_fixed : float
         The (unrounded) total a fixed design with the same test would need,
         ``n_total_max / inflation`` of the canonical normal approximation.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
+    ...                      ("a0", "b1"): 0, ("a1", "b1"): -4}, sd=8.0), n_per_cell=50)
+    >>> gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025)
+    >>> ss = d.sample_size(power=0.8, hypothesis="A:B", sequential=gsd)
+    >>> ss.n_total, ss.n_total_per_look, round(ss.n_total_fixed, 1)
+    (508, (254, 508), 502.3)
+    >>> {k: round(v, 1) for k, v in ss.expected_n_total.items()}
+    {'H0': 507.6, 'H1': 465.9}
     """
 
     sequential: Any = field(default=None, repr=False, compare=False)
