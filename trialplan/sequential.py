@@ -686,14 +686,44 @@ class GroupSequential:
         return self.expected_fraction_at(drift) * self.inflation_factor
 
     def expected_fraction_at(self, drift: float) -> float:
-        """Expected information at stopping as a fraction of the maximum ``I_max``."""
+        """Expected information at stopping as a fraction of the maximum ``I_max``.
+
+        Parameters
+        ----------
+        drift : float
+            Expected z statistic at the final look, ``theta * sqrt(I_max)``.
+
+        Returns
+        -------
+        float
+            ``sum_k P(stop at look k) * t_k``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025)
+        >>> round(gsd.expected_fraction_at(0.0), 4)   # 1 - 0.5 * alpha spent at look 1
+        0.9992
+        >>> round(gsd.expected_fraction_at(gsd.drift), 4)
+        0.8737
+        """
         up, low = self.crossing_probabilities(drift)
         stop = up + low
         stop[-1] = 1.0 - stop[:-1].sum()
         return float(np.dot(stop, self.info_fractions))
 
     def replace(self, **changes: Any) -> GroupSequential:
-        """A copy with some parameters changed (validated and solved again)."""
+        """A copy with some parameters changed (validated and solved again).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025)
+        >>> gsd.efficacy_z.round(3).tolist()
+        [2.963, 1.969]
+        >>> gsd.replace(alpha=0.05).efficacy_z.round(3).tolist()
+        [2.538, 1.662]
+        """
         return dataclasses.replace(self, **changes)
 
     # -------------------------------------------------------------- display

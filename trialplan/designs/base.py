@@ -141,6 +141,16 @@ class CellDesign:
         With group delivery (a ``clusters`` field, see
         :class:`~trialplan.Clustering`) the outcome receives each cell's
         design effect and the clustering adjusts the degrees of freedom.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> model = d.cell_model()          # variance sd^2 / n = 4 / 20 per cell
+        >>> model.estimates.tolist(), model.variances.tolist(), model.df
+        ([0.0, 1.0, 1.0, 3.0], [0.2, 0.2, 0.2, 0.2], 76.0)
         """
         clusters = getattr(self, "clusters", None)
         if clusters is None:
@@ -150,7 +160,20 @@ class CellDesign:
         return clusters.adjust_model(self, model)
 
     def design_effects(self) -> np.ndarray:
-        """Variance inflation per cell from group delivery (all 1 without clustering)."""
+        """Variance inflation per cell from group delivery (all 1 without clustering).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> d.design_effects().tolist()
+        [1.0, 1.0, 1.0, 1.0]
+        >>> grouped = d.replace(clusters=tp.Clustering(factor="B", icc=0.05, group_size=8))
+        >>> grouped.design_effects().tolist()   # 1 + (8 - 1) 0.05 in the cells with b1
+        [1.0, 1.35, 1.0, 1.35]
+        """
         clusters = getattr(self, "clusters", None)
         if clusters is None:
             return np.ones(len(self.cells))
@@ -160,6 +183,21 @@ class CellDesign:
         """Expected events per cell at the planned sizes (time-to-event outcomes).
 
         See :meth:`trialplan.TimeToEvent.expected_events`.
+
+        Raises
+        ------
+        TypeError
+            If the outcome is not a time-to-event outcome.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"arm": ("control", "rTMS")},
+        ...                  outcome=tp.TimeToEvent(hazards={("control",): 0.1, ("rTMS",): 0.07},
+        ...                                         accrual=12.0, analysis_time=24.0),
+        ...                  n_per_cell=100)
+        >>> {cell: round(e, 2) for cell, e in d.expected_events().items()}
+        {('control',): 82.46, ('rTMS',): 70.79}
         """
         if not hasattr(self.outcome, "expected_events"):
             raise TypeError("expected_events() needs a time-to-event outcome "
@@ -334,6 +372,18 @@ class CellDesign:
         """Assurance of ``hypothesis``: power averaged over a design prior.
 
         See :func:`trialplan.assurance.assurance` for the parameters.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
+        ...                      ("a0", "b1"): 0, ("a1", "b1"): -4}, sd=8.0), n_per_cell=100)
+        >>> res = d.assurance(hypothesis="A:B", prior=tp.NormalPrior(mean=-4.0, sd=2.0))
+        >>> round(res.value, 4)                 # below the power at the prior mean
+        0.6308
+        >>> round(d.power("A:B")["A:B"], 4)
+        0.7033
         """
         from trialplan.assurance import assurance
 

@@ -144,13 +144,37 @@ class Factorial(CellDesign):
         return np.full(len(self.cells), int(n))
 
     def with_cell_sizes(self, sizes: Sequence[int]) -> Factorial:
-        """The same design with these analysed sizes per cell (in ``cells`` order)."""
+        """The same design with these analysed sizes per cell (in ``cells`` order).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> d.cells
+        (('a0', 'b0'), ('a0', 'b1'), ('a1', 'b0'), ('a1', 'b1'))
+        >>> d.with_cell_sizes([10, 10, 20, 20]).n_per_cell[("a1", "b1")]
+        20
+        >>> d.with_cell_sizes([30, 30, 30, 30]).n_per_cell
+        30
+        """
         sizes = [int(s) for s in sizes]
         n: Any = sizes[0] if len(set(sizes)) == 1 else dict(zip(self.cells, sizes, strict=True))
         return self.replace(n_per_cell=n)  # type: ignore[return-value]
 
     def cell_label(self, cell: Cell) -> str:
-        """A cell in words, e.g. ``"active+MBI"``."""
+        """A cell in words, e.g. ``"active+MBI"``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+        >>> d.cell_label(("a1", "b1"))
+        'a1+b1'
+        """
         return "+".join(cell)
 
     def _cell(self, key: Any, what: str) -> Cell:

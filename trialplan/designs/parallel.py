@@ -142,13 +142,31 @@ class Parallel(CellDesign):
         return self.n_per_arm
 
     def with_cell_sizes(self, sizes: Sequence[int]) -> Parallel:
-        """Return the same design with these analysed sizes per arm (``arms`` order)."""
+        """Return the same design with these analysed sizes per arm (``arms`` order).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> p = tp.Parallel(arms=("control", "MBI"), n_per_arm=50,
+        ...                 outcome=tp.Continuous(means={"control": 0.0, "MBI": -3.0}, sd=8.0))
+        >>> dict(p.with_cell_sizes([40, 80]).n_per_arm)
+        {'control': 40, 'MBI': 80}
+        """
         sizes = [int(s) for s in sizes]
         n: Any = sizes[0] if len(set(sizes)) == 1 else dict(zip(self.arms, sizes, strict=True))
         return self.replace(n_per_arm=n)  # type: ignore[return-value]
 
     def cell_label(self, cell: str) -> str:
-        """Return an arm in words (its name)."""
+        """Return an arm in words (its name).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> p = tp.Parallel(arms=("control", "MBI"), n_per_arm=50,
+        ...                 outcome=tp.Continuous(means={"control": 0.0, "MBI": -3.0}, sd=8.0))
+        >>> p.cell_label("MBI")
+        'MBI'
+        """
         return cell
 
     def _arm(self, key: Any, what: str) -> str:
