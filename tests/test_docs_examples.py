@@ -1,0 +1,272 @@
+"""Every code example a user reads in README.md and docs/*.md runs, and says what it prints.
+
+For each page (README.md and docs/*.md, not docs/hooks/) the fenced blocks are run
+in order, in one fresh namespace, in a temporary working directory:
+
+* ```` ```python ```` blocks are executed; a block written as a doctest (lines starting
+  with ``>>>``) is run by :mod:`doctest`, so its shown output is checked;
+* a fence without a language (or ```` ```text ````) directly after a python block is
+  that block's printed output: the block's standard output must equal it (trailing
+  spaces ignored);
+* ```` ```bash ```` blocks: every ``trialplan ...`` command is run (through
+  ``trialplan.cli.main``, which the console script calls) in the page's directory and
+  must exit 0; other commands are not run, but the scripts they name must exist; the
+  installed ``trialplan`` command itself is run once, for ``--help`` of every
+  subcommand the docs use;
+* ```` ```toml ```` blocks of docs/spec.md: the complete spec is read with
+  ``trialplan.spec.read_spec``, and the fragments are read appended to it.
+
+A block opts out only with an explicit ``<!-- no-run: reason -->`` on the line
+before its fence (for blocks that need resources a test machine does not have).
+Numbers the docs quote are asserted inside the blocks themselves, so this test keeps
+them true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import doctest
+import io
+import os
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+# Pages whose examples take more than about 3 s (simulation, protocols, figures).
+SLOW_PAGES = {"README.md", "simulation.md", "multiplicity.md"}
+
+FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[ \t]*$")
+NO_RUN = re.compile(r"<!--\s*no-run:\s*(?P<reason>\S.*?)\s*-->")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced block of a page."""
+
+    lang: str
+    code: str
+    line: int           # 1-based line of the opening fence
+    no_run: str | None  # the reason given by a ``<!-- no-run: ... -->`` marker
+    follows_block: bool  # only blank lines between the previous block's fence and this one
+
+
+def _dedent(lines: list[str], indent: str) -> str:
+    out = []
+    for text in lines:
+        out.append(text[len(indent):] if text.startswith(indent) else text.lstrip())
+    return "\n".join(out) + "\n"
+
+
+def extract_blocks(text: str) -> list[Block]:
+    """Return the fenced blocks of a Markdown text, in order."""
+    lines = text.splitlines()
+    blocks: list[Block] = []
+    i = 0
+    last_close = -10
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        indent, lang = match["indent"], match["lang"].lower()
+        start = i
+        j = i + 1
+        while j < len(lines) and lines[j].strip() != "```":
+            j += 1
+        if j == len(lines):
+            raise AssertionError(f"unclosed fence at line {start + 1}")
+        previous = next((lines[k] for k in range(start - 1, -1, -1) if lines[k].strip()), "")
+        marker = NO_RUN.search(previous)
+        between = lines[last_close + 1:start] if last_close >= 0 else ["x"]
+        blocks.append(Block(lang=lang, code=_dedent(lines[start + 1:j], indent), line=start + 1,
+                            no_run=marker["reason"] if marker else None,
+                            follows_block=not any(s.strip() for s in between)))
+        last_close = j
+        i = j + 1
+    return blocks
+
+
+def _normalize(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+
+
+def _run_python(block: Block, namespace: dict, where: str) -> str:
+    """Execute one python block in ``namespace``; return what it printed."""
+    buffer = io.StringIO()
+    if block.code.lstrip().startswith(">>>"):
+        test = doctest.DocTestParser().get_doctest(block.code, namespace, where, where,
+                                                   block.line)
+        report = io.StringIO()
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS
+                                       | doctest.NORMALIZE_WHITESPACE)
+        runner.run(test, out=report.write, clear_globs=False)
+        if runner.failures:
+            raise AssertionError(f"{where}: doctest failed\n{report.getvalue()}")
+        return ""
+    code = compile(block.code, where, "exec")
+    with contextlib.redirect_stdout(buffer):
+        exec(code, namespace)  # noqa: S102 - running the documentation is the point
+    return buffer.getvalue()
+
+
+_SCRIPT = re.compile(r"\b((?:examples|benchmarks)/[\w./-]+\.py)\b")
+
+
+def _run_bash(block: Block, cwd: Path, where: str) -> None:
+    for script in _SCRIPT.findall(block.code):
+        assert (ROOT / script).exists(), f"{where}: {script} does not exist"
+    for raw in block.code.splitlines():
+        for command in raw.split("&&"):
+            words = shlex.split(command, comments=True)
+            if not words or words[0] != "trialplan":
+                continue
+            code, err = _run_cli(words[1:], cwd)
+            assert code == 0, f"{where}: `{command.strip()}` exited {code}\n{err[-3000:]}"
+
+
+def _run_cli(argv: list[str], cwd: Path) -> tuple[int, str]:
+    """Run ``trialplan argv`` in this process (the console script calls the same main)."""
+    from trialplan.cli import main
+
+    err = io.StringIO()
+    saved = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        os.chdir(saved)
+    return code, err.getvalue()
+
+
+def _run_toml(block: Block, cwd: Path, where: str, state: dict) -> None:
+    from trialplan.spec import read_spec
+
+    if "spec_version" in block.code:
+        state["spec_toml"] = block.code
+        text = block.code
+    else:
+        assert "spec_toml" in state, f"{where}: a TOML fragment before any complete spec"
+        text = state["spec_toml"] + "\n" + block.code
+    path = cwd / f"spec_line{block.line}.toml"
+    path.write_text(text)
+    read_spec(path)
+
+
+def run_page(page: Path, cwd: Path) -> None:
+    blocks = extract_blocks(page.read_text(encoding="utf-8"))
+    namespace: dict = {"__name__": "__docs__"}
+    state: dict = {}
+    printed: str | None = None
+    for block in blocks:
+        where = f"{page.relative_to(ROOT)}:{block.line}"
+        if block.no_run is not None:
+            printed = None
+            continue
+        if block.lang == "python":
+            printed = _run_python(block, namespace, where)
+            continue
+        if block.lang in ("", "text") and printed is not None and block.follows_block:
+            assert _normalize(printed) == _normalize(block.code), (
+                f"{where}: the block before prints\n{printed}\nbut the page shows\n{block.code}")
+        elif block.lang == "bash":
+            _run_bash(block, cwd, where)
+        elif block.lang == "toml" and page.name == "spec.md":
+            _run_toml(block, cwd, where, state)
+        printed = None
+
+
+def _param(page: Path):
+    marks = [pytest.mark.slow] if page.name in SLOW_PAGES else []
+    return pytest.param(page, id=page.name, marks=marks)
+
+
+@pytest.mark.parametrize("page", [_param(p) for p in PAGES])
+def test_page_examples_run(page, tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.chdir(tmp_path)
+    run_page(page, tmp_path)
+
+
+def test_every_page_has_been_found():
+    names = {p.name for p in PAGES}
+    assert {"README.md", "tutorial.md", "user-guide.md", "multiplicity.md"} <= names
+    assert not any("hooks" in p.parts for p in PAGES)
+
+
+def test_no_run_markers_are_rare_and_give_a_reason():
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for marker in re.findall(r"<!--\s*no-run\b[^>]*-->", text):
+            assert NO_RUN.search(marker), f"{page.name}: {marker} gives no reason"
+    total = sum(len(re.findall(r"<!--\s*no-run", p.read_text())) for p in PAGES)
+    assert total <= 3
+
+
+def test_extractor_pairs_output_blocks_and_honours_markers():
+    text = ("intro\n\n```python\nprint(1)\n```\n\n```\n1\n```\n\nprose\n\n"
+            "<!-- no-run: needs a cluster -->\n```python\nraise SystemExit\n```\n\n"
+            "- item\n\n  ```python\n  x = 2\n  ```\n")
+    blocks = extract_blocks(text)
+    assert [b.lang for b in blocks] == ["python", "", "python", "python"]
+    assert blocks[1].follows_block
+    assert not blocks[2].follows_block
+    assert blocks[2].no_run == "needs a cluster"
+    assert blocks[3].code == "x = 2\n"
+
+
+def test_wrong_output_or_failing_code_fails(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("```python\nprint(2)\n```\n\n```\n3\n```\n")
+    with pytest.raises(AssertionError, match="prints"):
+        run_page_at(page, tmp_path)
+    page.write_text("```python\n>>> 1 + 1\n3\n```\n")
+    with pytest.raises(AssertionError, match="doctest failed"):
+        run_page_at(page, tmp_path)
+    page.write_text("```bash\ntrialplan power missing.toml\n```\n")
+    with pytest.raises(AssertionError, match="exited 2"):
+        run_page_at(page, tmp_path)
+
+
+def run_page_at(page: Path, cwd: Path) -> None:
+    """run_page for a page outside the repository (used by the self-tests)."""
+    global ROOT
+    saved = ROOT
+    ROOT = page.parent
+    try:
+        run_page(page, cwd)
+    finally:
+        ROOT = saved
+
+
+def _documented_subcommands() -> set[str]:
+    found = set()
+    for page in PAGES:
+        for block in extract_blocks(page.read_text(encoding="utf-8")):
+            if block.lang == "bash":
+                found |= set(re.findall(r"(?m)(?:^|&&)\s*trialplan\s+([a-z-]+)", block.code))
+    return found
+
+
+@pytest.mark.slow
+def test_documented_subcommands_exist_in_the_installed_command():
+    used = _documented_subcommands()
+    assert {"init", "power", "sample-size", "protocol", "randomize"} <= used
+    proc = subprocess.run([sys.executable, "-m", "trialplan", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for name in used:
+        assert name in proc.stdout, f"`trialplan {name}` is documented but not in --help"
