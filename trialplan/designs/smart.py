@@ -194,6 +194,23 @@ class SMART:
         ValueError
             If ``key`` is not a pair of a stage-1 treatment and a stage-2
             option (the closest names are suggested).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> smart = tp.SMART(
+        ...     stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        ...     response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
+        ...     responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
+        ...     nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
+        ...                        ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
+        ...     sd=8.0, n_total=200, alpha=0.05)
+        >>> smart.regime(["rTMS", "augment"])
+        ('rTMS', 'augment')
+        >>> smart.regime(("rTMS", "augmnt"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: regime: 'augmnt' is not a stage-2 option; ... (did you mean 'augment'?)
         """
         if isinstance(key, str) or not isinstance(key, Sequence) or len(key) != 2:
             raise ValueError(f"{what} must be a pair (stage-1 treatment, stage-2 option), "
@@ -332,6 +349,20 @@ class SMART:
 
         The arm mixes responders and non-responders under each stage-2
         option in proportion to ``g`` and ``(1 - g) p2``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> smart = tp.SMART(
+        ...     stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        ...     response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
+        ...     responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
+        ...     nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
+        ...                        ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
+        ...     sd=8.0, n_total=200, alpha=0.05)
+        >>> mean, var = smart.stage1_moments()["rTMS"]
+        >>> round(mean, 2), round(var, 2)     # .3(-14) + .35(-4) + .35(-6); 64 + spread
+        (-7.7, 81.71)
         """
         out = {}
         for a1 in self.stage1:
@@ -351,6 +382,20 @@ class SMART:
 
         By default the second stage-1 treatment against the first, averaging
         over stage-2 options (the main effect of the first-stage treatment).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> smart = tp.SMART(
+        ...     stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        ...     response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
+        ...     responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
+        ...     nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
+        ...                        ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
+        ...     sd=8.0, n_total=200, alpha=0.05)
+        >>> stat = smart.statistic_stage1()   # se = sqrt((81.71 + 78.85) / 100)
+        >>> stat.hypothesis, round(stat.effect, 2), round(stat.se, 4), stat.df
+        ('rTMS+MBI vs rTMS', -2.8, 1.2671, inf)
         """
         arm = self.stage1[1] if arm is None else self._arm(arm, "arm")
         reference = self.stage1[0] if reference is None else self._arm(reference, "reference")
@@ -369,7 +414,22 @@ class SMART:
             favourable=self.favourable, method=_STAGE1)
 
     def statistic_regimes(self, regime_a: Regime, regime_b: Regime) -> TestStatistic:
-        """Canonical statistic of the regime comparison ``regime_a`` minus ``regime_b``."""
+        """Canonical statistic of the regime comparison ``regime_a`` minus ``regime_b``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> smart = tp.SMART(
+        ...     stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        ...     response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
+        ...     responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
+        ...     nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
+        ...                        ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
+        ...     sd=8.0, n_total=200, alpha=0.05)
+        >>> stat = smart.statistic_regimes(("rTMS+MBI", "augment"), ("rTMS", "continue"))
+        >>> round(stat.effect, 2), round(stat.se, 4), stat.df
+        (-4.4, 1.583, inf)
+        """
         a = self.regime(regime_a, "regime_a")
         b = self.regime(regime_b, "regime_b")
         if a == b:
@@ -474,6 +534,19 @@ class SMART:
         """Power of the stage-1 comparison (second treatment vs first).
 
         Keywords are passed to :meth:`power` (e.g. ``method="simulation"``).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> smart = tp.SMART(
+        ...     stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        ...     response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
+        ...     responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
+        ...     nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
+        ...                        ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
+        ...     sd=8.0, n_total=200, alpha=0.05)
+        >>> round(smart.power_stage1(), 4)   # Phi(2.8 / 1.2671 - 1.96) + far tail
+        0.5986
         """
         return float(self.power("stage1", **options).rows[0].power)
 
@@ -481,6 +554,19 @@ class SMART:
         """Power of comparing two embedded regimes (``regime_a`` minus ``regime_b``).
 
         Keywords are passed to :meth:`power` (e.g. ``method="simulation"``).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> smart = tp.SMART(
+        ...     stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        ...     response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
+        ...     responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
+        ...     nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
+        ...                        ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
+        ...     sd=8.0, n_total=200, alpha=0.05)
+        >>> round(smart.power_regimes(("rTMS+MBI", "augment"), ("rTMS", "continue")), 4)
+        0.7938
         """
         return float(self.power([(regime_a, regime_b)], **options).rows[0].power)
 
@@ -548,7 +634,25 @@ class SMART:
             design=design, method=stat.method)
 
     def replace(self, **changes: Any) -> SMART:
-        """Return a copy with some parameters changed, validated again."""
+        """Return a copy with some parameters changed, validated again.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> smart = tp.SMART(
+        ...     stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        ...     response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
+        ...     responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
+        ...     nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
+        ...                        ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
+        ...     sd=8.0, n_total=200, alpha=0.05)
+        >>> smart.replace(n_total=300).n_total
+        300
+        >>> smart.replace(sd=0.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: sd must be a finite number > 0; got sd=0.0
+        """
         from dataclasses import replace
 
         return replace(self, **changes)
