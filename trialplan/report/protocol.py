@@ -63,6 +63,14 @@ class Block:
         Table cells, already formatted.
     path : str
         A figure's path without suffix, relative to the document.
+
+    Examples
+    --------
+    >>> from trialplan.report import Block
+    >>> table = Block("table", "Power of each hypothesis", header=("hypothesis", "power"),
+    ...               rows=(("A", "0.912"), ("A:B", "0.197")))
+    >>> table.kind, table.header, len(table.rows)
+    ('table', ('hypothesis', 'power'), 2)
     """
 
     kind: str
@@ -169,6 +177,19 @@ class Protocol:
         ``"sequential"``.
     figures : mapping
         Figure name to matplotlib Figure (written by :meth:`write`).
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> from trialplan.report import make_protocol
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): -3,
+    ...                      ("a0", "b1"): -2, ("a1", "b1"): -8}, sd=8.0), n_per_cell=10)
+    >>> p = make_protocol(d, figures=False)
+    >>> p.blocks[0].kind, p.blocks[0].text
+    ('heading', 'Sample size and statistical analysis plan')
+    >>> p.results["sample_size"].n_per_cell
+    300
     """
 
     spec: Spec
@@ -178,7 +199,19 @@ class Protocol:
     figures: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def to_markdown(self) -> str:
-        """The protocol as Markdown (figures referenced as ``figures/<name>.png``)."""
+        """The protocol as Markdown (figures referenced as ``figures/<name>.png``).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> from trialplan.report import make_protocol
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): -3,
+        ...                      ("a0", "b1"): -2, ("a1", "b1"): -8}, sd=8.0), n_per_cell=10)
+        >>> p = make_protocol(d, figures=False)
+        >>> p.to_markdown().splitlines()[0]
+        '# Sample size and statistical analysis plan'
+        """
         text = _environment().get_template("protocol.md.j2").render(blocks=self.blocks)
         return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
@@ -190,6 +223,18 @@ class Protocol:
         embed_figures : bool, default False
             Inline the figures as SVG, so the page is one self-contained
             file; otherwise they are linked as ``figures/<name>.svg``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> from trialplan.report import make_protocol
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): -3,
+        ...                      ("a0", "b1"): -2, ("a1", "b1"): -8}, sd=8.0), n_per_cell=10)
+        >>> p = make_protocol(d, figures=False)
+        >>> page = p.to_html()
+        >>> page.startswith("<!DOCTYPE html>"), "<title>Sample size" in page
+        (True, True)
         """
         title = next((b.text for b in self.blocks if b.kind == "heading"), "Protocol")
         inline = {}
@@ -280,6 +325,20 @@ class Protocol:
         ------
         ValueError
             For an unknown format.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import trialplan as tp
+        >>> from trialplan.report import make_protocol
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): -3,
+        ...                      ("a0", "b1"): -2, ("a1", "b1"): -8}, sd=8.0), n_per_cell=10)
+        >>> p = make_protocol(d, figures=False)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     paths = p.write(folder, formats=["md", "html"])
+        ...     sorted(path.name for path in paths.values())
+        ['protocol.html', 'protocol.md', 'protocol.toml', 'sensitivity.csv']
         """
         allowed = ("md", "html", "docx")
         if formats is None:
