@@ -482,6 +482,22 @@ class Schedule:
         Regenerates the schedule (its ``entropy`` is written in the header).
     stage : int or None
         The SMART stage, if any.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+    ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+    >>> sched = tp.randomization.permuted_blocks(d, n=8, block_sizes=(4,),
+    ...                                          strata={"site": ("A", "B")}, seed=2026)
+    >>> len(sched), sched.block_sizes
+    (16, (4,))
+    >>> frame = sched.to_frame()
+    >>> frame.groupby("site").size().to_dict()
+    {'A': 8, 'B': 8}
+    >>> sorted(frame.iloc[:4][["A", "B"]].itertuples(index=False, name=None))  # one block
+    [('a0', 'b0'), ('a0', 'b1'), ('a1', 'b0'), ('a1', 'b1')]
     """
 
     frame: pd.DataFrame

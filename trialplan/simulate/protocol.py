@@ -188,6 +188,14 @@ class OutcomeSimulator(Protocol):
     words.  ``patient_data(params, rng)`` returns one trial's patient-level
     :class:`pandas.DataFrame` for user analyses (``analysis=``); it may
     raise ``NotImplementedError``.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> from trialplan.simulate import OutcomeSimulator, simulator_for
+    >>> sim = simulator_for(tp.Binary(rates={"a": 0.3, "b": 0.5}))
+    >>> isinstance(sim, OutcomeSimulator), sim.engines
+    (True, ('exact', 'individual'))
     """
 
     engines: tuple[str, ...]
@@ -215,6 +223,18 @@ class BaseSimulator:
     Subclasses set ``engines`` and implement ``prepare`` and ``draw``; the
     defaults here size memory from the number of cells and refuse patient-level
     data.
+
+    Examples
+    --------
+    >>> from trialplan.simulate import BaseSimulator, OutcomeSimulator
+    >>> class Toy(BaseSimulator):
+    ...     engines = ("exact",)
+    >>> Toy().describe("exact")
+    'simulation (exact engine)'
+    >>> Toy().bytes_per_trial(None, "exact")     # 16 cells assumed: 8 bytes * 64 * 16**2
+    131072
+    >>> isinstance(Toy(), OutcomeSimulator)
+    True
     """
 
     engines: tuple[str, ...] = ("exact",)
@@ -286,6 +306,17 @@ def simulator_for(outcome: Any) -> OutcomeSimulator:
     ------
     TypeError
         If no simulator is registered for the outcome's type (or a base).
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> from trialplan.simulate import simulator_for
+    >>> type(simulator_for(tp.Continuous(means={"a": 0.0}, sd=1.0))).__name__
+    'ContinuousSimulator'
+    >>> simulator_for(3.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: no simulator is registered for outcome type 'float'; simulation is ...
     """
     for cls in type(outcome).__mro__:
         if cls in _SIMULATORS:

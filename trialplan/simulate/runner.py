@@ -66,6 +66,20 @@ def block_length(simulator: OutcomeSimulator, params: Any, engine: str) -> int:
 
     It depends only on the design and engine, so results never depend on the
     memory budget or the executor.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> from trialplan.simulate import block_length, simulator_for
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+    ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
+    >>> sim = simulator_for(d.outcome)
+    >>> params = sim.prepare(d)
+    >>> block_length(sim, params, "exact")          # 896 bytes a trial: the 2048 cap
+    2048
+    >>> sim.bytes_per_trial(params, "individual"), block_length(sim, params, "individual")
+    (4640, 903)
     """
     per_trial = max(1, int(simulator.bytes_per_trial(params, engine)))
     return max(1, min(_MAX_BLOCK, _BLOCK_BYTES // per_trial))
