@@ -282,6 +282,23 @@ def response_factorial(*, synergy: str = "multiplicative", scale: str = "risk_di
                        primary: str = "rTMS") -> Spec:
     """2x2 rTMS x MBI trial on response (binary); see :func:`remission_factorial`.
 
+    Parameters
+    ----------
+    synergy : {"multiplicative", "additive"}, default "multiplicative"
+        How MBI combines with rTMS (see :func:`remission_factorial`).
+    scale : {"risk_difference", "log_odds", "log_risk"}, default "risk_difference"
+        Analysis scale (see ``tp.Binary``).
+    n_per_cell : int, default 100
+        Starting size.
+    power : float, default 0.8
+        Target power of ``primary``.
+    primary : str, default "rTMS"
+        Hypothesis that sets the sample size.
+
+    Returns
+    -------
+    Spec
+
     Examples
     --------
     >>> s = response_factorial()
@@ -368,6 +385,15 @@ def names() -> tuple[str, ...]:
 def describe(name: str) -> str:
     """First line of a preset's docstring.
 
+    Parameters
+    ----------
+    name : str
+        A preset name (see :func:`names`).
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> describe("hamd_factorial")
@@ -378,6 +404,17 @@ def describe(name: str) -> str:
 
 def spec(name: str, **options: Any) -> Spec:
     """Build the preset called ``name`` with keyword ``options``.
+
+    Parameters
+    ----------
+    name : str
+        A preset name (see :func:`names`).
+    **options
+        Keyword arguments of that preset's function.
+
+    Returns
+    -------
+    Spec
 
     Raises
     ------

@@ -186,6 +186,18 @@ def boundary_plot(sequential: Any, *, title: str = "") -> Any:
 def save_figure(fig: Any, stem: str | Path) -> list[Path]:
     """Write ``fig`` as ``<stem>.png`` and ``<stem>.svg``; return both paths.
 
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to save.
+    stem : str or pathlib.Path
+        Path without suffix; its folder is created if needed.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PNG and SVG paths.
+
     Examples
     --------
     >>> import tempfile, pathlib

@@ -302,6 +302,15 @@ def register_simulator(outcome_type: type, simulator: OutcomeSimulator) -> None:
 def simulator_for(outcome: Any) -> OutcomeSimulator:
     """Return the registered simulator of ``outcome``'s type.
 
+    Parameters
+    ----------
+    outcome : object
+        An outcome, e.g. ``tp.Continuous(...)``.
+
+    Returns
+    -------
+    OutcomeSimulator
+
     Raises
     ------
     TypeError

@@ -67,6 +67,19 @@ def block_length(simulator: OutcomeSimulator, params: Any, engine: str) -> int:
     It depends only on the design and engine, so results never depend on the
     memory budget or the executor.
 
+    Parameters
+    ----------
+    simulator : OutcomeSimulator
+        The outcome's simulator (see :func:`simulator_for`).
+    params : object
+        What ``simulator.prepare(design)`` returned.
+    engine : str
+        ``"exact"`` or ``"individual"``.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> import trialplan as tp
