@@ -108,6 +108,7 @@ def _run_python(block: Block, namespace: dict, where: str) -> str:
         runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS
                                        | doctest.NORMALIZE_WHITESPACE)
         runner.run(test, out=report.write, clear_globs=False)
+        namespace.update(test.globs)    # DocTest works on a copy; later blocks use its names
         if runner.failures:
             raise AssertionError(f"{where}: doctest failed\n{report.getvalue()}")
         return ""
@@ -235,6 +236,9 @@ def test_wrong_output_or_failing_code_fails(tmp_path):
         run_page_at(page, tmp_path)
     page.write_text("```python\n>>> 1 + 1\n3\n```\n")
     with pytest.raises(AssertionError, match="doctest failed"):
+        run_page_at(page, tmp_path)
+    page.write_text("```python\n>>> x = 3\n```\n\n```python\nassert x == 4\n```\n")
+    with pytest.raises(AssertionError):    # names of a doctest block reach later blocks
         run_page_at(page, tmp_path)
     page.write_text("```bash\ntrialplan power missing.toml\n```\n")
     with pytest.raises(AssertionError, match="exited 2"):
