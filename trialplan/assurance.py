@@ -448,6 +448,7 @@ class PosteriorRule:
 
     def posterior_probability(self, *, estimate: float, se: float, favourable: int = -1) -> float:
         """``P(favourable * theta > threshold | data)``."""
+        favourable = _check_favourable(favourable)
         mean, sd = self.posterior(estimate=estimate, se=se)
         return float(special.ndtr((favourable * mean - self.threshold) / sd))
 
@@ -458,6 +459,7 @@ class PosteriorRule:
 
     def critical_effect(self, *, se: float, favourable: int = -1) -> float:
         """The ``k`` with success iff ``favourable * estimate >= k``."""
+        favourable = _check_favourable(favourable)
         se = check_positive("se", se)
         z = float(stats.norm.ppf(self.probability))
         if self.prior is None:
@@ -519,6 +521,9 @@ class PosteriorRule:
             rows.append(("planned effect", stat.effect))
         else:
             rows = [("effect", check_real("effects[i]", e)) for e in np.atleast_1d(effects)]
+            if not rows:
+                raise ValueError("effects must list at least one true effect (or be None for "
+                                 f"the default scenarios); got effects={effects!r}")
         how = "normal-normal model, se known (large-sample)"
         out = [{"scenario": name, "effect": float(theta),
                 "probability_of_success": float(special.ndtr((fav * theta - k) / se)),
@@ -534,3 +539,11 @@ class PosteriorRule:
                             (fav * m - k) / math.hypot(se, sd))),
                         "critical_effect": fav * k, "method": how})
         return pd.DataFrame(out)
+
+
+def _check_favourable(favourable: Any) -> int:
+    """Return the favourable direction, +1 (higher is better) or -1 (lower is better)."""
+    if isinstance(favourable, bool) or favourable not in (1, -1):
+        raise ValueError("favourable must be +1 (higher is better) or -1 (lower is better); "
+                         f"got favourable={favourable!r}")
+    return int(favourable)

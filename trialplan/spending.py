@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from trialplan._validation import check_real, did_you_mean
+from trialplan._validation import check_open_unit, check_real, did_you_mean
 
 __all__ = [
     "SpendingFunction",
@@ -122,13 +122,25 @@ class SpendingFunction:
         numpy.ndarray
             ``f(t; level)``, equal to ``level`` at ``t = 1``.
 
+        Raises
+        ------
+        ValueError
+            If a fraction is not a finite number in [0, 1], or ``level`` is
+            not strictly between 0 and 1.
+
         Examples
         --------
         >>> import trialplan as tp
         >>> tp.spending.obrien_fleming().spent([1/3, 1.0], 0.025).round(6).tolist()
         [0.000104, 0.025]
         """
-        t = np.clip(np.asarray(fractions, dtype=float), 0.0, 1.0)
+        level = check_open_unit("level", level)
+        t = np.asarray(fractions, dtype=float)
+        # a rounding error's worth outside [0, 1] is clipped; anything more is an error
+        if not (np.all(np.isfinite(t)) and np.all(t >= -1e-12) and np.all(t <= 1.0 + 1e-12)):
+            raise ValueError("fractions must be finite information fractions in [0, 1]; "
+                             f"got fractions={fractions!r}")
+        t = np.clip(t, 0.0, 1.0)
         if self.kind == "obrien_fleming":
             z = special.ndtri(1.0 - level / 2.0)
             with np.errstate(divide="ignore"):
