@@ -464,8 +464,11 @@ def test_time_to_event_protocol_states_expected_events():
     planned = p.results["sample_size"].design
     assert events == pytest.approx(sum(planned.expected_events().values()), abs=0.05)
     # Schoenfeld / Peterson & George: the main effect needs d = 4 (z.975 + z.8)^2 / log(HR)^2
+    # when events split equally over the cells.  Here they do not (hazards 0.1 to 0.064),
+    # and Var = sum(1 / d_j) / 4 >= 4 / D (Jensen), so slightly more events are needed:
+    # never fewer than Schoenfeld's D, and (for these hazards) within 1 % of it.
     schoenfeld = 4 * (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) ** 2 / math.log(0.8) ** 2
-    assert events == pytest.approx(schoenfeld, rel=0.02)
+    assert schoenfeld <= events <= 1.01 * schoenfeld
     assert "With no dropout expected" in text
 
 

@@ -33,10 +33,13 @@ class PowerRow:
     method : str
         How the power was computed, naming any approximation.
     noncentrality : float
-        ``(effect / se)**2``, G*Power's ``lambda = N f**2``.
+        ``(effect / se)**2``, G*Power's ``lambda = N f**2``; NaN (not
+        applicable) for simulated rows and intersection-union tests.
     cohens_f, partial_eta_sq : float
         Standardized effect ``f = sqrt(lambda / N)`` and ``f^2 / (1 + f^2)``;
-        NaN where undefined (intersection-union and non-normal outcomes).
+        NaN (not applicable) where undefined: simulated rows, intersection-union
+        tests, multiplicity procedures, group-sequential rows and non-normal
+        outcomes.  ``power`` is never NaN.
     """
 
     hypothesis: str
