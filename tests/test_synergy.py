@@ -109,8 +109,17 @@ def test_moderator_sample_size_matches_references(beta3: float, expected: int) -
     model = synergy.StateDependent(rtms_effect=-3.0, state_slope=-beta3 * 8.0,
                                    mbi_state_shift=1.0)
     assert model.moderator_sample_size(power=0.8, sd=8.0, method="normal") == expected
-    with_t = model.moderator_sample_size(power=0.8, sd=8.0)
-    assert expected <= with_t <= expected + 4
+    # The t version, independently: smallest N whose two-sided noncentral t power
+    # (scipy; df = N - 4, ncp = beta3 sqrt(N p (1 - p)) with p = 1/2) reaches 80 %.
+    n = expected
+    while True:
+        df, ncp = n - 4, beta3 * math.sqrt(n / 4)
+        crit = stats.t.isf(0.025, df)
+        if stats.nct.sf(crit, df, ncp) + stats.nct.cdf(-crit, df, ncp) >= 0.8:
+            break
+        n += 1
+    assert model.moderator_sample_size(power=0.8, sd=8.0) == n
+    assert expected < n <= expected + 4
 
 
 def test_moderator_power_against_regression_simulation() -> None:
