@@ -69,6 +69,14 @@ def test_clustering_lowers_power_and_raises_sample_size() -> None:
     # No MBI cell in this contrast: same se; only the smaller df (94 vs 188) costs power.
     name = "rTMS | MBI=control"
     assert grouped.statistics(name)[0].se == pytest.approx(plain.statistics(name)[0].se)
+    se = 8.0 * math.sqrt(2 / 48)
+
+    def t_power(df: float) -> float:  # two-sided noncentral t (scipy), effect -3
+        crit = stats.t.isf(0.025, df)
+        return stats.nct.sf(crit, df, -3.0 / se) + stats.nct.cdf(-crit, df, -3.0 / se)
+
+    assert plain.power()[name] == pytest.approx(t_power(188), abs=1e-9)
+    assert grouped.power()[name] == pytest.approx(t_power(94), abs=1e-9)
     assert 0 < plain.power()[name] - grouped.power()[name] < 0.005
     assert (grouped.sample_size(power=0.8, hypothesis="MBI").n_total
             > plain.sample_size(power=0.8, hypothesis="MBI").n_total)
