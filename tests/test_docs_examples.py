@@ -278,3 +278,59 @@ def test_documented_subcommands_exist_in_the_installed_command():
     assert proc.returncode == 0, proc.stderr
     for name in used:
         assert name in proc.stdout, f"`trialplan {name}` is documented but not in --help"
+
+
+# The spec and CLI pages quote error messages; make each quoted mistake and compare.
+SPEC_MISTAKES = {
+    "design.outcome.sd": ("sd = 8.0", "sd = -1"),
+    "design.outcome.means": ('"active+MBI" = -8.0', '"activ+MBI" = -8.0'),
+    "design.alpah": ("alpha = 0.05", "alpah = 0.05"),
+    "analysis.primary": ('primary = ["rTMS:MBI"]', 'primary = ["rTMS:MBII"]'),
+}
+
+
+def _quoted_pattern(line: str) -> re.Pattern:
+    """A quoted message as a regex: ``[...]`` and ``...`` stand for any text."""
+    parts = re.split(r"\[\.\.\.\]|\.\.\.", line.strip())
+    return re.compile(".*".join(re.escape(p) for p in parts))
+
+
+def test_quoted_spec_errors_are_what_trialplan_says(tmp_path):
+    blocks = extract_blocks((ROOT / "docs" / "spec.md").read_text(encoding="utf-8"))
+    spec = next(b.code for b in blocks if b.lang == "toml" and "spec_version" in b.code)
+    quoted = next(b.code for b in blocks if b.lang == "text")
+    cli_text = next(b.code for b in extract_blocks((ROOT / "docs" / "cli.md").read_text())
+                    if b.lang == "text")
+    lines = [line for line in quoted.splitlines() if line.strip()]
+    lines.append(next(line for line in cli_text.splitlines() if "error:" in line))
+    assert len(lines) == len(SPEC_MISTAKES) + 1
+    for line in lines:
+        key = next(k for k in SPEC_MISTAKES if k in line)
+        old, new = SPEC_MISTAKES[key]
+        assert old in spec
+        path = tmp_path / f"{key}.toml"
+        path.write_text(spec.replace(old, new, 1))
+        code, err = _run_cli(["power", str(path)], tmp_path)
+        assert code == 1, (line, err)
+        message = err.strip().removeprefix("trialplan: error: ")
+        expected = line.strip().removeprefix("trialplan: error: ")
+        assert _quoted_pattern(expected).fullmatch(message), (expected, message)
+
+
+def test_randomization_page_shows_the_csv_its_example_writes(tmp_path, monkeypatch):
+    import numpy as np
+
+    import trialplan
+
+    page = ROOT / "docs" / "randomization.md"
+    monkeypatch.chdir(tmp_path)
+    run_page(page, tmp_path)                       # writes schedule.csv
+    shown = next(b.code for b in extract_blocks(page.read_text(encoding="utf-8"))
+                 if b.code.startswith("# trialplan randomization schedule"))
+    # The page was written with some release; the file records the installed ones.
+    shown = re.sub(r"(?m)^# trialplan_version: .*$",
+                   f"# trialplan_version: {trialplan.__version__}", shown)
+    shown = re.sub(r"(?m)^# numpy_version: \S+", f"# numpy_version: {np.__version__}", shown)
+    written = (tmp_path / "schedule.csv").read_text().splitlines()
+    expected = shown.strip("\n").splitlines()
+    assert written[:len(expected)] == expected
