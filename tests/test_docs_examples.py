@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import doctest
+import importlib
 import io
 import os
 import re
@@ -165,6 +166,30 @@ def _run_toml(block: Block, cwd: Path, where: str, state: dict) -> None:
     read_spec(path)
 
 
+# Optional dependencies (extras) a documented example may need: without them the
+# page is skipped, naming the extra; any other ImportError fails the test.
+OPTIONAL_MODULES = {"docx": "report (python-docx)", "jinja2": "report", "matplotlib": "report",
+                    "distributed": "dask", "tqdm": "progress"}
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _missing_names(exc: BaseException | None) -> set[str]:
+    """Top-level names of the modules an ImportError (or its causes) failed to import."""
+    names = set()
+    while exc is not None:
+        if isinstance(exc, ImportError) and exc.name:
+            names.add(exc.name.partition(".")[0])
+        exc = exc.__cause__ or exc.__context__
+    return names
+
+
 def run_page(page: Path, cwd: Path) -> None:
     blocks = extract_blocks(page.read_text(encoding="utf-8"))
     namespace: dict = {"__name__": "__docs__"}
@@ -176,7 +201,15 @@ def run_page(page: Path, cwd: Path) -> None:
             printed = None
             continue
         if block.lang == "python":
-            printed = _run_python(block, namespace, where)
+            try:
+                printed = _run_python(block, namespace, where)
+            except ImportError as exc:
+                missing = [m for m in OPTIONAL_MODULES
+                           if m in _missing_names(exc) and not _importable(m)]
+                if not missing:
+                    raise
+                pytest.skip(f"{where} needs the optional extra(s) "
+                            f"{', '.join(OPTIONAL_MODULES[m] for m in missing)}")
             continue
         if block.lang in ("", "text") and printed is not None and block.follows_block:
             assert _normalize(printed) == _normalize(block.code), (
@@ -334,3 +367,18 @@ def test_randomization_page_shows_the_csv_its_example_writes(tmp_path, monkeypat
     written = (tmp_path / "schedule.csv").read_text().splitlines()
     expected = shown.strip("\n").splitlines()
     assert written[:len(expected)] == expected
+
+
+def test_a_missing_optional_extra_skips_the_page_and_other_import_errors_fail(tmp_path,
+                                                                          monkeypatch):
+    page = tmp_path / "page.md"
+    page.write_text("```python\nimport trialplan_no_such_module\n```\n")
+    with pytest.raises(ImportError):
+        run_page_at(page, tmp_path)
+    monkeypatch.setitem(sys.modules, "docx", None)       # python-docx not installed
+    page.write_text("```python\nimport docx\n```\n")
+    with pytest.raises(pytest.skip.Exception, match="python-docx"):
+        run_page_at(page, tmp_path)
+    page.write_text("```python\nfrom trialplan import no_such_name\n```\n")
+    with pytest.raises(ImportError):                     # still a failure without docx
+        run_page_at(page, tmp_path)
