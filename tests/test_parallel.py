@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import math
-from statistics import NormalDist
 from pathlib import Path
+from statistics import NormalDist
 
 import pytest
 from hypothesis import given, settings

@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize
 
 from trialplan._validation import check_open_unit, check_sided
 from trialplan.power import (
-    _W_NODES,
-    _W_WEIGHTS,
-    _chi_quadrature,
+    _average_uw,
+    _interval_given_uw,
     product_loadings,
+    rectangle_probability,
     smallest_multiplier,
 )
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
@@ -86,29 +86,15 @@ def rectangle_probabilities(*, critical: float, noncentrality: Sequence[float],
     if np.any(np.abs(load) >= 1):
         raise ValueError(f"loadings must lie in (-1, 1); got loadings={load.tolist()}")
     sided = check_sided(sided)
-    if math.isinf(df):
-        u_nodes, u_weights = np.ones(1), np.ones(1)
-    else:
-        u_nodes, u_weights = _chi_quadrature(float(df))
-    scale = np.sqrt(1.0 - load**2)
-    # conditional mean of Z_i + delta_i given W = w: l_i w + delta_i; shape (w, k)
-    centre = load[None, :] * _W_NODES[:, None] + delta[None, :]
-    # thresholds c u on the Z + delta scale; shape (u, w, k)
-    upper = (critical * u_nodes[:, None, None] - centre[None, :, :]) / scale
-    accept = special.ndtr(upper)
-    if sided == 2:
-        lower = (-critical * u_nodes[:, None, None] - centre[None, :, :]) / scale
-        accept = accept - special.ndtr(lower)
+    # accept_i given (U, W): P(T_i < c), or P(-c < T_i < c); shape (U, W, k)
+    bounds = np.full(delta.size, float(critical))
+    lower = -bounds if sided == 2 else np.full(delta.size, -math.inf)
+    accept, u_weights = _interval_given_uw(lower[None, :], bounds[None, :], delta, load, df)
+    accept = accept[0]
     reject = 1.0 - accept
-
-    def expect(values: np.ndarray) -> np.ndarray:
-        """Average over W (axis 1) then U (axis 0)."""
-        return np.tensordot(u_weights, np.tensordot(values, _W_WEIGHTS, axes=([1], [0])),
-                            axes=([0], [0]))
-
-    each = expect(reject)
-    none = float(expect(np.prod(accept, axis=2)))
-    every = float(expect(np.prod(reject, axis=2)))
+    each = _average_uw(np.moveaxis(reject, -1, 0), u_weights)
+    none = float(_average_uw(np.prod(accept, axis=-1), u_weights))
+    every = float(_average_uw(np.prod(reject, axis=-1), u_weights))
     return {"each": np.clip(each, 0.0, 1.0), "any": min(max(1.0 - none, 0.0), 1.0),
             "all": min(max(every, 0.0), 1.0)}
 
@@ -166,9 +152,11 @@ def dunnett_critical_value(*, loadings: Sequence[float], df: float, alpha: float
     zeros = np.zeros(load.size)
 
     def excess(c: float) -> float:
-        out = rectangle_probabilities(critical=c, noncentrality=zeros, loadings=load, df=df,
-                                      sided=sided)
-        return out["any"] - alpha
+        # familywise error 1 - P(every T_i below c), or inside (-c, c)
+        coverage = rectangle_probability(lower=np.full(load.size, -c if sided == 2 else -math.inf),
+                                         upper=np.full(load.size, c), noncentrality=zeros,
+                                         loadings=load, df=df)
+        return min(max(1.0 - coverage, 0.0), 1.0) - alpha
 
     # The familywise error falls from above alpha at the unadjusted critical
     # value to below it at the Bonferroni one (stretched for small df).

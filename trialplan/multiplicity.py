@@ -42,7 +42,7 @@ from scipy import special, stats
 
 from trialplan._validation import check_int, check_open_unit, did_you_mean
 from trialplan.hypotheses import contrast_covariance
-from trialplan.power import product_loadings, smallest_multiplier, statistic_power
+from trialplan.power import rectangle_probability, smallest_multiplier, statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.statistic import IntersectionUnion, critical_value
 
@@ -401,7 +401,7 @@ class JointStatistics:
                 f = self.favourable[i]
                 bounds.append((i, c, math.inf) if f > 0 else (i, -math.inf, -c))
             pieces = [p + bounds for p in pieces]
-        return float(sum(self._rectangle(piece) for piece in pieces))
+        return self._rectangles(pieces)
 
     def prob_any(self, subset: Sequence[int], levels: Sequence[float]) -> float:
         """Exact P(at least one hypothesis in ``subset`` rejects at its local level)."""
@@ -417,7 +417,7 @@ class JointStatistics:
                     c = critical_value(level, self.df)
                     none.append((i, -math.inf, c) if self.favourable[i] > 0
                                 else (i, -c, math.inf))
-            return 1.0 - self._rectangle(none)
+            return 1.0 - self._rectangles([none])
         # inclusion-exclusion over the non-empty subsets
         total = 0.0
         pairs = list(zip(subset, levels, strict=True))
@@ -433,19 +433,25 @@ class JointStatistics:
         sub = self.correlation[np.ix_(idx, idx)]
         return bool(np.linalg.eigvalsh(sub).min() > 1e-9)
 
-    def _rectangle(self, bounds: Sequence[tuple[int, float, float]]) -> float:
-        """P(lower_i < T_i < upper_i for the listed i); repeated i intersect."""
-        merged: dict[int, list[float]] = {}
-        for i, lo, hi in bounds:
-            cur = merged.setdefault(i, [-math.inf, math.inf])
-            cur[0], cur[1] = max(cur[0], lo), min(cur[1], hi)
-        if any(lo >= hi for lo, hi in merged.values()):
-            return 0.0
-        idx = sorted(merged)
-        lower = np.array([merged[i][0] for i in idx])
-        upper = np.array([merged[i][1] for i in idx])
-        return _mvt_rectangle(lower, upper, self.noncentrality[idx],
-                              self.correlation[np.ix_(idx, idx)], self.df)
+    def _rectangles(self, pieces: Sequence[Sequence[tuple[int, float, float]]]) -> float:
+        """Sum over ``pieces`` of P(lower_i < T_i < upper_i for the listed i).
+
+        A piece lists ``(i, lower, upper)``; repeated i intersect, unlisted i
+        are unbounded.  All pieces are integrated in one batch.
+        """
+        idx = sorted({i for piece in pieces for i, _, _ in piece})
+        column = {i: n for n, i in enumerate(idx)}
+        lower = np.full((len(pieces), len(idx)), -math.inf)
+        upper = np.full((len(pieces), len(idx)), math.inf)
+        for row, piece in enumerate(pieces):
+            for i, lo, hi in piece:
+                col = column[i]
+                lower[row, col] = max(lower[row, col], lo)
+                upper[row, col] = min(upper[row, col], hi)
+        probs = rectangle_probability(lower=lower, upper=upper,
+                                      noncentrality=self.noncentrality[idx],
+                                      correlation=self.correlation[np.ix_(idx, idx)], df=self.df)
+        return float(np.sum(probs))
 
 
 def _upper(x: np.ndarray, df: float) -> np.ndarray:
@@ -459,55 +465,6 @@ def _root(corr: np.ndarray) -> np.ndarray:
     """A matrix ``L`` with ``L L' = corr`` (eigen-decomposition: allows singular)."""
     vals, vecs = np.linalg.eigh(corr)
     return vecs * np.sqrt(np.clip(vals, 0.0, None))
-
-
-_W_NODES, _W_WEIGHTS = np.polynomial.legendre.leggauss(240)
-_W_NODES = _W_NODES * 8.5
-_W_WEIGHTS = _W_WEIGHTS * 8.5 * stats.norm.pdf(_W_NODES)
-
-
-def _u_rule(df: float, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Legendre nodes and weights for E[g(U)], U = sqrt(chi2_df / df)."""
-    if math.isinf(df):
-        return np.ones(1), np.ones(1)
-    dist = stats.chi(df, scale=1.0 / math.sqrt(df))
-    lo, hi = dist.ppf(1e-13), dist.isf(1e-13)
-    x, w = np.polynomial.legendre.leggauss(n_nodes)
-    nodes = 0.5 * (hi - lo) * x + 0.5 * (hi + lo)
-    weights = 0.5 * (hi - lo) * w * dist.pdf(nodes)
-    return nodes, weights / weights.sum()
-
-
-def _mvt_rectangle(lower: np.ndarray, upper: np.ndarray, delta: np.ndarray,
-                   corr: np.ndarray, df: float) -> float:
-    """P(lower < (Z + delta) / U < upper), Z ~ N(0, corr), U ~ sqrt(chi2_df / df).
-
-    Conditional on ``U = u`` this is a normal rectangle probability; a product
-    correlation ``R_ik = l_i l_k`` makes it a one-dimensional integral
-    (Dunnett 1955), otherwise Genz's randomized quasi-Monte Carlo with a fixed
-    seed (accuracy about 1e-6).  The average over U uses Gauss-Legendre.
-    """
-    loadings = product_loadings(corr)
-    if loadings is not None and np.all(np.abs(loadings) < 1 - 1e-9):
-        nodes, weights = _u_rule(df, 96)
-        lo = lower[None, :] * nodes[:, None] - delta[None, :]     # (U, k)
-        hi = upper[None, :] * nodes[:, None] - delta[None, :]
-        scale = np.sqrt(1.0 - loadings**2)
-        shift = loadings[None, None, :] * _W_NODES[None, :, None]  # (1, W, k)
-        with np.errstate(invalid="ignore"):
-            p_hi = special.ndtr((hi[:, None, :] - shift) / scale)
-            p_lo = special.ndtr((lo[:, None, :] - shift) / scale)
-        inner = np.prod(np.clip(p_hi - p_lo, 0.0, 1.0), axis=2) @ _W_WEIGHTS
-        return float(np.clip(weights @ inner, 0.0, 1.0))
-    nodes, weights = _u_rule(df, 32)
-    mvn = stats.multivariate_normal(mean=np.zeros(len(delta)), cov=corr, seed=20261125,
-                                    abseps=1e-7, releps=0.0)
-    values = []
-    for u in nodes:
-        lo = lower * u - delta
-        hi = upper * u - delta
-        values.append(mvn.cdf(hi, lower_limit=lo))
-    return float(np.clip(weights @ np.array(values), 0.0, 1.0))
 
 
 # ------------------------------------------------------------------ procedures
