@@ -194,6 +194,35 @@ def test_sample_size_is_smallest_reaching_target(target: str) -> None:
         stats.nct.sf(c, df, delta) + stats.nct.cdf(-c, df, delta), abs=1e-6)
 
 
+def test_design_sample_size_with_dunnett_multiplicity() -> None:
+    # design.sample_size(multiplicity=tp.Dunnett()) (it used to raise TypeError): the named
+    # comparison's power, from scipy's noncentral t at Dunnett's critical value for the whole
+    # family (itself checked against mvtnorm above), reaches 0.8 at n and not at n - 1.
+    from scipy import stats
+
+    design = tp.Parallel(arms=("c", "a", "b"), outcome=tp.Continuous(
+        means={"c": 0.0, "a": -4.0, "b": -5.0}, sd=8.0), n_per_arm=10)
+
+    def power_b(n: int) -> float:
+        df = 3 * n - 3
+        c = dunnett_critical_value(loadings=[math.sqrt(0.5)] * 2, df=df, alpha=0.05, sided=2)
+        delta = 5.0 / (8.0 * math.sqrt(2 / n))
+        return stats.nct.sf(c, df, delta) + stats.nct.cdf(-c, df, delta)
+
+    ss = design.sample_size(power=0.8, hypothesis="b vs c", multiplicity=tp.Dunnett())
+    n = ss.n_per_cell
+    assert power_b(n) >= 0.8 > power_b(n - 1)
+    assert ss.power == pytest.approx(power_b(n), abs=1e-6)
+    assert ss.hypotheses == ("a vs c", "b vs c")          # the family the critical value controls
+    both = design.sample_size(power=0.8, hypothesis=["a vs c", "b vs c"],
+                              multiplicity=tp.Dunnett())
+    assert both.n_per_cell == tp.Dunnett().sample_size(design, power=0.8).n_per_cell > n
+    with pytest.raises(ValueError, match="must name comparisons of the Dunnett family"):
+        design.sample_size(power=0.8, hypothesis="b vs a", multiplicity=tp.Dunnett())
+    with pytest.raises(ValueError, match="only target='each' supports"):
+        tp.Dunnett().sample_size(design, power=0.8, target="any", hypothesis="b vs c")
+
+
 def test_sample_size_bad_target() -> None:
     design = tp.Parallel(arms=("c", "a"), outcome=tp.Continuous(means={"c": 0, "a": 1}, sd=1.0),
                          n_per_arm=10)

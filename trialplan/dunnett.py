@@ -339,7 +339,7 @@ class Dunnett:
 
 
     def sample_size(self, design: Any, *, power: float, target: str = "each",
-                    hypotheses: Any = None) -> SampleSizeResult:
+                    hypotheses: Any = None, hypothesis: Any = None) -> SampleSizeResult:
         """Smallest design (allocation ratios kept) whose Dunnett power reaches ``power``.
 
         Parameters
@@ -355,6 +355,12 @@ class Dunnett:
             ``"all"``: the probability that every comparison rejects does.
         hypotheses : sequence of str, optional
             The family, when ``Dunnett(hypotheses=...)`` did not name one.
+        hypothesis : str or sequence of str, optional
+            With ``target="each"``, the comparisons of the family whose power
+            must reach the target (default: all of them); the critical value
+            still controls the whole family.  This is what
+            ``design.sample_size(power=, hypothesis=, multiplicity=tp.Dunnett())``
+            passes.
 
         Returns
         -------
@@ -383,6 +389,7 @@ class Dunnett:
             raise ValueError(f"target={target!r} is not allowed; choose one of "
                              "('each', 'any', 'all')")
         names = self.family(design, hypotheses)
+        goal_names = self._goal(names, hypothesis, target)
         ratios = design.allocation_ratios
 
         def evaluate_at(k: int) -> PowerResult:
@@ -390,7 +397,8 @@ class Dunnett:
 
         def power_at(k: int) -> float:
             res = evaluate_at(k)
-            return min(res[h] for h in res) if target == "each" else float(res.extras[target])
+            return min(res[h] for h in goal_names) if target == "each" \
+                else float(res.extras[target])
 
         k = smallest_multiplier(power_at, goal, lo=design._min_multiplier(ratios),
                                 start=design._start_multiplier(names, goal, ratios),
@@ -398,14 +406,32 @@ class Dunnett:
         res = evaluate_at(k)
         solved = res.design
         powers = {h: res[h] for h in res}
-        achieved = min(powers.values()) if target == "each" else float(res.extras[target])
+        achieved = min(powers[h] for h in goal_names) if target == "each" \
+            else float(res.extras[target])
         return SampleSizeResult(
             n_per_cell=solved.n_per_cell, n_total=solved.n_total,
             n_randomized_per_cell=solved.n_randomized_per_cell,
             n_randomized=solved.n_randomized, power=achieved, powers=powers, target=goal,
             hypotheses=tuple(names), design=solved, method=res.rows[0].method,
             extras={"any": res.extras["any"], "all": res.extras["all"],
-                    "critical_value": res.extras["critical_value"], "target": target})
+                    "critical_value": res.extras["critical_value"], "target": target,
+                    "goal": tuple(goal_names)})
+
+    @staticmethod
+    def _goal(family: Sequence[str], hypothesis: Any, target: str) -> tuple[str, ...]:
+        """The comparisons whose power must reach the target (``target="each"``)."""
+        if hypothesis is None:
+            return tuple(family)
+        names = (hypothesis,) if isinstance(hypothesis, str) else tuple(hypothesis)
+        unknown = [h for h in names if h not in family]
+        if not names or unknown:
+            raise ValueError(f"hypothesis={hypothesis!r} must name comparisons of the Dunnett "
+                             f"family {list(family)}")
+        if target != "each" and set(names) != set(family):
+            raise ValueError(f"hypothesis={hypothesis!r} names part of the family, which only "
+                             f"target='each' supports; target={target!r} is about the whole "
+                             f"family {list(family)}")
+        return names
 
 
 def _replace_se(stat: TestStatistic, se: float) -> TestStatistic:

@@ -1334,7 +1334,7 @@ def _multiplicity_sample_size(design: Any, *, power: float, hypothesis: Any,
                               multiplicity: Any) -> SampleSizeResult:
     """sample_size(multiplicity=procedure): the procedure solves for the size."""
     if not isinstance(multiplicity, _Procedure):
-        if hasattr(multiplicity, "sample_size"):
+        if hasattr(multiplicity, "sample_size"):   # tp.Dunnett and other single-step tests
             return multiplicity.sample_size(design, power=power, hypothesis=hypothesis)
         raise TypeError("multiplicity must be a procedure such as tp.Holm([...]); got "
                         f"multiplicity={multiplicity!r}")
