@@ -85,8 +85,9 @@ class Hypothesis:
                 favourable=model.favourable, method=model.method, scale=model.scale,
                 contrast=tuple(self.contrasts[0]), covariate_df=model.covariate_df)
         level = alpha / sided
-        # Components share one df; with per-contrast (Satterthwaite) df take the smallest.
-        df = min(model.contrast_df(row) for row in self.contrasts)
+        # Each component keeps its own df (they differ only with per-contrast
+        # Satterthwaite df, i.e. group-delivered cells).
+        dfs = [model.contrast_df(row) for row in self.contrasts]
         method = model.method
         if model.covariate_df is not None:
             # The joint law under baseline imbalance is not a product form; use
@@ -96,17 +97,19 @@ class Hypothesis:
             method = "noncentral t, ANCOVA with expected imbalance inflation (approx.)"
         components = tuple(
             TestStatistic(hypothesis=f"{self.name}[{i + 1}]", estimand=self.estimand,
-                          effect=float(effects[i]), se=float(ses[i]), df=df, sided=1,
+                          effect=float(effects[i]), se=float(ses[i]), df=dfs[i], sided=1,
                           alpha=level, favourable=model.favourable, method=method,
                           scale=model.scale, contrast=tuple(row))
             for i, row in enumerate(self.contrasts))
         corr = cov / np.outer(np.sqrt(np.diag(cov)), np.sqrt(np.diag(cov)))
-        label = "normal" if math.isinf(df) else "t"
+        if len(set(dfs)) > 1:
+            joint = ("Gaussian copula of the components' exact noncentral t powers "
+                     "(approx.; their Satterthwaite df differ)")
+        else:
+            joint = f"exact multivariate {'normal' if math.isinf(dfs[0]) else 't'}"
         return IntersectionUnion(
             hypothesis=self.name, estimand=self.estimand, components=components,
-            correlation=corr,
-            method=f"intersection-union (min) test, exact multivariate {label} "
-                   f"({method})")
+            correlation=corr, method=f"intersection-union (min) test, {joint} ({method})")
 
 
 def contrast_covariance(contrasts: np.ndarray, variances: np.ndarray) -> np.ndarray:

@@ -56,6 +56,8 @@ def statistic_power(stat: TestStatistic | IntersectionUnion) -> float:
     """
     if isinstance(stat, IntersectionUnion):
         comps = stat.components
+        if len({s.df for s in comps}) > 1:
+            return _copula_power(stat)
         delta = np.array([s.favourable * s.noncentrality for s in comps])
         crit = np.array([s.critical_value for s in comps])
         return joint_power(delta, crit, stat.correlation, stat.df)
@@ -72,6 +74,25 @@ def statistic_power(stat: TestStatistic | IntersectionUnion) -> float:
     else:
         values = _upper_tail(crit, stat.df, delta) + _upper_tail(crit, stat.df, -delta)
     return float(values if weights is None else weights @ values)
+
+
+def _copula_power(stat: IntersectionUnion) -> float:
+    """Min-test power when the components' df differ: a Gaussian copula (approximation).
+
+    No multivariate t has several df; with per-contrast Satterthwaite df
+    (group-delivered cells) the joint law of the components is not a standard
+    one.  Each component's rejection probability ``p_i`` is the exact
+    noncentral t power at its own df; they are joined by the normal copula
+    with the components' correlation, ``P(Z_i > Phi^-1(1 - p_i) for all i)``.
+    Simulation of the analysis agrees within Monte Carlo error where giving
+    every component the smallest df was 2-3.5 points low
+    (tests/test_simulate_clustered.py).
+    """
+    marginal = np.array([statistic_power(s) for s in stat.components])
+    lower = special.ndtri(1.0 - marginal)
+    return float(rectangle_probability(lower=lower, upper=np.full(lower.size, math.inf),
+                                       noncentrality=np.zeros(lower.size),
+                                       correlation=stat.correlation, df=math.inf))
 
 
 def _upper_tail(crit: float, df: float, delta: np.ndarray) -> np.ndarray:

@@ -140,7 +140,8 @@ class IntersectionUnion:
     hypothesis, estimand : str
         Name and description in words.
     components : tuple of TestStatistic
-        One-sided statistics, each at the same level, sharing ``df``.
+        One-sided statistics, each at the same level, usually sharing ``df``
+        (each has its own Satterthwaite df in group-delivered designs).
     correlation : numpy.ndarray
         Correlation matrix of the components' estimates.
     method : str
@@ -175,5 +176,9 @@ class IntersectionUnion:
 
     @property
     def df(self) -> float:
-        """Degrees of freedom shared by the components."""
-        return self.components[0].df
+        """Degrees of freedom of the components: shared, or the smallest when they differ.
+
+        They differ only with per-contrast (Satterthwaite) df, i.e. when some
+        cells are delivered in therapy groups (:class:`trialplan.Clustering`).
+        """
+        return min(s.df for s in self.components)

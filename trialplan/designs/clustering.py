@@ -62,8 +62,9 @@ class Clustering:
     Satterthwaite's df for its mix of the two (``CellModel.contrast_df``), at
     most ``(N - cells - covariates) - sum over clustered cells of
     (n_j - g_j)``.  A contrast of clustered cells only has ``G_c - J_c`` df.
-    The combination (intersection-union) test gives all its components the
-    smallest of their dfs (conservative).  Large-sample (Wald) outcomes keep
+    The combination (intersection-union) test's components keep their own
+    dfs; its power joins their exact marginal powers by a Gaussian copula
+    (an approximation, named in the result's method).  Large-sample (Wald) outcomes keep
     ``df = inf``.  The derivation assumes each therapy group is formed within
     one cell; if groups mix participants of both levels of the other factor,
     group effects cancel from within-group contrasts and only contrasts
