@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,34 +124,25 @@ def _format_argument(sub: argparse.ArgumentParser) -> None:
                      help="output format (default: a readable table)")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
-    return value
+def _option_type(convert: Callable[[str], Any], accept: Callable[[Any], bool],
+                 allowed: str) -> Callable[[str], Any]:
+    """An argparse ``type=``: ``convert`` the text; reject it unless ``accept`` says yes."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {allowed}; got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {allowed}; got {text!r}")
+        return value
+
+    return parse
 
 
-def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}")
-    return value
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1); got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1); got {text!r}")
-    return value
+_positive_int = _option_type(int, lambda v: v >= 1, "a whole number >= 1")
+_nonnegative_int = _option_type(int, lambda v: v >= 0, "a whole number >= 0")
+_probability = _option_type(float, lambda v: 0 < v < 1, "a number in (0, 1)")
 
 
 # ------------------------------------------------------------------ commands
