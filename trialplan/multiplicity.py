@@ -68,6 +68,12 @@ _TOL = 1e-12
 
 
 # --------------------------------------------------------------------------- engines
+def _trials(p_values: Any) -> tuple[np.ndarray, bool]:
+    """P-values as an (R, m) array of R trials, and whether one trial's (m,) was given."""
+    p = np.asarray(p_values, dtype=float)
+    return np.atleast_2d(p), p.ndim == 1
+
+
 def graphical_test(p_values: Any, *, weights: Sequence[float],
                    transitions: Any, alpha: float) -> np.ndarray:
     """Sequentially rejective graphical test (Bretz et al. 2009, Algorithm 1).
@@ -109,9 +115,7 @@ def graphical_test(p_values: Any, *, weights: Sequence[float],
     [True, True]
     """
     alpha = check_open_unit("alpha", alpha)
-    p = np.asarray(p_values, dtype=float)
-    single = p.ndim == 1
-    p = np.atleast_2d(p)
+    p, single = _trials(p_values)
     m = p.shape[1]
     w0, g0 = _check_graph(weights, transitions, m)
     n_rows = p.shape[0]
@@ -179,9 +183,7 @@ def hochberg_test(p_values: Any, *, alpha: float) -> np.ndarray:
     [True, True]
     """
     alpha = check_open_unit("alpha", alpha)
-    p = np.asarray(p_values, dtype=float)
-    single = p.ndim == 1
-    p = np.atleast_2d(p)
+    p, single = _trials(p_values)
     m = p.shape[1]
     ordered = np.sort(p, axis=1)                          # p_(1) <= ... <= p_(m)
     bounds = alpha / (m - np.arange(m))                   # alpha / (m - i + 1), i = 1..m
@@ -533,6 +535,12 @@ class _Procedure:
                              "of them are rejected)" + did_you_mean(self.success, _SUCCESS))
         object.__setattr__(self, "n_sims", check_int("n_sims", self.n_sims, minimum=100))
         _check_seed(self.seed)
+
+    def _set_fields(self, **fields: Any) -> None:
+        """Store what a hand-written ``__init__`` received, then validate it as dataclasses do."""
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     # --------------------------------------------------------- to implement
     name = "procedure"
@@ -898,12 +906,9 @@ class Bonferroni(_GraphProcedure):
 
     def __init__(self, hypotheses: Sequence[str], *, weights: Sequence[float] | None = None,
                  success: str = "each", n_sims: int = DEFAULT_N_SIMS, seed: Any = None) -> None:
-        object.__setattr__(self, "hypotheses", hypotheses)
-        object.__setattr__(self, "weights", None if weights is None else tuple(weights))
-        object.__setattr__(self, "success", success)
-        object.__setattr__(self, "n_sims", n_sims)
-        object.__setattr__(self, "seed", seed)
-        self.__post_init__()
+        self._set_fields(hypotheses=hypotheses,
+                         weights=None if weights is None else tuple(weights),
+                         success=success, n_sims=n_sims, seed=seed)
         _equal_weights(self.weights, len(self.hypotheses))
 
     def graph(self) -> tuple[np.ndarray, np.ndarray]:
@@ -1035,11 +1040,7 @@ class FixedSequence(_GraphProcedure):
 
     def __init__(self, hypotheses: Sequence[str], *, success: str = "each",
                  n_sims: int = DEFAULT_N_SIMS, seed: Any = None) -> None:
-        object.__setattr__(self, "hypotheses", hypotheses)
-        object.__setattr__(self, "success", success)
-        object.__setattr__(self, "n_sims", n_sims)
-        object.__setattr__(self, "seed", seed)
-        self.__post_init__()
+        self._set_fields(hypotheses=hypotheses, success=success, n_sims=n_sims, seed=seed)
 
     def graph(self) -> tuple[np.ndarray, np.ndarray]:
         """Weight 1 on the first hypothesis; an edge of 1 to the next."""
@@ -1106,11 +1107,7 @@ class Graphical(_GraphProcedure):
     def __init__(self, hypotheses: Sequence[str], *, weights: Sequence[float],
                  transitions: Any, success: str = "each", n_sims: int = DEFAULT_N_SIMS,
                  seed: Any = None) -> None:
-        object.__setattr__(self, "hypotheses", hypotheses)
-        object.__setattr__(self, "success", success)
-        object.__setattr__(self, "n_sims", n_sims)
-        object.__setattr__(self, "seed", seed)
-        self.__post_init__()
+        self._set_fields(hypotheses=hypotheses, success=success, n_sims=n_sims, seed=seed)
         w, g = _check_graph(weights, transitions, len(self.hypotheses))
         object.__setattr__(self, "weights", tuple(w.tolist()))
         object.__setattr__(self, "transitions", tuple(tuple(r) for r in g.tolist()))
@@ -1187,12 +1184,8 @@ class Gatekeeping(_Procedure):
                 raise TypeError(f"families[{i}] must be a list of names; got {fam!r} (write "
                                 f"[{fam!r}] for a family of one)")
             fams.append(_check_names(f"families[{i}]", fam))
-        object.__setattr__(self, "families", tuple(fams))
-        object.__setattr__(self, "hypotheses", tuple(h for fam in fams for h in fam))
-        object.__setattr__(self, "success", success)
-        object.__setattr__(self, "n_sims", n_sims)
-        object.__setattr__(self, "seed", seed)
-        self.__post_init__()
+        self._set_fields(families=tuple(fams), hypotheses=tuple(h for fam in fams for h in fam),
+                         success=success, n_sims=n_sims, seed=seed)
 
     def describe(self) -> str:
         """The families in order."""
@@ -1200,9 +1193,7 @@ class Gatekeeping(_Procedure):
 
     def reject(self, p_values: Any, *, alpha: float) -> np.ndarray:
         """Holm within each family; a family only after all earlier ones are rejected."""
-        p = np.asarray(p_values, dtype=float)
-        single = p.ndim == 1
-        p = np.atleast_2d(p)
+        p, single = _trials(p_values)
         out = np.zeros(p.shape, dtype=bool)
         gate = np.ones(p.shape[0], dtype=bool)
         start = 0
@@ -1266,8 +1257,7 @@ class Hochberg(_Procedure):
 
     def __init__(self, hypotheses: Sequence[str], *, success: str = "each",
                  n_sims: int = DEFAULT_N_SIMS, seed: Any = None) -> None:
-        FixedSequence.__init__(self, hypotheses, success=success,  # type: ignore[arg-type]
-                               n_sims=n_sims, seed=seed)
+        self._set_fields(hypotheses=hypotheses, success=success, n_sims=n_sims, seed=seed)
 
     def reject(self, p_values: Any, *, alpha: float) -> np.ndarray:
         """Step-up rejections."""
