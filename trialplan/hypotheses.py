@@ -104,12 +104,15 @@ class Hypothesis:
         corr = cov / np.outer(np.sqrt(np.diag(cov)), np.sqrt(np.diag(cov)))
         if len(set(dfs)) > 1:
             joint = ("Gaussian copula of the components' exact noncentral t powers "
-                     "(approx.; their Satterthwaite df differ)")
+                     f"(approx.; their Satterthwaite df differ) ({method})")
+        elif model.covariate_df is not None:
+            joint = ("multivariate t with the standard errors at their expected ANCOVA "
+                     "imbalance inflation (approx.)")
         else:
-            joint = f"exact multivariate {'normal' if math.isinf(dfs[0]) else 't'}"
+            joint = f"exact multivariate {'normal' if math.isinf(dfs[0]) else 't'} ({method})"
         return IntersectionUnion(
             hypothesis=self.name, estimand=self.estimand, components=components,
-            correlation=corr, method=f"intersection-union (min) test, {joint} ({method})")
+            correlation=corr, method=f"intersection-union (min) test, {joint}")
 
 
 def contrast_covariance(contrasts: np.ndarray, variances: np.ndarray) -> np.ndarray:
