@@ -70,6 +70,7 @@ from typing import Any
 import numpy as np
 
 from trialplan.outcomes import Continuous
+from trialplan.simulate.continuous import _cell_columns, _cell_names, _CellSizes
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
 
 __all__ = ["ClusteredParams", "ClusteredSimulator", "PartiallyNestedDraws",
@@ -90,7 +91,7 @@ def group_sizes(n: int, groups: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ClusteredParams:
+class ClusteredParams(_CellSizes):
     """Picklable planning values of a partially nested continuous design.
 
     The analysis units are the unclustered cells and the therapy groups of
@@ -133,21 +134,6 @@ class ClusteredParams:
     cells: tuple[Any, ...]
     labels: tuple[str, ...]
     factor_names: tuple[str, ...] = ()
-
-    @property
-    def n_cells(self) -> int:
-        """Number of cells J."""
-        return int(self.means.size)
-
-    @property
-    def n_total(self) -> int:
-        """Analysed participants N."""
-        return int(self.n.sum())
-
-    @property
-    def ancova(self) -> bool:
-        """True when the analysis adjusts for baseline."""
-        return self.baseline_corr != 0.0
 
     @property
     def unit_clustered(self) -> np.ndarray:
@@ -378,18 +364,14 @@ class ClusteredSimulator(BaseSimulator):
                 f"in the individually treated cells; their sizes {n[~mask].tolist()} leave "
                 f"{unclustered_df}; allowed: at least one cell with n >= 2"
                 + (" (3 under ANCOVA)" if outcome.n_covariates else ""))
-        label = getattr(design, "cell_label", str)
-        factor_names = tuple(getattr(design, "factor_names", ()))
-        if factor_names and not all(isinstance(c, tuple) and len(c) == len(factor_names)
-                                    for c in cells):
-            factor_names = ()
+        labels, factor_names = _cell_names(design, cells)
         return ClusteredParams(
             means=np.array([outcome.means[c] for c in cells], dtype=float), n=n,
             sd=float(outcome.sd), baseline_corr=float(outcome.baseline_corr),
             icc=float(clusters.icc), clustered=mask,
             unit_cell=np.array(unit_cell, dtype=np.int64),
             unit_n=np.array(unit_n, dtype=np.int64), df=df, cells=cells,
-            labels=tuple(label(c) for c in cells), factor_names=factor_names)
+            labels=labels, factor_names=factor_names)
 
     def bytes_per_trial(self, params: ClusteredParams, engine: str) -> int:
         """Working memory of one trial: patient arrays (individual) or unit arrays."""
@@ -427,9 +409,7 @@ class ClusteredSimulator(BaseSimulator):
         unit = np.repeat(np.arange(params.unit_n.size), params.unit_n)
         cell_index = params.unit_cell[unit]
         group_number = np.cumsum(params.unit_clustered) * params.unit_clustered
-        frame: dict[str, Any] = {"cell": np.array(params.labels, dtype=object)[cell_index]}
-        for k, name in enumerate(params.factor_names):
-            frame[name] = np.array([c[k] for c in params.cells], dtype=object)[cell_index]
+        frame = _cell_columns(params, cell_index)
         frame["group"] = group_number[unit]
         if x is not None:
             frame["baseline"] = x[0]

@@ -41,8 +41,49 @@ __all__ = ["ContinuousParams", "ContinuousSimulator", "ancova_from_sufficient",
            "anova_from_sufficient"]
 
 
+class _CellSizes:
+    """Sizes and analysis read off the planning values of a continuous outcome on cells."""
+
+    means: np.ndarray
+    n: np.ndarray
+    baseline_corr: float
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells J."""
+        return int(self.means.size)
+
+    @property
+    def n_total(self) -> int:
+        """Analysed participants in all cells N."""
+        return int(self.n.sum())
+
+    @property
+    def ancova(self) -> bool:
+        """True when the analysis adjusts for baseline."""
+        return self.baseline_corr != 0.0
+
+
+def _cell_names(design: Any, cells: tuple[Any, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Each cell in words, and the factor names when every cell is a tuple of their levels."""
+    label = getattr(design, "cell_label", str)
+    factor_names = tuple(getattr(design, "factor_names", ()))
+    if factor_names and not all(isinstance(c, tuple) and len(c) == len(factor_names)
+                                for c in cells):
+        factor_names = ()
+    return tuple(label(c) for c in cells), factor_names
+
+
+def _cell_columns(params: Any, cell_index: np.ndarray) -> dict[str, Any]:
+    """Patient-data columns naming each participant's cell and its factor levels."""
+    columns: dict[str, Any] = {"cell": np.array(params.labels, dtype=object)[cell_index]}
+    for k, name in enumerate(params.factor_names):
+        columns[name] = np.array([c[k] for c in params.cells], dtype=object)[cell_index]
+    return columns
+
+
 @dataclass(frozen=True)
-class ContinuousParams:
+class ContinuousParams(_CellSizes):
     """Picklable planning values of a continuous outcome on a cell design.
 
     Attributes
@@ -72,21 +113,6 @@ class ContinuousParams:
     labels: tuple[str, ...]
     factor_names: tuple[str, ...] = ()
 
-    @property
-    def n_cells(self) -> int:
-        """Number of cells J."""
-        return int(self.means.size)
-
-    @property
-    def n_total(self) -> int:
-        """Analysed participants in all cells N."""
-        return int(self.n.sum())
-
-    @property
-    def ancova(self) -> bool:
-        """True when the analysis adjusts for baseline."""
-        return self.baseline_corr != 0.0
-
 
 class ContinuousSimulator(BaseSimulator):
     """Simulated cell estimates of a :class:`~trialplan.Continuous` outcome.
@@ -112,16 +138,12 @@ class ContinuousSimulator(BaseSimulator):
         """Planning values as arrays in the design's cell order."""
         outcome = design.outcome
         cells = tuple(design.cells)
-        label = getattr(design, "cell_label", str)
-        factor_names = tuple(getattr(design, "factor_names", ()))
-        if factor_names and not all(isinstance(c, tuple) and len(c) == len(factor_names)
-                                    for c in cells):
-            factor_names = ()
+        labels, factor_names = _cell_names(design, cells)
         return ContinuousParams(
             means=np.array([outcome.means[c] for c in cells], dtype=float),
             n=np.asarray(design.n_array, dtype=np.int64).copy(),
             sd=float(outcome.sd), baseline_corr=float(outcome.baseline_corr),
-            cells=cells, labels=tuple(label(c) for c in cells), factor_names=factor_names)
+            cells=cells, labels=labels, factor_names=factor_names)
 
     def bytes_per_trial(self, params: ContinuousParams, engine: str) -> int:
         """Working memory of one trial: patient arrays (individual) or cell arrays."""
@@ -157,10 +179,7 @@ class ContinuousSimulator(BaseSimulator):
         import pandas as pd
 
         x, y = _patients(params, rng, 1)
-        cell_index = np.repeat(np.arange(params.n_cells), params.n)
-        frame: dict[str, Any] = {"cell": np.array(params.labels, dtype=object)[cell_index]}
-        for k, name in enumerate(params.factor_names):
-            frame[name] = np.array([c[k] for c in params.cells], dtype=object)[cell_index]
+        frame = _cell_columns(params, np.repeat(np.arange(params.n_cells), params.n))
         if x is not None:
             frame["baseline"] = x[0]
         frame["y"] = y[0]
