@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,15 @@ def check_int(name: str, value: Any, *, minimum: int = 1) -> int:
     if result < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}; got {name}={value!r}")
     return result
+
+
+def check_cell_mapping(name: str, values: Any, *, holding: str = "value") -> Mapping[Any, Any]:
+    """Return ``values`` if it is a non-empty mapping ``{cell: holding}``; else raise."""
+    if not isinstance(values, Mapping):
+        raise TypeError(f"{name} must be a mapping {{cell: {holding}}}; got {name}={values!r}")
+    if not values:
+        raise ValueError(f"{name} must name at least one cell; got an empty mapping")
+    return values
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from trialplan._validation import check_choice, check_real
+from trialplan._validation import check_cell_mapping, check_choice, check_open_unit
 from trialplan.outcomes import CellModel
 
 __all__ = ["SCALES", "Binary", "ScaleDisagreementWarning"]
@@ -122,19 +122,9 @@ class Binary:
     better: str = "higher"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.rates, Mapping):
-            raise TypeError(f"rates must be a mapping {{cell: probability}}; got "
-                            f"rates={self.rates!r}")
-        if not self.rates:
-            raise ValueError("rates must name at least one cell; got an empty mapping")
-        rates = {}
-        for key, value in self.rates.items():
-            p = check_real(f"rates[{key!r}]", value)
-            if not 0.0 < p < 1.0:
-                raise ValueError(f"rates[{key!r}] must lie strictly between 0 and 1; got "
-                                 f"rates[{key!r}]={value!r}")
-            rates[key] = p
-        object.__setattr__(self, "rates", MappingProxyType(rates))
+        rates = check_cell_mapping("rates", self.rates, holding="probability")
+        object.__setattr__(self, "rates", MappingProxyType(
+            {key: check_open_unit(f"rates[{key!r}]", value) for key, value in rates.items()}))
         check_choice("scale", self.scale, SCALES)
         check_choice("better", self.better, ("higher", "lower"))
 

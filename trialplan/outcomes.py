@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from trialplan._validation import check_choice, check_positive, check_real
+from trialplan._validation import check_cell_mapping, check_choice, check_positive, check_real
 
 __all__ = ["CellModel", "Continuous"]
 
@@ -151,12 +151,8 @@ class Continuous:
     better: str = "lower"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.means, Mapping):
-            raise TypeError("means must be a mapping {cell: mean}; got "
-                            f"means={self.means!r}")
-        if not self.means:
-            raise ValueError("means must name at least one cell; got an empty mapping")
-        means = {key: check_real(f"means[{key!r}]", value) for key, value in self.means.items()}
+        means = {key: check_real(f"means[{key!r}]", value) for key, value in
+                 check_cell_mapping("means", self.means, holding="mean").items()}
         object.__setattr__(self, "means", MappingProxyType(means))
         object.__setattr__(self, "sd", check_positive("sd", self.sd))
         rho = check_real("baseline_corr", self.baseline_corr)
