@@ -67,18 +67,21 @@ power = 0.8
 """
 
 
+def spec_file(tmp_path, name, text):
+    """Write a spec's text to ``tmp_path / name`` and return its path."""
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
 @pytest.fixture
 def superpower(tmp_path):
-    path = tmp_path / "superpower.toml"
-    path.write_text(SUPERPOWER)
-    return path
+    return spec_file(tmp_path, "superpower.toml", SUPERPOWER)
 
 
 @pytest.fixture
 def gpower(tmp_path):
-    path = tmp_path / "gpower.toml"
-    path.write_text(GPOWER)
-    return path
+    return spec_file(tmp_path, "gpower.toml", GPOWER)
 
 
 def run(*args, cwd=None):
@@ -97,8 +100,7 @@ def test_power_command_reproduces_superpower(superpower):
 
 
 def test_invalid_value_exits_1_with_the_key_path_and_no_traceback(tmp_path):
-    path = tmp_path / "bad.toml"
-    path.write_text(SUPERPOWER.replace("sd = 20.0", "sd = -1"))
+    path = spec_file(tmp_path, "bad.toml", SUPERPOWER.replace("sd = 20.0", "sd = -1"))
     proc = run("power", path)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
@@ -187,16 +189,14 @@ def test_bad_option_values_are_usage_errors(gpower, args, capsys):
 
 
 def test_unreachable_power_exits_1(tmp_path, capsys):
-    path = tmp_path / "flat.toml"
-    path.write_text(GPOWER.replace('"a1+b0" = 0.5, "a1+b1" = 0.5', '"a1+b0" = 0.0, '
-                                   '"a1+b1" = 0.0'))
+    path = spec_file(tmp_path, "flat.toml", GPOWER.replace('"a1+b0" = 0.5, "a1+b1" = 0.5',
+                                                           '"a1+b0" = 0.0, "a1+b1" = 0.0'))
     assert main(["sample-size", str(path)]) == 1
     assert "trialplan: error:" in capsys.readouterr().err
 
 
 def test_toml_syntax_error_exits_1(tmp_path, capsys):
-    path = tmp_path / "broken.toml"
-    path.write_text("[design\n")
+    path = spec_file(tmp_path, "broken.toml", "[design\n")
     assert main(["check", str(path)]) == 1
     assert "not valid TOML" in capsys.readouterr().err
 
@@ -286,45 +286,41 @@ power = 0.8
 """
 
 
-def test_smart_sample_size_matches_oetting(tmp_path, capsys):
+@pytest.fixture
+def smart(tmp_path):
+    return spec_file(tmp_path, "smart.toml", SMART)
+
+
+def test_smart_sample_size_matches_oetting(smart, capsys):
     # Oetting et al. 2011: N = 4 (z.975 + z.8)^2 (2 - g) / delta^2 = 200.9 -> 201
-    path = tmp_path / "smart.toml"
-    path.write_text(SMART)
-    assert main(["sample-size", str(path), "--format", "json"]) == 0
+    assert main(["sample-size", str(smart), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["n_total"] == 201
 
 
-def test_smart_power_and_unknown_comparison(tmp_path, capsys):
-    path = tmp_path / "smart.toml"
-    path.write_text(SMART)
-    assert main(["power", str(path), "--format", "json"]) == 0
+def test_smart_power_and_unknown_comparison(smart, capsys):
+    assert main(["power", str(smart), "--format", "json"]) == 0
     names = [r["hypothesis"] for r in json.loads(capsys.readouterr().out)]
     assert "rTMS+MBI vs rTMS" in names
     assert len(names) == 7  # stage 1 and the six pairs of four regimes
-    assert main(["power", str(path), "--hypotheses", "rTMS+MBI vs rTMs"]) == 1
+    assert main(["power", str(smart), "--hypotheses", "rTMS+MBI vs rTMs"]) == 1
     assert "did you mean 'rTMS+MBI vs rTMS'" in capsys.readouterr().err
 
 
-def test_smart_randomize_stages(tmp_path, capsys):
-    path = tmp_path / "smart.toml"
-    path.write_text(SMART)
-    assert main(["randomize", str(path), "-o", str(tmp_path / "s1.csv"), "--n", "8"]) == 0
-    assert main(["randomize", str(path), "-o", str(tmp_path / "s2.csv"), "--n", "8",
+def test_smart_randomize_stages(smart, gpower, tmp_path, capsys):
+    assert main(["randomize", str(smart), "-o", str(tmp_path / "s1.csv"), "--n", "8"]) == 0
+    assert main(["randomize", str(smart), "-o", str(tmp_path / "s2.csv"), "--n", "8",
                  "--stage", "2"]) == 0
     header = next(line for line in (tmp_path / "s2.csv").read_text().splitlines()
                   if not line.startswith("#"))
     assert "stage2" in header
     assert main(["randomize", str(tmp_path / "s.toml"), "-o", "x.csv"]) == 2
-    gp = tmp_path / "g.toml"
-    gp.write_text(GPOWER)
-    assert main(["randomize", str(gp), "-o", str(tmp_path / "g.csv"), "--stage", "2"]) == 2
+    assert main(["randomize", str(gpower), "-o", str(tmp_path / "g.csv"), "--stage", "2"]) == 2
     assert "SMART designs only" in capsys.readouterr().err
 
 
 def test_power_with_a_multiplicity_procedure_reports_its_family(tmp_path, capsys):
-    path = tmp_path / "holm.toml"
-    path.write_text(GPOWER + '\n[analysis.multiplicity]\ntype = "holm"\n'
-                             'hypotheses = ["A", "B"]\n')
+    path = spec_file(tmp_path, "holm.toml", GPOWER + '\n[analysis.multiplicity]\n'
+                     'type = "holm"\nhypotheses = ["A", "B"]\n')
     assert main(["power", str(path), "--format", "json"]) == 0
     assert [r["hypothesis"] for r in json.loads(capsys.readouterr().out)] == ["A", "B"]
 
