@@ -39,6 +39,10 @@ def _agree(reference: float, ours: float, tolerance: float) -> str:
     return "yes" if abs(reference - ours) <= tolerance else f"**no** (tolerance {tolerance:g})"
 
 
+#: gsDesign's published printed output (testthat snapshots of gsBoundSummary).
+_GSDESIGN = "gsDesign 3.11 printed output (testthat snapshot)"
+
+
 def _published() -> list[tuple[str, str, Callable[[], float], float, float, str]]:
     import trialplan as tp
 
@@ -69,6 +73,13 @@ def _published() -> list[tuple[str, str, Callable[[], float], float, float, str]
         boundary = tp.boundaries.obrien_fleming() if kind == "OF" else tp.boundaries.pocock()
         return tp.GroupSequential(info_fractions=tuple((i + 1) / k for i in range(k)),
                                   alpha=0.05, sided=2, efficacy=boundary, beta=beta)
+
+    def hsd(k: int, futility: bool) -> Any:
+        # gsDesign's defaults: sfHSD(-4) alpha-spending, sfHSD(-2) non-binding beta-spending
+        return tp.GroupSequential(
+            info_fractions=tuple((i + 1) / k for i in range(k)), alpha=0.025, beta=0.1,
+            efficacy=tp.spending.hwang_shih_decani(-4),
+            futility=tp.spending.hwang_shih_decani(-2) if futility else None)
 
     def min_test_n(power: float) -> float:
         means = cells(0.0, -4.0, -3.0, -7.0)  # combination beats monos by 3 and 4
@@ -136,6 +147,25 @@ def _published() -> list[tuple[str, str, Callable[[], float], float, float, str]
          lambda: gsd("P", 5, 0.2).efficacy_z[0], 2.413, 5e-4, ""),
         ("same: inflation factor at 90 %", "Jennison & Turnbull 2000",
          lambda: gsd("P", 5, 0.1).inflation_factor, 1.207, 5e-4, ""),
+        ("gsDesign(k = 5, test.type = 1): efficacy bound at look 1", _GSDESIGN,
+         lambda: hsd(5, False).efficacy_z[0], 3.2527, 6e-5, "HSD(-4) spending"),
+        ("same: final efficacy bound", _GSDESIGN,
+         lambda: hsd(5, False).efficacy_z[-1], 2.0253, 6e-5, ""),
+        ("same: cumulative power at look 3", _GSDESIGN,
+         lambda: hsd(5, False).to_frame()["power"].iloc[2], 0.4530, 6e-5, ""),
+        ("gsDesign(k = 5, test.type = 4): futility bound at look 1", _GSDESIGN,
+         lambda: hsd(5, True).futility_z[0], -0.9016, 6e-5, "HSD(-2) beta spending"),
+        ("same: futility bound at look 4", _GSDESIGN,
+         lambda: hsd(5, True).futility_z[3], 1.3603, 6e-5, ""),
+        ("same: cumulative power at look 2", _GSDESIGN,
+         lambda: hsd(5, True).to_frame()["power"].iloc[1], 0.2096, 6e-5, ""),
+        ("gsDesign(k = 3, test.type = 4): efficacy bound at look 1", _GSDESIGN,
+         lambda: hsd(3, True).efficacy_z[0], 3.0107, 6e-5, ""),
+        ("same: futility bound at look 2", _GSDESIGN,
+         lambda: hsd(3, True).futility_z[1], 0.9411, 6e-5, ""),
+        ("same: maximum information / fixed design", _GSDESIGN,
+         lambda: hsd(3, True).inflation_factor, 124.91 / 116.76, 1e-4,
+         "gsDesign prints information 124.91 at delta .3 (fixed 116.76)"),
         ("MMRM, CS rho .25, 4 visits, retention (1, .9, .8, .7), delta 0.5 SD: n per group",
          "Lu, Luo & Chen 2008",
          lambda: tp.Factorial(
