@@ -166,6 +166,8 @@ def _emit(frame: Any, text: str, fmt: str) -> None:
 
 
 def _cmd_power(args: argparse.Namespace) -> int:
+    from trialplan.report.protocol import _analysis_options, _family
+
     spec = _read(args.spec)
     design = spec.design
     names = list(args.hypotheses) if args.hypotheses else list(spec.hypothesis_names) or None
@@ -176,14 +178,9 @@ def _cmd_power(args: argparse.Namespace) -> int:
                        seed=spec.seed if args.seed is None else args.seed)
     elif args.n_sims is not None or args.seed is not None:
         raise _UsageError("--n-sims and --seed apply to --method simulation only")
-    if spec.sequential is not None:
-        options["sequential"] = spec.sequential
-    elif spec.multiplicity is not None:
-        from trialplan.report.protocol import _family
-
-        options["multiplicity"] = spec.multiplicity
-        if not args.hypotheses:
-            names = _family(spec.multiplicity)
+    options.update(_analysis_options(spec))
+    if "multiplicity" in options and not args.hypotheses:
+        names = _family(spec.multiplicity)
     if _is_smart(design):
         comparisons = _smart_items(design, names)
         result = design.power(comparisons, method=method, **options)
@@ -216,14 +213,11 @@ def _smart_items(design: Any, names: Sequence[str] | None) -> list[Any]:
 
 
 def _cmd_sample_size(args: argparse.Namespace) -> int:
+    from trialplan.report.protocol import _sample_size
+
     spec = _read(args.spec)
     target = spec.power if args.power is None else args.power
     names = list(args.hypothesis) if args.hypothesis else list(spec.primary or ())
-    options: dict[str, Any] = {}
-    if spec.sequential is not None:
-        options["sequential"] = spec.sequential
-    elif spec.multiplicity is not None:
-        options["multiplicity"] = spec.multiplicity
     if _is_smart(spec.design):
         if len(names) != 1:
             raise _UsageError("a SMART is sized for one comparison; give one --hypothesis")
@@ -231,11 +225,7 @@ def _cmd_sample_size(args: argparse.Namespace) -> int:
                                          comparison=_smart_items(spec.design, names)[0])
         _emit(result.to_frame(), repr(result), args.format)
         return EXIT_OK
-    hypothesis: Any = names[0] if len(names) == 1 else names
-    if type(spec.multiplicity).__name__ == "Dunnett" and "multiplicity" in options:
-        result = spec.multiplicity.sample_size(spec.design, power=target)
-    else:
-        result = spec.design.sample_size(power=target, hypothesis=hypothesis, **options)
+    result = _sample_size(spec, power=target, hypotheses=names)
     _emit(result.to_frame(), repr(result), args.format)
     return EXIT_OK
 

@@ -449,18 +449,8 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "protocol
     for name in primary:
         if name not in names:
             names.insert(0, name)
-    options: dict[str, Any] = {}
-    if spec.sequential is not None:
-        options["sequential"] = spec.sequential
-    elif spec.multiplicity is not None:
-        options["multiplicity"] = spec.multiplicity
-    hypothesis: Any = primary[0] if len(primary) == 1 else primary
     family = _family(spec.multiplicity)
-    if "multiplicity" in options and type(spec.multiplicity).__name__ == "Dunnett":
-        # Dunnett sizes its whole many-to-one family (every comparison reaches the target).
-        ss = spec.multiplicity.sample_size(design, power=spec.power)
-    else:
-        ss = design.sample_size(power=spec.power, hypothesis=hypothesis, **options)
+    ss = _sample_size(spec, power=spec.power, hypotheses=primary)
     planned = ss.design
     if spec.method == "simulation":
         power = planned.power(names, method="simulation", n_sims=spec.n_sims, seed=spec.seed)
@@ -488,6 +478,25 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "protocol
     blocks = _blocks(spec, context, results, figs)
     return Protocol(spec=spec, blocks=tuple(blocks), context=context, results=results,
                     figures=figs)
+
+
+def _analysis_options(spec: Spec) -> dict[str, Any]:
+    """The spec's group-sequential design, else its multiplicity procedure, as keywords."""
+    if spec.sequential is not None:
+        return {"sequential": spec.sequential}
+    if spec.multiplicity is not None:
+        return {"multiplicity": spec.multiplicity}
+    return {}
+
+
+def _sample_size(spec: Spec, *, power: float, hypotheses: Sequence[str]) -> Any:
+    """Size ``spec.design`` so that ``hypotheses`` reach ``power`` under the spec's analysis."""
+    options = _analysis_options(spec)
+    if "multiplicity" in options and type(spec.multiplicity).__name__ == "Dunnett":
+        # Dunnett sizes its whole many-to-one family (every comparison reaches the target).
+        return spec.multiplicity.sample_size(spec.design, power=power)
+    hypothesis: Any = hypotheses[0] if len(hypotheses) == 1 else list(hypotheses)
+    return spec.design.sample_size(power=power, hypothesis=hypothesis, **options)
 
 
 def _family(procedure: Any) -> list[str] | None:
