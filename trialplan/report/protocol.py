@@ -813,6 +813,13 @@ def _blocks(spec: Spec, context: dict[str, Any], results: Mapping[str, Any],
         blocks.append(Block("figure", "Power of each hypothesis by total analysed sample size; "
                             "dashed: target power, dotted: planned size",
                             path="figures/power_curve"))
+    blocks += _closing_blocks(context)
+    return blocks
+
+
+def _closing_blocks(context: Mapping[str, Any]) -> list[Block]:
+    """The blocks that end every protocol: the planning values' sources, then reproducibility."""
+    blocks = []
     if context["sources"]:
         blocks.append(Block("heading", "Sources of the planning values"))
         blocks.append(Block("list", items=tuple(context["sources"])))
@@ -925,11 +932,7 @@ def _smart_protocol(spec: Spec, *, figures: bool, spec_name: str, out_name: str)
         blocks.append(Block("heading", "Power curve"))
         blocks.append(Block("figure", "Power of each comparison by total analysed sample "
                                       "size; dashed: target power", path="figures/power_curve"))
-    if context["sources"]:
-        blocks.append(Block("heading", "Sources of the planning values"))
-        blocks.append(Block("list", items=tuple(context["sources"])))
-    blocks.append(Block("heading", "Reproducibility"))
-    blocks.append(Block("code", "\n".join(_lines("reproducibility.txt.j2", context))))
+    blocks += _closing_blocks(context)
     return Protocol(spec=spec, blocks=tuple(blocks), context=context, results=results,
                     figures=figs)
 
