@@ -27,7 +27,7 @@ from scipy import stats
 
 from trialplan._validation import check_choice, check_int, did_you_mean
 from trialplan.results import PowerResult, PowerRow
-from trialplan.simulate.clustered import clustered_simulator
+from trialplan.simulate.clustered_binary import group_delivered_simulator
 from trialplan.simulate.protocol import CellDraws, OutcomeSimulator, simulator_for
 from trialplan.statistic import IntersectionUnion, TestStatistic
 
@@ -223,7 +223,7 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
         raise ValueError("analysis= analyses patient-level data, so it needs "
                          f"engine='individual' (or no engine); got engine={engine!r}")
     if getattr(design, "clusters", None) is not None:
-        simulator = clustered_simulator(design)
+        simulator = group_delivered_simulator(design)     # Continuous or Binary
         what = f"group-delivered (clusters=) {type(design.outcome).__name__} outcomes"
     else:
         simulator = simulator_for(design.outcome)
