@@ -335,9 +335,8 @@ class ClusteredSimulator(BaseSimulator):
         clusters = design.clusters
         if not isinstance(outcome, Continuous):
             raise ValueError(
-                "simulation of group-delivered (clustered) designs is available for "
-                f"Continuous outcomes only; got a {type(outcome).__name__} outcome with "
-                f"clusters={clusters!r}; use method='analytic'")
+                "the partially nested simulator takes Continuous outcomes; got a "
+                f"{type(outcome).__name__} outcome with clusters={clusters!r}")
         if clusters.size_cv != 0.0:
             raise ValueError(
                 "simulation of group-delivered designs assumes groups of (nearly) equal "
@@ -524,13 +523,16 @@ _CLUSTERED = ClusteredSimulator()
 
 
 def clustered_simulator(design: Any) -> OutcomeSimulator:
-    """Return the simulator of a group-delivered design.
+    """Return the partially nested simulator of a group-delivered Continuous design.
+
+    The runner chooses through
+    :func:`trialplan.simulate.clustered_binary.group_delivered_simulator`,
+    which sends Binary outcomes to their own simulator.
 
     Raises
     ------
     ValueError
-        If the outcome is not :class:`~trialplan.Continuous` (clustered
-        binary, time-to-event or repeated outcomes are analytic only).
+        If the outcome is not :class:`~trialplan.Continuous`.
 
     Examples
     --------
@@ -543,11 +545,11 @@ def clustered_simulator(design: Any) -> OutcomeSimulator:
     ...     clustered_simulator(d)
     ... except ValueError as error:
     ...     print(str(error)[:80])
-    simulation of group-delivered (clustered) designs is available for Continuous ou
+    the partially nested simulator takes Continuous outcomes; got a Binary outcome (
     """
     if not isinstance(design.outcome, Continuous):
         raise ValueError(
-            "simulation of group-delivered (clustered) designs is available for "
-            f"Continuous outcomes only; got a {type(design.outcome).__name__} outcome with "
-            f"clusters={design.clusters!r}; use method='analytic'")
+            "the partially nested simulator takes Continuous outcomes; got a "
+            f"{type(design.outcome).__name__} outcome (group_delivered_simulator chooses "
+            "the simulator of each outcome)")
     return _CLUSTERED
