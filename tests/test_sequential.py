@@ -336,10 +336,10 @@ def test_unknown_spending_name_suggests_the_closest() -> None:
 def test_design_options_that_do_not_fit_raise() -> None:
     design = two_by_two(-3.0, 8.0, 50)
     gsd = tp.GroupSequential(info_fractions=(0.5, 1.0))
-    with pytest.raises(ValueError, match=r"'combination' is an intersection-union"):
-        design.sample_size(power=0.9, hypothesis="combination", sequential=gsd)
-    with pytest.raises(ValueError, match=r"takes one hypothesis"):
-        design.sample_size(power=0.9, hypothesis=["rTMS", "MBI"], sequential=gsd)
+    # the combination (min) test is one-sided: a two-sided sequential design is refused
+    with pytest.raises(ValueError, match=r"'combination' is a one-sided intersection-union"):
+        design.sample_size(power=0.9, hypothesis="combination",
+                           sequential=gsd.replace(alpha=0.05, sided=2))
     with pytest.raises(ValueError, match=r"alpha=0.05 \(0.05 per tail\) disagrees.*"
                                          r"alpha=0.05 \(0.025 per tail\)"):
         design.power(sequential=gsd.replace(alpha=0.05))

@@ -79,8 +79,10 @@ def test_seed_reproduces_and_bad_input_raises() -> None:
     np.testing.assert_array_equal(one.stop_efficacy, two.stop_efficacy)
     with pytest.raises(ValueError, match=r"statistic='chi2' is not allowed"):
         simulate_sequential(d, hypothesis="A:B", sequential=GSD, n_sims=10, statistic="chi2")
-    with pytest.raises(ValueError, match=r"'combination' is an intersection-union"):
-        simulate_sequential(d, hypothesis="combination", sequential=GSD, n_sims=10)
+    with pytest.raises(ValueError, match=r"'combination' is a one-sided intersection-union"):
+        simulate_sequential(d, hypothesis="combination", n_sims=10,
+                            sequential=GSD.replace(alpha=2 * GSD.alpha, sided=2,
+                                                   futility=None))
     with pytest.raises(ValueError, match=r"baseline_corr=0.5 \(allowed: 0.0\)"):
         simulate_sequential(d.replace(baseline_corr=0.5), hypothesis="A:B",
                             sequential=GSD, n_sims=10)

@@ -17,6 +17,20 @@ bounds, with midpoints and Simpson weights; the transition kernel is applied
 as one matrix-vector product per look.  Bounds are solved look by look by a
 safeguarded Newton iteration to 1e-10 on the z scale.
 
+The combination (intersection-union, min) test of two comparisons runs on
+the same bounds: at look k it rejects when BOTH comparisons' z statistics
+reach the efficacy bound ``b_k`` (each comparison at the sequential test's
+one-sided alpha, as in the fixed design), and stops for futility when
+``min(Z_1k, Z_2k) < a_k``.  The type I error is at most alpha (binding or
+not): a rejection of the min test at look k means the comparison whose null
+holds crossed its own bound by then, without an earlier futility stop, which
+the single-statistic test rejects with probability alpha; when the other
+comparison's effect is huge the two coincide (the least favourable null).
+The pair ``(Z_1k, Z_2k)`` over the looks follows the canonical joint
+distribution ``Cov(Z_ik, Z_jl) = rho_ij sqrt(t_min / t_max)`` and its
+stopping probabilities are computed by a bivariate version of the same
+recursion (:func:`_combination_crossings`), accurate to about 1e-6.
+
 Futility bounds come from a beta-spending function (Pampallona, Tsiatis & Kim
 2001): ``P_theta1(continue to k, Z_k < a_k) = beta(t_k) - beta(t_{k-1})`` with
 the maximum information iterated until ``a_K = b_K``.  Non-binding futility
@@ -44,7 +58,7 @@ from trialplan import spending as _spending
 from trialplan._validation import check_int, check_open_unit, check_real
 from trialplan.boundaries import ClassicalBoundary
 from trialplan.designs.base import _POWER_OPTIONS, _SAMPLE_SIZE_OPTIONS
-from trialplan.power import smallest_multiplier
+from trialplan.power import joint_power, smallest_multiplier
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.spending import SpendingFunction
 from trialplan.statistic import IntersectionUnion, TestStatistic
@@ -53,6 +67,12 @@ __all__ = ["GroupSequential", "SequentialSampleSizeResult"]
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _NORMAL_NOTE = "t statistics treated as canonical normal statistics (approx.)"
+#: Jennison-Turnbull grid parameter of the bivariate recursion (see _combination_crossings)
+_BIVARIATE_GRID = 16
+#: Largest |correlation| of the two comparisons of a sequential min test
+_MAX_COMBINATION_CORR = 0.99
+#: Half-width of the trapezoidal rule over the shared normal factor W
+_W_RANGE = 7.0
 
 
 # --------------------------------------------------------------------------
@@ -221,6 +241,145 @@ def _crossings(fractions: np.ndarray, lower: np.ndarray, upper: np.ndarray, drif
         low[k] = rec.lower(float(lower[k]))[0]
         if k < k_max - 1:
             rec.advance(float(lower[k]), float(upper[k]))
+    return up, low
+
+
+# --------------------------------------------------------------------------
+# Two statistics that must both cross: the intersection-union (min) test
+# --------------------------------------------------------------------------
+def _factor_nodes(rho: float) -> tuple[np.ndarray, np.ndarray, tuple[float, float], float]:
+    """Nodes and weights for ``phi_2(x; rho) = E_W[prod_i phi((x_i - l_i W) / s) / s]``.
+
+    Two standard normals with correlation ``rho`` are ``X_i = l_i W + s E_i``
+    with ``l_1 = sqrt|rho|``, ``l_2 = sign(rho) sqrt|rho|``, ``s = sqrt(1 - |rho|)``
+    and independent standard normals ``W, E_1, E_2``.  Given ``W`` the two are
+    independent, so the bivariate kernels factor into products of 1-D ones.
+    The integral over ``W`` is taken by the trapezoidal rule on [-7, 7] (the
+    kernels are mixtures over ``W``, so cutting its tails loses at most
+    ``P(|W| > 7) = 3e-12`` of probability): the
+    integrand is a Gaussian in ``w`` with standard deviation
+    ``sqrt((1 - |rho|) / (1 + |rho|))`` (or smoother), and the rule's error at
+    a step of 1/1.5 of that is about ``exp(-4.5 pi^2)``, below 1e-19.
+    """
+    if rho == 0.0:
+        return np.zeros(1), np.ones(1), (0.0, 0.0), 1.0
+    load = math.sqrt(abs(rho))
+    width = math.sqrt((1.0 - abs(rho)) / (1.0 + abs(rho)))
+    count = 2 * math.ceil(_W_RANGE / min(0.5, width / 1.5)) + 1
+    w = np.linspace(-_W_RANGE, _W_RANGE, count)
+    weights = _phi(w) * (w[1] - w[0])
+    return w, weights, (load, math.copysign(load, rho)), math.sqrt(1.0 - abs(rho))
+
+
+def _split_grid(mean: float, lower: float, upper: float, r: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grid on (lower, inf) cut at ``upper``: points, weights, weights above ``upper``."""
+    z_lo, w_lo = _grid(mean, lower, upper, r)
+    z_hi, w_hi = _grid(mean, upper, math.inf, r) if upper < math.inf else (np.empty(0),
+                                                                              np.empty(0))
+    return (np.concatenate([z_lo, z_hi]), np.concatenate([w_lo, w_hi]),
+            np.concatenate([np.zeros(z_lo.size), w_hi]))
+
+
+def _both_above(h1: np.ndarray, h2: np.ndarray, weighted: np.ndarray | None,
+                nodes: tuple[np.ndarray, np.ndarray, tuple[float, float], float]) -> float:
+    """``sum_ij weighted_ij P(X_1 >= h1_i, X_2 >= h2_j)`` for standard normals ``X``.
+
+    ``X`` has correlation ``rho`` (through ``nodes``); ``weighted=None`` means
+    one point (``h1``, ``h2`` of size 1).
+    """
+    w, omega, (l1, l2), s = nodes
+    q1 = special.ndtr((l1 * w[:, None] - h1[None, :]) / s)   # P(X_1 >= h1 | W = w)
+    q2 = special.ndtr((l2 * w[:, None] - h2[None, :]) / s)
+    if weighted is None:
+        return float(omega @ (q1[:, 0] * q2[:, 0]))
+    return float(omega @ np.einsum("mi,ij,mj->m", q1, weighted, q2, optimize=True))
+
+
+def _combination_crossings(fractions: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                           drifts: Sequence[float], rho: float, r: int
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-look stopping probabilities of the min test of two canonical statistics.
+
+    ``Z_ik ~ N(drifts[i] sqrt(t_k), 1)``, ``Cov(Z_ik, Z_jl) = rho_ij sqrt(t_min / t_max)``
+    (``rho_11 = rho_22 = 1``, ``rho_12 = rho``).  The trial stops for efficacy at
+    look k when ``min(Z_1k, Z_2k) >= upper[k]`` and below when
+    ``min(Z_1k, Z_2k) < lower[k]``; at the last look ``lower`` counts every
+    non-rejection when futility bounds exist (``lower[-1] = upper[-1]``).
+
+    Bivariate recursive integration: the sub-density of ``(Z_1k, Z_2k)`` on the
+    L-shaped continuation region ``{min >= a_k} minus {min >= b_k}`` is held on
+    the product of two Jennison-Turnbull grids (each cut at ``a_k`` and
+    ``b_k``, Simpson weights; the region's weights are ``w w' - w_b w_b'`` with
+    ``w_b`` the weights above ``b_k``), and moved to the next look by the
+    bivariate normal kernel of the increments, factored through the shared
+    normal ``W`` (:func:`_factor_nodes`) into two matrix products per node.
+    Crossing probabilities integrate the bivariate normal orthant of the
+    increments against that sub-density in the same way.
+    """
+    nodes = _factor_nodes(rho)
+    w, omega, loads, s = nodes
+    k_max = fractions.size
+    up, low = np.zeros(k_max), np.zeros(k_max)
+    d = np.asarray(drifts, dtype=float)
+    grid: list[np.ndarray] = []
+    weighted = np.empty((0, 0))
+
+    def above(c: float, k: int) -> float:
+        """P(continue to look k, both Z_ik >= c)."""
+        if c == math.inf:
+            return 0.0
+        if k == 0:
+            if c == -math.inf:
+                return 1.0
+            mean = d * math.sqrt(fractions[0])
+            return _both_above(np.array([c - mean[0]]), np.array([c - mean[1]]), None, nodes)
+        if c == -math.inf:
+            return float(weighted.sum())
+        t_now, t_prev = float(fractions[k]), float(fractions[k - 1])
+        sd = math.sqrt(t_now - t_prev)
+        h = [(c * math.sqrt(t_now) - grid[i] * math.sqrt(t_prev) - d[i] * (t_now - t_prev))
+             / sd for i in range(2)]
+        return _both_above(h[0], h[1], weighted, nodes)
+
+    for k in range(k_max):
+        t_now = float(fractions[k])
+        mean = d * math.sqrt(t_now)
+        a, b = float(lower[k]), float(upper[k])
+        mass = 1.0 if k == 0 else float(weighted.sum())
+        up[k] = above(b, k)
+        if k == k_max - 1:
+            if math.isfinite(a):  # futility: every non-rejection stops low
+                low[k] = max(mass - up[k], 0.0)
+            break
+        if a > -math.inf:
+            low[k] = mass - above(a, k)
+        # sub-density on the continuation region, on the next grid
+        new = [_split_grid(float(mean[i]), a, b, r) for i in range(2)]
+        z1, z2 = new[0][0], new[1][0]
+        region = np.outer(new[0][1], new[1][1]) - np.outer(new[0][2], new[1][2])
+        if k == 0:
+            x1, x2 = z1 - mean[0], z2 - mean[1]
+            c = 1.0 - rho * rho
+            density = np.exp(-(x1[:, None] ** 2 - 2.0 * rho * np.outer(x1, x2)
+                               + x2[None, :] ** 2) / (2.0 * c)) / (2.0 * math.pi * math.sqrt(c))
+        else:
+            t_prev = float(fractions[k - 1])
+            incr = t_now - t_prev
+            sd = math.sqrt(incr)
+            # x[i][old, new]: standardized increment of comparison i
+            x = [(z[None, :] * math.sqrt(t_now) - grid[i][:, None] * math.sqrt(t_prev)
+                  - d[i] * incr) / sd for i, z in enumerate((z1, z2))]
+            m = w.size
+            # two plain matrix products (BLAS) over all nodes of W at once
+            first = _phi((x[0].T[None, :, :] - loads[0] * w[:, None, None]) / s) / s
+            part = (first.reshape(m * z1.size, -1) @ weighted).reshape(m, z1.size, -1)
+            second = (omega[:, None, None] / s) * _phi(
+                (x[1][None, :, :] - loads[1] * w[:, None, None]) / s)
+            density = (t_now / incr) * (part.transpose(1, 0, 2).reshape(z1.size, -1)
+                                        @ second.reshape(-1, z2.size))
+        grid = [z1, z2]
+        weighted = region * density
     return up, low
 
 
@@ -871,10 +1030,15 @@ class SequentialSampleSizeResult(SampleSizeResult):
         Analysed participants at each look, ``ceil(t_k * n_total)``.
     expected_n_total : mapping
         ``{"H0": ..., "H1": ...}``: expected analysed participants at stopping
-        with no effect and at the planned effect (futility bounds followed).
+        with no effect and at the planned effect (futility bounds followed),
+        for the first listed hypothesis' test (``extras["expected_n_total"]``
+        has every hypothesis').  For the combination "no effect" is the global
+        null: both comparisons' effects zero.
     n_total_fixed : float
-        The (unrounded) total a fixed design with the same test would need,
-        ``n_total_max / inflation`` of the canonical normal approximation.
+        The (unrounded) total a fixed design with the same test would need
+        (the largest over the listed hypotheses), from the canonical normal
+        approximation: ``n_total_max / inflation`` for a single statistic, the
+        bivariate normal power of the min test for the combination.
 
     Examples
     --------
@@ -900,8 +1064,14 @@ class SequentialSampleSizeResult(SampleSizeResult):
         object.__setattr__(self, "expected_n_total",
                            MappingProxyType(dict(self.expected_n_total)))
 
-    def looks_frame(self) -> pd.DataFrame:
+    def looks_frame(self, hypothesis: str | None = None) -> pd.DataFrame:
         """One row per look: information fraction, N, bounds and stopping probabilities.
+
+        Parameters
+        ----------
+        hypothesis : str, optional
+            Which of the required hypotheses the stopping probabilities are
+            for; by default the first listed.
 
         Examples
         --------
@@ -916,7 +1086,10 @@ class SequentialSampleSizeResult(SampleSizeResult):
         """
         gsd = self.sequential
         frame = gsd.to_frame()
-        name = self.hypotheses[0]
+        name = self.hypotheses[0] if hypothesis is None else hypothesis
+        if name not in self.hypotheses:
+            raise ValueError(f"hypothesis={hypothesis!r} is not one of the required "
+                             f"hypotheses {list(self.hypotheses)}")
         up, low = _stopping_at(gsd, self.design, name)
         frame.insert(2, "n_total", list(self.n_total_per_look))
         frame["stop_efficacy_h1"] = up
@@ -940,7 +1113,8 @@ class SequentialSampleSizeResult(SampleSizeResult):
             f"{self.n_total_fixed:.1f})",
             f"  n_randomized       = {self.n_randomized} (after dropout)",
             f"  n_total at looks   = {looks}",
-            f"  expected n_total   = {exp['H0']:.1f} under H0, {exp['H1']:.1f} under H1",
+            f"  expected n_total   = {exp['H0']:.1f} under H0, {exp['H1']:.1f} under H1"
+            + (f" ({self.hypotheses[0]})" if len(self.hypotheses) > 1 else ""),
             "  achieved power: " + ", ".join(f"{h} {p:.4f}" for h, p in self.powers.items()),
             f"  method: {self.method}",
         ]
@@ -968,12 +1142,39 @@ def _check_level(design: Any, gsd: GroupSequential) -> None:
             f"({design_level:g} per tail); give both the same level")
 
 
-def _single_statistic(design: Any, name: str) -> TestStatistic:
+Statistic = TestStatistic | IntersectionUnion
+
+
+def _statistic(design: Any, name: str, gsd: GroupSequential) -> Statistic:
+    """The hypothesis' statistic, checked to be one the sequential engine handles."""
     stat = design.statistics(name)[0]
     if isinstance(stat, IntersectionUnion):
-        raise ValueError(f"hypothesis {name!r} is an intersection-union test of several "
-                         "contrasts; group-sequential designs here take single-contrast "
-                         "hypotheses (e.g. a main effect or the interaction)")
+        if len(stat.components) != 2:
+            raise ValueError(
+                f"hypothesis {name!r} is an intersection-union test of "
+                f"{len(stat.components)} comparisons; group-sequential designs take "
+                "intersection-union tests of two comparisons (the combination of a 2x2 "
+                "factorial) or single-contrast hypotheses")
+        if gsd.sided != 1:
+            level = gsd.alpha / gsd.sided
+            raise ValueError(
+                f"hypothesis {name!r} is a one-sided intersection-union test; its "
+                f"group-sequential version needs a one-sided design: use "
+                f"tp.GroupSequential(sided=1, alpha={level:g}, ...) (each comparison at "
+                f"one-sided {level:g}); got sided={gsd.sided}")
+        rho = float(stat.correlation[0, 1])
+        if not abs(rho) <= _MAX_COMBINATION_CORR:
+            raise ValueError(
+                f"hypothesis {name!r}: its two comparisons have correlation {rho:.4f}; "
+                f"the sequential engine takes |correlation| <= {_MAX_COMBINATION_CORR} "
+                "(a more balanced allocation brings it down)")
+    return stat
+
+
+def _single_statistic(design: Any, name: str) -> TestStatistic:
+    stat = design.statistics(name)[0]
+    if isinstance(stat, IntersectionUnion):  # pragma: no cover - callers use _statistic
+        raise ValueError(f"hypothesis {name!r} is an intersection-union test")
     return stat
 
 
@@ -984,65 +1185,156 @@ def _drift(stat: TestStatistic, gsd: GroupSequential) -> float:
     return stat.favourable * stat.effect / stat.se
 
 
+def _drifts(stat: Statistic, gsd: GroupSequential) -> tuple[float, ...]:
+    if isinstance(stat, IntersectionUnion):
+        return tuple(s.favourable * s.effect / s.se for s in stat.components)
+    return (_drift(stat, gsd),)
+
+
+def _crossing(gsd: GroupSequential, stat: Statistic, drifts: Sequence[float] | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-look P(stop for efficacy) and P(stop below) of the hypothesis' sequential test.
+
+    ``drifts`` overrides the statistic's own (e.g. zeros for the global null).
+    """
+    d = _drifts(stat, gsd) if drifts is None else tuple(drifts)
+    if isinstance(stat, IntersectionUnion):
+        return _combination_crossings(
+            np.array(gsd.info_fractions), gsd._lower, gsd._solution.efficacy, d,
+            float(stat.correlation[0, 1]), min(gsd.grid_points, _BIVARIATE_GRID))
+    return gsd.crossing_probabilities(d[0])
+
+
 def _stopping_at(gsd: GroupSequential, design: Any, name: str
                  ) -> tuple[np.ndarray, np.ndarray]:
-    return gsd.crossing_probabilities(_drift(_single_statistic(design, name), gsd))
+    return _crossing(gsd, _statistic(design, name, gsd))
 
 
-def _method_text(gsd: GroupSequential, stat: TestStatistic) -> str:
+def _expected_fraction(gsd: GroupSequential, up: np.ndarray, low: np.ndarray) -> float:
+    """``sum_k P(stop at look k) t_k``, the trial running to the end otherwise."""
+    stop = up + low
+    stop[-1] = 1.0 - stop[:-1].sum()
+    return float(np.dot(stop, gsd.info_fractions))
+
+
+def _expected_n(gsd: GroupSequential, stat: Statistic, n_total: int,
+                h1: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
+    """Expected analysed participants at stopping, no effect (H0) and planned (H1)."""
+    zeros = (0.0,) * len(_drifts(stat, gsd))
+    h1 = _crossing(gsd, stat) if h1 is None else h1
+    return {"H0": n_total * _expected_fraction(gsd, *_crossing(gsd, stat, zeros)),
+            "H1": n_total * _expected_fraction(gsd, *h1)}
+
+
+def _fixed_scale(stat: Statistic, gsd: GroupSequential, target: float) -> float:
+    """Factor on the information at which a fixed z test (one look) has ``target`` power.
+
+    The canonical normal approximation; for the min test the exact bivariate
+    normal power of the two comparisons at the final level.
+    """
+    z_level = float(special.ndtri(1.0 - gsd.alpha / gsd.sided))
+    drifts = np.array(_drifts(stat, gsd))
+    if not isinstance(stat, IntersectionUnion):
+        return float((z_level + special.ndtri(target)) ** 2 / drifts[0] ** 2)
+    crit = np.full(2, z_level)
+    corr = np.asarray(stat.correlation)
+
+    def shortfall(scale: float) -> float:
+        return joint_power(drifts * math.sqrt(scale), crit, corr, math.inf) - target
+
+    hi = 1.0
+    while shortfall(hi) < 0:
+        hi *= 2.0
+    return float(optimize.brentq(shortfall, 1e-9, hi, xtol=1e-12, rtol=1e-12))
+
+
+def _method_text(gsd: GroupSequential, stat: Statistic) -> str:
+    if isinstance(stat, IntersectionUnion):
+        text = (f"group-sequential intersection-union (min) test, {gsd.n_looks} looks: both "
+                "comparisons must cross the efficacy bound at the same look; bivariate "
+                "recursive integration of their canonical joint normal statistics "
+                "(accuracy about 1e-6); ")
+        return text + (_NORMAL_NOTE if math.isfinite(stat.df)
+                       else stat.components[0].method)
     text = (f"group-sequential, {gsd.n_looks} looks, exact recursive integration "
             "(Armitage-McPherson-Rowe) of the canonical normal statistics; ")
     return text + (_NORMAL_NOTE if math.isfinite(stat.df) else stat.method)
 
 
+def _looks_table(gsd: GroupSequential, n_total: int, up: np.ndarray, low: np.ndarray
+                 ) -> pd.DataFrame:
+    return pd.DataFrame({
+        "look": np.arange(1, gsd.n_looks + 1), "info_fraction": gsd.info_fractions,
+        "n_total": [math.ceil(t * n_total - 1e-9) for t in gsd.info_fractions],
+        "stop_efficacy": up,
+        "stop_futility": low if gsd.futility is not None else np.zeros(gsd.n_looks),
+        "power": np.cumsum(up)})
+
+
 def _sequential_sample_size(design: Any, *, power: float, hypothesis: Any,
                             sequential: Any) -> SequentialSampleSizeResult:
-    """``design.sample_size(power=, hypothesis=, sequential=gsd)``."""
+    """``design.sample_size(power=, hypothesis=, sequential=gsd)``.
+
+    Every listed hypothesis must reach ``power``: each is solved on its own
+    (smallest allocation multiplier whose sequential power reaches the
+    target) and the largest multiplier is kept.
+    """
     gsd = _check_gsd(sequential)
     target = check_open_unit("power", power)
     names = design._names(hypothesis)
-    if len(names) != 1:
-        raise ValueError("sample_size(sequential=...) takes one hypothesis; got "
-                         f"hypothesis={list(names)}")
-    name = names[0]
     _check_level(design, gsd)
-    stat = _single_statistic(design, name)
-    if _drift(stat, gsd) <= 0:
-        raise ValueError(f"power={target} is out of reach for {name!r}: its planned effect "
-                         f"{stat.effect:g} is zero or in the unfavourable direction for the "
-                         "one-sided sequential test")
     note = ""
     if gsd.futility is not None and not math.isclose(1.0 - gsd.beta, target, abs_tol=1e-12):
         gsd = gsd.replace(beta=1.0 - target)  # futility bounds are solved at this power
         note = f"; futility bounds re-solved at beta={gsd.beta:g} for the target power"
-    required = gsd.drift if math.isclose(1.0 - gsd.beta, target, abs_tol=1e-12) \
-        else gsd.drift_for_power(target)
+    stats_ = [_statistic(design, name, gsd) for name in names]
+    for name, stat in zip(names, stats_, strict=True):
+        if min(_drifts(stat, gsd)) <= 0:
+            parts = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
+            effects = ", ".join(f"{s.effect:g}" for s in parts)
+            raise ValueError(f"power={target} is out of reach for {name!r}: its planned "
+                             f"effect ({effects}) is zero or in the unfavourable direction "
+                             "for the one-sided sequential test")
     ratios = design.allocation_ratios
     current = float(design.n_array[0] / ratios[0])
-
-    def power_at(k: int) -> float:
-        s = _single_statistic(design.with_cell_sizes(k * ratios), name)
-        return gsd.power_at(_drift(s, gsd))
-
     lo = design._min_multiplier(ratios)
-    guess = current * (required / _drift(stat, gsd)) ** 2
-    k = smallest_multiplier(power_at, target, lo=lo, start=max(lo, int(0.95 * guess)),
-                            what="allocation multiplier")
-    final = design.with_cell_sizes(k * ratios)
-    s = _single_statistic(final, name)
-    drift = _drift(s, gsd)
+    multipliers = []
+    for name, stat in zip(names, stats_, strict=True):
+        cache: dict[int, float] = {}
+
+        def power_at(k: int, name: str = name, cache: dict[int, float] = cache) -> float:
+            if k not in cache:
+                s = _statistic(design.with_cell_sizes(k * ratios), name, gsd)
+                cache[k] = float(_crossing(gsd, s)[0].sum())
+            return cache[k]
+
+        # The normal-approximation guess is within a few percent: bracket it
+        # tightly, so the exact search needs few (costly) evaluations.
+        guess = current * _fixed_scale(stat, gsd, target) * gsd.inflation_factor
+        below = max(lo, int(0.97 * guess))
+        start_lo = below + 1 if below > lo and power_at(below) < target else lo
+        multipliers.append(smallest_multiplier(
+            power_at, target, lo=start_lo, start=max(start_lo, math.ceil(1.03 * guess)),
+            what="allocation multiplier"))
+    final = design.with_cell_sizes(max(multipliers) * ratios)
     n_max = final.n_total
-    seq_power = gsd.power_at(drift)
-    z_fixed = float(special.ndtri(1.0 - gsd.alpha / gsd.sided) + special.ndtri(target))
+    powers, expected, fixed, methods = {}, {}, {}, []
+    for name in names:
+        s = _statistic(final, name, gsd)
+        h1 = _crossing(gsd, s)
+        powers[name] = float(h1[0].sum())
+        expected[name] = _expected_n(gsd, s, n_max, h1)
+        fixed[name] = n_max * _fixed_scale(s, gsd, target)
+        methods.append(_method_text(gsd, s))
+    first = names[0]
     return SequentialSampleSizeResult(
         n_per_cell=final.n_per_cell, n_total=n_max,
         n_randomized_per_cell=final.n_randomized_per_cell, n_randomized=final.n_randomized,
-        power=seq_power, powers={name: seq_power}, target=target, hypotheses=(name,),
-        design=final, method=_method_text(gsd, s) + note, sequential=gsd,
+        power=min(powers.values()), powers=powers, target=target, hypotheses=tuple(names),
+        design=final, method="; ".join(dict.fromkeys(methods)) + note, sequential=gsd,
         n_total_per_look=tuple(math.ceil(t * n_max - 1e-9) for t in gsd.info_fractions),
-        expected_n_total={"H0": n_max * gsd.expected_fraction_at(0.0),
-                          "H1": n_max * gsd.expected_fraction_at(drift)},
-        n_total_fixed=n_max * (z_fixed / drift) ** 2)
+        expected_n_total=expected[first], n_total_fixed=max(fixed.values()),
+        extras={"expected_n_total": expected, "n_total_fixed": fixed})
 
 
 def _sequential_power(design: Any, hypotheses: Any, *, method: str, sequential: Any,
@@ -1066,22 +1358,23 @@ def _sequential_power(design: Any, hypotheses: Any, *, method: str, sequential: 
         raise TypeError(f"power(sequential=...) got unexpected options {sorted(options)}")
     rows, stopping, expected = [], {}, {}
     for name in names:
-        stat = _single_statistic(design, name)
-        drift = _drift(stat, gsd)
-        up, low = gsd.crossing_probabilities(drift)
+        stat = _statistic(design, name, gsd)
+        up, low = _crossing(gsd, stat)
         seq_power = float(up.sum())
-        rows.append(PowerRow(
-            hypothesis=name, estimand=stat.estimand, effect=stat.effect, se=stat.se,
-            df=stat.df, critical_value=float(gsd.efficacy_z[-1]), power=seq_power,
-            method=_method_text(gsd, stat), noncentrality=drift**2, scale=stat.scale))
-        stopping[name] = pd.DataFrame({
-            "look": np.arange(1, gsd.n_looks + 1), "info_fraction": gsd.info_fractions,
-            "n_total": [math.ceil(t * design.n_total - 1e-9) for t in gsd.info_fractions],
-            "stop_efficacy": up,
-            "stop_futility": low if gsd.futility is not None else np.zeros(gsd.n_looks),
-            "power": np.cumsum(up)})
-        expected[name] = {"H0": design.n_total * gsd.expected_fraction_at(0.0),
-                          "H1": design.n_total * gsd.expected_fraction_at(drift)}
+        if isinstance(stat, IntersectionUnion):
+            weak = stat.weakest
+            rows.append(PowerRow(
+                hypothesis=name, estimand=stat.estimand, effect=weak.effect, se=weak.se,
+                df=weak.df, critical_value=float(gsd.efficacy_z[-1]), power=seq_power,
+                method=_method_text(gsd, stat), scale=weak.scale))
+        else:
+            drift = _drift(stat, gsd)
+            rows.append(PowerRow(
+                hypothesis=name, estimand=stat.estimand, effect=stat.effect, se=stat.se,
+                df=stat.df, critical_value=float(gsd.efficacy_z[-1]), power=seq_power,
+                method=_method_text(gsd, stat), noncentrality=drift**2, scale=stat.scale))
+        stopping[name] = _looks_table(gsd, design.n_total, up, low)
+        expected[name] = _expected_n(gsd, stat, design.n_total, (up, low))
     summary = (f"{design.describe()} | group-sequential: {gsd.n_looks} looks at "
                f"{', '.join(f'{t:.3g}' for t in gsd.info_fractions)} of N={design.n_total}")
     return PowerResult(rows=tuple(rows), summary=summary, method="analytic", design=design,

@@ -101,7 +101,7 @@ def _look_sizes(n: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
 
 
 def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims: int,
-                        seed: Any = None, statistic: str = "t",
+                        seed: Any = None, statistic: str | None = None,
                         batch_size: int = 20_000) -> SequentialSimulation:
     """Simulate the group-sequential trial of one hypothesis look by look.
 
@@ -109,22 +109,30 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     ----------
     design : CellDesign
         A design with a :class:`~trialplan.Continuous` outcome without baseline
-        covariate; its cell sizes are the sizes at the final look.
+        covariate, or a :class:`~trialplan.Binary` outcome; its cell sizes are
+        the sizes at the final look.
     hypothesis : str
-        A single-contrast hypothesis of the design.
+        A single-contrast hypothesis of the design, or the ``"combination"``
+        (min) test of a 2x2 factorial: both comparisons' statistics, from the
+        same simulated data, must reach the bound at the same look; the trial
+        stops for futility when the smaller is below the futility bound.
     sequential : GroupSequential
         The bounds applied at the looks.
     n_sims : int
         Number of simulated trials.
     seed : int, SeedSequence, Generator or None
         Batch ``i`` uses the ``i``-th spawned child, so a seed reproduces the run.
-    statistic : {"t", "z"}, default "t"
-        ``"t"``: the analysis a trial runs (pooled-variance t statistics,
-        mapped to z through their p-values).  ``"z"``: the variance taken as
-        known, which is exactly the canonical form the analytic engine
-        integrates (a check of the recursion; the two differ by the t versus
-        normal approximation, about 0.003 in a stopping probability at 350
-        residual df and an early bound near 4).
+    statistic : {"t", "z", "wald"}, optional
+        Continuous outcomes: ``"t"`` (the default) is the analysis a trial
+        runs (pooled-variance t statistics, mapped to z through their
+        p-values); ``"z"`` takes the variance as known, which is exactly the
+        canonical form the analytic engine integrates (a check of the
+        recursion; the two differ by the t versus normal approximation, about
+        0.003 in a stopping probability at 350 residual df and an early bound
+        near 4).  Binary outcomes: ``"wald"`` (the default and only choice),
+        cumulative Binomial cell counts at each look and the Wald z statistic
+        on the outcome's scale with estimated variances (0-or-n cells: 0.5
+        added, Haldane-Anscombe, as in the fixed-design simulator).
     batch_size : int, default 20000
         Trials per batch (bounds memory).
 
@@ -135,8 +143,10 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     Raises
     ------
     TypeError, ValueError
-        For outcomes other than Continuous, ANCOVA outcomes, intersection-union
-        hypotheses, or looks so early that a cell would have no new participant.
+        For outcomes other than Continuous and Binary, ANCOVA outcomes,
+        intersection-union tests of more than two comparisons or with a
+        two-sided ``sequential``, a ``statistic`` the outcome does not have,
+        or looks so early that a cell would have no new participant.
 
     Examples
     --------
@@ -150,32 +160,43 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     >>> abs(sim.power - 0.025) < 4 * math.sqrt(0.025 * 0.975 / 2000)
     True
     """
+    from trialplan.binary import Binary
     from trialplan.outcomes import Continuous
-    from trialplan.sequential import GroupSequential
+    from trialplan.sequential import GroupSequential, _statistic
+    from trialplan.simulate.binary import wald_from_counts
 
     if not isinstance(sequential, GroupSequential):
         raise TypeError(f"sequential must be a tp.GroupSequential; got {sequential!r}")
     outcome = design.outcome
-    if not isinstance(outcome, Continuous):
-        raise TypeError("sequential simulation supports Continuous outcomes; got outcome "
-                        f"of type {type(outcome).__name__}")
-    if outcome.baseline_corr != 0.0:
+    binary = isinstance(outcome, Binary)
+    if not (binary or isinstance(outcome, Continuous)):
+        raise TypeError("sequential simulation supports Continuous and Binary outcomes; got "
+                        f"outcome of type {type(outcome).__name__}")
+    if not binary and outcome.baseline_corr != 0.0:
         raise ValueError("sequential simulation does not support ANCOVA yet; got "
                          f"baseline_corr={outcome.baseline_corr!r} (allowed: 0.0)")
     hyp = design.hypothesis(hypothesis)
     if hyp.is_intersection_union:
-        raise ValueError(f"hypothesis {hypothesis!r} is an intersection-union test; "
-                         "sequential simulation takes single-contrast hypotheses")
-    if statistic not in ("t", "z"):
-        raise ValueError(f"statistic={statistic!r} is not allowed; choose 't' (estimated "
-                         "variance) or 'z' (known variance)")
+        _statistic(design, hypothesis, sequential)  # two comparisons, one-sided bounds
+    allowed = ("wald",) if binary else ("t", "z")
+    statistic = allowed[0] if statistic is None else statistic
+    if statistic not in allowed:
+        choices = ("'wald' (Wald z from the cell counts)" if binary
+                   else "'t' (estimated variance) or 'z' (known variance)")
+        raise ValueError(f"statistic={statistic!r} is not allowed for a "
+                         f"{type(outcome).__name__} outcome; choose {choices}")
     n_sims = check_int("n_sims", n_sims)
     batch_size = check_int("batch_size", batch_size)
-    contrast = hyp.contrasts[0]
-    means = np.array([outcome.means[c] for c in design.cells], dtype=float)
-    sd = outcome.sd
+    contrasts = hyp.contrasts.T  # (cells, comparisons)
+    if binary:
+        rates = np.array([outcome.rates[c] for c in design.cells], dtype=float)
+        n_cells = rates.size
+    else:
+        means = np.array([outcome.means[c] for c in design.cells], dtype=float)
+        sd = outcome.sd
+        n_cells = means.size
     sizes = _look_sizes(np.asarray(design.n_array, dtype=int), sequential.info_fractions)
-    n_cells = means.size
+    scale = np.sqrt(np.sum(contrasts**2 / sizes[:, :, None], axis=1))  # (looks, comparisons)
     upper = sequential.efficacy_z
     if sequential.sided == 2:
         lower = -upper
@@ -188,10 +209,12 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     k_max = sequential.n_looks
     up_count, low_count = np.zeros(k_max), np.zeros(k_max)
     n_stop_sum, n_stop_sq = 0.0, 0.0
+    corrected = 0
     totals = sizes.sum(axis=1)
     for b, rng in enumerate(rngs):
         size = min(batch_size, n_sims - b * batch_size)
         mean = np.zeros((size, n_cells))
+        events = np.zeros((size, n_cells))
         ss = np.zeros(size)
         prev = np.zeros(n_cells, dtype=int)
         active = np.ones(size, dtype=bool)
@@ -199,25 +222,32 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         for k in range(k_max):
             now = sizes[k]
             inc = now - prev
-            inc_mean = rng.normal(means, sd / np.sqrt(inc), size=(size, n_cells))
-            dof_inc = np.maximum(inc - 1, 0)
-            inc_ss = sd**2 * rng.chisquare(np.maximum(dof_inc, 1), size=(size, n_cells))
-            inc_ss = np.where(dof_inc > 0, inc_ss, 0.0)
-            pooled = np.where(prev > 0, prev * inc / now, 0.0)
-            ss = ss + (inc_ss + pooled * (mean - inc_mean) ** 2).sum(axis=1)
-            mean = (prev * mean + inc * inc_mean) / now
-            prev = now
-            df = int(now.sum() - n_cells)
-            if df < 1:
-                raise ValueError(f"look {k + 1} has no residual degrees of freedom "
-                                 f"(n={now.tolist()}); put the first look later")
-            if statistic == "z":
-                z = orient * (mean @ contrast) / (sd * math.sqrt(np.sum(contrast**2 / now)))
+            if binary:
+                events = events + rng.binomial(inc, rates, size=(size, n_cells))
+                est, var, fixed = wald_from_counts(events, now, outcome.scale)
+                z = orient * (est @ contrasts) / np.sqrt(var @ contrasts**2)
+                corrected += int((fixed & active).sum())
             else:
-                s2 = ss / df
-                t = orient * (mean @ contrast) / np.sqrt(s2 * np.sum(contrast**2 / now))
-                z = special.ndtri(stats.t.cdf(t, df))
-                z = np.where(np.isfinite(z), z, np.sign(t) * 40.0)
+                inc_mean = rng.normal(means, sd / np.sqrt(inc), size=(size, n_cells))
+                dof_inc = np.maximum(inc - 1, 0)
+                inc_ss = sd**2 * rng.chisquare(np.maximum(dof_inc, 1), size=(size, n_cells))
+                inc_ss = np.where(dof_inc > 0, inc_ss, 0.0)
+                pooled = np.where(prev > 0, prev * inc / now, 0.0)
+                ss = ss + (inc_ss + pooled * (mean - inc_mean) ** 2).sum(axis=1)
+                mean = (prev * mean + inc * inc_mean) / now
+                df = int(now.sum() - n_cells)
+                if df < 1:
+                    raise ValueError(f"look {k + 1} has no residual degrees of freedom "
+                                     f"(n={now.tolist()}); put the first look later")
+                if statistic == "z":
+                    z = orient * (mean @ contrasts) / (sd * scale[k])
+                else:
+                    s2 = ss / df
+                    t = orient * (mean @ contrasts) / (np.sqrt(s2)[:, None] * scale[k])
+                    z = special.ndtri(stats.t.cdf(t, df))
+                    z = np.where(np.isfinite(z), z, np.sign(t) * 40.0)
+            prev = now
+            z = z.min(axis=1)  # one comparison: itself; the min test: both must cross
             hit_up = active & (z >= upper[k])
             hit_low = active & (z <= lower[k]) & ~hit_up
             if k == k_max - 1:
@@ -235,6 +265,14 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     power = float(p_up.sum())
     mean_n = n_stop_sum / n_sims
     var_n = max(n_stop_sq / n_sims - mean_n**2, 0.0)
+    notes = {"method": "simulation of exact cumulative sufficient statistics; " + {
+        "t": "t statistics mapped to z through their p-values",
+        "z": "z statistics with known variance",
+        "wald": f"Binomial cell counts, Wald z on the {outcome.scale} scale (0-or-n cells: "
+                "0.5 added)" if binary else ""}[statistic]}
+    if binary:
+        notes["corrected"] = (f"{corrected} analyses (trial x look) had a 0-or-n cell "
+                              "(Haldane-Anscombe 0.5 added)")
     return SequentialSimulation(
         hypothesis=hypothesis, stop_efficacy=p_up, stop_lower=p_low,
         mcse_efficacy=np.sqrt(p_up * (1 - p_up) / n_sims),
@@ -242,13 +280,12 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         mcse=math.sqrt(power * (1 - power) / n_sims),
         n_total_per_look=tuple(int(v) for v in totals), expected_n_total=mean_n,
         mcse_expected_n_total=math.sqrt(var_n / n_sims), n_sims=n_sims, seed=seed,
-        notes={"method": "simulation of exact cumulative sufficient statistics; " + (
-            "t statistics mapped to z through their p-values" if statistic == "t"
-            else "z statistics with known variance")})
+        notes=notes)
 
 
 def simulate_sequential_power(design: Any, hypotheses: Sequence[str], *, sequential: Any,
-                              n_sims: int = 10_000, seed: Any = None, statistic: str = "t",
+                              n_sims: int = 10_000, seed: Any = None,
+                              statistic: str | None = None,
                               batch_size: int = 20_000) -> PowerResult:
     """``design.power(sequential=gsd, method="simulation", n_sims=, seed=)``.
 
@@ -275,6 +312,7 @@ def simulate_sequential_power(design: Any, hypotheses: Sequence[str], *, sequent
                                   n_sims=n_sims, seed=child, statistic=statistic,
                                   batch_size=batch_size)
         stat = design.statistics(name)[0]
+        stat = getattr(stat, "weakest", stat)  # the min test reports its weaker comparison
         rows.append(PowerRow(hypothesis=name, estimand=stat.estimand, effect=stat.effect,
                              se=stat.se, df=stat.df,
                              critical_value=float(sequential.efficacy_z[-1]),
