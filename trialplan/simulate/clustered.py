@@ -74,8 +74,8 @@ from trialplan.simulate.continuous import _cell_columns, _cell_names, _CellSizes
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
 
 __all__ = ["ClusteredParams", "ClusteredSimulator", "PartiallyNestedDraws",
-           "PartiallyNestedStats",
-           "clustered_simulator", "group_sizes", "partially_nested_fit"]
+           "PartiallyNestedStats", "TherapyUnits", "clustered_simulator", "group_sizes",
+           "partially_nested_fit", "therapy_units"]
 
 
 def group_sizes(n: int, groups: int) -> np.ndarray:
@@ -337,25 +337,9 @@ class ClusteredSimulator(BaseSimulator):
             raise ValueError(
                 "the partially nested simulator takes Continuous outcomes; got a "
                 f"{type(outcome).__name__} outcome with clusters={clusters!r}")
-        if clusters.size_cv != 0.0:
-            raise ValueError(
-                "simulation of group-delivered designs assumes groups of (nearly) equal "
-                f"size; got size_cv={clusters.size_cv!r}; allowed: size_cv=0 (or use "
-                "method='analytic')")
+        units = therapy_units(design)
         df = float(design.cell_model().df)     # raises for a single group per clustered cell
-        cells = tuple(design.cells)
-        n = np.asarray(design.n_array, dtype=np.int64).copy()
-        mask = np.asarray(clusters.clustered(design), dtype=bool)
-        groups = np.asarray(clusters.groups(design), dtype=np.int64)
-        unit_cell, unit_n = [], []
-        for j in range(len(cells)):
-            if not mask[j]:
-                unit_cell.append(j)
-                unit_n.append(int(n[j]))
-                continue
-            sizes = group_sizes(int(n[j]), int(groups[j]))
-            unit_cell.extend([j] * sizes.size)
-            unit_n.extend(int(v) for v in sizes)
+        cells, n, mask = units.cells, units.n, units.clustered
         unclustered_df = int(n[~mask].sum() - (~mask).sum())
         if unclustered_df < 1 + outcome.n_covariates:
             raise ValueError(
@@ -367,10 +351,8 @@ class ClusteredSimulator(BaseSimulator):
         return ClusteredParams(
             means=np.array([outcome.means[c] for c in cells], dtype=float), n=n,
             sd=float(outcome.sd), baseline_corr=float(outcome.baseline_corr),
-            icc=float(clusters.icc), clustered=mask,
-            unit_cell=np.array(unit_cell, dtype=np.int64),
-            unit_n=np.array(unit_n, dtype=np.int64), df=df, cells=cells,
-            labels=labels, factor_names=factor_names)
+            icc=float(clusters.icc), clustered=mask, unit_cell=units.unit_cell,
+            unit_n=units.unit_n, df=df, cells=cells, labels=labels, factor_names=factor_names)
 
     def bytes_per_trial(self, params: ClusteredParams, engine: str) -> int:
         """Working memory of one trial: patient arrays (individual) or unit arrays."""
@@ -516,6 +498,74 @@ def _individual_stats(p: ClusteredParams, rng: np.random.Generator,
         w[:, 0] = np.einsum("rn,rn->r", x[:, part], x[:, part])
         w[:, 1] = np.einsum("rn,rn->r", x[:, part], y[:, part])
     return PartiallyNestedStats(ybar=ybar, xbar=xbar, w_unclustered=w_u, w_clustered=w_c)
+
+
+@dataclass(frozen=True)
+class TherapyUnits:
+    """The analysis units of a group-delivered design, in cell order.
+
+    Attributes
+    ----------
+    cells : tuple
+        The design's cells.
+    n, groups : numpy.ndarray
+        Participants and therapy groups per cell (groups counted in
+        clustered cells only).
+    clustered : numpy.ndarray
+        Boolean per cell: delivered in groups.
+    unit_cell, unit_n : numpy.ndarray
+        Cell and size of every unit: each unclustered cell is one unit, each
+        therapy group another (sizes by :func:`group_sizes`).
+    """
+
+    cells: tuple[Any, ...]
+    n: np.ndarray
+    groups: np.ndarray
+    clustered: np.ndarray
+    unit_cell: np.ndarray
+    unit_n: np.ndarray
+
+
+def therapy_units(design: Any) -> TherapyUnits:
+    """Split a group-delivered design into its units (cells and therapy groups).
+
+    Shared by the continuous and binary simulators of group-delivered designs.
+
+    Raises
+    ------
+    ValueError
+        If group sizes vary (``size_cv != 0``), which the simulators do not model.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...     outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
+    ...         ("a0", "b1"): 0, ("a1", "b1"): 0}, sd=1.0), n_per_cell=20,
+    ...     clusters=tp.Clustering(factor="B", icc=0.05, group_size=8))
+    >>> units = therapy_units(d)
+    >>> units.unit_cell.tolist(), units.unit_n.tolist()
+    ([0, 1, 1, 1, 2, 3, 3, 3], [20, 7, 7, 6, 20, 7, 7, 6])
+    """
+    clusters = design.clusters
+    if clusters.size_cv != 0.0:
+        raise ValueError(
+            "simulation of group-delivered designs assumes groups of (nearly) equal "
+            f"size; got size_cv={clusters.size_cv!r}; allowed: size_cv=0 (or use "
+            "method='analytic')")
+    cells = tuple(design.cells)
+    n = np.asarray(design.n_array, dtype=np.int64).copy()
+    mask = np.asarray(clusters.clustered(design), dtype=bool)
+    groups = np.asarray(clusters.groups(design), dtype=np.int64)
+    unit_cell: list[int] = []
+    unit_n: list[int] = []
+    for j in range(len(cells)):
+        sizes = group_sizes(int(n[j]), int(groups[j])) if mask[j] else [int(n[j])]
+        unit_cell.extend([j] * len(sizes))
+        unit_n.extend(int(v) for v in sizes)
+    return TherapyUnits(cells=cells, n=n, groups=groups, clustered=mask,
+                        unit_cell=np.array(unit_cell, dtype=np.int64),
+                        unit_n=np.array(unit_n, dtype=np.int64))
 
 
 #: The module-level instance (pickles by reference).

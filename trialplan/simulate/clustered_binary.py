@@ -79,7 +79,8 @@ import numpy as np
 from trialplan.binary import Binary, _unit_variance
 from trialplan.outcomes import Continuous
 from trialplan.simulate.binary import ZERO_CELL_KEY, wald_from_counts
-from trialplan.simulate.clustered import clustered_simulator, group_sizes
+from trialplan.simulate.clustered import clustered_simulator, therapy_units
+from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
 
 __all__ = ["ClusteredBinaryParams", "ClusteredBinarySimulator", "group_delivered_simulator",
@@ -232,15 +233,8 @@ class ClusteredBinarySimulator(BaseSimulator):
         if not isinstance(outcome, Binary):
             raise ValueError(f"ClusteredBinarySimulator simulates Binary outcomes; got a "
                              f"{type(outcome).__name__} outcome")
-        if clusters.size_cv != 0.0:
-            raise ValueError(
-                "simulation of group-delivered designs assumes groups of (nearly) equal "
-                f"size; got size_cv={clusters.size_cv!r}; allowed: size_cv=0 (or use "
-                "method='analytic')")
-        cells = tuple(design.cells)
-        n = np.asarray(design.n_array, dtype=np.int64).copy()
-        mask = np.asarray(clusters.clustered(design), dtype=bool)
-        groups = np.asarray(clusters.groups(design), dtype=np.int64)
+        units = therapy_units(design)
+        cells, n, mask, groups = units.cells, units.n, units.clustered, units.groups
         if np.any(groups[mask] < 2):
             raise ValueError(
                 f"simulation of a group-delivered Binary outcome needs at least two therapy "
@@ -248,23 +242,12 @@ class ClusteredBinarySimulator(BaseSimulator):
                 f"sandwich variance needs two clusters); got {groups[mask].tolist()} group(s) "
                 f"of group_size={clusters.group_size:g} for n={n[mask].tolist()}; allowed: "
                 "n > group_size in those cells")
-        unit_cell: list[int] = []
-        unit_n: list[int] = []
-        for j in range(len(cells)):
-            sizes = group_sizes(int(n[j]), int(groups[j])) if mask[j] else [int(n[j])]
-            unit_cell.extend([j] * len(sizes))
-            unit_n.extend(int(v) for v in sizes)
-        label = getattr(design, "cell_label", str)
-        factor_names = tuple(getattr(design, "factor_names", ()))
-        if factor_names and not all(isinstance(c, tuple) and len(c) == len(factor_names)
-                                    for c in cells):
-            factor_names = ()
+        labels, factor_names = _cell_names(design, cells)
         return ClusteredBinaryParams(
             rates=np.array([outcome.rates[c] for c in cells], dtype=float), n=n,
             scale=outcome.scale, icc=float(clusters.icc), clustered=mask,
-            unit_cell=np.array(unit_cell, dtype=np.int64),
-            unit_n=np.array(unit_n, dtype=np.int64), cells=cells,
-            labels=tuple(label(c) for c in cells), factor_names=factor_names)
+            unit_cell=units.unit_cell, unit_n=units.unit_n, cells=cells, labels=labels,
+            factor_names=factor_names)
 
     def bytes_per_trial(self, params: ClusteredBinaryParams, engine: str) -> int:
         """Working memory of one trial: patient arrays (individual) or unit arrays."""
@@ -305,9 +288,7 @@ class ClusteredBinarySimulator(BaseSimulator):
         cell_index = params.unit_cell[unit]
         uc = params.unit_clustered
         group_number = np.cumsum(uc) * uc
-        frame: dict[str, Any] = {"cell": np.array(params.labels, dtype=object)[cell_index]}
-        for k, name in enumerate(params.factor_names):
-            frame[name] = np.array([c[k] for c in params.cells], dtype=object)[cell_index]
+        frame = _cell_columns(params, cell_index)
         frame["group"] = group_number[unit]
         frame["y"] = y.astype(int)
         return pd.DataFrame(frame)
