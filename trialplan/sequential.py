@@ -29,7 +29,9 @@ comparison's effect is huge the two coincide (the least favourable null).
 The pair ``(Z_1k, Z_2k)`` over the looks follows the canonical joint
 distribution ``Cov(Z_ik, Z_jl) = rho_ij sqrt(t_min / t_max)`` and its
 stopping probabilities are computed by a bivariate version of the same
-recursion (:func:`_combination_crossings`), accurate to about 1e-6.
+recursion (:func:`_combination_crossings`), accurate to about 1e-6.  This is
+the "same look" framework of Asakura et al. (Stat Med 2014;33:2897-2913) for
+two co-primary endpoints.
 
 Futility bounds come from a beta-spending function (Pampallona, Tsiatis & Kim
 2001): ``P_theta1(continue to k, Z_k < a_k) = beta(t_k) - beta(t_{k-1})`` with
