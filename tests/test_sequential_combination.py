@@ -283,4 +283,7 @@ def test_unsupported_uses_raise_clearly() -> None:
         n_per_cell=50)
     with pytest.raises(TypeError, match=r"supports Continuous and Binary outcomes"):
         simulate_sequential(survival, hypothesis="rTMS", sequential=GSD3, n_sims=10)
+    grouped = d.replace(clusters=tp.Clustering(factor="MBI", icc=0.05, group_size=8))
+    with pytest.raises(ValueError, match=r"does not model therapy groups yet; got clusters="):
+        simulate_sequential(grouped, hypothesis="combination", sequential=GSD3, n_sims=10)
     assert math.isfinite(d.power("combination", sequential=GSD3)["combination"])

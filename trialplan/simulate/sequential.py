@@ -144,9 +144,10 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     ------
     TypeError, ValueError
         For outcomes other than Continuous and Binary, ANCOVA outcomes,
-        intersection-union tests of more than two comparisons or with a
-        two-sided ``sequential``, a ``statistic`` the outcome does not have,
-        or looks so early that a cell would have no new participant.
+        designs with therapy groups (``clusters``), intersection-union tests
+        of more than two comparisons or with a two-sided ``sequential``, a
+        ``statistic`` the outcome does not have, or looks so early that a cell
+        would have no new participant.
 
     Examples
     --------
@@ -175,6 +176,10 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     if not binary and outcome.baseline_corr != 0.0:
         raise ValueError("sequential simulation does not support ANCOVA yet; got "
                          f"baseline_corr={outcome.baseline_corr!r} (allowed: 0.0)")
+    if getattr(design, "clusters", None) is not None:
+        raise ValueError("sequential simulation does not model therapy groups yet; got "
+                         f"clusters={design.clusters!r} (allowed: None); the analytic "
+                         "design.power(sequential=...) uses the design-effect variances")
     hyp = design.hypothesis(hypothesis)
     if hyp.is_intersection_union:
         _statistic(design, hypothesis, sequential)  # two comparisons, one-sided bounds
