@@ -197,7 +197,13 @@ def test_sample_size_of_the_combination() -> None:
     assert fixed.n_total <= ss.n_total <= 1.015 * fixed.n_total + 4
     assert ss.n_total_fixed == pytest.approx(ss.n_total / 1.015, rel=0.02)
     assert ss.expected_n_total["H1"] < ss.n_total
-    assert ss.looks_frame()["power"].iloc[-1] == pytest.approx(ss.power, abs=1e-12)
+    frame = ss.looks_frame()
+    assert frame["power"].iloc[-1] == pytest.approx(ss.power, abs=1e-12)
+    # H0 columns of the min test: the global null, as in the R fixture (same bounds)
+    ref = pd.read_csv(REFERENCES / "sequential_combination.csv")
+    null = ref[ref["case"] == "asOF_k3_rho05_null"]
+    np.testing.assert_allclose(frame["stop_efficacy_h0"], null["stop_efficacy"], rtol=0,
+                               atol=1e-6)
 
 
 def test_several_hypotheses_must_all_reach_the_target() -> None:
@@ -266,6 +272,11 @@ def test_unsupported_uses_raise_clearly() -> None:
         n_per_cell=20)
     with pytest.raises(ValueError, match=r"intersection-union test of 3 comparisons"):
         three.power("combination", sequential=GSD3)
+    lopsided = d.replace(n_per_cell={("sham", "control"): 500, ("active", "control"): 500,
+                                     ("sham", "MBI"): 500, ("active", "MBI"): 2})
+    with pytest.raises(ValueError, match=r"correlation 0.99[0-9]*; the sequential engine "
+                                         r"takes \|correlation\| <= 0.99"):
+        lopsided.power("combination", sequential=GSD3)
     with pytest.raises(ValueError, match=r"intersection-union test of 3 comparisons"):
         simulate_sequential(three, hypothesis="combination", sequential=GSD3, n_sims=10)
     with pytest.raises(ValueError, match=r"out of reach for 'combination'.*effect \(-1, 0\)"):

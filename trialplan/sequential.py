@@ -1073,7 +1073,9 @@ class SequentialSampleSizeResult(SampleSizeResult):
         ----------
         hypothesis : str, optional
             Which of the required hypotheses the stopping probabilities are
-            for; by default the first listed.
+            for; by default the first listed.  For the combination (min) test
+            the H0 columns are under the global null (both comparisons
+            without effect).
 
         Examples
         --------
@@ -1092,8 +1094,14 @@ class SequentialSampleSizeResult(SampleSizeResult):
         if name not in self.hypotheses:
             raise ValueError(f"hypothesis={hypothesis!r} is not one of the required "
                              f"hypotheses {list(self.hypotheses)}")
-        up, low = _stopping_at(gsd, self.design, name)
+        stat = _statistic(self.design, name, gsd)
+        up, low = _crossing(gsd, stat)
         frame.insert(2, "n_total", list(self.n_total_per_look))
+        if isinstance(stat, IntersectionUnion):
+            # H0 of the min test: the global null, both comparisons without effect
+            up0, low0 = _crossing(gsd, stat, (0.0, 0.0))
+            frame["stop_efficacy_h0"] = up0
+            frame["stop_futility_h0"] = low0 if gsd.futility is not None else 0.0
         frame["stop_efficacy_h1"] = up
         frame["stop_futility_h1"] = low if gsd.futility is not None else 0.0
         frame["power"] = np.cumsum(up)
@@ -1173,13 +1181,6 @@ def _statistic(design: Any, name: str, gsd: GroupSequential) -> Statistic:
     return stat
 
 
-def _single_statistic(design: Any, name: str) -> TestStatistic:
-    stat = design.statistics(name)[0]
-    if isinstance(stat, IntersectionUnion):  # pragma: no cover - callers use _statistic
-        raise ValueError(f"hypothesis {name!r} is an intersection-union test")
-    return stat
-
-
 def _drift(stat: TestStatistic, gsd: GroupSequential) -> float:
     """Theta sqrt(I) oriented so that rejection is in the upper tail."""
     if gsd.sided == 2:
@@ -1205,11 +1206,6 @@ def _crossing(gsd: GroupSequential, stat: Statistic, drifts: Sequence[float] | N
             np.array(gsd.info_fractions), gsd._lower, gsd._solution.efficacy, d,
             float(stat.correlation[0, 1]), min(gsd.grid_points, _BIVARIATE_GRID))
     return gsd.crossing_probabilities(d[0])
-
-
-def _stopping_at(gsd: GroupSequential, design: Any, name: str
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    return _crossing(gsd, _statistic(design, name, gsd))
 
 
 def _expected_fraction(gsd: GroupSequential, up: np.ndarray, low: np.ndarray) -> float:
