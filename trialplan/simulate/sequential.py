@@ -15,6 +15,27 @@ Each t statistic is put on the z scale through its p-value
 (``z = Phi^{-1}(F_t(t; df))``) and compared with the group-sequential bounds;
 the analytic engine treats the same statistics as canonical normal ones, so
 the two agree up to that approximation (negligible at moderate df).
+
+With a baseline covariate (ANCOVA, ``baseline_corr = rho != 0``) each cell's
+new participants contribute their means of (baseline, outcome), bivariate
+normal with covariance ``Sigma / m``, and their within-cell cross-product
+matrix; summed over the cells these are ``Wishart(sum_j (m_j - 1), Sigma)``
+(drawn by the Bartlett decomposition).  The cumulative statistics pool as
+above, with the outer product of the mean differences in place of the square:
+
+    W_new = W_old + W_inc + sum_j n_old m / (n_old + m) d_j d_j',
+    d_j = (xbar_old - xbar_inc, ybar_old - ybar_inc)_j,
+
+and each look's analysis is the OLS ANCOVA ``y ~ cell + baseline`` (one
+common slope) on everyone analysed so far, read off these statistics.
+
+References
+----------
+.. [1] Anderson TW. An Introduction to Multivariate Statistical Analysis, 3rd ed.
+   Wiley 2003, sections 3.3 and 7.2 (sufficiency of the means and
+   cross-products; Bartlett decomposition).
+.. [2] Jennison C, Turnbull BW. Group Sequential Methods with Applications to
+   Clinical Trials. Chapman & Hall/CRC 2000, chapter 3.
 """
 
 from __future__ import annotations
@@ -100,6 +121,72 @@ def _look_sizes(n: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
     return sizes
 
 
+class _AncovaLooks:
+    """Cumulative ANCOVA sufficient statistics of a block of trials, look by look.
+
+    ``add`` pools the statistics of the participants who arrived since the
+    previous look; ``t`` gives the OLS ANCOVA (``y ~ 0 + cell + baseline``) t
+    statistics of contrasts of the adjusted cell means on everyone so far.
+    """
+
+    def __init__(self, size: int, n_cells: int) -> None:
+        self.n = np.zeros(n_cells)
+        self.xbar = np.zeros((size, n_cells))
+        self.ybar = np.zeros((size, n_cells))
+        self.w_xx = np.zeros(size)
+        self.w_xy = np.zeros(size)
+        self.w_yy = np.zeros(size)
+
+    def add(self, inc: np.ndarray, xbar: np.ndarray, ybar: np.ndarray, w_xx: np.ndarray,
+            w_xy: np.ndarray, w_yy: np.ndarray) -> None:
+        """Pool ``inc`` new participants per cell: their cell means and within-cell SSCP."""
+        inc = np.asarray(inc, dtype=float)
+        new = self.n + inc
+        weight = self.n * inc / new                 # n_old m / (n_old + m); 0 at look 1
+        dx, dy = self.xbar - xbar, self.ybar - ybar
+        self.w_xx = self.w_xx + w_xx + (weight * dx * dx).sum(axis=1)
+        self.w_xy = self.w_xy + w_xy + (weight * dx * dy).sum(axis=1)
+        self.w_yy = self.w_yy + w_yy + (weight * dy * dy).sum(axis=1)
+        self.xbar = (self.n * self.xbar + inc * xbar) / new
+        self.ybar = (self.n * self.ybar + inc * ybar) / new
+        self.n = new
+
+    @property
+    def df(self) -> int:
+        """Residual degrees of freedom N - J - 1."""
+        return int(self.n.sum()) - self.n.size - 1
+
+    def t(self, contrasts: np.ndarray) -> np.ndarray:
+        """The t statistics, shape (size, comparisons), of the columns of ``contrasts``."""
+        slope = self.w_xy / self.w_xx
+        s2 = (self.w_yy - slope * self.w_xy) / self.df
+        estimate = (self.ybar - slope[:, None] * self.xbar) @ contrasts
+        # Var(c' adjusted | baselines) = s^2 (sum_j c_j^2 / n_j + (c' xbar)^2 / W_xx)
+        spread = self.xbar @ contrasts
+        var = s2[:, None] * (np.sum(contrasts**2 / self.n[:, None], axis=0)
+                             + spread**2 / self.w_xx[:, None])
+        return estimate / np.sqrt(var)
+
+
+def _wishart_2x2(rng: np.random.Generator, dof: int, sd: float, rho: float,
+                 size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``size`` draws of Wishart(dof, Sigma), Sigma = sd^2 [[1, rho], [rho, 1]].
+
+    Bartlett: ``W = L A A' L'`` with ``A`` lower triangular, ``A11^2 ~ chi2(dof)``,
+    ``A22^2 ~ chi2(dof - 1)``, ``A21 ~ N(0, 1)`` and ``L`` the Cholesky factor
+    of Sigma; ``dof = 0`` gives zeros, ``dof = 1`` the rank-one ``v v'``.
+    """
+    if dof == 0:
+        zero = np.zeros(size)
+        return zero, zero, zero
+    a11 = np.sqrt(rng.chisquare(dof, size))
+    a21 = rng.standard_normal(size)
+    a22 = np.sqrt(rng.chisquare(dof - 1, size)) if dof > 1 else np.zeros(size)
+    r = math.sqrt(1.0 - rho**2)
+    u = sd * (rho * a11 + r * a21)
+    return (sd * a11) ** 2, sd * a11 * u, u**2 + (sd * r * a22) ** 2
+
+
 def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims: int,
                         seed: Any = None, statistic: str | None = None,
                         batch_size: int = 20_000) -> SequentialSimulation:
@@ -108,9 +195,10 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     Parameters
     ----------
     design : CellDesign
-        A design with a :class:`~trialplan.Continuous` outcome without baseline
-        covariate, or a :class:`~trialplan.Binary` outcome; its cell sizes are
-        the sizes at the final look.
+        A design with a :class:`~trialplan.Continuous` outcome (with or without
+        a baseline covariate: ``baseline_corr != 0`` is analysed by ANCOVA at
+        every look) or a :class:`~trialplan.Binary` outcome; its cell sizes
+        are the sizes at the final look.
     hypothesis : str
         A single-contrast hypothesis of the design, or the ``"combination"``
         (min) test of a 2x2 factorial: both comparisons' statistics, from the
@@ -129,7 +217,9 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         canonical form the analytic engine integrates (a check of the
         recursion; the two differ by the t versus normal approximation, about
         0.003 in a stopping probability at 350 residual df and an early bound
-        near 4).  Binary outcomes: ``"wald"`` (the default and only choice),
+        near 4).  With a baseline covariate only ``"t"``: the OLS ANCOVA
+        t statistics (cell indicators and the baseline, one common slope) of
+        everyone analysed so far.  Binary outcomes: ``"wald"`` (the default and only choice),
         cumulative Binomial cell counts at each look and the Wald z statistic
         on the outcome's scale with estimated variances (0-or-n cells: 0.5
         added, Haldane-Anscombe, as in the fixed-design simulator).
@@ -143,11 +233,12 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     Raises
     ------
     TypeError, ValueError
-        For outcomes other than Continuous and Binary, ANCOVA outcomes,
-        designs with therapy groups (``clusters``), intersection-union tests
-        of more than two comparisons or with a two-sided ``sequential``, a
+        For outcomes other than Continuous and Binary (time-to-event
+        outcomes: use the analytic ``design.power(sequential=...)``), designs
+        with therapy groups (``clusters``), intersection-union tests of more
+        than two comparisons or with a two-sided ``sequential``, a
         ``statistic`` the outcome does not have, or looks so early that a cell
-        would have no new participant.
+        would have no new participant or no residual degrees of freedom.
 
     Examples
     --------
@@ -171,11 +262,11 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     outcome = design.outcome
     binary = isinstance(outcome, Binary)
     if not (binary or isinstance(outcome, Continuous)):
-        raise TypeError("sequential simulation supports Continuous and Binary outcomes; got "
-                        f"outcome of type {type(outcome).__name__}")
-    if not binary and outcome.baseline_corr != 0.0:
-        raise ValueError("sequential simulation does not support ANCOVA yet; got "
-                         f"baseline_corr={outcome.baseline_corr!r} (allowed: 0.0)")
+        raise TypeError("sequential simulation supports Continuous (with or without a "
+                        "baseline covariate) and Binary outcomes; got outcome of type "
+                        f"{type(outcome).__name__} (its sequential power is available "
+                        "analytically: design.power(sequential=gsd))")
+    ancova = not binary and outcome.baseline_corr != 0.0
     if getattr(design, "clusters", None) is not None:
         raise ValueError("sequential simulation does not model therapy groups yet; got "
                          f"clusters={design.clusters!r} (allowed: None); the analytic "
@@ -183,13 +274,16 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     hyp = design.hypothesis(hypothesis)
     if hyp.is_intersection_union:
         _statistic(design, hypothesis, sequential)  # two comparisons, one-sided bounds
-    allowed = ("wald",) if binary else ("t", "z")
+    allowed = ("wald",) if binary else ("t",) if ancova else ("t", "z")
     statistic = allowed[0] if statistic is None else statistic
     if statistic not in allowed:
         choices = ("'wald' (Wald z from the cell counts)" if binary
+                   else "'t' (the ANCOVA t statistic)" if ancova
                    else "'t' (estimated variance) or 'z' (known variance)")
-        raise ValueError(f"statistic={statistic!r} is not allowed for a "
-                         f"{type(outcome).__name__} outcome; choose {choices}")
+        what = (f"an ANCOVA outcome (baseline_corr={outcome.baseline_corr!r})" if ancova
+                else f"a {type(outcome).__name__} outcome")
+        raise ValueError(f"statistic={statistic!r} is not allowed for {what}; "
+                         f"choose {choices}")
     n_sims = check_int("n_sims", n_sims)
     batch_size = check_int("batch_size", batch_size)
     contrasts = hyp.contrasts.T  # (cells, comparisons)
@@ -198,7 +292,7 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         n_cells = rates.size
     else:
         means = np.array([outcome.means[c] for c in design.cells], dtype=float)
-        sd = outcome.sd
+        sd, rho = outcome.sd, outcome.baseline_corr
         n_cells = means.size
     sizes = _look_sizes(np.asarray(design.n_array, dtype=int), sequential.info_fractions)
     scale = np.sqrt(np.sum(contrasts**2 / sizes[:, :, None], axis=1))  # (looks, comparisons)
@@ -221,6 +315,7 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         mean = np.zeros((size, n_cells))
         events = np.zeros((size, n_cells))
         ss = np.zeros(size)
+        path = _AncovaLooks(size, n_cells) if ancova else None
         prev = np.zeros(n_cells, dtype=int)
         active = np.ones(size, dtype=bool)
         stop_n = np.full(size, float(totals[-1]))
@@ -232,6 +327,21 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
                 est, var, fixed = wald_from_counts(events, now, outcome.scale)
                 z = orient * (est @ contrasts) / np.sqrt(var @ contrasts**2)
                 corrected += int((fixed & active).sum())
+            elif path is not None:
+                # New participants' cell means of (baseline, outcome) ~ N((0, mu), Sigma / m)
+                # and their within-cell SSCP summed over cells ~ Wishart(sum(m - 1), Sigma).
+                u = rng.standard_normal((2, size, n_cells)) * (sd / np.sqrt(inc))
+                inc_x = u[0]
+                inc_y = means + rho * u[0] + math.sqrt(1.0 - rho**2) * u[1]
+                w = _wishart_2x2(rng, int((inc - 1).sum()), sd, rho, size)
+                path.add(inc, inc_x, inc_y, *w)
+                if path.df < 1:
+                    raise ValueError(f"look {k + 1} has no residual degrees of freedom for "
+                                     f"the ANCOVA (n={now.tolist()}); put the first look "
+                                     "later")
+                t = orient * path.t(contrasts)
+                z = special.ndtri(stats.t.cdf(t, path.df))
+                z = np.where(np.isfinite(z), z, np.sign(t) * 40.0)
             else:
                 inc_mean = rng.normal(means, sd / np.sqrt(inc), size=(size, n_cells))
                 dof_inc = np.maximum(inc - 1, 0)
@@ -270,7 +380,9 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     power = float(p_up.sum())
     mean_n = n_stop_sum / n_sims
     var_n = max(n_stop_sq / n_sims - mean_n**2, 0.0)
-    notes = {"method": "simulation of exact cumulative sufficient statistics; " + {
+    ancova_text = ("ANCOVA on baseline at every look (cell means of baseline and outcome, "
+                   "Wishart cross-products by the Bartlett decomposition); " if ancova else "")
+    notes = {"method": "simulation of exact cumulative sufficient statistics; " + ancova_text + {
         "t": "t statistics mapped to z through their p-values",
         "z": "z statistics with known variance",
         "wald": f"Binomial cell counts, Wald z on the {outcome.scale} scale (0-or-n cells: "
