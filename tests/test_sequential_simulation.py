@@ -245,3 +245,144 @@ def test_ancova_needs_residual_df_at_the_first_look() -> None:
                                          r"the ANCOVA \(n=\[1, 1, 1, 1\]\)"):
         simulate_sequential(ancova_design(-4.0, 10), hypothesis="A:B", sequential=gsd,
                             n_sims=10)
+
+
+# ----------------------------------------------------------- time to event
+# References: scipy quadrature of the event probability over entry times, a
+# Poisson GLM with log-exposure offset (statsmodels; its MLE is the
+# exponential model's), and the analytic recursion, whose information
+# fractions are those of the tested statistic, 1 / sum_j c_j^2 / d_j.
+
+FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
+
+
+def tte_design(combined: float, n_per_cell: int, others: float = 0.08) -> tp.Factorial:
+    hazards = {("sham", "control"): 0.10, ("active", "control"): others,
+               ("sham", "MBI"): others, ("active", "MBI"): combined}
+    return tp.Factorial(factors=FACTORS, n_per_cell=n_per_cell,
+                        outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0, follow_up=12.0,
+                                               dropout_hazard=0.01))
+
+
+@pytest.mark.parametrize("accrual", [0.0, 12.0])
+def test_expected_events_by_calendar_time_match_quadrature(accrual: float) -> None:
+    from scipy import integrate
+
+    from trialplan.simulate.sequential import _expected_events_by
+    from trialplan.simulate.survival import SurvivalSimulator
+
+    d = tte_design(0.05, 100)
+    d = d.replace(outcome=d.outcome.replace(accrual=accrual))
+    params = SurvivalSimulator().prepare(d)
+    for tau in (5.0, 12.0, 20.0, 24.0):
+        got = _expected_events_by(params, tau)
+        for j, (lam, eta) in enumerate(zip(params.hazards, params.dropout, strict=True)):
+            def observed(s: float, lam: float = lam, eta: float = eta) -> float:
+                return integrate.quad(lambda u: lam * math.exp(-(lam + eta) * u), 0, s)[0]
+            if accrual == 0.0:
+                ref = 100 * observed(tau)
+            else:
+                ref = 100 / accrual * integrate.quad(lambda e, tau=tau: observed(tau - e), 0,
+                                                     min(tau, accrual))[0]
+            assert got[j] == pytest.approx(ref, rel=1e-9)
+    # at the analysis time: the expected events of the analytic path
+    np.testing.assert_allclose(_expected_events_by(params, params.end),
+                               list(d.expected_events().values()), rtol=1e-12)
+
+
+def test_exponential_look_statistics_equal_poisson_glm() -> None:
+    import statsmodels.api as sm
+
+    from trialplan.simulate.sequential import _exponential_looks
+
+    n = np.array([30, 25, 35, 30])
+    rng = np.random.default_rng(77)
+    lam = np.repeat([0.10, 0.08, 0.08, 0.05], n)
+    entry = 12.0 * rng.random((1, n.sum()))
+    event = rng.exponential(1.0, entry.shape) / lam
+    loss = rng.exponential(1.0, entry.shape) / 0.02
+    contrasts = np.array([[1.0, -1.0, -1.0, 1.0], [0, -1.0, 0, 1.0], [0, 0, -1.0, 1.0]]).T
+    looks = _exponential_looks(entry, event, loss, n, 24.0, contrasts, targets=[15, 30])
+    cell = np.repeat(np.arange(4), n)
+    for k, tau in enumerate(looks["times"][0]):
+        keep = entry[0] < tau
+        exposure = np.minimum(np.minimum(event[0], loss[0]), tau - entry[0])[keep]
+        died = ((event[0] <= loss[0]) & (entry[0] + event[0] <= tau))[keep]
+        if k < 2:
+            assert died.sum() == (15, 30)[k]      # the look is held at its target event
+        fit = sm.GLM(died.astype(float), np.eye(4)[cell[keep]], family=sm.families.Poisson(),
+                     offset=np.log(exposure)).fit(tol=1e-14)
+        ref = [float(fit.t_test(c).tvalue.item()) for c in contrasts.T]
+        np.testing.assert_allclose(looks["z"][0, k], ref, rtol=0, atol=1e-8)
+        assert looks["entered"][0, k] == keep.sum()
+
+
+def test_survival_agrees_with_analytic_information_fractions() -> None:
+    # interaction of a 2x2 with about 1100 expected events (power 0.50)
+    d = tte_design(0.05, 400)
+    gsd = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025,
+                             futility=tp.spending.hwang_shih_decani(-2))
+    res = d.power("rTMS:MBI", sequential=gsd, method="simulation", n_sims=20_000, seed=5,
+                  timing="information")
+    sim = res.extras["simulations"]["rTMS:MBI"]
+    table = d.power("rTMS:MBI", sequential=gsd).extras["stopping"]["rTMS:MBI"]
+    up, low = table["stop_efficacy"].to_numpy(), table["stop_futility"].to_numpy()
+    assert np.all(np.abs(sim.stop_efficacy - up)
+                  < 4 * np.sqrt(up * (1 - up) / sim.n_sims) + 1e-4)
+    assert np.all(np.abs(sim.stop_lower - low)
+                  < 4 * np.sqrt(low * (1 - low) / sim.n_sims) + 1e-4)
+    assert abs(res["rTMS:MBI"] - table["power"].iloc[-1]) < 4 * res.mcse["rTMS:MBI"]
+    assert "expected information" in sim.notes["method"]
+    assert sim.look_times[-1] == 24.0
+    assert sim.look_times[0] < sim.look_times[1] < 24.0
+
+
+def test_survival_event_driven_looks_keep_alpha() -> None:
+    from scipy import optimize
+
+    from trialplan.simulate.sequential import _expected_events_by
+    from trialplan.simulate.survival import SurvivalSimulator
+
+    gsd = tp.GroupSequential(info_fractions=(0.4, 0.7, 1.0), alpha=0.025)
+    d = tte_design(0.08, 200, others=0.08)
+    d = d.replace(outcome=d.outcome.replace(hazards=dict.fromkeys(d.cells, 0.08)))
+    sim = simulate_sequential(d, hypothesis="rTMS", sequential=gsd, n_sims=20_000, seed=3,
+                              timing="events")
+    spent = np.diff(np.r_[0.0, gsd.alpha_spent])
+    assert np.all(np.abs(sim.stop_efficacy - spent)
+                  < 4 * np.sqrt(spent * (1 - spent) / sim.n_sims))
+    # the looks fall near the times when the expected events reach t_k D
+    params = SurvivalSimulator().prepare(d)
+    total = sum(d.expected_events().values())
+    for t, when in zip(gsd.info_fractions[:-1], sim.look_times, strict=False):
+        ref = optimize.brentq(lambda tau, t=t: _expected_events_by(params, tau).sum()
+                              - round(t * total), 0.1, 24.0)
+        assert abs(when - ref) < 0.05
+    assert "round(t_k D)-th event" in sim.notes["method"]
+
+
+def test_survival_and_unsupported_inputs_raise() -> None:
+    d = tte_design(0.05, 50)
+    with pytest.raises(TypeError, match=r"for a TimeToEvent outcome choose when the looks "
+                                        r"happen: timing='information'"):
+        simulate_sequential(d, hypothesis="rTMS", sequential=GSD, n_sims=10)
+    with pytest.raises(ValueError, match=r"timing='calendar' is not allowed; choose "
+                                         r"'information'"):
+        simulate_sequential(d, hypothesis="rTMS", sequential=GSD, n_sims=10,
+                            timing="calendar")
+    with pytest.raises(ValueError, match=r"statistic='t' is not allowed for a TimeToEvent "
+                                         r"outcome; choose 'exponential'"):
+        simulate_sequential(d, hypothesis="rTMS", sequential=GSD, n_sims=10, statistic="t",
+                            timing="events")
+    with pytest.raises(ValueError, match=r"timing='events' applies to TimeToEvent outcomes "
+                                         r"only"):
+        simulate_sequential(design(-4.0, 8.0, 40), hypothesis="A:B", sequential=GSD,
+                            n_sims=10, timing="events")
+    repeated = tp.Factorial(
+        factors={"arm": ("control", "treated")}, n_per_cell=50,
+        outcome=tp.Repeated(means={("control",): [0, 0], ("treated",): [0, 5]}, times=[1, 2],
+                            sd=10.0, correlation="cs", rho=0.25))
+    with pytest.raises(TypeError, match=r"supports Continuous \(with or without a baseline "
+                                        r"covariate\), Binary and TimeToEvent outcomes; got "
+                                        r"outcome of type Repeated"):
+        simulate_sequential(repeated, hypothesis="arm", sequential=GSD, n_sims=10)

@@ -48,7 +48,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 from trialplan._validation import check_int
 from trialplan.results import PowerResult, PowerRow
@@ -79,6 +79,13 @@ class SequentialSimulation:
         Number of simulated trials.
     seed : object
         The seed that reproduces the run.
+    notes : mapping of str to str
+        ``"method"`` in words; counts of corrected analyses; for time to
+        event, the looks' event targets and calendar times.
+    look_times : tuple of float or None
+        Time to event: mean calendar time of each look (time units of the
+        outcome, from the first entry); ``n_total_per_look`` then holds the
+        mean number of participants entered by each look.
     """
 
     hypothesis: str
@@ -94,6 +101,7 @@ class SequentialSimulation:
     n_sims: int
     seed: Any = None
     notes: Mapping[str, str] = field(default_factory=dict)
+    look_times: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
@@ -187,8 +195,107 @@ def _wishart_2x2(rng: np.random.Generator, dof: int, sd: float, rho: float,
     return (sd * a11) ** 2, sd * a11 * u, u**2 + (sd * r * a22) ** 2
 
 
+def _expected_events_by(params: Any, tau: float) -> np.ndarray:
+    """Expected events per cell observed by calendar time ``tau`` (uniform entry on [0, A]).
+
+    ``E_j = n_j lambda / (h A) [u - (exp(-h (tau - u)) - exp(-h tau)) / h]``
+    with ``h = lambda + eta`` and ``u = min(tau, A)`` (Lachin & Foulkes 1986 at
+    ``tau >= A``); ``n_j lambda / h (1 - exp(-h tau))`` when ``A = 0``.
+    """
+    lam, h, n = params.hazards, params.hazards + params.dropout, params.n.astype(float)
+    if params.accrual == 0.0:
+        return n * lam / h * -np.expm1(-h * tau)
+    u = min(tau, params.accrual)
+    inner = u - (np.exp(-h * (tau - u)) - np.exp(-h * tau)) / h
+    return n * lam / (h * params.accrual) * inner
+
+
+def _information_times(params: Any, contrasts: np.ndarray,
+                       fractions: Sequence[float]) -> np.ndarray:
+    """Calendar times at which the contrasts' expected information reaches ``t_k I_max``.
+
+    The information of a contrast ``c`` of log hazards is ``1 / sum_j c_j^2 / E_j``;
+    with two comparisons (the min test) the mean of their two fractions is matched.
+    """
+    def fraction(tau: float) -> float:
+        events = _expected_events_by(params, tau)
+        info = 1.0 / ((contrasts**2).T @ (1.0 / events))
+        return float(np.mean(info / final))
+
+    final = 1.0 / ((contrasts**2).T @ (1.0 / _expected_events_by(params, params.end)))
+    times = [optimize.brentq(lambda tau, t=t: fraction(tau) - t, 1e-9 * params.end,
+                             params.end, xtol=1e-12 * params.end) for t in fractions[:-1]]
+    return np.array([*times, params.end])
+
+
+def _event_driven_looks(params: Any, rng: np.random.Generator, size: int,
+                        contrasts: np.ndarray, *, targets: Sequence[int] | None = None,
+                        times: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Draw ``size`` trials' patients and analyse them at each look (``_exponential_looks``).
+
+    Entry ``U(0, accrual)``, event ``Exp(lambda_j)``, loss ``Exp(eta_j)``.
+    """
+    n = np.asarray(params.n, dtype=int)
+    shape = (size, int(n.sum()))
+    lam = np.repeat(params.hazards, n)
+    eta = np.repeat(params.dropout, n)
+    entry = params.accrual * rng.random(shape)
+    event = rng.exponential(1.0, shape) / lam
+    loss = np.where(eta > 0, rng.exponential(1.0, shape) / np.where(eta > 0, eta, 1.0),
+                    np.inf)
+    return _exponential_looks(entry, event, loss, n, float(params.end), contrasts,
+                              targets=targets, times=times)
+
+
+def _exponential_looks(entry: np.ndarray, event: np.ndarray, loss: np.ndarray,
+                       n: np.ndarray, end: float, contrasts: np.ndarray, *,
+                       targets: Sequence[int] | None = None,
+                       times: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Exponential-model Wald z of each trial (row; patients in cell blocks) at each look.
+
+    Looks at fixed calendar ``times`` (the last the analysis time), or: interim
+    look ``k`` at the calendar time of the ``targets[k]``-th observed event (or
+    the analysis time, if fewer events occur by then), the final look at the
+    analysis time.  At a look at calendar time ``tau`` a participant who
+    entered at ``e`` is followed for ``min(event, loss, tau - e)``; each cell's
+    log hazard is ``log(d / T)`` with variance ``1 / d`` (``d = 0.5`` when a
+    cell has no event yet), ``nan`` when a cell has nobody at risk yet.
+    """
+    size = entry.shape[0]
+    starts = np.r_[0, np.cumsum(n)[:-1]]
+    calendar = np.where(event <= loss, entry + event, np.inf)   # an observed event's date
+    if times is not None:
+        times = np.broadcast_to(np.asarray(times, dtype=float), (size, len(times)))
+        k_max = times.shape[1]
+    else:
+        k_max = len(targets) + 1
+        times = np.full((size, k_max), end)
+        for k, target in enumerate(targets):
+            kth = np.partition(calendar, target - 1, axis=1)[:, target - 1]
+            times[:, k] = np.minimum(kth, end)
+    followed = np.minimum(event, loss)
+    z = np.empty((size, k_max, contrasts.shape[1]))
+    entered = np.empty((size, k_max))
+    zero_event = np.zeros((size, k_max), dtype=bool)
+    for k in range(k_max):
+        tau = times[:, k, None]
+        d = np.add.reduceat((calendar <= tau).astype(float), starts, axis=1)
+        at_risk = np.add.reduceat(np.clip(np.minimum(followed, tau - entry), 0.0, None),
+                                  starts, axis=1)
+        none = d == 0
+        zero_event[:, k] = none.any(axis=1)
+        d = np.where(none, 0.5, d)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_hazard = np.where(at_risk > 0, np.log(d / at_risk), np.nan)
+        z[:, k] = (log_hazard @ contrasts) / np.sqrt((1.0 / d) @ contrasts**2)
+        entered[:, k] = (entry < tau).sum(axis=1)
+    return {"z": z, "entered": entered, "times": times,
+            "capped": (times[:, :-1] >= end).sum(axis=0), "zero_event": zero_event}
+
+
 def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims: int,
                         seed: Any = None, statistic: str | None = None,
+                        timing: str | None = None,
                         batch_size: int = 20_000) -> SequentialSimulation:
     """Simulate the group-sequential trial of one hypothesis look by look.
 
@@ -197,8 +304,10 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     design : CellDesign
         A design with a :class:`~trialplan.Continuous` outcome (with or without
         a baseline covariate: ``baseline_corr != 0`` is analysed by ANCOVA at
-        every look) or a :class:`~trialplan.Binary` outcome; its cell sizes
-        are the sizes at the final look.
+        every look), a :class:`~trialplan.Binary` or a
+        :class:`~trialplan.TimeToEvent` outcome; its cell sizes are the sizes
+        at the final look (time to event: everyone randomized, analysed at the
+        outcome's analysis time).
     hypothesis : str
         A single-contrast hypothesis of the design, or the ``"combination"``
         (min) test of a 2x2 factorial: both comparisons' statistics, from the
@@ -210,7 +319,7 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         Number of simulated trials.
     seed : int, SeedSequence, Generator or None
         Batch ``i`` uses the ``i``-th spawned child, so a seed reproduces the run.
-    statistic : {"t", "z", "wald"}, optional
+    statistic : {"t", "z", "wald", "exponential"}, optional
         Continuous outcomes: ``"t"`` (the default) is the analysis a trial
         runs (pooled-variance t statistics, mapped to z through their
         p-values); ``"z"`` takes the variance as known, which is exactly the
@@ -219,10 +328,28 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         0.003 in a stopping probability at 350 residual df and an early bound
         near 4).  With a baseline covariate only ``"t"``: the OLS ANCOVA
         t statistics (cell indicators and the baseline, one common slope) of
-        everyone analysed so far.  Binary outcomes: ``"wald"`` (the default and only choice),
-        cumulative Binomial cell counts at each look and the Wald z statistic
-        on the outcome's scale with estimated variances (0-or-n cells: 0.5
-        added, Haldane-Anscombe, as in the fixed-design simulator).
+        everyone analysed so far.  Binary outcomes: ``"wald"`` (the default
+        and only choice), cumulative Binomial cell counts at each look and the
+        Wald z statistic on the outcome's scale with estimated variances
+        (0-or-n cells: 0.5 added, Haldane-Anscombe, as in the fixed-design
+        simulator).  Time to event: ``"exponential"`` (the only choice), each
+        patient's entry ``U(0, accrual)``, event and loss times exponential,
+        and at each look the exponential model's Wald z on the log hazard
+        ratios from the events and time at risk observed by then (the
+        statistic the analytic path approximates).
+    timing : {"information", "events"}, optional
+        Time to event only, and required there: when the interim looks
+        happen (a design choice, hence no default).  ``"information"``
+        mirrors the analytic path, which takes ``info_fractions`` as fractions
+        of the tested statistic's information ``1 / sum_j c_j^2 / d_j``: look
+        ``k`` is at the calendar time when the expected information reaches
+        ``t_k`` of its value at the analysis time (the mean of the two
+        fractions for the min test).
+        ``"events"`` is event-driven monitoring: look ``k`` when the
+        ``round(t_k D)``-th event is observed, ``D`` the expected events at the
+        analysis time; when the cells' event rates differ, the tested
+        contrast's information fraction then differs from ``t_k`` and so do
+        the stopping probabilities.
     batch_size : int, default 20000
         Trials per batch (bounds memory).
 
@@ -233,12 +360,14 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     Raises
     ------
     TypeError, ValueError
-        For outcomes other than Continuous and Binary (time-to-event
-        outcomes: use the analytic ``design.power(sequential=...)``), designs
-        with therapy groups (``clusters``), intersection-union tests of more
-        than two comparisons or with a two-sided ``sequential``, a
-        ``statistic`` the outcome does not have, or looks so early that a cell
-        would have no new participant or no residual degrees of freedom.
+        For outcomes other than Continuous, Binary and TimeToEvent (e.g.
+        repeated measures: use the analytic ``design.power(sequential=...)``),
+        designs with therapy groups (``clusters``), intersection-union tests
+        of more than two comparisons or with a two-sided ``sequential``, a
+        ``statistic`` the outcome does not have, ``timing`` missing for a
+        time-to-event outcome, other than ``"information"``/``"events"`` or
+        given for another outcome, or looks so early that a cell would have no new participant
+        or no residual degrees of freedom.
 
     Examples
     --------
@@ -256,17 +385,20 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     from trialplan.outcomes import Continuous
     from trialplan.sequential import GroupSequential, _statistic
     from trialplan.simulate.binary import wald_from_counts
+    from trialplan.simulate.survival import SurvivalSimulator
+    from trialplan.survival import TimeToEvent
 
     if not isinstance(sequential, GroupSequential):
         raise TypeError(f"sequential must be a tp.GroupSequential; got {sequential!r}")
     outcome = design.outcome
     binary = isinstance(outcome, Binary)
-    if not (binary or isinstance(outcome, Continuous)):
+    survival = isinstance(outcome, TimeToEvent)
+    if not (binary or survival or isinstance(outcome, Continuous)):
         raise TypeError("sequential simulation supports Continuous (with or without a "
-                        "baseline covariate) and Binary outcomes; got outcome of type "
-                        f"{type(outcome).__name__} (its sequential power is available "
-                        "analytically: design.power(sequential=gsd))")
-    ancova = not binary and outcome.baseline_corr != 0.0
+                        "baseline covariate), Binary and TimeToEvent outcomes; got outcome "
+                        f"of type {type(outcome).__name__} (its sequential power is "
+                        "available analytically: design.power(sequential=gsd))")
+    ancova = isinstance(outcome, Continuous) and outcome.baseline_corr != 0.0
     if getattr(design, "clusters", None) is not None:
         raise ValueError("sequential simulation does not model therapy groups yet; got "
                          f"clusters={design.clusters!r} (allowed: None); the analytic "
@@ -274,10 +406,12 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     hyp = design.hypothesis(hypothesis)
     if hyp.is_intersection_union:
         _statistic(design, hypothesis, sequential)  # two comparisons, one-sided bounds
-    allowed = ("wald",) if binary else ("t",) if ancova else ("t", "z")
+    allowed = (("wald",) if binary else ("exponential",) if survival
+               else ("t",) if ancova else ("t", "z"))
     statistic = allowed[0] if statistic is None else statistic
     if statistic not in allowed:
         choices = ("'wald' (Wald z from the cell counts)" if binary
+                   else "'exponential' (Wald z of the exponential model)" if survival
                    else "'t' (the ANCOVA t statistic)" if ancova
                    else "'t' (estimated variance) or 'z' (known variance)")
         what = (f"an ANCOVA outcome (baseline_corr={outcome.baseline_corr!r})" if ancova
@@ -287,14 +421,43 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     n_sims = check_int("n_sims", n_sims)
     batch_size = check_int("batch_size", batch_size)
     contrasts = hyp.contrasts.T  # (cells, comparisons)
+    n_final = np.asarray(design.n_array, dtype=int)
     if binary:
         rates = np.array([outcome.rates[c] for c in design.cells], dtype=float)
         n_cells = rates.size
+    elif survival:
+        params = SurvivalSimulator().prepare(design)
+        n_cells = params.n_cells
+        planned = float(sum(outcome.expected_events(design.cells, n_final).values()))
+        if timing is None:
+            raise TypeError(
+                "sequential simulation supports Continuous and Binary outcomes as given; "
+                "for a TimeToEvent outcome choose when the looks happen: "
+                "timing='information' (when the tested contrast's expected information "
+                "reaches info_fractions, as the analytic path assumes) or timing='events' "
+                "(at info_fractions of the expected total events)")
+        if timing not in ("information", "events"):
+            raise ValueError(f"timing={timing!r} is not allowed; choose 'information' (looks "
+                             "when the tested contrast's expected information reaches "
+                             "info_fractions, as the analytic path assumes) or 'events' "
+                             "(looks at that fraction of the expected total events)")
+        targets = [max(1, round(t * planned)) for t in sequential.info_fractions[:-1]]
+        look_times = (_information_times(params, contrasts, sequential.info_fractions)
+                      if timing == "information" else None)
+        # one (trials x participants) array per batch stays near 8 MB
+        batch_size = max(1, min(batch_size, 1_000_000 // int(n_final.sum())))
     else:
         means = np.array([outcome.means[c] for c in design.cells], dtype=float)
         sd, rho = outcome.sd, outcome.baseline_corr
         n_cells = means.size
-    sizes = _look_sizes(np.asarray(design.n_array, dtype=int), sequential.info_fractions)
+    if timing is not None and not survival:
+        raise ValueError(f"timing={timing!r} applies to TimeToEvent outcomes only (the "
+                         "looks of other outcomes are at info_fractions of the participants); "
+                         "leave timing=None")
+    if survival:
+        sizes = np.tile(n_final, (sequential.n_looks, 1))  # everyone, entered by the end
+    else:
+        sizes = _look_sizes(n_final, sequential.info_fractions)
     scale = np.sqrt(np.sum(contrasts**2 / sizes[:, :, None], axis=1))  # (looks, comparisons)
     upper = sequential.efficacy_z
     if sequential.sided == 2:
@@ -310,8 +473,15 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     n_stop_sum, n_stop_sq = 0.0, 0.0
     corrected = 0
     totals = sizes.sum(axis=1)
+    entered_sum, times_sum, capped = np.zeros(k_max), np.zeros(k_max), np.zeros(k_max, int)
     for b, rng in enumerate(rngs):
         size = min(batch_size, n_sims - b * batch_size)
+        if survival:
+            looks = _event_driven_looks(params, rng, size, contrasts, targets=targets,
+                                        times=look_times)
+            entered_sum += looks["entered"].sum(axis=0)
+            times_sum += looks["times"].sum(axis=0)
+            capped[:-1] += looks["capped"]
         mean = np.zeros((size, n_cells))
         events = np.zeros((size, n_cells))
         ss = np.zeros(size)
@@ -322,7 +492,10 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         for k in range(k_max):
             now = sizes[k]
             inc = now - prev
-            if binary:
+            if survival:
+                z = orient * looks["z"][:, k]
+                corrected += int((looks["zero_event"][:, k] & active).sum())
+            elif binary:
                 events = events + rng.binomial(inc, rates, size=(size, n_cells))
                 est, var, fixed = wald_from_counts(events, now, outcome.scale)
                 z = orient * (est @ contrasts) / np.sqrt(var @ contrasts**2)
@@ -370,7 +543,7 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
             up_count[k] += hit_up.sum()
             low_count[k] += hit_low.sum()
             stopped = hit_up | hit_low
-            stop_n[stopped] = totals[k]
+            stop_n[stopped] = looks["entered"][stopped, k] if survival else totals[k]
             active &= ~stopped
         n_stop_sum += stop_n.sum()
         n_stop_sq += (stop_n**2).sum()
@@ -382,11 +555,34 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     var_n = max(n_stop_sq / n_sims - mean_n**2, 0.0)
     ancova_text = ("ANCOVA on baseline at every look (cell means of baseline and outcome, "
                    "Wishart cross-products by the Bartlett decomposition); " if ancova else "")
-    notes = {"method": "simulation of exact cumulative sufficient statistics; " + ancova_text + {
-        "t": "t statistics mapped to z through their p-values",
-        "z": "z statistics with known variance",
-        "wald": f"Binomial cell counts, Wald z on the {outcome.scale} scale (0-or-n cells: "
-                "0.5 added)" if binary else ""}[statistic]}
+    if survival:
+        when = ("interim looks at the calendar times when the tested contrast's expected "
+                "information (1 / sum c_j^2 / E[d_j], the mean over the min test's two "
+                "comparisons) reaches info_fractions of its value at the analysis time"
+                if timing == "information" else
+                "interim looks at the calendar time of the round(t_k D)-th event, D = "
+                f"{planned:.1f} expected events at the analysis time")
+        looks_text = (f"events targeted at the interim looks: "
+                      f"{', '.join(str(t) for t in targets)}; trials whose target was not "
+                      "reached by the analysis time (look held then): "
+                      f"{', '.join(str(int(c)) for c in capped[:-1])}; "
+                      if timing == "events" else "")
+        notes = {"method": (
+            f"simulation of patients' entry, event and loss times; {when}, final look at "
+            "the analysis time; Wald z of the exponential model's log hazard ratios "
+            "(log(d/T), variance 1/d per cell; cells without events: d = 0.5)"),
+            "looks": (f"{looks_text}mean calendar time of each look: "
+                      f"{', '.join(f'{v / n_sims:.4g}' for v in times_sum)}"),
+            "corrected": (f"{corrected} analyses (trial x look) had a cell without events "
+                          "(d = 0.5 used)")}
+        totals = np.rint(entered_sum / n_sims).astype(int)   # mean participants entered
+    else:
+        notes = {"method": ("simulation of exact cumulative sufficient statistics; "
+                            + ancova_text + {
+            "t": "t statistics mapped to z through their p-values",
+            "z": "z statistics with known variance",
+            "wald": f"Binomial cell counts, Wald z on the {outcome.scale} scale (0-or-n "
+                    "cells: 0.5 added)" if binary else ""}[statistic])}
     if binary:
         notes["corrected"] = (f"{corrected} analyses (trial x look) had a 0-or-n cell "
                               "(Haldane-Anscombe 0.5 added)")
@@ -397,12 +593,13 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         mcse=math.sqrt(power * (1 - power) / n_sims),
         n_total_per_look=tuple(int(v) for v in totals), expected_n_total=mean_n,
         mcse_expected_n_total=math.sqrt(var_n / n_sims), n_sims=n_sims, seed=seed,
-        notes=notes)
+        notes=notes, look_times=tuple(float(v) for v in times_sum / n_sims) if survival
+        else None)
 
 
 def simulate_sequential_power(design: Any, hypotheses: Sequence[str], *, sequential: Any,
                               n_sims: int = 10_000, seed: Any = None,
-                              statistic: str | None = None,
+                              statistic: str | None = None, timing: str | None = None,
                               batch_size: int = 20_000) -> PowerResult:
     """``design.power(sequential=gsd, method="simulation", n_sims=, seed=)``.
 
@@ -427,7 +624,7 @@ def simulate_sequential_power(design: Any, hypotheses: Sequence[str], *, sequent
     for name, child in zip(names, children, strict=True):
         sim = simulate_sequential(design, hypothesis=name, sequential=sequential,
                                   n_sims=n_sims, seed=child, statistic=statistic,
-                                  batch_size=batch_size)
+                                  timing=timing, batch_size=batch_size)
         stat = design.statistics(name)[0]
         stat = getattr(stat, "weakest", stat)  # the min test reports its weaker comparison
         rows.append(PowerRow(hypothesis=name, estimand=stat.estimand, effect=stat.effect,
