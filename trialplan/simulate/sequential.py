@@ -29,6 +29,14 @@ above, with the outer product of the mean differences in place of the square:
 and each look's analysis is the OLS ANCOVA ``y ~ cell + baseline`` (one
 common slope) on everyone analysed so far, read off these statistics.
 
+Time to event: every patient's entry, event and loss times are drawn (as in
+:mod:`trialplan.simulate.survival`); a look at calendar time ``tau`` sees the
+events before ``tau`` and each entered participant's time at risk up to
+``tau``, and analyses them by the exponential model's Wald z on the log
+hazard ratios.  Interim looks are at the calendar times when the tested
+contrast's expected information reaches the information fractions (the
+analytic path's reading of them) or at event counts (``timing=``).
+
 References
 ----------
 .. [1] Anderson TW. An Introduction to Multivariate Statistical Analysis, 3rd ed.
