@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import special, stats
 
 from trialplan._validation import check_int, check_open_unit, check_positive, check_real
-from trialplan.power import _imbalance_quadrature
+from trialplan.power import _imbalance_quadrature, _upper_tail
 from trialplan.statistic import IntersectionUnion, TestStatistic, critical_value
 
 __all__ = [
@@ -335,7 +335,7 @@ def _power_curve(stat: TestStatistic) -> Any:
         if math.isinf(stat.df):
             values = special.ndtr(delta - crit)
         else:
-            values = stats.nct.sf(crit, stat.df, delta)
+            values = _upper_tail(crit, stat.df, delta)  # NaN-free at huge delta
         return values @ weights
 
     return power
@@ -350,6 +350,10 @@ def _prior(prior: Any) -> tuple[str, Any, str]:
         args = ", ".join([f"{a!r}" for a in prior.args] +
                          [f"{k}={v!r}" for k, v in prior.kwds.items()])
         words = f"scipy.stats.{name}({args})"
+        if np.ndim(prior.mean()) != 0:
+            raise ValueError(f"prior={words} describes {np.size(prior.mean())} effects; "
+                             "assurance needs one prior for one effect (freeze the "
+                             "distribution with scalar parameters)")
         sd = float(prior.std())
         if name == "norm":
             mean = float(prior.mean())

@@ -96,10 +96,35 @@ def _copula_power(stat: IntersectionUnion) -> float:
 
 
 def _upper_tail(crit: float, df: float, delta: np.ndarray) -> np.ndarray:
-    """P(T > crit) for T noncentral t(df, delta), or N(delta, 1) if df is infinite."""
+    """P(T > crit) for T noncentral t(df, delta), or N(delta, 1) if df is infinite.
+
+    ``scipy.stats.nct.sf`` returns NaN once ``|delta|`` passes about 1e10
+    (e.g. a tiny sd); there the normal part of ``T = (Z + delta) / U`` is
+    negligible and the tail is that of ``delta / U`` (:func:`_far_tail`).
+    """
     if math.isinf(df):
         return stats.norm.sf(crit - delta)
-    return stats.nct.sf(crit, df, delta)
+    values = stats.nct.sf(crit, df, delta)
+    lost = np.isnan(values)
+    if np.any(lost):
+        values = np.where(lost, _far_tail(crit, df, delta), values)
+    return values
+
+
+def _far_tail(crit: float, df: float, delta: npt.ArrayLike) -> np.ndarray:
+    """``P(delta / U > crit)`` with ``U = sqrt(chi2_df / df)``: the t tail at huge ``|delta|``.
+
+    The relative error against the exact noncentral t is of order ``1 / |delta|``
+    (1e-7 at ``delta = 1e4``, df = 1); it is used only where scipy gives NaN.
+    """
+    delta = np.asarray(delta, dtype=float)
+    if crit == 0:
+        return (delta > 0).astype(float)
+    with np.errstate(over="ignore"):
+        bound = df * (delta / crit) ** 2       # U < delta / crit  <=>  chi2_df < bound
+    if crit > 0:
+        return np.where(delta > 0, stats.chi2.cdf(bound, df), 0.0)
+    return np.where(delta < 0, stats.chi2.sf(bound, df), 1.0)
 
 
 @lru_cache(maxsize=256)
@@ -284,8 +309,14 @@ def _check_correlation(correlation: npt.ArrayLike, k: int) -> np.ndarray:
     if corr.shape != (k, k):
         raise ValueError(f"correlation (shape {corr.shape}) must be {k} x {k}, one row per "
                          "statistic")
+    if not np.all(np.isfinite(corr)):
+        raise ValueError(f"correlation must be finite; got correlation={corr.tolist()}")
     if not np.allclose(np.diag(corr), 1.0) or not np.allclose(corr, corr.T):
         raise ValueError("correlation must be a symmetric matrix with unit diagonal")
+    smallest = float(np.linalg.eigvalsh(corr).min())
+    if smallest < -1e-9:
+        raise ValueError("correlation must be positive semi-definite; its smallest eigenvalue "
+                         f"is {smallest:.3g} (correlation={corr.tolist()})")
     return corr
 
 
@@ -387,9 +418,12 @@ def _genz_rectangles(lower: np.ndarray, upper: np.ndarray, delta: np.ndarray,
     k = delta.size
     n_nodes = _U_NODES_GENZ if df >= 3 else _U_NODES_GENZ_SMALL_DF
     u_nodes, u_weights = _chi_quadrature(float(df), n_nodes)
+    # allow_singular: a correlation within 1e-11 of 1 (a rate of 1e-12 makes one
+    # shared cell dominate every contrast) is singular to scipy's eigenvalue check,
+    # which raised LinAlgError; Genz's algorithm integrates the degenerate law fine.
     mvn = stats.multivariate_normal(mean=np.zeros(k), cov=corr, seed=_GENZ_SEED,
                                     maxpts=max(2_000_000, 1_000_000 * k), abseps=1e-7,
-                                    releps=0.0)
+                                    releps=0.0, allow_singular=True)
     values = np.array([[mvn.cdf(hi * u - delta, lower_limit=lo * u - delta) for u in u_nodes]
                        for lo, hi in zip(lower, upper, strict=True)])
     return values.reshape(lower.shape[0], u_nodes.size) @ u_weights
@@ -490,5 +524,13 @@ def anova_power(*, cohens_f: float, n_total: int, n_groups: int, df_num: int = 1
         raise ValueError(f"n_total={n_total} leaves no residual degrees of freedom with "
                          f"n_groups={n_groups} and n_covariates={n_covariates}")
     crit = stats.f.isf(alpha, df_num, df_den)
-    return float(stats.ncf.sf(crit, df_num, df_den, n_total * f**2))
+    lam = n_total * f * f                      # f**2 overflows to an error at 1e155
+    power = float(stats.ncf.sf(crit, df_num, df_den, lam))
+    if math.isnan(power):
+        # scipy's ncf gives NaN once lambda passes about 1e19 (e.g. cohens_f=1e12);
+        # there chi2'(df_num, lambda) ~ lambda and F > crit iff chi2_den < bound.
+        with np.errstate(over="ignore"):
+            bound = df_den * lam / (df_num * crit)
+        power = float(stats.chi2.cdf(bound, df_den))
+    return power
 
