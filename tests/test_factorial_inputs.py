@@ -154,3 +154,53 @@ def test_anova_power_rejects():
         tp.anova_power(cohens_f=0.0, n_total=100, n_groups=4)
     with pytest.raises(ValueError, match=r"leaves no residual degrees of freedom"):
         tp.anova_power(cohens_f=0.25, n_total=4, n_groups=4)
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda d: d.power(3), id="power"),
+    pytest.param(lambda d: d.sample_size(power=0.8, hypothesis=5), id="sample_size"),
+    pytest.param(lambda d: d.covariance(3), id="covariance"),
+])
+def test_a_hypothesis_that_is_not_a_name_is_named(call):
+    # These failed with "'int' object is not iterable".
+    with pytest.raises(TypeError, match=r"hypotheses must be a hypothesis name or a list of "
+                                        r"names, e\.g\. \['rTMS', 'MBI'\]; got hypotheses="):
+        call(design())
+
+
+def test_numpy_scalars_are_accepted_where_python_numbers_are():
+    import numpy as np
+    d = design(n_per_cell=np.int64(20), alpha=np.float64(0.05), dropout=np.float64(0.1),
+               outcome=tp.Continuous(means=MEANS, sd=np.float64(8.0)))
+    plain = design(dropout=0.1)
+    assert d.power()["rTMS"] == plain.power()["rTMS"]
+    assert d.sample_size(power=np.float64(0.8), hypothesis="rTMS").n_per_cell == \
+        plain.sample_size(power=0.8, hypothesis="rTMS").n_per_cell
+
+
+@pytest.mark.parametrize(("sizes", "error", "match"), [
+    pytest.param([10, 20], ValueError, r"sizes must hold 4 whole numbers, one per cell.*"
+                 r"got 2: sizes=\[10, 20\]", id="too-short"),
+    pytest.param([10, 10, 10, math.nan], TypeError,
+                 r"n_per_cell\[\('active', 'MBI'\)\] must be a whole number; got "
+                 r"n_per_cell\[\('active', 'MBI'\)\]=nan", id="nan"),
+    pytest.param([10, 10, 10, 2.5], TypeError, r"got n_per_cell\[\('active', 'MBI'\)\]=2.5",
+                 id="fraction"),
+    pytest.param(12, TypeError, r"sizes must be a sequence of whole numbers.*got sizes=12",
+                 id="scalar"),
+])
+def test_with_cell_sizes_names_bad_sizes(sizes, error, match):
+    # Before: zip()'s "argument 2 is shorter than argument 1", "cannot convert
+    # float NaN to integer", and 2.5 silently truncated to 2.
+    with pytest.raises(error, match=match):
+        design().with_cell_sizes(sizes)
+    assert design().with_cell_sizes([10, 10, 20, 20]).n_total == 60
+
+
+def test_parallel_with_cell_sizes_names_bad_sizes():
+    arms = tp.Parallel(arms=("control", "MBI"), n_per_arm=50,
+                       outcome=tp.Continuous(means={"control": 0.0, "MBI": -3.0}, sd=8.0))
+    with pytest.raises(ValueError, match=r"sizes must hold 2 whole numbers.*got 3"):
+        arms.with_cell_sizes([10, 10, 10])
+    with pytest.raises(TypeError, match=r"hypotheses must be a hypothesis name.*got hypotheses=7"):
+        arms.power(7)

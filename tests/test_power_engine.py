@@ -165,3 +165,25 @@ def test_exact_power_agrees_with_statsmodels_simulation(baseline_corr):
     for h in hyps:
         mcse = math.sqrt(exact[h] * (1 - exact[h]) / n_sims)
         assert abs(sim[h] - exact[h]) < 4 * mcse, (h, sim[h], exact[h])
+
+
+@pytest.mark.parametrize(("change", "error", "match"), [
+    pytest.param({"alpha": math.nan}, ValueError, r"alpha must be finite; got alpha=nan",
+                 id="alpha-nan"),
+    pytest.param({"alpha": 1.5}, ValueError, r"alpha must lie strictly between 0 and 1; "
+                 r"got alpha=1.5", id="alpha-above-one"),
+    pytest.param({"alpha": "0.05"}, TypeError, r"alpha must be a real number", id="alpha-str"),
+    pytest.param({"sided": 3}, ValueError, r"sided must be 1 .* or 2 .*; got sided=3",
+                 id="sided-three"),
+    pytest.param({"favourable": 0}, ValueError, r"favourable must be \+1 .* or -1 .*; got "
+                 r"favourable=0", id="favourable-zero"),
+    pytest.param({"df": "x"}, TypeError, r"df must be a real number; got df='x'", id="df-str"),
+    pytest.param({"se": None}, TypeError, r"se must be a real number; got se=None",
+                 id="se-none"),
+])
+def test_test_statistic_validates_its_fields(change, error, match):
+    # alpha=nan, favourable=0 and sided=3 were accepted (power then NaN or
+    # wrong); a string df failed with "'>' not supported between 'str' and 'int'".
+    kwargs = {"hypothesis": "A", "estimand": "A", "effect": 0.5, "se": 0.2, **change}
+    with pytest.raises(error, match=match):
+        TestStatistic(**kwargs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from functools import reduce
 from typing import Any
 
@@ -250,6 +250,9 @@ class CellDesign:
             return self.hypothesis_names
         if isinstance(hypotheses, str):
             return (hypotheses,)
+        if not isinstance(hypotheses, Iterable):
+            raise TypeError("hypotheses must be a hypothesis name or a list of names, e.g. "
+                            f"{list(self.hypothesis_names[:2])}; got hypotheses={hypotheses!r}")
         names = tuple(hypotheses)
         if not names:
             raise ValueError("hypotheses must name at least one hypothesis; got an empty list")
@@ -535,3 +538,15 @@ def check_cell_sizes(n: Any, cells: Sequence[Cell], normalize: Any, *, name: str
             return next(iter(sizes.values()))
         return {c: sizes[c] for c in cells}
     return check_int(name, n)
+
+
+def check_size_list(sizes: Any, cells: Sequence[Cell], *, name: str) -> list[int]:
+    """Validate ``sizes``: one whole number >= 1 per cell, in ``cells`` order."""
+    if isinstance(sizes, str | Mapping) or not isinstance(sizes, Iterable):
+        raise TypeError(f"sizes must be a sequence of whole numbers, one per cell of "
+                        f"{list(cells)}; got sizes={sizes!r}")
+    values = list(sizes)
+    if len(values) != len(cells):
+        raise ValueError(f"sizes must hold {len(cells)} whole numbers, one per cell of "
+                         f"{list(cells)}; got {len(values)}: sizes={values!r}")
+    return [check_int(f"{name}[{cell!r}]", v) for cell, v in zip(cells, values, strict=True)]

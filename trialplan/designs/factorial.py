@@ -28,7 +28,12 @@ from typing import Any
 import numpy as np
 
 from trialplan._validation import check_open_unit, check_sided, did_you_mean
-from trialplan.designs.base import CellDesign, check_cell_sizes, check_dropout
+from trialplan.designs.base import (
+    CellDesign,
+    check_cell_sizes,
+    check_dropout,
+    check_size_list,
+)
 from trialplan.designs.clustering import Clustering
 from trialplan.hypotheses import Hypothesis
 
@@ -159,7 +164,7 @@ class Factorial(CellDesign):
         >>> d.with_cell_sizes([30, 30, 30, 30]).n_per_cell
         30
         """
-        sizes = [int(s) for s in sizes]
+        sizes = check_size_list(sizes, self.cells, name="n_per_cell")
         n: Any = sizes[0] if len(set(sizes)) == 1 else dict(zip(self.cells, sizes, strict=True))
         return self.replace(n_per_cell=n)  # type: ignore[return-value]
 

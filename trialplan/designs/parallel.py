@@ -24,7 +24,12 @@ from typing import Any
 import numpy as np
 
 from trialplan._validation import check_open_unit, check_sided, did_you_mean
-from trialplan.designs.base import CellDesign, check_cell_sizes, check_dropout
+from trialplan.designs.base import (
+    CellDesign,
+    check_cell_sizes,
+    check_dropout,
+    check_size_list,
+)
 from trialplan.hypotheses import Hypothesis
 
 __all__ = ["Parallel"]
@@ -152,7 +157,7 @@ class Parallel(CellDesign):
         >>> dict(p.with_cell_sizes([40, 80]).n_per_arm)
         {'control': 40, 'MBI': 80}
         """
-        sizes = [int(s) for s in sizes]
+        sizes = check_size_list(sizes, self.arms, name="n_per_arm")
         n: Any = sizes[0] if len(set(sizes)) == 1 else dict(zip(self.arms, sizes, strict=True))
         return self.replace(n_per_arm=n)  # type: ignore[return-value]
 
