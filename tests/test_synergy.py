@@ -190,3 +190,14 @@ def test_state_dependent_bad_input() -> None:
         model.moderator_power(n_total=100, sd=8.0, allocation=1.0)
     with pytest.raises(ValueError, match="n_total"):
         model.moderator_power(n_total=4, sd=8.0)
+
+
+def test_moderator_sample_size_ends_for_a_huge_sd() -> None:
+    # sd=1e12 made the one-at-a-time search loop for ever.  The z-test size is
+    # 4 (z_.975 + z_.9)^2 sd^2 / slope^2 = 1.0507e25 (normal quantiles by hand);
+    # with N - 4 df of that size the t answer agrees to scipy's noncentral t
+    # precision there (about 1e-6).
+    model = synergy.StateDependent(rtms_effect=-3.0, state_slope=-2.0, mbi_state_shift=1.5)
+    z = stats.norm.isf(0.025) + stats.norm.isf(0.1)
+    expected = 4 * z**2 * 1e24 / 4.0
+    assert model.moderator_sample_size(power=0.9, sd=1e12) == pytest.approx(expected, rel=1e-5)

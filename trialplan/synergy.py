@@ -34,7 +34,7 @@ from trialplan._validation import (
     check_real,
     check_sided,
 )
-from trialplan.power import statistic_power
+from trialplan.power import smallest_multiplier, statistic_power
 from trialplan.statistic import TestStatistic, critical_value
 
 __all__ = ["Interaction", "StateDependent", "cell_means", "interaction_contrasts"]
@@ -496,8 +496,6 @@ class StateDependent:
             return self.moderator_power(n_total=m, sd=sd, alpha=alpha, allocation=p,
                                         sided=sided, method=method)
 
-        while n > 5 and power_at(n - 1) >= target:
-            n -= 1
-        while power_at(n) < target:
-            n += 1
-        return n
+        # Bracket-and-bisect with a cap: stepping n by one never ended when the
+        # normal guess was astronomically large (sd=1e12) and power stalled below target.
+        return smallest_multiplier(power_at, target, lo=5, start=n, what="n_total")
