@@ -288,12 +288,6 @@ def test_unsupported_uses_raise_clearly() -> None:
     with pytest.raises(ValueError, match=r"statistic='wald' is not allowed for a Continuous"):
         simulate_sequential(d, hypothesis="rTMS", sequential=GSD3, n_sims=10,
                             statistic="wald")
-    survival = tp.Factorial(
-        factors=FACTORS, outcome=tp.TimeToEvent(
-            hazards={c: 0.1 for c in continuous().cells}, accrual=12.0, analysis_time=24.0),
-        n_per_cell=50)
-    with pytest.raises(TypeError, match=r"supports Continuous and Binary outcomes"):
-        simulate_sequential(survival, hypothesis="rTMS", sequential=GSD3, n_sims=10)
     grouped = d.replace(clusters=tp.Clustering(factor="MBI", icc=0.05, group_size=8))
     with pytest.raises(ValueError, match=r"does not model therapy groups yet; got clusters="):
         simulate_sequential(grouped, hypothesis="combination", sequential=GSD3, n_sims=10)

@@ -363,9 +363,13 @@ def test_survival_event_driven_looks_keep_alpha() -> None:
 
 def test_survival_and_unsupported_inputs_raise() -> None:
     d = tte_design(0.05, 50)
-    with pytest.raises(TypeError, match=r"for a TimeToEvent outcome choose when the looks "
-                                        r"happen: timing='information'"):
-        simulate_sequential(d, hypothesis="rTMS", sequential=GSD, n_sims=10)
+    # the default timing is the analytic path's (information fractions), not event-driven
+    default = simulate_sequential(d, hypothesis="rTMS", sequential=GSD, n_sims=200, seed=4)
+    assert np.array_equal(default.look_times, simulate_sequential(
+        d, hypothesis="rTMS", sequential=GSD, n_sims=200, seed=4,
+        timing="information").look_times)
+    assert not np.array_equal(default.look_times, simulate_sequential(
+        d, hypothesis="rTMS", sequential=GSD, n_sims=200, seed=4, timing="events").look_times)
     with pytest.raises(ValueError, match=r"timing='calendar' is not allowed; choose "
                                          r"'information'"):
         simulate_sequential(d, hypothesis="rTMS", sequential=GSD, n_sims=10,

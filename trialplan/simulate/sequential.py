@@ -346,8 +346,8 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         ratios from the events and time at risk observed by then (the
         statistic the analytic path approximates).
     timing : {"information", "events"}, optional
-        Time to event only, and required there: when the interim looks
-        happen (a design choice, hence no default).  ``"information"``
+        Time to event only: when the interim looks happen.  ``"information"``
+        (the default, so that the simulation checks the analytic power)
         mirrors the analytic path, which takes ``info_fractions`` as fractions
         of the tested statistic's information ``1 / sum_j c_j^2 / d_j``: look
         ``k`` is at the calendar time when the expected information reaches
@@ -372,10 +372,10 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         repeated measures: use the analytic ``design.power(sequential=...)``),
         designs with therapy groups (``clusters``), intersection-union tests
         of more than two comparisons or with a two-sided ``sequential``, a
-        ``statistic`` the outcome does not have, ``timing`` missing for a
-        time-to-event outcome, other than ``"information"``/``"events"`` or
-        given for another outcome, or looks so early that a cell would have no new participant
-        or no residual degrees of freedom.
+        ``statistic`` the outcome does not have, ``timing`` other than
+        ``"information"``/``"events"`` or given for another outcome, or looks
+        so early that a cell would have no new participant or no residual
+        degrees of freedom.
 
     Examples
     --------
@@ -437,13 +437,7 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         params = SurvivalSimulator().prepare(design)
         n_cells = params.n_cells
         planned = float(sum(outcome.expected_events(design.cells, n_final).values()))
-        if timing is None:
-            raise TypeError(
-                "sequential simulation supports Continuous and Binary outcomes as given; "
-                "for a TimeToEvent outcome choose when the looks happen: "
-                "timing='information' (when the tested contrast's expected information "
-                "reaches info_fractions, as the analytic path assumes) or timing='events' "
-                "(at info_fractions of the expected total events)")
+        timing = "information" if timing is None else timing
         if timing not in ("information", "events"):
             raise ValueError(f"timing={timing!r} is not allowed; choose 'information' (looks "
                              "when the tested contrast's expected information reaches "
