@@ -196,16 +196,27 @@ def hochberg_test(p_values: Any, *, alpha: float) -> np.ndarray:
     return rejected[0] if single else rejected
 
 
+def _float_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as a float array, or a TypeError naming ``name`` (not numpy's message)."""
+    if isinstance(value, str):
+        raise TypeError(f"{name} must be numbers, not a string; got {name}={value!r}")
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numbers; got {name}={value!r}") from None
+
+
 def _check_graph(weights: Any, transitions: Any, m: int) -> tuple[np.ndarray, np.ndarray]:
-    w = np.asarray(weights, dtype=float)
-    g = np.asarray(transitions, dtype=float)
+    w = _float_array("weights", weights)
+    g = _float_array("transitions", transitions)
     if w.shape != (m,):
         raise ValueError(f"weights must have one entry per hypothesis ({m}); got "
                          f"weights={weights!r}")
     if g.shape != (m, m):
         raise ValueError(f"transitions must be an {m} x {m} matrix; got shape {g.shape}")
-    if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() <= 1 + 1e-9):
-        raise ValueError(f"weights must be >= 0 and sum to at most 1; got weights={weights!r}")
+    if not (np.all(np.isfinite(w)) and np.all(w >= 0) and 0 < w.sum() <= 1 + 1e-9):
+        raise ValueError("weights must be >= 0, not all 0 (that rejects nothing), and sum to "
+                         f"at most 1; got weights={weights!r}")
     if not (np.all(np.isfinite(g)) and np.all(g >= 0) and np.all(g.sum(axis=1) <= 1 + 1e-9)):
         raise ValueError("transitions must be >= 0 with every row summing to at most 1; got "
                          f"transitions={g.tolist()!r}")
@@ -861,10 +872,11 @@ class _GraphProcedure(_Procedure):
 def _equal_weights(weights: Any, m: int) -> np.ndarray:
     if weights is None:
         return np.full(m, 1.0 / m)
-    w = np.asarray(weights, dtype=float)
-    if w.shape != (m,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() > 1 + 1e-9:
-        raise ValueError(f"weights must be {m} numbers >= 0 summing to at most 1, one per "
-                         f"hypothesis; got weights={weights!r}")
+    w = _float_array("weights", weights)
+    if w.shape != (m,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() > 1 + 1e-9 \
+            or w.sum() == 0:
+        raise ValueError(f"weights must be {m} numbers >= 0, not all 0, summing to at most 1, "
+                         f"one per hypothesis; got weights={weights!r}")
     return w
 
 
