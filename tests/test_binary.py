@@ -156,6 +156,10 @@ def test_interaction_scales_needs_two_factors() -> None:
     design = reversal()
     with pytest.raises(ValueError, match="not the design's interaction"):
         design.outcome.interaction_scales(design, "MBI:rTMS")
+    # a non-string hypothesis failed with "'int' object has no attribute 'replace'"
+    with pytest.raises(TypeError, match=r"hypothesis must be the interaction's name, e\.g\. "
+                                        r"'.+:.+'; got hypothesis=5"):
+        design.outcome.interaction_scales(design, 5)
 
 
 # ------------------------------------------------------------------ simulation

@@ -520,3 +520,45 @@ def test_self_contained_html_inlines_the_figures(tmp_path):
     assert page.count("<svg") == 1
     assert "<?xml" not in page
     assert p.to_html(embed_figures=True) == page  # deterministic ids
+
+
+# ------------------------------------------------------------- bad input to helpers
+@pytest.mark.parametrize(("call", "error", "match"), [
+    # each reached the user as KeyError / AttributeError, or was accepted
+    pytest.param(lambda: scale_effects(design().outcome, 0.5, reference=("sham", "contrl")),
+                 ValueError, r"reference=\('sham', 'contrl'\) is not a cell of the outcome.*"
+                 r"did you mean", id="scale-effects-reference"),
+    pytest.param(lambda: sample_size_section(None), TypeError,
+                 r"primary must be a SampleSizeResult .*; got primary=None", id="section-none"),
+    pytest.param(lambda: tp.report.boundary_plot(None), TypeError,
+                 r"sequential must be a tp.GroupSequential .*; got sequential=None",
+                 id="boundary-plot-none"),
+    pytest.param(lambda: tp.report.power_curve(design(), ["rTMS"], target=2.0), ValueError,
+                 r"target must lie strictly between 0 and 1; got target=2.0",
+                 id="power-curve-target"),
+    pytest.param(lambda: tp.report.power_curve(design(), ["rTMS"], multipliers=[10, 2.5]),
+                 TypeError, r"multipliers\[1\] must be a whole number; got "
+                 r"multipliers\[1\]=2.5", id="power-curve-fractional-multiplier"),
+    pytest.param(lambda: tp.report.power_curve(design(), ["rTMS"], multipliers=[]),
+                 ValueError, r"multipliers must be a non-empty list.*got multipliers=\[\]",
+                 id="power-curve-no-multipliers"),
+    pytest.param(lambda: tp.report.power_curve(design(), 3), TypeError,
+                 r"hypotheses must be a hypothesis name or a list of names; got hypotheses=3",
+                 id="power-curve-hypotheses-int"),
+])
+def test_report_helpers_name_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_power_curve_takes_one_hypothesis_as_a_string():
+    # "rTMS" was iterated letter by letter ("hypothesis 'r' is not a factor").
+    from trialplan.report.figures import power_curve_data
+    data = power_curve_data(design(), "rTMS", multipliers=[20])
+    # exact two-sided t power of the rTMS main effect at 20 per cell (N = 80, df = 76):
+    # effect -4.5, se = 8 * sqrt(4 / 80) / 2 * 2 = 8 / sqrt(20)
+    se = 8.0 / math.sqrt(20)
+    crit = stats.t.isf(0.025, 76)
+    expected = stats.nct.sf(crit, 76, 4.5 / se) + stats.nct.cdf(-crit, 76, 4.5 / se)
+    assert list(data["power"]) == ["rTMS"]
+    assert data["power"]["rTMS"][0] == pytest.approx(expected, abs=1e-10)

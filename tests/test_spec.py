@@ -259,6 +259,9 @@ def test_errors_name_the_toml_key_path(edit, path, fragment):
     pytest.param("[sensitivity]\nsd = [8.0, -1.0]", "sensitivity.sd", "> 0",
                  id="negative-sensitivity-sd"),
     pytest.param("[trial]\ntitle = 3", "trial.title", "string", id="title-not-text"),
+    # was "'int' object is not iterable", with no key path
+    pytest.param("[analysis]\nprimary = 3", "analysis.primary",
+                 "must be a list of strings; got primary=3", id="primary-not-a-list"),
     pytest.param("spec_version = 2", "spec_version", "got 2", id="future-version"),
 ])
 def test_errors_in_other_sections(extra, path, fragment):

@@ -323,6 +323,9 @@ def _two_by_two(design: Any, hypothesis: str | None) -> tuple[list[Any], np.ndar
                          f"{None if factors is None else tuple(factors)}")
     names = tuple(factors)
     expected = ":".join(names)
+    if hypothesis is not None and not isinstance(hypothesis, str):
+        raise TypeError(f"hypothesis must be the interaction's name, e.g. {expected!r}; got "
+                        f"hypothesis={hypothesis!r}")
     if hypothesis is not None and hypothesis.replace(" ", "") != expected:
         raise ValueError(f"hypothesis={hypothesis!r} is not the design's interaction; "
                          f"use {expected!r}")

@@ -85,7 +85,7 @@ import itertools
 import math
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -299,6 +299,8 @@ class Spec:
                 continue
             if isinstance(value, str):
                 value = (value,)
+            if not isinstance(value, Iterable):     # tuple(3) said "'int' ... not iterable"
+                raise TypeError(f"{name} must be a list of strings; got {name}={value!r}")
             value = tuple(value)
             if not all(isinstance(v, str) for v in value):
                 raise TypeError(f"{name} must be a list of strings; got {name}={value!r}")

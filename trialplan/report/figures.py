@@ -8,11 +8,13 @@ matplotlib is part of the optional ``report`` extra.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from trialplan._validation import check_int, check_open_unit
 
 __all__ = ["boundary_plot", "power_curve", "power_curve_data", "save_figure"]
 
@@ -59,7 +61,14 @@ def power_curve_data(design: Any, hypotheses: Sequence[str], *,
 == round(d.power()["A:B"], 3)
     ([80], True)
     """
+    hypotheses = _hypothesis_list(hypotheses)
     ratios = np.asarray(design.allocation_ratios, dtype=int)
+    if multipliers is not None:
+        if isinstance(multipliers, str) or not isinstance(multipliers, Iterable) \
+                or not list(multipliers):
+            raise ValueError("multipliers must be a non-empty list of whole numbers >= 1; "
+                             f"got multipliers={multipliers!r}")
+        multipliers = [check_int(f"multipliers[{i}]", k) for i, k in enumerate(multipliers)]
     if multipliers is None:
         planned = int(design.n_array[0] // ratios[0])
         lo = 2
@@ -116,6 +125,11 @@ def power_curve(design: Any, hypotheses: Sequence[str], *, target: float | None 
     >>> [line.get_label() for line in fig.axes[0].get_lines()][:2]
     ['A', 'A:B']
     """
+    hypotheses = _hypothesis_list(hypotheses)
+    if target is not None:
+        target = check_open_unit("target", target)
+    if planned_n_total is not None:
+        planned_n_total = check_int("planned_n_total", planned_n_total)
     data = power_curve_data(design, hypotheses, multipliers=multipliers)
     fig = _figure()
     ax = fig.add_subplot()
@@ -162,6 +176,9 @@ def boundary_plot(sequential: Any, *, title: str = "") -> Any:
     >>> fig.axes[0].get_lines()[0].get_ydata().tolist()
     [2.963, 1.969]
     """
+    if not all(hasattr(sequential, a) for a in ("info_fractions", "efficacy_z", "futility_z")):
+        raise TypeError("sequential must be a tp.GroupSequential (or have info_fractions, "
+                        f"efficacy_z and futility_z); got sequential={sequential!r}")
     fractions = np.asarray(sequential.info_fractions, dtype=float)
     fig = _figure()
     ax = fig.add_subplot()
@@ -221,3 +238,17 @@ def save_figure(fig: Any, stem: str | Path) -> list[Path]:
             fig.savefig(path, dpi=150, metadata=metadata)
             paths.append(path)
     return paths
+
+
+def _hypothesis_list(hypotheses: Any) -> tuple[str, ...]:
+    """One name or a list of names as a tuple (a bare string is one hypothesis)."""
+    if isinstance(hypotheses, str):
+        return (hypotheses,)           # was iterated letter by letter: hypothesis 'r'
+    if not isinstance(hypotheses, Iterable):
+        raise TypeError("hypotheses must be a hypothesis name or a list of names; got "
+                        f"hypotheses={hypotheses!r}")
+    names = tuple(hypotheses)
+    if not names or not all(isinstance(h, str) for h in names):
+        raise ValueError("hypotheses must name at least one hypothesis, as strings; got "
+                         f"hypotheses={hypotheses!r}")
+    return names

@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from trialplan._validation import did_you_mean
+
 __all__ = ["scale_effects", "sensitivity_table"]
 
 
@@ -55,7 +57,7 @@ def scale_effects(outcome: Any, factor: float, *, reference: Any) -> Any:
     for name in ("means", "rates"):
         values = getattr(outcome, name, None)
         if isinstance(values, Mapping):
-            ref = values[reference]
+            ref = _reference_value(values, reference)
             scaled = {cell: _shift(ref, v, factor) for cell, v in values.items()}
             if name == "rates" and not all(0 < p < 1 for p in scaled.values()):
                 raise ValueError(f"effect_scale={factor:g} moves a rate outside (0, 1): "
@@ -63,11 +65,19 @@ def scale_effects(outcome: Any, factor: float, *, reference: Any) -> Any:
             return outcome.replace(**{name: scaled})
     hazards = getattr(outcome, "hazards", None)
     if isinstance(hazards, Mapping):
-        ref = hazards[reference]
+        ref = _reference_value(hazards, reference)
         return outcome.replace(hazards={c: ref * (h / ref) ** factor for c, h in hazards.items()},
                                medians=None)
     raise TypeError(f"cannot scale the effects of {type(outcome).__name__}: it has no means, "
                     "rates or hazards")
+
+
+def _reference_value(values: Mapping[Any, Any], reference: Any) -> Any:
+    """``values[reference]``, or a ValueError naming the cells (was a bare KeyError)."""
+    if reference not in values:
+        raise ValueError(f"reference={reference!r} is not a cell of the outcome; cells are "
+                         f"{list(values)}" + did_you_mean(reference, values))
+    return values[reference]
 
 
 def _shift(ref: Any, value: Any, factor: float) -> Any:

@@ -56,6 +56,11 @@ def sample_size_section(primary: SampleSizeResult, *,
     >>> "300 participants per cell" in text
     True
     """
+    for name, result in [("primary", primary)] + [(f"secondary[{i}]", r)
+                                                  for i, r in enumerate(secondary)]:
+        if not isinstance(result, SampleSizeResult):
+            raise TypeError(f"{name} must be a SampleSizeResult from design.sample_size(...); "
+                            f"got {name}={result!r}")
     design = primary.design
     outcome = design.outcome
     power_at_plan: PowerResult = design.power()
