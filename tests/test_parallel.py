@@ -158,6 +158,9 @@ def test_replace_revalidates() -> None:
     pytest.param({"comparisons": [("MBI then rTMS", "rTMS concurrent")]}, ValueError,
                  "not an arm", id="comparison-unknown-arm"),
     pytest.param({"outcome": "normal"}, TypeError, "outcome", id="outcome-not-an-outcome"),
+    pytest.param({"comparisons": [("MBI then rTMS", "rTMS with concurrent MBI")] * 2},
+                 ValueError, r"comparisons lists the pair \('MBI then rTMS', 'rTMS with "
+                 r"concurrent MBI'\) twice", id="comparison-twice"),
 ])
 def test_bad_input_names_parameter_value_and_allowed(kwargs, error, match) -> None:
     base = dict(arms=TIMING, outcome=tp.Continuous(means=dict.fromkeys(TIMING, 0.0), sd=8.0),

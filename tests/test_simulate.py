@@ -489,3 +489,10 @@ def test_a_run_of_whole_blocks_starts_every_longer_run() -> None:
                      length=length, n_sims=2 * length)
     second = dict(zip(plan.names, _run_blocks(plan, blocks, 1, 2)[0].tolist(), strict=True))
     assert {h: counts(one)[h] + second[h] for h in second} == counts(two)
+
+
+def test_simulate_power_names_a_design_that_is_not_one() -> None:
+    # simulate_power(None) failed with "'NoneType' object has no attribute 'outcome'".
+    with pytest.raises(TypeError, match=r"design must be a trialplan design such as "
+                                        r"tp.Factorial\(...\).*got design=None"):
+        tp.simulate.simulate_power(None, n_sims=100, seed=1)

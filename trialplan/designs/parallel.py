@@ -206,6 +206,9 @@ class Parallel(CellDesign):
             first, second = (self._arm(a, "comparisons") for a in pair)
             if first == second:
                 raise ValueError(f"comparisons pair {pair!r} compares an arm with itself")
+            if (first, second) in pairs:     # gave two rows named the same in every result
+                raise ValueError(f"comparisons lists the pair {(first, second)!r} twice; each "
+                                 "comparison appears once")
             pairs.append((first, second))
         return tuple(pairs)
 

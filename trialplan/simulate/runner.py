@@ -199,6 +199,9 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
     >>> sim.n_sims, sim.seed, sim.method
     (4000, 1, 'simulation')
     """
+    if not (hasattr(design, "outcome") and hasattr(design, "statistics")):
+        raise TypeError("design must be a trialplan design such as tp.Factorial(...) or "
+                        f"tp.Parallel(...); got design={design!r}")
     n_sims = check_int("n_sims", n_sims)
     if isinstance(memory_budget, bool) or not isinstance(memory_budget,
                                                          numbers.Integral | np.integer):
