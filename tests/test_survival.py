@@ -265,3 +265,29 @@ def test_medians_fill_hazards_and_copies_stay_valid() -> None:
     assert faster.hazards["a"] == 0.2
     with pytest.raises(ValueError, match="exactly one of hazards"):
         dataclasses.replace(y, medians={"a": 6.0, "b": 24.0})
+
+
+def test_event_probability_stays_accurate_for_a_small_hazard() -> None:
+    # First order in h: P = h (T - A/2) (mean follow-up), relative error ~ h T.
+    # The old 1 - E F form cancelled to 1.554e-15 here (3.6% off).
+    y = tp.TimeToEvent(hazards={"c": 1e-12}, accrual=1e-3, follow_up=1e-3)
+    assert y.event_probability("c") == pytest.approx(1e-12 * 1.5e-3, rel=1e-9, abs=0)
+
+
+def test_event_probability_with_an_accrual_that_underflows() -> None:
+    # hazard x accrual underflowed to 0 and divided by it (ZeroDivisionError);
+    # the limit of an instant accrual is 1 - exp(-h T).
+    y = tp.TimeToEvent(hazards={"c": 2.0, "d": 1e-8}, accrual=5e-324, follow_up=1.0)
+    assert y.event_probability("c") == pytest.approx(-math.expm1(-2.0), rel=1e-14)
+    assert y.event_probability("d") == pytest.approx(-math.expm1(-1e-8), rel=1e-12, abs=0)
+
+
+def test_a_hazard_too_small_for_any_event_is_named() -> None:
+    # 1e-320 per month gave an infinite variance (numpy overflow warning) and a
+    # design that reported power alpha without saying why.
+    hazards = {("c",): 0.1, ("t",): 1e-320}
+    with pytest.raises(ValueError, match=r"hazards\[\('t',\)\]=1e-320 gives .* expected "
+                                         r"events by the analysis, too few for a variance"):
+        tp.Factorial(factors={"A": ("c", "t")},
+                     outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0, follow_up=12.0),
+                     n_per_cell=50)

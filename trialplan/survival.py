@@ -247,11 +247,16 @@ class TimeToEvent:
         lam = float(self.hazard_rates[cell])
         total = lam + self._dropout(cell)
         a, t = self.accrual, self.end_time
-        if a == 0.0:
-            p_any = -math.expm1(-total * t)
+        # 1 - [exp(-h(T-A)) - exp(-hT)] / (hA) = (1 - e^{-h(T-A)}) + e^{-h(T-A)} g(hA)
+        # with g(x) = 1 - (1 - e^{-x}) / x, so that neither a tiny h nor a tiny (or
+        # underflowing) hA cancels to 0 or divides by 0 (both did before).
+        x = total * a
+        if x < 1e-2:   # Taylor series of g: relative error below x^6 / 20160 < 1e-16
+            g = x * (1 / 2 - x * (1 / 6 - x * (1 / 24 - x * (1 / 120 - x * (1 / 720
+                                                                        - x / 5040)))))
         else:
-            # 1 - [exp(-h(T-A)) - exp(-hT)] / (hA), written to stay accurate for small h.
-            p_any = 1.0 - math.exp(-total * (t - a)) * (-math.expm1(-total * a)) / (total * a)
+            g = (x + math.expm1(-x)) / x
+        p_any = -math.expm1(-total * (t - a)) + math.exp(-total * (t - a)) * g
         return lam / total * p_any
 
     def expected_events(self, cells: Sequence[Cell], n: np.ndarray) -> dict[Cell, float]:
@@ -292,9 +297,19 @@ class TimeToEvent:
         """
         events = np.array(list(self.expected_events(cells, n).values()))
         de = np.ones(len(cells)) if design_effect is None else np.asarray(design_effect, float)
+        with np.errstate(divide="ignore", over="ignore"):
+            variances = de / events
+        if not np.all(np.isfinite(variances)):
+            j = int(np.argmin(events))
+            cell = list(cells)[j]
+            raise ValueError(f"hazards[{cell!r}]={self.hazard_rates[cell]!r} gives "
+                             f"{events[j]:.3g} expected events by the analysis, too few for a "
+                             f"variance (accrual={self.accrual:g}, "
+                             f"analysis_time={self.end_time:g}); allowed: hazard x follow-up "
+                             "large enough for at least some events")
         estimates = np.log([self.hazard_rates[c] for c in cells])
         return CellModel(
-            estimates=np.asarray(estimates, dtype=float), variances=de / events, df=math.inf,
+            estimates=np.asarray(estimates, dtype=float), variances=variances, df=math.inf,
             method="Wald z on log hazard ratios, variance 1/d per cell (exponential, "
                    "Schoenfeld-type approx.)",
             scale="log hazard ratio", favourable=-1)
