@@ -204,3 +204,15 @@ def test_parallel_with_cell_sizes_names_bad_sizes():
         arms.with_cell_sizes([10, 10, 10])
     with pytest.raises(TypeError, match=r"hypotheses must be a hypothesis name.*got hypotheses=7"):
         arms.power(7)
+
+
+def test_sample_size_for_a_float_noise_effect_is_out_of_reach_not_an_overflow():
+    # Rates equal in pairs give an rTMS effect of about 1e-17 (not exactly 0),
+    # whose normal-approximation start k ~ 1e31 overflowed numpy in k * ratios
+    # ("Python int too large to convert to C long").
+    rates = dict(zip(CELLS, (0.5616248522605518, 0.5616248522605518, 1e-6, 1e-6),
+                     strict=True))
+    d = design(outcome=tp.Binary(rates=rates), n_per_cell=10)
+    with pytest.raises(ValueError, match=r"power=0.8 is out of reach: only 0.05.* at "
+                                         r"allocation multiplier=100000000"):
+        d.sample_size(power=0.8, hypothesis="rTMS")

@@ -204,3 +204,14 @@ def test_regime_power_rises_with_n(n: int, g: float) -> None:
     smart = pinned().replace(response_rate={"rTMS": g, "rTMS+MBI": g}, n_total=n)
     pair = (("rTMS+MBI", "augment"), ("rTMS", "continue"))
     assert smart.power_regimes(*pair) <= smart.replace(n_total=n + 1).power_regimes(*pair)
+
+
+def test_sample_size_ends_for_an_astronomical_answer() -> None:
+    # sd=1e6 against a 0.5-unit difference: stepping N by one from the closed
+    # form (N ~ 2e14) never ended.  Oetting's closed form (METHODS.md section 8)
+    # gives the answer to the precision the power has at that N (about 1e-6).
+    g, delta = 0.4, 0.5
+    expected = 4 * (Z(0.975) + Z(0.8))**2 * (2 - g) / (delta / 1e6)**2
+    smart = oetting(g, g, mean_a=delta, mean_b=0.0, sd=1e6)
+    ss = smart.sample_size(power=0.8, comparison=(("a", "x"), ("b", "y")))
+    assert ss.n_total == pytest.approx(expected, rel=1e-5)

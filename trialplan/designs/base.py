@@ -23,7 +23,7 @@ from trialplan._validation import (
 )
 from trialplan.hypotheses import Hypothesis, contrast_covariance
 from trialplan.outcomes import CellModel
-from trialplan.power import smallest_multiplier, statistic_power
+from trialplan.power import MAX_SEARCH_UNITS, smallest_multiplier, statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.statistic import IntersectionUnion, TestStatistic, critical_value
 
@@ -444,7 +444,9 @@ class CellDesign:
                 continue
             guesses.append(np.max(z**2 * var / effects**2))
         guess = max(guesses, default=1.0)
-        return max(1, int(0.8 * guess))
+        # Capped: a near-zero effect (1e-17 of float noise) made k ~ 1e300, whose
+        # k * ratios overflowed numpy ("Python int too large to convert to C long").
+        return max(1, int(min(0.8 * guess, MAX_SEARCH_UNITS)))
 
     def _sample_size_result(self, k: int, names: Sequence[str], target: float,
                             **extras: Any) -> SampleSizeResult:

@@ -46,7 +46,7 @@ from trialplan._validation import (
     check_unit_interval,
     did_you_mean,
 )
-from trialplan.power import statistic_power
+from trialplan.power import smallest_multiplier, statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.statistic import TestStatistic, critical_value
 
@@ -613,15 +613,18 @@ class SMART:
                              f"{stat.hypothesis!r} is zero at these planning values")
         # Normal approximation with variance proportional to 1/N: the
         # two-sided power also counts the (tiny) wrong-direction tail, so
-        # step up from the closed form until the target is met.
+        # search from the closed form until the target is met.  Bracket and
+        # bisect: stepping n by one never ended when the closed form was
+        # astronomically large (sd=1e6 gives N ~ 1e12).
         unit_var = stat.se**2 * self.n_total
         z = critical_value(self.alpha / self.sided, math.inf) + critical_value(1 - target,
                                                                                math.inf)
         n = max(2, math.ceil(z**2 * unit_var / stat.effect**2 - 1e-9))
-        while n > 2 and statistic_power(self.replace(n_total=n - 1)._statistic(chosen)) >= target:
-            n -= 1
-        while statistic_power(self.replace(n_total=n)._statistic(chosen)) < target:
-            n += 1
+
+        def power_at(m: int) -> float:
+            return statistic_power(self.replace(n_total=m)._statistic(chosen))
+
+        n = smallest_multiplier(power_at, target, lo=2, start=n, what="n_total")
         design = self.replace(n_total=n)
         achieved = statistic_power(design._statistic(chosen))
         per_arm = {a: int(round(n * p)) for a, p in self.stage1_allocation.items()}
