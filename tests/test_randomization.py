@@ -648,3 +648,23 @@ def test_assign_rejects_unknown_covariates(covariates, pattern) -> None:
     assert alloc.n_assigned == 0          # a refused participant leaves no trace
     with pytest.raises(ValueError, match=r"'sham\+contrl'|did you mean the cell"):
         alloc.record({"site": "Leeds", "sex": "F"}, ("sham", "contrl"))
+
+
+def test_numpy_arrays_are_accepted_where_lists_are() -> None:
+    # np.array levels, block sizes and block probabilities were refused ("must
+    # be a non-empty sequence"): arrays are not collections.abc.Sequence.  The
+    # schedule must be the one the equal lists give, seed for seed.
+    design = factorial()
+    with_arrays = permuted_blocks(design, n=40, block_sizes=np.array([4, 8]), seed=7,
+                                  block_probs=np.array([0.5, 0.5]),
+                                  strata={"site": np.array(["A", "B"])}).to_frame()
+    with_lists = permuted_blocks(design, n=40, block_sizes=[4, 8], seed=7,
+                                 block_probs=[0.5, 0.5], strata={"site": ["A", "B"]}).to_frame()
+    pd.testing.assert_frame_equal(with_arrays, with_lists)
+    arrays = Minimization(design, factors={"site": np.array(["A", "B"])}, seed=3)
+    lists = Minimization(design, factors={"site": ["A", "B"]}, seed=3)
+    assert [arrays.assign({"site": s}) for s in "ABBA"] == \
+        [lists.assign({"site": s}) for s in "ABBA"]
+    with pytest.raises(TypeError, match=r"block_sizes must be a whole number or a non-empty "
+                                        r"sequence of them.*got block_sizes=array"):
+        permuted_blocks(design, n=40, block_sizes=np.array([[4, 8]]), seed=7)
