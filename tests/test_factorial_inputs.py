@@ -216,3 +216,44 @@ def test_sample_size_for_a_float_noise_effect_is_out_of_reach_not_an_overflow():
     with pytest.raises(ValueError, match=r"power=0.8 is out of reach: only 0.05.* at "
                                          r"allocation multiplier=100000000"):
         d.sample_size(power=0.8, hypothesis="rTMS")
+
+
+def _arms(arms):
+    return tp.Parallel(arms=arms, outcome=tp.Continuous(means={"a": 0.0, "b": 1.0, "c": 1.5},
+                                                         sd=2.0), n_per_arm=10)
+
+
+def _smart(stage1):
+    return tp.SMART(stage1=stage1, stage2=("x", "y"), response_rate={"a": 0.4, "b": 0.4},
+                    responder_mean={"a": 4, "b": 0}, sd=8.0, n_total=100,
+                    nonresponder_mean={("a", "x"): 4, ("a", "y"): 4, ("b", "x"): 0,
+                                       ("b", "y"): 0})
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda seq: _arms(seq(["a", "b", "c"]))
+                 .power("b vs a")["b vs a"], id="Parallel-arms"),
+    pytest.param(lambda seq: design(factors={"rTMS": seq(["sham", "active"]),
+                                             "MBI": seq(["control", "MBI"])})
+                 .power("rTMS")["rTMS"], id="Factorial-levels"),
+    pytest.param(lambda seq: design().power(multiplicity=tp.Holm(seq(["rTMS", "MBI"])))
+                 ["MBI"], id="Holm-hypotheses"),
+    pytest.param(lambda seq: design().power(multiplicity=tp.Gatekeeping(
+        [seq(["rTMS"]), seq(["MBI"])]))["MBI"], id="Gatekeeping-families"),
+    pytest.param(lambda seq: _arms(("a", "b", "c")).power(
+        multiplicity=tp.Dunnett(hypotheses=seq(["b vs a", "c vs a"])))["b vs a"],
+                 id="Dunnett-hypotheses"),
+    pytest.param(lambda seq: _smart(seq(["a", "b"])).power_stage1(), id="SMART-stage1"),
+    pytest.param(lambda seq: tp.synergy.cell_means(
+        control=0.0, effects={"rTMS": -3.0, "MBI": -2.0},
+        levels={"rTMS": seq(["s", "a"]), "MBI": seq(["c", "m"])}), id="synergy-levels"),
+    pytest.param(lambda seq: tp.report.sensitivity_table(
+        design(), hypothesis="rTMS", sd=seq([7.0, 9.0]))["power"].tolist(),
+                 id="sensitivity-sd"),
+])
+def test_numpy_arrays_are_accepted_where_lists_are(call):
+    # Each refused np.array(...) ("must be a sequence" / "two levels") because
+    # arrays are not collections.abc.Sequence; sensitivity_table failed with
+    # numpy's "truth value of an array ... is ambiguous".  Same answer as the list.
+    import numpy as np
+    assert call(np.array) == call(list)

@@ -64,6 +64,20 @@ def check_int(name: str, value: Any, *, minimum: int = 1) -> int:
     return result
 
 
+def as_sequence(value: Any) -> Any:
+    """A 1-D numpy array or pandas Series/Index as a tuple of Python scalars; else ``value``.
+
+    Arrays are not ``collections.abc.Sequence``, so checks written for lists
+    refused ``np.array(["a", "b"])`` although the list of the same names works.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return tuple(value.tolist())
+    if type(value).__module__.startswith("pandas") and hasattr(value, "to_numpy") \
+            and getattr(value, "ndim", 0) == 1:
+        return tuple(value.to_numpy().tolist())
+    return value
+
+
 def check_cell_mapping(name: str, values: Any, *, holding: str = "value") -> Mapping[Any, Any]:
     """Return ``values`` if it is a non-empty mapping ``{cell: holding}``; else raise."""
     if not isinstance(values, Mapping):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from trialplan._validation import check_open_unit, check_sided
+from trialplan._validation import as_sequence, check_open_unit, check_sided
 from trialplan.power import (
     _average_uw,
     _interval_given_uw,
@@ -220,6 +220,7 @@ class Dunnett:
     def __post_init__(self) -> None:
         if self.hypotheses is None:
             return
+        object.__setattr__(self, "hypotheses", as_sequence(self.hypotheses))
         if isinstance(self.hypotheses, str) or not isinstance(self.hypotheses, Sequence):
             raise TypeError("hypotheses must be a sequence of hypothesis names; got "
                             f"hypotheses={self.hypotheses!r}")

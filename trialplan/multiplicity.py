@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from trialplan._validation import check_int, check_open_unit, did_you_mean
+from trialplan._validation import as_sequence, check_int, check_open_unit, did_you_mean
 from trialplan.hypotheses import contrast_covariance
 from trialplan.power import rectangle_probability, smallest_multiplier, statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
@@ -482,6 +482,7 @@ def _root(corr: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------ procedures
 def _check_names(name: str, hypotheses: Any) -> tuple[str, ...]:
+    hypotheses = as_sequence(hypotheses)
     if isinstance(hypotheses, str) or not isinstance(hypotheses, Sequence):
         raise TypeError(f"{name} must be a list of hypothesis names, e.g. ['rTMS', 'MBI']; "
                         f"got {name}={hypotheses!r}")

@@ -56,7 +56,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialplan._validation import check_choice, check_int, check_real, did_you_mean
+from trialplan._validation import (
+    as_sequence,
+    check_choice,
+    check_int,
+    check_real,
+    did_you_mean,
+)
 
 __all__ = ["Minimization", "Schedule", "permuted_blocks"]
 
@@ -255,7 +261,7 @@ def _check_strata(strata: Any, units: _Units, *, name: str = "strata"
         if variable in taken:
             raise ValueError(f"{name} variable {variable!r} clashes with a column of the "
                              f"schedule; the names {sorted(taken)} are taken")
-        levels = _listlike(levels)
+        levels = as_sequence(levels)
         if isinstance(levels, str) or not isinstance(levels, Sequence) or len(levels) == 0:
             raise ValueError(f"{name}[{variable!r}] must be a non-empty sequence of levels, "
                              f"e.g. ('A', 'B'); got {levels!r}")
@@ -270,24 +276,13 @@ def _check_strata(strata: Any, units: _Units, *, name: str = "strata"
     return {**checked, **dict(units.implied_strata)}
 
 
-def _listlike(value: Any) -> Any:
-    """A 1-D numpy array or pandas Series as a tuple of Python scalars; else ``value``.
-
-    Arrays are not ``collections.abc.Sequence``, so ``np.array([4, 8])`` was
-    refused as block sizes or levels although a list of the same values works.
-    """
-    if isinstance(value, np.ndarray | pd.Series | pd.Index) and np.ndim(value) == 1:
-        return tuple(np.asarray(value).tolist())
-    return value
-
-
 def _check_block_sizes(block_sizes: Any, units: _Units) -> tuple[int, ...]:
     unit = reduce(math.lcm, (sum(r) for r in units.ratio_sets().values()))
     if block_sizes is None:
         return (unit, 2 * unit)
     if isinstance(block_sizes, numbers.Integral) and not isinstance(block_sizes, bool):
         block_sizes = (block_sizes,)
-    block_sizes = _listlike(block_sizes)
+    block_sizes = as_sequence(block_sizes)
     if isinstance(block_sizes, str) or not isinstance(block_sizes, Sequence) \
             or len(block_sizes) == 0:
         raise TypeError(f"block_sizes must be a whole number or a non-empty sequence of them, "
@@ -315,7 +310,7 @@ def _check_block_probs(block_probs: Any, sizes: tuple[int, ...]) -> tuple[float,
             raise ValueError(f"block_probs has block size {unknown[0]!r}, which is not one of "
                              f"block_sizes={sizes!r}")
         block_probs = [block_probs.get(b, 0.0) for b in sizes]
-    block_probs = _listlike(block_probs)
+    block_probs = as_sequence(block_probs)
     if isinstance(block_probs, str) or not isinstance(block_probs, Sequence) \
             or len(block_probs) != len(sizes):
         raise ValueError(f"block_probs must give one probability per block size {sizes!r}; "

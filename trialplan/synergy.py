@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trialplan._validation import (
+    as_sequence,
     check_choice,
     check_int,
     check_open_unit,
@@ -182,7 +183,7 @@ def _levels(names: Sequence[str], levels: Any) -> dict[str, tuple[str, str]]:
                          f"level names; got levels={levels!r}")
     out = {}
     for n in names:
-        pair = levels[n]
+        pair = as_sequence(levels[n])
         if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2 \
                 or pair[0] == pair[1] or not all(isinstance(x, str) for x in pair):
             raise ValueError(f"levels[{n!r}] must be two different level names; got {pair!r}")

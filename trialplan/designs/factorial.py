@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from trialplan._validation import check_open_unit, check_sided, did_you_mean
+from trialplan._validation import as_sequence, check_open_unit, check_sided, did_you_mean
 from trialplan.designs.base import (
     CellDesign,
     check_cell_sizes,
@@ -363,6 +363,7 @@ def _check_factors(factors: Any) -> dict[str, tuple[str, str]]:
                         f"active level)}}; got factors={factors!r}")
     checked: dict[str, tuple[str, str]] = {}
     for name, levels in factors.items():
+        levels = as_sequence(levels)
         if not isinstance(name, str) or not name or any(ch in name for ch in _RESERVED):
             raise ValueError(f"factor name {name!r} must be a non-empty string without "
                              f"any of {_RESERVED}")

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from trialplan._validation import check_open_unit, check_sided, did_you_mean
+from trialplan._validation import as_sequence, check_open_unit, check_sided, did_you_mean
 from trialplan.designs.base import (
     CellDesign,
     check_cell_sizes,
@@ -279,6 +279,7 @@ def _plain(n: Any) -> Any:
 
 
 def _check_arms(arms: Any) -> tuple[str, ...]:
+    arms = as_sequence(arms)
     if isinstance(arms, str) or not isinstance(arms, Sequence):
         raise TypeError(f"arms must be a sequence of arm names; got arms={arms!r}")
     arms = tuple(arms)

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from trialplan._validation import (
+    as_sequence,
     check_choice,
     check_int,
     check_open_unit,
@@ -767,6 +768,7 @@ def _words(regime: Regime) -> str:
 
 
 def _check_labels(name: str, labels: Any) -> tuple[str, ...]:
+    labels = as_sequence(labels)
     if isinstance(labels, str) or not isinstance(labels, Sequence):
         raise TypeError(f"{name} must be a sequence of names; got {name}={labels!r}")
     labels = tuple(labels)

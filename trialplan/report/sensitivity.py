@@ -8,12 +8,13 @@ more participants drop out, or the effects are smaller than planned.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from trialplan._validation import did_you_mean
+from trialplan._validation import as_sequence, did_you_mean
 
 __all__ = ["scale_effects", "sensitivity_table"]
 
@@ -134,19 +135,22 @@ def sensitivity_table(design: Any, *, hypothesis: str, sd: Sequence[float] = (),
     True
     """
     outcome = design.outcome
+    sd, dropout, effect_scale = (_values(name, value) for name, value in
+                                 (("sd", sd), ("dropout", dropout),
+                                  ("effect_scale", effect_scale)))
     has_sd = hasattr(outcome, "sd") and not isinstance(outcome.sd, Mapping)
     if sd and not has_sd:
         raise ValueError(f"sd={tuple(sd)!r} given, but a {type(outcome).__name__} outcome has "
                          "no SD; leave sd empty")
     for value in sd:
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        if not (math.isfinite(value) and value > 0):
             raise ValueError(f"sd must be numbers > 0; got sd={tuple(sd)!r}")
     for value in dropout:
-        if not (isinstance(value, int | float) and 0 <= value < 1):
+        if not 0 <= value < 1:
             raise ValueError(f"dropout must be proportions in [0, 1); got "
                              f"dropout={tuple(dropout)!r}")
     for value in effect_scale:
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        if not (math.isfinite(value) and value > 0):
             raise ValueError(f"effect_scale must be numbers > 0; got "
                              f"effect_scale={tuple(effect_scale)!r}")
     sds = tuple(sd) or ((outcome.sd,) if has_sd else (None,))
@@ -183,3 +187,18 @@ def sensitivity_table(design: Any, *, hypothesis: str, sd: Sequence[float] = (),
     frame = pd.DataFrame(rows)
     frame.attrs["skipped_effect_scale"] = sorted(set(skipped))
     return frame
+
+
+def _values(name: str, values: Any) -> tuple[float, ...]:
+    """A list (or 1-D array) of real numbers as a tuple of floats, or raise naming ``name``.
+
+    A numpy array here failed with numpy's "truth value of an array ... is
+    ambiguous", and numpy integers were refused as "not numbers".
+    """
+    values = as_sequence(values)
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a list of numbers; got {name}={values!r}")
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a list of numbers; got {name}={tuple(values)!r}")
+    return tuple(float(v) for v in values)
