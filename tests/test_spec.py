@@ -412,3 +412,26 @@ def test_clustered_factorial_and_other_procedures_round_trip(tmp_path):
         means={"a": 0.0, "b": 1.0, "c": 2.0}, sd=2.0), n_per_arm=20),
         multiplicity=tp.Dunnett())
     assert roundtrip(dunnett, tmp_path) == dunnett
+
+
+def test_error_after_the_key_name_is_not_doubled():
+    # "design.control: : 'rTMS alon' is not an arm": the validator's "control:"
+    # prefix was left behind after the key path replaced it.
+    text = """
+[design]
+type = "parallel"
+arms = ["rTMS alone", "MBI then rTMS"]
+n_per_arm = 60
+control = "rTMS alon"
+[design.outcome]
+type = "continuous"
+sd = 8.0
+[design.outcome.means]
+"rTMS alone" = -10.0
+"MBI then rTMS" = -13.0
+"""
+    with pytest.raises(SpecError) as info:
+        spec_from_toml(text)
+    assert info.value.path == "design.control"
+    assert str(info.value).startswith("design.control: 'rTMS alon' is not an arm")
+    assert "did you mean 'rTMS alone'" in str(info.value)

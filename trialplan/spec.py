@@ -822,6 +822,8 @@ def _build(cls: type, kwargs: dict[str, Any], path: str, *,
             rest = message[match.end():].lstrip() if match else message  # type: ignore[union-attr]
             if not rest or rest[0] in "[=(":
                 rest = message.strip()
+            elif rest[0] == ":":            # "control: 'x' is not an arm" read "control: : ..."
+                rest = rest[1:].lstrip()
             raise SpecError(key_path, rest) from None
         raise SpecError(path, message) from None
 
