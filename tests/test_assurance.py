@@ -170,3 +170,18 @@ def test_rule_assurance_row_is_closed_form():
 def test_bad_input(make, error, pattern):
     with pytest.raises(error, match=pattern):
         make()
+
+
+def test_posterior_rule_with_a_near_point_prior() -> None:
+    # sd=1e-300 squared underflowed to 0 and the precision form divided by it
+    # (ZeroDivisionError).  A point prior at -1 (lower is better) makes the
+    # posterior that point: success is certain whatever the estimate.
+    rule = tp.PosteriorRule(prior=tp.NormalPrior(mean=-1.0, sd=1e-300))
+    assert rule.posterior(estimate=-3.0, se=1.6) == (-1.0, 1e-300)
+    assert rule.posterior_probability(estimate=5.0, se=1.6) == 1.0
+    assert rule.critical_effect(se=1.6, favourable=-1) == -math.inf
+    # Conjugate normal by hand: mean (m se^2 + e sd^2) / (sd^2 + se^2), sd sd*se/h.
+    rule = tp.PosteriorRule(prior=tp.NormalPrior(mean=-1.0, sd=2.0))
+    mean, sd = rule.posterior(estimate=-3.0, se=1.6)
+    assert mean == pytest.approx((-1.0 * 2.56 - 3.0 * 4.0) / 6.56, rel=1e-14)
+    assert sd == pytest.approx(2.0 * 1.6 / math.sqrt(6.56), rel=1e-14)

@@ -446,9 +446,12 @@ class PosteriorRule:
         se = check_positive("se", se)
         if self.prior is None:
             return estimate, se
-        precision = 1.0 / self.prior.sd**2 + 1.0 / se**2
-        mean = (self.prior.mean / self.prior.sd**2 + estimate / se**2) / precision
-        return mean, 1.0 / math.sqrt(precision)
+        # Weights (se/h)^2 and (sd/h)^2 with h = hypot(sd, se): the precision form
+        # 1/sd^2 + 1/se^2 divided by zero once sd^2 underflowed (sd=1e-300).
+        h = math.hypot(self.prior.sd, se)
+        data_weight = (self.prior.sd / h) ** 2
+        mean = (se / h) ** 2 * self.prior.mean + data_weight * estimate
+        return mean, self.prior.sd * (se / h)
 
     def posterior_probability(self, *, estimate: float, se: float, favourable: int = -1) -> float:
         """``P(favourable * theta > threshold | data)``."""
@@ -468,10 +471,13 @@ class PosteriorRule:
         z = float(stats.norm.ppf(self.probability))
         if self.prior is None:
             return self.threshold + z * se
-        precision = 1.0 / self.prior.sd**2 + 1.0 / se**2
-        post_sd = 1.0 / math.sqrt(precision)
-        return se**2 * (precision * (self.threshold + z * post_sd)
-                        - favourable * self.prior.mean / self.prior.sd**2)
+        h = math.hypot(self.prior.sd, se)
+        post_sd = self.prior.sd * (se / h)
+        data_weight = (self.prior.sd / h) ** 2
+        needed = self.threshold + z * post_sd - favourable * self.prior.mean * (se / h) ** 2
+        if data_weight == 0.0:    # the prior is a point: no estimate moves the posterior
+            return math.copysign(math.inf, needed)
+        return needed / data_weight
 
     def operating_characteristics(self, design: Any, *, hypothesis: str,
                                   effects: Any = None,
