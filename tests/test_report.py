@@ -562,3 +562,13 @@ def test_power_curve_takes_one_hypothesis_as_a_string():
     expected = stats.nct.sf(crit, 76, 4.5 / se) + stats.nct.cdf(-crit, 76, 4.5 / se)
     assert list(data["power"]) == ["rTMS"]
     assert data["power"]["rTMS"][0] == pytest.approx(expected, abs=1e-10)
+
+
+def test_render_text_and_save_figure_name_bad_input(tmp_path):
+    # jinja2's TemplateNotFound and "'NoneType' object has no attribute 'savefig'"
+    with pytest.raises(ValueError, match=r"template='sample_size.txt' is not a trialplan "
+                                         r"template; choose one of .*did you mean "
+                                         r"'sample_size.txt.j2'"):
+        render_text("sample_size.txt", {})
+    with pytest.raises(TypeError, match=r"fig must be a matplotlib Figure .*got fig=None"):
+        tp.report.save_figure(None, tmp_path / "figure")

@@ -225,6 +225,9 @@ def save_figure(fig: Any, stem: str | Path) -> list[Path]:
     >>> [p.suffix for p in paths]
     ['.png', '.svg']
     """
+    if not hasattr(fig, "savefig"):
+        raise TypeError("fig must be a matplotlib Figure (e.g. from power_curve or "
+                        f"boundary_plot); got fig={fig!r}")
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     import matplotlib

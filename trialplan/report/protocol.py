@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialplan._validation import did_you_mean
 from trialplan.report.sensitivity import sensitivity_table
 from trialplan.spec import SensitivityGrid, Spec, spec_hash, spec_to_toml
 
@@ -147,7 +148,15 @@ def render_text(template: str, context: Mapping[str, Any]) -> list[str]:
     ...     "out_name": "out"})[0].split(" Python")[0]
     'trialplan version: 1.0'
     """
-    text = _environment().get_template(template).render(**context)
+    env = _environment()
+    names = env.list_templates()
+    if template not in names:     # jinja2's TemplateNotFound named no alternatives
+        raise ValueError(f"template={template!r} is not a trialplan template; choose one of "
+                         f"{names}" + did_you_mean(template, names))
+    if not isinstance(context, Mapping):
+        raise TypeError(f"context must be a mapping of template variables; got "
+                        f"context={context!r}")
+    text = env.get_template(template).render(**context)
     paragraphs = [re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
     paragraphs = [re.sub(r"\s+([,.;:)])", r"\1", p) for p in paragraphs]
     return [re.sub(r"\(\s+", "(", p) for p in paragraphs if p]
