@@ -435,3 +435,18 @@ sd = 8.0
     assert info.value.path == "design.control"
     assert str(info.value).startswith("design.control: 'rTMS alon' is not an arm")
     assert "did you mean 'rTMS alone'" in str(info.value)
+
+
+def test_spec_accepts_numpy_scalars():
+    # np.int64 n_sims/seed, np.float32 power and numpy integers in a sensitivity
+    # grid were refused ("must be a whole number", "must lie strictly between").
+    import numpy as np
+
+    from trialplan.spec import SensitivityGrid, Spec, spec_to_toml
+    design = spec_from_toml(BASE_TOML).design
+    spec = Spec(design=design, power=np.float32(0.5), n_sims=np.int64(1000),
+                seed=np.int64(5), sensitivity=SensitivityGrid(sd=[np.int64(7)]))
+    assert (spec.power, spec.n_sims, spec.seed, spec.sensitivity.sd) == (0.5, 1000, 5, (7.0,))
+    assert type(spec.n_sims) is int and type(spec.seed) is int
+    again = spec_from_toml(spec_to_toml(spec))
+    assert (again.power, again.n_sims, again.seed) == (0.5, 1000, 5)

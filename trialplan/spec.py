@@ -83,6 +83,7 @@ import hashlib
 import inspect
 import itertools
 import math
+import numbers
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -215,7 +216,7 @@ class SensitivityGrid:
                                 ("effect_scale", 0.0, math.inf)):
             values = tuple(getattr(self, name))
             for v in values:
-                if isinstance(v, bool) or not isinstance(v, int | float) \
+                if isinstance(v, bool) or not isinstance(v, numbers.Real) \
                         or not (low < v < high or (name == "dropout" and v == 0)):
                     allowed = {"sd": "numbers > 0", "dropout": "proportions in [0, 1)",
                                "effect_scale": "numbers > 0"}[name]
@@ -325,7 +326,7 @@ class Spec:
                                          f"design's are {list(known)}" + did_you_mean(h, known))
         if self.primary is None:
             object.__setattr__(self, "primary", (_default_primary(self.design, names),))
-        if isinstance(self.power, bool) or not isinstance(self.power, int | float) \
+        if isinstance(self.power, bool) or not isinstance(self.power, numbers.Real) \
                 or not 0 < self.power < 1:
             raise ValueError(f"power must lie strictly between 0 and 1; got power={self.power!r}")
         object.__setattr__(self, "power", float(self.power))
@@ -335,10 +336,12 @@ class Spec:
                                                                          "simulation")))
         for name in ("n_sims", "seed"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < \
+            # numbers.Integral: numpy integers (np.int64(1000)) were refused
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < \
                     (1 if name == "n_sims" else 0):
                 raise ValueError(f"{name} must be a whole number >= "
                                  f"{1 if name == 'n_sims' else 0}; got {name}={value!r}")
+            object.__setattr__(self, name, int(value))
 
     @property
     def hypothesis_names(self) -> tuple[str, ...]:
