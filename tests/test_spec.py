@@ -447,6 +447,7 @@ def test_spec_accepts_numpy_scalars():
     spec = Spec(design=design, power=np.float32(0.5), n_sims=np.int64(1000),
                 seed=np.int64(5), sensitivity=SensitivityGrid(sd=[np.int64(7)]))
     assert (spec.power, spec.n_sims, spec.seed, spec.sensitivity.sd) == (0.5, 1000, 5, (7.0,))
-    assert type(spec.n_sims) is int and type(spec.seed) is int
+    assert type(spec.n_sims) is int
+    assert type(spec.seed) is int
     again = spec_from_toml(spec_to_toml(spec))
     assert (again.power, again.n_sims, again.seed) == (0.5, 1000, 5)
