@@ -309,6 +309,8 @@ def test_repr_opens_with_a_quotable_sentence_and_a_look_table() -> None:
     ({"binding": True, "futility": "pocock", "efficacy": tp.boundaries.pocock()},
      ValueError, r"binding futility is supported with alpha-spending"),
     ({"grid_points": 2}, ValueError, r"grid_points must be a whole number >= 4"),
+    ({"info_fractions": (0.5, 0.5 + 1e-12, 1.0)}, ValueError,
+     r"looks 1 and 2 only 1e-12 of the information apart; allowed: at least 0.001"),
 ])
 def test_bad_design_input(kwargs: dict, error: type, match: str) -> None:
     args = {"info_fractions": (0.5, 1.0)} | kwargs
@@ -354,3 +356,33 @@ def test_design_options_that_do_not_fit_raise() -> None:
             ("sham", "control"): 0.0, ("active", "control"): 0.0, ("sham", "MBI"): 0.0,
             ("active", "MBI"): 2.0}).sample_size(power=0.9, hypothesis="rTMS:MBI",
                                                   sequential=gsd)
+
+
+def test_closest_allowed_looks_keep_exact_alpha() -> None:
+    # Looks 0.001 of the information apart are the closest allowed: the bounds still
+    # spend exactly alpha, checked by scipy's multivariate normal CDF of the canonical
+    # joint law Cov(Z_j, Z_k) = sqrt(t_j / t_k) (rpact 3.3.4 gives 0.0254 already at a
+    # spacing of 0.01, tested by hand when the limit was set).
+    from scipy.stats import multivariate_normal
+
+    t = np.array([0.5, 0.501, 1.0])
+    gsd = tp.GroupSequential(info_fractions=tuple(t), alpha=0.025)
+    cov = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+    crossed = 1 - multivariate_normal(mean=np.zeros(3), cov=cov, abseps=1e-9, releps=0,
+                                      maxpts=10**7, seed=1).cdf(gsd.efficacy_z)
+    assert crossed == pytest.approx(0.025, abs=1e-5)
+
+
+def test_numpy_bool_binding_and_float_noise_effects() -> None:
+    gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025, binding=np.False_,
+                             futility="pocock")
+    assert gsd.binding is False
+    design = tp.Factorial(
+        factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        outcome=tp.Continuous(means={("a0", "b0"): 0.0, ("a1", "b0"): 1e-12,
+                                     ("a0", "b1"): 0.0, ("a1", "b1"): 1e-12}, sd=1.0,
+                              better="higher"), n_per_cell=10, sided=1, alpha=0.025)
+    # a float-noise effect needs more than the search limit: named, not an int64 overflow
+    with pytest.raises(ValueError, match=r"power=0.9 is out of reach"):
+        design.sample_size(power=0.9, hypothesis="A",
+                           sequential=tp.GroupSequential(info_fractions=(0.5, 1.0)))

@@ -73,7 +73,8 @@ def statistic_power(stat: TestStatistic | IntersectionUnion) -> float:
         values = _upper_tail(crit, stat.df, stat.favourable * delta)
     else:
         values = _upper_tail(crit, stat.df, delta) + _upper_tail(crit, stat.df, -delta)
-    return float(values if weights is None else weights @ values)
+    # quadrature weights sum to 1 only to rounding: keep the power a probability
+    return float(np.clip(values if weights is None else weights @ values, 0.0, 1.0))
 
 
 def _copula_power(stat: IntersectionUnion) -> float:
