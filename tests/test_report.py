@@ -185,6 +185,28 @@ def test_sequential_protocol_reports_rpact_bounds():
     assert any(b.kind == "heading" and b.text == "Interim analyses" for b in p.blocks)
 
 
+def test_sequential_combination_protocol_states_the_min_rule():
+    # The combination test stops for efficacy only when BOTH comparisons cross (the
+    # single-statistic sentence would misstate the rule). The expected size with no effect
+    # in the text is parsed back against the min test's stopping table under the global
+    # null: n_max times sum_k P(stop at look k) t_k.
+    gsd = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025,
+                             futility=tp.spending.hwang_shih_decani(-2))
+    spec = Spec(design=design(alpha=0.025, sided=1), primary=("combination",), sequential=gsd,
+                hypotheses=("rTMS", "MBI", "combination"))
+    p = make_protocol(spec, figures=False)
+    sap = paragraph(p, "The primary analysis will fit")
+    assert "if both comparisons of 'combination' cross the efficacy bound at that look" in sap
+    assert "the smaller of their two statistics is below z = " in sap
+    ss = p.results["sample_size"]
+    frame = ss.looks_frame("combination")
+    stop_h0 = frame["stop_efficacy_h0"] + frame["stop_futility_h0"]
+    stop_h0.iloc[-1] = 1 - stop_h0.iloc[:-1].sum()
+    expected_h0 = ss.n_total * float((stop_h0 * frame["info_fraction"]).sum())
+    assert number(r"Expected analysed sample sizes are ([\d.]+) with no effect", sap) == \
+        pytest.approx(expected_h0, abs=0.05)
+
+
 def test_multiplicity_protocol_reports_any_and_all():
     spec = Spec(design=design(), primary=("rTMS",), hypotheses=("rTMS", "MBI"),
                 multiplicity=tp.Bonferroni(["rTMS", "MBI"]))
