@@ -82,6 +82,7 @@ from trialplan.simulate.binary import ZERO_CELL_KEY, wald_from_counts
 from trialplan.simulate.clustered import clustered_simulator, therapy_units
 from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
+from trialplan.survival import TimeToEvent
 
 __all__ = ["ClusteredBinaryParams", "ClusteredBinarySimulator", "group_delivered_simulator",
            "robust_cell_estimates"]
@@ -348,13 +349,15 @@ def group_delivered_simulator(design: Any) -> OutcomeSimulator:
         :class:`ClusteredBinarySimulator` for a Binary outcome, the
         partially nested continuous simulator
         (:class:`trialplan.simulate.clustered.ClusteredSimulator`) for a
-        Continuous one.
+        Continuous one, and the gamma-frailty simulator
+        (:class:`trialplan.simulate.clustered_survival.ClusteredSurvivalSimulator`)
+        for a TimeToEvent one.
 
     Raises
     ------
     ValueError
-        For other outcomes (TimeToEvent, Repeated), which are analytic only
-        when delivered in groups.
+        For other outcomes (Repeated), which are analytic only when
+        delivered in groups.
 
     Examples
     --------
@@ -371,7 +374,11 @@ def group_delivered_simulator(design: Any) -> OutcomeSimulator:
         return _CLUSTERED_BINARY
     if isinstance(outcome, Continuous):
         return clustered_simulator(design)
+    if isinstance(outcome, TimeToEvent):
+        from trialplan.simulate.clustered_survival import _CLUSTERED_SURVIVAL
+
+        return _CLUSTERED_SURVIVAL
     raise ValueError(
-        "simulation of group-delivered (clustered) designs is available for Continuous and "
-        f"Binary outcomes; got a {type(outcome).__name__} outcome with "
+        "simulation of group-delivered (clustered) designs is available for Continuous, "
+        f"Binary and TimeToEvent outcomes; got a {type(outcome).__name__} outcome with "
         f"clusters={design.clusters!r}; use method='analytic'")
