@@ -258,21 +258,14 @@ def test_default_engine_and_method_text() -> None:
 
 
 # --------------------------------------------------------------- errors
-def _time_to_event() -> tp.TimeToEvent:
-    return tp.TimeToEvent(hazards=dict.fromkeys(RATES, 0.1), accrual=12, follow_up=12)
-
-
-def _repeated() -> tp.Repeated:
-    return tp.Repeated(means={c: (0.0, 1.0, 2.0) for c in RATES}, sd=8.0, times=(0, 1, 2),
-                       rho=0.5)
-
-
-@pytest.mark.parametrize("outcome", [_time_to_event, _repeated], ids=["tte", "repeated"])
-def test_other_clustered_outcomes_name_what_is_available(outcome) -> None:
-    d = tp.Factorial(factors=FACTORS, outcome=outcome(), n_per_cell=100,
+def test_repeated_clustered_outcome_names_what_is_available() -> None:
+    # TimeToEvent in groups is simulated now (test_simulate_clustered_survival.py)
+    repeated = tp.Repeated(means={c: (0.0, 1.0, 2.0) for c in RATES}, sd=8.0, times=(0, 1, 2),
+                           rho=0.5)
+    d = tp.Factorial(factors=FACTORS, outcome=repeated, n_per_cell=100,
                      clusters=tp.Clustering(factor="MBI", icc=0.05, group_size=10))
-    with pytest.raises(ValueError, match=r"available for Continuous and Binary outcomes; got "
-                       r"a (TimeToEvent|Repeated) outcome.*use method='analytic'"):
+    with pytest.raises(ValueError, match=r"available for Continuous, Binary and TimeToEvent "
+                       r"outcomes; got a Repeated outcome.*use method='analytic'"):
         d.power(method="simulation", n_sims=10, seed=1)
 
 
