@@ -79,13 +79,13 @@ import numpy as np
 from trialplan.binary import Binary, _unit_variance
 from trialplan.outcomes import Continuous
 from trialplan.simulate.binary import ZERO_CELL_KEY, wald_from_counts
-from trialplan.simulate.clustered import clustered_simulator, therapy_units
+from trialplan.simulate.clustered import TherapyUnits, clustered_simulator, therapy_units
 from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
 from trialplan.survival import TimeToEvent
 
 __all__ = ["ClusteredBinaryParams", "ClusteredBinarySimulator", "group_delivered_simulator",
-           "robust_cell_estimates"]
+           "robust_cell_estimates", "sandwich_units"]
 
 
 @dataclass(frozen=True)
@@ -234,15 +234,8 @@ class ClusteredBinarySimulator(BaseSimulator):
         if not isinstance(outcome, Binary):
             raise ValueError(f"ClusteredBinarySimulator simulates Binary outcomes; got a "
                              f"{type(outcome).__name__} outcome")
-        units = therapy_units(design)
-        cells, n, mask, groups = units.cells, units.n, units.clustered, units.groups
-        if np.any(groups[mask] < 2):
-            raise ValueError(
-                f"simulation of a group-delivered Binary outcome needs at least two therapy "
-                f"groups in every cell with {clusters.factor}={clusters.level} (a cell's "
-                f"sandwich variance needs two clusters); got {groups[mask].tolist()} group(s) "
-                f"of group_size={clusters.group_size:g} for n={n[mask].tolist()}; allowed: "
-                "n > group_size in those cells")
+        units = sandwich_units(design)
+        cells, n, mask = units.cells, units.n, units.clustered
         labels, factor_names = _cell_names(design, cells)
         return ClusteredBinaryParams(
             rates=np.array([outcome.rates[c] for c in cells], dtype=float), n=n,
@@ -333,6 +326,37 @@ def _patients(p: ClusteredBinaryParams, rng: np.random.Generator, size: int) -> 
 
 #: The module-level instance (pickles by reference).
 _CLUSTERED_BINARY = ClusteredBinarySimulator()
+
+
+def sandwich_units(design: Any) -> TherapyUnits:
+    """The design's units, refusing clustered cells with fewer than two therapy groups.
+
+    A cell's cluster-robust (sandwich) variance needs at least two clusters;
+    shared by the binary and time-to-event simulators of group-delivered designs.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> rates = {("a0", "b0"): .2, ("a1", "b0"): .3, ("a0", "b1"): .3, ("a1", "b1"): .5}
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...     outcome=tp.Binary(rates=rates), n_per_cell=8,
+    ...     clusters=tp.Clustering(factor="B", icc=0.05, group_size=8))
+    >>> sandwich_units(d)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: simulation of a group-delivered Binary outcome needs at least two therapy ...
+    """
+    clusters = design.clusters
+    units = therapy_units(design)
+    groups, mask = units.groups, units.clustered
+    if np.any(groups[mask] < 2):
+        raise ValueError(
+            f"simulation of a group-delivered {type(design.outcome).__name__} outcome needs at "
+            f"least two therapy groups in every cell with {clusters.factor}={clusters.level} "
+            f"(a cell's sandwich variance needs two clusters); got {groups[mask].tolist()} "
+            f"group(s) of group_size={clusters.group_size:g} for n={units.n[mask].tolist()}; "
+            "allowed: n > group_size in those cells")
+    return units
 
 
 def group_delivered_simulator(design: Any) -> OutcomeSimulator:

@@ -83,7 +83,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
-from trialplan.simulate.clustered import therapy_units
+from trialplan.simulate.clustered_binary import sandwich_units
 from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws
 from trialplan.simulate.survival import NO_EVENT_KEY
@@ -444,15 +444,8 @@ class ClusteredSurvivalSimulator(BaseSimulator):
         if not isinstance(outcome, TimeToEvent):
             raise ValueError(f"ClusteredSurvivalSimulator simulates TimeToEvent outcomes; got "
                              f"a {type(outcome).__name__} outcome")
-        units = therapy_units(design)
-        cells, n, mask, groups = units.cells, units.n, units.clustered, units.groups
-        if np.any(groups[mask] < 2):
-            raise ValueError(
-                f"simulation of a group-delivered TimeToEvent outcome needs at least two "
-                f"therapy groups in every cell with {clusters.factor}={clusters.level} (a "
-                f"cell's sandwich variance needs two clusters); got {groups[mask].tolist()} "
-                f"group(s) of group_size={clusters.group_size:g} for n={n[mask].tolist()}; "
-                "allowed: n > group_size in those cells")
+        units = sandwich_units(design)
+        cells, n, mask = units.cells, units.n, units.clustered
         hazards = np.array([outcome.hazard_rates[c] for c in cells], dtype=float)
         dropout = np.array([outcome._dropout(c) for c in cells], dtype=float)
         conditional = hazards.copy()
