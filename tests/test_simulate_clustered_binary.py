@@ -258,17 +258,6 @@ def test_default_engine_and_method_text() -> None:
 
 
 # --------------------------------------------------------------- errors
-def test_repeated_clustered_outcome_names_what_is_available() -> None:
-    # TimeToEvent in groups is simulated now (test_simulate_clustered_survival.py)
-    repeated = tp.Repeated(means={c: (0.0, 1.0, 2.0) for c in RATES}, sd=8.0, times=(0, 1, 2),
-                           rho=0.5)
-    d = tp.Factorial(factors=FACTORS, outcome=repeated, n_per_cell=100,
-                     clusters=tp.Clustering(factor="MBI", icc=0.05, group_size=10))
-    with pytest.raises(ValueError, match=r"available for Continuous, Binary and TimeToEvent "
-                       r"outcomes; got a Repeated outcome.*use method='analytic'"):
-        d.power(method="simulation", n_sims=10, seed=1)
-
-
 def test_unequal_group_sizes_are_an_error() -> None:
     with pytest.raises(ValueError, match=r"size_cv=0.4; allowed: size_cv=0"):
         _power(grouped(size_cv=0.4), method="simulation", n_sims=10, seed=1)

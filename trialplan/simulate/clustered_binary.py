@@ -77,6 +77,7 @@ from typing import Any
 import numpy as np
 
 from trialplan.binary import Binary, _unit_variance
+from trialplan.longitudinal import Repeated
 from trialplan.outcomes import Continuous
 from trialplan.simulate.binary import ZERO_CELL_KEY, wald_from_counts
 from trialplan.simulate.clustered import TherapyUnits, clustered_simulator, therapy_units
@@ -375,13 +376,14 @@ def group_delivered_simulator(design: Any) -> OutcomeSimulator:
         (:class:`trialplan.simulate.clustered.ClusteredSimulator`) for a
         Continuous one, and the gamma-frailty simulator
         (:class:`trialplan.simulate.clustered_survival.ClusteredSurvivalSimulator`)
-        for a TimeToEvent one.
+        for a TimeToEvent one, and the random-intercept simulator
+        (:class:`trialplan.simulate.clustered_repeated.ClusteredRepeatedSimulator`)
+        for a Repeated one.
 
     Raises
     ------
     ValueError
-        For other outcomes (Repeated), which are analytic only when
-        delivered in groups.
+        For other outcomes, which are analytic only when delivered in groups.
 
     Examples
     --------
@@ -402,7 +404,11 @@ def group_delivered_simulator(design: Any) -> OutcomeSimulator:
         from trialplan.simulate.clustered_survival import _CLUSTERED_SURVIVAL
 
         return _CLUSTERED_SURVIVAL
+    if isinstance(outcome, Repeated):
+        from trialplan.simulate.clustered_repeated import _CLUSTERED_REPEATED
+
+        return _CLUSTERED_REPEATED
     raise ValueError(
         "simulation of group-delivered (clustered) designs is available for Continuous, "
-        f"Binary and TimeToEvent outcomes; got a {type(outcome).__name__} outcome with "
+        f"Binary, TimeToEvent and Repeated outcomes; got a {type(outcome).__name__} outcome with "
         f"clusters={design.clusters!r}; use method='analytic'")
