@@ -238,10 +238,6 @@ def _p_rtms(frame: pd.DataFrame) -> dict[str, float]:
 
 # --------------------------------------------------------------- errors
 @pytest.mark.parametrize(("kwargs", "match"), [
-    pytest.param({"outcome": tp.Repeated(means={c: [0.0, v] for c, v in MEANS.items()},
-                                         times=[1, 2], sd=10.0, correlation="cs", rho=0.25)},
-                 r"available for Continuous, Binary and TimeToEvent outcomes; got a "
-                 r"Repeated outcome", id="repeated"),
     pytest.param({"size_cv": 0.4}, r"size_cv=0.4; allowed: size_cv=0", id="unequal-groups"),
 ])
 def test_unsupported_clustered_simulation_is_named(kwargs: dict, match: str) -> None:
