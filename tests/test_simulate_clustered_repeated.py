@@ -41,10 +41,9 @@ from trialplan.simulate.clustered_repeated import (
     ClusteredRepeatedSimulator,
     _patients,
     max_icc,
-    monotone_covariance,
     robust_gls,
 )
-from trialplan.simulate.repeated import fit_monotone
+from trialplan.simulate.repeated import fit_monotone, monotone_covariance
 
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
 MAIN = ("rTMS", "MBI", "rTMS:MBI")

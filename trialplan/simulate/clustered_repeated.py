@@ -55,10 +55,14 @@ from trialplan.longitudinal import Repeated
 from trialplan.simulate.clustered_binary import sandwich_units
 from trialplan.simulate.continuous import _cell_columns
 from trialplan.simulate.protocol import BaseSimulator, CellDraws
-from trialplan.simulate.repeated import RepeatedParams, RepeatedSimulator, fit_monotone
+from trialplan.simulate.repeated import (
+    RepeatedParams,
+    RepeatedSimulator,
+    fit_monotone,
+    monotone_covariance,
+)
 
-__all__ = ["ClusteredRepeatedParams", "ClusteredRepeatedSimulator", "max_icc",
-           "monotone_covariance", "robust_gls"]
+__all__ = ["ClusteredRepeatedParams", "ClusteredRepeatedSimulator", "max_icc", "robust_gls"]
 
 
 def max_icc(covariance: np.ndarray) -> float:
@@ -214,54 +218,6 @@ def robust_gls(y: np.ndarray, observed: np.ndarray, cluster: np.ndarray,
     u = np.linalg.solve(np.eye(p) - info_g @ bread, score_g[:, :, None])[:, :, 0]
     cov = bread @ (u.T @ u) @ bread
     return float(beta[-1]), float(cov[-1, -1])
-
-
-def monotone_covariance(y: np.ndarray, observed: np.ndarray, index: np.ndarray,
-                        n_cells: int) -> np.ndarray:
-    """The ML visit covariance ``V_hat`` used by :func:`~trialplan.simulate.repeated.fit_monotone`.
-
-    ``fit_monotone`` returns only each cell's last parameter and variance, and
-    the sandwich needs ``V_hat`` itself, so it is recomputed here by the same
-    monotone factorization (Anderson 1957): visit ``k`` regressed, among those
-    still observed, on cell indicators and visits ``1..k-1``; with slopes
-    ``beta_k`` and ML residual variance ``s_k``,
-    ``V[k, :k] = V[:k, :k] beta_k`` and ``V[k, k] = s_k + beta_k' V[:k, :k] beta_k``.
-    The tests check that GLS with it reproduces ``fit_monotone``.
-
-    Parameters
-    ----------
-    y, observed, index : numpy.ndarray
-        Outcomes (N, J), observed visits and cell of every participant.
-    n_cells : int
-        Number of cells.
-
-    Returns
-    -------
-    numpy.ndarray
-        The J x J covariance estimate.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> y = np.array([[1., 2.], [3., 1.], [5., 6.], [7., 3.]])
-    >>> v = monotone_covariance(y, np.full(4, 2), np.array([0, 0, 1, 1]), 2)
-    >>> bool(np.allclose(v, [[1., -1.], [-1., 1.25]]))    # ML, cell means removed
-    True
-    """
-    n_visits = y.shape[1]
-    v = np.zeros((n_visits, n_visits))
-    for k in range(n_visits):
-        rows = observed > k
-        regressors = np.column_stack([index[rows][:, None] == np.arange(n_cells),
-                                      y[rows, :k]]).astype(float)
-        coef = np.linalg.lstsq(regressors, y[rows, k], rcond=None)[0]
-        slopes = coef[n_cells:]
-        residual = y[rows, k] - regressors @ coef
-        cross = v[:k, :k] @ slopes
-        v[k, :k] = cross
-        v[:k, k] = cross
-        v[k, k] = residual @ residual / rows.sum() + slopes @ cross
-    return v
 
 
 class ClusteredRepeatedSimulator(BaseSimulator):

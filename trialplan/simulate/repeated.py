@@ -38,7 +38,7 @@ import numpy as np
 from trialplan.longitudinal import Repeated
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
 
-__all__ = ["RepeatedParams", "RepeatedSimulator", "fit_monotone"]
+__all__ = ["RepeatedParams", "RepeatedSimulator", "fit_monotone", "monotone_covariance"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,51 @@ def _patients(params: RepeatedParams, rng: np.random.Generator
     return y, observed, index
 
 
+def monotone_covariance(y: np.ndarray, observed: np.ndarray, index: np.ndarray,
+                        n_cells: int) -> np.ndarray:
+    """ML visit covariance ``V_hat`` under monotone dropout (Anderson 1957).
+
+    Visit ``k`` is regressed, among those still observed, on cell indicators
+    and visits ``1..k-1``; with slopes ``beta_k`` and ML residual variance
+    ``s_k``, ``V[k, :k] = V[:k, :k] beta_k`` and
+    ``V[k, k] = s_k + beta_k' V[:k, :k] beta_k``.  Used by
+    :func:`fit_monotone` and by the group-delivered simulator's sandwich.
+
+    Parameters
+    ----------
+    y, observed, index : numpy.ndarray
+        Outcomes (N, J), observed visits and cell of every participant.
+    n_cells : int
+        Number of cells.
+
+    Returns
+    -------
+    numpy.ndarray
+        The J x J covariance estimate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([[1., 2.], [3., 1.], [5., 6.], [7., 3.]])
+    >>> v = monotone_covariance(y, np.full(4, 2), np.array([0, 0, 1, 1]), 2)
+    >>> bool(np.allclose(v, [[1., -1.], [-1., 1.25]]))    # ML, cell means removed
+    True
+    """
+    n_visits = y.shape[1]
+    cov = np.zeros((n_visits, n_visits))
+    cells = np.eye(n_cells)[index]
+    for k in range(n_visits):
+        rows = observed >= k + 1
+        x = np.column_stack([cells[rows], y[rows, :k]])
+        coef, *_ = np.linalg.lstsq(x, y[rows, k], rcond=None)
+        resid = y[rows, k] - x @ coef
+        beta = coef[n_cells:]
+        cross = cov[:k, :k] @ beta
+        cov[k, :k] = cov[:k, k] = cross
+        cov[k, k] = float(resid @ resid) / rows.sum() + beta @ cross
+    return cov
+
+
 def fit_monotone(y: np.ndarray, observed: np.ndarray, index: np.ndarray, n_cells: int,
                  design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ML covariance by the monotone factorization, then GLS per cell.
@@ -125,21 +170,7 @@ def fit_monotone(y: np.ndarray, observed: np.ndarray, index: np.ndarray, n_cells
     True
     """
     n_visits = y.shape[1]
-    cov = np.zeros((n_visits, n_visits))
-    cells = np.eye(n_cells)[index]
-    for k in range(n_visits):
-        rows = observed >= k + 1
-        x = np.column_stack([cells[rows], y[rows, :k]])
-        coef, *_ = np.linalg.lstsq(x, y[rows, k], rcond=None)
-        resid = y[rows, k] - x @ coef
-        tau = float(resid @ resid) / rows.sum()
-        beta = coef[n_cells:]
-        if k == 0:
-            cov[0, 0] = tau
-        else:
-            cross = cov[:k, :k] @ beta
-            cov[k, :k] = cov[:k, k] = cross
-            cov[k, k] = tau + beta @ cross
+    cov = monotone_covariance(y, observed, index, n_cells)
     estimates = np.empty(n_cells)
     variances = np.empty(n_cells)
     p = design.shape[1]
