@@ -90,8 +90,32 @@ def group_sizes(n: int, groups: int) -> np.ndarray:
     return np.array([base + 1] * extra + [base] * (groups - extra), dtype=np.int64)
 
 
+class GroupedUnits:
+    """Sizes shared by the planning values of the group-delivered simulators.
+
+    A mixin for frozen dataclasses with the fields ``n`` (participants per
+    cell), ``clustered`` (boolean per cell) and ``unit_cell`` (cell of every
+    unit: unclustered cell or therapy group).
+    """
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells J."""
+        return int(self.n.size)  # type: ignore[attr-defined]
+
+    @property
+    def n_total(self) -> int:
+        """Participants N."""
+        return int(self.n.sum())  # type: ignore[attr-defined]
+
+    @property
+    def unit_clustered(self) -> np.ndarray:
+        """Boolean per unit: a therapy group (True) or an unclustered cell."""
+        return self.clustered[self.unit_cell]  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
-class ClusteredParams(_CellSizes):
+class ClusteredParams(_CellSizes, GroupedUnits):
     """Picklable planning values of a partially nested continuous design.
 
     The analysis units are the unclustered cells and the therapy groups of
@@ -135,10 +159,6 @@ class ClusteredParams(_CellSizes):
     labels: tuple[str, ...]
     factor_names: tuple[str, ...] = ()
 
-    @property
-    def unit_clustered(self) -> np.ndarray:
-        """Boolean per unit: a therapy group (True) or an unclustered cell."""
-        return self.clustered[self.unit_cell]
 
     @property
     def residual_sd(self) -> float:

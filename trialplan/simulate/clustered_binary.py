@@ -80,7 +80,12 @@ from trialplan.binary import Binary, _unit_variance
 from trialplan.longitudinal import Repeated
 from trialplan.outcomes import Continuous
 from trialplan.simulate.binary import ZERO_CELL_KEY, wald_from_counts
-from trialplan.simulate.clustered import TherapyUnits, clustered_simulator, therapy_units
+from trialplan.simulate.clustered import (
+    GroupedUnits,
+    TherapyUnits,
+    clustered_simulator,
+    therapy_units,
+)
 from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
 from trialplan.survival import TimeToEvent
@@ -90,7 +95,7 @@ __all__ = ["ClusteredBinaryParams", "ClusteredBinarySimulator", "group_delivered
 
 
 @dataclass(frozen=True)
-class ClusteredBinaryParams:
+class ClusteredBinaryParams(GroupedUnits):
     """Picklable planning values of a partially nested design with a binary outcome.
 
     The units are the unclustered cells and the therapy groups of the
@@ -127,20 +132,6 @@ class ClusteredBinaryParams:
     labels: tuple[str, ...]
     factor_names: tuple[str, ...] = ()
 
-    @property
-    def n_cells(self) -> int:
-        """Number of cells J."""
-        return int(self.rates.size)
-
-    @property
-    def n_total(self) -> int:
-        """Participants N."""
-        return int(self.n.sum())
-
-    @property
-    def unit_clustered(self) -> np.ndarray:
-        """Boolean per unit: a therapy group (True) or an unclustered cell."""
-        return self.clustered[self.unit_cell]
 
 
 def robust_cell_estimates(counts: np.ndarray, params: ClusteredBinaryParams

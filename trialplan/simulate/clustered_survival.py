@@ -83,6 +83,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
+from trialplan.simulate.clustered import GroupedUnits
 from trialplan.simulate.clustered_binary import sandwich_units
 from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws
@@ -254,7 +255,7 @@ def gamma_frailty(*, icc: float, hazard: float, accrual: float, end: float,
 
 
 @dataclass(frozen=True)
-class ClusteredSurvivalParams:
+class ClusteredSurvivalParams(GroupedUnits):
     """Picklable planning values of a partially nested design with a time-to-event outcome.
 
     Attributes
@@ -296,20 +297,6 @@ class ClusteredSurvivalParams:
     labels: tuple[str, ...]
     factor_names: tuple[str, ...] = ()
 
-    @property
-    def n_cells(self) -> int:
-        """Number of cells J."""
-        return int(self.hazards.size)
-
-    @property
-    def n_total(self) -> int:
-        """Participants N."""
-        return int(self.n.sum())
-
-    @property
-    def unit_clustered(self) -> np.ndarray:
-        """Boolean per unit: a therapy group (True) or an unclustered cell."""
-        return self.clustered[self.unit_cell]
 
 
 def _patients(p: ClusteredSurvivalParams, rng: np.random.Generator,
