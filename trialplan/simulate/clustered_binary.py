@@ -90,8 +90,8 @@ from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
 from trialplan.survival import TimeToEvent
 
-__all__ = ["ClusteredBinaryParams", "ClusteredBinarySimulator", "group_delivered_simulator",
-           "robust_cell_estimates", "sandwich_units"]
+__all__ = ["ClusteredBinaryParams", "ClusteredBinarySimulator", "corrected_meat",
+           "group_delivered_simulator", "robust_cell_estimates", "sandwich_units"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,38 @@ class ClusteredBinaryParams(GroupedUnits):
     labels: tuple[str, ...]
     factor_names: tuple[str, ...] = ()
 
+
+
+def corrected_meat(score: np.ndarray, leverage: np.ndarray, cell_of: np.ndarray,
+                   n_cells: int) -> np.ndarray:
+    """Mancl-DeRouen meat per cell: ``sum over clusters (score / (1 - leverage))^2``.
+
+    Shared by the group-delivered binary and time-to-event simulators.
+
+    Parameters
+    ----------
+    score : numpy.ndarray
+        Shape (trials, clusters): each cluster's residual (score) sum.
+    leverage : numpy.ndarray
+        Each cluster's leverage, shape (clusters,) or (trials, clusters).
+    cell_of : numpy.ndarray
+        Cell of each cluster.
+    n_cells : int
+        Number of cells.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (trials, n_cells).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> corrected_meat(np.array([[1.0, -1.0, 2.0]]), np.array([0.5, 0.5, 0.0]),
+    ...                np.array([0, 0, 1]), 2).tolist()
+    [[8.0, 4.0]]
+    """
+    return ((score / (1.0 - leverage)) ** 2) @ np.eye(n_cells)[cell_of]
 
 
 def robust_cell_estimates(counts: np.ndarray, params: ClusteredBinaryParams
@@ -175,18 +207,16 @@ def robust_cell_estimates(counts: np.ndarray, params: ClusteredBinaryParams
     p = params
     counts = np.asarray(counts, dtype=float)
     n = p.n.astype(float)
-    to_cell = np.zeros((p.unit_cell.size, p.n_cells))
-    to_cell[np.arange(p.unit_cell.size), p.unit_cell] = 1.0
+    to_cell = np.eye(p.n_cells)[p.unit_cell]           # unit -> cell indicators
     x = counts @ to_cell
     est, var, corrected = wald_from_counts(x, p.n, p.scale)
     edge = (x == 0) | (x == n)
     rate = x / n
     within = rate * (1.0 - rate)                       # p_j (1 - p_j)
-    # Mancl-DeRouen meat per cell: clusters' residual sums divided by (1 - leverage).
     leverage = p.unit_n / n[p.unit_cell]
     uc = p.unit_clustered
-    residual = (counts[:, uc] - p.unit_n[uc] * rate[:, p.unit_cell[uc]]) / (1.0 - leverage[uc])
-    meat = (residual**2) @ to_cell[uc]
+    meat = corrected_meat(counts[:, uc] - p.unit_n[uc] * rate[:, p.unit_cell[uc]],
+                          leverage[uc], p.unit_cell[uc], p.n_cells)
     meat[:, ~p.clustered] = (n * within / (1.0 - 1.0 / n)**2)[:, ~p.clustered]
     with np.errstate(divide="ignore", invalid="ignore"):
         # Var(g(p)) = g'(p)^2 Var(p) = unit_variance(p) / (p (1 - p)) * meat / n^2.

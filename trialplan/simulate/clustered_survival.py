@@ -84,7 +84,7 @@ import numpy as np
 from scipy import optimize, special
 
 from trialplan.simulate.clustered import GroupedUnits
-from trialplan.simulate.clustered_binary import sandwich_units
+from trialplan.simulate.clustered_binary import corrected_meat, sandwich_units
 from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws
 from trialplan.simulate.survival import NO_EVENT_KEY
@@ -372,8 +372,7 @@ def robust_log_hazards(time: np.ndarray, event: np.ndarray, params: ClusteredSur
     patient_unit = np.repeat(np.arange(p.unit_n.size), p.unit_n)
     to_unit = np.zeros((p.n_total, p.unit_n.size))
     to_unit[np.arange(p.n_total), patient_unit] = 1.0
-    to_cell = np.zeros((p.unit_n.size, p.n_cells))
-    to_cell[np.arange(p.unit_n.size), p.unit_cell] = 1.0
+    to_cell = np.eye(p.n_cells)[p.unit_cell]           # unit -> cell indicators
     d_unit = event @ to_unit
     t_unit = time @ to_unit
     d = d_unit @ to_cell
@@ -385,17 +384,13 @@ def robust_log_hazards(time: np.ndarray, event: np.ndarray, params: ClusteredSur
     patient_cell = p.unit_cell[patient_unit]
     alone = ~p.unit_clustered[patient_unit]
     uc = p.unit_clustered
-    meat = np.zeros_like(d)
-    score = d_unit[:, uc] - rate[:, p.unit_cell[uc]] * t_unit[:, uc]
-    leverage = t_unit[:, uc] / t[:, p.unit_cell[uc]]
-    meat += ((score / (1.0 - leverage)) ** 2) @ to_cell[uc]
+    groups = p.unit_cell[uc]
+    meat = corrected_meat(d_unit[:, uc] - rate[:, groups] * t_unit[:, uc],
+                          t_unit[:, uc] / t[:, groups], groups, p.n_cells)
     if alone.any():
         cell_of = patient_cell[alone]
-        score1 = event[:, alone] - rate[:, cell_of] * time[:, alone]
-        leverage1 = time[:, alone] / t[:, cell_of]
-        one_hot = np.zeros((int(alone.sum()), p.n_cells))
-        one_hot[np.arange(cell_of.size), cell_of] = 1.0
-        meat += ((score1 / (1.0 - leverage1)) ** 2) @ one_hot
+        meat += corrected_meat(event[:, alone] - rate[:, cell_of] * time[:, alone],
+                               time[:, alone] / t[:, cell_of], cell_of, p.n_cells)
     var = np.where(none, 1.0 / d_safe, meat / d_safe**2)
     return np.log(rate), var, none.any(axis=1)
 
