@@ -24,15 +24,23 @@ def median_ms(build, repeats: int = 15) -> float:
 
 CASES = {
     "5 looks, OBF spending, no futility": lambda: tp.GroupSequential(
-        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0)),
+        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0)
+    ),
     "5 looks, OBF spending + OBF beta-spending, non-binding": lambda: tp.GroupSequential(
-        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0), futility=tp.spending.obrien_fleming()),
+        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0), futility=tp.spending.obrien_fleming()
+    ),
     "5 looks, HSD(-4) + HSD(-2) beta-spending, binding": lambda: tp.GroupSequential(
-        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0), efficacy=tp.spending.hwang_shih_decani(-4),
-        futility=tp.spending.hwang_shih_decani(-2), binding=True),
+        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0),
+        efficacy=tp.spending.hwang_shih_decani(-4),
+        futility=tp.spending.hwang_shih_decani(-2),
+        binding=True,
+    ),
     "5 looks, classical Pocock (constant solved)": lambda: tp.GroupSequential(
-        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0), alpha=0.05, sided=2,
-        efficacy=tp.boundaries.pocock()),
+        info_fractions=(0.2, 0.4, 0.6, 0.8, 1.0),
+        alpha=0.05,
+        sided=2,
+        efficacy=tp.boundaries.pocock(),
+    ),
 }
 
 if __name__ == "__main__":

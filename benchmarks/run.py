@@ -51,7 +51,9 @@ def design() -> tp.Factorial:
     return tp.Factorial(
         factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
         outcome=tp.Continuous(means=dict(zip(CELLS, MEANS, strict=True)), sd=SD),
-        n_per_cell=N_PER_CELL, alpha=ALPHA)
+        n_per_cell=N_PER_CELL,
+        alpha=ALPHA,
+    )
 
 
 def best_time(run: Callable[[], float], repeat: int) -> tuple[float, float]:
@@ -87,8 +89,14 @@ def mcpower_run(n_sims: int, seed: int) -> float:
     model = mcpower.MCPower("y = a + b + a:b")
     model.set_variable_type("a=binary, b=binary")
     model.set_effects(f"a=0.0, b=0.0, a:b={(MEANS[3] - MEANS[2] - MEANS[1] + MEANS[0]) / SD}")
-    result = model.find_power(4 * N_PER_CELL, target_test="a:b", n_sims=n_sims, seed=seed,
-                              progress_callback=False, verbose=False)
+    result = model.find_power(
+        4 * N_PER_CELL,
+        target_test="a:b",
+        n_sims=n_sims,
+        seed=seed,
+        progress_callback=False,
+        verbose=False,
+    )
     return float(result["power_uncorrected"][0][0])
 
 
@@ -105,10 +113,13 @@ def machine() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
     import scipy
     import statsmodels
-    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} logical "
-            f"cores, load average {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}; Python "
-            f"{platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-            f"statsmodels {statsmodels.__version__}, trialplan {tp.__version__}")
+
+    return (
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} logical "
+        f"cores, load average {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}; Python "
+        f"{platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"statsmodels {statsmodels.__version__}, trialplan {tp.__version__}"
+    )
 
 
 def main() -> None:
@@ -122,48 +133,64 @@ def main() -> None:
     d = design()
     exact = d.power("rTMS:MBI")["rTMS:MBI"]
     print(f"machine: {machine()}")
-    print(f"trial: 2x2, N={d.n_total}, interaction {MEANS[3]:g} (SD {SD:g}); "
-          f"{n_sims} simulated trials; exact power (noncentral t) {exact:.4f}\n")
+    print(
+        f"trial: 2x2, N={d.n_total}, interaction {MEANS[3]:g} (SD {SD:g}); "
+        f"{n_sims} simulated trials; exact power (noncentral t) {exact:.4f}\n"
+    )
 
     def trialplan_engine(engine: str) -> Callable[[], float]:
-        return lambda: d.power("rTMS:MBI", method="simulation", n_sims=n_sims, seed=seed,
-                               engine=engine, progress=False)["rTMS:MBI"]
+        return lambda: d.power(
+            "rTMS:MBI", method="simulation", n_sims=n_sims, seed=seed, engine=engine, progress=False
+        )["rTMS:MBI"]
 
     timings: dict[str, tuple[float, float]] = {}
-    d.power("rTMS:MBI", method="simulation", n_sims=10, seed=0)     # warm imports
+    d.power("rTMS:MBI", method="simulation", n_sims=10, seed=0)  # warm imports
     timings["trialplan default (exact sufficient statistics)"] = best_time(
-        trialplan_engine("exact"), args.repeat)
+        trialplan_engine("exact"), args.repeat
+    )
     timings["trialplan individual (batched least squares)"] = best_time(
-        trialplan_engine("individual"), args.repeat)
+        trialplan_engine("individual"), args.repeat
+    )
     timings["statsmodels OLS loop"] = best_time(lambda: statsmodels_loop(n_sims, seed), 1)
     try:
         import mcpower
     except ImportError:
         print("mcpower is not installed (pip install mcpower): skipped\n")
     else:
-        mcpower_run(100, seed)                                         # warm up
+        mcpower_run(100, seed)  # warm up
         timings[f"mcpower {mcpower.__version__}"] = best_time(
-            lambda: mcpower_run(n_sims, seed), max(1, args.repeat // 2))
+            lambda: mcpower_run(n_sims, seed), max(1, args.repeat // 2)
+        )
 
     loop = timings["statsmodels OLS loop"][0]
     mc = next((t for name, (t, _) in timings.items() if name.startswith("mcpower")), None)
-    header = f"{'engine':50s} {'seconds':>9s} {'vs OLS loop':>12s} {'vs mcpower':>11s} " \
-             f"{'power':>7s} {'(p-exact)/MCSE':>15s}"
+    header = (
+        f"{'engine':50s} {'seconds':>9s} {'vs OLS loop':>12s} {'vs mcpower':>11s} "
+        f"{'power':>7s} {'(p-exact)/MCSE':>15s}"
+    )
     print(header)
     print("-" * len(header))
     for name, (seconds, power) in timings.items():
         mcse = math.sqrt(power * (1 - power) / n_sims)
         vs_mc = f"{mc / seconds:10.1f}x" if mc else f"{'-':>11s}"
-        print(f"{name:50s} {seconds:9.4f} {loop / seconds:11.1f}x {vs_mc} {power:7.4f} "
-              f"{(power - exact) / mcse:15.2f}")
+        print(
+            f"{name:50s} {seconds:9.4f} {loop / seconds:11.1f}x {vs_mc} {power:7.4f} "
+            f"{(power - exact) / mcse:15.2f}"
+        )
     default = timings["trialplan default (exact sufficient statistics)"][0]
     individual = timings["trialplan individual (batched least squares)"][0]
-    print("\ntargets: default >= 1000x OLS loop: "
-          f"{'met' if loop / default >= 1000 else 'NOT met'} ({loop / default:.0f}x); "
-          f"individual >= 10x OLS loop: {'met' if loop / individual >= 10 else 'NOT met'} "
-          f"({loop / individual:.0f}x)"
-          + (f"; default >= 20x mcpower: {'met' if mc / default >= 20 else 'NOT met'} "
-             f"({mc / default:.0f}x)" if mc else ""))
+    print(
+        "\ntargets: default >= 1000x OLS loop: "
+        f"{'met' if loop / default >= 1000 else 'NOT met'} ({loop / default:.0f}x); "
+        f"individual >= 10x OLS loop: {'met' if loop / individual >= 10 else 'NOT met'} "
+        f"({loop / individual:.0f}x)"
+        + (
+            f"; default >= 20x mcpower: {'met' if mc / default >= 20 else 'NOT met'} "
+            f"({mc / default:.0f}x)"
+            if mc
+            else ""
+        )
+    )
 
 
 if __name__ == "__main__":

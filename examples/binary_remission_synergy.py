@@ -33,23 +33,26 @@ from trialplan.report import make_protocol
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else Path("output") / "binary_remission_synergy"
     for synergy in ("multiplicative", "additive"):
-        spec = tp.scenarios.remission_factorial(synergy=synergy, scale="risk_difference",
-                                                power=0.8, primary="rTMS")
+        spec = tp.scenarios.remission_factorial(
+            synergy=synergy, scale="risk_difference", power=0.8, primary="rTMS"
+        )
         design = spec.design
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the scale disagreement is the point here
             scales = design.outcome.interaction_scales(design)
             protocol = make_protocol(spec)
-        print(f"\n{synergy} synergy: remission rates "
-              + ", ".join(f"{design.cell_label(c)} {p:.3f}"
-                          for c, p in design.outcome.rates.items()))
+        print(
+            f"\n{synergy} synergy: remission rates "
+            + ", ".join(f"{design.cell_label(c)} {p:.3f}" for c, p in design.outcome.rates.items())
+        )
         print(scales[["measure", "estimate", "se", "power"]].to_string(index=False))
         folder = out / synergy
         written = protocol.write(folder)
         scales.to_csv(folder / "interaction_scales.csv", index=False)
         ss = protocol.results["sample_size"]
-        print(f"-> {ss.n_total} analysed, {ss.n_randomized} randomized; protocol in "
-              f"{written['md']}")
+        print(
+            f"-> {ss.n_total} analysed, {ss.n_randomized} randomized; protocol in {written['md']}"
+        )
     return 0
 
 

@@ -28,13 +28,22 @@ from trialplan.report import make_protocol
 def build_spec() -> tp.spec.Spec:
     preset = tp.scenarios.hamd_factorial(interaction=-3.0, power=0.9)
     design = preset.design.replace(alpha=0.025, sided=1)
-    gsd = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025, sided=1,
-                             efficacy=tp.spending.obrien_fleming(),
-                             futility=tp.spending.pocock(), beta=0.1, binding=False)
-    return preset.replace(design=design, sequential=gsd, primary=("rTMS:MBI",),
-                          hypotheses=("rTMS", "MBI", "rTMS:MBI"),
-                          title="Group-sequential rTMS x MBI factorial trial: is the "
-                                "combination synergistic?")
+    gsd = tp.GroupSequential(
+        info_fractions=(1 / 3, 2 / 3, 1.0),
+        alpha=0.025,
+        sided=1,
+        efficacy=tp.spending.obrien_fleming(),
+        futility=tp.spending.pocock(),
+        beta=0.1,
+        binding=False,
+    )
+    return preset.replace(
+        design=design,
+        sequential=gsd,
+        primary=("rTMS:MBI",),
+        hypotheses=("rTMS", "MBI", "rTMS:MBI"),
+        title="Group-sequential rTMS x MBI factorial trial: is the combination synergistic?",
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -45,7 +54,7 @@ def main(argv: list[str]) -> int:
     ss = protocol.results["sample_size"]
     print(ss)
     written = protocol.write(out)
-    tp.dump_spec(spec, out / "trial.toml")   # rerun with: trialplan protocol trial.toml -o DIR
+    tp.dump_spec(spec, out / "trial.toml")  # rerun with: trialplan protocol trial.toml -o DIR
     print(f"-> protocol in {written['md']}; boundaries in {out / 'figures'}")
     return 0
 

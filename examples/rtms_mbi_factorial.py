@@ -49,15 +49,24 @@ def build_design(n_per_cell: int = 120) -> tp.Factorial:
     return tp.Factorial(
         factors={"rTMS": (SHAM, ACTIVE), "MBI": (CONTROL, MBI)},
         outcome=tp.Continuous(
-            means={(SHAM, CONTROL): sham_control,
-                   (ACTIVE, CONTROL): sham_control + rtms,
-                   (SHAM, MBI): sham_control + mbi,
-                   (ACTIVE, MBI): sham_control + rtms + mbi + synergy},
-            sd=8.0, baseline_corr=0.4, better="lower"),
+            means={
+                (SHAM, CONTROL): sham_control,
+                (ACTIVE, CONTROL): sham_control + rtms,
+                (SHAM, MBI): sham_control + mbi,
+                (ACTIVE, MBI): sham_control + rtms + mbi + synergy,
+            },
+            sd=8.0,
+            baseline_corr=0.4,
+            better="lower",
+        ),
         n_per_cell=n_per_cell,
         alpha=0.05,
-        dropout={(SHAM, CONTROL): 0.08, (ACTIVE, CONTROL): 0.08,
-                 (SHAM, MBI): 0.25, (ACTIVE, MBI): 0.25},
+        dropout={
+            (SHAM, CONTROL): 0.08,
+            (ACTIVE, CONTROL): 0.08,
+            (SHAM, MBI): 0.25,
+            (ACTIVE, MBI): 0.25,
+        },
     )
 
 
@@ -72,9 +81,12 @@ def main(argv: list[str]) -> int:
     print()
     print(combination)
     text = tp.report.sample_size_section(
-        combination, secondary=[synergy],
+        combination,
+        secondary=[synergy],
         outcome_label="the change in HAM-D-17 total score from baseline",
-        timepoint="week 12", sources=SOURCES)
+        timepoint="week 12",
+        sources=SOURCES,
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     print(f"\nWrote the protocol sample-size section to {output}")

@@ -43,18 +43,32 @@ SOURCES = (
 
 def build_spec() -> Spec:
     smart = tp.SMART(
-        stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        stage1=("rTMS", "rTMS+MBI"),
+        stage2=("continue", "augment"),
         response_rate={"rTMS": 0.293, "rTMS+MBI": 0.293 + (0.303 - 0.153)},
         responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
-        nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
-                           ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
-        sd=8.0, n_total=200, alpha=0.05, dropout=0.10)
-    return Spec(design=smart, title="SMART of rTMS with and without MBI for treatment-resistant "
-                                    "depression, augmenting non-responders",
-                outcome_label="the change in HAM-D-17 from baseline",
-                timepoint="the end of stage 2 (week 16)", sources=SOURCES,
-                primary=("rTMS/continue vs rTMS+MBI/augment",), power=0.8,
-                randomization=RandomizationPlan(block_sizes=(2, 4), seed=2026))
+        nonresponder_mean={
+            ("rTMS", "continue"): -4.0,
+            ("rTMS", "augment"): -6.0,
+            ("rTMS+MBI", "continue"): -6.0,
+            ("rTMS+MBI", "augment"): -9.0,
+        },
+        sd=8.0,
+        n_total=200,
+        alpha=0.05,
+        dropout=0.10,
+    )
+    return Spec(
+        design=smart,
+        title="SMART of rTMS with and without MBI for treatment-resistant "
+        "depression, augmenting non-responders",
+        outcome_label="the change in HAM-D-17 from baseline",
+        timepoint="the end of stage 2 (week 16)",
+        sources=SOURCES,
+        primary=("rTMS/continue vs rTMS+MBI/augment",),
+        power=0.8,
+        randomization=RandomizationPlan(block_sizes=(2, 4), seed=2026),
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -64,11 +78,14 @@ def main(argv: list[str]) -> int:
     print(protocol.results["power"])
     ss = protocol.results["sample_size"]
     written = protocol.write(out)
-    schedule = tp.randomization.permuted_blocks(ss.design, n=ss.n_randomized,
-                                                block_sizes=(2, 4), seed=2026, stage=1)
+    schedule = tp.randomization.permuted_blocks(
+        ss.design, n=ss.n_randomized, block_sizes=(2, 4), seed=2026, stage=1
+    )
     schedule.to_csv(out / "stage1_randomization.csv")
-    print(f"-> N = {ss.n_total} analysed, {ss.n_randomized} randomized "
-          f"(power {ss.power:.3f}); protocol in {written['md']}")
+    print(
+        f"-> N = {ss.n_total} analysed, {ss.n_randomized} randomized "
+        f"(power {ss.power:.3f}); protocol in {written['md']}"
+    )
     return 0
 
 

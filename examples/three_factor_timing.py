@@ -27,7 +27,7 @@ from trialplan.report import make_protocol
 from trialplan.spec import Spec
 
 TIMING = ("concurrent", "sequential")
-SEQUENTIAL_LOSS = 1.0          # HAM-D points of MBI benefit lost by waiting (assumption)
+SEQUENTIAL_LOSS = 1.0  # HAM-D points of MBI benefit lost by waiting (assumption)
 DROPOUT = {"control": 0.07, "concurrent": 0.41, "sequential": 0.25}
 
 
@@ -39,21 +39,29 @@ def build_spec() -> Spec:
         for timing in TIMING:
             shift = SEQUENTIAL_LOSS if (mbi == "MBI" and timing == "sequential") else 0.0
             means[(rtms, mbi, timing)] = mean + shift
-            dropout[(rtms, mbi, timing)] = DROPOUT[timing] if mbi == "MBI" else \
-                DROPOUT["control"]
+            dropout[(rtms, mbi, timing)] = DROPOUT[timing] if mbi == "MBI" else DROPOUT["control"]
     design = tp.Factorial(
         factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI"), "timing": TIMING},
-        outcome=base.design.outcome.replace(means=means), n_per_cell=30, dropout=dropout)
+        outcome=base.design.outcome.replace(means=means),
+        n_per_cell=30,
+        dropout=dropout,
+    )
     sources = base.sources[:-2] + (
         f"Timing: sequential MBI assumed to lose {SEQUENTIAL_LOSS:g} HAM-D point of benefit; "
         f"dropout {DROPOUT['concurrent']:.0%} with concurrent MBI (Cavallero et al.), "
         f"{DROPOUT['sequential']:.0%} with sequential MBI and {DROPOUT['control']:.0%} "
-        "without MBI (Blumberger et al. 2018).",)
-    return Spec(design=design, title="rTMS x MBI x timing: a 2x2x2 factorial trial in "
-                                     "treatment-resistant depression",
-                outcome_label=base.outcome_label, timepoint=base.timepoint, sources=sources,
-                hypotheses=("rTMS", "MBI", "timing", "rTMS:MBI", "MBI:timing"),
-                primary=("MBI",), power=0.9)
+        "without MBI (Blumberger et al. 2018).",
+    )
+    return Spec(
+        design=design,
+        title="rTMS x MBI x timing: a 2x2x2 factorial trial in treatment-resistant depression",
+        outcome_label=base.outcome_label,
+        timepoint=base.timepoint,
+        sources=sources,
+        hypotheses=("rTMS", "MBI", "timing", "rTMS:MBI", "MBI:timing"),
+        primary=("MBI",),
+        power=0.9,
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -63,8 +71,10 @@ def main(argv: list[str]) -> int:
     print(protocol.results["power"])
     written = protocol.write(out)
     ss = protocol.results["sample_size"]
-    print(f"-> {ss.n_per_cell} per cell ({ss.n_total} analysed, {ss.n_randomized} "
-          f"randomized); protocol in {written['md']}")
+    print(
+        f"-> {ss.n_per_cell} per cell ({ss.n_total} analysed, {ss.n_randomized} "
+        f"randomized); protocol in {written['md']}"
+    )
     return 0
 
 

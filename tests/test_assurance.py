@@ -34,23 +34,34 @@ REF = fixture()
 
 def design(n=100, better="lower", sign=1.0):
     mu = [sign * m for m in (0.0, -3.0, -2.0, -8.0)]
-    return tp.Factorial(factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
-                        outcome=tp.Continuous(means=dict(zip(CELLS, mu, strict=True)), sd=8.0,
-                                              better=better),
-                        n_per_cell=n)
+    return tp.Factorial(
+        factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+        outcome=tp.Continuous(means=dict(zip(CELLS, mu, strict=True)), sd=8.0, better=better),
+        n_per_cell=n,
+    )
 
 
 def two_arm_z():
     # REFERENCES.md: two arms of 450, sd 8, one-sided .025 z test
-    return TestStatistic(hypothesis="new vs control", estimand="mean difference", effect=2.0,
-                         se=8 * math.sqrt(2 / 450), df=math.inf, sided=1, alpha=0.025,
-                         favourable=1)
+    return TestStatistic(
+        hypothesis="new vs control",
+        estimand="mean difference",
+        effect=2.0,
+        se=8 * math.sqrt(2 / 450),
+        df=math.inf,
+        sided=1,
+        alpha=0.025,
+        favourable=1,
+    )
 
 
-@pytest.mark.parametrize("prior", [
-    pytest.param(tp.NormalPrior(mean=2.0, sd=2.0), id="NormalPrior"),
-    pytest.param(scipy.stats.norm(2, 2), id="scipy-norm"),
-])
+@pytest.mark.parametrize(
+    "prior",
+    [
+        pytest.param(tp.NormalPrior(mean=2.0, sd=2.0), id="NormalPrior"),
+        pytest.param(scipy.stats.norm(2, 2), id="scipy-norm"),
+    ],
+)
 def test_ohagan_closed_form_reference(prior):
     # REFERENCES.md, assurance: N(2, 2^2) prior, 450/arm, sd 8 -> 0.678; power at 2: 0.963
     res = statistic_assurance(two_arm_z(), prior=prior)
@@ -65,7 +76,8 @@ def test_t_statistic_prior_quadrature_matches_r_integrate():
     res = design().assurance(hypothesis="rTMS:MBI", prior=scipy.stats.norm(-4, 2))
     assert res.value == pytest.approx(REF[("assurance-n100-norm(-4,2)", "assurance")], abs=1e-8)
     assert res.power_at_prior_mean == pytest.approx(
-        REF[("assurance-n100-norm(-4,2)", "power-at-prior-mean")], abs=1e-10)
+        REF[("assurance-n100-norm(-4,2)", "power-at-prior-mean")], abs=1e-10
+    )
     assert "Gauss-Hermite" in res.method
 
 
@@ -87,8 +99,13 @@ def test_prior_sample_monte_carlo_within_mcse():
 
 
 def test_simulation_method_within_mcse():
-    res = design().assurance(hypothesis="rTMS:MBI", prior=scipy.stats.norm(-4, 2),
-                             method="simulation", n_sims=20_000, seed=5)
+    res = design().assurance(
+        hypothesis="rTMS:MBI",
+        prior=scipy.stats.norm(-4, 2),
+        method="simulation",
+        n_sims=20_000,
+        seed=5,
+    )
     exact = REF[("assurance-n100-norm(-4,2)", "assurance")]
     assert abs(res.value - exact) < 4 * res.mcse
 
@@ -108,7 +125,8 @@ def test_narrow_prior_tends_to_power():
 def test_flat_prior_rule_is_the_one_sided_z_test():
     # P(theta > 0 | data) >= .975 under a flat prior <=> z >= 1.96: type I error .025
     oc = tp.PosteriorRule(probability=0.975).operating_characteristics(
-        design(), hypothesis="rTMS:MBI")
+        design(), hypothesis="rTMS:MBI"
+    )
     null = oc.set_index("scenario").loc["no effect", "probability_of_success"]
     assert null == pytest.approx(0.025, abs=1e-12)
     # at the planned IC = -3, se = 1.6: Phi(3/1.6 - 1.959964)
@@ -118,55 +136,100 @@ def test_flat_prior_rule_is_the_one_sided_z_test():
 
 def test_sceptical_prior_rule_matches_r():
     # multiplicity_mvtnorm.R case 5: prior N(0, 2^2), threshold 1 point, gamma = 0.9
-    rule = tp.PosteriorRule(threshold=1.0, probability=0.9,
-                            prior=tp.NormalPrior(mean=0.0, sd=2.0))
+    rule = tp.PosteriorRule(threshold=1.0, probability=0.9, prior=tp.NormalPrior(mean=0.0, sd=2.0))
     prob = rule.posterior_probability(estimate=-3.5, se=1.6, favourable=-1)
-    assert prob == pytest.approx(REF[("posterior-sceptical", "posterior-probability")],
-                                 abs=1e-12)
+    assert prob == pytest.approx(REF[("posterior-sceptical", "posterior-probability")], abs=1e-12)
     assert rule.critical_effect(se=1.6, favourable=-1) == pytest.approx(
-        REF[("posterior-sceptical", "critical-benefit")], abs=1e-10)
+        REF[("posterior-sceptical", "critical-benefit")], abs=1e-10
+    )
     oc = rule.operating_characteristics(design(), hypothesis="rTMS:MBI", effects=[0.0, -4.0])
     assert oc["probability_of_success"].tolist() == pytest.approx(
-        [REF[("posterior-sceptical", "success-at-0")],
-         REF[("posterior-sceptical", "success-at-minus4")]], abs=1e-10)
+        [
+            REF[("posterior-sceptical", "success-at-0")],
+            REF[("posterior-sceptical", "success-at-minus4")],
+        ],
+        abs=1e-10,
+    )
 
 
 def test_rule_assurance_row_is_closed_form():
     # flat prior, threshold 0, .975: same as the z-test assurance Phi((3 - 1.96*1.6)/sqrt(...))
     oc = tp.PosteriorRule().operating_characteristics(
-        design(), hypothesis="rTMS:MBI", design_prior=tp.NormalPrior(mean=-3.0, sd=2.0))
+        design(), hypothesis="rTMS:MBI", design_prior=tp.NormalPrior(mean=-3.0, sd=2.0)
+    )
     row = oc.iloc[-1]
     expected = scipy.stats.norm.cdf((3 - 1.959963985 * 1.6) / math.sqrt(1.6**2 + 4))
     assert row["probability_of_success"] == pytest.approx(expected, abs=1e-8)
 
 
 # ------------------------------------------------------------------- bad input
-@pytest.mark.parametrize(("make", "error", "pattern"), [
-    pytest.param(lambda: tp.NormalPrior(mean=-4.0, sd=0.0), ValueError, r"sd must be.*sd=0\.0",
-                 id="NormalPrior-sd-zero"),
-    pytest.param(lambda: tp.NormalPrior(mean=-4.0, sd=-1.0), ValueError, "sd=-1.0",
-                 id="NormalPrior-sd-negative"),
-    pytest.param(lambda: design().assurance(hypothesis="rTMS:MBI",
-                                            prior=scipy.stats.norm(-4, 0)),
-                 ValueError, "prior sd must be", id="scipy-norm-scale-zero"),
-    pytest.param(lambda: design().assurance(hypothesis="rTMS:MBI",
-                                            prior=scipy.stats.norm(-4, -2)),
-                 ValueError, "prior sd must be", id="scipy-norm-scale-negative"),
-    pytest.param(lambda: design().assurance(hypothesis="combination",
-                                            prior=scipy.stats.norm(-4, 2)),
-                 ValueError, "intersection-union", id="combination"),
-    pytest.param(lambda: design().assurance(hypothesis="rTMS:MBI", prior=-4.0),
-                 TypeError, "prior must be", id="number-prior"),
-    pytest.param(lambda: design().assurance(hypothesis="rTMS:MBI", prior=[1.0, np.nan]),
-                 ValueError, "finite", id="sample-nan"),
-    pytest.param(lambda: design().assurance(hypothesis="rTMS:MBI",
-                                            prior=scipy.stats.norm(-4, 2), method="quad"),
-                 ValueError, "method='quad'", id="method"),
-    pytest.param(lambda: tp.PosteriorRule(probability=1.0), ValueError, "probability=1.0",
-                 id="rule-probability"),
-    pytest.param(lambda: tp.PosteriorRule(prior=scipy.stats.norm(0, 1)), TypeError,
-                 "NormalPrior", id="rule-prior-type"),
-])
+@pytest.mark.parametrize(
+    ("make", "error", "pattern"),
+    [
+        pytest.param(
+            lambda: tp.NormalPrior(mean=-4.0, sd=0.0),
+            ValueError,
+            r"sd must be.*sd=0\.0",
+            id="NormalPrior-sd-zero",
+        ),
+        pytest.param(
+            lambda: tp.NormalPrior(mean=-4.0, sd=-1.0),
+            ValueError,
+            "sd=-1.0",
+            id="NormalPrior-sd-negative",
+        ),
+        pytest.param(
+            lambda: design().assurance(hypothesis="rTMS:MBI", prior=scipy.stats.norm(-4, 0)),
+            ValueError,
+            "prior sd must be",
+            id="scipy-norm-scale-zero",
+        ),
+        pytest.param(
+            lambda: design().assurance(hypothesis="rTMS:MBI", prior=scipy.stats.norm(-4, -2)),
+            ValueError,
+            "prior sd must be",
+            id="scipy-norm-scale-negative",
+        ),
+        pytest.param(
+            lambda: design().assurance(hypothesis="combination", prior=scipy.stats.norm(-4, 2)),
+            ValueError,
+            "intersection-union",
+            id="combination",
+        ),
+        pytest.param(
+            lambda: design().assurance(hypothesis="rTMS:MBI", prior=-4.0),
+            TypeError,
+            "prior must be",
+            id="number-prior",
+        ),
+        pytest.param(
+            lambda: design().assurance(hypothesis="rTMS:MBI", prior=[1.0, np.nan]),
+            ValueError,
+            "finite",
+            id="sample-nan",
+        ),
+        pytest.param(
+            lambda: design().assurance(
+                hypothesis="rTMS:MBI", prior=scipy.stats.norm(-4, 2), method="quad"
+            ),
+            ValueError,
+            "method='quad'",
+            id="method",
+        ),
+        pytest.param(
+            lambda: tp.PosteriorRule(probability=1.0),
+            ValueError,
+            "probability=1.0",
+            id="rule-probability",
+        ),
+        pytest.param(
+            lambda: tp.PosteriorRule(prior=scipy.stats.norm(0, 1)),
+            TypeError,
+            "NormalPrior",
+            id="rule-prior-type",
+        ),
+    ],
+)
 def test_bad_input(make, error, pattern):
     with pytest.raises(error, match=pattern):
         make()

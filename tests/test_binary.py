@@ -14,8 +14,12 @@ from trialplan.binary import ScaleDisagreementWarning
 REF = Path(__file__).parent / "references" / "binary_interaction.csv"
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
 # REFERENCES.md "binary scale reversal": p00 = .12, p10 = .30, p01 = .22, p11 = .50.
-REVERSAL = {("sham", "control"): 0.12, ("active", "control"): 0.30,
-            ("sham", "MBI"): 0.22, ("active", "MBI"): 0.50}
+REVERSAL = {
+    ("sham", "control"): 0.12,
+    ("active", "control"): 0.30,
+    ("sham", "MBI"): 0.22,
+    ("active", "MBI"): 0.50,
+}
 
 
 def reference() -> dict[str, float]:
@@ -25,14 +29,17 @@ def reference() -> dict[str, float]:
 
 
 def two_arm(p0: float, p1: float, scale: str, n: int = 50) -> tp.Factorial:
-    return tp.Factorial(factors={"arm": ("control", "treated")},
-                        outcome=tp.Binary(rates={("control",): p0, ("treated",): p1},
-                                          scale=scale), n_per_cell=n)
+    return tp.Factorial(
+        factors={"arm": ("control", "treated")},
+        outcome=tp.Binary(rates={("control",): p0, ("treated",): p1}, scale=scale),
+        n_per_cell=n,
+    )
 
 
 def reversal(n: int = 579, scale: str = "risk_difference") -> tp.Factorial:
-    return tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=REVERSAL, scale=scale),
-                        n_per_cell=n)
+    return tp.Factorial(
+        factors=FACTORS, outcome=tp.Binary(rates=REVERSAL, scale=scale), n_per_cell=n
+    )
 
 
 def test_two_proportions_186_total_arcsine() -> None:
@@ -58,15 +65,23 @@ def test_reversal_sample_size_579_per_cell() -> None:
     assert ss.power == pytest.approx(reference()["power_rd_interaction_n579"], abs=1e-9)
 
 
-@pytest.mark.parametrize(("measure", "est_key", "se_key"), [
-    pytest.param("risk_difference", "ic_risk_difference", "se_risk_difference",
-                 id="RD-IC-0.10-Rothman"),
-    pytest.param("log_risk", "ic_log_risk", "se_log_risk", id="logRR-IC-minus0.095"),
-    pytest.param("log_odds", "ic_log_odds", "se_log_odds", id="logOR-IC-plus0.121"),
-    pytest.param("RERI", "reri", "se_reri", id="RERI-0.833-VanderWeele-Knol-2014"),
-    pytest.param("log_synergy_index", "log_synergy_index", "se_log_synergy_index",
-                 id="logSI-delta-method"),
-])
+@pytest.mark.parametrize(
+    ("measure", "est_key", "se_key"),
+    [
+        pytest.param(
+            "risk_difference", "ic_risk_difference", "se_risk_difference", id="RD-IC-0.10-Rothman"
+        ),
+        pytest.param("log_risk", "ic_log_risk", "se_log_risk", id="logRR-IC-minus0.095"),
+        pytest.param("log_odds", "ic_log_odds", "se_log_odds", id="logOR-IC-plus0.121"),
+        pytest.param("RERI", "reri", "se_reri", id="RERI-0.833-VanderWeele-Knol-2014"),
+        pytest.param(
+            "log_synergy_index",
+            "log_synergy_index",
+            "se_log_synergy_index",
+            id="logSI-delta-method",
+        ),
+    ],
+)
 def test_interaction_scales_match_r(measure: str, est_key: str, se_key: str) -> None:
     # Estimates from the definitions; SEs by finite-difference delta method in R.
     ref = reference()
@@ -92,16 +107,24 @@ def test_published_rounded_values() -> None:
 def test_power_result_shows_every_scale_and_warns() -> None:
     with pytest.warns(ScaleDisagreementWarning):
         res = reversal().power()
-    for name in ("rTMS:MBI (log_risk)", "rTMS:MBI (log_odds)", "rTMS:MBI (RERI)",
-                 "rTMS:MBI (log_synergy_index)"):
+    for name in (
+        "rTMS:MBI (log_risk)",
+        "rTMS:MBI (log_odds)",
+        "rTMS:MBI (RERI)",
+        "rTMS:MBI (log_synergy_index)",
+    ):
         assert name in res
     assert "rTMS:MBI (risk_difference)" not in res  # the tested scale is the main row
     assert res["rTMS:MBI"] == pytest.approx(reference()["power_rd_interaction_n579"])
 
 
 def test_no_warning_when_scales_agree() -> None:
-    rates = {("sham", "control"): 0.10, ("active", "control"): 0.20,
-             ("sham", "MBI"): 0.20, ("active", "MBI"): 0.60}  # super-multiplicative
+    rates = {
+        ("sham", "control"): 0.10,
+        ("active", "control"): 0.20,
+        ("sham", "MBI"): 0.20,
+        ("active", "MBI"): 0.60,
+    }  # super-multiplicative
     design = tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=rates), n_per_cell=100)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -125,12 +148,16 @@ def test_main_effect_rd_by_hand() -> None:
 
 
 def test_lower_is_better_one_sided() -> None:
-    design = tp.Factorial(factors={"arm": ("control", "treated")},
-                          outcome=tp.Binary(rates={("control",): 0.4, ("treated",): 0.3},
-                                            better="lower"), n_per_cell=200, sided=1,
-                          alpha=0.025)
+    design = tp.Factorial(
+        factors={"arm": ("control", "treated")},
+        outcome=tp.Binary(rates={("control",): 0.4, ("treated",): 0.3}, better="lower"),
+        n_per_cell=200,
+        sided=1,
+        alpha=0.025,
+    )
     z = 0.1 / math.sqrt((0.24 + 0.21) / 200)
     from scipy.stats import norm
+
     assert design.power()["arm"] == pytest.approx(norm.cdf(z - norm.isf(0.025)))
 
 
@@ -157,8 +184,11 @@ def test_interaction_scales_needs_two_factors() -> None:
     with pytest.raises(ValueError, match="not the design's interaction"):
         design.outcome.interaction_scales(design, "MBI:rTMS")
     # a non-string hypothesis failed with "'int' object has no attribute 'replace'"
-    with pytest.raises(TypeError, match=r"hypothesis must be the interaction's name, e\.g\. "
-                                        r"'.+:.+'; got hypothesis=5"):
+    with pytest.raises(
+        TypeError,
+        match=r"hypothesis must be the interaction's name, e\.g\. "
+        r"'.+:.+'; got hypothesis=5",
+    ):
         design.outcome.interaction_scales(design, 5)
 
 
@@ -167,10 +197,15 @@ def test_interaction_scales_needs_two_factors() -> None:
 def test_exact_simulation_agrees_with_wald(scale: str) -> None:
     # Binomial counts analysed by the same Wald statistics: at 400 per cell the Wald
     # normal approximation holds, so simulated and analytic power agree within MC error.
-    rates = {("sham", "control"): 0.20, ("active", "control"): 0.32,
-             ("sham", "MBI"): 0.28, ("active", "MBI"): 0.45}
-    design = tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=rates, scale=scale),
-                          n_per_cell=400)
+    rates = {
+        ("sham", "control"): 0.20,
+        ("active", "control"): 0.32,
+        ("sham", "MBI"): 0.28,
+        ("active", "MBI"): 0.45,
+    }
+    design = tp.Factorial(
+        factors=FACTORS, outcome=tp.Binary(rates=rates, scale=scale), n_per_cell=400
+    )
     names = ["rTMS", "rTMS:MBI", "combination"]
     sim = design.power(names, method="simulation", n_sims=6000, seed=11)
     exact = design.power(names)
@@ -184,15 +219,19 @@ def test_zero_cell_rule_is_counted() -> None:
     from trialplan.simulate.binary import ZERO_CELL_KEY
 
     rates = {("control",): 0.04, ("treated",): 0.10}
-    design = tp.Factorial(factors={"arm": ("control", "treated")},
-                          outcome=tp.Binary(rates=rates, scale="log_odds"), n_per_cell=25)
+    design = tp.Factorial(
+        factors={"arm": ("control", "treated")},
+        outcome=tp.Binary(rates=rates, scale="log_odds"),
+        n_per_cell=25,
+    )
     n_sims = 8000
     sim = design.power(method="simulation", n_sims=n_sims, seed=5)
     p = np.array([0.04, 0.10])
     expected = 1 - np.prod(1 - (1 - p) ** 25 - p**25)
     observed = sim.extras["counts"][ZERO_CELL_KEY] / n_sims
-    assert observed == pytest.approx(expected, abs=4 * math.sqrt(expected * (1 - expected)
-                                                                 / n_sims))
+    assert observed == pytest.approx(
+        expected, abs=4 * math.sqrt(expected * (1 - expected) / n_sims)
+    )
     assert sim.extras["nonfinite"]["arm"] == 0  # the rule leaves no undefined statistic
 
 
@@ -201,7 +240,10 @@ def test_zero_cell_rule_is_counted() -> None:
 def test_glm_individual_engine_agrees(scale: str) -> None:
     # statsmodels GLM (identity/logit/log link) on patient data vs the analytic Wald power.
     rates = {("control",): 0.30, ("treated",): 0.45}
-    design = tp.Factorial(factors={"arm": ("control", "treated")},
-                          outcome=tp.Binary(rates=rates, scale=scale), n_per_cell=120)
+    design = tp.Factorial(
+        factors={"arm": ("control", "treated")},
+        outcome=tp.Binary(rates=rates, scale=scale),
+        n_per_cell=120,
+    )
     sim = design.power(method="simulation", n_sims=300, seed=3, engine="individual")
     assert abs(sim["arm"] - design.power()["arm"]) < 4 * sim.mcse["arm"] + 0.01

@@ -86,8 +86,14 @@ def gpower(tmp_path):
 
 def run(*args, cwd=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "trialplan", *map(str, args)],
-                          capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "trialplan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 # ------------------------------------------------------------ subprocesses
@@ -105,7 +111,8 @@ def test_invalid_value_exits_1_with_the_key_path_and_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        "trialplan: error: design.outcome.sd: must be a finite number > 0; got sd=-1"]
+        "trialplan: error: design.outcome.sd: must be a finite number > 0; got sd=-1"
+    ]
     assert proc.stdout == ""
 
 
@@ -135,8 +142,9 @@ def test_console_script_entry_point_is_main():
 
 
 # --------------------------------------------------------------- in-process
-@pytest.mark.parametrize("command", ["power", "sample-size", "protocol", "randomize", "check",
-                                     "init"])
+@pytest.mark.parametrize(
+    "command", ["power", "sample-size", "protocol", "randomize", "check", "init"]
+)
 def test_each_command_has_help(command, capsys):
     assert main([command, "--help"]) == 0
     assert "usage: trialplan " + command in capsys.readouterr().out
@@ -179,18 +187,24 @@ def test_unknown_hypothesis_exits_1_with_a_suggestion(superpower, capsys):
     assert "'C' is not a factor" in err
 
 
-@pytest.mark.parametrize("args", [
-    pytest.param(["--power", "1.5"], id="power-above-one"),
-    pytest.param(["--power", "x"], id="power-not-a-number"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--power", "1.5"], id="power-above-one"),
+        pytest.param(["--power", "x"], id="power-not-a-number"),
+    ],
+)
 def test_bad_option_values_are_usage_errors(gpower, args, capsys):
     assert main(["sample-size", str(gpower), *args]) == 2
     assert "must be a number in (0, 1)" in capsys.readouterr().err
 
 
 def test_unreachable_power_exits_1(tmp_path, capsys):
-    path = spec_file(tmp_path, "flat.toml", GPOWER.replace('"a1+b0" = 0.5, "a1+b1" = 0.5',
-                                                           '"a1+b0" = 0.0, "a1+b1" = 0.0'))
+    path = spec_file(
+        tmp_path,
+        "flat.toml",
+        GPOWER.replace('"a1+b0" = 0.5, "a1+b1" = 0.5', '"a1+b0" = 0.0, "a1+b1" = 0.0'),
+    )
     assert main(["sample-size", str(path)]) == 1
     assert "trialplan: error:" in capsys.readouterr().err
 
@@ -218,13 +232,20 @@ def test_randomize_writes_a_reproducible_stratified_list(superpower, tmp_path, c
     assert main(["randomize", str(superpower), "-o", str(first)]) == 0
     assert main(["randomize", str(superpower), "-o", str(second)]) == 0
     assert first.read_bytes() == second.read_bytes()
-    rows = [r for r in csv.reader(line for line in first.read_text().splitlines()
-                                  if not line.startswith("#"))]
+    rows = [
+        r
+        for r in csv.reader(
+            line for line in first.read_text().splitlines() if not line.startswith("#")
+        )
+    ]
     header, body = rows[0], rows[1:]
     assert {"site", "A", "B"} <= set(header)
     for site in ("north", "south"):
-        cells = [(r[header.index("A")], r[header.index("B")]) for r in body
-                 if r[header.index("site")] == site]
+        cells = [
+            (r[header.index("A")], r[header.index("B")])
+            for r in body
+            if r[header.index("site")] == site
+        ]
         assert len(cells) >= 40  # n = 40 per stratum at least
         # complete blocks: every cell equally often within the stratum
         assert len({cells.count(c) for c in set(cells)}) == 1
@@ -239,8 +260,10 @@ def test_randomize_seed_option_changes_the_list(superpower, tmp_path):
 
 def test_protocol_writes_documents(gpower, tmp_path, capsys):
     out = tmp_path / "protocol"
-    assert main(["protocol", str(gpower), "-o", str(out), "--no-figures",
-                 "--format", "md", "html"]) == 0
+    assert (
+        main(["protocol", str(gpower), "-o", str(out), "--no-figures", "--format", "md", "html"])
+        == 0
+    )
     assert (out / "protocol.md").exists()
     assert (out / "protocol.html").exists()
     assert (out / "gpower.toml").exists()
@@ -308,10 +331,13 @@ def test_smart_power_and_unknown_comparison(smart, capsys):
 
 def test_smart_randomize_stages(smart, gpower, tmp_path, capsys):
     assert main(["randomize", str(smart), "-o", str(tmp_path / "s1.csv"), "--n", "8"]) == 0
-    assert main(["randomize", str(smart), "-o", str(tmp_path / "s2.csv"), "--n", "8",
-                 "--stage", "2"]) == 0
-    header = next(line for line in (tmp_path / "s2.csv").read_text().splitlines()
-                  if not line.startswith("#"))
+    assert (
+        main(["randomize", str(smart), "-o", str(tmp_path / "s2.csv"), "--n", "8", "--stage", "2"])
+        == 0
+    )
+    header = next(
+        line for line in (tmp_path / "s2.csv").read_text().splitlines() if not line.startswith("#")
+    )
     assert "stage2" in header
     assert main(["randomize", str(tmp_path / "s.toml"), "-o", "x.csv"]) == 2
     assert main(["randomize", str(gpower), "-o", str(tmp_path / "g.csv"), "--stage", "2"]) == 2
@@ -319,16 +345,20 @@ def test_smart_randomize_stages(smart, gpower, tmp_path, capsys):
 
 
 def test_power_with_a_multiplicity_procedure_reports_its_family(tmp_path, capsys):
-    path = spec_file(tmp_path, "holm.toml", GPOWER + '\n[analysis.multiplicity]\n'
-                     'type = "holm"\nhypotheses = ["A", "B"]\n')
+    path = spec_file(
+        tmp_path,
+        "holm.toml",
+        GPOWER + '\n[analysis.multiplicity]\ntype = "holm"\nhypotheses = ["A", "B"]\n',
+    )
     assert main(["power", str(path), "--format", "json"]) == 0
     assert [r["hypothesis"] for r in json.loads(capsys.readouterr().out)] == ["A", "B"]
 
 
 def test_protocol_self_contained_html(gpower, tmp_path):
     out = tmp_path / "p"
-    assert main(["protocol", str(gpower), "-o", str(out), "--format", "html",
-                 "--self-contained"]) == 0
+    assert (
+        main(["protocol", str(gpower), "-o", str(out), "--format", "html", "--self-contained"]) == 0
+    )
     page = (out / "protocol.html").read_text()
     assert "<svg" in page
     assert "<img" not in page

@@ -9,13 +9,18 @@ from scipy import stats
 import trialplan as tp
 
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
-MEANS = {("sham", "control"): 0.0, ("active", "control"): -3.0,
-         ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}
+MEANS = {
+    ("sham", "control"): 0.0,
+    ("active", "control"): -3.0,
+    ("sham", "MBI"): -2.0,
+    ("active", "MBI"): -8.0,
+}
 
 
 def design(clusters: tp.Clustering | None, n: int = 48) -> tp.Factorial:
-    return tp.Factorial(factors=FACTORS, outcome=tp.Continuous(means=MEANS, sd=8.0),
-                        n_per_cell=n, clusters=clusters)
+    return tp.Factorial(
+        factors=FACTORS, outcome=tp.Continuous(means=MEANS, sd=8.0), n_per_cell=n, clusters=clusters
+    )
 
 
 GROUPS = tp.Clustering(factor="MBI", icc=0.05, group_size=8)
@@ -35,8 +40,9 @@ def test_only_mbi_cells_are_inflated() -> None:
     assert np.allclose(d.cell_model().variances, 64 * np.where(mbi, 1.35, 1.0) / 48)
 
 
-@pytest.mark.parametrize("hypothesis", ["rTMS", "MBI", "rTMS:MBI", "rTMS | MBI=control",
-                                        "rTMS | MBI=MBI"])
+@pytest.mark.parametrize(
+    "hypothesis", ["rTMS", "MBI", "rTMS:MBI", "rTMS | MBI=control", "rTMS | MBI=MBI"]
+)
 def test_power_by_hand(hypothesis: str) -> None:
     # Var = sigma^2 sum c_j^2 DE_j / n_j.  Heteroscedastic partially nested analysis
     # (Roberts & Roberts 2005): MBI cells' variance from the between-group mean square,
@@ -78,8 +84,10 @@ def test_clustering_lowers_power_and_raises_sample_size() -> None:
     assert plain.power()[name] == pytest.approx(t_power(188), abs=1e-9)
     assert grouped.power()[name] == pytest.approx(t_power(94), abs=1e-9)
     assert 0 < plain.power()[name] - grouped.power()[name] < 0.005
-    assert (grouped.sample_size(power=0.8, hypothesis="MBI").n_total
-            > plain.sample_size(power=0.8, hypothesis="MBI").n_total)
+    assert (
+        grouped.sample_size(power=0.8, hypothesis="MBI").n_total
+        > plain.sample_size(power=0.8, hypothesis="MBI").n_total
+    )
 
 
 def test_design_effect_matches_brute_force_simulation() -> None:
@@ -95,10 +103,15 @@ def test_design_effect_matches_brute_force_simulation() -> None:
 
 
 def test_binary_and_tte_get_the_design_effect() -> None:
-    rates = {("sham", "control"): 0.2, ("active", "control"): 0.3,
-             ("sham", "MBI"): 0.3, ("active", "MBI"): 0.45}
-    d = tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=rates), n_per_cell=100,
-                     clusters=GROUPS)
+    rates = {
+        ("sham", "control"): 0.2,
+        ("active", "control"): 0.3,
+        ("sham", "MBI"): 0.3,
+        ("active", "MBI"): 0.45,
+    }
+    d = tp.Factorial(
+        factors=FACTORS, outcome=tp.Binary(rates=rates), n_per_cell=100, clusters=GROUPS
+    )
     p = np.array([rates[c] for c in d.cells])
     de = np.array([1.35 if c[1] == "MBI" else 1.0 for c in d.cells])
     assert np.allclose(d.cell_model().variances, p * (1 - p) * de / 100)
@@ -113,15 +126,20 @@ def test_explicit_level_and_replace_keep_validation() -> None:
         d.replace(clusters=GROUPS.replace(icc=1.0))
 
 
-@pytest.mark.parametrize(("kwargs", "exc", "match"), [
-    pytest.param({"icc": -0.1}, ValueError, r"icc must lie in \[0, 1\); got icc=-0.1",
-                 id="negative-icc"),
-    pytest.param({"icc": 1.0}, ValueError, "icc must lie in", id="icc-1"),
-    pytest.param({"group_size": 0.5}, ValueError, "group_size must be >= 1",
-                 id="group-size-below-1"),
-    pytest.param({"size_cv": -1.0}, ValueError, "size_cv must be >= 0", id="negative-cv"),
-    pytest.param({"factor": 3}, TypeError, "factor must be a factor name", id="factor-type"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        pytest.param(
+            {"icc": -0.1}, ValueError, r"icc must lie in \[0, 1\); got icc=-0.1", id="negative-icc"
+        ),
+        pytest.param({"icc": 1.0}, ValueError, "icc must lie in", id="icc-1"),
+        pytest.param(
+            {"group_size": 0.5}, ValueError, "group_size must be >= 1", id="group-size-below-1"
+        ),
+        pytest.param({"size_cv": -1.0}, ValueError, "size_cv must be >= 0", id="negative-cv"),
+        pytest.param({"factor": 3}, TypeError, "factor must be a factor name", id="factor-type"),
+    ],
+)
 def test_bad_clustering(kwargs: dict, exc: type, match: str) -> None:
     base = {"factor": "MBI", "icc": 0.05, "group_size": 8}
     base.update(kwargs)

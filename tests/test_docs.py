@@ -19,21 +19,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 needs_mkdocs = pytest.mark.skipif(
     any(importlib.util.find_spec(m) is None for m in ("mkdocs", "mkdocstrings", "material")),
-    reason="mkdocs, mkdocstrings or mkdocs-material not installed (pip install '.[docs]')")
+    reason="mkdocs, mkdocstrings or mkdocs-material not installed (pip install '.[docs]')",
+)
 
 
 @pytest.mark.slow
 @needs_mkdocs
 def test_mkdocs_build_strict(tmp_path):
     site = tmp_path / "site"
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
-                           str(site)], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={"NO_MKDOCS_2_WARNING": "1", **os.environ})
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"NO_MKDOCS_2_WARNING": "1", **os.environ},
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     validation = (site / "validation" / "index.html").read_text()
     assert "rpact efficacy" in validation
     assert "not computed" not in validation
-    assert "<strong>no</strong>" not in validation   # every reference value agrees
+    assert "<strong>no</strong>" not in validation  # every reference value agrees
     assert not (site / "hooks").exists()
     api = (site / "api" / "index.html").read_text()
     assert "Factorial" in api
@@ -45,8 +51,10 @@ def test_every_nav_page_exists_or_is_added_by_the_hook():
         import nav
     finally:
         sys.path.pop(0)
-    config = {"docs_dir": str(ROOT / "docs"),
-              "nav": [{"Topics": ["factorial.md", "not-written-yet.md"]}]}
+    config = {
+        "docs_dir": str(ROOT / "docs"),
+        "nav": [{"Topics": ["factorial.md", "not-written-yet.md"]}],
+    }
     out = nav.on_config(config)["nav"]
     topics = out[0]["Topics"]
     assert "not-written-yet.md" not in topics

@@ -54,7 +54,7 @@ class Block:
 
     lang: str
     code: str
-    line: int           # 1-based line of the opening fence
+    line: int  # 1-based line of the opening fence
     no_run: str | None  # the reason given by a ``<!-- no-run: ... -->`` marker
     follows_block: bool  # only blank lines between the previous block's fence and this one
 
@@ -62,7 +62,7 @@ class Block:
 def _dedent(lines: list[str], indent: str) -> str:
     out = []
     for text in lines:
-        out.append(text[len(indent):] if text.startswith(indent) else text.lstrip())
+        out.append(text[len(indent) :] if text.startswith(indent) else text.lstrip())
     return "\n".join(out) + "\n"
 
 
@@ -86,10 +86,16 @@ def extract_blocks(text: str) -> list[Block]:
             raise AssertionError(f"unclosed fence at line {start + 1}")
         previous = next((lines[k] for k in range(start - 1, -1, -1) if lines[k].strip()), "")
         marker = NO_RUN.search(previous)
-        between = lines[last_close + 1:start] if last_close >= 0 else ["x"]
-        blocks.append(Block(lang=lang, code=_dedent(lines[start + 1:j], indent), line=start + 1,
-                            no_run=marker["reason"] if marker else None,
-                            follows_block=not any(s.strip() for s in between)))
+        between = lines[last_close + 1 : start] if last_close >= 0 else ["x"]
+        blocks.append(
+            Block(
+                lang=lang,
+                code=_dedent(lines[start + 1 : j], indent),
+                line=start + 1,
+                no_run=marker["reason"] if marker else None,
+                follows_block=not any(s.strip() for s in between),
+            )
+        )
         last_close = j
         i = j + 1
     return blocks
@@ -103,13 +109,11 @@ def _run_python(block: Block, namespace: dict, where: str) -> str:
     """Execute one python block in ``namespace``; return what it printed."""
     buffer = io.StringIO()
     if block.code.lstrip().startswith(">>>"):
-        test = doctest.DocTestParser().get_doctest(block.code, namespace, where, where,
-                                                   block.line)
+        test = doctest.DocTestParser().get_doctest(block.code, namespace, where, where, block.line)
         report = io.StringIO()
-        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS
-                                       | doctest.NORMALIZE_WHITESPACE)
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         runner.run(test, out=report.write, clear_globs=False)
-        namespace.update(test.globs)    # DocTest works on a copy; later blocks use its names
+        namespace.update(test.globs)  # DocTest works on a copy; later blocks use its names
         if runner.failures:
             raise AssertionError(f"{where}: doctest failed\n{report.getvalue()}")
         return ""
@@ -168,8 +172,13 @@ def _run_toml(block: Block, cwd: Path, where: str, state: dict) -> None:
 
 # Optional dependencies (extras) a documented example may need: without them the
 # page is skipped, naming the extra; any other ImportError fails the test.
-OPTIONAL_MODULES = {"docx": "report (python-docx)", "jinja2": "report", "matplotlib": "report",
-                    "distributed": "dask", "tqdm": "progress"}
+OPTIONAL_MODULES = {
+    "docx": "report (python-docx)",
+    "jinja2": "report",
+    "matplotlib": "report",
+    "distributed": "dask",
+    "tqdm": "progress",
+}
 
 
 def _importable(module: str) -> bool:
@@ -204,16 +213,20 @@ def run_page(page: Path, cwd: Path) -> None:
             try:
                 printed = _run_python(block, namespace, where)
             except ImportError as exc:
-                missing = [m for m in OPTIONAL_MODULES
-                           if m in _missing_names(exc) and not _importable(m)]
+                missing = [
+                    m for m in OPTIONAL_MODULES if m in _missing_names(exc) and not _importable(m)
+                ]
                 if not missing:
                     raise
-                pytest.skip(f"{where} needs the optional extra(s) "
-                            f"{', '.join(OPTIONAL_MODULES[m] for m in missing)}")
+                pytest.skip(
+                    f"{where} needs the optional extra(s) "
+                    f"{', '.join(OPTIONAL_MODULES[m] for m in missing)}"
+                )
             continue
         if block.lang in ("", "text") and printed is not None and block.follows_block:
             assert _normalize(printed) == _normalize(block.code), (
-                f"{where}: the block before prints\n{printed}\nbut the page shows\n{block.code}")
+                f"{where}: the block before prints\n{printed}\nbut the page shows\n{block.code}"
+            )
         elif block.lang == "bash":
             _run_bash(block, cwd, where)
         elif block.lang == "toml" and page.name == "spec.md":
@@ -255,9 +268,11 @@ def test_no_run_markers_are_rare_and_give_a_reason():
 
 
 def test_extractor_pairs_output_blocks_and_honours_markers():
-    text = ("intro\n\n```python\nprint(1)\n```\n\n```\n1\n```\n\nprose\n\n"
-            "<!-- no-run: needs a cluster -->\n```python\nraise SystemExit\n```\n\n"
-            "- item\n\n  ```python\n  x = 2\n  ```\n")
+    text = (
+        "intro\n\n```python\nprint(1)\n```\n\n```\n1\n```\n\nprose\n\n"
+        "<!-- no-run: needs a cluster -->\n```python\nraise SystemExit\n```\n\n"
+        "- item\n\n  ```python\n  x = 2\n  ```\n"
+    )
     blocks = extract_blocks(text)
     assert [b.lang for b in blocks] == ["python", "", "python", "python"]
     assert blocks[1].follows_block
@@ -275,7 +290,7 @@ def test_wrong_output_or_failing_code_fails(tmp_path):
     with pytest.raises(AssertionError, match="doctest failed"):
         run_page_at(page, tmp_path)
     page.write_text("```python\n>>> x = 3\n```\n\n```python\nassert x == 4\n```\n")
-    with pytest.raises(AssertionError):    # names of a doctest block reach later blocks
+    with pytest.raises(AssertionError):  # names of a doctest block reach later blocks
         run_page_at(page, tmp_path)
     page.write_text("```bash\ntrialplan power missing.toml\n```\n")
     with pytest.raises(AssertionError, match="exited 2"):
@@ -306,8 +321,9 @@ def _documented_subcommands() -> set[str]:
 def test_documented_subcommands_exist_in_the_installed_command():
     used = _documented_subcommands()
     assert {"init", "power", "sample-size", "protocol", "randomize"} <= used
-    proc = subprocess.run([sys.executable, "-m", "trialplan", "--help"], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "trialplan", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     for name in used:
         assert name in proc.stdout, f"`trialplan {name}` is documented but not in --help"
@@ -332,8 +348,9 @@ def test_quoted_spec_errors_are_what_trialplan_says(tmp_path):
     blocks = extract_blocks((ROOT / "docs" / "spec.md").read_text(encoding="utf-8"))
     spec = next(b.code for b in blocks if b.lang == "toml" and "spec_version" in b.code)
     quoted = next(b.code for b in blocks if b.lang == "text")
-    cli_text = next(b.code for b in extract_blocks((ROOT / "docs" / "cli.md").read_text())
-                    if b.lang == "text")
+    cli_text = next(
+        b.code for b in extract_blocks((ROOT / "docs" / "cli.md").read_text()) if b.lang == "text"
+    )
     lines = [line for line in quoted.splitlines() if line.strip()]
     lines.append(next(line for line in cli_text.splitlines() if "error:" in line))
     assert len(lines) == len(SPEC_MISTAKES) + 1
@@ -357,28 +374,33 @@ def test_randomization_page_shows_the_csv_its_example_writes(tmp_path, monkeypat
 
     page = ROOT / "docs" / "randomization.md"
     monkeypatch.chdir(tmp_path)
-    run_page(page, tmp_path)                       # writes schedule.csv
-    shown = next(b.code for b in extract_blocks(page.read_text(encoding="utf-8"))
-                 if b.code.startswith("# trialplan randomization schedule"))
+    run_page(page, tmp_path)  # writes schedule.csv
+    shown = next(
+        b.code
+        for b in extract_blocks(page.read_text(encoding="utf-8"))
+        if b.code.startswith("# trialplan randomization schedule")
+    )
     # The page was written with some release; the file records the installed ones.
-    shown = re.sub(r"(?m)^# trialplan_version: .*$",
-                   f"# trialplan_version: {trialplan.__version__}", shown)
+    shown = re.sub(
+        r"(?m)^# trialplan_version: .*$", f"# trialplan_version: {trialplan.__version__}", shown
+    )
     shown = re.sub(r"(?m)^# numpy_version: \S+", f"# numpy_version: {np.__version__}", shown)
     written = (tmp_path / "schedule.csv").read_text().splitlines()
     expected = shown.strip("\n").splitlines()
-    assert written[:len(expected)] == expected
+    assert written[: len(expected)] == expected
 
 
-def test_a_missing_optional_extra_skips_the_page_and_other_import_errors_fail(tmp_path,
-                                                                          monkeypatch):
+def test_a_missing_optional_extra_skips_the_page_and_other_import_errors_fail(
+    tmp_path, monkeypatch
+):
     page = tmp_path / "page.md"
     page.write_text("```python\nimport trialplan_no_such_module\n```\n")
     with pytest.raises(ImportError):
         run_page_at(page, tmp_path)
-    monkeypatch.setitem(sys.modules, "docx", None)       # python-docx not installed
+    monkeypatch.setitem(sys.modules, "docx", None)  # python-docx not installed
     page.write_text("```python\nimport docx\n```\n")
     with pytest.raises(pytest.skip.Exception, match="python-docx"):
         run_page_at(page, tmp_path)
     page.write_text("```python\nfrom trialplan import no_such_name\n```\n")
-    with pytest.raises(ImportError):                     # still a failure without docx
+    with pytest.raises(ImportError):  # still a failure without docx
         run_page_at(page, tmp_path)

@@ -23,23 +23,26 @@ def _fixture() -> list[dict[str, str]]:
 ROWS = _fixture()
 
 
-@pytest.mark.parametrize(("k", "sided", "expected"), [
-    pytest.param(2, 1, 1.916, id="Dunnett1955-k2-one-sided-1.92 (quadrature 1.916)"),
-    pytest.param(2, 2, 2.212, id="Dunnett1964-k2-two-sided-2.21 (quadrature 2.212)"),
-    pytest.param(3, 1, 2.062, id="Dunnett1955-k3-one-sided-2.06 (quadrature 2.062)"),
-    pytest.param(3, 2, 2.349, id="Dunnett1964-k3-two-sided-2.35 (quadrature 2.349)"),
-])
+@pytest.mark.parametrize(
+    ("k", "sided", "expected"),
+    [
+        pytest.param(2, 1, 1.916, id="Dunnett1955-k2-one-sided-1.92 (quadrature 1.916)"),
+        pytest.param(2, 2, 2.212, id="Dunnett1964-k2-two-sided-2.21 (quadrature 2.212)"),
+        pytest.param(3, 1, 2.062, id="Dunnett1955-k3-one-sided-2.06 (quadrature 2.062)"),
+        pytest.param(3, 2, 2.349, id="Dunnett1964-k3-two-sided-2.35 (quadrature 2.349)"),
+    ],
+)
 def test_critical_values_df_infinite_match_methods(k: int, sided: int, expected: float) -> None:
     # METHODS.md section 6: equal n, df = inf, alpha = .05.
-    c = dunnett_critical_value(loadings=[math.sqrt(0.5)] * k, df=math.inf, alpha=0.05,
-                               sided=sided)
+    c = dunnett_critical_value(loadings=[math.sqrt(0.5)] * k, df=math.inf, alpha=0.05, sided=sided)
     assert c == pytest.approx(expected, abs=5e-4)  # published to 3 decimals
 
 
 def test_single_comparison_reduces_to_the_t_test() -> None:
     # k = 1: the Dunnett critical value is the t quantile, t_{.975, 20} = 2.085963 (tables).
-    assert dunnett_critical_value(loadings=[0.7], df=20, alpha=0.05, sided=2) == \
-        pytest.approx(2.085963, abs=1e-6)
+    assert dunnett_critical_value(loadings=[0.7], df=20, alpha=0.05, sided=2) == pytest.approx(
+        2.085963, abs=1e-6
+    )
 
 
 def _design(row: dict[str, str]) -> tp.Parallel:
@@ -48,14 +51,20 @@ def _design(row: dict[str, str]) -> tp.Parallel:
     arms = ["control"] + [f"arm{i + 1}" for i in range(len(n))]
     means = {"control": 0.0} | {a: di for a, di in zip(arms[1:], d, strict=True)}
     sizes = {"control": int(row["n0"])} | dict(zip(arms[1:], n, strict=True))
-    return tp.Parallel(arms=arms, outcome=tp.Continuous(means=means, sd=1.0, better="higher"),
-                       n_per_arm=sizes, control="control", alpha=float(row["alpha"]),
-                       sided=int(row["sided"]))
+    return tp.Parallel(
+        arms=arms,
+        outcome=tp.Continuous(means=means, sd=1.0, better="higher"),
+        n_per_arm=sizes,
+        control="control",
+        alpha=float(row["alpha"]),
+        sided=int(row["sided"]),
+    )
 
 
-@pytest.mark.parametrize("row", [
-    pytest.param(r, id=f"mvtnorm-{r['case']}-sided{r['sided']}-alpha{r['alpha']}")
-    for r in ROWS])
+@pytest.mark.parametrize(
+    "row",
+    [pytest.param(r, id=f"mvtnorm-{r['case']}-sided{r['sided']}-alpha{r['alpha']}") for r in ROWS],
+)
 def test_matches_r_mvtnorm(row: dict[str, str]) -> None:
     # tests/references/dunnett_mvtnorm.R: root of the pmvt/pmvnorm coverage, noncentral
     # (Kshirsagar) pmvt for any/all; Genz-Bretz abseps 1e-6.
@@ -74,8 +83,11 @@ def test_each_comparison_power_is_the_marginal_noncentral_t() -> None:
     # scipy.stats.nct directly, at the critical value of the R fixture.
     from scipy import stats
 
-    row = next(r for r in ROWS if r["case"] == "k3-unequal-n60-30-30-45" and r["sided"] == "2"
-               and r["alpha"] == "0.05")
+    row = next(
+        r
+        for r in ROWS
+        if r["case"] == "k3-unequal-n60-30-30-45" and r["sided"] == "2" and r["alpha"] == "0.05"
+    )
     res = _design(row).power(multiplicity=tp.Dunnett())
     c, df = float(row["critical"]), float(row["df"])
     for name in res:
@@ -106,15 +118,18 @@ def test_brute_force_monte_carlo_null_coverage() -> None:
 
 
 def test_binary_arms_use_normal_and_product_form() -> None:
-    design = tp.Parallel(arms=("control", "a", "b"),
-                         outcome=tp.Binary(rates={"control": 0.2, "a": 0.35, "b": 0.4}),
-                         n_per_arm=100)
+    design = tp.Parallel(
+        arms=("control", "a", "b"),
+        outcome=tp.Binary(rates={"control": 0.2, "a": 0.35, "b": 0.4}),
+        n_per_arm=100,
+    )
     res = design.power(multiplicity=tp.Dunnett())
     # unequal Wald variances: l_i = sqrt(v0 / (v_i + v0)); with df = inf
     v = np.array([0.2 * 0.8, 0.35 * 0.65, 0.4 * 0.6]) / 100
     load = np.sqrt(v[0] / (v[1:] + v[0]))
     assert res.extras["critical_value"] == pytest.approx(
-        dunnett_critical_value(loadings=load, df=math.inf, alpha=0.05, sided=2), abs=1e-9)
+        dunnett_critical_value(loadings=load, df=math.inf, alpha=0.05, sided=2), abs=1e-9
+    )
     assert math.isinf(res.row("a vs control").df)
 
 
@@ -123,8 +138,9 @@ def test_rectangle_probabilities_independent_case() -> None:
     from scipy import stats
 
     delta = np.array([1.0, 2.0, 0.5])
-    out = rectangle_probabilities(critical=1.96, noncentrality=delta, loadings=[0, 0, 0],
-                                  df=math.inf, sided=1)
+    out = rectangle_probabilities(
+        critical=1.96, noncentrality=delta, loadings=[0, 0, 0], df=math.inf, sided=1
+    )
     p = stats.norm.sf(1.96 - delta)
     assert out["all"] == pytest.approx(np.prod(p), abs=1e-10)
     assert out["any"] == pytest.approx(1 - np.prod(1 - p), abs=1e-10)
@@ -132,34 +148,48 @@ def test_rectangle_probabilities_independent_case() -> None:
 
 # ---------------------------------------------------------------- bad input
 def test_non_many_to_one_family_is_refused() -> None:
-    d = tp.Parallel(arms=("c", "a", "b"), outcome=tp.Continuous(
-        means={"c": 0, "a": 1, "b": 2}, sd=1.0), n_per_arm=10)
+    d = tp.Parallel(
+        arms=("c", "a", "b"),
+        outcome=tp.Continuous(means={"c": 0, "a": 1, "b": 2}, sd=1.0),
+        n_per_arm=10,
+    )
     with pytest.raises(ValueError, match="sharing one reference cell"):
         d.power(multiplicity=tp.Dunnett(hypotheses=["a vs c", "b vs a", "b vs c"]))
 
 
 def test_unknown_method_and_options() -> None:
-    d = tp.Parallel(arms=("c", "a"), outcome=tp.Continuous(means={"c": 0, "a": 1}, sd=1.0),
-                    n_per_arm=10)
+    d = tp.Parallel(
+        arms=("c", "a"), outcome=tp.Continuous(means={"c": 0, "a": 1}, sd=1.0), n_per_arm=10
+    )
     with pytest.raises(ValueError, match="method='simulation'.*'analytic'"):
         d.power(multiplicity=tp.Dunnett(), method="simulation")
 
 
-@pytest.mark.parametrize(("kwargs", "error", "match"), [
-    pytest.param({"hypotheses": "a vs c"}, TypeError, "sequence of hypothesis names",
-                 id="string-not-list"),
-    pytest.param({"hypotheses": []}, ValueError, "at least one", id="empty"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        pytest.param(
+            {"hypotheses": "a vs c"},
+            TypeError,
+            "sequence of hypothesis names",
+            id="string-not-list",
+        ),
+        pytest.param({"hypotheses": []}, ValueError, "at least one", id="empty"),
+    ],
+)
 def test_bad_procedure_arguments(kwargs, error, match) -> None:
     with pytest.raises(error, match=match):
         tp.Dunnett(**kwargs)
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    pytest.param({"alpha": 0.0}, "alpha", id="alpha-zero"),
-    pytest.param({"sided": 3}, "sided", id="sided-3"),
-    pytest.param({"loadings": [1.0, 0.5]}, "loadings", id="loading-one"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param({"alpha": 0.0}, "alpha", id="alpha-zero"),
+        pytest.param({"sided": 3}, "sided", id="sided-3"),
+        pytest.param({"loadings": [1.0, 0.5]}, "loadings", id="loading-one"),
+    ],
+)
 def test_bad_critical_value_arguments(kwargs, match) -> None:
     args = {"loadings": [0.5, 0.5], "df": 10, "alpha": 0.05, "sided": 2} | kwargs
     with pytest.raises(ValueError, match=match):
@@ -173,8 +203,11 @@ def test_sample_size_is_smallest_reaching_target(target: str) -> None:
     # checked against scipy's noncentral t at that critical value.
     from scipy import stats
 
-    design = tp.Parallel(arms=("c", "a", "b"), outcome=tp.Continuous(
-        means={"c": 0.0, "a": -4.0, "b": -5.0}, sd=8.0), n_per_arm={"c": 20, "a": 10, "b": 10})
+    design = tp.Parallel(
+        arms=("c", "a", "b"),
+        outcome=tp.Continuous(means={"c": 0.0, "a": -4.0, "b": -5.0}, sd=8.0),
+        n_per_arm={"c": 20, "a": 10, "b": 10},
+    )
     ss = tp.Dunnett().sample_size(design, power=0.8, target=target)
     assert ss.n_per_cell["c"] == 2 * ss.n_per_cell["a"] == 2 * ss.n_per_cell["b"]
 
@@ -187,11 +220,11 @@ def test_sample_size_is_smallest_reaching_target(target: str) -> None:
     assert achieved(smaller) < 0.8
     n = ss.design.n_array
     df = n.sum() - 3
-    c = dunnett_critical_value(loadings=np.sqrt(n[1:] / (n[1:] + n[0])), df=df, alpha=0.05,
-                               sided=2)
+    c = dunnett_critical_value(loadings=np.sqrt(n[1:] / (n[1:] + n[0])), df=df, alpha=0.05, sided=2)
     delta = 4.0 / (8.0 * math.sqrt(1 / n[0] + 1 / n[1]))
     assert ss.powers["a vs c"] == pytest.approx(
-        stats.nct.sf(c, df, delta) + stats.nct.cdf(-c, df, delta), abs=1e-6)
+        stats.nct.sf(c, df, delta) + stats.nct.cdf(-c, df, delta), abs=1e-6
+    )
 
 
 def test_design_sample_size_with_dunnett_multiplicity() -> None:
@@ -200,8 +233,11 @@ def test_design_sample_size_with_dunnett_multiplicity() -> None:
     # family (itself checked against mvtnorm above), reaches 0.8 at n and not at n - 1.
     from scipy import stats
 
-    design = tp.Parallel(arms=("c", "a", "b"), outcome=tp.Continuous(
-        means={"c": 0.0, "a": -4.0, "b": -5.0}, sd=8.0), n_per_arm=10)
+    design = tp.Parallel(
+        arms=("c", "a", "b"),
+        outcome=tp.Continuous(means={"c": 0.0, "a": -4.0, "b": -5.0}, sd=8.0),
+        n_per_arm=10,
+    )
 
     def power_b(n: int) -> float:
         df = 3 * n - 3
@@ -213,9 +249,8 @@ def test_design_sample_size_with_dunnett_multiplicity() -> None:
     n = ss.n_per_cell
     assert power_b(n) >= 0.8 > power_b(n - 1)
     assert ss.power == pytest.approx(power_b(n), abs=1e-6)
-    assert ss.hypotheses == ("a vs c", "b vs c")          # the family the critical value controls
-    both = design.sample_size(power=0.8, hypothesis=["a vs c", "b vs c"],
-                              multiplicity=tp.Dunnett())
+    assert ss.hypotheses == ("a vs c", "b vs c")  # the family the critical value controls
+    both = design.sample_size(power=0.8, hypothesis=["a vs c", "b vs c"], multiplicity=tp.Dunnett())
     assert both.n_per_cell == tp.Dunnett().sample_size(design, power=0.8).n_per_cell > n
     with pytest.raises(ValueError, match="must name comparisons of the Dunnett family"):
         design.sample_size(power=0.8, hypothesis="b vs a", multiplicity=tp.Dunnett())
@@ -224,7 +259,8 @@ def test_design_sample_size_with_dunnett_multiplicity() -> None:
 
 
 def test_sample_size_bad_target() -> None:
-    design = tp.Parallel(arms=("c", "a"), outcome=tp.Continuous(means={"c": 0, "a": 1}, sd=1.0),
-                         n_per_arm=10)
+    design = tp.Parallel(
+        arms=("c", "a"), outcome=tp.Continuous(means={"c": 0, "a": 1}, sd=1.0), n_per_arm=10
+    )
     with pytest.raises(ValueError, match="target='every'"):
         tp.Dunnett().sample_size(design, power=0.8, target="every")

@@ -22,8 +22,11 @@ FOLDER_EXAMPLES = [p for p in EXAMPLES if p.name != "rtms_mbi_factorial.py"]
 
 def expected_outputs(name: str, out: Path) -> list[Path]:
     if name == "binary_remission_synergy":
-        return [out / s / f for s in ("multiplicative", "additive")
-                for f in ("protocol.md", "protocol.html", "interaction_scales.csv")]
+        return [
+            out / s / f
+            for s in ("multiplicative", "additive")
+            for f in ("protocol.md", "protocol.html", "interaction_scales.csv")
+        ]
     files = [out / "protocol.md", out / "protocol.html", out / "figures" / "power_curve.svg"]
     if name == "group_sequential_interaction":
         files += [out / "figures" / "boundaries.png", out / "trial.toml"]
@@ -34,8 +37,12 @@ def expected_outputs(name: str, out: Path) -> list[Path]:
 
 def test_there_are_at_least_four_protocol_examples():
     names = {p.stem for p in FOLDER_EXAMPLES}
-    assert {"binary_remission_synergy", "smart_nonresponders", "group_sequential_interaction",
-            "three_factor_timing"} <= names
+    assert {
+        "binary_remission_synergy",
+        "smart_nonresponders",
+        "group_sequential_interaction",
+        "three_factor_timing",
+    } <= names
 
 
 @pytest.mark.parametrize("script", FOLDER_EXAMPLES, ids=lambda p: p.stem)
@@ -64,10 +71,19 @@ def test_example_documents_its_usage_and_default_folder(script):
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs_as_a_script(script, tmp_path):
     out = tmp_path / (script.stem + (".md" if script.name == "rtms_mbi_factorial.py" else ""))
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
-                          text=True, cwd=tmp_path, env=env, timeout=300)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "MPLBACKEND": "Agg",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(script), str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     assert out.exists()

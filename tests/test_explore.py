@@ -27,11 +27,17 @@ from trialplan.explore import scenario_seed
 # tp.explore is the function; the module of the same name is reached by import
 explore_module = importlib.import_module("trialplan.explore")
 
-MEANS = {("sham", "control"): 0.0, ("active", "control"): -3.0,
-         ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}
-BASE = tp.Factorial(factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
-                    outcome=tp.Continuous(means=MEANS, sd=8.0, better="lower"),
-                    n_per_cell=50)
+MEANS = {
+    ("sham", "control"): 0.0,
+    ("active", "control"): -3.0,
+    ("sham", "MBI"): -2.0,
+    ("active", "MBI"): -8.0,
+}
+BASE = tp.Factorial(
+    factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+    outcome=tp.Continuous(means=MEANS, sd=8.0, better="lower"),
+    n_per_cell=50,
+)
 FAST_SIM = {"method": "simulation", "n_sims": 2000, "seed": 2026}
 
 
@@ -72,8 +78,10 @@ def exact_interaction_power(sd: float, n: int, ic: float = -3.0, alpha: float = 
 
 
 def by_scenario(frame: pd.DataFrame, grid_names: list[str]) -> dict:
-    return {(tuple(row[g] for g in grid_names), row["hypothesis"]): row["power"]
-            for _, row in frame.iterrows()}
+    return {
+        (tuple(row[g] for g in grid_names), row["hypothesis"]): row["power"]
+        for _, row in frame.iterrows()
+    }
 
 
 # ------------------------------------------------------------------ rows/cols
@@ -88,7 +96,13 @@ def test_rows_columns_and_values_match_noncentral_t() -> None:
     # first grid parameter varies slowest, hypotheses in the design's order
     first = frame.drop_duplicates("scenario")
     assert list(zip(first["sd"], first["n"], strict=True)) == [
-        (7.0, 40), (7.0, 60), (8.0, 40), (8.0, 60), (9.0, 40), (9.0, 60)]
+        (7.0, 40),
+        (7.0, 60),
+        (8.0, 40),
+        (8.0, 60),
+        (9.0, 40),
+        (9.0, 60),
+    ]
     assert list(first["scenario"]) == list(range(6))
     assert list(frame["hypothesis"][: len(hyps)]) == list(hyps)
     assert frame["scenario_hash"].nunique() == 6
@@ -102,8 +116,11 @@ def test_rows_columns_and_values_match_noncentral_t() -> None:
 
 
 def test_hypotheses_subset_and_factory_defaults() -> None:
-    frame = tp.explore(factory_with_dropout, {"sd": (8.0,), "dropout": (0.0, 0.2)},
-                       hypotheses=["rTMS:MBI", "combination"])
+    frame = tp.explore(
+        factory_with_dropout,
+        {"sd": (8.0,), "dropout": (0.0, 0.2)},
+        hypotheses=["rTMS:MBI", "combination"],
+    )
     assert list(frame["hypothesis"]) == ["rTMS:MBI", "combination"] * 2
     # dropout leaves the analysed n (and the power) unchanged
     assert frame["power"].iloc[0] == pytest.approx(exact_interaction_power(8.0, 50), abs=1e-9)
@@ -119,24 +136,28 @@ def test_grid_parameter_named_like_a_result_column_keeps_its_name() -> None:
     frame = tp.explore(by_effect, {"effect": (-3.0, -1.0)}, hypotheses="rTMS:MBI")
     assert list(frame["effect"]) == [-3.0, -1.0]
     assert list(frame["effect_result"]) == pytest.approx([-3.0, -1.0])
-    assert frame["power"].iloc[0] == pytest.approx(exact_interaction_power(8.0, 50, -3.0),
-                                                   abs=1e-9)
+    assert frame["power"].iloc[0] == pytest.approx(exact_interaction_power(8.0, 50, -3.0), abs=1e-9)
 
 
 def test_numpy_grid_values_are_accepted() -> None:
-    frame = tp.explore(factory, {"sd": np.linspace(7.0, 9.0, 3), "n": np.array([50])},
-                       hypotheses="rTMS:MBI")
+    frame = tp.explore(
+        factory, {"sd": np.linspace(7.0, 9.0, 3), "n": np.array([50])}, hypotheses="rTMS:MBI"
+    )
     assert list(frame["power"]) == pytest.approx(
-        [exact_interaction_power(sd, 50) for sd in (7.0, 8.0, 9.0)], abs=1e-9)
+        [exact_interaction_power(sd, 50) for sd in (7.0, 8.0, 9.0)], abs=1e-9
+    )
 
 
 def test_any_design_type_parallel_arms() -> None:
-    arms = tp.Parallel(arms=("rTMS alone", "MBI then rTMS"),
-                       outcome=tp.Continuous(means={"rTMS alone": -10.0,
-                                                    "MBI then rTMS": -13.0}, sd=8.0),
-                       n_per_arm=60, control="rTMS alone")
-    frame = tp.explore(lambda n_per_arm: arms.replace(n_per_arm=n_per_arm),
-                       {"n_per_arm": (60, 100)})
+    arms = tp.Parallel(
+        arms=("rTMS alone", "MBI then rTMS"),
+        outcome=tp.Continuous(means={"rTMS alone": -10.0, "MBI then rTMS": -13.0}, sd=8.0),
+        n_per_arm=60,
+        control="rTMS alone",
+    )
+    frame = tp.explore(
+        lambda n_per_arm: arms.replace(n_per_arm=n_per_arm), {"n_per_arm": (60, 100)}
+    )
     for n, power in zip(frame["n_per_arm"], frame["power"], strict=True):
         # two-sample t, difference -3, sd 8: noncentral t with 2(n - 1) df
         df, nc = 2 * (n - 1), -3.0 / (8.0 * math.sqrt(2 / n))
@@ -147,19 +168,26 @@ def test_any_design_type_parallel_arms() -> None:
 
 # --------------------------------------------------------------- simulation
 def test_simulation_within_mcse_of_exact() -> None:
-    frame = tp.explore(factory, {"sd": (8.0,), "n": (50, 80)}, hypotheses="rTMS:MBI",
-                       executor="serial", **FAST_SIM)
+    frame = tp.explore(
+        factory, {"sd": (8.0,), "n": (50, 80)}, hypotheses="rTMS:MBI", executor="serial", **FAST_SIM
+    )
     assert list(frame["n_sims"]) == [2000, 2000]
     for n, power, mcse in zip(frame["n"], frame["power"], frame["mcse"], strict=True):
         assert abs(power - exact_interaction_power(8.0, n)) < 4 * mcse
 
 
 def test_seed_column_reproduces_each_row() -> None:
-    frame = tp.explore(factory, {"sd": (7.0, 9.0), "n": (50,)}, hypotheses="rTMS:MBI",
-                       executor="serial", **FAST_SIM)
+    frame = tp.explore(
+        factory,
+        {"sd": (7.0, 9.0), "n": (50,)},
+        hypotheses="rTMS:MBI",
+        executor="serial",
+        **FAST_SIM,
+    )
     for _, row in frame.iterrows():
-        again = factory(row["sd"], row["n"]).power("rTMS:MBI", method="simulation",
-                                                   n_sims=2000, seed=int(row["seed"]))
+        again = factory(row["sd"], row["n"]).power(
+            "rTMS:MBI", method="simulation", n_sims=2000, seed=int(row["seed"])
+        )
         assert again["rTMS:MBI"] == row["power"]
 
 
@@ -170,18 +198,20 @@ def test_scenario_seeds_depend_on_values_and_base_seed_only() -> None:
     assert a != scenario_seed(2026, {"sd": 8.0, "n": 51})
     assert 0 <= a < 2**63
     small = tp.explore(factory, {"sd": (8.0,), "n": (50,)}, executor="serial", **FAST_SIM)
-    large = tp.explore(factory, {"sd": (6.0, 8.0), "n": (70, 50)}, executor="serial",
-                       **FAST_SIM)
+    large = tp.explore(factory, {"sd": (6.0, 8.0), "n": (70, 50)}, executor="serial", **FAST_SIM)
     assert small["seed"].iloc[0] == a
     row = large[(large["sd"] == 8.0) & (large["n"] == 50)]
     assert set(row["seed"]) == {a}
     assert large.drop_duplicates("scenario")["seed"].nunique() == 4
 
 
-@pytest.mark.parametrize("executor", [
-    pytest.param("processes", id="process-pool"),
-    pytest.param("threads", id="thread-pool"),
-])
+@pytest.mark.parametrize(
+    "executor",
+    [
+        pytest.param("processes", id="process-pool"),
+        pytest.param("threads", id="thread-pool"),
+    ],
+)
 def test_same_results_whatever_executor_or_order(executor: str) -> None:
     grid = {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}
     serial = tp.explore(factory, grid, executor="serial", **FAST_SIM)
@@ -212,25 +242,37 @@ def test_default_executor_runs_processes_for_simulation(monkeypatch: pytest.Monk
 
 def test_lambda_falls_back_to_serial_with_warning() -> None:
     with pytest.warns(UserWarning, match="serially.*module level"):
-        frame = tp.explore(lambda sd: factory(sd, 50), {"sd": (7.0, 8.0)},
-                           hypotheses="rTMS:MBI", max_workers=2, **FAST_SIM)
-    serial = tp.explore(factory_sd, {"sd": (7.0, 8.0)}, hypotheses="rTMS:MBI",
-                        executor="serial", **FAST_SIM)
+        frame = tp.explore(
+            lambda sd: factory(sd, 50),
+            {"sd": (7.0, 8.0)},
+            hypotheses="rTMS:MBI",
+            max_workers=2,
+            **FAST_SIM,
+        )
+    serial = tp.explore(
+        factory_sd, {"sd": (7.0, 8.0)}, hypotheses="rTMS:MBI", executor="serial", **FAST_SIM
+    )
     assert list(frame["power"]) == list(serial["power"])  # same values, same seeds
 
 
 def test_lambda_with_processes_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="picklable.*module\\s+level"):
-        tp.explore(lambda sd: factory(sd, 50), {"sd": (7.0, 8.0)}, executor="processes",
-                   **FAST_SIM)
+        tp.explore(lambda sd: factory(sd, 50), {"sd": (7.0, 8.0)}, executor="processes", **FAST_SIM)
 
 
 def test_partial_factory_runs_on_processes() -> None:
     part = functools.partial(factory, n=50)
-    frame = tp.explore(part, {"sd": (7.0, 9.0)}, hypotheses="rTMS:MBI", executor="processes",
-                       max_workers=2, **FAST_SIM)
-    serial = tp.explore(part, {"sd": (7.0, 9.0)}, hypotheses="rTMS:MBI", executor="serial",
-                        **FAST_SIM)
+    frame = tp.explore(
+        part,
+        {"sd": (7.0, 9.0)},
+        hypotheses="rTMS:MBI",
+        executor="processes",
+        max_workers=2,
+        **FAST_SIM,
+    )
+    serial = tp.explore(
+        part, {"sd": (7.0, 9.0)}, hypotheses="rTMS:MBI", executor="serial", **FAST_SIM
+    )
     assert list(frame["power"]) == list(serial["power"])
 
 
@@ -238,26 +280,31 @@ def test_partial_factory_runs_on_processes() -> None:
 def test_cache_resume_skips_finished_scenarios(tmp_path) -> None:
     cache = tmp_path / "runs.jsonl"
     first = CountingFactory()
-    done = tp.explore(first, {"sd": (7.0, 8.0), "n": (40, 60)}, cache=cache, **FAST_SIM,
-                      executor="serial")
+    done = tp.explore(
+        first, {"sd": (7.0, 8.0), "n": (40, 60)}, cache=cache, **FAST_SIM, executor="serial"
+    )
     assert len(first.calls) == 4
     assert len(cache.read_text().splitlines()) == 4
     again = CountingFactory()
-    grown = tp.explore(again, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, cache=cache,
-                       **FAST_SIM, executor="serial")
+    grown = tp.explore(
+        again, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, cache=cache, **FAST_SIM, executor="serial"
+    )
     assert sorted(again.calls) == [(9.0, 40), (9.0, 60)]
     assert grown.attrs["n_cached"] == 4
     assert grown.attrs["n_computed"] == 2
     old = grown[grown["sd"] < 9.0].reset_index(drop=True)
     pd.testing.assert_frame_equal(old, done, check_like=False)
-    fresh = tp.explore(factory, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, **FAST_SIM,
-                       executor="serial")
+    fresh = tp.explore(
+        factory, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, **FAST_SIM, executor="serial"
+    )
     # another factory has another fingerprint (hash) but the same seeds and results
-    pd.testing.assert_frame_equal(grown.drop(columns="scenario_hash"),
-                                  fresh.drop(columns="scenario_hash"))
+    pd.testing.assert_frame_equal(
+        grown.drop(columns="scenario_hash"), fresh.drop(columns="scenario_hash")
+    )
     third = CountingFactory()
-    tp.explore(third, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, cache=cache, **FAST_SIM,
-               executor="serial")
+    tp.explore(
+        third, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, cache=cache, **FAST_SIM, executor="serial"
+    )
     assert third.calls == []
 
 
@@ -265,24 +312,34 @@ def test_cache_resumes_after_a_crash(tmp_path) -> None:
     cache = tmp_path / "runs.jsonl"
     crashing = CountingFactory(fail_at=9.0)
     with pytest.raises(RuntimeError, match=r"scenario 4 \(sd=9.0, n=40\).*simulated crash"):
-        tp.explore(crashing, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, cache=cache,
-                   chunksize=1, executor="serial", hypotheses="rTMS:MBI")
+        tp.explore(
+            crashing,
+            {"sd": (7.0, 8.0, 9.0), "n": (40, 60)},
+            cache=cache,
+            chunksize=1,
+            executor="serial",
+            hypotheses="rTMS:MBI",
+        )
     assert len(cache.read_text().splitlines()) == 4
     fixed = CountingFactory()
-    frame = tp.explore(fixed, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, cache=cache,
-                       hypotheses="rTMS:MBI")
+    frame = tp.explore(
+        fixed, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, cache=cache, hypotheses="rTMS:MBI"
+    )
     assert sorted(fixed.calls) == [(9.0, 40), (9.0, 60)]
     assert list(frame["power"]) == pytest.approx(
-        [exact_interaction_power(sd, n) for sd in (7.0, 8.0, 9.0) for n in (40, 60)],
-        abs=1e-9)
+        [exact_interaction_power(sd, n) for sd in (7.0, 8.0, 9.0) for n in (40, 60)], abs=1e-9
+    )
 
 
-def test_cache_keys_change_with_method_n_sims_seed_and_version(tmp_path,
-                                                               monkeypatch) -> None:
+def test_cache_keys_change_with_method_n_sims_seed_and_version(tmp_path, monkeypatch) -> None:
     cache = tmp_path / "runs.jsonl"
     grid = {"sd": (8.0,), "n": (50,)}
-    runs = [dict(FAST_SIM), {**FAST_SIM, "n_sims": 1000}, {**FAST_SIM, "seed": 7},
-            {"method": "analytic"}]
+    runs = [
+        dict(FAST_SIM),
+        {**FAST_SIM, "n_sims": 1000},
+        {**FAST_SIM, "seed": 7},
+        {"method": "analytic"},
+    ]
     for options in runs:
         counter = CountingFactory()
         tp.explore(counter, grid, cache=cache, executor="serial", **options)
@@ -299,11 +356,23 @@ def test_cache_key_ignores_options_that_do_not_change_results(tmp_path) -> None:
     tp.explore(CountingFactory(), grid, cache=cache, executor="serial", **FAST_SIM)
     counter = CountingFactory()
     with cf.ThreadPoolExecutor(max_workers=1) as pool:
-        tp.explore(counter, grid, cache=cache, executor="serial", **FAST_SIM,
-                   power_options={"executor": pool, "progress": False})
+        tp.explore(
+            counter,
+            grid,
+            cache=cache,
+            executor="serial",
+            **FAST_SIM,
+            power_options={"executor": pool, "progress": False},
+        )
     assert counter.calls == []
-    tp.explore(counter, grid, cache=cache, executor="serial", **FAST_SIM,
-               power_options={"engine": "individual"})
+    tp.explore(
+        counter,
+        grid,
+        cache=cache,
+        executor="serial",
+        **FAST_SIM,
+        power_options={"engine": "individual"},
+    )
     assert counter.calls == [(8.0, 50)]
 
 
@@ -319,20 +388,21 @@ def test_cache_key_sees_the_base_design_the_factory_reads(tmp_path) -> None:
     second = tp.explore(make, {"sd": (8.0,)}, cache=cache, hypotheses="rTMS:MBI")
     assert second.attrs["n_computed"] == 1
     assert first["power"].iloc[0] == pytest.approx(exact_interaction_power(8.0, 50), abs=1e-9)
-    assert second["power"].iloc[0] == pytest.approx(exact_interaction_power(8.0, 80),
-                                                    abs=1e-9)
+    assert second["power"].iloc[0] == pytest.approx(exact_interaction_power(8.0, 80), abs=1e-9)
 
 
 def test_cache_tolerates_a_line_cut_short(tmp_path) -> None:
     cache = tmp_path / "runs.jsonl"
-    tp.explore(CountingFactory(), {"sd": (7.0, 8.0), "n": (50,)}, cache=cache,
-               hypotheses="rTMS:MBI")
+    tp.explore(
+        CountingFactory(), {"sd": (7.0, 8.0), "n": (50,)}, cache=cache, hypotheses="rTMS:MBI"
+    )
     lines = cache.read_text().splitlines()
     cache.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])  # killed mid-write
     counter = CountingFactory()
     with pytest.warns(UserWarning, match="skipped 1 unreadable line"):
-        frame = tp.explore(counter, {"sd": (7.0, 8.0), "n": (50,)}, cache=cache,
-                           hypotheses="rTMS:MBI")
+        frame = tp.explore(
+            counter, {"sd": (7.0, 8.0), "n": (50,)}, cache=cache, hypotheses="rTMS:MBI"
+        )
     assert counter.calls == [(8.0, 50)]
     assert frame.attrs["n_cached"] == 1
     entries = [json.loads(line) for line in cache.read_text().splitlines()[-1:]]
@@ -370,8 +440,14 @@ def test_cache_resumes_in_a_new_python_process(tmp_path) -> None:
     outputs = []
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        done = subprocess.run([sys.executable, str(script), str(cache)], env=env,
-                              capture_output=True, text=True, check=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, str(script), str(cache)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
         outputs.append(done.stdout.split(" ", 1))
     assert outputs[0][0] == "4"
     assert outputs[1][0] == "0"  # nothing recomputed
@@ -412,66 +488,134 @@ def test_parent_memory_stays_within_the_stated_budget() -> None:
 
 
 # ------------------------------------------------------------------ errors
-@pytest.mark.parametrize(("grid", "error", "pattern"), [
-    pytest.param({"sdd": (7.0,), "n": (50,)}, ValueError,
-                 r"'sdd' is not a parameter of the factory.*\['sd', 'n'\].*did you mean 'sd'",
-                 id="unknown-name-did-you-mean"),
-    pytest.param({"sd": (), "n": (50,)}, ValueError, r"grid\['sd'\] is empty",
-                 id="empty-range"),
-    pytest.param({"sd": 8.0, "n": (50,)}, TypeError,
-                 r"grid\['sd'\] must be an iterable.*got grid\['sd'\]=8.0.*\(8.0,\)",
-                 id="non-iterable"),
-    pytest.param({"sd": "8", "n": (50,)}, TypeError, r"grid\['sd'\] must be an iterable",
-                 id="string-value"),
-    pytest.param({"sd": {"a": 1}, "n": (50,)}, TypeError, r"grid\['sd'\] must be an iterable",
-                 id="mapping-value"),
-    pytest.param({"sd": (8.0, 8.0), "n": (50,)}, ValueError,
-                 r"grid\['sd'\] repeats the value 8.0", id="repeated-value"),
-    pytest.param({"sd": (8.0,)}, ValueError,
-                 r"needs parameter 'n'.*add grid\['n'\]", id="missing-required"),
-    pytest.param({}, ValueError, r"grid is empty", id="empty-grid"),
-    pytest.param([("sd", (8.0,))], TypeError, r"grid must be a mapping.*got grid=",
-                 id="not-a-mapping"),
-    pytest.param({1: (8.0,)}, TypeError, r"grid keys must be parameter names.*got 1",
-                 id="non-string-key"),
-    pytest.param({"scenario": (1,)}, ValueError, r"'scenario' is reserved",
-                 id="reserved-name"),
-])
+@pytest.mark.parametrize(
+    ("grid", "error", "pattern"),
+    [
+        pytest.param(
+            {"sdd": (7.0,), "n": (50,)},
+            ValueError,
+            r"'sdd' is not a parameter of the factory.*\['sd', 'n'\].*did you mean 'sd'",
+            id="unknown-name-did-you-mean",
+        ),
+        pytest.param(
+            {"sd": (), "n": (50,)}, ValueError, r"grid\['sd'\] is empty", id="empty-range"
+        ),
+        pytest.param(
+            {"sd": 8.0, "n": (50,)},
+            TypeError,
+            r"grid\['sd'\] must be an iterable.*got grid\['sd'\]=8.0.*\(8.0,\)",
+            id="non-iterable",
+        ),
+        pytest.param(
+            {"sd": "8", "n": (50,)},
+            TypeError,
+            r"grid\['sd'\] must be an iterable",
+            id="string-value",
+        ),
+        pytest.param(
+            {"sd": {"a": 1}, "n": (50,)},
+            TypeError,
+            r"grid\['sd'\] must be an iterable",
+            id="mapping-value",
+        ),
+        pytest.param(
+            {"sd": (8.0, 8.0), "n": (50,)},
+            ValueError,
+            r"grid\['sd'\] repeats the value 8.0",
+            id="repeated-value",
+        ),
+        pytest.param(
+            {"sd": (8.0,)},
+            ValueError,
+            r"needs parameter 'n'.*add grid\['n'\]",
+            id="missing-required",
+        ),
+        pytest.param({}, ValueError, r"grid is empty", id="empty-grid"),
+        pytest.param(
+            [("sd", (8.0,))], TypeError, r"grid must be a mapping.*got grid=", id="not-a-mapping"
+        ),
+        pytest.param(
+            {1: (8.0,)}, TypeError, r"grid keys must be parameter names.*got 1", id="non-string-key"
+        ),
+        pytest.param({"scenario": (1,)}, ValueError, r"'scenario' is reserved", id="reserved-name"),
+    ],
+)
 def test_bad_grids(grid: object, error: type, pattern: str) -> None:
     with pytest.raises(error, match=pattern):
         tp.explore(factory, grid)
 
 
-@pytest.mark.parametrize(("kwargs", "error", "pattern"), [
-    pytest.param({"method": "simulaton"}, ValueError,
-                 r"method='simulaton' is not available.*did you mean 'simulation'",
-                 id="method-typo"),
-    pytest.param({"n_sims": 100}, ValueError, r"n_sims is for simulated power.*n_sims=100",
-                 id="n_sims-with-analytic"),
-    pytest.param({"seed": 1}, ValueError, r"seed is for simulated power.*seed=1",
-                 id="seed-with-analytic"),
-    pytest.param({"method": "simulation", "n_sims": 0}, ValueError, r"n_sims.*>= 1.*n_sims=0",
-                 id="n_sims-zero"),
-    pytest.param({"method": "simulation", "seed": "abc"}, TypeError,
-                 r"seed must be a non-negative int.*seed='abc'", id="seed-type"),
-    pytest.param({"method": "simulation", "seed": -1}, TypeError,
-                 r"seed must be a non-negative int.*seed=-1", id="seed-negative"),
-    pytest.param({"executor": "proceses"}, ValueError,
-                 r"executor='proceses' is not allowed.*did you mean 'processes'",
-                 id="executor-typo"),
-    pytest.param({"executor": 3}, TypeError, r"executor must be None.*executor=3",
-                 id="executor-type"),
-    pytest.param({"cache": 3}, TypeError, r"cache must be a file path.*cache=3",
-                 id="cache-type"),
-    pytest.param({"progress": "yes"}, TypeError, r"progress must be True, False or None",
-                 id="progress-type"),
-    pytest.param({"power_options": {"seed": 1}}, ValueError,
-                 r"power_options must not contain \['seed'\]", id="options-clash"),
-    pytest.param({"hypotheses": []}, ValueError, r"hypotheses must be one or more names",
-                 id="hypotheses-empty"),
-    pytest.param({"max_workers": 0}, ValueError, r"max_workers.*>= 1.*max_workers=0",
-                 id="max-workers"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "pattern"),
+    [
+        pytest.param(
+            {"method": "simulaton"},
+            ValueError,
+            r"method='simulaton' is not available.*did you mean 'simulation'",
+            id="method-typo",
+        ),
+        pytest.param(
+            {"n_sims": 100},
+            ValueError,
+            r"n_sims is for simulated power.*n_sims=100",
+            id="n_sims-with-analytic",
+        ),
+        pytest.param(
+            {"seed": 1}, ValueError, r"seed is for simulated power.*seed=1", id="seed-with-analytic"
+        ),
+        pytest.param(
+            {"method": "simulation", "n_sims": 0},
+            ValueError,
+            r"n_sims.*>= 1.*n_sims=0",
+            id="n_sims-zero",
+        ),
+        pytest.param(
+            {"method": "simulation", "seed": "abc"},
+            TypeError,
+            r"seed must be a non-negative int.*seed='abc'",
+            id="seed-type",
+        ),
+        pytest.param(
+            {"method": "simulation", "seed": -1},
+            TypeError,
+            r"seed must be a non-negative int.*seed=-1",
+            id="seed-negative",
+        ),
+        pytest.param(
+            {"executor": "proceses"},
+            ValueError,
+            r"executor='proceses' is not allowed.*did you mean 'processes'",
+            id="executor-typo",
+        ),
+        pytest.param(
+            {"executor": 3}, TypeError, r"executor must be None.*executor=3", id="executor-type"
+        ),
+        pytest.param(
+            {"cache": 3}, TypeError, r"cache must be a file path.*cache=3", id="cache-type"
+        ),
+        pytest.param(
+            {"progress": "yes"},
+            TypeError,
+            r"progress must be True, False or None",
+            id="progress-type",
+        ),
+        pytest.param(
+            {"power_options": {"seed": 1}},
+            ValueError,
+            r"power_options must not contain \['seed'\]",
+            id="options-clash",
+        ),
+        pytest.param(
+            {"hypotheses": []},
+            ValueError,
+            r"hypotheses must be one or more names",
+            id="hypotheses-empty",
+        ),
+        pytest.param(
+            {"max_workers": 0}, ValueError, r"max_workers.*>= 1.*max_workers=0", id="max-workers"
+        ),
+    ],
+)
 def test_bad_options(kwargs: dict, error: type, pattern: str) -> None:
     with pytest.raises(error, match=pattern):
         tp.explore(factory, {"sd": (8.0,), "n": (50,)}, **kwargs)
@@ -504,8 +648,9 @@ def test_progress_bar_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
 def test_progress_degrades_without_tqdm(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails
     with pytest.warns(UserWarning, match="needs tqdm"):
-        frame = tp.explore(factory, {"sd": (8.0,), "n": (50,)}, progress=True,
-                           hypotheses="rTMS:MBI")
+        frame = tp.explore(
+            factory, {"sd": (8.0,), "n": (50,)}, progress=True, hypotheses="rTMS:MBI"
+        )
     assert frame["power"].iloc[0] == pytest.approx(exact_interaction_power(8.0, 50), abs=1e-9)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -517,11 +662,15 @@ def test_dask_local_cluster_matches_serial() -> None:
     distributed = pytest.importorskip("distributed")
     grid = {"sd": (7.0, 9.0), "n": (40, 60)}
     serial = tp.explore(factory, grid, executor="serial", **FAST_SIM)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster) as client:
-        frame = tp.explore(lambda sd, n: factory(sd, n), grid, executor=client,
-                           chunksize=1, **FAST_SIM)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        frame = tp.explore(
+            lambda sd, n: factory(sd, n), grid, executor=client, chunksize=1, **FAST_SIM
+        )
     assert by_scenario(frame, ["sd", "n"]) == by_scenario(serial, ["sd", "n"])
 
 
@@ -532,22 +681,26 @@ def plot_frame() -> pd.DataFrame:
     import matplotlib
 
     matplotlib.use("Agg")
-    return tp.explore(factory_with_dropout, {"sd": (7.0, 8.0, 9.0), "n": (40, 60),
-                                             "dropout": (0.1, 0.2)},
-                      hypotheses=["rTMS", "rTMS:MBI"])
+    return tp.explore(
+        factory_with_dropout,
+        {"sd": (7.0, 8.0, 9.0), "n": (40, 60), "dropout": (0.1, 0.2)},
+        hypotheses=["rTMS", "rTMS:MBI"],
+    )
 
 
 def test_power_curves_draw_the_frame(plot_frame: pd.DataFrame) -> None:
     import matplotlib.pyplot as plt
 
-    ax = tp.explore_curves(plot_frame, x="n", hue="sd", hypothesis="rTMS:MBI",
-                           where={"dropout": 0.1})
+    ax = tp.explore_curves(
+        plot_frame, x="n", hue="sd", hypothesis="rTMS:MBI", where={"dropout": 0.1}
+    )
     lines = ax.get_lines()
     assert len(lines) == 3
     for line, sd in zip(lines, (7.0, 8.0, 9.0), strict=True):
         assert list(line.get_xdata()) == [40, 60]
         assert list(line.get_ydata()) == pytest.approx(
-            [exact_interaction_power(sd, n) for n in (40, 60)], abs=1e-9)
+            [exact_interaction_power(sd, n) for n in (40, 60)], abs=1e-9
+        )
         assert line.get_label() == f"sd={sd}"
     plt.close("all")
 
@@ -556,8 +709,9 @@ def test_power_curves_need_fixed_parameters(plot_frame: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match=r"'dropout' still takes several values.*where="):
         tp.explore_curves(plot_frame, x="n", hue="sd")
     with pytest.raises(ValueError, match=r"hypothesis 'rTMS:MB' is not in the frame.*did you"):
-        tp.explore_curves(plot_frame, x="n", hypothesis="rTMS:MB", where={"sd": 8.0,
-                                                                           "dropout": 0.1})
+        tp.explore_curves(
+            plot_frame, x="n", hypothesis="rTMS:MB", where={"sd": 8.0, "dropout": 0.1}
+        )
     with pytest.raises(ValueError, match=r"column 'nn' is not in the frame.*did you mean 'n'"):
         tp.explore_curves(plot_frame, x="nn")
     with pytest.raises(ValueError, match=r"no rows have dropout=0.5"):
@@ -569,8 +723,9 @@ def test_power_curves_shade_mcse_for_simulation() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    frame = tp.explore(factory, {"sd": (8.0,), "n": (40, 60)}, hypotheses="rTMS:MBI",
-                       executor="serial", **FAST_SIM)
+    frame = tp.explore(
+        factory, {"sd": (8.0,), "n": (40, 60)}, hypotheses="rTMS:MBI", executor="serial", **FAST_SIM
+    )
     ax = tp.explore_curves(frame, x="n")
     assert len(ax.collections) == 1  # the +-1.96 MCSE band
     assert len(ax.get_lines()) == 1
@@ -579,8 +734,9 @@ def test_power_curves_shade_mcse_for_simulation() -> None:
 def test_heatmap_holds_the_power_table(plot_frame: pd.DataFrame) -> None:
     import matplotlib.pyplot as plt
 
-    ax = tp.explore_heatmap(plot_frame, x="n", y="sd", hypothesis="rTMS:MBI",
-                            where={"dropout": 0.2})
+    ax = tp.explore_heatmap(
+        plot_frame, x="n", y="sd", hypothesis="rTMS:MBI", where={"dropout": 0.2}
+    )
     table = np.asarray(ax.images[0].get_array())
     expected = [[exact_interaction_power(sd, n) for n in (40, 60)] for sd in (7.0, 8.0, 9.0)]
     np.testing.assert_allclose(table, expected, atol=1e-9)

@@ -26,9 +26,15 @@ def two_by_two(mu, n, sd, *, baseline_corr=0.0, better="lower", **design):
     sizes = n if isinstance(n, int) else dict(zip(CELLS, n, strict=True))
     return tp.Factorial(
         factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
-        outcome=tp.Continuous(means=dict(zip(CELLS, mu, strict=True)), sd=sd,
-                              baseline_corr=baseline_corr, better=better),
-        n_per_cell=sizes, **design)
+        outcome=tp.Continuous(
+            means=dict(zip(CELLS, mu, strict=True)),
+            sd=sd,
+            baseline_corr=baseline_corr,
+            better=better,
+        ),
+        n_per_cell=sizes,
+        **design,
+    )
 
 
 def read_fixture(name):
@@ -47,7 +53,8 @@ def test_gpower_special_anova_f025_four_groups():
     assert row.noncentrality == pytest.approx(8.0, abs=1e-12)
     assert row.partial_eta_sq == pytest.approx(0.0625 / 1.0625, abs=1e-12)
     assert tp.anova_power(cohens_f=0.25, n_total=128, n_groups=4) == pytest.approx(
-        0.8013621, abs=5e-8)
+        0.8013621, abs=5e-8
+    )
     assert design.sample_size(power=0.8, hypothesis="A").n_total == 128
 
 
@@ -58,16 +65,19 @@ def smallest_total(power_of_n, target=0.8, start=20):
     return n
 
 
-@pytest.mark.parametrize(("groups", "covariates", "f", "expected"), [
-    pytest.param(4, 0, 0.25, 128, id="GPower-ANOVA-special-4-groups-N128"),
-    pytest.param(12, 0, 0.25, 128, id="GPower-ANOVA-special-2x2x3-N128"),
-    pytest.param(4, 1, 0.2309401, 150, id="GPower-ANCOVA-special-1-covariate-N150"),
-])
+@pytest.mark.parametrize(
+    ("groups", "covariates", "f", "expected"),
+    [
+        pytest.param(4, 0, 0.25, 128, id="GPower-ANOVA-special-4-groups-N128"),
+        pytest.param(12, 0, 0.25, 128, id="GPower-ANOVA-special-2x2x3-N128"),
+        pytest.param(4, 1, 0.2309401, 150, id="GPower-ANCOVA-special-1-covariate-N150"),
+    ],
+)
 def test_gpower_total_n(groups, covariates, f, expected):
     # G*Power 3.1 (Faul et al. 2007): smallest total N reaching 80 % at alpha = .05.
     def power_of_n(n):
-        return tp.anova_power(cohens_f=f, n_total=n, n_groups=groups,
-                              n_covariates=covariates)
+        return tp.anova_power(cohens_f=f, n_total=n, n_groups=groups, n_covariates=covariates)
+
     assert smallest_total(power_of_n) == expected
 
 
@@ -78,8 +88,10 @@ def test_gpower_ancova_f_from_baseline_correlation():
     assert design.power().row("A").cohens_f == pytest.approx(0.2309401, abs=1e-7)
 
 
-@pytest.mark.parametrize("hypothesis", [
-    pytest.param(h, id=f"Superpower-vignette-2x2-n150-{h}") for h in ("A", "B", "A:B")])
+@pytest.mark.parametrize(
+    "hypothesis",
+    [pytest.param(h, id=f"Superpower-vignette-2x2-n150-{h}") for h in ("A", "B", "A:B")],
+)
 def test_superpower_2x2_each_effect_one_third(hypothesis):
     # Lakens & Caldwell 2021 (Superpower vignette): 2b x 2b, n = 150 per cell,
     # mu = (20, 20, 20, 25), sd = 20: power 33.3 % for A, B and A x B.  F(1, 596)
@@ -119,26 +131,37 @@ def test_min_test_published_sample_sizes():
     # The exact t power at 152 is 0.89993 (mvtnorm, tests/references), just short
     # of 0.9, so the exact answer is one more than the normal approximation's 152.
     assert design.sample_size(power=0.9, hypothesis="combination").n_per_cell == 153
-    normal = joint_power([3.26917420765551, 4.35889894354067], [1.959963984540054] * 2,
-                         np.array([[1, 0.5], [0.5, 1]]), math.inf)
+    normal = joint_power(
+        [3.26917420765551, 4.35889894354067],
+        [1.959963984540054] * 2,
+        np.array([[1, 0.5], [0.5, 1]]),
+        math.inf,
+    )
     assert normal == pytest.approx(0.900862921127706, abs=1e-9)  # R Miwa, >= .9 at 152
 
 
 # -------------------------------------------------------------------- R fixtures
-FIXTURE_NAMES = {"A": "A", "B": "B", "AB": "A:B", "A_given_b0": "A | B=b0",
-                 "A_given_b1": "A | B=b1", "B_given_a0": "B | A=a0", "B_given_a1": "B | A=a1"}
+FIXTURE_NAMES = {
+    "A": "A",
+    "B": "B",
+    "AB": "A:B",
+    "A_given_b0": "A | B=b0",
+    "A_given_b1": "A | B=b1",
+    "B_given_a0": "B | A=a0",
+    "B_given_a1": "B | A=a1",
+}
 FIXTURE_CASES = {
     "balanced-n50": dict(mu=(0, -3, -2, -8), n=50, sd=8.0),
     "unequal-n": dict(mu=(0, -3, -2, -8), n=(40, 60, 30, 70), sd=8.0),
     "one-sided-small": dict(mu=(10, 12, 11, 16), n=6, sd=3.0, alpha=0.025, sided=1),
     "ancova-rho0.5": dict(mu=(0, -3, -2, -8), n=50, sd=8.0, baseline_corr=0.5),
-    "ancova-small-unequal": dict(mu=(0, 2, 1, 5), n=(8, 10, 9, 12), sd=2.0,
-                                 baseline_corr=0.6),
+    "ancova-small-unequal": dict(mu=(0, 2, 1, 5), n=(8, 10, 9, 12), sd=2.0, baseline_corr=0.6),
 }
 
 
-@pytest.mark.parametrize("row", read_fixture("factorial_power.csv"),
-                         ids=lambda r: f"R-pt-{r['case']}-{r['hypothesis']}")
+@pytest.mark.parametrize(
+    "row", read_fixture("factorial_power.csv"), ids=lambda r: f"R-pt-{r['case']}-{r['hypothesis']}"
+)
 def test_power_matches_r_noncentral_t(row):
     # tests/references/factorial_power.R: contrasts typed by hand, R's pt(ncp=);
     # ANCOVA rows integrate over the baseline imbalance with integrate().
@@ -159,8 +182,9 @@ MIN_CASES = {
 }
 
 
-@pytest.mark.parametrize("row", read_fixture("min_test_power.csv"),
-                         ids=lambda r: f"R-mvtnorm-min-test-{r['case']}")
+@pytest.mark.parametrize(
+    "row", read_fixture("min_test_power.csv"), ids=lambda r: f"R-mvtnorm-min-test-{r['case']}"
+)
 def test_combination_matches_mvtnorm(row):
     # mvtnorm::pmvt(type = "Kshirsagar"), error estimate < 1e-7; df = N - 4.
     case = dict(MIN_CASES[row["case"]])
@@ -168,37 +192,53 @@ def test_combination_matches_mvtnorm(row):
     assert design.power()["combination"] == pytest.approx(float(row["power_t"]), abs=5e-7)
     stat = design.statistics("combination")[0]
     assert stat.correlation[0, 1] == pytest.approx(float(row["rho"]), abs=1e-12)
-    normal = joint_power([float(row["delta1"]), float(row["delta2"])],
-                         [stats_norm_isf(float(stat.components[0].alpha))] * 2,
-                         stat.correlation, math.inf)
+    normal = joint_power(
+        [float(row["delta1"]), float(row["delta2"])],
+        [stats_norm_isf(float(stat.components[0].alpha))] * 2,
+        stat.correlation,
+        math.inf,
+    )
     assert normal == pytest.approx(float(row["power_normal"]), abs=1e-9)
 
 
 def stats_norm_isf(p):
     from scipy import stats
+
     return float(stats.norm.isf(p))
 
 
 # ------------------------------------------------------------------ three factors
 def test_three_factor_contrasts_by_definition():
     # 2x2x2 (rTMS x MBI x timing): contrasts written out from their definitions.
-    factors = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI"),
-               "timing": ("concurrent", "sequential")}
+    factors = {
+        "rTMS": ("sham", "active"),
+        "MBI": ("control", "MBI"),
+        "timing": ("concurrent", "sequential"),
+    }
     rng = np.random.default_rng(7)
-    cells = [(a, b, c) for a in factors["rTMS"] for b in factors["MBI"]
-             for c in factors["timing"]]
+    cells = [(a, b, c) for a in factors["rTMS"] for b in factors["MBI"] for c in factors["timing"]]
     mu = dict(zip(cells, rng.normal(size=8).round(2), strict=True))
-    design = tp.Factorial(factors=factors, outcome=tp.Continuous(means=mu, sd=2.0),
-                          n_per_cell=20)
-    s = {h: design.statistics(h)[0] for h in ("rTMS", "rTMS:MBI", "rTMS:MBI:timing",
-                                              "rTMS | MBI=control, timing=sequential")}
+    design = tp.Factorial(factors=factors, outcome=tp.Continuous(means=mu, sd=2.0), n_per_cell=20)
+    s = {
+        h: design.statistics(h)[0]
+        for h in ("rTMS", "rTMS:MBI", "rTMS:MBI:timing", "rTMS | MBI=control, timing=sequential")
+    }
 
     def ic(c):
-        return (mu[("active", "MBI", c)] - mu[("active", "control", c)]
-                - mu[("sham", "MBI", c)] + mu[("sham", "control", c)])
+        return (
+            mu[("active", "MBI", c)]
+            - mu[("active", "control", c)]
+            - mu[("sham", "MBI", c)]
+            + mu[("sham", "control", c)]
+        )
 
-    main = np.mean([mu[("active", b, c)] - mu[("sham", b, c)]
-                    for b in factors["MBI"] for c in factors["timing"]])
+    main = np.mean(
+        [
+            mu[("active", b, c)] - mu[("sham", b, c)]
+            for b in factors["MBI"]
+            for c in factors["timing"]
+        ]
+    )
     assert s["rTMS"].effect == pytest.approx(main)
     assert s["rTMS"].se == pytest.approx(2.0 * math.sqrt(8 * (1 / 4) ** 2 / 20))
     assert s["rTMS:MBI"].effect == pytest.approx((ic("concurrent") + ic("sequential")) / 2)
@@ -216,13 +256,17 @@ def test_dropout_and_randomized_counts():
     design = two_by_two((0, -3, -2, -8), 90, 8.0, dropout=0.1)
     assert design.n_randomized_per_cell[("a0", "b0")] == 100  # ceil(90 / 0.9)
     assert design.n_randomized == 400
-    uneven = two_by_two((0, -3, -2, -8), 50, 8.0,
-                        dropout={c: d for c, d in zip(CELLS, (0.05, 0.05, 0.3, 0.3),
-                                                      strict=True)})
+    uneven = two_by_two(
+        (0, -3, -2, -8),
+        50,
+        8.0,
+        dropout={c: d for c, d in zip(CELLS, (0.05, 0.05, 0.3, 0.3), strict=True)},
+    )
     assert uneven.n_randomized_per_cell[("a1", "b1")] == math.ceil(50 / 0.7)
     ss = uneven.sample_size(power=0.8, hypothesis="A")
-    assert ss.n_randomized == sum(math.ceil(ss.n_per_cell / (1 - d))
-                                  for d in (0.05, 0.05, 0.3, 0.3))
+    assert ss.n_randomized == sum(
+        math.ceil(ss.n_per_cell / (1 - d)) for d in (0.05, 0.05, 0.3, 0.3)
+    )
 
 
 def test_unequal_allocation_ratios_kept():
@@ -241,8 +285,16 @@ def test_unequal_allocation_ratios_kept():
 def test_result_objects_are_immutable_and_tidy():
     res = two_by_two((0, -3, -2, -8), 50, 8.0).power()
     frame = res.to_frame()
-    assert list(frame.columns[:8]) == ["hypothesis", "estimand", "effect", "se", "df",
-                                       "critical_value", "power", "method"]
+    assert list(frame.columns[:8]) == [
+        "hypothesis",
+        "estimand",
+        "effect",
+        "se",
+        "df",
+        "critical_value",
+        "power",
+        "method",
+    ]
     frame.loc[0, "power"] = -1.0
     assert res["A"] > 0  # to_frame returned a copy
     with pytest.raises(AttributeError):

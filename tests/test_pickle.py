@@ -15,10 +15,12 @@ CELLS = (("sham", "control"), ("active", "control"), ("sham", "MBI"), ("active",
 def design():
     return tp.Factorial(
         factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
-        outcome=tp.Continuous(means=dict(zip(CELLS, (0.0, -3.0, -2.0, -8.0), strict=True)),
-                              sd=8.0, baseline_corr=0.3),
+        outcome=tp.Continuous(
+            means=dict(zip(CELLS, (0.0, -3.0, -2.0, -8.0), strict=True)), sd=8.0, baseline_corr=0.3
+        ),
         n_per_cell={c: n for c, n in zip(CELLS, (40, 40, 50, 50), strict=True)},
-        dropout={c: d for c, d in zip(CELLS, (0.05, 0.05, 0.2, 0.2), strict=True)})
+        dropout={c: d for c, d in zip(CELLS, (0.05, 0.05, 0.2, 0.2), strict=True)},
+    )
 
 
 def interaction_power(d):

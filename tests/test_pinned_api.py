@@ -18,8 +18,12 @@ from scipy import integrate, stats
 
 import trialplan as tp
 
-MEANS = {("sham", "control"): 0.0, ("active", "control"): -3.0,
-         ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}
+MEANS = {
+    ("sham", "control"): 0.0,
+    ("active", "control"): -3.0,
+    ("sham", "MBI"): -2.0,
+    ("active", "MBI"): -8.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +31,10 @@ def design() -> tp.Factorial:
     return tp.Factorial(
         factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
         outcome=tp.Continuous(means=MEANS, sd=8.0, baseline_corr=0.0, better="lower"),
-        n_per_cell=50, alpha=0.05, dropout=0.0)
+        n_per_cell=50,
+        alpha=0.05,
+        dropout=0.0,
+    )
 
 
 def _t_power(effect: float, se: float, df: float) -> float:
@@ -44,8 +51,7 @@ def test_factorial_power_keys_and_frame(design: tp.Factorial) -> None:
     assert res["MBI"] == pytest.approx(_t_power(-3.5, se_main, df), abs=1e-9)
     assert res["rTMS:MBI"] == pytest.approx(_t_power(-3.0, 2 * se_main, df), abs=1e-9)
     assert res["rTMS | MBI=control"] == pytest.approx(_t_power(-3.0, se_cell, df), abs=1e-9)
-    assert 0.0 < res["combination"] < min(_t_power(-5.0, se_cell, df),
-                                          _t_power(-6.0, se_cell, df))
+    assert 0.0 < res["combination"] < min(_t_power(-5.0, se_cell, df), _t_power(-6.0, se_cell, df))
     frame = res.to_frame()
     assert {"hypothesis", "estimand", "effect", "se", "df", "power"} <= set(frame.columns)
     assert all(isinstance(res[h], float) for h in ("rTMS", "MBI", "rTMS:MBI", "combination"))
@@ -69,13 +75,20 @@ def test_sample_size_fields(design: tp.Factorial) -> None:
 
 def test_binary_time_to_event_and_schoenfeld(design: tp.Factorial) -> None:
     for scale in ("risk_difference", "log_odds", "log_risk"):
-        rates = {("sham", "control"): .2, ("active", "control"): .3,
-                 ("sham", "MBI"): .3, ("active", "MBI"): .5}
+        rates = {
+            ("sham", "control"): 0.2,
+            ("active", "control"): 0.3,
+            ("sham", "MBI"): 0.3,
+            ("active", "MBI"): 0.5,
+        }
         assert 0 < design.replace(outcome=tp.Binary(rates=rates, scale=scale)).power()["rTMS"] < 1
-    hazards = {("sham", "control"): .10, ("active", "control"): .08,
-               ("sham", "MBI"): .08, ("active", "MBI"): .05}
-    tte = design.replace(outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0,
-                                                analysis_time=24.0))
+    hazards = {
+        ("sham", "control"): 0.10,
+        ("active", "control"): 0.08,
+        ("sham", "MBI"): 0.08,
+        ("active", "MBI"): 0.05,
+    }
+    tte = design.replace(outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0, analysis_time=24.0))
     events = tte.expected_events()
     for cell, lam in hazards.items():
         # uniform entry over 12 months, follow-up 12 to 24 months, no loss
@@ -83,18 +96,29 @@ def test_binary_time_to_event_and_schoenfeld(design: tp.Factorial) -> None:
         assert events[cell] == pytest.approx(50 * p_event, rel=1e-9)
     # REFERENCES.md: Schoenfeld, HR 0.7, 80 %, alpha .05 two-sided -> 246.79 events
     assert tp.schoenfeld_events(hazard_ratio=0.7, power=0.8, alpha=0.05) == pytest.approx(
-        246.79, abs=0.01)
+        246.79, abs=0.01
+    )
 
 
 def test_group_sequential_pinned_fields(design: tp.Factorial) -> None:
-    gsd = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025,
-                             efficacy=tp.spending.obrien_fleming(), futility=None, beta=0.1,
-                             binding=False)
-    for efficacy in (tp.spending.pocock(), tp.spending.hwang_shih_decani(-4),
-                     tp.spending.power_family(2.0), tp.boundaries.obrien_fleming(),
-                     tp.boundaries.pocock()):
-        other = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025,
-                                   efficacy=efficacy)
+    gsd = tp.GroupSequential(
+        info_fractions=(1 / 3, 2 / 3, 1.0),
+        alpha=0.025,
+        efficacy=tp.spending.obrien_fleming(),
+        futility=None,
+        beta=0.1,
+        binding=False,
+    )
+    for efficacy in (
+        tp.spending.pocock(),
+        tp.spending.hwang_shih_decani(-4),
+        tp.spending.power_family(2.0),
+        tp.boundaries.obrien_fleming(),
+        tp.boundaries.pocock(),
+    ):
+        other = tp.GroupSequential(
+            info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025, efficacy=efficacy
+        )
         assert other.alpha_spent[-1] == pytest.approx(0.025, abs=1e-7)
     assert len(gsd.efficacy_z) == 3
     assert gsd.futility_z is None
@@ -110,31 +134,49 @@ def test_group_sequential_pinned_fields(design: tp.Factorial) -> None:
 
 def test_smart_and_parallel_pinned_calls() -> None:
     smart = tp.SMART(
-        stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        stage1=("rTMS", "rTMS+MBI"),
+        stage2=("continue", "augment"),
         response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
         responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
-        nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
-                           ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
-        sd=8.0, n_total=200, alpha=0.05)
+        nonresponder_mean={
+            ("rTMS", "continue"): -4.0,
+            ("rTMS", "augment"): -6.0,
+            ("rTMS+MBI", "continue"): -6.0,
+            ("rTMS+MBI", "augment"): -9.0,
+        },
+        sd=8.0,
+        n_total=200,
+        alpha=0.05,
+    )
     assert 0.05 < smart.power_stage1() < 1
     assert 0.05 < smart.power_regimes(("rTMS+MBI", "augment"), ("rTMS", "continue")) < 1
     arms = tp.Parallel(
         arms=("rTMS alone", "MBI then rTMS", "rTMS with concurrent MBI"),
-        outcome=tp.Continuous(means={"rTMS alone": -10.0, "MBI then rTMS": -12.0,
-                                     "rTMS with concurrent MBI": -13.0}, sd=8.0),
-        n_per_arm=60, control="rTMS alone", alpha=0.05)
+        outcome=tp.Continuous(
+            means={"rTMS alone": -10.0, "MBI then rTMS": -12.0, "rTMS with concurrent MBI": -13.0},
+            sd=8.0,
+        ),
+        n_per_arm=60,
+        control="rTMS alone",
+        alpha=0.05,
+    )
     se = 8.0 * math.sqrt(2 / 60)
     assert arms.power()["MBI then rTMS vs rTMS alone"] == pytest.approx(
-        _t_power(-2.0, se, 177), abs=1e-9)
+        _t_power(-2.0, se, 177), abs=1e-9
+    )
     dunnett = arms.power(multiplicity=tp.Dunnett())
     each = [dunnett[h] for h in dunnett]
     assert dunnett.all <= min(each) <= max(each) <= dunnett.any
 
 
 def test_multiplicity_and_assurance_pinned_calls(design: tp.Factorial) -> None:
-    for procedure in (tp.Holm(["rTMS", "MBI", "rTMS:MBI"]), tp.Bonferroni(["rTMS", "MBI"]),
-                      tp.Hochberg(["rTMS", "MBI"]), tp.FixedSequence(["rTMS", "MBI"]),
-                      tp.Gatekeeping([["combination"], ["rTMS:MBI"]])):
+    for procedure in (
+        tp.Holm(["rTMS", "MBI", "rTMS:MBI"]),
+        tp.Bonferroni(["rTMS", "MBI"]),
+        tp.Hochberg(["rTMS", "MBI"]),
+        tp.FixedSequence(["rTMS", "MBI"]),
+        tp.Gatekeeping([["combination"], ["rTMS:MBI"]]),
+    ):
         res = design.power(multiplicity=procedure)
         each = [res[h] for h in res]
         assert res.all <= min(each) + 1e-12
@@ -145,8 +187,8 @@ def test_multiplicity_and_assurance_pinned_calls(design: tp.Factorial) -> None:
     # (mass outside 2e-9; scipy's nct.cdf is NaN past ncp 8)
     se, crit = 2 * 8.0 * math.sqrt(4 / 200), stats.t.isf(0.025, 196)
     expected, _ = integrate.quad(
-        lambda theta: stats.nct.cdf(-crit, 196, theta / se) * stats.norm.pdf(theta, -4, 2),
-        -16, 8)
+        lambda theta: stats.nct.cdf(-crit, 196, theta / se) * stats.norm.pdf(theta, -4, 2), -16, 8
+    )
     assert res.value == pytest.approx(expected, abs=2e-3 if getattr(res, "mcse", None) else 1e-6)
 
 
@@ -154,23 +196,38 @@ def test_synergy_randomization_explore_and_spec(design: tp.Factorial, tmp_path) 
     effects = {"rTMS": -3.0, "MBI": -2.0}
     additive = tp.synergy.cell_means(control=0.0, effects=effects, model="additive")
     assert additive[("rTMS", "MBI")] == -5.0
-    assert tp.synergy.cell_means(control=0.0, effects=effects,
-                                 model=tp.synergy.Interaction(-3.0))[("rTMS", "MBI")] == -8.0
-    assert tp.synergy.StateDependent(rtms_effect=-3.0, state_slope=-2.0,
-                                     mbi_state_shift=1.5).mbi_state_shift == 1.5
+    assert (
+        tp.synergy.cell_means(control=0.0, effects=effects, model=tp.synergy.Interaction(-3.0))[
+            ("rTMS", "MBI")
+        ]
+        == -8.0
+    )
+    assert (
+        tp.synergy.StateDependent(
+            rtms_effect=-3.0, state_slope=-2.0, mbi_state_shift=1.5
+        ).mbi_state_shift
+        == 1.5
+    )
     sched = tp.randomization.permuted_blocks(
-        design, n=200, block_sizes=(4, 8),
-        strata={"site": ("A", "B"), "severity": ("moderate", "severe")}, seed=2026)
+        design,
+        n=200,
+        block_sizes=(4, 8),
+        strata={"site": ("A", "B"), "severity": ("moderate", "severe")},
+        seed=2026,
+    )
     frame = sched.to_frame()
     assert list(frame.columns[:5]) == ["sequence", "site", "severity", "rTMS", "MBI"]
     sched.to_csv(tmp_path / "schedule.csv")
     assert (tmp_path / "schedule.csv").read_text().count("\n") > 200
     alloc = tp.randomization.Minimization(design, factors={"site": ("A", "B")}, p=0.8, seed=1)
     assert alloc.assign({"site": "A"}) in design.cells
-    grid = tp.explore(lambda sd, dropout: design.replace(
-        outcome=design.outcome.replace(sd=sd), dropout=dropout),
-        grid={"sd": (7, 8, 9), "dropout": (0.1, 0.2)}, method="analytic", executor=None,
-        cache=None)
+    grid = tp.explore(
+        lambda sd, dropout: design.replace(outcome=design.outcome.replace(sd=sd), dropout=dropout),
+        grid={"sd": (7, 8, 9), "dropout": (0.1, 0.2)},
+        method="analytic",
+        executor=None,
+        cache=None,
+    )
     assert len(grid) == 6 * len(design.hypothesis_names)
     path = tmp_path / "trial.toml"
     tp.dump_spec(design, path)

@@ -21,9 +21,14 @@ def two_by_two(*, interaction=-3.0, rtms=-3.0, mbi=-2.0, sd=8.0, n_per_cell=50, 
     means = (0.0, rtms, mbi, rtms + mbi + interaction)
     return tp.Factorial(
         factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
-        outcome=tp.Continuous(means=dict(zip(CELLS, means, strict=True)), sd=sd,
-                              baseline_corr=kw.pop("baseline_corr", 0.0)),
-        n_per_cell=n_per_cell, **kw)
+        outcome=tp.Continuous(
+            means=dict(zip(CELLS, means, strict=True)),
+            sd=sd,
+            baseline_corr=kw.pop("baseline_corr", 0.0),
+        ),
+        n_per_cell=n_per_cell,
+        **kw,
+    )
 
 
 # --------------------------------------------------------------------- properties
@@ -53,8 +58,11 @@ def test_power_rises_with_alpha(alpha, factor, sided):
 
 
 @settings(max_examples=25, deadline=None)
-@given(target=st.floats(0.5, 0.95), ic=st.floats(-8.0, -1.0),
-       hyp=st.sampled_from(["rTMS:MBI", "rTMS", "combination", "MBI | rTMS=active"]))
+@given(
+    target=st.floats(0.5, 0.95),
+    ic=st.floats(-8.0, -1.0),
+    hyp=st.sampled_from(["rTMS:MBI", "rTMS", "combination", "MBI | rTMS=active"]),
+)
 def test_sample_size_is_smallest(target, ic, hyp):
     d = two_by_two(interaction=ic)
     n = d.sample_size(power=target, hypothesis=hyp).n_per_cell
@@ -74,8 +82,9 @@ def test_sample_size_for_several_hypotheses_is_the_largest():
 # ------------------------------------------------------------- independent checks
 def test_two_sided_power_matches_textbook_two_sample_t():
     # Cohen 1988, Table 2.4.1 / pwr::pwr.t.test(d = 0.5, power = 0.8): 64 per group.
-    stat = TestStatistic(hypothesis="d", estimand="d", effect=0.5, se=math.sqrt(2 / 64),
-                         df=126, sided=2, alpha=0.05)
+    stat = TestStatistic(
+        hypothesis="d", estimand="d", effect=0.5, se=math.sqrt(2 / 64), df=126, sided=2, alpha=0.05
+    )
     assert statistic_power(stat) == pytest.approx(0.8014596, abs=1e-6)
 
 
@@ -90,8 +99,9 @@ def test_bivariate_joint_power_matches_quadrature(df, rho):
         expected = mvn.cdf(delta - crit)
     else:
         u = stats.chi(df, scale=1 / math.sqrt(df))
-        expected = integrate.quad(lambda x: mvn.cdf(delta - crit * x) * u.pdf(x),
-                                  0, u.isf(1e-14), epsabs=1e-12, limit=200)[0]
+        expected = integrate.quad(
+            lambda x: mvn.cdf(delta - crit * x) * u.pdf(x), 0, u.isf(1e-14), epsabs=1e-12, limit=200
+        )[0]
     assert joint_power(delta, crit, corr, df) == pytest.approx(expected, abs=1e-7)
 
 
@@ -101,8 +111,9 @@ def test_trivariate_product_form_matches_scipy_mvn():
     np.fill_diagonal(corr, 1.0)
     assert product_loadings(corr) == pytest.approx(loadings)
     upper = np.array([0.4, 1.1, -0.2])
-    expected = stats.multivariate_normal(
-        cov=corr, abseps=1e-9, releps=0, maxpts=10**7, seed=5).cdf(upper)
+    expected = stats.multivariate_normal(cov=corr, abseps=1e-9, releps=0, maxpts=10**7, seed=5).cdf(
+        upper
+    )
     got = joint_power(upper, np.zeros(3), corr, math.inf)
     assert got == pytest.approx(expected, abs=2e-6)
 
@@ -111,8 +122,9 @@ def test_general_correlation_falls_back_to_genz():
     corr = np.array([[1.0, 0.3, 0.0], [0.3, 1.0, 0.5], [0.0, 0.5, 1.0]])
     assert product_loadings(corr) is None
     upper = np.array([0.5, 0.2, 1.0])
-    expected = stats.multivariate_normal(
-        cov=corr, abseps=1e-9, releps=0, maxpts=10**7, seed=5).cdf(upper)
+    expected = stats.multivariate_normal(cov=corr, abseps=1e-9, releps=0, maxpts=10**7, seed=5).cdf(
+        upper
+    )
     assert joint_power(upper, np.zeros(3), corr, math.inf) == pytest.approx(expected, abs=1e-5)
 
 
@@ -141,8 +153,7 @@ def simulate_ols_power(design, hypotheses, *, n_sims, seed, baseline_corr=0.0):
     for _ in range(n_sims):
         baseline = rng.normal(size=group.size)
         noise = rng.normal(size=group.size)
-        y = means[group] + sd * (baseline_corr * baseline
-                                 + math.sqrt(1 - baseline_corr**2) * noise)
+        y = means[group] + sd * (baseline_corr * baseline + math.sqrt(1 - baseline_corr**2) * noise)
         x = np.column_stack([dummies, baseline]) if baseline_corr else dummies
         fit = sm.OLS(y, x).fit()
         for h, c in contrasts.items():
@@ -167,20 +178,36 @@ def test_exact_power_agrees_with_statsmodels_simulation(baseline_corr):
         assert abs(sim[h] - exact[h]) < 4 * mcse, (h, sim[h], exact[h])
 
 
-@pytest.mark.parametrize(("change", "error", "match"), [
-    pytest.param({"alpha": math.nan}, ValueError, r"alpha must be finite; got alpha=nan",
-                 id="alpha-nan"),
-    pytest.param({"alpha": 1.5}, ValueError, r"alpha must lie strictly between 0 and 1; "
-                 r"got alpha=1.5", id="alpha-above-one"),
-    pytest.param({"alpha": "0.05"}, TypeError, r"alpha must be a real number", id="alpha-str"),
-    pytest.param({"sided": 3}, ValueError, r"sided must be 1 .* or 2 .*; got sided=3",
-                 id="sided-three"),
-    pytest.param({"favourable": 0}, ValueError, r"favourable must be \+1 .* or -1 .*; got "
-                 r"favourable=0", id="favourable-zero"),
-    pytest.param({"df": "x"}, TypeError, r"df must be a real number; got df='x'", id="df-str"),
-    pytest.param({"se": None}, TypeError, r"se must be a real number; got se=None",
-                 id="se-none"),
-])
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        pytest.param(
+            {"alpha": math.nan}, ValueError, r"alpha must be finite; got alpha=nan", id="alpha-nan"
+        ),
+        pytest.param(
+            {"alpha": 1.5},
+            ValueError,
+            r"alpha must lie strictly between 0 and 1; "
+            r"got alpha=1.5",
+            id="alpha-above-one",
+        ),
+        pytest.param({"alpha": "0.05"}, TypeError, r"alpha must be a real number", id="alpha-str"),
+        pytest.param(
+            {"sided": 3}, ValueError, r"sided must be 1 .* or 2 .*; got sided=3", id="sided-three"
+        ),
+        pytest.param(
+            {"favourable": 0},
+            ValueError,
+            r"favourable must be \+1 .* or -1 .*; got "
+            r"favourable=0",
+            id="favourable-zero",
+        ),
+        pytest.param({"df": "x"}, TypeError, r"df must be a real number; got df='x'", id="df-str"),
+        pytest.param(
+            {"se": None}, TypeError, r"se must be a real number; got se=None", id="se-none"
+        ),
+    ],
+)
 def test_test_statistic_validates_its_fields(change, error, match):
     # alpha=nan, favourable=0 and sided=3 were accepted (power then NaN or
     # wrong); a string df failed with "'>' not supported between 'str' and 'int'".

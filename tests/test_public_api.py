@@ -20,15 +20,35 @@ import pytest
 
 import trialplan as tp
 
-SUBMODULES = ("spending", "boundaries", "randomization", "synergy", "scenarios", "report",
-              "simulate")
+SUBMODULES = (
+    "spending",
+    "boundaries",
+    "randomization",
+    "synergy",
+    "scenarios",
+    "report",
+    "simulate",
+)
 
 # numpydoc's section order (numpydoc format guide); a docstring may use any subset.
-SECTION_ORDER = ("Parameters", "Attributes", "Returns", "Yields", "Receives",
-                 "Other Parameters", "Raises", "Warns", "Warnings", "See Also", "Notes",
-                 "References", "Examples")
-_HEADING = re.compile(r"^(?P<indent>[ ]*)(?P<name>[A-Z][A-Za-z ]+)\n(?P=indent)-{3,}[ ]*$",
-                      re.MULTILINE)
+SECTION_ORDER = (
+    "Parameters",
+    "Attributes",
+    "Returns",
+    "Yields",
+    "Receives",
+    "Other Parameters",
+    "Raises",
+    "Warns",
+    "Warnings",
+    "See Also",
+    "Notes",
+    "References",
+    "Examples",
+)
+_HEADING = re.compile(
+    r"^(?P<indent>[ ]*)(?P<name>[A-Z][A-Za-z ]+)\n(?P=indent)-{3,}[ ]*$", re.MULTILINE
+)
 
 # Public methods of the main classes that need no example of their own: ``to_docx``
 # needs the optional python-docx, and a doctest cannot assume it is installed.
@@ -44,11 +64,19 @@ def _exports() -> list[tuple[str, object]]:
 
 
 EXPORTS = _exports()
-CALLABLES = [(label, obj) for label, obj in EXPORTS
-             if inspect.isclass(obj) or inspect.isfunction(obj)]
+CALLABLES = [
+    (label, obj) for label, obj in EXPORTS if inspect.isclass(obj) or inspect.isfunction(obj)
+]
 
-MAIN_CLASSES = (tp.Factorial, tp.Parallel, tp.SMART, tp.GroupSequential, tp.PowerResult,
-                tp.SampleSizeResult, tp.report.Protocol)
+MAIN_CLASSES = (
+    tp.Factorial,
+    tp.Parallel,
+    tp.SMART,
+    tp.GroupSequential,
+    tp.PowerResult,
+    tp.SampleSizeResult,
+    tp.report.Protocol,
+)
 
 
 def _methods() -> list[tuple[str, object]]:
@@ -111,25 +139,32 @@ def test_main_class_method_has_examples(label: str, obj: object) -> None:
     assert _examples(obj), f"{label}: the Examples section holds no '>>>' doctest"
 
 
-@pytest.mark.parametrize(("label", "obj"), CALLABLES + METHODS,
-                         ids=[label for label, _ in CALLABLES + METHODS])
+@pytest.mark.parametrize(
+    ("label", "obj"), CALLABLES + METHODS, ids=[label for label, _ in CALLABLES + METHODS]
+)
 def test_sections_are_numpydoc_sections_in_numpydoc_order(label: str, obj: object) -> None:
     sections = _sections(inspect.getdoc(obj) or "")
     unknown = [s for s in sections if s not in SECTION_ORDER]
     assert not unknown, f"{label}: unknown section(s) {unknown}; allowed: {SECTION_ORDER}"
     assert len(sections) == len(set(sections)), f"{label}: a section is repeated: {sections}"
     ranks = [SECTION_ORDER.index(s) for s in sections]
-    assert ranks == sorted(ranks), (f"{label}: sections {sections} are out of numpydoc "
-                                    f"order {SECTION_ORDER}")
+    assert ranks == sorted(ranks), (
+        f"{label}: sections {sections} are out of numpydoc order {SECTION_ORDER}"
+    )
 
 
-@pytest.mark.parametrize(("label", "obj"), [(lb, o) for lb, o in CALLABLES
-                                            if inspect.isfunction(o)],
-                         ids=[lb for lb, o in CALLABLES if inspect.isfunction(o)])
+@pytest.mark.parametrize(
+    ("label", "obj"),
+    [(lb, o) for lb, o in CALLABLES if inspect.isfunction(o)],
+    ids=[lb for lb, o in CALLABLES if inspect.isfunction(o)],
+)
 def test_functions_document_their_parameters(label: str, obj: object) -> None:
     # Every named parameter of a public function appears in its Parameters section.
-    params = [p for p in inspect.signature(obj).parameters.values()
-              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    params = [
+        p
+        for p in inspect.signature(obj).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
     if not params:
         return
     doc = inspect.getdoc(obj) or ""

@@ -29,18 +29,26 @@ CELLS = list(itertools.product(*FACTORS.values()))
 
 
 def factorial(n_per_cell: int | dict = 50) -> tp.Factorial:
-    means = {("sham", "control"): 0.0, ("active", "control"): -3.0,
-             ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}
-    return tp.Factorial(factors=FACTORS, outcome=tp.Continuous(means=means, sd=8.0),
-                        n_per_cell=n_per_cell)
+    means = {
+        ("sham", "control"): 0.0,
+        ("active", "control"): -3.0,
+        ("sham", "MBI"): -2.0,
+        ("active", "MBI"): -8.0,
+    }
+    return tp.Factorial(
+        factors=FACTORS, outcome=tp.Continuous(means=means, sd=8.0), n_per_cell=n_per_cell
+    )
 
 
 ARMS = ("rTMS alone", "MBI then rTMS", "rTMS with concurrent MBI")
 
 
 def parallel(n_per_arm: int | dict = 60, arms: tuple[str, ...] = ARMS) -> tp.Parallel:
-    return tp.Parallel(arms=arms, outcome=tp.Continuous(
-        means={a: -10.0 - i for i, a in enumerate(arms)}, sd=8.0), n_per_arm=n_per_arm)
+    return tp.Parallel(
+        arms=arms,
+        outcome=tp.Continuous(means={a: -10.0 - i for i, a in enumerate(arms)}, sd=8.0),
+        n_per_arm=n_per_arm,
+    )
 
 
 @dataclass(frozen=True)
@@ -53,17 +61,27 @@ class SmartStandIn:
 
 def real_smart(**allocation) -> tp.SMART:
     return tp.SMART(
-        stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        stage1=("rTMS", "rTMS+MBI"),
+        stage2=("continue", "augment"),
         response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
         responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
-        nonresponder_mean={("rTMS", "continue"): -4.0, ("rTMS", "augment"): -6.0,
-                           ("rTMS+MBI", "continue"): -6.0, ("rTMS+MBI", "augment"): -9.0},
-        sd=8.0, n_total=200, **allocation)
+        nonresponder_mean={
+            ("rTMS", "continue"): -4.0,
+            ("rTMS", "augment"): -6.0,
+            ("rTMS+MBI", "continue"): -6.0,
+            ("rTMS+MBI", "augment"): -9.0,
+        },
+        sd=8.0,
+        n_total=200,
+        **allocation,
+    )
 
 
 def smart_designs() -> list:
-    return [pytest.param(SmartStandIn(), id="SMART-stand-in"),
-            pytest.param(real_smart(), id="tp.SMART")]
+    return [
+        pytest.param(SmartStandIn(), id="SMART-stand-in"),
+        pytest.param(real_smart(), id="tp.SMART"),
+    ]
 
 
 def treatment_key(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
@@ -75,22 +93,48 @@ def treatment_key(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
 # ----------------------------------------------------------------------------
 CASES = [
     # (id, design factory, kwargs, treatment columns, {treatment: ratio})
-    pytest.param(lambda: factorial(), dict(block_sizes=(4, 8)), ["rTMS", "MBI"],
-                 {c: 1 for c in CELLS}, id="factorial-1:1:1:1-blocks-4-8"),
-    pytest.param(lambda: factorial({CELLS[0]: 40, CELLS[1]: 20, CELLS[2]: 20, CELLS[3]: 20}),
-                 dict(block_sizes=(5, 10)), ["rTMS", "MBI"],
-                 {CELLS[0]: 2, CELLS[1]: 1, CELLS[2]: 1, CELLS[3]: 1},
-                 id="factorial-2:1:1:1-from-n_per_cell"),
-    pytest.param(lambda: parallel({ARMS[0]: 80, ARMS[1]: 40, ARMS[2]: 40}),
-                 dict(block_sizes=(4, 8, 12)), ["arm"],
-                 {(ARMS[0],): 2, (ARMS[1],): 1, (ARMS[2],): 1}, id="parallel-2:1:1"),
-    pytest.param(lambda: parallel(60, arms=("control", "active")),
-                 dict(block_sizes=(3, 6), ratios={"control": 1, "active": 2}), ["arm"],
-                 {("control",): 1, ("active",): 2}, id="parallel-ratios-override-1:2"),
-    pytest.param(real_smart, dict(block_sizes=(2, 4), stage=1), ["stage1"],
-                 {("rTMS",): 1, ("rTMS+MBI",): 1}, id="SMART-stage1"),
-    pytest.param(real_smart, dict(block_sizes=(2, 4, 6), stage=2), ["stage2"],
-                 {("continue",): 1, ("augment",): 1}, id="SMART-stage2"),
+    pytest.param(
+        lambda: factorial(),
+        dict(block_sizes=(4, 8)),
+        ["rTMS", "MBI"],
+        {c: 1 for c in CELLS},
+        id="factorial-1:1:1:1-blocks-4-8",
+    ),
+    pytest.param(
+        lambda: factorial({CELLS[0]: 40, CELLS[1]: 20, CELLS[2]: 20, CELLS[3]: 20}),
+        dict(block_sizes=(5, 10)),
+        ["rTMS", "MBI"],
+        {CELLS[0]: 2, CELLS[1]: 1, CELLS[2]: 1, CELLS[3]: 1},
+        id="factorial-2:1:1:1-from-n_per_cell",
+    ),
+    pytest.param(
+        lambda: parallel({ARMS[0]: 80, ARMS[1]: 40, ARMS[2]: 40}),
+        dict(block_sizes=(4, 8, 12)),
+        ["arm"],
+        {(ARMS[0],): 2, (ARMS[1],): 1, (ARMS[2],): 1},
+        id="parallel-2:1:1",
+    ),
+    pytest.param(
+        lambda: parallel(60, arms=("control", "active")),
+        dict(block_sizes=(3, 6), ratios={"control": 1, "active": 2}),
+        ["arm"],
+        {("control",): 1, ("active",): 2},
+        id="parallel-ratios-override-1:2",
+    ),
+    pytest.param(
+        real_smart,
+        dict(block_sizes=(2, 4), stage=1),
+        ["stage1"],
+        {("rTMS",): 1, ("rTMS+MBI",): 1},
+        id="SMART-stage1",
+    ),
+    pytest.param(
+        real_smart,
+        dict(block_sizes=(2, 4, 6), stage=2),
+        ["stage2"],
+        {("continue",): 1, ("augment",): 1},
+        id="SMART-stage2",
+    ),
 ]
 
 
@@ -120,9 +164,12 @@ def test_every_block_is_exactly_balanced(make, kwargs, columns, ratios) -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(ratios=st.lists(st.integers(1, 3), min_size=2, max_size=4),
-       multiples=st.sets(st.integers(1, 3), min_size=1, max_size=3),
-       n=st.integers(1, 30), seed=st.integers(0, 2**32))
+@given(
+    ratios=st.lists(st.integers(1, 3), min_size=2, max_size=4),
+    multiples=st.sets(st.integers(1, 3), min_size=1, max_size=3),
+    n=st.integers(1, 30),
+    seed=st.integers(0, 2**32),
+)
 def test_any_ratios_give_balanced_blocks(ratios, multiples, n, seed) -> None:
     # property: for any integer ratios, each block holds each arm size*r/sum(r) times
     arms = tuple(f"arm{i}" for i in range(len(ratios)))
@@ -134,17 +181,24 @@ def test_any_ratios_give_balanced_blocks(ratios, multiples, n, seed) -> None:
     for _, block in frame.groupby("block"):
         size = len(block)
         assert size == block["block_size"].iloc[0]
-        assert Counter(block["arm"]) == {a: size * r // unit
-                                         for a, r in zip(arms, reduced, strict=True)}
+        assert Counter(block["arm"]) == {
+            a: size * r // unit for a, r in zip(arms, reduced, strict=True)
+        }
     assert n <= len(frame) < n + max(sizes)
 
 
-@pytest.mark.parametrize(("make", "expected"), [
-    pytest.param(lambda: factorial(), (4, 8), id="2x2-1:1:1:1"),
-    pytest.param(lambda: parallel(60), (3, 6), id="three-arms-1:1:1"),
-    pytest.param(lambda: parallel({ARMS[0]: 90, ARMS[1]: 30, ARMS[2]: 30}), (5, 10),
-                 id="three-arms-3:1:1"),
-])
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        pytest.param(lambda: factorial(), (4, 8), id="2x2-1:1:1:1"),
+        pytest.param(lambda: parallel(60), (3, 6), id="three-arms-1:1:1"),
+        pytest.param(
+            lambda: parallel({ARMS[0]: 90, ARMS[1]: 30, ARMS[2]: 30}),
+            (5, 10),
+            id="three-arms-3:1:1",
+        ),
+    ],
+)
 def test_default_block_sizes_are_one_and_two_ratio_sums(make, expected) -> None:
     sched = permuted_blocks(make(), n=10, seed=1)
     assert sched.block_sizes == expected
@@ -154,20 +208,29 @@ def test_default_block_sizes_are_one_and_two_ratio_sums(make, expected) -> None:
 def test_pinned_example_columns_and_strata() -> None:
     # DESIGN.md: columns "sequence", one per stratum variable, one per factor (its level)
     sched = tp.randomization.permuted_blocks(
-        factorial(), n=200, block_sizes=(4, 8),
-        strata={"site": ("A", "B"), "severity": ("moderate", "severe")}, seed=2026)
+        factorial(),
+        n=200,
+        block_sizes=(4, 8),
+        strata={"site": ("A", "B"), "severity": ("moderate", "severe")},
+        seed=2026,
+    )
     frame = sched.to_frame()
     assert list(frame.columns) == ["sequence", "site", "severity", "rTMS", "MBI"]
     assert set(map(tuple, frame[["site", "severity"]].drop_duplicates().to_numpy())) == {
-        ("A", "moderate"), ("A", "severe"), ("B", "moderate"), ("B", "severe")}
+        ("A", "moderate"),
+        ("A", "severe"),
+        ("B", "moderate"),
+        ("B", "severe"),
+    }
     assert set(frame["rTMS"]) == {"sham", "active"}
     assert set(frame["MBI"]) == {"control", "MBI"}
 
 
 @pytest.mark.parametrize("design", smart_designs())
 def test_smart_stage2_lists_are_stratified_by_stage1_arm(design) -> None:
-    sched = permuted_blocks(design, n=10, block_sizes=(2, 4), strata={"site": ("A", "B")},
-                            stage=2, seed=3)
+    sched = permuted_blocks(
+        design, n=10, block_sizes=(2, 4), strata={"site": ("A", "B")}, stage=2, seed=3
+    )
     frame = sched.to_frame()
     assert list(frame.columns) == ["sequence", "site", "stage1", "stage2"]
     lists = frame.groupby(["site", "stage1"]).size()
@@ -184,31 +247,41 @@ def test_smart_allocation_probabilities_become_block_ratios() -> None:
     # (continue:augment), to rTMS+MBI 1:1.  Blocks must then be multiples of
     # lcm(3, 2) = 6 for stage 2, and each block holds size/3 and 2*size/3 (rTMS
     # lists) or size/2 each (rTMS+MBI lists).
-    design = real_smart(stage1_allocation={"rTMS": 1 / 3, "rTMS+MBI": 2 / 3},
-                        stage2_allocation={("rTMS", "continue"): 1 / 3,
-                                           ("rTMS", "augment"): 2 / 3,
-                                           ("rTMS+MBI", "continue"): 0.5,
-                                           ("rTMS+MBI", "augment"): 0.5})
+    design = real_smart(
+        stage1_allocation={"rTMS": 1 / 3, "rTMS+MBI": 2 / 3},
+        stage2_allocation={
+            ("rTMS", "continue"): 1 / 3,
+            ("rTMS", "augment"): 2 / 3,
+            ("rTMS+MBI", "continue"): 0.5,
+            ("rTMS+MBI", "augment"): 0.5,
+        },
+    )
     stage1 = permuted_blocks(design, n=30, block_sizes=(3, 6), stage=1, seed=4)
     for _, block in stage1.to_frame(blocks=True).groupby("block"):
         size = len(block)
         assert Counter(block["stage1"]) == {"rTMS": size // 3, "rTMS+MBI": 2 * size // 3}
-    with pytest.raises(ValueError, match=r"multiples of 3, the sum of the allocation ratios "
-                                         r"1:2 \(stage1=rTMS\).*e\.g\. use \(6, 12\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"multiples of 3, the sum of the allocation ratios "
+        r"1:2 \(stage1=rTMS\).*e\.g\. use \(6, 12\)",
+    ):
         permuted_blocks(design, n=30, block_sizes=(4, 8), stage=2, seed=4)
-    stage2 = permuted_blocks(design, n=30, block_sizes=(6, 12), stage=2,
-                             strata={"site": ("A", "B")}, seed=4)
+    stage2 = permuted_blocks(
+        design, n=30, block_sizes=(6, 12), stage=2, strata={"site": ("A", "B")}, seed=4
+    )
     want = {"rTMS": {"continue": 1, "augment": 2}, "rTMS+MBI": {"continue": 1, "augment": 1}}
-    for (_, arm, _), block in stage2.to_frame(blocks=True).groupby(["site", "stage1",
-                                                                     "block"]):
+    for (_, arm, _), block in stage2.to_frame(blocks=True).groupby(["site", "stage1", "block"]):
         size, ratio = len(block), want[arm]
-        assert Counter(block["stage2"]) == {o: size * r // sum(ratio.values())
-                                            for o, r in ratio.items()}
+        assert Counter(block["stage2"]) == {
+            o: size * r // sum(ratio.values()) for o, r in ratio.items()
+        }
     bal = stage2.balance()
     rows = bal[bal.stratum == "site=A, stage1=rTMS"]
     n_list = int(rows.n.sum())
-    assert rows.set_index("level").target.to_dict() == {"continue": n_list / 3,
-                                                        "augment": 2 * n_list / 3}
+    assert rows.set_index("level").target.to_dict() == {
+        "continue": n_list / 3,
+        "augment": 2 * n_list / 3,
+    }
     assert "continue=1, augment=2 (stage1=rTMS)" in "\n".join(stage2.header())
     with pytest.raises(ValueError, match="equal allocation only"):
         Minimization(design, factors={"site": ("A", "B")}, stage=1)
@@ -228,7 +301,7 @@ def test_each_position_has_the_target_probability_over_many_seeds() -> None:
     m = 600
     for seed in range(m):
         arms = permuted_blocks(design, n=6, block_sizes=(3, 6), seed=seed).to_frame()["arm"]
-        hits += (arms.to_numpy()[:6] == "control")
+        hits += arms.to_numpy()[:6] == "control"
     se = math.sqrt(m * 2 / 3 * 1 / 3)
     assert np.all(np.abs(hits - m * 2 / 3) < 4.5 * se), hits
     chi2 = np.sum((hits - m * 2 / 3) ** 2 / (m * 2 / 3 * 1 / 3))
@@ -240,10 +313,11 @@ def test_orders_within_a_block_are_uniform_over_permutations() -> None:
     # likely.  3600 strata (independent streams), expected 150 per order;
     # chi-square goodness of fit, df = 23, must not reject at 1e-4.
     strata = {"site": tuple(f"s{i}" for i in range(3600))}
-    frame = permuted_blocks(factorial(), n=4, block_sizes=4, strata=strata,
-                            seed=99).to_frame()
-    orders = Counter(tuple(map(tuple, part[["rTMS", "MBI"]].to_numpy()))
-                     for _, part in frame.groupby("site", sort=False))
+    frame = permuted_blocks(factorial(), n=4, block_sizes=4, strata=strata, seed=99).to_frame()
+    orders = Counter(
+        tuple(map(tuple, part[["rTMS", "MBI"]].to_numpy()))
+        for _, part in frame.groupby("site", sort=False)
+    )
     assert len(orders) == 24
     counts = np.array(list(orders.values()))
     assert stats.chisquare(counts).pvalue > 1e-4
@@ -253,8 +327,9 @@ def test_block_sizes_follow_block_probs() -> None:
     # The first block's size is 8 with probability 0.75: over 2000 strata the
     # count is Binomial(2000, 0.75); tolerance 4.5 SE.
     strata = {"site": tuple(range(2000))}
-    frame = permuted_blocks(factorial(), n=1, block_sizes=(4, 8), block_probs=(0.25, 0.75),
-                            strata=strata, seed=5).to_frame(blocks=True)
+    frame = permuted_blocks(
+        factorial(), n=1, block_sizes=(4, 8), block_probs=(0.25, 0.75), strata=strata, seed=5
+    ).to_frame(blocks=True)
     firsts = frame[frame["sequence"] == 1]["block_size"].to_numpy()
     big = int(np.sum(firsts == 8))
     assert abs(big - 1500) < 4.5 * math.sqrt(2000 * 0.75 * 0.25)
@@ -295,8 +370,9 @@ def test_unseeded_schedule_records_its_entropy() -> None:
 # CSV export, blinding, balance summary
 # ----------------------------------------------------------------------------
 def test_csv_header_records_provenance_and_blinds_blocks(tmp_path) -> None:
-    sched = permuted_blocks(factorial(), n=16, block_sizes=(4, 8),
-                            strata={"site": ("A", "B")}, seed=2026)
+    sched = permuted_blocks(
+        factorial(), n=16, block_sizes=(4, 8), strata={"site": ("A", "B")}, seed=2026
+    )
     path = sched.to_csv(tmp_path / "blinded.csv")
     lines = path.read_text().splitlines()
     header = [ln for ln in lines if ln.startswith("#")]
@@ -315,25 +391,37 @@ def test_csv_header_records_provenance_and_blinds_blocks(tmp_path) -> None:
 
 
 def test_describe_states_ratio_units_strata_and_seed_but_not_block_sizes() -> None:
-    sched = permuted_blocks(parallel({ARMS[0]: 60, ARMS[1]: 30, ARMS[2]: 30}), n=30,
-                            block_sizes=(4, 8), strata={"site": ("A", "B"),
-                                                        "severity": ("mild", "severe")},
-                            seed=77)
+    sched = permuted_blocks(
+        parallel({ARMS[0]: 60, ARMS[1]: 30, ARMS[2]: 30}),
+        n=30,
+        block_sizes=(4, 8),
+        strata={"site": ("A", "B"), "severity": ("mild", "severe")},
+        seed=77,
+    )
     text = sched.describe()
-    assert text.startswith("Participants will be randomized 2:1:1 to one of three arms "
-                           "(rTMS alone, MBI then rTMS, rTMS with concurrent MBI) by permuted "
-                           "blocks of random size, stratified by site and severity")
+    assert text.startswith(
+        "Participants will be randomized 2:1:1 to one of three arms "
+        "(rTMS alone, MBI then rTMS, rTMS with concurrent MBI) by permuted "
+        "blocks of random size, stratified by site and severity"
+    )
     assert text.endswith(f"(trialplan {tp.__version__}, seed 77).")
-    assert "4" not in text.replace(tp.__version__, "")   # block sizes stay hidden
+    assert "4" not in text.replace(tp.__version__, "")  # block sizes stay hidden
     smart = permuted_blocks(real_smart(), n=10, stage=2, seed=5).describe()
-    assert smart.startswith("Non-responders will be re-randomized 1:1 to one of two stage-2 "
-                            "options (continue, augment) by permuted blocks of random size, "
-                            "stratified by stage-1 arm")
+    assert smart.startswith(
+        "Non-responders will be re-randomized 1:1 to one of two stage-2 "
+        "options (continue, augment) by permuted blocks of random size, "
+        "stratified by stage-1 arm"
+    )
 
 
 def test_balance_matches_an_independent_count() -> None:
-    sched = permuted_blocks(parallel({ARMS[0]: 60, ARMS[1]: 30, ARMS[2]: 30}), n=30,
-                            block_sizes=(4, 8), strata={"site": ("A", "B")}, seed=4)
+    sched = permuted_blocks(
+        parallel({ARMS[0]: 60, ARMS[1]: 30, ARMS[2]: 30}),
+        n=30,
+        block_sizes=(4, 8),
+        strata={"site": ("A", "B")},
+        seed=4,
+    )
     frame = sched.to_frame()
     for n_enrolled in (None, 7):
         bal = sched.balance(n_enrolled=n_enrolled)
@@ -363,42 +451,93 @@ def test_factorial_balance_reports_each_factor_margin() -> None:
 # ----------------------------------------------------------------------------
 # Bad input: parameter, value and what is allowed (with did-you-mean)
 # ----------------------------------------------------------------------------
-@pytest.mark.parametrize(("kwargs", "error", "fragments"), [
-    pytest.param(dict(block_sizes=(4, 6)), ValueError,
-                 ["block_sizes must be multiples of 4", "(4, 6)"], id="block-not-multiple"),
-    pytest.param(dict(block_sizes=(0, 4)), ValueError, ["block_sizes", ">= 1", "0"],
-                 id="block-zero"),
-    pytest.param(dict(block_sizes="4"), TypeError, ["block_sizes", "'4'"], id="block-str"),
-    pytest.param(dict(block_probs=(0.7, 0.7)), ValueError, ["block_probs", "sum to 1"],
-                 id="probs-sum"),
-    pytest.param(dict(n=0), ValueError, ["n must be a whole number >= 1", "n=0"], id="n-zero"),
-    pytest.param(dict(strata=["site"]), TypeError, ["strata must be a mapping", "['site']"],
-                 id="strata-not-mapping"),
-    pytest.param(dict(strata={"site": ("A", "A")}), ValueError, ["twice", "('A', 'A')"],
-                 id="strata-duplicate-level"),
-    pytest.param(dict(strata={"site": ()}), ValueError, ["non-empty", "strata['site']"],
-                 id="strata-empty"),
-    pytest.param(dict(strata={"rTMS": ("A", "B")}), ValueError, ["'rTMS'", "clashes"],
-                 id="strata-clash-factor"),
-    pytest.param(dict(strata={"sequence": ("A", "B")}), ValueError, ["'sequence'", "clashes"],
-                 id="strata-clash-reserved"),
-    pytest.param(dict(seed=np.random.default_rng(1)), TypeError, ["seed", "Generator"],
-                 id="seed-generator"),
-    pytest.param(dict(seed=-3), TypeError, ["seed", "-3"], id="seed-negative"),
-    pytest.param(dict(stage=1), ValueError, ["stage=1", "SMART"], id="stage-non-smart"),
-    pytest.param(dict(ratios={c: 1.5 for c in CELLS}), ValueError,
-                 ["ratios must be positive whole numbers", "1.5"], id="ratio-fraction"),
-    pytest.param(dict(ratios={c: 0 for c in CELLS}), ValueError,
-                 ["ratios must be positive whole numbers", "=0"], id="ratio-zero"),
-    pytest.param(dict(ratios={c: -1 for c in CELLS}), ValueError, ["ratios", "-1"],
-                 id="ratio-negative"),
-    pytest.param(dict(ratios={CELLS[0]: 1}), ValueError, ["ratios is missing"],
-                 id="ratio-missing-cell"),
-    pytest.param(dict(ratios={("sham", "contrl"): 1}), ValueError,
-                 ["'contrl'", "did you mean the cell sham+control"], id="ratio-typo-cell"),
-    pytest.param(dict(ratios=[1, 1, 1, 1]), TypeError, ["ratios must be a mapping"],
-                 id="ratio-not-mapping"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragments"),
+    [
+        pytest.param(
+            dict(block_sizes=(4, 6)),
+            ValueError,
+            ["block_sizes must be multiples of 4", "(4, 6)"],
+            id="block-not-multiple",
+        ),
+        pytest.param(
+            dict(block_sizes=(0, 4)), ValueError, ["block_sizes", ">= 1", "0"], id="block-zero"
+        ),
+        pytest.param(dict(block_sizes="4"), TypeError, ["block_sizes", "'4'"], id="block-str"),
+        pytest.param(
+            dict(block_probs=(0.7, 0.7)), ValueError, ["block_probs", "sum to 1"], id="probs-sum"
+        ),
+        pytest.param(dict(n=0), ValueError, ["n must be a whole number >= 1", "n=0"], id="n-zero"),
+        pytest.param(
+            dict(strata=["site"]),
+            TypeError,
+            ["strata must be a mapping", "['site']"],
+            id="strata-not-mapping",
+        ),
+        pytest.param(
+            dict(strata={"site": ("A", "A")}),
+            ValueError,
+            ["twice", "('A', 'A')"],
+            id="strata-duplicate-level",
+        ),
+        pytest.param(
+            dict(strata={"site": ()}),
+            ValueError,
+            ["non-empty", "strata['site']"],
+            id="strata-empty",
+        ),
+        pytest.param(
+            dict(strata={"rTMS": ("A", "B")}),
+            ValueError,
+            ["'rTMS'", "clashes"],
+            id="strata-clash-factor",
+        ),
+        pytest.param(
+            dict(strata={"sequence": ("A", "B")}),
+            ValueError,
+            ["'sequence'", "clashes"],
+            id="strata-clash-reserved",
+        ),
+        pytest.param(
+            dict(seed=np.random.default_rng(1)),
+            TypeError,
+            ["seed", "Generator"],
+            id="seed-generator",
+        ),
+        pytest.param(dict(seed=-3), TypeError, ["seed", "-3"], id="seed-negative"),
+        pytest.param(dict(stage=1), ValueError, ["stage=1", "SMART"], id="stage-non-smart"),
+        pytest.param(
+            dict(ratios={c: 1.5 for c in CELLS}),
+            ValueError,
+            ["ratios must be positive whole numbers", "1.5"],
+            id="ratio-fraction",
+        ),
+        pytest.param(
+            dict(ratios={c: 0 for c in CELLS}),
+            ValueError,
+            ["ratios must be positive whole numbers", "=0"],
+            id="ratio-zero",
+        ),
+        pytest.param(
+            dict(ratios={c: -1 for c in CELLS}), ValueError, ["ratios", "-1"], id="ratio-negative"
+        ),
+        pytest.param(
+            dict(ratios={CELLS[0]: 1}), ValueError, ["ratios is missing"], id="ratio-missing-cell"
+        ),
+        pytest.param(
+            dict(ratios={("sham", "contrl"): 1}),
+            ValueError,
+            ["'contrl'", "did you mean the cell sham+control"],
+            id="ratio-typo-cell",
+        ),
+        pytest.param(
+            dict(ratios=[1, 1, 1, 1]),
+            TypeError,
+            ["ratios must be a mapping"],
+            id="ratio-not-mapping",
+        ),
+    ],
+)
 def test_permuted_blocks_rejects_bad_input(kwargs, error, fragments) -> None:
     args = dict(n=20, block_sizes=(4, 8), seed=1) | kwargs
     with pytest.raises(error) as info:
@@ -408,13 +547,17 @@ def test_permuted_blocks_rejects_bad_input(kwargs, error, fragments) -> None:
 
 
 def test_ratio_sum_drives_the_block_size_rule() -> None:
-    design = parallel({ARMS[0]: 80, ARMS[1]: 40, ARMS[2]: 40})     # 2:1:1, sum 4
-    with pytest.raises(ValueError, match=r"multiples of 4, the sum of the allocation ratios "
-                                         r"2:1:1"):
+    design = parallel({ARMS[0]: 80, ARMS[1]: 40, ARMS[2]: 40})  # 2:1:1, sum 4
+    with pytest.raises(
+        ValueError,
+        match=r"multiples of 4, the sum of the allocation ratios "
+        r"2:1:1",
+    ):
         permuted_blocks(design, n=10, block_sizes=(3, 6), seed=1)
     with pytest.raises(ValueError, match=r"'rTMS alon'.*did you mean 'rTMS alone'"):
-        permuted_blocks(design, n=10, block_sizes=4, seed=1,
-                        ratios={"rTMS alon": 1, ARMS[1]: 1, ARMS[2]: 1})
+        permuted_blocks(
+            design, n=10, block_sizes=4, seed=1, ratios={"rTMS alon": 1, ARMS[1]: 1, ARMS[2]: 1}
+        )
 
 
 def test_smart_needs_a_stage_and_unknown_designs_are_refused() -> None:
@@ -422,18 +565,27 @@ def test_smart_needs_a_stage_and_unknown_designs_are_refused() -> None:
         permuted_blocks(real_smart(), n=10, block_sizes=2, seed=1)
     with pytest.raises(ValueError, match=r"stage must be 1 .* got stage=3"):
         permuted_blocks(real_smart(), n=10, block_sizes=2, seed=1, stage=3)
-    with pytest.raises(TypeError, match=r"design must be a trialplan design .* got "
-                                        r"design=\('A', 'B'\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"design must be a trialplan design .* got "
+        r"design=\('A', 'B'\)",
+    ):
         permuted_blocks(("A", "B"), n=10, seed=1)
 
 
 def test_stratum_lookup_suggests_the_closest_level() -> None:
     sched = permuted_blocks(factorial(), n=8, strata={"site": ("Leeds", "London")}, seed=1)
-    with pytest.raises(ValueError, match=r"'Londn' is not a level of 'site'.*did you mean "
-                                         r"'London'"):
+    with pytest.raises(
+        ValueError,
+        match=r"'Londn' is not a level of 'site'.*did you mean "
+        r"'London'",
+    ):
         sched.stratum(site="Londn")
-    with pytest.raises(ValueError, match=r"'sit' is not a stratification variable.*did you "
-                                         r"mean 'site'"):
+    with pytest.raises(
+        ValueError,
+        match=r"'sit' is not a stratification variable.*did you "
+        r"mean 'site'",
+    ):
         sched.stratum(sit="Leeds")
     with pytest.raises(ValueError, match=r"missing \['site'\]"):
         sched.stratum()
@@ -450,9 +602,14 @@ def draw_covariates(rng: np.random.Generator, n: int) -> list[dict]:
     site = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
     sex = rng.random(n) < 0.65
     severe = rng.random(n) < 0.4
-    return [{"site": MIN_FACTORS["site"][s], "sex": "F" if f else "M",
-             "severity": "severe" if v else "moderate"}
-            for s, f, v in zip(site, sex, severe, strict=True)]
+    return [
+        {
+            "site": MIN_FACTORS["site"][s],
+            "sex": "F" if f else "M",
+            "severity": "severe" if v else "moderate",
+        }
+        for s, f, v in zip(site, sex, severe, strict=True)
+    ]
 
 
 def marginal_imbalance(covariates: list[dict], cells: list[int], k: int) -> int:
@@ -460,8 +617,10 @@ def marginal_imbalance(covariates: list[dict], cells: list[int], k: int) -> int:
     total = 0
     for factor, levels in MIN_FACTORS.items():
         for level in levels:
-            counts = np.bincount([c for cov, c in zip(covariates, cells, strict=True)
-                                  if cov[factor] == level], minlength=k)
+            counts = np.bincount(
+                [c for cov, c in zip(covariates, cells, strict=True) if cov[factor] == level],
+                minlength=k,
+            )
             total += int(counts.max() - counts.min())
     return total
 
@@ -490,8 +649,9 @@ def test_minimization_beats_simple_randomization_in_simulation() -> None:
     assert np.mean(mins) < 0.5 * np.mean(simples)
 
 
-def recompute_scores(history: list[tuple[dict, int]], cov: dict, k: int,
-                     weights: dict | None = None) -> np.ndarray:
+def recompute_scores(
+    history: list[tuple[dict, int]], cov: dict, k: int, weights: dict | None = None
+) -> np.ndarray:
     """Pocock-Simon G_k from scratch: range of counts at the patient's levels."""
     weights = weights or {}
     scores = np.zeros(k)
@@ -506,8 +666,9 @@ def recompute_scores(history: list[tuple[dict, int]], cov: dict, k: int,
     return scores
 
 
-@pytest.mark.parametrize("p", [pytest.param(1.0, id="deterministic"),
-                               pytest.param(0.8, id="biased-coin-0.8")])
+@pytest.mark.parametrize(
+    "p", [pytest.param(1.0, id="deterministic"), pytest.param(0.8, id="biased-coin-0.8")]
+)
 def test_audit_log_scores_and_choices_agree_with_recomputation(p: float) -> None:
     covs = draw_covariates(np.random.default_rng(3), 60)
     weights = {"site": 2.0, "sex": 1.0, "severity": 0.5}
@@ -537,15 +698,20 @@ def test_biased_coin_picks_a_non_preferred_treatment_with_probability_1_minus_p(
     # the preferred set with probability 1 - p = 0.3 exactly (Pocock & Simon
     # 1975).  Count over 3000 assignments; Binomial tolerance 4.5 SE.
     rng = np.random.default_rng(8)
-    alloc = Minimization(parallel(60, arms=("control", "active")),
-                         factors={"site": ("A", "B", "C")}, p=0.7, seed=9)
+    alloc = Minimization(
+        parallel(60, arms=("control", "active")), factors={"site": ("A", "B", "C")}, p=0.7, seed=9
+    )
     for _ in range(3000):
         alloc.assign({"site": ("A", "B", "C")[rng.integers(3)]})
     log = alloc.log()
     contested = log[log["rule"] != "all tied: uniform"]
     away = (contested["rule"] == "biased coin: non-preferred").to_numpy()
-    not_preferred = np.array([a not in pref.split(", ") for a, pref in
-                              zip(contested["assigned"], contested["preferred"], strict=True)])
+    not_preferred = np.array(
+        [
+            a not in pref.split(", ")
+            for a, pref in zip(contested["assigned"], contested["preferred"], strict=True)
+        ]
+    )
     assert np.array_equal(away, not_preferred)
     m = len(contested)
     assert m > 1000
@@ -556,8 +722,10 @@ def test_first_assignment_is_uniform_over_cells() -> None:
     # All cells tie for the first participant: uniform over the 4 cells.
     # 2000 seeds, chi-square goodness of fit (df = 3) must not reject at 1e-4.
     design = factorial()
-    counts = Counter(Minimization(design, factors={"site": ("A", "B")}, seed=s)
-                     .assign({"site": "A"}) for s in range(2000))
+    counts = Counter(
+        Minimization(design, factors={"site": ("A", "B")}, seed=s).assign({"site": "A"})
+        for s in range(2000)
+    )
     assert set(counts) == set(CELLS)
     assert stats.chisquare([counts[c] for c in CELLS]).pvalue > 1e-4
 
@@ -573,8 +741,12 @@ def test_hand_computed_scores_two_arms() -> None:
     factors = {"sex": ("F", "M"), "age": ("young", "old")}
     for imbalance, want in (("range", {"A": 6.0, "B": 2.0}), ("variance", {"A": 9.0, "B": 1.0})):
         alloc = Minimization(design, factors=factors, p=1.0, imbalance=imbalance, seed=0)
-        for cov, arm in (({"sex": "F", "age": "young"}, "A"), ({"sex": "F", "age": "old"}, "A"),
-                         ({"sex": "M", "age": "young"}, "A"), ({"sex": "M", "age": "old"}, "B")):
+        for cov, arm in (
+            ({"sex": "F", "age": "young"}, "A"),
+            ({"sex": "F", "age": "old"}, "A"),
+            ({"sex": "M", "age": "young"}, "A"),
+            ({"sex": "M", "age": "old"}, "B"),
+        ):
             alloc.record(cov, arm)
         assert alloc.imbalance_scores({"sex": "F", "age": "young"}) == want
         assert alloc.assign({"sex": "F", "age": "young"}) == "B"
@@ -605,20 +777,31 @@ def test_minimization_over_parallel_arms_and_smart_stage2() -> None:
     assert smart.assign({"site": "A", "stage1": "rTMS"}) in ("continue", "augment")
 
 
-@pytest.mark.parametrize(("kwargs", "error", "pattern"), [
-    pytest.param(dict(p=0.2), ValueError, r"p must lie in \(1/4, 1\] .* got p=0.2",
-                 id="p-too-small"),
-    pytest.param(dict(p=1.5), ValueError, r"p must lie in \(1/4, 1\].*p=1.5", id="p-above-1"),
-    pytest.param(dict(factors={}), ValueError, r"at least one minimization factor",
-                 id="no-factors"),
-    pytest.param(dict(weights={"sit": 1.0}), ValueError, r"'sit'.*did you mean 'site'",
-                 id="weights-typo"),
-    pytest.param(dict(weights={"site": -1.0}), ValueError, r"weights must be >= 0",
-                 id="weights-negative"),
-    pytest.param(dict(imbalance="rnge"), ValueError,
-                 r"imbalance='rnge' is not allowed.*did you mean 'range'", id="imbalance-typo"),
-    pytest.param(dict(seed="x"), TypeError, r"seed must be", id="seed-str"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "pattern"),
+    [
+        pytest.param(
+            dict(p=0.2), ValueError, r"p must lie in \(1/4, 1\] .* got p=0.2", id="p-too-small"
+        ),
+        pytest.param(dict(p=1.5), ValueError, r"p must lie in \(1/4, 1\].*p=1.5", id="p-above-1"),
+        pytest.param(
+            dict(factors={}), ValueError, r"at least one minimization factor", id="no-factors"
+        ),
+        pytest.param(
+            dict(weights={"sit": 1.0}), ValueError, r"'sit'.*did you mean 'site'", id="weights-typo"
+        ),
+        pytest.param(
+            dict(weights={"site": -1.0}), ValueError, r"weights must be >= 0", id="weights-negative"
+        ),
+        pytest.param(
+            dict(imbalance="rnge"),
+            ValueError,
+            r"imbalance='rnge' is not allowed.*did you mean 'range'",
+            id="imbalance-typo",
+        ),
+        pytest.param(dict(seed="x"), TypeError, r"seed must be", id="seed-str"),
+    ],
+)
 def test_minimization_rejects_bad_settings(kwargs, error, pattern) -> None:
     args = dict(factors={"site": ("A", "B")}, seed=1) | kwargs
     with pytest.raises(error, match=pattern):
@@ -627,25 +810,35 @@ def test_minimization_rejects_bad_settings(kwargs, error, pattern) -> None:
 
 def test_minimization_rejects_unequal_allocation() -> None:
     with pytest.raises(ValueError, match=r"equal allocation only.* 2:1:1"):
-        Minimization(parallel({ARMS[0]: 80, ARMS[1]: 40, ARMS[2]: 40}),
-                     factors={"site": ("A",)}, seed=1)
+        Minimization(
+            parallel({ARMS[0]: 80, ARMS[1]: 40, ARMS[2]: 40}), factors={"site": ("A",)}, seed=1
+        )
 
 
-@pytest.mark.parametrize(("covariates", "pattern"), [
-    pytest.param({"site": "Londn", "sex": "F"},
-                 r"'Londn' is not a level of 'site', whose levels are \('Leeds', 'London'\) "
-                 r"\(did you mean 'London'\?\)", id="level-typo"),
-    pytest.param({"sit": "Leeds", "sex": "F"},
-                 r"'sit' is not a stratification variable.*did you mean 'site'",
-                 id="factor-typo"),
-    pytest.param({"site": "Leeds"}, r"missing \['sex'\]", id="factor-missing"),
-])
+@pytest.mark.parametrize(
+    ("covariates", "pattern"),
+    [
+        pytest.param(
+            {"site": "Londn", "sex": "F"},
+            r"'Londn' is not a level of 'site', whose levels are \('Leeds', 'London'\) "
+            r"\(did you mean 'London'\?\)",
+            id="level-typo",
+        ),
+        pytest.param(
+            {"sit": "Leeds", "sex": "F"},
+            r"'sit' is not a stratification variable.*did you mean 'site'",
+            id="factor-typo",
+        ),
+        pytest.param({"site": "Leeds"}, r"missing \['sex'\]", id="factor-missing"),
+    ],
+)
 def test_assign_rejects_unknown_covariates(covariates, pattern) -> None:
-    alloc = Minimization(factorial(), factors={"site": ("Leeds", "London"), "sex": ("F", "M")},
-                         seed=1)
+    alloc = Minimization(
+        factorial(), factors={"site": ("Leeds", "London"), "sex": ("F", "M")}, seed=1
+    )
     with pytest.raises(ValueError, match=pattern):
         alloc.assign(covariates)
-    assert alloc.n_assigned == 0          # a refused participant leaves no trace
+    assert alloc.n_assigned == 0  # a refused participant leaves no trace
     with pytest.raises(ValueError, match=r"'sham\+contrl'|did you mean the cell"):
         alloc.record({"site": "Leeds", "sex": "F"}, ("sham", "contrl"))
 
@@ -655,16 +848,31 @@ def test_numpy_arrays_are_accepted_where_lists_are() -> None:
     # be a non-empty sequence"): arrays are not collections.abc.Sequence.  The
     # schedule must be the one the equal lists give, seed for seed.
     design = factorial()
-    with_arrays = permuted_blocks(design, n=40, block_sizes=np.array([4, 8]), seed=7,
-                                  block_probs=np.array([0.5, 0.5]),
-                                  strata={"site": np.array(["A", "B"])}).to_frame()
-    with_lists = permuted_blocks(design, n=40, block_sizes=[4, 8], seed=7,
-                                 block_probs=[0.5, 0.5], strata={"site": ["A", "B"]}).to_frame()
+    with_arrays = permuted_blocks(
+        design,
+        n=40,
+        block_sizes=np.array([4, 8]),
+        seed=7,
+        block_probs=np.array([0.5, 0.5]),
+        strata={"site": np.array(["A", "B"])},
+    ).to_frame()
+    with_lists = permuted_blocks(
+        design,
+        n=40,
+        block_sizes=[4, 8],
+        seed=7,
+        block_probs=[0.5, 0.5],
+        strata={"site": ["A", "B"]},
+    ).to_frame()
     pd.testing.assert_frame_equal(with_arrays, with_lists)
     arrays = Minimization(design, factors={"site": np.array(["A", "B"])}, seed=3)
     lists = Minimization(design, factors={"site": ["A", "B"]}, seed=3)
-    assert [arrays.assign({"site": s}) for s in "ABBA"] == \
-        [lists.assign({"site": s}) for s in "ABBA"]
-    with pytest.raises(TypeError, match=r"block_sizes must be a whole number or a non-empty "
-                                        r"sequence of them.*got block_sizes=array"):
+    assert [arrays.assign({"site": s}) for s in "ABBA"] == [
+        lists.assign({"site": s}) for s in "ABBA"
+    ]
+    with pytest.raises(
+        TypeError,
+        match=r"block_sizes must be a whole number or a non-empty "
+        r"sequence of them.*got block_sizes=array",
+    ):
         permuted_blocks(design, n=40, block_sizes=np.array([[4, 8]]), seed=7)

@@ -33,22 +33,32 @@ from trialplan.spec import SensitivityGrid, Spec, spec_hash
 
 REFERENCES = Path(__file__).parent / "references"
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
-MEANS = {("sham", "control"): 0.0, ("active", "control"): -3.0,
-         ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}
+MEANS = {
+    ("sham", "control"): 0.0,
+    ("active", "control"): -3.0,
+    ("sham", "MBI"): -2.0,
+    ("active", "MBI"): -8.0,
+}
 
 
 def design(**changes):
-    d = tp.Factorial(factors=FACTORS, outcome=tp.Continuous(means=MEANS, sd=8.0),
-                     n_per_cell=50, dropout=0.1)
+    d = tp.Factorial(
+        factors=FACTORS, outcome=tp.Continuous(means=MEANS, sd=8.0), n_per_cell=50, dropout=0.1
+    )
     return d.replace(**changes) if changes else d
 
 
 @pytest.fixture(scope="module")
 def protocol():
-    spec = Spec(design=design(), outcome_label="the change in HAM-D-17", timepoint="week 8",
-                sources=("Kedzior et al. 2015",), primary=("rTMS:MBI",), power=0.9,
-                sensitivity=SensitivityGrid(sd=(7.0, 8.0), dropout=(0.1, 0.2),
-                                            effect_scale=(0.75, 1.0)))
+    spec = Spec(
+        design=design(),
+        outcome_label="the change in HAM-D-17",
+        timepoint="week 8",
+        sources=("Kedzior et al. 2015",),
+        primary=("rTMS:MBI",),
+        power=0.9,
+        sensitivity=SensitivityGrid(sd=(7.0, 8.0), dropout=(0.1, 0.2), effect_scale=(0.75, 1.0)),
+    )
     return make_protocol(spec, figures=False)
 
 
@@ -59,8 +69,9 @@ def number(pattern, text):
 
 
 def paragraph(protocol: Protocol, start: str) -> str:
-    return next(b.text for b in protocol.blocks
-                if b.kind == "paragraph" and b.text.startswith(start))
+    return next(
+        b.text for b in protocol.blocks if b.kind == "paragraph" and b.text.startswith(start)
+    )
 
 
 # ----------------------------------------------------- numbers parsed back
@@ -70,10 +81,13 @@ def test_sample_size_paragraph_numbers_come_from_the_results(protocol):
     assert number(r"(\d+) participants per cell", text) == ss.n_per_cell
     assert number(r"\((\d+) analysed in total\)", text) == ss.n_total
     assert number(r"(\d+) participants will be randomized", text) == ss.n_randomized
-    assert number(r"randomized \((\d+) per cell\)", text) == ss.n_randomized_per_cell[
-        ("sham", "control")]
+    assert (
+        number(r"randomized \((\d+) per cell\)", text)
+        == ss.n_randomized_per_cell[("sham", "control")]
+    )
     assert number(r"achieved power is ([\d.]+)% for 'rTMS:MBI'", text) == pytest.approx(
-        100 * ss.powers["rTMS:MBI"], abs=0.05)
+        100 * ss.powers["rTMS:MBI"], abs=0.05
+    )
     assert number(r"target power of ([\d.]+)%", text) == 90
     assert number(r"alpha = ([\d.]+) \(two-sided\)", text) == 0.05
     assert number(r"common SD of ([\d.]+)", text) == 8.0
@@ -82,8 +96,12 @@ def test_sample_size_paragraph_numbers_come_from_the_results(protocol):
 
 def test_interaction_in_the_text_is_the_difference_of_differences(protocol):
     text = paragraph(protocol, "The trial is a 2x2 factorial")
-    by_hand = (MEANS[("active", "MBI")] - MEANS[("active", "control")]
-               - MEANS[("sham", "MBI")] + MEANS[("sham", "control")])
+    by_hand = (
+        MEANS[("active", "MBI")]
+        - MEANS[("active", "control")]
+        - MEANS[("sham", "MBI")]
+        + MEANS[("sham", "control")]
+    )
     assert number(r"interaction \(difference of differences\) of (-?[\d.]+)", text) == by_hand
     assert number(r"'rTMS:MBI': the interaction.*?planned at (-?[\d.]+)", text) == by_hand
 
@@ -95,15 +113,19 @@ def test_cell_means_in_the_text(protocol):
 
 
 def test_power_table_matches_the_power_result(protocol):
-    table = next(b for b in protocol.blocks if b.kind == "table"
-                 and b.text.startswith("Power of each hypothesis"))
+    table = next(
+        b
+        for b in protocol.blocks
+        if b.kind == "table" and b.text.startswith("Power of each hypothesis")
+    )
     power = protocol.results["power"]
     assert [row[0] for row in table.rows] == list(power)
     for row in table.rows:
         values = dict(zip(table.header, row, strict=True))
         assert float(values["power"]) == pytest.approx(power[values["hypothesis"]], abs=5e-4)
         assert float(values["effect"]) == pytest.approx(
-            power.row(values["hypothesis"]).effect, rel=1e-3)
+            power.row(values["hypothesis"]).effect, rel=1e-3
+        )
 
 
 def test_sensitivity_row_matches_an_independent_noncentral_t(protocol):
@@ -118,16 +140,20 @@ def test_sensitivity_row_matches_an_independent_noncentral_t(protocol):
     expected = stats.nct.sf(crit, df, ic / se) + stats.nct.cdf(-crit, df, ic / se)
     assert float(row["n_analysed"].iloc[0]) == 4 * n_cell
     assert float(row["power"].iloc[0]) == pytest.approx(expected, abs=1e-9)
-    table = next(b for b in protocol.blocks if b.kind == "table"
-                 and b.text.startswith("Power of 'rTMS:MBI'"))
+    table = next(
+        b for b in protocol.blocks if b.kind == "table" and b.text.startswith("Power of 'rTMS:MBI'")
+    )
     assert len(table.rows) == len(sens) == 8
 
 
 def test_gpower_reference_through_the_protocol():
     # G*Power 3.1: f = 0.25, 4 groups, df1 = 1, alpha .05, power .80 -> N = 128.
     means = {("a0", "b0"): 0.0, ("a0", "b1"): 0.0, ("a1", "b0"): 0.5, ("a1", "b1"): 0.5}
-    d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
-                     outcome=tp.Continuous(means=means, sd=1.0), n_per_cell=10)
+    d = tp.Factorial(
+        factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        outcome=tp.Continuous(means=means, sd=1.0),
+        n_per_cell=10,
+    )
     p = make_protocol(Spec(design=d, primary=("A",), power=0.8), figures=False)
     text = p.to_markdown()
     assert "32 participants per cell (128 analysed in total)" in text
@@ -142,11 +168,15 @@ def test_reproducibility_block(protocol):
 
 
 def test_consort_factorial_items(protocol):
-    items = next(b.items for b in protocol.blocks if b.kind == "list"
-                 and b.items[0].startswith("Interaction:"))
+    items = next(
+        b.items
+        for b in protocol.blocks
+        if b.kind == "list" and b.items[0].startswith("Interaction:")
+    )
     power = protocol.results["power"]
     assert number(r"interaction test has ([\d.]+)% power", items[0]) == pytest.approx(
-        100 * power["rTMS:MBI"], abs=0.05)
+        100 * power["rTMS:MBI"], abs=0.05
+    )
     assert "'rTMS', 'MBI' at the margins" in items[1]
     assert "'rTMS | MBI=control'" in items[1]
     assert items[2].startswith("Primary comparison: 'rTMS:MBI'")
@@ -154,8 +184,10 @@ def test_consort_factorial_items(protocol):
 
 def test_same_spec_same_text():
     spec = Spec(design=design(), primary=("rTMS",))
-    assert make_protocol(spec, figures=False).to_markdown() == \
+    assert (
         make_protocol(spec, figures=False).to_markdown()
+        == make_protocol(spec, figures=False).to_markdown()
+    )
 
 
 def test_markdown_escapes_pipes_in_table_cells(protocol):
@@ -166,12 +198,19 @@ def test_markdown_escapes_pipes_in_table_cells(protocol):
 # --------------------------------------------------- other designs/engines
 def test_sequential_protocol_reports_rpact_bounds():
     with (REFERENCES / "gsd_rpact.csv").open() as f:
-        rows = [r for r in csv.DictReader(line for line in f if not line.startswith("#"))
-                if r["case"] == "asOF_k3_a025"]
+        rows = [
+            r
+            for r in csv.DictReader(line for line in f if not line.startswith("#"))
+            if r["case"] == "asOF_k3_a025"
+        ]
     rpact = [float(r["efficacy"]) for r in rows]
     gsd = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025)
-    spec = Spec(design=design(alpha=0.025, sided=1), primary=("rTMS:MBI",), sequential=gsd,
-                hypotheses=("rTMS", "MBI", "rTMS:MBI"))
+    spec = Spec(
+        design=design(alpha=0.025, sided=1),
+        primary=("rTMS:MBI",),
+        sequential=gsd,
+        hypotheses=("rTMS", "MBI", "rTMS:MBI"),
+    )
     p = make_protocol(spec, figures=False)
     sap = paragraph(p, "The primary analysis will fit")
     bounds = re.search(r"\(z = ([\d., ]+) at information fractions", sap).group(1)
@@ -181,7 +220,8 @@ def test_sequential_protocol_reports_rpact_bounds():
     looks = re.search(r"looks after ([\d, ]+) analysed", text).group(1)
     assert [int(v) for v in looks.split(", ")] == list(ss.n_total_per_look)
     assert number(r"a fixed design would need ([\d.]+) analysed", text) == pytest.approx(
-        ss.n_total_fixed, abs=0.05)
+        ss.n_total_fixed, abs=0.05
+    )
     assert any(b.kind == "heading" and b.text == "Interim analyses" for b in p.blocks)
 
 
@@ -190,10 +230,15 @@ def test_sequential_combination_protocol_states_the_min_rule():
     # single-statistic sentence would misstate the rule). The expected size with no effect
     # in the text is parsed back against the min test's stopping table under the global
     # null: n_max times sum_k P(stop at look k) t_k.
-    gsd = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025,
-                             futility=tp.spending.hwang_shih_decani(-2))
-    spec = Spec(design=design(alpha=0.025, sided=1), primary=("combination",), sequential=gsd,
-                hypotheses=("rTMS", "MBI", "combination"))
+    gsd = tp.GroupSequential(
+        info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025, futility=tp.spending.hwang_shih_decani(-2)
+    )
+    spec = Spec(
+        design=design(alpha=0.025, sided=1),
+        primary=("combination",),
+        sequential=gsd,
+        hypotheses=("rTMS", "MBI", "combination"),
+    )
     p = make_protocol(spec, figures=False)
     sap = paragraph(p, "The primary analysis will fit")
     assert "if both comparisons of 'combination' cross the efficacy bound at that look" in sap
@@ -203,27 +248,41 @@ def test_sequential_combination_protocol_states_the_min_rule():
     stop_h0 = frame["stop_efficacy_h0"] + frame["stop_futility_h0"]
     stop_h0.iloc[-1] = 1 - stop_h0.iloc[:-1].sum()
     expected_h0 = ss.n_total * float((stop_h0 * frame["info_fraction"]).sum())
-    assert number(r"Expected analysed sample sizes are ([\d.]+) with no effect", sap) == \
-        pytest.approx(expected_h0, abs=0.05)
+    assert number(
+        r"Expected analysed sample sizes are ([\d.]+) with no effect", sap
+    ) == pytest.approx(expected_h0, abs=0.05)
 
 
 def test_multiplicity_protocol_reports_any_and_all():
-    spec = Spec(design=design(), primary=("rTMS",), hypotheses=("rTMS", "MBI"),
-                multiplicity=tp.Bonferroni(["rTMS", "MBI"]))
+    spec = Spec(
+        design=design(),
+        primary=("rTMS",),
+        hypotheses=("rTMS", "MBI"),
+        multiplicity=tp.Bonferroni(["rTMS", "MBI"]),
+    )
     p = make_protocol(spec, figures=False)
     power = p.results["power"]
-    items = next(b.items for b in p.blocks if b.kind == "list"
-                 and b.items[0].startswith("Power to reject at least one"))
+    items = next(
+        b.items
+        for b in p.blocks
+        if b.kind == "list" and b.items[0].startswith("Power to reject at least one")
+    )
     assert number(r"at least one hypothesis: ([\d.]+)%", items[0]) == pytest.approx(
-        100 * power.any, abs=0.05)
+        100 * power.any, abs=0.05
+    )
     assert number(r"all hypotheses: ([\d.]+)%", items[1]) == pytest.approx(
-        100 * power.all, abs=0.05)
+        100 * power.all, abs=0.05
+    )
     assert "Bonferroni procedure" in paragraph(p, "The primary analysis will fit")
 
 
 def test_binary_protocol_states_rates_and_scale():
-    rates = {("sham", "control"): 0.12, ("active", "control"): 0.30,
-             ("sham", "MBI"): 0.22, ("active", "MBI"): 0.50}
+    rates = {
+        ("sham", "control"): 0.12,
+        ("active", "control"): 0.30,
+        ("sham", "MBI"): 0.22,
+        ("active", "MBI"): 0.50,
+    }
     d = tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=rates), n_per_cell=100)
     with pytest.warns(UserWarning, match="scale dependent"):
         p = make_protocol(Spec(design=d, primary=("rTMS",), power=0.8), figures=False)
@@ -231,16 +290,22 @@ def test_binary_protocol_states_rates_and_scale():
     for (a, b), rate in rates.items():
         assert number(rf"{a}\+{b} ([\d.]+)%", text) == pytest.approx(100 * rate)
     # IC on the risk-difference scale, by hand: 0.50 - 0.30 - 0.22 + 0.12 = 0.10
-    assert number(r"difference of differences\) of ([\d.]+) on the risk difference scale",
-                  text) == pytest.approx(0.10)
-    assert "binomial regression model with an identity link" in \
-        paragraph(p, "The primary analysis will fit")
+    assert number(
+        r"difference of differences\) of ([\d.]+) on the risk difference scale", text
+    ) == pytest.approx(0.10)
+    assert "binomial regression model with an identity link" in paragraph(
+        p, "The primary analysis will fit"
+    )
 
 
 def test_parallel_protocol_counts_per_arm():
     arms = ("rTMS alone", "MBI then rTMS")
-    d = tp.Parallel(arms=arms, outcome=tp.Continuous(means={arms[0]: -10.0, arms[1]: -14.0},
-                                                     sd=8.0), n_per_arm=30, control=arms[0])
+    d = tp.Parallel(
+        arms=arms,
+        outcome=tp.Continuous(means={arms[0]: -10.0, arms[1]: -14.0}, sd=8.0),
+        n_per_arm=30,
+        control=arms[0],
+    )
     p = make_protocol(Spec(design=d, power=0.8), figures=False)
     text = paragraph(p, "The trial randomizes participants to 2 parallel arms")
     # two-sample t test, d = 0.5, 80 %: 64 per group (Cohen 1988, Table 2.4.1)
@@ -280,39 +345,63 @@ def test_figures_are_byte_identical_across_runs(tmp_path):
     make_protocol(spec).write(tmp_path / "a", formats=["md"])
     make_protocol(spec).write(tmp_path / "b", formats=["md"])
     for name in ("power_curve.png", "power_curve.svg"):
-        assert (tmp_path / "a" / "figures" / name).read_bytes() == \
-            (tmp_path / "b" / "figures" / name).read_bytes()
+        assert (tmp_path / "a" / "figures" / name).read_bytes() == (
+            tmp_path / "b" / "figures" / name
+        ).read_bytes()
 
 
 def test_boundary_plot_draws_the_bounds():
-    gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025,
-                             futility=tp.spending.pocock())
+    gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025, futility=tp.spending.pocock())
     fig = tp.report.boundary_plot(gsd)
     lines = fig.axes[0].get_lines()
     assert lines[0].get_ydata().tolist() == gsd.efficacy_z.tolist()
     assert lines[1].get_ydata().tolist() == gsd.futility_z.tolist()
 
 
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(),
-                    reason="headless Chromium (/usr/bin/chromium) is not installed")
+@pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists(),
+    reason="headless Chromium (/usr/bin/chromium) is not installed",
+)
 def test_html_protocol_renders_in_headless_chromium(tmp_path):
     spec = Spec(design=design(), primary=("rTMS",), power=0.8)
     written = make_protocol(spec).write(tmp_path, formats=["html"])
     profile = tmp_path / "profile"
     proc = subprocess.run(
-        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
-         f"--user-data-dir={profile}", "--dump-dom", written["html"].as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            "/usr/bin/chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            written["html"].as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = proc.stdout
     assert "<h2>Sample size (SPIRIT 2013 item 14)</h2>" in dom
-    assert paragraph(make_protocol(spec, figures=False), "The trial is a 2x2") in \
-        dom.replace("&amp;", "&").replace("&#39;", "'")
+    assert paragraph(make_protocol(spec, figures=False), "The trial is a 2x2") in dom.replace(
+        "&amp;", "&"
+    ).replace("&#39;", "'")
     shot = tmp_path / "page.png"
-    subprocess.run(["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                    f"--user-data-dir={profile}", f"--screenshot={shot}",
-                    "--window-size=1000,2000", written["html"].as_uri()],
-                   capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [
+            "/usr/bin/chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={profile}",
+            f"--screenshot={shot}",
+            "--window-size=1000,2000",
+            written["html"].as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     assert shot.stat().st_size > 10_000
 
 
@@ -346,18 +435,30 @@ def test_write_rejects_unknown_formats(protocol, tmp_path):
 
 
 def test_make_protocol_needs_a_cell_design():
-    with pytest.raises(ValueError, match="tp.Factorial, tp.Parallel and tp.SMART designs; got a "
-                                         "GroupSequential"):
+    with pytest.raises(
+        ValueError, match="tp.Factorial, tp.Parallel and tp.SMART designs; got a GroupSequential"
+    ):
         make_protocol(tp.GroupSequential(info_fractions=(0.5, 1.0)))
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    pytest.param({"sd": (0.0,)}, r"sd must be numbers > 0; got sd=\(0.0,\)", id="sd-zero"),
-    pytest.param({"dropout": (1.0,)}, r"dropout must be proportions in \[0, 1\); got "
-                 r"dropout=\(1.0,\)", id="dropout-one"),
-    pytest.param({"effect_scale": (-1.0,)}, r"effect_scale must be numbers > 0; got "
-                 r"effect_scale=\(-1.0,\)", id="negative-scale"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        pytest.param({"sd": (0.0,)}, r"sd must be numbers > 0; got sd=\(0.0,\)", id="sd-zero"),
+        pytest.param(
+            {"dropout": (1.0,)},
+            r"dropout must be proportions in \[0, 1\); got "
+            r"dropout=\(1.0,\)",
+            id="dropout-one",
+        ),
+        pytest.param(
+            {"effect_scale": (-1.0,)},
+            r"effect_scale must be numbers > 0; got "
+            r"effect_scale=\(-1.0,\)",
+            id="negative-scale",
+        ),
+    ],
+)
 def test_sensitivity_table_rejects_bad_grids(kwargs, message):
     with pytest.raises(ValueError, match=message):
         sensitivity_table(design(), hypothesis="rTMS", **kwargs)
@@ -372,8 +473,7 @@ def test_sensitivity_sd_needs_an_outcome_with_an_sd():
 
 def test_scale_effects():
     y = tp.Binary(rates={"a": 0.2, "b": 0.5})
-    assert dict(scale_effects(y, 0.5, reference="a").rates) == pytest.approx(
-        {"a": 0.2, "b": 0.35})
+    assert dict(scale_effects(y, 0.5, reference="a").rates) == pytest.approx({"a": 0.2, "b": 0.35})
     with pytest.raises(ValueError, match=r"factor must be a number > 0; got factor=0"):
         scale_effects(y, 0, reference="a")
     with pytest.raises(ValueError, match="outside"):
@@ -383,18 +483,36 @@ def test_scale_effects():
 
 
 def test_render_text_joins_lines_into_paragraphs():
-    paragraphs = render_text("reproducibility.txt.j2", {
-        "version": "9", "python": "3", "numpy": "2", "scipy": "1", "spec_hash": "ab",
-        "method": "exact", "simulation": None, "randomization_seed": 5,
-        "spec_name": "t.toml", "out_name": "out"})
+    paragraphs = render_text(
+        "reproducibility.txt.j2",
+        {
+            "version": "9",
+            "python": "3",
+            "numpy": "2",
+            "scipy": "1",
+            "spec_hash": "ab",
+            "method": "exact",
+            "simulation": None,
+            "randomization_seed": 5,
+            "spec_name": "t.toml",
+            "out_name": "out",
+        },
+    )
     assert len(paragraphs) == 1
     assert "Randomization seed: 5" in paragraphs[0]
 
 
 def test_block_kinds_render_in_markdown():
-    p = Protocol(spec=Spec(design=design()), context={}, results={}, blocks=(
-        Block("heading", "T", level=1), Block("list", items=("x", "y")),
-        Block("code", "a = 1")))
+    p = Protocol(
+        spec=Spec(design=design()),
+        context={},
+        results={},
+        blocks=(
+            Block("heading", "T", level=1),
+            Block("list", items=("x", "y")),
+            Block("code", "a = 1"),
+        ),
+    )
     assert p.to_markdown() == "# T\n\n- x\n- y\n\n```\na = 1\n```\n"
 
 
@@ -410,8 +528,9 @@ def test_lead_spirit_section_still_works():
 def test_scenario_protocol_carries_citations():
     spec = tp.scenarios.hamd_factorial()
     p = make_protocol(spec, figures=False)
-    sources = next(b.items for b in p.blocks if b.kind == "list"
-                   and any("THREE-D" in item for item in b.items))
+    sources = next(
+        b.items for b in p.blocks if b.kind == "list" and any("THREE-D" in item for item in b.items)
+    )
     assert any("Eisendrath" in s for s in sources)
     assert any("Kedzior" in s for s in sources)
     # the derived rTMS effect in the sources is -0.54 x SD 8
@@ -426,39 +545,46 @@ def test_chromium_skip_is_clean_without_the_binary():
 
 
 def smart_design(**changes):
-    smart = tp.SMART(stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
-                     response_rate={"rTMS": 0.4, "rTMS+MBI": 0.4},
-                     responder_mean={"rTMS": 4.0, "rTMS+MBI": 0.0},
-                     nonresponder_mean={("rTMS", "continue"): 4.0, ("rTMS", "augment"): 4.0,
-                                        ("rTMS+MBI", "continue"): 0.0,
-                                        ("rTMS+MBI", "augment"): 0.0},
-                     sd=8.0, n_total=100, dropout=0.1)
+    smart = tp.SMART(
+        stage1=("rTMS", "rTMS+MBI"),
+        stage2=("continue", "augment"),
+        response_rate={"rTMS": 0.4, "rTMS+MBI": 0.4},
+        responder_mean={"rTMS": 4.0, "rTMS+MBI": 0.0},
+        nonresponder_mean={
+            ("rTMS", "continue"): 4.0,
+            ("rTMS", "augment"): 4.0,
+            ("rTMS+MBI", "continue"): 0.0,
+            ("rTMS+MBI", "augment"): 0.0,
+        },
+        sd=8.0,
+        n_total=100,
+        dropout=0.1,
+    )
     return smart.replace(**changes) if changes else smart
 
 
 def test_smart_protocol_matches_oetting_closed_form():
     # Oetting et al. 2011: regimes starting differently, p1 = p2 = 1/2, g = 0.4,
     # delta = 0.5 SD, 80 %: N = 4 (z.975 + z.8)^2 (2 - g) / delta^2 = 200.9 -> 201.
-    spec = Spec(design=smart_design(), primary=("rTMS/continue vs rTMS+MBI/continue",),
-                power=0.8)
+    spec = Spec(design=smart_design(), primary=("rTMS/continue vs rTMS+MBI/continue",), power=0.8)
     p = make_protocol(spec, figures=False)
     text = paragraph(p, "The trial is a sequential multiple assignment")
     closed = 4 * (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) ** 2 * (2 - 0.4) / 0.5**2
     assert number(r"(\d+) participants must be analysed", text) == math.ceil(closed)
     assert number(r"(\d+) participants will be randomized", text) == math.ceil(
-        math.ceil(closed) / 0.9)
+        math.ceil(closed) / 0.9
+    )
     assert number(r"rTMS\+MBI/augment (-?[\d.]+)\.", text) == 0.0
     assert "with equal probability" in text
     ss = p.results["sample_size"]
-    assert number(r"achieved power is ([\d.]+)%", text) == pytest.approx(100 * ss.power,
-                                                                         abs=0.05)
+    assert number(r"achieved power is ([\d.]+)%", text) == pytest.approx(100 * ss.power, abs=0.05)
 
 
 def test_smart_spec_round_trip_and_unknown_comparison(tmp_path):
     spec = Spec(design=smart_design(), primary=("rTMS+MBI vs rTMS",))
     path = tmp_path / "smart.toml"
     tp.dump_spec(spec, path)
-    assert "\"rTMS+MBI/augment\" = 0.0" in path.read_text()
+    assert '"rTMS+MBI/augment" = 0.0' in path.read_text()
     assert tp.load_spec(path) == spec.design
     with pytest.raises(ValueError, match="did you mean 'rTMS\\+MBI vs rTMS'"):
         Spec(design=smart_design(), primary=("rTMS+MBI vs rTMs",))
@@ -477,9 +603,11 @@ def test_clustered_mbi_states_icc_and_design_effect():
 def test_time_to_event_protocol_states_expected_events():
     cells = [("sham", "control"), ("active", "control"), ("sham", "MBI"), ("active", "MBI")]
     hazards = dict(zip(cells, [0.1, 0.08, 0.08, 0.064], strict=True))
-    d = tp.Factorial(factors=FACTORS, outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0,
-                                                             analysis_time=24.0),
-                     n_per_cell=200)
+    d = tp.Factorial(
+        factors=FACTORS,
+        outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0, analysis_time=24.0),
+        n_per_cell=200,
+    )
     p = make_protocol(Spec(design=d, primary=("rTMS",), power=0.8), figures=False)
     text = paragraph(p, "The trial is a 2x2")
     events = number(r"At that size ([\d.]+) events are expected", text)
@@ -495,9 +623,14 @@ def test_time_to_event_protocol_states_expected_events():
 
 
 def test_single_factor_repeated_protocol():
-    y = tp.Repeated(means={("control",): [0, 0, 0, 0], ("treated",): [0, 0, 0, 5]},
-                    times=[1, 2, 3, 4], sd=10.0, correlation="cs", rho=0.25,
-                    retention=[1.0, 0.9, 0.8, 0.7])
+    y = tp.Repeated(
+        means={("control",): [0, 0, 0, 0], ("treated",): [0, 0, 0, 5]},
+        times=[1, 2, 3, 4],
+        sd=10.0,
+        correlation="cs",
+        rho=0.25,
+        retention=[1.0, 0.9, 0.8, 0.7],
+    )
     d = tp.Factorial(factors={"arm": ("control", "treated")}, outcome=y, n_per_cell=50)
     p = make_protocol(Spec(design=d, power=0.8), figures=False)
     text = paragraph(p, "The trial randomizes participants to control or treated")
@@ -507,9 +640,12 @@ def test_single_factor_repeated_protocol():
 
 def test_dunnett_and_gatekeeping_protocols_report_their_family():
     arms = ("rTMS alone", "MBI then rTMS", "concurrent")
-    d = tp.Parallel(arms=arms, outcome=tp.Continuous(
-        means={arms[0]: -10.0, arms[1]: -13.0, arms[2]: -13.5}, sd=8.0), n_per_arm=60,
-        control=arms[0])
+    d = tp.Parallel(
+        arms=arms,
+        outcome=tp.Continuous(means={arms[0]: -10.0, arms[1]: -13.0, arms[2]: -13.5}, sd=8.0),
+        n_per_arm=60,
+        control=arms[0],
+    )
     p = make_protocol(Spec(design=d, multiplicity=tp.Dunnett(), power=0.8), figures=False)
     ss = p.results["sample_size"]
     assert min(ss.powers.values()) >= 0.8
@@ -517,15 +653,25 @@ def test_dunnett_and_gatekeeping_protocols_report_their_family():
     assert number(r"(\d+) participants per arm", text) == ss.n_per_cell
     assert "Dunnett many-to-one procedure" in paragraph(p, "The primary analysis")
     assert "The sample size assumes no dropout" in paragraph(p, "The primary analysis")
-    g = make_protocol(Spec(design=design(), primary=("rTMS:MBI",), power=0.8,
-                           multiplicity=tp.Gatekeeping([["combination"], ["rTMS:MBI"]])),
-                      figures=False)
+    g = make_protocol(
+        Spec(
+            design=design(),
+            primary=("rTMS:MBI",),
+            power=0.8,
+            multiplicity=tp.Gatekeeping([["combination"], ["rTMS:MBI"]]),
+        ),
+        figures=False,
+    )
     assert list(g.results["power"]) == ["combination", "rTMS:MBI"]
 
 
 def test_sensitivity_leaves_out_impossible_rates():
-    rates = {("sham", "control"): 0.10, ("active", "control"): 0.50,
-             ("sham", "MBI"): 0.30, ("active", "MBI"): 0.90}
+    rates = {
+        ("sham", "control"): 0.10,
+        ("active", "control"): 0.50,
+        ("sham", "MBI"): 0.30,
+        ("active", "MBI"): 0.90,
+    }
     d = tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=rates), n_per_cell=50)
     table = sensitivity_table(d, hypothesis="rTMS", effect_scale=(1.0, 1.25))
     # 0.10 + 1.25 * (0.90 - 0.10) = 1.1 is not a rate
@@ -545,29 +691,56 @@ def test_self_contained_html_inlines_the_figures(tmp_path):
 
 
 # ------------------------------------------------------------- bad input to helpers
-@pytest.mark.parametrize(("call", "error", "match"), [
-    # each reached the user as KeyError / AttributeError, or was accepted
-    pytest.param(lambda: scale_effects(design().outcome, 0.5, reference=("sham", "contrl")),
-                 ValueError, r"reference=\('sham', 'contrl'\) is not a cell of the outcome.*"
-                 r"did you mean", id="scale-effects-reference"),
-    pytest.param(lambda: sample_size_section(None), TypeError,
-                 r"primary must be a SampleSizeResult .*; got primary=None", id="section-none"),
-    pytest.param(lambda: tp.report.boundary_plot(None), TypeError,
-                 r"sequential must be a tp.GroupSequential .*; got sequential=None",
-                 id="boundary-plot-none"),
-    pytest.param(lambda: tp.report.power_curve(design(), ["rTMS"], target=2.0), ValueError,
-                 r"target must lie strictly between 0 and 1; got target=2.0",
-                 id="power-curve-target"),
-    pytest.param(lambda: tp.report.power_curve(design(), ["rTMS"], multipliers=[10, 2.5]),
-                 TypeError, r"multipliers\[1\] must be a whole number; got "
-                 r"multipliers\[1\]=2.5", id="power-curve-fractional-multiplier"),
-    pytest.param(lambda: tp.report.power_curve(design(), ["rTMS"], multipliers=[]),
-                 ValueError, r"multipliers must be a non-empty list.*got multipliers=\[\]",
-                 id="power-curve-no-multipliers"),
-    pytest.param(lambda: tp.report.power_curve(design(), 3), TypeError,
-                 r"hypotheses must be a hypothesis name or a list of names; got hypotheses=3",
-                 id="power-curve-hypotheses-int"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        # each reached the user as KeyError / AttributeError, or was accepted
+        pytest.param(
+            lambda: scale_effects(design().outcome, 0.5, reference=("sham", "contrl")),
+            ValueError,
+            r"reference=\('sham', 'contrl'\) is not a cell of the outcome.*"
+            r"did you mean",
+            id="scale-effects-reference",
+        ),
+        pytest.param(
+            lambda: sample_size_section(None),
+            TypeError,
+            r"primary must be a SampleSizeResult .*; got primary=None",
+            id="section-none",
+        ),
+        pytest.param(
+            lambda: tp.report.boundary_plot(None),
+            TypeError,
+            r"sequential must be a tp.GroupSequential .*; got sequential=None",
+            id="boundary-plot-none",
+        ),
+        pytest.param(
+            lambda: tp.report.power_curve(design(), ["rTMS"], target=2.0),
+            ValueError,
+            r"target must lie strictly between 0 and 1; got target=2.0",
+            id="power-curve-target",
+        ),
+        pytest.param(
+            lambda: tp.report.power_curve(design(), ["rTMS"], multipliers=[10, 2.5]),
+            TypeError,
+            r"multipliers\[1\] must be a whole number; got "
+            r"multipliers\[1\]=2.5",
+            id="power-curve-fractional-multiplier",
+        ),
+        pytest.param(
+            lambda: tp.report.power_curve(design(), ["rTMS"], multipliers=[]),
+            ValueError,
+            r"multipliers must be a non-empty list.*got multipliers=\[\]",
+            id="power-curve-no-multipliers",
+        ),
+        pytest.param(
+            lambda: tp.report.power_curve(design(), 3),
+            TypeError,
+            r"hypotheses must be a hypothesis name or a list of names; got hypotheses=3",
+            id="power-curve-hypotheses-int",
+        ),
+    ],
+)
 def test_report_helpers_name_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
@@ -576,6 +749,7 @@ def test_report_helpers_name_bad_input(call, error, match):
 def test_power_curve_takes_one_hypothesis_as_a_string():
     # "rTMS" was iterated letter by letter ("hypothesis 'r' is not a factor").
     from trialplan.report.figures import power_curve_data
+
     data = power_curve_data(design(), "rTMS", multipliers=[20])
     # exact two-sided t power of the rTMS main effect at 20 per cell (N = 80, df = 76):
     # effect -4.5, se = 8 * sqrt(4 / 80) / 2 * 2 = 8 / sqrt(20)
@@ -588,9 +762,12 @@ def test_power_curve_takes_one_hypothesis_as_a_string():
 
 def test_render_text_and_save_figure_name_bad_input(tmp_path):
     # jinja2's TemplateNotFound and "'NoneType' object has no attribute 'savefig'"
-    with pytest.raises(ValueError, match=r"template='sample_size.txt' is not a trialplan "
-                                         r"template; choose one of .*did you mean "
-                                         r"'sample_size.txt.j2'"):
+    with pytest.raises(
+        ValueError,
+        match=r"template='sample_size.txt' is not a trialplan "
+        r"template; choose one of .*did you mean "
+        r"'sample_size.txt.j2'",
+    ):
         render_text("sample_size.txt", {})
     with pytest.raises(TypeError, match=r"fig must be a matplotlib Figure .*got fig=None"):
         tp.report.save_figure(None, tmp_path / "figure")

@@ -32,25 +32,35 @@ FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
 
 
 def continuous(combined: float = -7.0, n: int = 72, sd: float = 8.0) -> tp.Factorial:
-    means = {("sham", "control"): 0.0, ("active", "control"): -3.0, ("sham", "MBI"): -2.0,
-             ("active", "MBI"): combined}
-    return tp.Factorial(factors=FACTORS, outcome=tp.Continuous(means=means, sd=sd),
-                        n_per_cell=n, alpha=0.05)
+    means = {
+        ("sham", "control"): 0.0,
+        ("active", "control"): -3.0,
+        ("sham", "MBI"): -2.0,
+        ("active", "MBI"): combined,
+    }
+    return tp.Factorial(
+        factors=FACTORS, outcome=tp.Continuous(means=means, sd=sd), n_per_cell=n, alpha=0.05
+    )
 
 
-def binary(combined: float = 0.45, n: int = 150, scale: str = "risk_difference"
-           ) -> tp.Factorial:
-    rates = {("sham", "control"): 0.20, ("active", "control"): 0.30, ("sham", "MBI"): 0.28,
-             ("active", "MBI"): combined}
+def binary(combined: float = 0.45, n: int = 150, scale: str = "risk_difference") -> tp.Factorial:
+    rates = {
+        ("sham", "control"): 0.20,
+        ("active", "control"): 0.30,
+        ("sham", "MBI"): 0.28,
+        ("active", "MBI"): combined,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the scales' interactions disagree in sign
-        return tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=rates, scale=scale),
-                            n_per_cell=n, alpha=0.05)
+        return tp.Factorial(
+            factors=FACTORS, outcome=tp.Binary(rates=rates, scale=scale), n_per_cell=n, alpha=0.05
+        )
 
 
 GSD3 = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025)
-GSD3_FUT = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025,
-                              futility=tp.spending.hwang_shih_decani(-2))
+GSD3_FUT = tp.GroupSequential(
+    info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025, futility=tp.spending.hwang_shih_decani(-2)
+)
 
 
 # ---------------------------------------------------------------- exactness
@@ -63,14 +73,20 @@ def test_stopping_probabilities_match_mvtnorm_orthants() -> None:
     worst = 0.0
     for case, rows in ref.groupby("case", sort=False):
         up, low = _combination_crossings(
-            rows["info_fraction"].to_numpy(), rows["futility_z"].to_numpy(),
-            rows["efficacy_z"].to_numpy(), (rows["drift1"].iloc[0], rows["drift2"].iloc[0]),
-            float(rows["rho"].iloc[0]), 16)
+            rows["info_fraction"].to_numpy(),
+            rows["futility_z"].to_numpy(),
+            rows["efficacy_z"].to_numpy(),
+            (rows["drift1"].iloc[0], rows["drift2"].iloc[0]),
+            float(rows["rho"].iloc[0]),
+            16,
+        )
         tol = 1e-6 + rows["error_bound"].to_numpy()
-        np.testing.assert_array_less(np.abs(up - rows["stop_efficacy"].to_numpy()), tol,
-                                     err_msg=case)
-        np.testing.assert_array_less(np.abs(low - rows["stop_futility"].to_numpy()), tol,
-                                     err_msg=case)
+        np.testing.assert_array_less(
+            np.abs(up - rows["stop_efficacy"].to_numpy()), tol, err_msg=case
+        )
+        np.testing.assert_array_less(
+            np.abs(low - rows["stop_futility"].to_numpy()), tol, err_msg=case
+        )
         worst = max(worst, float(np.max(np.abs(up - rows["stop_efficacy"].to_numpy()))))
     assert worst < 3e-6  # observed 2.1e-6, where R's own error bound is 1.5e-5
 
@@ -82,8 +98,7 @@ def _brute_force(fractions, lower, upper, drifts, rho, n_sims, seed):
     time_corr = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
     cov = np.block([[time_corr, rho * time_corr], [rho * time_corr, time_corr]])
     mean = np.concatenate([drifts[0] * np.sqrt(t), drifts[1] * np.sqrt(t)])
-    z = np.random.default_rng(seed).multivariate_normal(mean, cov, size=n_sims,
-                                                        method="cholesky")
+    z = np.random.default_rng(seed).multivariate_normal(mean, cov, size=n_sims, method="cholesky")
     smaller = np.minimum(z[:, :k], z[:, k:])
     up, low = np.zeros(k), np.zeros(k)
     going = np.ones(n_sims, dtype=bool)
@@ -95,38 +110,56 @@ def _brute_force(fractions, lower, upper, drifts, rho, n_sims, seed):
     return up, low
 
 
-@pytest.mark.parametrize(("gsd", "drifts", "rho"), [
-    pytest.param(GSD3_FUT, (2.6, 3.1), 0.5, id="HSD-futility-k3-rho0.5"),
-    pytest.param(tp.GroupSequential(info_fractions=(0.2, 0.5, 0.7, 1.0),
-                                    efficacy=tp.spending.pocock()), (3.0, 2.4), 0.3,
-                 id="pocock-k4-rho0.3"),
-])
+@pytest.mark.parametrize(
+    ("gsd", "drifts", "rho"),
+    [
+        pytest.param(GSD3_FUT, (2.6, 3.1), 0.5, id="HSD-futility-k3-rho0.5"),
+        pytest.param(
+            tp.GroupSequential(info_fractions=(0.2, 0.5, 0.7, 1.0), efficacy=tp.spending.pocock()),
+            (3.0, 2.4),
+            0.3,
+            id="pocock-k4-rho0.3",
+        ),
+    ],
+)
 def test_stopping_probabilities_match_brute_force_simulation(gsd, drifts, rho) -> None:
     n_sims = 400_000
-    up_sim, low_sim = _brute_force(gsd.info_fractions, gsd._lower, gsd.efficacy_z, drifts,
-                                   rho, n_sims, seed=20261125)
-    up, low = _combination_crossings(np.array(gsd.info_fractions), gsd._lower,
-                                     gsd.efficacy_z, drifts, rho, 16)
+    up_sim, low_sim = _brute_force(
+        gsd.info_fractions, gsd._lower, gsd.efficacy_z, drifts, rho, n_sims, seed=20261125
+    )
+    up, low = _combination_crossings(
+        np.array(gsd.info_fractions), gsd._lower, gsd.efficacy_z, drifts, rho, 16
+    )
     for ours, sim in ((up, up_sim), (low, low_sim)):
         mcse = np.sqrt(np.maximum(sim * (1 - sim), 1e-12) / n_sims)
         assert np.all(np.abs(ours - sim) <= 4 * mcse + 1e-9)
 
 
-@pytest.mark.parametrize("gsd", [
-    pytest.param(GSD3, id="OF-k3"),
-    pytest.param(GSD3_FUT, id="OF-k3-nonbinding-futility"),
-    pytest.param(tp.GroupSequential(info_fractions=(0.25, 0.5, 0.75, 1.0),
-                                    futility=tp.spending.pocock(), beta=0.2, binding=True),
-                 id="OF-k4-binding-futility"),
-])
+@pytest.mark.parametrize(
+    "gsd",
+    [
+        pytest.param(GSD3, id="OF-k3"),
+        pytest.param(GSD3_FUT, id="OF-k3-nonbinding-futility"),
+        pytest.param(
+            tp.GroupSequential(
+                info_fractions=(0.25, 0.5, 0.75, 1.0),
+                futility=tp.spending.pocock(),
+                beta=0.2,
+                binding=True,
+            ),
+            id="OF-k4-binding-futility",
+        ),
+    ],
+)
 @pytest.mark.parametrize("rho", [0.5, 1e-3, -0.4])
 @pytest.mark.parametrize("drift", [0.0, 2.5])
 def test_one_huge_effect_reduces_to_the_single_statistic(gsd, rho, drift) -> None:
     # The other comparison crosses every bound with probability 1 - 1e-100:
     # min(Z1, Z2) = Z1, so the per-look probabilities are the single test's.
     # At drift 0 this is the least favourable null: the size equals alpha.
-    up, low = _combination_crossings(np.array(gsd.info_fractions), gsd._lower,
-                                     gsd.efficacy_z, (drift, 40.0), rho, 16)
+    up, low = _combination_crossings(
+        np.array(gsd.info_fractions), gsd._lower, gsd.efficacy_z, (drift, 40.0), rho, 16
+    )
     up1, low1 = gsd.crossing_probabilities(drift)
     # bivariate grid (r = 16) against the univariate one (r = 32): ~3e-7
     np.testing.assert_allclose(up, up1, rtol=0, atol=1e-6)
@@ -135,8 +168,9 @@ def test_one_huge_effect_reduces_to_the_single_statistic(gsd, rho, drift) -> Non
         # size: binding bounds count on the futility stops; non-binding ones
         # spend alpha with the futility bounds ignored
         lower = gsd._lower if gsd.binding else np.full(gsd.n_looks, -np.inf)
-        size, _ = _combination_crossings(np.array(gsd.info_fractions), lower,
-                                         gsd.efficacy_z, (0.0, 40.0), rho, 16)
+        size, _ = _combination_crossings(
+            np.array(gsd.info_fractions), lower, gsd.efficacy_z, (0.0, 40.0), rho, 16
+        )
         assert size.sum() == pytest.approx(0.025, abs=1e-6)
 
 
@@ -145,8 +179,9 @@ def test_type_one_error_at_most_alpha_on_the_null_boundary(other: float) -> None
     # Any null configuration (one comparison without effect) rejects less often
     # than the least favourable one, whose size is alpha.
     for gsd in (GSD3, GSD3_FUT):
-        up, _ = _combination_crossings(np.array(gsd.info_fractions), gsd._lower,
-                                       gsd.efficacy_z, (0.0, other), 0.5, 16)
+        up, _ = _combination_crossings(
+            np.array(gsd.info_fractions), gsd._lower, gsd.efficacy_z, (0.0, other), 0.5, 16
+        )
         assert up.sum() <= 0.025 + 1e-6
 
 
@@ -166,8 +201,14 @@ def test_power_reports_the_stopping_table() -> None:
     d = continuous()
     res = d.power(["combination", "rTMS"], sequential=GSD3_FUT)
     table = res.extras["stopping"]["combination"]
-    assert list(table.columns) == ["look", "info_fraction", "n_total", "stop_efficacy",
-                                   "stop_futility", "power"]
+    assert list(table.columns) == [
+        "look",
+        "info_fraction",
+        "n_total",
+        "stop_efficacy",
+        "stop_futility",
+        "power",
+    ]
     assert table["n_total"].tolist() == [96, 192, 288]
     assert res["combination"] == pytest.approx(table["stop_efficacy"].sum(), abs=1e-12)
     # every trial stops somewhere (futility includes the final non-rejection)
@@ -202,8 +243,7 @@ def test_sample_size_of_the_combination() -> None:
     # H0 columns of the min test: the global null, as in the R fixture (same bounds)
     ref = pd.read_csv(REFERENCES / "sequential_combination.csv")
     null = ref[ref["case"] == "asOF_k3_rho05_null"]
-    np.testing.assert_allclose(frame["stop_efficacy_h0"], null["stop_efficacy"], rtol=0,
-                               atol=1e-6)
+    np.testing.assert_allclose(frame["stop_efficacy_h0"], null["stop_efficacy"], rtol=0, atol=1e-6)
 
 
 def test_several_hypotheses_must_all_reach_the_target() -> None:
@@ -217,7 +257,8 @@ def test_several_hypotheses_must_all_reach_the_target() -> None:
     assert both.hypotheses == tuple(names)
     assert set(both.extras["expected_n_total"]) == set(names)
     assert both.looks_frame("rTMS:MBI")["power"].iloc[-1] == pytest.approx(
-        both.powers["rTMS:MBI"], abs=1e-12)
+        both.powers["rTMS:MBI"], abs=1e-12
+    )
     assert "(combination)" in repr(both)
     with pytest.raises(ValueError, match=r"hypothesis='MBI' is not one of the required"):
         both.looks_frame("MBI")
@@ -229,13 +270,13 @@ def test_simulated_continuous_trials_agree_with_the_recursion() -> None:
     # so the looks are at exactly 1/3 and 2/3 of the information.
     d = continuous(combined=-6.5, n=72)
     table = d.power("combination", sequential=GSD3_FUT).extras["stopping"]["combination"]
-    sim = simulate_sequential(d, hypothesis="combination", sequential=GSD3_FUT,
-                              n_sims=200_000, seed=11, statistic="z")
+    sim = simulate_sequential(
+        d, hypothesis="combination", sequential=GSD3_FUT, n_sims=200_000, seed=11, statistic="z"
+    )
     assert np.all(np.abs(sim.stop_efficacy - table["stop_efficacy"]) <= 4 * sim.mcse_efficacy)
     assert np.all(np.abs(sim.stop_lower - table["stop_futility"]) <= 4 * sim.mcse_lower)
     # the t analysis a trial runs (the default) is close to it
-    res = d.power("combination", sequential=GSD3_FUT, method="simulation", n_sims=20_000,
-                  seed=3)
+    res = d.power("combination", sequential=GSD3_FUT, method="simulation", n_sims=20_000, seed=3)
     assert abs(res["combination"] - table["power"].iloc[-1]) < 4 * res.mcse["combination"]
 
 
@@ -248,10 +289,11 @@ def test_simulated_binary_trials_agree_with_the_recursion(scale: str) -> None:
     for name in ("combination", "rTMS"):
         table = d.power(name, sequential=GSD3_FUT).extras["stopping"][name]
         n_sims = 60_000
-        sim = simulate_sequential(d, hypothesis=name, sequential=GSD3_FUT, n_sims=n_sims,
-                                  seed=7)
-        for got, want in ((sim.stop_efficacy, table["stop_efficacy"].to_numpy()),
-                          (sim.stop_lower, table["stop_futility"].to_numpy())):
+        sim = simulate_sequential(d, hypothesis=name, sequential=GSD3_FUT, n_sims=n_sims, seed=7)
+        for got, want in (
+            (sim.stop_efficacy, table["stop_efficacy"].to_numpy()),
+            (sim.stop_lower, table["stop_futility"].to_numpy()),
+        ):
             mcse = np.sqrt(want * (1 - want) / n_sims)  # at the analytic probability
             assert np.all(np.abs(got - want) <= 4 * mcse)
         assert "Wald z" in sim.notes["method"]
@@ -261,33 +303,49 @@ def test_simulated_binary_trials_agree_with_the_recursion(scale: str) -> None:
 def test_unsupported_uses_raise_clearly() -> None:
     d = continuous()
     two_sided = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.05, sided=2)
-    with pytest.raises(ValueError, match=r"one-sided intersection-union test.*sided=1, "
-                                         r"alpha=0.025.*got sided=2"):
+    with pytest.raises(
+        ValueError,
+        match=r"one-sided intersection-union test.*sided=1, "
+        r"alpha=0.025.*got sided=2",
+    ):
         d.power("combination", sequential=two_sided)
     three = tp.Factorial(
         factors={"A": ("a0", "a1"), "B": ("b0", "b1"), "C": ("c0", "c1")},
-        outcome=tp.Continuous(means={(a, b, c): -1.0 * (a == "a1") - (b == "b1") - (c == "c1")
-                                     for a in ("a0", "a1") for b in ("b0", "b1")
-                                     for c in ("c0", "c1")}, sd=2.0),
-        n_per_cell=20)
+        outcome=tp.Continuous(
+            means={
+                (a, b, c): -1.0 * (a == "a1") - (b == "b1") - (c == "c1")
+                for a in ("a0", "a1")
+                for b in ("b0", "b1")
+                for c in ("c0", "c1")
+            },
+            sd=2.0,
+        ),
+        n_per_cell=20,
+    )
     with pytest.raises(ValueError, match=r"intersection-union test of 3 comparisons"):
         three.power("combination", sequential=GSD3)
-    lopsided = d.replace(n_per_cell={("sham", "control"): 500, ("active", "control"): 500,
-                                     ("sham", "MBI"): 500, ("active", "MBI"): 2})
-    with pytest.raises(ValueError, match=r"correlation 0.99[0-9]*; the sequential engine "
-                                         r"takes \|correlation\| <= 0.99"):
+    lopsided = d.replace(
+        n_per_cell={
+            ("sham", "control"): 500,
+            ("active", "control"): 500,
+            ("sham", "MBI"): 500,
+            ("active", "MBI"): 2,
+        }
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"correlation 0.99[0-9]*; the sequential engine "
+        r"takes \|correlation\| <= 0.99",
+    ):
         lopsided.power("combination", sequential=GSD3)
     with pytest.raises(ValueError, match=r"intersection-union test of 3 comparisons"):
         simulate_sequential(three, hypothesis="combination", sequential=GSD3, n_sims=10)
     with pytest.raises(ValueError, match=r"out of reach for 'combination'.*effect \(-1, 0\)"):
-        continuous(combined=-3.0).sample_size(power=0.9, hypothesis="combination",
-                                              sequential=GSD3)
+        continuous(combined=-3.0).sample_size(power=0.9, hypothesis="combination", sequential=GSD3)
     with pytest.raises(ValueError, match=r"statistic='z' is not allowed for a Binary"):
-        simulate_sequential(binary(), hypothesis="rTMS", sequential=GSD3, n_sims=10,
-                            statistic="z")
+        simulate_sequential(binary(), hypothesis="rTMS", sequential=GSD3, n_sims=10, statistic="z")
     with pytest.raises(ValueError, match=r"statistic='wald' is not allowed for a Continuous"):
-        simulate_sequential(d, hypothesis="rTMS", sequential=GSD3, n_sims=10,
-                            statistic="wald")
+        simulate_sequential(d, hypothesis="rTMS", sequential=GSD3, n_sims=10, statistic="wald")
     grouped = d.replace(clusters=tp.Clustering(factor="MBI", icc=0.05, group_size=8))
     with pytest.raises(ValueError, match=r"does not model therapy groups yet; got clusters="):
         simulate_sequential(grouped, hypothesis="combination", sequential=GSD3, n_sims=10)

@@ -29,13 +29,18 @@ from trialplan.simulate.protocol import CellDraws, register_simulator, simulator
 CELLS = (("a0", "b0"), ("a0", "b1"), ("a1", "b0"), ("a1", "b1"))
 
 
-def two_by_two(*, means=(0.0, -2.0, -3.0, -8.0), sd=8.0, n_per_cell=50, rho=0.0,
-               sided=2, alpha=0.05):
+def two_by_two(
+    *, means=(0.0, -2.0, -3.0, -8.0), sd=8.0, n_per_cell=50, rho=0.0, sided=2, alpha=0.05
+):
     return tp.Factorial(
         factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
-        outcome=tp.Continuous(means=dict(zip(CELLS, means, strict=True)), sd=sd,
-                              baseline_corr=rho, better="lower"),
-        n_per_cell=n_per_cell, alpha=alpha, sided=sided)
+        outcome=tp.Continuous(
+            means=dict(zip(CELLS, means, strict=True)), sd=sd, baseline_corr=rho, better="lower"
+        ),
+        n_per_cell=n_per_cell,
+        alpha=alpha,
+        sided=sided,
+    )
 
 
 def patient_frames(seed: int, n: np.ndarray, rho: float, k: int):
@@ -58,13 +63,18 @@ CONTRASTS = {
 def ols_t(frame: pd.DataFrame, formula: str, weights: np.ndarray) -> float:
     fit = smf.ols(formula, data=frame).fit()
     full = np.zeros(len(fit.params))
-    full[:4] = weights                       # the cell coefficients come first
+    full[:4] = weights  # the cell coefficients come first
     return float(fit.t_test(full).tvalue.item())
 
 
 # --------------------------------------------- sufficient statistics == OLS fits
-@pytest.mark.parametrize("n", [pytest.param(np.array([7, 7, 7, 7]), id="equal-n"),
-                               pytest.param(np.array([5, 9, 6, 12]), id="unequal-n")])
+@pytest.mark.parametrize(
+    "n",
+    [
+        pytest.param(np.array([7, 7, 7, 7]), id="equal-n"),
+        pytest.param(np.array([5, 9, 6, 12]), id="unequal-n"),
+    ],
+)
 def test_anova_from_sufficient_statistics_equals_statsmodels_ols(n: np.ndarray) -> None:
     for frame in patient_frames(11, n, 0.0, 3):
         g = frame.groupby("cell")["y"]
@@ -78,8 +88,13 @@ def test_anova_from_sufficient_statistics_equals_statsmodels_ols(n: np.ndarray) 
         assert draws.df == smf.ols("y ~ 0 + C(cell)", data=frame).fit().df_resid
 
 
-@pytest.mark.parametrize("n", [pytest.param(np.array([8, 8, 8, 8]), id="equal-n"),
-                               pytest.param(np.array([5, 9, 6, 12]), id="unequal-n")])
+@pytest.mark.parametrize(
+    "n",
+    [
+        pytest.param(np.array([8, 8, 8, 8]), id="equal-n"),
+        pytest.param(np.array([5, 9, 6, 12]), id="unequal-n"),
+    ],
+)
 def test_ancova_from_sufficient_statistics_equals_statsmodels_ols(n: np.ndarray) -> None:
     for frame in patient_frames(12, n, 0.6, 3):
         g = frame.groupby("cell")
@@ -87,13 +102,16 @@ def test_ancova_from_sufficient_statistics_equals_statsmodels_ols(n: np.ndarray)
         ybar = g["y"].mean().to_numpy()
         dx = frame["baseline"] - g["baseline"].transform("mean")
         dy = frame["y"] - g["y"].transform("mean")
-        draws = ancova_from_sufficient(xbar[None], ybar[None], np.array([dx @ dx]),
-                                       np.array([dx @ dy]), np.array([dy @ dy]), n)
+        draws = ancova_from_sufficient(
+            xbar[None], ybar[None], np.array([dx @ dx]), np.array([dx @ dy]), np.array([dy @ dy]), n
+        )
         fit = smf.ols("y ~ 0 + C(cell) + baseline", data=frame).fit()
-        np.testing.assert_allclose(draws.estimates[0], fit.params.to_numpy()[:4],
-                                   rtol=0, atol=1e-10)
-        np.testing.assert_allclose(draws.covariance[0], fit.cov_params().to_numpy()[:4, :4],
-                                   rtol=0, atol=1e-10)
+        np.testing.assert_allclose(
+            draws.estimates[0], fit.params.to_numpy()[:4], rtol=0, atol=1e-10
+        )
+        np.testing.assert_allclose(
+            draws.covariance[0], fit.cov_params().to_numpy()[:4, :4], rtol=0, atol=1e-10
+        )
         for weights in CONTRASTS.values():
             est, se = draws.contrast(weights[None])
             expected = ols_t(frame, "y ~ 0 + C(cell) + baseline", weights)
@@ -105,8 +123,7 @@ def test_ancova_from_sufficient_statistics_equals_statsmodels_ols(n: np.ndarray)
 def test_individual_engine_equals_statsmodels_fit_of_its_own_patients(rho: float) -> None:
     # patient_data draws one trial exactly as the batched engine draws a block, so
     # a per-trial statsmodels fit must give the batched least-squares statistics.
-    design = two_by_two(n_per_cell={CELLS[0]: 6, CELLS[1]: 9, CELLS[2]: 7, CELLS[3]: 11},
-                        rho=rho)
+    design = two_by_two(n_per_cell={CELLS[0]: 6, CELLS[1]: 9, CELLS[2]: 7, CELLS[3]: 11}, rho=rho)
     sim = ContinuousSimulator()
     params = sim.prepare(design)
     draws = sim.draw(params, np.random.default_rng(5), 4, engine="individual")
@@ -117,16 +134,18 @@ def test_individual_engine_equals_statsmodels_fit_of_its_own_patients(rho: float
         frame["cell"] = pd.Categorical(frame["cell"], categories=params.labels)
         for weights in CONTRASTS.values():
             est, se = draws.contrast(weights[None])
-            assert est[r, 0] / se[r, 0] == pytest.approx(ols_t(frame, formula, weights),
-                                                         abs=1e-10)
+            assert est[r, 0] / se[r, 0] == pytest.approx(ols_t(frame, formula, weights), abs=1e-10)
 
 
 @pytest.mark.parametrize("rho", [pytest.param(0.0, id="anova"), pytest.param(0.7, id="ancova")])
 def test_exact_engine_null_t_statistics_are_t_distributed(rho: float) -> None:
     # Under H0 an OLS (ANCOVA) contrast's t statistic is exactly t(N - J - q),
     # whatever the baseline imbalance; Kolmogorov-Smirnov on 100,000 draws.
-    design = two_by_two(means=(1.0, 1.0, 1.0, 1.0), n_per_cell={CELLS[0]: 4, CELLS[1]: 6,
-                        CELLS[2]: 5, CELLS[3]: 3}, rho=rho)
+    design = two_by_two(
+        means=(1.0, 1.0, 1.0, 1.0),
+        n_per_cell={CELLS[0]: 4, CELLS[1]: 6, CELLS[2]: 5, CELLS[3]: 3},
+        rho=rho,
+    )
     sim = ContinuousSimulator()
     draws = sim.draw(sim.prepare(design), np.random.default_rng(3), 100_000, engine="exact")
     est, se = draws.contrast(np.array([CONTRASTS["A:B"], CONTRASTS["A"]]))
@@ -141,12 +160,20 @@ def test_exact_engine_null_t_statistics_are_t_distributed(rho: float) -> None:
 GRID = [
     pytest.param(dict(), id="equal-n-two-sided"),
     pytest.param(dict(sided=1, alpha=0.025), id="equal-n-one-sided"),
-    pytest.param(dict(n_per_cell={CELLS[0]: 30, CELLS[1]: 45, CELLS[2]: 60, CELLS[3]: 40}),
-                 id="unequal-n-two-sided"),
+    pytest.param(
+        dict(n_per_cell={CELLS[0]: 30, CELLS[1]: 45, CELLS[2]: 60, CELLS[3]: 40}),
+        id="unequal-n-two-sided",
+    ),
     pytest.param(dict(rho=0.5, n_per_cell=30), id="ancova-equal-n"),
-    pytest.param(dict(rho=-0.4, sided=1, alpha=0.025,
-                      n_per_cell={CELLS[0]: 20, CELLS[1]: 35, CELLS[2]: 25, CELLS[3]: 30}),
-                 id="ancova-unequal-n-one-sided"),
+    pytest.param(
+        dict(
+            rho=-0.4,
+            sided=1,
+            alpha=0.025,
+            n_per_cell={CELLS[0]: 20, CELLS[1]: 35, CELLS[2]: 25, CELLS[3]: 30},
+        ),
+        id="ancova-unequal-n-one-sided",
+    ),
     pytest.param(dict(n_per_cell=4, sd=3.0), id="small-df"),
 ]
 
@@ -162,7 +189,7 @@ def test_exact_engine_within_4_mcse_of_exact_power(kwargs: dict) -> None:
     assert list(sim) == list(exact)
     for name in exact:
         if exact.row(name).method.endswith("(approx.))"):
-            continue                                  # only compare with exact values
+            continue  # only compare with exact values
         tol = 4 * max(sim.mcse[name], math.sqrt(0.25 / 6000) / 10)
         assert abs(sim[name] - exact[name]) < tol, (name, sim[name], exact[name])
 
@@ -184,7 +211,7 @@ def test_individual_engine_within_4_mcse_of_exact_power(kwargs: dict) -> None:
 def test_exact_engine_large_run_within_4_mcse(kwargs: dict) -> None:
     design = two_by_two(**kwargs)
     exact = design.power()
-    sim = design.power(method="simulation", n_sims=1_000_000, seed=99)   # ~1 s each
+    sim = design.power(method="simulation", n_sims=1_000_000, seed=99)  # ~1 s each
     for name in exact:
         if exact.row(name).method.endswith("(approx.))"):
             continue
@@ -214,8 +241,10 @@ def counts(result) -> dict:
 
 def test_same_seed_same_result_whatever_the_memory_budget() -> None:
     design = two_by_two(rho=0.4)
-    runs = [design.power(method="simulation", n_sims=9000, seed=8, memory_budget=budget)
-            for budget in (10**9, 2**22, 2**21)]
+    runs = [
+        design.power(method="simulation", n_sims=9000, seed=8, memory_budget=budget)
+        for budget in (10**9, 2**22, 2**21)
+    ]
     assert runs[0].extras["block_length"] == runs[1].extras["block_length"]
     assert counts(runs[0]) == counts(runs[1]) == counts(runs[2])
 
@@ -223,23 +252,29 @@ def test_same_seed_same_result_whatever_the_memory_budget() -> None:
 def test_individual_engine_same_result_whatever_the_memory_budget() -> None:
     design = two_by_two(n_per_cell=20)
     a = design.power("A:B", method="simulation", n_sims=3000, seed=8, engine="individual")
-    b = design.power("A:B", method="simulation", n_sims=3000, seed=8, engine="individual",
-                     memory_budget=20 * 2**20)
+    b = design.power(
+        "A:B",
+        method="simulation",
+        n_sims=3000,
+        seed=8,
+        engine="individual",
+        memory_budget=20 * 2**20,
+    )
     assert counts(a) == counts(b)
 
 
 def test_seed_forms_reproduce() -> None:
     design = two_by_two()
     base = design.power("A", method="simulation", n_sims=500, seed=3)
-    again = design.power("A", method="simulation", n_sims=500,
-                         seed=np.random.SeedSequence(3))
+    again = design.power("A", method="simulation", n_sims=500, seed=np.random.SeedSequence(3))
     assert counts(base) == counts(again)
     g1 = design.power("A", method="simulation", n_sims=500, seed=np.random.default_rng(9))
     g2 = design.power("A", method="simulation", n_sims=500, seed=g1.seed)
     assert counts(g1) == counts(g2)
     fresh = design.power("A", method="simulation", n_sims=500, seed=None)
-    assert counts(design.power("A", method="simulation", n_sims=500,
-                               seed=np.random.SeedSequence(fresh.seed))) == counts(fresh)
+    assert counts(
+        design.power("A", method="simulation", n_sims=500, seed=np.random.SeedSequence(fresh.seed))
+    ) == counts(fresh)
 
 
 def test_same_result_with_thread_and_process_executors() -> None:
@@ -257,11 +292,15 @@ def test_same_result_with_a_dask_local_cluster() -> None:
     distributed = pytest.importorskip("distributed")
     design = two_by_two()
     serial = design.power(method="simulation", n_sims=5000, seed=5)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        parallel = design.power(method="simulation", n_sims=5000, seed=5,
-                                executor=client.get_executor())
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        parallel = design.power(
+            method="simulation", n_sims=5000, seed=5, executor=client.get_executor()
+        )
     assert counts(serial) == counts(parallel)
 
 
@@ -272,13 +311,19 @@ def ols_p_values(frame: pd.DataFrame) -> dict:
     names = [f"C(cell)[{c}]" for c in ("a0+b0", "a0+b1", "a1+b0", "a1+b1")]
     out = {}
     for name, w in (("A", CONTRASTS["A"]), ("A:B", CONTRASTS["A:B"])):
-        out[name] = float(fit.t_test(pd.Series(w, index=names).reindex(
-            fit.params.index, fill_value=0.0).to_numpy()).pvalue)
+        out[name] = float(
+            fit.t_test(
+                pd.Series(w, index=names).reindex(fit.params.index, fill_value=0.0).to_numpy()
+            ).pvalue
+        )
     # combination: a1+b1 lower than a0+b1 and than a1+b0 (one-sided), IUT p = max
     ps = []
     for w in ([0, -1, 0, 1], [0, 0, -1, 1]):
-        res = fit.t_test(pd.Series(w, index=names, dtype=float).reindex(
-            fit.params.index, fill_value=0.0).to_numpy())
+        res = fit.t_test(
+            pd.Series(w, index=names, dtype=float)
+            .reindex(fit.params.index, fill_value=0.0)
+            .to_numpy()
+        )
         ps.append(float(stats.t.cdf(res.tvalue.item(), fit.df_resid)))
     out["combination"] = max(ps)
     return out
@@ -288,8 +333,7 @@ def test_user_analysis_reproduces_individual_engine_decisions() -> None:
     design = two_by_two(n_per_cell=12, rho=0.5)
     names = ["A", "A:B", "combination"]
     user = design.power(names, method="simulation", n_sims=40, seed=13, analysis=ols_p_values)
-    batched = design.power(names, method="simulation", n_sims=40, seed=13,
-                           engine="individual")
+    batched = design.power(names, method="simulation", n_sims=40, seed=13, engine="individual")
     assert counts(user) == counts(batched)
     assert "ols_p_values" in user.row("A").method
 
@@ -297,16 +341,22 @@ def test_user_analysis_reproduces_individual_engine_decisions() -> None:
 def test_analysis_errors_name_the_problem() -> None:
     design = two_by_two(n_per_cell=5)
     with pytest.raises(ValueError, match="no p-value for hypothesis 'A:B'"):
-        design.power(["A", "A:B"], method="simulation", n_sims=2, seed=1,
-                     analysis=lambda frame: {"A": 0.5})
+        design.power(
+            ["A", "A:B"], method="simulation", n_sims=2, seed=1, analysis=lambda frame: {"A": 0.5}
+        )
     with pytest.raises(ValueError, match=r"p-value 1\.5 for hypothesis 'A'.*\[0, 1\]"):
-        design.power("A", method="simulation", n_sims=2, seed=1,
-                     analysis=lambda frame: {"A": 1.5})
+        design.power("A", method="simulation", n_sims=2, seed=1, analysis=lambda frame: {"A": 1.5})
     with pytest.raises(TypeError, match="mapping"):
         design.power("A", method="simulation", n_sims=2, seed=1, analysis=lambda frame: 0.1)
     with pytest.raises(ValueError, match="engine='individual'"):
-        design.power("A", method="simulation", n_sims=2, seed=1, engine="exact",
-                     analysis=lambda frame: {"A": 0.1})
+        design.power(
+            "A",
+            method="simulation",
+            n_sims=2,
+            seed=1,
+            engine="exact",
+            analysis=lambda frame: {"A": 0.1},
+        )
 
 
 def test_patient_data_columns() -> None:
@@ -331,34 +381,71 @@ def test_no_progress_bar_when_not_interactive(capsys: pytest.CaptureFixture[str]
 
 
 # ------------------------------------------------------------------ bad input
-@pytest.mark.parametrize(("options", "error", "match"), [
-    pytest.param(dict(n_sims=0), ValueError, r"n_sims must be a whole number >= 1; got n_sims=0",
-                 id="n_sims-zero"),
-    pytest.param(dict(n_sims=-5), ValueError, r"n_sims=-5", id="n_sims-negative"),
-    pytest.param(dict(n_sims=100.5), TypeError, r"n_sims must be a whole number; got "
-                 r"n_sims=100\.5", id="n_sims-fraction"),
-    pytest.param(dict(n_sims="100"), TypeError, r"n_sims='100'", id="n_sims-string"),
-    pytest.param(dict(n_sims=100, memory_budget=1000), ValueError,
-                 r"memory_budget=1000 bytes cannot hold one block .*allowed: memory_budget >=",
-                 id="memory-budget-impossible"),
-    pytest.param(dict(n_sims=100, memory_budget=0), ValueError, r"memory_budget=0",
-                 id="memory-budget-zero"),
-    pytest.param(dict(n_sims=100, memory_budget=2.5e8), TypeError,
-                 r"memory_budget must be a whole number of bytes", id="memory-budget-float"),
-    pytest.param(dict(n_sims=100, engine="exacct"), ValueError,
-                 r"engine='exacct' is not allowed; choose one of \('exact', 'individual'\)",
-                 id="engine-typo"),
-    pytest.param(dict(n_sims=100, executor=4), TypeError, r"executor must be a "
-                 r"concurrent\.futures\.Executor.*executor=4", id="executor-not-executor"),
-    pytest.param(dict(n_sims=100, analysis="ols"), TypeError, r"analysis must be a callable",
-                 id="analysis-not-callable"),
-    pytest.param(dict(n_sims=100, seed=-1), TypeError, r"seed must be .*seed=-1",
-                 id="seed-negative"),
-    pytest.param(dict(n_sims=100, seed=1.5), TypeError, r"seed=1\.5", id="seed-float"),
-    pytest.param(dict(n_sims=100, progress="yes"), TypeError, r"progress='yes'",
-                 id="progress-string"),
-    pytest.param(dict(n_sims=100, nsims=3), TypeError, r"nsims", id="unknown-option"),
-])
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        pytest.param(
+            dict(n_sims=0),
+            ValueError,
+            r"n_sims must be a whole number >= 1; got n_sims=0",
+            id="n_sims-zero",
+        ),
+        pytest.param(dict(n_sims=-5), ValueError, r"n_sims=-5", id="n_sims-negative"),
+        pytest.param(
+            dict(n_sims=100.5),
+            TypeError,
+            r"n_sims must be a whole number; got "
+            r"n_sims=100\.5",
+            id="n_sims-fraction",
+        ),
+        pytest.param(dict(n_sims="100"), TypeError, r"n_sims='100'", id="n_sims-string"),
+        pytest.param(
+            dict(n_sims=100, memory_budget=1000),
+            ValueError,
+            r"memory_budget=1000 bytes cannot hold one block .*allowed: memory_budget >=",
+            id="memory-budget-impossible",
+        ),
+        pytest.param(
+            dict(n_sims=100, memory_budget=0),
+            ValueError,
+            r"memory_budget=0",
+            id="memory-budget-zero",
+        ),
+        pytest.param(
+            dict(n_sims=100, memory_budget=2.5e8),
+            TypeError,
+            r"memory_budget must be a whole number of bytes",
+            id="memory-budget-float",
+        ),
+        pytest.param(
+            dict(n_sims=100, engine="exacct"),
+            ValueError,
+            r"engine='exacct' is not allowed; choose one of \('exact', 'individual'\)",
+            id="engine-typo",
+        ),
+        pytest.param(
+            dict(n_sims=100, executor=4),
+            TypeError,
+            r"executor must be a "
+            r"concurrent\.futures\.Executor.*executor=4",
+            id="executor-not-executor",
+        ),
+        pytest.param(
+            dict(n_sims=100, analysis="ols"),
+            TypeError,
+            r"analysis must be a callable",
+            id="analysis-not-callable",
+        ),
+        pytest.param(
+            dict(n_sims=100, seed=-1), TypeError, r"seed must be .*seed=-1", id="seed-negative"
+        ),
+        pytest.param(dict(n_sims=100, seed=1.5), TypeError, r"seed=1\.5", id="seed-float"),
+        pytest.param(
+            dict(n_sims=100, progress="yes"), TypeError, r"progress='yes'", id="progress-string"
+        ),
+        pytest.param(dict(n_sims=100, nsims=3), TypeError, r"nsims", id="unknown-option"),
+    ],
+)
 def test_bad_input(options: dict, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         two_by_two().power(method="simulation", **options)
@@ -412,7 +499,7 @@ def test_per_trial_df_and_zero_se_are_handled() -> None:
     plan = _make_plan(design, stats_, sim, sim.prepare(design), "exact", None)
     est = np.array([[0.0, 0.0, 0.0, 2.1], [0.0, 0.0, 0.0, 2.1], [0.0, 0.0, 0.0, 2.1]])
     var = np.array([[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
-    df = np.array([10.0, math.inf, 10.0])       # t_{.975,10} = 2.228 > 2.1 > 1.96
+    df = np.array([10.0, math.inf, 10.0])  # t_{.975,10} = 2.228 > 2.1 > 1.96
     reject, nonfinite = decide(plan, CellDraws(estimates=est, variances=var, df=df))
     assert reject[:, 0].tolist() == [False, True, False]
     assert nonfinite[:, 0].tolist() == [False, False, True]
@@ -422,11 +509,15 @@ def test_parallel_arms_simulated_within_4_mcse_of_exact_power() -> None:
     # Any cell design works: three arms compared with a control, ANCOVA, unequal n.
     arms = tp.Parallel(
         arms=("rTMS alone", "MBI then rTMS", "rTMS with concurrent MBI"),
-        outcome=tp.Continuous(means={"rTMS alone": -10.0, "MBI then rTMS": -12.0,
-                                     "rTMS with concurrent MBI": -13.0}, sd=8.0,
-                              baseline_corr=0.3),
+        outcome=tp.Continuous(
+            means={"rTMS alone": -10.0, "MBI then rTMS": -12.0, "rTMS with concurrent MBI": -13.0},
+            sd=8.0,
+            baseline_corr=0.3,
+        ),
         n_per_arm={"rTMS alone": 40, "MBI then rTMS": 60, "rTMS with concurrent MBI": 50},
-        control="rTMS alone", alpha=0.05)
+        control="rTMS alone",
+        alpha=0.05,
+    )
     exact = arms.power()
     sim = arms.power(method="simulation", n_sims=8000, seed=3)
     assert list(sim) == list(exact)
@@ -434,16 +525,17 @@ def test_parallel_arms_simulated_within_4_mcse_of_exact_power() -> None:
         assert abs(sim[name] - exact[name]) < 4 * sim.mcse[name], name
 
 
-@pytest.mark.parametrize(("engine", "n_sims"), [pytest.param("exact", 200_000, id="exact"),
-                                                pytest.param("individual", 4000,
-                                                             id="individual")])
+@pytest.mark.parametrize(
+    ("engine", "n_sims"),
+    [pytest.param("exact", 200_000, id="exact"), pytest.param("individual", 4000, id="individual")],
+)
 def test_memory_stays_bounded_whatever_n_sims(engine: str, n_sims: int) -> None:
     # Blocks hold at most 4 MiB of working memory: the peak of traced allocations
     # (numpy reports its buffers to tracemalloc) stays far below n_sims' worth.
     import tracemalloc
 
     design = two_by_two(n_per_cell=100, rho=0.5)
-    design.power("A", method="simulation", n_sims=10, seed=0, engine=engine)   # warm up
+    design.power("A", method="simulation", n_sims=10, seed=0, engine=engine)  # warm up
     tracemalloc.start()
     try:
         design.power(method="simulation", n_sims=n_sims, seed=0, engine=engine)
@@ -454,12 +546,13 @@ def test_memory_stays_bounded_whatever_n_sims(engine: str, n_sims: int) -> None:
 
 
 def test_progress_bar_by_default_for_long_interactive_runs(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("tqdm")
     from trialplan.simulate import runner
 
     monkeypatch.setattr(runner, "_interactive", lambda: True)
-    monkeypatch.setattr(runner, "_PROGRESS_AFTER", 0.0)     # every run counts as long
+    monkeypatch.setattr(runner, "_PROGRESS_AFTER", 0.0)  # every run counts as long
     two_by_two().power("A", method="simulation", n_sims=5000, seed=1)
     assert "simulating" in capsys.readouterr().err
 
@@ -469,7 +562,8 @@ def test_common_random_numbers_make_rescaled_designs_identical() -> None:
     # same decisions in every simulated trial when the draws are shared.
     a = two_by_two(sd=8.0, rho=0.3).power(method="simulation", n_sims=3000, seed=3)
     b = two_by_two(sd=16.0, means=(0.0, -4.0, -6.0, -16.0), rho=0.3).power(
-        method="simulation", n_sims=3000, seed=3)
+        method="simulation", n_sims=3000, seed=3
+    )
     assert counts(a) == counts(b)
 
 
@@ -485,14 +579,18 @@ def test_a_run_of_whole_blocks_starts_every_longer_run() -> None:
     sim = simulator_for(design.outcome)
     plan = _make_plan(design, design.statistics(), sim, sim.prepare(design), "exact", None)
     seq = np.random.SeedSequence(6)
-    blocks = _Blocks(entropy=seq.entropy, spawn_key=(), pool_size=seq.pool_size,
-                     length=length, n_sims=2 * length)
+    blocks = _Blocks(
+        entropy=seq.entropy, spawn_key=(), pool_size=seq.pool_size, length=length, n_sims=2 * length
+    )
     second = dict(zip(plan.names, _run_blocks(plan, blocks, 1, 2)[0].tolist(), strict=True))
     assert {h: counts(one)[h] + second[h] for h in second} == counts(two)
 
 
 def test_simulate_power_names_a_design_that_is_not_one() -> None:
     # simulate_power(None) failed with "'NoneType' object has no attribute 'outcome'".
-    with pytest.raises(TypeError, match=r"design must be a trialplan design such as "
-                                        r"tp.Factorial\(...\).*got design=None"):
+    with pytest.raises(
+        TypeError,
+        match=r"design must be a trialplan design such as "
+        r"tp.Factorial\(...\).*got design=None",
+    ):
         tp.simulate.simulate_power(None, n_sims=100, seed=1)

@@ -37,19 +37,27 @@ import trialplan as tp
 from trialplan.simulate.clustered import ClusteredSimulator, group_sizes
 
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
-MEANS = {("sham", "control"): 0.0, ("active", "control"): -3.0,
-         ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}
+MEANS = {
+    ("sham", "control"): 0.0,
+    ("active", "control"): -3.0,
+    ("sham", "MBI"): -2.0,
+    ("active", "MBI"): -8.0,
+}
 NULL = dict.fromkeys(MEANS, 0.0)
 SINGLE = ("rTMS", "MBI", "rTMS:MBI", "rTMS | MBI=MBI", "rTMS | MBI=control")
 
 
-def grouped(*, icc=0.05, m=8, n=48, rho=0.0, sided=2, means=MEANS, size_cv=0.0,
-            outcome=None) -> tp.Factorial:
+def grouped(
+    *, icc=0.05, m=8, n=48, rho=0.0, sided=2, means=MEANS, size_cv=0.0, outcome=None
+) -> tp.Factorial:
     return tp.Factorial(
         factors=FACTORS,
         outcome=outcome or tp.Continuous(means=means, sd=8.0, baseline_corr=rho),
-        n_per_cell=n, sided=sided, alpha=0.05 if sided == 2 else 0.025,
-        clusters=tp.Clustering(factor="MBI", icc=icc, group_size=m, size_cv=size_cv))
+        n_per_cell=n,
+        sided=sided,
+        alpha=0.05 if sided == 2 else 0.025,
+        clusters=tp.Clustering(factor="MBI", icc=icc, group_size=m, size_cv=size_cv),
+    )
 
 
 # ------------------------------------------------------------ the estimator
@@ -68,13 +76,15 @@ def test_partially_nested_fit_equals_group_by_computation(n: int) -> None:
     # between-group mean square (MBI cells) and the pooled within-cell one (others).
     d = grouped(n=n)
     _, draws, frame = _one_trial(d, seed=11)
-    frame["unit"] = np.where(frame["group"] > 0, "g" + frame["group"].astype(str),
-                             "c" + frame["cell"])
+    frame["unit"] = np.where(
+        frame["group"] > 0, "g" + frame["group"].astype(str), "c" + frame["cell"]
+    )
     in_groups = frame["group"] > 0
     cell_mean = frame.groupby("cell")["y"].mean()
     alone = frame[~in_groups]
     msw = ((alone["y"] - alone.groupby("cell")["y"].transform("mean")) ** 2).sum() / (
-        len(alone) - alone["cell"].nunique())
+        len(alone) - alone["cell"].nunique()
+    )
     g = frame[in_groups].groupby(["cell", "group"])["y"].agg(["mean", "size"]).reset_index()
     g["dev"] = g["mean"] - g["cell"].map(cell_mean)
     msb = (g["size"] * g["dev"] ** 2).sum() / (len(g) - g["cell"].nunique())
@@ -92,15 +102,15 @@ def test_partially_nested_ancova_slope_equals_ols_with_group_fixed_effects() -> 
     # (statsmodels).  The adjusted MBI cell means follow as ybar_j - b xbar_j.
     d = grouped(rho=0.5, n=48)
     _, draws, frame = _one_trial(d, seed=5)
-    frame["unit"] = np.where(frame["group"] > 0, "g" + frame["group"].astype(str),
-                             "c" + frame["cell"])
+    frame["unit"] = np.where(
+        frame["group"] > 0, "g" + frame["group"].astype(str), "c" + frame["cell"]
+    )
     fit = smf.ols("y ~ 0 + C(unit) + baseline", data=frame).fit()
     b = fit.params["baseline"]
     means = frame.groupby("cell")[["y", "baseline"]].mean()
     for j, cell in enumerate(d.cells):
         row = means.loc[d.cell_label(cell)]
-        assert draws.estimates[0, j] == pytest.approx(row["y"] - b * row["baseline"],
-                                                      abs=1e-9)
+        assert draws.estimates[0, j] == pytest.approx(row["y"] - b * row["baseline"], abs=1e-9)
 
 
 def test_between_group_variance_equals_mixedlm_reml() -> None:
@@ -113,15 +123,17 @@ def test_between_group_variance_equals_mixedlm_reml() -> None:
         _, draws, frame = _one_trial(d, seed=seed)
         sub = frame[frame["group"] > 0].copy()
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")         # optimizer retries; checked below
-            fit = smf.mixedlm("y ~ 0 + C(cell)", sub,
-                              groups=sub["group"]).fit(reml=True, method="powell")
+            warnings.simplefilter("ignore")  # optimizer retries; checked below
+            fit = smf.mixedlm("y ~ 0 + C(cell)", sub, groups=sub["group"]).fit(
+                reml=True, method="powell"
+            )
         tau2 = float(fit.cov_re.iloc[0, 0])
         if not fit.converged or tau2 <= 1e-6:
             continue
         mbi = [j for j, c in enumerate(d.cells) if c[1] == "MBI"]
-        assert draws.variances[0, mbi] == pytest.approx(np.diag(fit.cov_params())[:2],
-                                                        rel=2e-3)   # optimizer tolerance
+        assert draws.variances[0, mbi] == pytest.approx(
+            np.diag(fit.cov_params())[:2], rel=2e-3
+        )  # optimizer tolerance
         checked += 1
     assert checked >= 4
 
@@ -161,9 +173,13 @@ def test_simulated_type_one_error_with_few_groups() -> None:
 
 
 # ------------------------------------------------- agreement with analytic
-GRID = [pytest.param(icc, m, rho, sided, id=f"icc{icc}-m{m}-rho{rho}-{sided}sided")
-        for icc in (0.02, 0.05, 0.1) for m in (6, 10) for rho in (0.0, 0.5)
-        for sided in (1, 2)]
+GRID = [
+    pytest.param(icc, m, rho, sided, id=f"icc{icc}-m{m}-rho{rho}-{sided}sided")
+    for icc in (0.02, 0.05, 0.1)
+    for m in (6, 10)
+    for rho in (0.0, 0.5)
+    for sided in (1, 2)
+]
 
 
 @pytest.mark.parametrize(("icc", "m", "rho", "sided"), GRID)
@@ -185,8 +201,10 @@ def test_individual_engine_within_4_mcse_of_analytic_power(rho: float, m: int) -
         assert abs(sim[name] - analytic[name]) < 4 * max(sim.mcse[name], 1e-3), name
 
 
-@pytest.mark.parametrize(("icc", "m", "rho", "sided"), [
-    (0.02, 6, 0.0, 2), (0.02, 10, 0.0, 2), (0.05, 6, 0.5, 2), (0.1, 10, 0.0, 1)])
+@pytest.mark.parametrize(
+    ("icc", "m", "rho", "sided"),
+    [(0.02, 6, 0.0, 2), (0.02, 10, 0.0, 2), (0.05, 6, 0.5, 2), (0.1, 10, 0.0, 1)],
+)
 def test_combination_within_4_mcse_of_analytic_power(icc, m, rho, sided) -> None:
     # The min test's components have different Satterthwaite df (combination vs rTMS alone
     # mixes grouped and individual cells; combination vs MBI alone is all grouped), so the
@@ -211,20 +229,24 @@ def test_same_seed_same_result_whatever_the_budget_and_executor() -> None:
     d = grouped(rho=0.5)
     for engine in ("exact", "individual"):
         base = d.power(method="simulation", n_sims=3000, seed=9, engine=engine)
-        small = d.power(method="simulation", n_sims=3000, seed=9, engine=engine,
-                        memory_budget=base.extras["block_length"] * 8 * 10**5)
+        small = d.power(
+            method="simulation",
+            n_sims=3000,
+            seed=9,
+            engine=engine,
+            memory_budget=base.extras["block_length"] * 8 * 10**5,
+        )
         with ThreadPoolExecutor(max_workers=2) as pool:
-            pooled = d.power(method="simulation", n_sims=3000, seed=9, engine=engine,
-                             executor=pool)
+            pooled = d.power(method="simulation", n_sims=3000, seed=9, engine=engine, executor=pool)
         assert dict(base) == dict(small) == dict(pooled)
-        assert dict(base) != dict(d.power(method="simulation", n_sims=3000, seed=10,
-                                          engine=engine))
+        assert dict(base) != dict(d.power(method="simulation", n_sims=3000, seed=10, engine=engine))
 
 
 def test_patient_data_has_groups_and_user_analysis_runs() -> None:
     d = grouped(n=16, m=8, rho=0.5)
-    frame = ClusteredSimulator().patient_data(ClusteredSimulator().prepare(d),
-                                              np.random.default_rng(1))
+    frame = ClusteredSimulator().patient_data(
+        ClusteredSimulator().prepare(d), np.random.default_rng(1)
+    )
     assert list(frame.columns) == ["cell", "rTMS", "MBI", "group", "baseline", "y"]
     assert frame.groupby("group").size().to_dict() == {0: 32, 1: 8, 2: 8, 3: 8, 4: 8}
     assert set(frame.loc[frame["group"] > 0, "MBI"]) == {"MBI"}
@@ -237,9 +259,12 @@ def _p_rtms(frame: pd.DataFrame) -> dict[str, float]:
 
 
 # --------------------------------------------------------------- errors
-@pytest.mark.parametrize(("kwargs", "match"), [
-    pytest.param({"size_cv": 0.4}, r"size_cv=0.4; allowed: size_cv=0", id="unequal-groups"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param({"size_cv": 0.4}, r"size_cv=0.4; allowed: size_cv=0", id="unequal-groups"),
+    ],
+)
 def test_unsupported_clustered_simulation_is_named(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         grouped(**kwargs).power(method="simulation", n_sims=10, seed=1)
@@ -255,21 +280,27 @@ def test_one_group_per_clustered_cell_is_an_error() -> None:
 # ------------------------------------------------------- default engine
 def _repeated_design() -> tp.Factorial:
     means = {c: (0.0, v / 2, v) for c, v in MEANS.items()}
-    return tp.Factorial(factors=FACTORS, n_per_cell=20, outcome=tp.Repeated(
-        means=means, sd=8.0, times=(0, 1, 2), rho=0.5))
+    return tp.Factorial(
+        factors=FACTORS,
+        n_per_cell=20,
+        outcome=tp.Repeated(means=means, sd=8.0, times=(0, 1, 2), rho=0.5),
+    )
 
 
 def test_default_engine_is_the_outcomes_preferred_engine() -> None:
     res = _repeated_design().power("rTMS", method="simulation", n_sims=20, seed=1)
     assert res.extras["engine"] == "individual"
-    assert grouped().power("rTMS", method="simulation", n_sims=20,
-                           seed=1).extras["engine"] == "exact"
+    assert (
+        grouped().power("rTMS", method="simulation", n_sims=20, seed=1).extras["engine"] == "exact"
+    )
 
 
 def test_engine_not_offered_names_the_available_engines() -> None:
-    with pytest.raises(ValueError, match=r"engine='exact' is not offered for Repeated "
-                       r"outcomes; choose one of \('individual',\)"):
-        _repeated_design().power("rTMS", method="simulation", n_sims=20, seed=1,
-                                 engine="exact")
+    with pytest.raises(
+        ValueError,
+        match=r"engine='exact' is not offered for Repeated "
+        r"outcomes; choose one of \('individual',\)",
+    ):
+        _repeated_design().power("rTMS", method="simulation", n_sims=20, seed=1, engine="exact")
     with pytest.raises(ValueError, match=r"engine='exakt' is not allowed.*did you mean 'exact'"):
         grouped().power(method="simulation", n_sims=20, seed=1, engine="exakt")

@@ -38,16 +38,24 @@ from trialplan.simulate.clustered_binary import (
 )
 
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
-RATES = {("sham", "control"): 0.20, ("active", "control"): 0.30,
-         ("sham", "MBI"): 0.30, ("active", "MBI"): 0.55}
+RATES = {
+    ("sham", "control"): 0.20,
+    ("active", "control"): 0.30,
+    ("sham", "MBI"): 0.30,
+    ("active", "MBI"): 0.55,
+}
 MAIN = ("rTMS", "MBI", "rTMS:MBI")
 
 
-def grouped(*, icc=0.05, m=10, n=100, scale="risk_difference", rates=RATES,
-            size_cv=0.0) -> tp.Factorial:
-    return tp.Factorial(factors=FACTORS, outcome=tp.Binary(rates=rates, scale=scale),
-                        n_per_cell=n, clusters=tp.Clustering(factor="MBI", icc=icc,
-                                                             group_size=m, size_cv=size_cv))
+def grouped(
+    *, icc=0.05, m=10, n=100, scale="risk_difference", rates=RATES, size_cv=0.0
+) -> tp.Factorial:
+    return tp.Factorial(
+        factors=FACTORS,
+        outcome=tp.Binary(rates=rates, scale=scale),
+        n_per_cell=n,
+        clusters=tp.Clustering(factor="MBI", icc=icc, group_size=m, size_cv=size_cv),
+    )
 
 
 def _power(design: tp.Factorial, **options):
@@ -57,8 +65,9 @@ def _power(design: tp.Factorial, **options):
 
 
 # ------------------------------------------------------------ the data model
-@pytest.mark.parametrize("engine_counts", [_exact_counts, _individual_counts],
-                         ids=["exact", "individual"])
+@pytest.mark.parametrize(
+    "engine_counts", [_exact_counts, _individual_counts], ids=["exact", "individual"]
+)
 @pytest.mark.parametrize("icc", [0.0, 0.1], ids=["icc0-binomial", "icc.1-betabinomial"])
 def test_group_counts_follow_the_beta_binomial_law(engine_counts, icc: float) -> None:
     # scipy.stats.betabinom with a + b = 1/ICC - 1 (Binomial at ICC = 0): chi-square
@@ -84,11 +93,14 @@ def test_group_counts_follow_the_beta_binomial_law(engine_counts, icc: float) ->
 
 
 # ------------------------------------------------------------ the analysis
-@pytest.mark.parametrize(("scale", "link"), [
-    ("risk_difference", sm.families.links.Identity()),
-    ("log_odds", sm.families.links.Logit()),
-    ("log_risk", sm.families.links.Log()),
-])
+@pytest.mark.parametrize(
+    ("scale", "link"),
+    [
+        ("risk_difference", sm.families.links.Identity()),
+        ("log_odds", sm.families.links.Logit()),
+        ("log_risk", sm.families.links.Log()),
+    ],
+)
 def test_wald_statistics_equal_statsmodels_gee_mancl_derouen(scale, link) -> None:
     # 47 per cell in groups of 10: 5 groups of 10, 10, 9, 9, 9 per MBI cell (unequal
     # leverages); individually treated participants are clusters of one.
@@ -96,15 +108,19 @@ def test_wald_statistics_equal_statsmodels_gee_mancl_derouen(scale, link) -> Non
     sim = ClusteredBinarySimulator()
     params = sim.prepare(d)
     draws = sim.draw(params, np.random.default_rng(3), 1, engine="individual")
-    frame = sim.patient_data(params, np.random.default_rng(3))    # the same patients
+    frame = sim.patient_data(params, np.random.default_rng(3))  # the same patients
     cluster = np.where(frame["group"] > 0, frame["group"], 1000 + np.arange(len(frame)))
     cells = frame["cell"].to_numpy(dtype=object)
     x = np.column_stack([cells == label for label in params.labels]).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.GEE(frame["y"].to_numpy(dtype=float), x, groups=cluster,
-                     family=sm.families.Binomial(link=link),
-                     cov_struct=sm.cov_struct.Independence()).fit(cov_type="bias_reduced")
+        fit = sm.GEE(
+            frame["y"].to_numpy(dtype=float),
+            x,
+            groups=cluster,
+            family=sm.families.Binomial(link=link),
+            cov_struct=sm.cov_struct.Independence(),
+        ).fit(cov_type="bias_reduced")
     cov = fit.cov_params()
     assert np.allclose(draws.estimates[0], fit.params, rtol=0, atol=1e-10)
     assert np.allclose(draws.variances[0], np.diag(cov), rtol=1e-9, atol=0)
@@ -119,7 +135,7 @@ def test_zero_cell_rule_by_hand() -> None:
     # A clustered cell with no events gets (0 + 0.5) / (n + 1) and its model-based Wald
     # variance, as in the unclustered Binary simulator; a 0-or-n trial is counted.
     d = grouped(n=20, m=10, scale="log_odds")
-    params = ClusteredBinarySimulator().prepare(d)          # cells 0, 2 alone; 1, 3 grouped
+    params = ClusteredBinarySimulator().prepare(d)  # cells 0, 2 alone; 1, 3 grouped
     counts = np.zeros((1, params.unit_n.size), dtype=int)
     counts[0, params.unit_cell == 0] = 5
     counts[0, params.unit_cell == 2] = 8
@@ -146,14 +162,17 @@ def test_zero_cell_rule_by_hand() -> None:
 GAP_LOW, GAP_HIGH = -0.002, 0.016
 
 
-@pytest.mark.parametrize(("scale", "icc", "m", "n"), [
-    ("risk_difference", 0.02, 6, 100),
-    ("risk_difference", 0.05, 10, 150),
-    ("risk_difference", 0.1, 10, 200),
-    ("log_odds", 0.02, 10, 100),
-    ("log_odds", 0.05, 6, 150),
-    ("log_odds", 0.1, 6, 200),
-])
+@pytest.mark.parametrize(
+    ("scale", "icc", "m", "n"),
+    [
+        ("risk_difference", 0.02, 6, 100),
+        ("risk_difference", 0.05, 10, 150),
+        ("risk_difference", 0.1, 10, 200),
+        ("log_odds", 0.02, 10, 100),
+        ("log_odds", 0.05, 6, 150),
+        ("log_odds", 0.1, 6, 200),
+    ],
+)
 def test_exact_engine_slightly_below_analytic_power(scale, icc, m, n) -> None:
     d = grouped(icc=icc, m=m, n=n, scale=scale)
     analytic = _power(d)
@@ -167,9 +186,18 @@ def test_exact_engine_slightly_below_analytic_power(scale, icc, m, n) -> None:
 def test_gap_shrinks_with_many_groups(scale) -> None:
     # 400 per cell in groups of 4: 100 groups per MBI cell.  Calibration (200,000
     # trials): analytic minus simulated -0.001 to 0.0046.
-    d = grouped(icc=0.1, m=4, n=400, scale=scale, rates={
-        ("sham", "control"): 0.20, ("active", "control"): 0.25,
-        ("sham", "MBI"): 0.25, ("active", "MBI"): 0.40})
+    d = grouped(
+        icc=0.1,
+        m=4,
+        n=400,
+        scale=scale,
+        rates={
+            ("sham", "control"): 0.20,
+            ("active", "control"): 0.25,
+            ("sham", "MBI"): 0.25,
+            ("active", "MBI"): 0.40,
+        },
+    )
     analytic = _power(d)
     sim = _power(d, method="simulation", n_sims=20_000, seed=2027)
     for h in MAIN:
@@ -203,7 +231,7 @@ def test_uncorrected_sandwich_would_be_liberal() -> None:
     counts = _exact_counts(params, np.random.default_rng(8), 40_000)
     c = np.asarray(d.hypothesis("MBI").contrasts, dtype=float)[0]
     est, var, _ = robust_cell_estimates(counts, params)
-    rate = est                                             # risk-difference scale
+    rate = est  # risk-difference scale
     plain = np.zeros_like(var)
     for j in range(4):
         units = params.unit_cell == j
@@ -222,14 +250,22 @@ def test_same_seed_same_result_whatever_the_budget_and_executor() -> None:
     d = grouped(n=60, m=6)
     for engine in ("exact", "individual"):
         base = _power(d, method="simulation", n_sims=3000, seed=9, engine=engine)
-        small = _power(d, method="simulation", n_sims=3000, seed=9, engine=engine,
-                       memory_budget=base.extras["block_length"] * 8 * 10**4)
+        small = _power(
+            d,
+            method="simulation",
+            n_sims=3000,
+            seed=9,
+            engine=engine,
+            memory_budget=base.extras["block_length"] * 8 * 10**4,
+        )
         with ThreadPoolExecutor(max_workers=2) as pool:
-            pooled = _power(d, method="simulation", n_sims=3000, seed=9, engine=engine,
-                            executor=pool)
+            pooled = _power(
+                d, method="simulation", n_sims=3000, seed=9, engine=engine, executor=pool
+            )
         assert dict(base) == dict(small) == dict(pooled)
-        assert dict(base) != dict(_power(d, method="simulation", n_sims=3000, seed=10,
-                                         engine=engine))
+        assert dict(base) != dict(
+            _power(d, method="simulation", n_sims=3000, seed=10, engine=engine)
+        )
         assert base.extras["engine"] == engine
 
 
@@ -264,6 +300,9 @@ def test_unequal_group_sizes_are_an_error() -> None:
 
 
 def test_one_group_per_clustered_cell_is_an_error() -> None:
-    with pytest.raises(ValueError, match=r"at least two therapy groups in every cell with "
-                       r"MBI=MBI.*got \[1, 1\] group\(s\) of group_size=10 for n=\[10, 10\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"at least two therapy groups in every cell with "
+        r"MBI=MBI.*got \[1, 1\] group\(s\) of group_size=10 for n=\[10, 10\]",
+    ):
         _power(grouped(n=10, m=10), method="simulation", n_sims=10, seed=1)

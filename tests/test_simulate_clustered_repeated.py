@@ -50,20 +50,45 @@ MAIN = ("rTMS", "MBI", "rTMS:MBI")
 TIMES = (0.0, 1.0, 2.0)
 
 
-def grouped(*, n=80, icc=0.05, m=8, effects=(-1.8, -2.2, -3.5), retention=None, rho=0.5,
-            correlation="cs", contrast="last", size_cv=0.0, clusters=True) -> tp.Factorial:
+def grouped(
+    *,
+    n=80,
+    icc=0.05,
+    m=8,
+    effects=(-1.8, -2.2, -3.5),
+    retention=None,
+    rho=0.5,
+    correlation="cs",
+    contrast="last",
+    size_cv=0.0,
+    clusters=True,
+) -> tp.Factorial:
     a, b, ab = effects
-    last = {("sham", "control"): 0.0, ("active", "control"): a, ("sham", "MBI"): b,
-            ("active", "MBI"): a + b + ab}
+    last = {
+        ("sham", "control"): 0.0,
+        ("active", "control"): a,
+        ("sham", "MBI"): b,
+        ("active", "MBI"): a + b + ab,
+    }
     means = {c: (0.0, v / 2, v) for c, v in last.items()}
     extra = {} if retention is None else {"retention": retention}
-    y = tp.Repeated(means=means, times=TIMES, sd=6.0, correlation=correlation, rho=rho,
-                    contrast=contrast, **extra)
+    y = tp.Repeated(
+        means=means,
+        times=TIMES,
+        sd=6.0,
+        correlation=correlation,
+        rho=rho,
+        contrast=contrast,
+        **extra,
+    )
     if not clusters:
         return tp.Factorial(factors=FACTORS, outcome=y, n_per_cell=n)
-    return tp.Factorial(factors=FACTORS, outcome=y, n_per_cell=n,
-                        clusters=tp.Clustering(factor="MBI", icc=icc, group_size=m,
-                                               size_cv=size_cv))
+    return tp.Factorial(
+        factors=FACTORS,
+        outcome=y,
+        n_per_cell=n,
+        clusters=tp.Clustering(factor="MBI", icc=icc, group_size=m, size_cv=size_cv),
+    )
 
 
 def _one_trial(design: tp.Factorial, seed: int):
@@ -78,11 +103,11 @@ def _stacked_reference(y, observed, cluster, v, design):
     x = np.array([design[k] for _, k in rows])
     yy = np.array([y[i, k] for i, k in rows])
     who = np.array([i for i, _ in rows])
-    blocks = [v[:int(o), :int(o)] for o in observed if o > 0]
-    w = np.linalg.inv(block_diag(*blocks))                 # V^{-1} of the whole cell
+    blocks = [v[: int(o), : int(o)] for o in observed if o > 0]
+    w = np.linalg.inv(block_diag(*blocks))  # V^{-1} of the whole cell
     a_inv = np.linalg.inv(x.T @ w @ x)
     beta = a_inv @ x.T @ w @ yy
-    hat = x @ a_inv @ x.T @ w                              # full leverage matrix
+    hat = x @ a_inv @ x.T @ w  # full leverage matrix
     resid = yy - x @ beta
     meat = np.zeros((x.shape[1], x.shape[1]))
     for g in np.unique(cluster):
@@ -105,10 +130,11 @@ def test_cell_estimate_and_sandwich_match_stacked_algebra(contrast: str) -> None
     d = grouped(n=40, retention=(1.0, 0.85, 0.7), contrast=contrast)
     _, y, observed, index, group = _one_trial(d, seed=5)
     v_hat = monotone_covariance(y, observed, index, 4)
-    rows = index == 3                                   # (active, MBI): clustered
+    rows = index == 3  # (active, MBI): clustered
     est, var = robust_gls(y[rows], observed[rows], group[rows], v_hat, _visit_design(contrast))
-    ref_est, ref_var = _stacked_reference(y[rows], observed[rows], group[rows], v_hat,
-                                          _visit_design(contrast))
+    ref_est, ref_var = _stacked_reference(
+        y[rows], observed[rows], group[rows], v_hat, _visit_design(contrast)
+    )
     assert est == pytest.approx(ref_est, rel=1e-10, abs=1e-10)
     assert var == pytest.approx(ref_var, rel=1e-8)
     assert var > 0
@@ -120,7 +146,7 @@ def test_identity_working_covariance_is_statsmodels_gee(contrast: str) -> None:
     # covariance is Mancl-DeRouen.
     d = grouped(n=40, retention=(1.0, 0.85, 0.7), contrast=contrast)
     _, y, observed, index, group = _one_trial(d, seed=8)
-    rows = np.flatnonzero(index == 1)                   # (sham, MBI): clustered
+    rows = np.flatnonzero(index == 1)  # (sham, MBI): clustered
     design = _visit_design(contrast)
     est, var = robust_gls(y[rows], observed[rows], group[rows], np.eye(3), design)
     exog, endog, groups = [], [], []
@@ -129,9 +155,13 @@ def test_identity_working_covariance_is_statsmodels_gee(contrast: str) -> None:
             exog.append(design[k])
             endog.append(y[i, k])
             groups.append(group[i])
-    fit = sm.GEE(np.array(endog), np.array(exog), groups=np.array(groups),
-                 cov_struct=sm.cov_struct.Independence(),
-                 family=sm.families.Gaussian()).fit(cov_type="bias_reduced")
+    fit = sm.GEE(
+        np.array(endog),
+        np.array(exog),
+        groups=np.array(groups),
+        cov_struct=sm.cov_struct.Independence(),
+        family=sm.families.Gaussian(),
+    ).fit(cov_type="bias_reduced")
     assert est == pytest.approx(fit.params[-1], rel=1e-8)
     assert var == pytest.approx(fit.cov_params()[-1, -1], rel=1e-8)
 
@@ -152,7 +182,8 @@ def test_ml_covariance_is_the_one_fit_monotone_uses() -> None:
     means = np.array([y[index == j].mean(axis=0) for j in range(4)])[index]
     resid = y - means
     assert monotone_covariance(y, full, index, 4) == pytest.approx(
-        resid.T @ resid / index.size, rel=1e-10)
+        resid.T @ resid / index.size, rel=1e-10
+    )
 
 
 # ------------------------------------------------------------ the data model
@@ -166,7 +197,7 @@ def test_group_intercept_gives_the_planned_covariances() -> None:
         y, _, index, group = _patients(params, rng)
         y = y - params.repeated.means[index]
         members = np.flatnonzero(group > 0)
-        first, second = members[::2], members[1::2]        # the two members of each group
+        first, second = members[::2], members[1::2]  # the two members of each group
         own.append(np.cov(y[members].T))
         pair.append(y[first].T @ y[second] / first.size)
     # 20,000 patients, 10,000 pairs: sampling sd of the entries about 0.4
@@ -177,10 +208,11 @@ def test_group_intercept_gives_the_planned_covariances() -> None:
 def test_patient_data_names_groups() -> None:
     d = grouped(n=24, retention=(1.0, 0.9, 0.8))
     frame = ClusteredRepeatedSimulator().patient_data(
-        ClusteredRepeatedSimulator().prepare(d), np.random.default_rng(1))
+        ClusteredRepeatedSimulator().prepare(d), np.random.default_rng(1)
+    )
     assert list(frame.columns) == ["patient", "cell", "rTMS", "MBI", "group", "time", "y"]
     per_group = frame[frame.group > 0].groupby("group").patient.nunique()
-    assert sorted(per_group.tolist()) == [8] * 6        # 2 MBI cells x 3 groups of 8
+    assert sorted(per_group.tolist()) == [8] * 6  # 2 MBI cells x 3 groups of 8
     assert (frame[frame.MBI == "control"].group == 0).all()
 
 
@@ -188,8 +220,7 @@ def test_patient_data_names_groups() -> None:
 def test_icc_zero_agrees_with_unclustered_simulator() -> None:
     # With many groups (32 of 2 per MBI cell) the sandwich costs little, and
     # at ICC 0 the data are those of the unclustered simulator.
-    clustered = grouped(n=64, icc=0.0, m=2, effects=(0.0, 0.0, -3.5),
-                        retention=(1.0, 0.9, 0.8))
+    clustered = grouped(n=64, icc=0.0, m=2, effects=(0.0, 0.0, -3.5), retention=(1.0, 0.9, 0.8))
     plain = grouped(n=64, effects=(0.0, 0.0, -3.5), retention=(1.0, 0.9, 0.8), clusters=False)
     a = clustered.power(MAIN, method="simulation", n_sims=2000, seed=7)
     b = plain.power(MAIN, method="simulation", n_sims=2000, seed=8)
@@ -198,14 +229,19 @@ def test_icc_zero_agrees_with_unclustered_simulator() -> None:
         assert abs(a[h] - b[h]) < 4 * np.hypot(a.mcse[h], b.mcse[h]), h
     # and the spread of a clustered cell's estimate is the unclustered one's
     params = ClusteredRepeatedSimulator().prepare(grouped(n=64, icc=0.0, m=8))
-    draws = ClusteredRepeatedSimulator().draw(params, np.random.default_rng(9), 1000,
-                                              engine="individual")
+    draws = ClusteredRepeatedSimulator().draw(
+        params, np.random.default_rng(9), 1000, engine="individual"
+    )
     assert np.var(draws.estimates[:, 3], ddof=1) == pytest.approx(36.0 / 64, rel=0.15)
 
 
-@pytest.mark.parametrize(("n", "retention"), [
-    pytest.param(64, None, id="n64-complete"),
-    pytest.param(80, (1.0, 0.9, 0.8), id="n80-dropout20")])
+@pytest.mark.parametrize(
+    ("n", "retention"),
+    [
+        pytest.param(64, None, id="n64-complete"),
+        pytest.param(80, (1.0, 0.9, 0.8), id="n80-dropout20"),
+    ],
+)
 def test_simulated_power_is_near_analytic(n: int, retention) -> None:
     d = grouped(n=n, effects=(0.0, 0.0, -3.5), retention=retention)
     sim = d.power(MAIN, method="simulation", n_sims=1500, seed=n)
@@ -230,8 +266,9 @@ def test_slope_is_untouched_by_a_group_intercept() -> None:
     # unclustered analytic one, sd^2 (1 - rho) / sum (t - tbar)^2 / n = 0.225.
     d = grouped(n=80, icc=0.1, contrast="slope")
     params = ClusteredRepeatedSimulator().prepare(d)
-    draws = ClusteredRepeatedSimulator().draw(params, np.random.default_rng(3), 400,
-                                              engine="individual")
+    draws = ClusteredRepeatedSimulator().draw(
+        params, np.random.default_rng(3), 400, engine="individual"
+    )
     slopes = draws.estimates[:, 3]
     assert np.var(slopes, ddof=1) == pytest.approx(36 * 0.5 / 2 / 80, rel=0.2)
 
@@ -241,14 +278,23 @@ def test_dispatcher_picks_the_repeated_simulator() -> None:
     assert isinstance(group_delivered_simulator(grouped()), ClusteredRepeatedSimulator)
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    pytest.param({"icc": 0.7}, r"icc <= 0.6667 .*got icc=0.7; allowed: 0 <= icc <= 0.6667",
-                 id="cs-icc-above-bound"),
-    pytest.param({"icc": 0.7, "correlation": "ar1", "rho": 0.5},
-                 r"icc <= 0.6 .*got icc=0.7", id="ar1-icc-above-bound"),
-    pytest.param({"size_cv": 0.4}, r"size_cv=0.4; allowed: size_cv=0", id="unequal-groups"),
-    pytest.param({"n": 8}, r"at least two therapy groups", id="one-group-per-cell"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param(
+            {"icc": 0.7},
+            r"icc <= 0.6667 .*got icc=0.7; allowed: 0 <= icc <= 0.6667",
+            id="cs-icc-above-bound",
+        ),
+        pytest.param(
+            {"icc": 0.7, "correlation": "ar1", "rho": 0.5},
+            r"icc <= 0.6 .*got icc=0.7",
+            id="ar1-icc-above-bound",
+        ),
+        pytest.param({"size_cv": 0.4}, r"size_cv=0.4; allowed: size_cv=0", id="unequal-groups"),
+        pytest.param({"n": 8}, r"at least two therapy groups", id="one-group-per-cell"),
+    ],
+)
 def test_bad_input_is_refused(options: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         grouped(**options).power(MAIN, method="simulation", n_sims=10, seed=1)
@@ -265,8 +311,21 @@ def test_max_icc_matches_compound_symmetry_formula() -> None:
 
 def test_other_outcome_class_is_refused() -> None:
     with pytest.raises(ValueError, match="simulates Repeated outcomes; got a Binary"):
-        ClusteredRepeatedSimulator().prepare(tp.Factorial(
-            factors=FACTORS, outcome=tp.Binary(rates={c: 0.3 for c in [
-                ("sham", "control"), ("active", "control"), ("sham", "MBI"),
-                ("active", "MBI")]}), n_per_cell=40,
-            clusters=tp.Clustering(factor="MBI", icc=0.05, group_size=8)))
+        ClusteredRepeatedSimulator().prepare(
+            tp.Factorial(
+                factors=FACTORS,
+                outcome=tp.Binary(
+                    rates={
+                        c: 0.3
+                        for c in [
+                            ("sham", "control"),
+                            ("active", "control"),
+                            ("sham", "MBI"),
+                            ("active", "MBI"),
+                        ]
+                    }
+                ),
+                n_per_cell=40,
+                clusters=tp.Clustering(factor="MBI", icc=0.05, group_size=8),
+            )
+        )

@@ -33,24 +33,40 @@ from trialplan.simulate.clustered_survival import (
 )
 
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
-HAZARDS = {("sham", "control"): 0.060, ("active", "control"): 0.042,
-           ("sham", "MBI"): 0.045, ("active", "MBI"): 0.030}
+HAZARDS = {
+    ("sham", "control"): 0.060,
+    ("active", "control"): 0.042,
+    ("sham", "MBI"): 0.045,
+    ("active", "MBI"): 0.030,
+}
 MAIN = ("rTMS", "MBI", "rTMS:MBI")
 
 
-def grouped(*, icc=0.05, m=10, n=150, hazards=HAZARDS, dropout=0.0, size_cv=0.0,
-            accrual=12.0, follow_up=12.0) -> tp.Factorial:
+def grouped(
+    *,
+    icc=0.05,
+    m=10,
+    n=150,
+    hazards=HAZARDS,
+    dropout=0.0,
+    size_cv=0.0,
+    accrual=12.0,
+    follow_up=12.0,
+) -> tp.Factorial:
     return tp.Factorial(
         factors=FACTORS,
-        outcome=tp.TimeToEvent(hazards=hazards, accrual=accrual, follow_up=follow_up,
-                               dropout_hazard=dropout),
+        outcome=tp.TimeToEvent(
+            hazards=hazards, accrual=accrual, follow_up=follow_up, dropout_hazard=dropout
+        ),
         n_per_cell=n,
-        clusters=tp.Clustering(factor="MBI", icc=icc, group_size=m, size_cv=size_cv))
+        clusters=tp.Clustering(factor="MBI", icc=icc, group_size=m, size_cv=size_cv),
+    )
 
 
 # ------------------------------------------------------------ the ICC rule
 def _quad_moments(theta, lam, eta, accrual, end):
     """(p, ICC, rate) by nested scipy quadrature: entry times inside, gamma law outside."""
+
     def given_z(z):
         h = lam * z + eta
         # Averages over entry e ~ U(0, A) of P(event) and E[time at risk], follow-up T - e.
@@ -61,8 +77,9 @@ def _quad_moments(theta, lam, eta, accrual, end):
     law = stats.gamma(1 / theta, scale=theta)
 
     def expect(f):
-        return integrate.quad(lambda z: f(z) * law.pdf(z), 0, np.inf, epsabs=1e-12,
-                              epsrel=1e-10, limit=200)[0]
+        return integrate.quad(
+            lambda z: f(z) * law.pdf(z), 0, np.inf, epsabs=1e-12, epsrel=1e-10, limit=200
+        )[0]
 
     p = expect(lambda z: given_z(z)[0])
     both = expect(lambda z: given_z(z)[0] ** 2)
@@ -70,10 +87,12 @@ def _quad_moments(theta, lam, eta, accrual, end):
     return p, (both - p**2) / (p * (1 - p)), rate
 
 
-@pytest.mark.parametrize(("icc", "hazard", "dropout"), [
-    (0.02, 0.05, 0.0), (0.05, 0.045, 0.01), (0.1, 0.03, 0.02)])
-def test_frailty_reproduces_the_icc_and_the_planned_rate_by_quadrature(icc, hazard,
-                                                                       dropout) -> None:
+@pytest.mark.parametrize(
+    ("icc", "hazard", "dropout"), [(0.02, 0.05, 0.0), (0.05, 0.045, 0.01), (0.1, 0.03, 0.02)]
+)
+def test_frailty_reproduces_the_icc_and_the_planned_rate_by_quadrature(
+    icc, hazard, dropout
+) -> None:
     f = gamma_frailty(icc=icc, hazard=hazard, accrual=12.0, end=24.0, dropout_hazard=dropout)
     p, rho, rate = _quad_moments(f.theta, f.conditional_hazard, dropout, 12.0, 24.0)
     assert rho == pytest.approx(icc, rel=1e-5)
@@ -86,7 +105,8 @@ def test_icc_zero_is_no_frailty() -> None:
     assert (f.theta, f.conditional_hazard) == (0.0, 0.05)
     # Lachin-Foulkes event probability, by hand.
     assert f.event_probability == pytest.approx(
-        1 - (math.exp(-0.6) - math.exp(-1.2)) / 0.6, rel=1e-12)
+        1 - (math.exp(-0.6) - math.exp(-1.2)) / 0.6, rel=1e-12
+    )
 
 
 @pytest.mark.parametrize(("icc", "dropout"), [(0.05, 0.0), (0.1, 0.02)])
@@ -98,7 +118,7 @@ def test_simulated_groups_reproduce_the_icc_of_event_indicators(icc, dropout) ->
     time, event = _patients(params, np.random.default_rng(7), 400)
     unit = np.repeat(np.arange(params.unit_n.size), params.unit_n)
     in_group = params.unit_clustered[unit]
-    y = event[:, in_group].reshape(-1, 10).astype(float)       # one row per group
+    y = event[:, in_group].reshape(-1, 10).astype(float)  # one row per group
     g, m = y.shape
     ybar = y.mean(axis=1)
     msb = m * np.sum((ybar - y.mean()) ** 2) / (g - 1)
@@ -123,15 +143,20 @@ def test_wald_statistics_equal_statsmodels_poisson_gee_mancl_derouen() -> None:
     sim = ClusteredSurvivalSimulator()
     params = sim.prepare(d)
     draws = sim.draw(params, np.random.default_rng(3), 1, engine="exact")
-    frame = sim.patient_data(params, np.random.default_rng(3))     # the same patients
+    frame = sim.patient_data(params, np.random.default_rng(3))  # the same patients
     cluster = np.where(frame["group"] > 0, frame["group"], 1000 + np.arange(len(frame)))
     cells = frame["cell"].to_numpy(dtype=object)
     x = np.column_stack([cells == label for label in params.labels]).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.GEE(frame["event"].to_numpy(dtype=float), x, groups=cluster,
-                     family=sm.families.Poisson(), offset=np.log(frame["time"].to_numpy()),
-                     cov_struct=sm.cov_struct.Independence()).fit(cov_type="bias_reduced")
+        fit = sm.GEE(
+            frame["event"].to_numpy(dtype=float),
+            x,
+            groups=cluster,
+            family=sm.families.Poisson(),
+            offset=np.log(frame["time"].to_numpy()),
+            cov_struct=sm.cov_struct.Independence(),
+        ).fit(cov_type="bias_reduced")
     cov = fit.cov_params()
     assert np.allclose(draws.estimates[0], fit.params, rtol=0, atol=1e-10)
     assert np.allclose(draws.variances[0], np.diag(cov), rtol=1e-8, atol=0)
@@ -139,7 +164,8 @@ def test_wald_statistics_equal_statsmodels_poisson_gee_mancl_derouen() -> None:
         c = np.asarray(d.hypothesis(name).contrasts, dtype=float)[0]
         estimate, se = draws.contrast(c)
         assert estimate[0, 0] / se[0, 0] == pytest.approx(
-            c @ fit.params / np.sqrt(c @ cov @ c), abs=1e-8)
+            c @ fit.params / np.sqrt(c @ cov @ c), abs=1e-8
+        )
     # The individual engine fits that GEE with statsmodels: the same numbers.
     fitted = sim.draw(params, np.random.default_rng(3), 1, engine="individual")
     assert np.allclose(fitted.estimates, draws.estimates, rtol=0, atol=1e-8)
@@ -166,8 +192,11 @@ def test_icc_zero_agrees_with_the_unclustered_survival_simulator() -> None:
     # At ICC 0 the data are those of the unclustered simulator: with its variance 1/d
     # the same power within Monte Carlo error.  The sandwich (estimated from 15 groups
     # per MBI cell) costs a little power: calibration 0.003 to 0.010 below analytic.
-    plain = tp.Factorial(factors=FACTORS, n_per_cell=150, outcome=tp.TimeToEvent(
-        hazards=HAZARDS, accrual=12.0, follow_up=12.0))
+    plain = tp.Factorial(
+        factors=FACTORS,
+        n_per_cell=150,
+        outcome=tp.TimeToEvent(hazards=HAZARDS, accrual=12.0, follow_up=12.0),
+    )
     a = plain.power(MAIN, method="simulation", n_sims=20_000, seed=5)
     params = ClusteredSurvivalSimulator().prepare(grouped(icc=0.0))
     assert params.theta.tolist() == [0.0] * 4
@@ -206,14 +235,23 @@ def test_exact_engine_slightly_below_analytic_power(icc, m) -> None:
 
 
 def test_individual_engine_within_4_mcse_of_the_exact_engine() -> None:
-    d = grouped(icc=0.05, m=10, n=60, hazards={
-        ("sham", "control"): 0.09, ("active", "control"): 0.05,
-        ("sham", "MBI"): 0.06, ("active", "MBI"): 0.04})
+    d = grouped(
+        icc=0.05,
+        m=10,
+        n=60,
+        hazards={
+            ("sham", "control"): 0.09,
+            ("active", "control"): 0.05,
+            ("sham", "MBI"): 0.06,
+            ("active", "MBI"): 0.04,
+        },
+    )
     exact = d.power("rTMS", method="simulation", n_sims=20_000, seed=12)
     fitted = d.power("rTMS", method="simulation", n_sims=300, seed=11, engine="individual")
     assert "statsmodels GEE" in fitted.rows[0].method
-    assert abs(fitted["rTMS"] - exact["rTMS"]) < 4 * math.hypot(fitted.mcse["rTMS"],
-                                                                exact.mcse["rTMS"])
+    assert abs(fitted["rTMS"] - exact["rTMS"]) < 4 * math.hypot(
+        fitted.mcse["rTMS"], exact.mcse["rTMS"]
+    )
 
 
 @pytest.mark.parametrize(("icc", "m", "n"), [(0.05, 10, 150), (0.1, 6, 60)])
@@ -229,15 +267,23 @@ def test_same_seed_same_result_whatever_the_budget_and_executor() -> None:
     d = grouped(n=40, m=8)
     for engine, n_sims in (("exact", 3000), ("individual", 40)):
         base = d.power(MAIN, method="simulation", n_sims=n_sims, seed=9, engine=engine)
-        small = d.power(MAIN, method="simulation", n_sims=n_sims, seed=9, engine=engine,
-                        memory_budget=base.extras["block_length"] * 8 * 10**4)
+        small = d.power(
+            MAIN,
+            method="simulation",
+            n_sims=n_sims,
+            seed=9,
+            engine=engine,
+            memory_budget=base.extras["block_length"] * 8 * 10**4,
+        )
         with ThreadPoolExecutor(max_workers=2) as pool:
-            pooled = d.power(MAIN, method="simulation", n_sims=n_sims, seed=9,
-                             engine=engine, executor=pool)
+            pooled = d.power(
+                MAIN, method="simulation", n_sims=n_sims, seed=9, engine=engine, executor=pool
+            )
         assert dict(base) == dict(small) == dict(pooled)
         assert base.extras["engine"] == engine
-    assert dict(base) != dict(d.power(MAIN, method="simulation", n_sims=40, seed=10,
-                                      engine="individual"))
+    assert dict(base) != dict(
+        d.power(MAIN, method="simulation", n_sims=40, seed=10, engine="individual")
+    )
 
 
 def test_patient_data_has_groups_and_user_analysis_runs() -> None:
@@ -273,8 +319,11 @@ def test_unequal_group_sizes_are_an_error() -> None:
 
 
 def test_one_group_per_clustered_cell_is_an_error() -> None:
-    with pytest.raises(ValueError, match=r"TimeToEvent outcome needs at least two therapy "
-                       r"groups.*got \[1, 1\] group\(s\) of group_size=10 for n=\[10, 10\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"TimeToEvent outcome needs at least two therapy "
+        r"groups.*got \[1, 1\] group\(s\) of group_size=10 for n=\[10, 10\]",
+    ):
         grouped(n=10, m=10).power(method="simulation", n_sims=10, seed=1)
 
 
@@ -284,14 +333,17 @@ def test_unreachable_icc_is_an_error() -> None:
         gamma_frailty(icc=0.9, hazard=0.001, accrual=1.0, end=2.0)
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"icc": 1.0}, r"icc must lie in \[0, 1\); got icc=1.0"),
-    ({"icc": -0.1}, r"icc must be a finite number >= 0; got icc=-0.1"),
-    ({"hazard": 0.0}, r"hazard must be a finite number > 0; got hazard=0.0"),
-    ({"end": 6.0}, r"end must be >= accrual=12; got end=6.0"),
-    ({"dropout_hazard": float("nan")}, r"dropout_hazard must be a finite number >= 0"),
-    ({"accrual": "12"}, r"accrual must be a real number; got accrual='12'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"icc": 1.0}, r"icc must lie in \[0, 1\); got icc=1.0"),
+        ({"icc": -0.1}, r"icc must be a finite number >= 0; got icc=-0.1"),
+        ({"hazard": 0.0}, r"hazard must be a finite number > 0; got hazard=0.0"),
+        ({"end": 6.0}, r"end must be >= accrual=12; got end=6.0"),
+        ({"dropout_hazard": float("nan")}, r"dropout_hazard must be a finite number >= 0"),
+        ({"accrual": "12"}, r"accrual must be a real number; got accrual='12'"),
+    ],
+)
 def test_gamma_frailty_bad_input_names_the_parameter(kwargs, match) -> None:
     args = {"icc": 0.05, "hazard": 0.05, "accrual": 12.0, "end": 24.0} | kwargs
     error = TypeError if isinstance(kwargs.get("accrual"), str) else ValueError

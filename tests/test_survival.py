@@ -17,26 +17,36 @@ FACTORS = {"A": ("no", "yes"), "B": ("no", "yes")}
 def reference() -> dict[str, tuple[float, float]]:
     with REF.open() as handle:
         rows = csv.DictReader(line for line in handle if not line.startswith("#"))
-        return {r["quantity"]: (float(r["value"]), float(r["dropout_hazard"].replace("NA", "nan")))
-                for r in rows}
+        return {
+            r["quantity"]: (float(r["value"]), float(r["dropout_hazard"].replace("NA", "nan")))
+            for r in rows
+        }
 
 
-@pytest.mark.parametrize(("key", "rate", "accrual", "end"), [
-    pytest.param("median12_A18_T30", math.log(2) / 12, 18.0, 30.0, id="rpact-median12"),
-    pytest.param("median16_A18_T30", math.log(2) / 16, 18.0, 30.0, id="rpact-median16"),
-    pytest.param("median12_A18_T30_drop10pc12", math.log(2) / 12, 18.0, 30.0,
-                 id="rpact-median12-dropout"),
-    pytest.param("median16_A18_T30_drop10pc12", math.log(2) / 16, 18.0, 30.0,
-                 id="rpact-median16-dropout"),
-    pytest.param("lambda0.0455_A4.4_T8.4", -math.log(1 - 0.0445), 4.4, 8.4,
-                 id="rpact-and-factorial2x2-probC-0.2446365"),
-])
-def test_event_probability_matches_rpact(key: str, rate: float, accrual: float,
-                                         end: float) -> None:
+@pytest.mark.parametrize(
+    ("key", "rate", "accrual", "end"),
+    [
+        pytest.param("median12_A18_T30", math.log(2) / 12, 18.0, 30.0, id="rpact-median12"),
+        pytest.param("median16_A18_T30", math.log(2) / 16, 18.0, 30.0, id="rpact-median16"),
+        pytest.param(
+            "median12_A18_T30_drop10pc12", math.log(2) / 12, 18.0, 30.0, id="rpact-median12-dropout"
+        ),
+        pytest.param(
+            "median16_A18_T30_drop10pc12", math.log(2) / 16, 18.0, 30.0, id="rpact-median16-dropout"
+        ),
+        pytest.param(
+            "lambda0.0455_A4.4_T8.4",
+            -math.log(1 - 0.0445),
+            4.4,
+            8.4,
+            id="rpact-and-factorial2x2-probC-0.2446365",
+        ),
+    ],
+)
+def test_event_probability_matches_rpact(key: str, rate: float, accrual: float, end: float) -> None:
     # rpact::getEventProbabilities (tests/references/survival_events.R).
     value, eta = reference()[f"event_probability_{key}"]
-    y = tp.TimeToEvent(hazards={"c": rate}, accrual=accrual, analysis_time=end,
-                       dropout_hazard=eta)
+    y = tp.TimeToEvent(hazards={"c": rate}, accrual=accrual, analysis_time=end, dropout_hazard=eta)
     assert y.event_probability("c") == pytest.approx(value, rel=1e-9)
 
 
@@ -52,10 +62,13 @@ def test_no_accrual_limit() -> None:
     assert y.event_probability("c") == pytest.approx(1 - math.exp(-0.5))
 
 
-@pytest.mark.parametrize(("hr", "key"), [
-    pytest.param(0.7, "schoenfeld_events_hr0.7_power0.8", id="Schoenfeld1981-HR0.7-247"),
-    pytest.param(0.8, "schoenfeld_events_hr0.8_power0.8", id="Schoenfeld1981-HR0.8-rpact"),
-])
+@pytest.mark.parametrize(
+    ("hr", "key"),
+    [
+        pytest.param(0.7, "schoenfeld_events_hr0.7_power0.8", id="Schoenfeld1981-HR0.7-247"),
+        pytest.param(0.8, "schoenfeld_events_hr0.8_power0.8", id="Schoenfeld1981-HR0.8-rpact"),
+    ],
+)
 def test_schoenfeld_events(hr: float, key: str) -> None:
     d = tp.schoenfeld_events(hazard_ratio=hr, power=0.8, alpha=0.05)
     assert d == pytest.approx(reference()[key][0], rel=1e-9)
@@ -64,8 +77,9 @@ def test_schoenfeld_events(hr: float, key: str) -> None:
 def test_schoenfeld_247_and_allocation() -> None:
     assert round(tp.schoenfeld_events(hazard_ratio=0.7, power=0.8, alpha=0.05)) == 247
     # 2:1 allocation: p(1-p) = 2/9 instead of 1/4 -> 9/8 times the events.
-    ratio = (tp.schoenfeld_events(hazard_ratio=0.7, power=0.8, allocation=2 / 3)
-             / tp.schoenfeld_events(hazard_ratio=0.7, power=0.8))
+    ratio = tp.schoenfeld_events(
+        hazard_ratio=0.7, power=0.8, allocation=2 / 3
+    ) / tp.schoenfeld_events(hazard_ratio=0.7, power=0.8)
     assert ratio == pytest.approx(9 / 8)
 
 
@@ -74,10 +88,17 @@ def factorial2x2() -> tp.Factorial:
     # event rate .0445, simple-effect HRs A .80, B .80, AB .72, censoring U(4, 8.4) years
     # = uniform accrual over 4.4 years with the analysis at 8.4 years.
     lam = -math.log(1 - 0.0445)
-    hazards = {("no", "no"): lam, ("yes", "no"): 0.8 * lam, ("no", "yes"): 0.8 * lam,
-               ("yes", "yes"): 0.72 * lam}
-    return tp.Factorial(factors=FACTORS, outcome=tp.TimeToEvent(
-        hazards=hazards, accrual=4.4, analysis_time=8.4), n_per_cell=1150)
+    hazards = {
+        ("no", "no"): lam,
+        ("yes", "no"): 0.8 * lam,
+        ("no", "yes"): 0.8 * lam,
+        ("yes", "yes"): 0.72 * lam,
+    }
+    return tp.Factorial(
+        factors=FACTORS,
+        outcome=tp.TimeToEvent(hazards=hazards, accrual=4.4, analysis_time=8.4),
+        n_per_cell=1150,
+    )
 
 
 def test_factorial2x2_expected_events() -> None:
@@ -102,8 +123,9 @@ def test_factorial2x2_overall_a_power() -> None:
     d = np.array(list(design.expected_events().values()))
     theta = (math.log(0.8) + math.log(0.72 / 0.8)) / 2
     ours = norm.cdf(abs(theta) / math.sqrt(np.sum(1 / d) / 4) - norm.isf(0.025))
-    assert power == pytest.approx(ours + norm.cdf(-abs(theta) / math.sqrt(np.sum(1 / d) / 4)
-                                                  - norm.isf(0.025)), rel=1e-12)
+    assert power == pytest.approx(
+        ours + norm.cdf(-abs(theta) / math.sqrt(np.sum(1 / d) / 4) - norm.isf(0.025)), rel=1e-12
+    )
     stat = design.statistics("A")[0]
     assert stat.effect == pytest.approx(theta)
     theirs = norm.cdf(abs(stat.effect) * math.sqrt(d.sum() / 4) - 1.96)
@@ -114,9 +136,11 @@ def test_factorial2x2_overall_a_power() -> None:
 def test_interaction_needs_four_times_the_events() -> None:
     # Peterson & George 1993: with equal events per cell, Var(IC) = 16 / D and
     # Var(main effect) = 4 / D.
-    y = tp.TimeToEvent(hazards={c: 0.1 for c in [("no", "no"), ("yes", "no"), ("no", "yes"),
-                                                 ("yes", "yes")]},
-                       accrual=0.0, analysis_time=10.0)
+    y = tp.TimeToEvent(
+        hazards={c: 0.1 for c in [("no", "no"), ("yes", "no"), ("no", "yes"), ("yes", "yes")]},
+        accrual=0.0,
+        analysis_time=10.0,
+    )
     design = tp.Factorial(factors=FACTORS, outcome=y, n_per_cell=100)
     total = sum(design.expected_events().values())
     se_a, se_ab = (s.se for s in design.statistics(["A", "A:B"]))
@@ -125,9 +149,13 @@ def test_interaction_needs_four_times_the_events() -> None:
 
 
 def test_required_events_two_arm_is_schoenfeld() -> None:
-    design = tp.Factorial(factors={"arm": ("control", "treated")}, outcome=tp.TimeToEvent(
-        hazards={("control",): 0.1, ("treated",): 0.07}, accrual=0.0, follow_up=1e4),
-        n_per_cell=100)
+    design = tp.Factorial(
+        factors={"arm": ("control", "treated")},
+        outcome=tp.TimeToEvent(
+            hazards={("control",): 0.1, ("treated",): 0.07}, accrual=0.0, follow_up=1e4
+        ),
+        n_per_cell=100,
+    )
     res = tp.required_events(design, power=0.8, hypothesis="arm")
     # Both tails are counted exactly (Schoenfeld ignores the far one, ~1e-6 power), so
     # we need 0.0006 fewer events than the formula: equal to 5 significant digits.
@@ -140,10 +168,17 @@ def test_required_events_two_arm_is_schoenfeld() -> None:
 def test_required_events_factorial_main_effect() -> None:
     # Equal hazards per arm of B: events split equally -> D = 4 (z_a + z_b)^2 / theta^2.
     lam = 0.1
-    hazards = {("no", "no"): lam, ("no", "yes"): lam, ("yes", "no"): 0.7 * lam,
-               ("yes", "yes"): 0.7 * lam}
-    design = tp.Factorial(factors=FACTORS, outcome=tp.TimeToEvent(
-        hazards=hazards, accrual=0.0, follow_up=1e4), n_per_cell=100)
+    hazards = {
+        ("no", "no"): lam,
+        ("no", "yes"): lam,
+        ("yes", "no"): 0.7 * lam,
+        ("yes", "yes"): 0.7 * lam,
+    }
+    design = tp.Factorial(
+        factors=FACTORS,
+        outcome=tp.TimeToEvent(hazards=hazards, accrual=0.0, follow_up=1e4),
+        n_per_cell=100,
+    )
     res = tp.required_events(design, power=0.9, hypothesis="A")
     z = norm.isf(0.025) + norm.ppf(0.9)
     assert res.events == pytest.approx(4 * z**2 / math.log(0.7) ** 2, rel=1e-6)
@@ -152,10 +187,17 @@ def test_required_events_factorial_main_effect() -> None:
 def test_participants_round_trip_with_accrual() -> None:
     # sample_size solves participants given accrual and follow-up; at the answer the
     # power reaches the target and one fewer per cell does not.
-    hazards = {("no", "no"): 0.06, ("yes", "no"): 0.045, ("no", "yes"): 0.045,
-               ("yes", "yes"): 0.035}
-    design = tp.Factorial(factors=FACTORS, outcome=tp.TimeToEvent(
-        hazards=hazards, accrual=18.0, follow_up=12.0, dropout_hazard=0.01), n_per_cell=10)
+    hazards = {
+        ("no", "no"): 0.06,
+        ("yes", "no"): 0.045,
+        ("no", "yes"): 0.045,
+        ("yes", "yes"): 0.035,
+    }
+    design = tp.Factorial(
+        factors=FACTORS,
+        outcome=tp.TimeToEvent(hazards=hazards, accrual=18.0, follow_up=12.0, dropout_hazard=0.01),
+        n_per_cell=10,
+    )
     ss = design.sample_size(power=0.8, hypothesis="A")
     n = ss.n_per_cell
     assert ss.power >= 0.8
@@ -169,20 +211,36 @@ def test_replace_switches_time_spec() -> None:
     assert sum(later.expected_events().values()) > sum(design.expected_events().values())
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    pytest.param({"hazards": {"a": 0.0}}, r"hazards\['a'\] must be a finite number > 0",
-                 id="zero-hazard"),
-    pytest.param({"hazards": {"a": -0.1}}, r"hazards\['a'\] must be", id="negative-hazard"),
-    pytest.param({"medians": {"a": 0.0}}, r"medians\['a'\] must be", id="zero-median"),
-    pytest.param({"hazards": {"a": 0.1}, "analysis_time": 10.0}, "not before accrual ends",
-                 id="analysis-before-accrual-ends"),
-    pytest.param({"hazards": {"a": 0.1}, "medians": {"a": 3.0}}, "exactly one of hazards",
-                 id="hazards-and-medians"),
-    pytest.param({"hazards": {"a": 0.1}, "follow_up": 1.0, "analysis_time": 20.0},
-                 "exactly one of analysis_time", id="both-times"),
-    pytest.param({"hazards": {"a": 0.1}, "dropout_hazard": -0.01}, "dropout_hazard must be",
-                 id="negative-dropout"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param(
+            {"hazards": {"a": 0.0}}, r"hazards\['a'\] must be a finite number > 0", id="zero-hazard"
+        ),
+        pytest.param({"hazards": {"a": -0.1}}, r"hazards\['a'\] must be", id="negative-hazard"),
+        pytest.param({"medians": {"a": 0.0}}, r"medians\['a'\] must be", id="zero-median"),
+        pytest.param(
+            {"hazards": {"a": 0.1}, "analysis_time": 10.0},
+            "not before accrual ends",
+            id="analysis-before-accrual-ends",
+        ),
+        pytest.param(
+            {"hazards": {"a": 0.1}, "medians": {"a": 3.0}},
+            "exactly one of hazards",
+            id="hazards-and-medians",
+        ),
+        pytest.param(
+            {"hazards": {"a": 0.1}, "follow_up": 1.0, "analysis_time": 20.0},
+            "exactly one of analysis_time",
+            id="both-times",
+        ),
+        pytest.param(
+            {"hazards": {"a": 0.1}, "dropout_hazard": -0.01},
+            "dropout_hazard must be",
+            id="negative-dropout",
+        ),
+    ],
+)
 def test_bad_input(kwargs: dict, match: str) -> None:
     base = {"accrual": 12.0}
     if "analysis_time" not in kwargs and "follow_up" not in kwargs:
@@ -198,8 +256,11 @@ def test_bad_schoenfeld_and_events_input() -> None:
         tp.schoenfeld_events(hazard_ratio=-0.5, power=0.8)
     with pytest.raises(ValueError, match="power must lie strictly between 0 and 1"):
         tp.schoenfeld_events(hazard_ratio=0.7, power=1.2)
-    continuous = tp.Factorial(factors={"arm": ("c", "t")}, outcome=tp.Continuous(
-        means={("c",): 0.0, ("t",): 1.0}, sd=1.0), n_per_cell=10)
+    continuous = tp.Factorial(
+        factors={"arm": ("c", "t")},
+        outcome=tp.Continuous(means={("c",): 0.0, ("t",): 1.0}, sd=1.0),
+        n_per_cell=10,
+    )
     with pytest.raises(TypeError, match="tp.TimeToEvent"):
         tp.required_events(continuous, power=0.8, hypothesis="arm")
     with pytest.raises(TypeError, match="time-to-event outcome"):
@@ -211,10 +272,17 @@ def test_bad_schoenfeld_and_events_input() -> None:
 # ------------------------------------------------------------------ simulation
 def simulation_design(n: int) -> tp.Factorial:
     lam = 0.06
-    hazards = {("no", "no"): lam, ("yes", "no"): 0.75 * lam, ("no", "yes"): 0.8 * lam,
-               ("yes", "yes"): 0.5 * lam}
-    return tp.Factorial(factors=FACTORS, outcome=tp.TimeToEvent(
-        hazards=hazards, accrual=18.0, follow_up=12.0, dropout_hazard=0.01), n_per_cell=n)
+    hazards = {
+        ("no", "no"): lam,
+        ("yes", "no"): 0.75 * lam,
+        ("no", "yes"): 0.8 * lam,
+        ("yes", "yes"): 0.5 * lam,
+    }
+    return tp.Factorial(
+        factors=FACTORS,
+        outcome=tp.TimeToEvent(hazards=hazards, accrual=18.0, follow_up=12.0, dropout_hazard=0.01),
+        n_per_cell=n,
+    )
 
 
 def test_exponential_simulation_agrees_with_analytic() -> None:
@@ -246,8 +314,7 @@ def test_cox_individual_engine_agrees() -> None:
     # Cox PHReg with the interaction (cell indicators) vs the analytic approximation:
     # the log-rank/Cox efficiency equals the exponential's under proportional hazards.
     design = simulation_design(60)
-    sim = design.power(["A", "A:B"], method="simulation", n_sims=150, seed=9,
-                       engine="individual")
+    sim = design.power(["A", "A:B"], method="simulation", n_sims=150, seed=9, engine="individual")
     exact = design.power(["A", "A:B"])
     for name in ("A", "A:B"):
         assert abs(sim[name] - exact[name]) < 4 * sim.mcse[name] + 0.02, name
@@ -258,9 +325,9 @@ def test_medians_fill_hazards_and_copies_stay_valid() -> None:
 
     y = tp.TimeToEvent(medians={"a": 12.0, "b": 24.0}, accrual=6.0, follow_up=6.0)
     assert dict(y.hazards) == pytest.approx({"a": math.log(2) / 12, "b": math.log(2) / 24})
-    later = dataclasses.replace(y, accrual=12.0)          # carries both, consistently
+    later = dataclasses.replace(y, accrual=12.0)  # carries both, consistently
     assert later.hazards == y.hazards
-    faster = y.replace(hazards={"a": 0.2, "b": 0.1})      # replaces the medians
+    faster = y.replace(hazards={"a": 0.2, "b": 0.1})  # replaces the medians
     assert faster.medians is None
     assert faster.hazards["a"] == 0.2
     with pytest.raises(ValueError, match="exactly one of hazards"):
@@ -286,8 +353,13 @@ def test_a_hazard_too_small_for_any_event_is_named() -> None:
     # 1e-320 per month gave an infinite variance (numpy overflow warning) and a
     # design that reported power alpha without saying why.
     hazards = {("c",): 0.1, ("t",): 1e-320}
-    with pytest.raises(ValueError, match=r"hazards\[\('t',\)\]=1e-320 gives .* expected "
-                                         r"events by the analysis, too few for a variance"):
-        tp.Factorial(factors={"A": ("c", "t")},
-                     outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0, follow_up=12.0),
-                     n_per_cell=50)
+    with pytest.raises(
+        ValueError,
+        match=r"hazards\[\('t',\)\]=1e-320 gives .* expected "
+        r"events by the analysis, too few for a variance",
+    ):
+        tp.Factorial(
+            factors={"A": ("c", "t")},
+            outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0, follow_up=12.0),
+            n_per_cell=50,
+        )

@@ -72,8 +72,11 @@ def as_sequence(value: Any) -> Any:
     """
     if isinstance(value, np.ndarray) and value.ndim == 1:
         return tuple(value.tolist())
-    if type(value).__module__.startswith("pandas") and hasattr(value, "to_numpy") \
-            and getattr(value, "ndim", 0) == 1:
+    if (
+        type(value).__module__.startswith("pandas")
+        and hasattr(value, "to_numpy")
+        and getattr(value, "ndim", 0) == 1
+    ):
         return tuple(value.to_numpy().tolist())
     return value
 
@@ -92,8 +95,9 @@ def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     allowed = tuple(allowed)
     if value in allowed:
         return value
-    raise ValueError(f"{name}={value!r} is not allowed; choose one of {allowed!r}"
-                     + did_you_mean(value, allowed))
+    raise ValueError(
+        f"{name}={value!r} is not allowed; choose one of {allowed!r}" + did_you_mean(value, allowed)
+    )
 
 
 def check_sided(sided: Any) -> int:
@@ -110,6 +114,8 @@ def did_you_mean(value: Any, allowed: Iterable[Any]) -> str:
     close = same_case or difflib.get_close_matches(str(value), names, n=1, cutoff=0.5)
     if not close:
         lowered = {n.lower(): n for n in names}
-        close = [lowered[m] for m in difflib.get_close_matches(str(value).lower(), lowered,
-                                                                n=1, cutoff=0.5)]
+        close = [
+            lowered[m]
+            for m in difflib.get_close_matches(str(value).lower(), lowered, n=1, cutoff=0.5)
+        ]
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -82,8 +82,10 @@ class NormalPrior:
         object.__setattr__(self, "mean", check_real("mean", self.mean))
         sd = check_real("sd", self.sd)
         if sd <= 0:
-            raise ValueError(f"prior sd must be a finite number > 0; got sd={self.sd!r} "
-                             "(a point prior is plain power: use design.power())")
+            raise ValueError(
+                f"prior sd must be a finite number > 0; got sd={self.sd!r} "
+                "(a point prior is plain power: use design.power())"
+            )
         object.__setattr__(self, "sd", sd)
 
 
@@ -159,19 +161,27 @@ class AssuranceResult:
         return pd.DataFrame([self.__dict__])
 
     def __repr__(self) -> str:
-        mc = f" (MCSE {self.mcse:.4f}, {self.n_draws} prior draws)" if self.mcse is not None \
-            else ""
-        return (f"Assurance of {self.hypothesis}: {self.value:.4f}{mc}\n"
-                f"  prior: {self.prior}\n"
-                f"  planned effect {self.effect:g}, se {self.se:.4g}, df {self.df:g}; "
-                f"power at the prior mean {self.power_at_prior_mean:.4f}\n"
-                f"  method: {self.method}")
+        mc = f" (MCSE {self.mcse:.4f}, {self.n_draws} prior draws)" if self.mcse is not None else ""
+        return (
+            f"Assurance of {self.hypothesis}: {self.value:.4f}{mc}\n"
+            f"  prior: {self.prior}\n"
+            f"  planned effect {self.effect:g}, se {self.se:.4g}, df {self.df:g}; "
+            f"power at the prior mean {self.power_at_prior_mean:.4f}\n"
+            f"  method: {self.method}"
+        )
 
     __str__ = __repr__
 
 
-def assurance(design: Any, *, hypothesis: str, prior: Any, method: str = "auto",
-              n_sims: int = 100_000, seed: Any = None) -> AssuranceResult:
+def assurance(
+    design: Any,
+    *,
+    hypothesis: str,
+    prior: Any,
+    method: str = "auto",
+    n_sims: int = 100_000,
+    seed: Any = None,
+) -> AssuranceResult:
     """Assurance of a hypothesis of a design: its power averaged over a prior.
 
     Called by ``design.assurance(hypothesis=..., prior=...)``.
@@ -229,8 +239,14 @@ def assurance(design: Any, *, hypothesis: str, prior: Any, method: str = "auto",
     return statistic_assurance(stat, prior=prior, method=method, n_sims=n_sims, seed=seed)
 
 
-def statistic_assurance(stat: TestStatistic, *, prior: Any, method: str = "auto",
-                        n_sims: int = 100_000, seed: Any = None) -> AssuranceResult:
+def statistic_assurance(
+    stat: TestStatistic,
+    *,
+    prior: Any,
+    method: str = "auto",
+    n_sims: int = 100_000,
+    seed: Any = None,
+) -> AssuranceResult:
     """Assurance of one canonical statistic (see :func:`assurance`).
 
     Parameters
@@ -264,28 +280,32 @@ def statistic_assurance(stat: TestStatistic, *, prior: Any, method: str = "auto"
     (0.678, 0.963)
     """
     if isinstance(stat, IntersectionUnion):
-        raise ValueError(f"hypothesis {stat.hypothesis!r} is an intersection-union test of "
-                         f"{len(stat.components)} comparisons; assurance needs one effect "
-                         "with one prior (use a single contrast, e.g. 'rTMS:MBI')")
+        raise ValueError(
+            f"hypothesis {stat.hypothesis!r} is an intersection-union test of "
+            f"{len(stat.components)} comparisons; assurance needs one effect "
+            "with one prior (use a single contrast, e.g. 'rTMS:MBI')"
+        )
     if method not in ("auto", "simulation"):
         raise ValueError(f"method={method!r} is not available; choose 'auto' or 'simulation'")
     kind, spec, words = _prior(prior)
     power = _power_curve(stat)
     fav = stat.favourable
     crit = critical_value(stat.alpha / stat.sided, stat.df)
-    note = "" if stat.scale == "mean difference" else \
-        "; se held at its planning value (approx.)"
+    note = "" if stat.scale == "mean difference" else "; se held at its planning value (approx.)"
     tail = "favourable tail" + (" of a two-sided test" if stat.sided == 2 else "")
-    common = dict(hypothesis=stat.hypothesis, prior=words, effect=stat.effect, se=stat.se,
-                  df=stat.df)
+    common = dict(
+        hypothesis=stat.hypothesis, prior=words, effect=stat.effect, se=stat.se, df=stat.df
+    )
     if kind == "sample":
         values = power(spec)
-        return AssuranceResult(value=float(values.mean()),
-                               mcse=float(values.std(ddof=1) / math.sqrt(values.size)),
-                               method=f"Monte Carlo average of exact power over the prior "
-                                      f"sample ({tail}){note}",
-                               power_at_prior_mean=float(power(np.array([spec.mean()]))[0]),
-                               n_draws=int(values.size), **common)
+        return AssuranceResult(
+            value=float(values.mean()),
+            mcse=float(values.std(ddof=1) / math.sqrt(values.size)),
+            method=f"Monte Carlo average of exact power over the prior sample ({tail}){note}",
+            power_at_prior_mean=float(power(np.array([spec.mean()]))[0]),
+            n_draws=int(values.size),
+            **common,
+        )
     mean = _prior_mean(kind, spec)
     at_mean = float(power(np.array([mean]))[0]) if math.isfinite(mean) else math.nan
     if method == "simulation":
@@ -293,14 +313,21 @@ def statistic_assurance(stat: TestStatistic, *, prior: Any, method: str = "auto"
         if seed is None:
             seed = _DEFAULT_SEED
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        draws = rng.normal(spec[0], spec[1], n_sims) if kind == "normal" else \
-            np.asarray(spec.rvs(size=n_sims, random_state=rng), dtype=float)
+        draws = (
+            rng.normal(spec[0], spec[1], n_sims)
+            if kind == "normal"
+            else np.asarray(spec.rvs(size=n_sims, random_state=rng), dtype=float)
+        )
         values = power(draws)
-        return AssuranceResult(value=float(values.mean()),
-                               mcse=float(values.std(ddof=1) / math.sqrt(n_sims)),
-                               method=f"Monte Carlo over {n_sims} prior draws ({tail}){note}",
-                               power_at_prior_mean=at_mean, n_draws=n_sims, seed=seed,
-                               **common)
+        return AssuranceResult(
+            value=float(values.mean()),
+            mcse=float(values.std(ddof=1) / math.sqrt(n_sims)),
+            method=f"Monte Carlo over {n_sims} prior draws ({tail}){note}",
+            power_at_prior_mean=at_mean,
+            n_draws=n_sims,
+            seed=seed,
+            **common,
+        )
     if kind == "normal":
         m, sd = spec
         if math.isinf(stat.df) and stat.covariate_df is None:
@@ -308,16 +335,23 @@ def statistic_assurance(stat: TestStatistic, *, prior: Any, method: str = "auto"
             how = f"closed form, normal prior and normal statistic (O'Hagan et al. 2005; {tail})"
         else:
             value = float(_HERMITE_WEIGHTS @ power(m + sd * _HERMITE_NODES))
-            how = (f"Gauss-Hermite quadrature (96 nodes) of the exact "
-                   f"{'noncentral t' if not math.isinf(stat.df) else 'normal'} power "
-                   f"over the normal prior ({tail})")
-        return AssuranceResult(value=float(value), mcse=None, method=how + note,
-                               power_at_prior_mean=at_mean, **common)
+            how = (
+                f"Gauss-Hermite quadrature (96 nodes) of the exact "
+                f"{'noncentral t' if not math.isinf(stat.df) else 'normal'} power "
+                f"over the normal prior ({tail})"
+            )
+        return AssuranceResult(
+            value=float(value), mcse=None, method=how + note, power_at_prior_mean=at_mean, **common
+        )
     value = spec.expect(lambda theta: float(power(np.array([theta], dtype=float))[0]))
-    return AssuranceResult(value=float(value), mcse=None,
-                           method=f"adaptive quadrature of the exact power over the prior "
-                                  f"(scipy expect; {tail}){note}",
-                           power_at_prior_mean=at_mean, **common)
+    return AssuranceResult(
+        value=float(value),
+        mcse=None,
+        method=f"adaptive quadrature of the exact power over the prior "
+        f"(scipy expect; {tail}){note}",
+        power_at_prior_mean=at_mean,
+        **common,
+    )
 
 
 def _power_curve(stat: TestStatistic) -> Any:
@@ -347,39 +381,55 @@ def _prior(prior: Any) -> tuple[str, Any, str]:
         return "normal", (prior.mean, prior.sd), f"normal, mean {prior.mean:g}, sd {prior.sd:g}"
     if hasattr(prior, "dist") and hasattr(prior, "expect") and hasattr(prior, "rvs"):
         name = getattr(prior.dist, "name", type(prior.dist).__name__)
-        args = ", ".join([f"{a!r}" for a in prior.args] +
-                         [f"{k}={v!r}" for k, v in prior.kwds.items()])
+        args = ", ".join(
+            [f"{a!r}" for a in prior.args] + [f"{k}={v!r}" for k, v in prior.kwds.items()]
+        )
         words = f"scipy.stats.{name}({args})"
         if np.ndim(prior.mean()) != 0:
-            raise ValueError(f"prior={words} describes {np.size(prior.mean())} effects; "
-                             "assurance needs one prior for one effect (freeze the "
-                             "distribution with scalar parameters)")
+            raise ValueError(
+                f"prior={words} describes {np.size(prior.mean())} effects; "
+                "assurance needs one prior for one effect (freeze the "
+                "distribution with scalar parameters)"
+            )
         sd = float(prior.std())
         if name == "norm":
             mean = float(prior.mean())
             if not (math.isfinite(sd) and sd > 0) or not math.isfinite(mean):
-                raise ValueError(f"prior sd must be a finite number > 0; got prior={words} "
-                                 f"(sd={sd!r}); a point prior is plain power")
+                raise ValueError(
+                    f"prior sd must be a finite number > 0; got prior={words} "
+                    f"(sd={sd!r}); a point prior is plain power"
+                )
             return "normal", (mean, sd), f"normal, mean {mean:g}, sd {sd:g}"
         if math.isnan(sd) or sd == 0 or not math.isfinite(float(prior.median())):
-            raise ValueError(f"prior={words} is not a valid non-degenerate distribution "
-                             f"(sd={sd!r}); check its parameters (scale > 0)")
+            raise ValueError(
+                f"prior={words} is not a valid non-degenerate distribution "
+                f"(sd={sd!r}); check its parameters (scale > 0)"
+            )
         return "distribution", prior, words
     if isinstance(prior, int | float) or prior is None or isinstance(prior, str):
-        raise TypeError("prior must be a tp.assurance.NormalPrior, a frozen scipy.stats "
-                        "distribution (e.g. scipy.stats.norm(-4, 2)) or an array of draws; "
-                        f"got prior={prior!r}")
+        raise TypeError(
+            "prior must be a tp.assurance.NormalPrior, a frozen scipy.stats "
+            "distribution (e.g. scipy.stats.norm(-4, 2)) or an array of draws; "
+            f"got prior={prior!r}"
+        )
     try:
         sample = np.asarray(prior, dtype=float).ravel()
     except (TypeError, ValueError):
-        raise TypeError("prior must be a NormalPrior, a frozen scipy.stats distribution or "
-                        f"an array of draws; got prior={prior!r}") from None
+        raise TypeError(
+            "prior must be a NormalPrior, a frozen scipy.stats distribution or "
+            f"an array of draws; got prior={prior!r}"
+        ) from None
     if sample.size < 2 or not np.all(np.isfinite(sample)):
-        raise ValueError("a prior sample must hold at least 2 finite draws; got "
-                         f"{sample.size} draws" + ("" if np.all(np.isfinite(sample))
-                                                  else " with non-finite values"))
-    return "sample", sample, (f"sample of {sample.size} draws (mean {sample.mean():.4g}, "
-                              f"sd {sample.std(ddof=1):.4g})")
+        raise ValueError(
+            "a prior sample must hold at least 2 finite draws; got "
+            f"{sample.size} draws"
+            + ("" if np.all(np.isfinite(sample)) else " with non-finite values")
+        )
+    return (
+        "sample",
+        sample,
+        (f"sample of {sample.size} draws (mean {sample.mean():.4g}, sd {sample.std(ddof=1):.4g})"),
+    )
 
 
 def _prior_mean(kind: str, spec: Any) -> float:
@@ -434,11 +484,12 @@ class PosteriorRule:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "threshold", check_real("threshold", self.threshold))
-        object.__setattr__(self, "probability", check_open_unit("probability",
-                                                                self.probability))
+        object.__setattr__(self, "probability", check_open_unit("probability", self.probability))
         if self.prior is not None and not isinstance(self.prior, NormalPrior):
-            raise TypeError("prior must be a NormalPrior (normal-normal model) or None (flat); "
-                            f"got prior={self.prior!r}")
+            raise TypeError(
+                "prior must be a NormalPrior (normal-normal model) or None (flat); "
+                f"got prior={self.prior!r}"
+            )
 
     def posterior(self, *, estimate: float, se: float) -> tuple[float, float]:
         """Posterior mean and sd of ``theta`` given the estimate and its se."""
@@ -461,8 +512,10 @@ class PosteriorRule:
 
     def decide(self, *, estimate: float, se: float, favourable: int = -1) -> bool:
         """True when the posterior probability reaches ``probability``."""
-        return self.posterior_probability(estimate=estimate, se=se,
-                                          favourable=favourable) >= self.probability
+        return (
+            self.posterior_probability(estimate=estimate, se=se, favourable=favourable)
+            >= self.probability
+        )
 
     def critical_effect(self, *, se: float, favourable: int = -1) -> float:
         """The ``k`` with success iff ``favourable * estimate >= k``."""
@@ -475,13 +528,13 @@ class PosteriorRule:
         post_sd = self.prior.sd * (se / h)
         data_weight = (self.prior.sd / h) ** 2
         needed = self.threshold + z * post_sd - favourable * self.prior.mean * (se / h) ** 2
-        if data_weight == 0.0:    # the prior is a point: no estimate moves the posterior
+        if data_weight == 0.0:  # the prior is a point: no estimate moves the posterior
             return math.copysign(math.inf, needed)
         return needed / data_weight
 
-    def operating_characteristics(self, design: Any, *, hypothesis: str,
-                                  effects: Any = None,
-                                  design_prior: Any = None) -> pd.DataFrame:
+    def operating_characteristics(
+        self, design: Any, *, hypothesis: str, effects: Any = None, design_prior: Any = None
+    ) -> pd.DataFrame:
         """Probability of declaring success, by true effect and over a design prior.
 
         Parameters
@@ -520,8 +573,10 @@ class PosteriorRule:
         """
         stat = design.statistics(hypothesis)[0]
         if isinstance(stat, IntersectionUnion):
-            raise ValueError(f"hypothesis {hypothesis!r} is an intersection-union test; the "
-                             "normal-normal rule needs a single effect")
+            raise ValueError(
+                f"hypothesis {hypothesis!r} is an intersection-union test; the "
+                "normal-normal rule needs a single effect"
+            )
         fav, se = stat.favourable, stat.se
         k = self.critical_effect(se=se, favourable=fav)
         if effects is None:
@@ -532,28 +587,45 @@ class PosteriorRule:
         else:
             rows = [("effect", check_real("effects[i]", e)) for e in np.atleast_1d(effects)]
             if not rows:
-                raise ValueError("effects must list at least one true effect (or be None for "
-                                 f"the default scenarios); got effects={effects!r}")
+                raise ValueError(
+                    "effects must list at least one true effect (or be None for "
+                    f"the default scenarios); got effects={effects!r}"
+                )
         how = "normal-normal model, se known (large-sample)"
-        out = [{"scenario": name, "effect": float(theta),
+        out = [
+            {
+                "scenario": name,
+                "effect": float(theta),
                 "probability_of_success": float(special.ndtr((fav * theta - k) / se)),
-                "critical_effect": fav * k, "method": how} for name, theta in rows]
+                "critical_effect": fav * k,
+                "method": how,
+            }
+            for name, theta in rows
+        ]
         if design_prior is not None:
             kind, spec, words = _prior(design_prior)
             if kind != "normal":
-                raise ValueError("design_prior must be normal here (closed form); got "
-                                 f"{words}")
+                raise ValueError(f"design_prior must be normal here (closed form); got {words}")
             m, sd = spec
-            out.append({"scenario": f"assurance ({words})", "effect": float("nan"),
-                        "probability_of_success": float(special.ndtr(
-                            (fav * m - k) / math.hypot(se, sd))),
-                        "critical_effect": fav * k, "method": how})
+            out.append(
+                {
+                    "scenario": f"assurance ({words})",
+                    "effect": float("nan"),
+                    "probability_of_success": float(
+                        special.ndtr((fav * m - k) / math.hypot(se, sd))
+                    ),
+                    "critical_effect": fav * k,
+                    "method": how,
+                }
+            )
         return pd.DataFrame(out)
 
 
 def _check_favourable(favourable: Any) -> int:
     """Return the favourable direction, +1 (higher is better) or -1 (lower is better)."""
     if isinstance(favourable, bool) or favourable not in (1, -1):
-        raise ValueError("favourable must be +1 (higher is better) or -1 (lower is better); "
-                         f"got favourable={favourable!r}")
+        raise ValueError(
+            "favourable must be +1 (higher is better) or -1 (lower is better); "
+            f"got favourable={favourable!r}"
+        )
     return int(favourable)

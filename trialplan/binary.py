@@ -32,8 +32,12 @@ Cell = Hashable
 
 #: Analysis scales: name -> (transform, per-participant variance, words).
 SCALES = ("risk_difference", "log_risk", "log_odds", "arcsine")
-_WORDS = {"risk_difference": "risk difference", "log_risk": "log risk ratio",
-          "log_odds": "log odds ratio", "arcsine": "arcsine difference (Cohen's h)"}
+_WORDS = {
+    "risk_difference": "risk difference",
+    "log_risk": "log risk ratio",
+    "log_odds": "log odds ratio",
+    "arcsine": "arcsine difference (Cohen's h)",
+}
 
 
 class ScaleDisagreementWarning(UserWarning):
@@ -123,8 +127,13 @@ class Binary:
 
     def __post_init__(self) -> None:
         rates = check_cell_mapping("rates", self.rates, holding="probability")
-        object.__setattr__(self, "rates", MappingProxyType(
-            {key: check_open_unit(f"rates[{key!r}]", value) for key, value in rates.items()}))
+        object.__setattr__(
+            self,
+            "rates",
+            MappingProxyType(
+                {key: check_open_unit(f"rates[{key!r}]", value) for key, value in rates.items()}
+            ),
+        )
         check_choice("scale", self.scale, SCALES)
         check_choice("better", self.better, ("higher", "lower"))
 
@@ -143,8 +152,9 @@ class Binary:
 
         return replace(self, **changes)
 
-    def cell_model(self, cells: Sequence[Cell], n: np.ndarray,
-                   design_effect: np.ndarray | None = None) -> CellModel:
+    def cell_model(
+        self, cells: Sequence[Cell], n: np.ndarray, design_effect: np.ndarray | None = None
+    ) -> CellModel:
         """Cell parameters on ``scale`` and their Wald variances.
 
         Parameters
@@ -172,14 +182,19 @@ class Binary:
         p = np.array([self.rates[c] for c in cells], dtype=float)
         de = np.ones(len(cells)) if design_effect is None else np.asarray(design_effect, float)
         variances = _unit_variance(p, self.scale) * de / np.asarray(n, dtype=float)
-        return CellModel(estimates=_transform(p, self.scale), variances=variances,
-                         df=math.inf, method=f"Wald z on the {_WORDS[self.scale]} scale, "
-                         "unpooled variances (normal approx.)",
-                         scale=_WORDS[self.scale], favourable=self.favourable)
+        return CellModel(
+            estimates=_transform(p, self.scale),
+            variances=variances,
+            df=math.inf,
+            method=f"Wald z on the {_WORDS[self.scale]} scale, unpooled variances (normal approx.)",
+            scale=_WORDS[self.scale],
+            favourable=self.favourable,
+        )
 
     # ------------------------------------------------------------------ scales
-    def interaction_scales(self, design: Any, hypothesis: str | None = None, *,
-                           warn: bool = True, _stacklevel: int = 2) -> pd.DataFrame:
+    def interaction_scales(
+        self, design: Any, hypothesis: str | None = None, *, warn: bool = True, _stacklevel: int = 2
+    ) -> pd.DataFrame:
         """The interaction of a 2x2 factorial on every scale, with RERI and the synergy index.
 
         Parameters
@@ -249,31 +264,63 @@ class Binary:
             var = _unit_variance(p, scale) * de / n
             est = float(weights @ _transform(p, scale))
             signs[scale] = np.sign(round(est, 12))
-            rows.append(_scale_row(scale, est, float(np.sqrt(weights**2 @ var)), crit,
-                                   design.sided, self.favourable,
-                                   math.exp(est) if scale != "risk_difference" else math.nan,
-                                   ""))
+            rows.append(
+                _scale_row(
+                    scale,
+                    est,
+                    float(np.sqrt(weights**2 @ var)),
+                    crit,
+                    design.sided,
+                    self.favourable,
+                    math.exp(est) if scale != "risk_difference" else math.nan,
+                    "",
+                )
+            )
         v_log = _unit_variance(p, "log_risk") * de / n
         rr10, rr01, rr11 = p[1] / p[0], p[2] / p[0], p[3] / p[0]
         reri = rr11 - rr10 - rr01 + 1.0
         grad = np.array([-(reri - 1.0), -rr10, -rr01, rr11])  # d RERI / d log p
-        rows.append(_scale_row("RERI", reri, float(np.sqrt(grad**2 @ v_log)), crit,
-                               design.sided, self.favourable, math.nan,
-                               "relative excess risk due to interaction (additive)"))
+        rows.append(
+            _scale_row(
+                "RERI",
+                reri,
+                float(np.sqrt(grad**2 @ v_log)),
+                crit,
+                design.sided,
+                self.favourable,
+                math.nan,
+                "relative excess risk due to interaction (additive)",
+            )
+        )
         denom = rr10 + rr01 - 2.0
         if rr11 > 1.0 and denom > 0.0:
             log_si = math.log((rr11 - 1.0) / denom)
             g11 = rr11 / (rr11 - 1.0)
             grad = np.array([-g11 + (rr10 + rr01) / denom, -rr10 / denom, -rr01 / denom, g11])
-            rows.append(_scale_row("log_synergy_index", log_si,
-                                   float(np.sqrt(grad**2 @ v_log)), crit, design.sided,
-                                   self.favourable, math.exp(log_si),
-                                   "log of (RR11-1)/(RR10-1+RR01-1); 0 = additive"))
+            rows.append(
+                _scale_row(
+                    "log_synergy_index",
+                    log_si,
+                    float(np.sqrt(grad**2 @ v_log)),
+                    crit,
+                    design.sided,
+                    self.favourable,
+                    math.exp(log_si),
+                    "log of (RR11-1)/(RR10-1+RR01-1); 0 = additive",
+                )
+            )
         else:
-            rows.append({"measure": "log_synergy_index", "estimate": math.nan,
-                         "se": math.nan, "z": math.nan, "power": math.nan,
-                         "scale_value": math.nan,
-                         "note": "undefined: needs RR11 > 1 and RR10 + RR01 > 2"})
+            rows.append(
+                {
+                    "measure": "log_synergy_index",
+                    "estimate": math.nan,
+                    "se": math.nan,
+                    "z": math.nan,
+                    "power": math.nan,
+                    "scale_value": math.nan,
+                    "note": "undefined: needs RR11 > 1 and RR10 + RR01 > 2",
+                }
+            )
         nonzero = {s: v for s, v in signs.items() if v != 0}
         if warn and len(set(nonzero.values())) > 1:
             pos = [s for s, v in nonzero.items() if v > 0]
@@ -282,7 +329,9 @@ class Binary:
                 f"the interaction is positive on the {', '.join(pos)} scale(s) and negative "
                 f"on the {', '.join(neg)} scale(s): synergy is scale dependent, so "
                 f"pre-specify the scale (this design tests it on {self.scale!r})",
-                ScaleDisagreementWarning, stacklevel=_stacklevel)
+                ScaleDisagreementWarning,
+                stacklevel=_stacklevel,
+            )
         return pd.DataFrame(rows)
 
     def extra_rows(self, design: Any, hypotheses: Sequence[str]) -> list[dict[str, Any]]:
@@ -302,33 +351,52 @@ class Binary:
         return out
 
 
-def _scale_row(measure: str, est: float, se: float, crit: float, sided: int,
-               favourable: int, scale_value: float, note: str) -> dict[str, Any]:
+def _scale_row(
+    measure: str,
+    est: float,
+    se: float,
+    crit: float,
+    sided: int,
+    favourable: int,
+    scale_value: float,
+    note: str,
+) -> dict[str, Any]:
     z = est / se
     if sided == 2:
         power = stats.norm.sf(crit - z) + stats.norm.sf(crit + z)
     else:
         power = stats.norm.sf(crit - favourable * z)
-    return {"measure": measure, "estimate": est, "se": se, "z": z, "power": float(power),
-            "scale_value": scale_value, "note": note}
+    return {
+        "measure": measure,
+        "estimate": est,
+        "se": se,
+        "z": z,
+        "power": float(power),
+        "scale_value": scale_value,
+        "note": note,
+    }
 
 
-def _two_by_two(design: Any, hypothesis: str | None) -> tuple[list[Any], np.ndarray,
-                                                                np.ndarray]:
+def _two_by_two(design: Any, hypothesis: str | None) -> tuple[list[Any], np.ndarray, np.ndarray]:
     """Cells (00, 10, 01, 11), sizes and design effects of a two-factor design."""
     factors = getattr(design, "factors", None)
     if factors is None or len(factors) != 2:
-        raise ValueError("interaction_scales needs a factorial design with exactly two "
-                         f"factors; got {type(design).__name__} with factors="
-                         f"{None if factors is None else tuple(factors)}")
+        raise ValueError(
+            "interaction_scales needs a factorial design with exactly two "
+            f"factors; got {type(design).__name__} with factors="
+            f"{None if factors is None else tuple(factors)}"
+        )
     names = tuple(factors)
     expected = ":".join(names)
     if hypothesis is not None and not isinstance(hypothesis, str):
-        raise TypeError(f"hypothesis must be the interaction's name, e.g. {expected!r}; got "
-                        f"hypothesis={hypothesis!r}")
+        raise TypeError(
+            f"hypothesis must be the interaction's name, e.g. {expected!r}; got "
+            f"hypothesis={hypothesis!r}"
+        )
     if hypothesis is not None and hypothesis.replace(" ", "") != expected:
-        raise ValueError(f"hypothesis={hypothesis!r} is not the design's interaction; "
-                         f"use {expected!r}")
+        raise ValueError(
+            f"hypothesis={hypothesis!r} is not the design's interaction; use {expected!r}"
+        )
     (a0, a1), (b0, b1) = factors.values()
     cells = [(a0, b0), (a1, b0), (a0, b1), (a1, b1)]
     index = [design.cells.index(c) for c in cells]

@@ -38,94 +38,156 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trialplan",
         description="Exact power, sample size, protocol text and randomization lists for "
-                    "factorial, sequential and SMART trials, from a TOML design spec "
-                    "(schema: python -c 'import trialplan.spec; help(trialplan.spec)').",
-        epilog="Exit codes: 0 ok, 1 invalid spec or values, 2 usage error.")
+        "factorial, sequential and SMART trials, from a TOML design spec "
+        "(schema: python -c 'import trialplan.spec; help(trialplan.spec)').",
+        epilog="Exit codes: 0 ok, 1 invalid spec or values, 2 usage error.",
+    )
     parser.add_argument("--version", action="version", version=f"trialplan {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def spec_argument(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("spec", metavar="SPEC", help="the TOML design spec")
 
-    sub = commands.add_parser("power", help="power of each hypothesis at the spec's size",
-                              description="Power of each hypothesis at the sample size in the "
-                                          "spec (analytic unless the spec or --method says "
-                                          "simulation).")
+    sub = commands.add_parser(
+        "power",
+        help="power of each hypothesis at the spec's size",
+        description="Power of each hypothesis at the sample size in the "
+        "spec (analytic unless the spec or --method says "
+        "simulation).",
+    )
     spec_argument(sub)
-    sub.add_argument("--hypotheses", nargs="+", metavar="H",
-                     help="hypotheses to report (default: the spec's [analysis] hypotheses)")
-    sub.add_argument("--method", choices=("analytic", "simulation"),
-                     help="override the spec's analysis.method")
-    sub.add_argument("--n-sims", type=_positive_int, metavar="N",
-                     help="simulated trials (with --method simulation)")
+    sub.add_argument(
+        "--hypotheses",
+        nargs="+",
+        metavar="H",
+        help="hypotheses to report (default: the spec's [analysis] hypotheses)",
+    )
+    sub.add_argument(
+        "--method", choices=("analytic", "simulation"), help="override the spec's analysis.method"
+    )
+    sub.add_argument(
+        "--n-sims",
+        type=_positive_int,
+        metavar="N",
+        help="simulated trials (with --method simulation)",
+    )
     sub.add_argument("--seed", type=_nonnegative_int, help="simulation seed")
     _format_argument(sub)
 
-    sub = commands.add_parser("sample-size", help="smallest size reaching the target power",
-                              description="Smallest sample size (allocation ratios kept) at "
-                                          "which the primary hypotheses reach the target "
-                                          "power; uses the spec's sequential or multiplicity "
-                                          "settings.")
+    sub = commands.add_parser(
+        "sample-size",
+        help="smallest size reaching the target power",
+        description="Smallest sample size (allocation ratios kept) at "
+        "which the primary hypotheses reach the target "
+        "power; uses the spec's sequential or multiplicity "
+        "settings.",
+    )
     spec_argument(sub)
-    sub.add_argument("--power", type=_probability, metavar="P",
-                     help="target power (default: the spec's analysis.power)")
-    sub.add_argument("--hypothesis", nargs="+", metavar="H",
-                     help="hypotheses that must all reach the target (default: the spec's "
-                          "analysis.primary)")
+    sub.add_argument(
+        "--power",
+        type=_probability,
+        metavar="P",
+        help="target power (default: the spec's analysis.power)",
+    )
+    sub.add_argument(
+        "--hypothesis",
+        nargs="+",
+        metavar="H",
+        help="hypotheses that must all reach the target (default: the spec's analysis.primary)",
+    )
     _format_argument(sub)
 
-    sub = commands.add_parser("protocol", help="write protocol text, tables and figures",
-                              description="Write the sample-size section (SPIRIT item 14), "
-                                          "CONSORT factorial items, the analysis plan, a "
-                                          "sensitivity table, figures and a reproducibility "
-                                          "block into a folder.")
+    sub = commands.add_parser(
+        "protocol",
+        help="write protocol text, tables and figures",
+        description="Write the sample-size section (SPIRIT item 14), "
+        "CONSORT factorial items, the analysis plan, a "
+        "sensitivity table, figures and a reproducibility "
+        "block into a folder.",
+    )
     spec_argument(sub)
     sub.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
-    sub.add_argument("--format", nargs="+", choices=("md", "html", "docx"), dest="formats",
-                     help="documents to write (default: md and html, plus docx when "
-                          "python-docx is installed)")
+    sub.add_argument(
+        "--format",
+        nargs="+",
+        choices=("md", "html", "docx"),
+        dest="formats",
+        help="documents to write (default: md and html, plus docx when python-docx is installed)",
+    )
     sub.add_argument("--no-figures", action="store_true", help="skip the figures")
-    sub.add_argument("--self-contained", action="store_true",
-                     help="inline the figures into the HTML page (one file to share)")
+    sub.add_argument(
+        "--self-contained",
+        action="store_true",
+        help="inline the figures into the HTML page (one file to share)",
+    )
 
-    sub = commands.add_parser("randomize", help="write a permuted-block randomization list",
-                              description="Write a stratified permuted-block randomization "
-                                          "list (CSV) using the spec's [randomization] "
-                                          "settings.")
+    sub = commands.add_parser(
+        "randomize",
+        help="write a permuted-block randomization list",
+        description="Write a stratified permuted-block randomization "
+        "list (CSV) using the spec's [randomization] "
+        "settings.",
+    )
     spec_argument(sub)
     sub.add_argument("-o", "--output", required=True, metavar="FILE", help="CSV file to write")
-    sub.add_argument("--n", type=_positive_int, metavar="N",
-                     help="minimum list length per stratum (default: randomization.n, else "
-                          "the design's number randomized)")
+    sub.add_argument(
+        "--n",
+        type=_positive_int,
+        metavar="N",
+        help="minimum list length per stratum (default: randomization.n, else "
+        "the design's number randomized)",
+    )
     sub.add_argument("--seed", type=_nonnegative_int, help="override randomization.seed")
-    sub.add_argument("--block-sizes", type=_positive_int, nargs="+", metavar="B",
-                     help="override randomization.block_sizes")
-    sub.add_argument("--stage", type=int, choices=(1, 2),
-                     help="SMART only: list the stage-1 (default) or stage-2 randomization")
+    sub.add_argument(
+        "--block-sizes",
+        type=_positive_int,
+        nargs="+",
+        metavar="B",
+        help="override randomization.block_sizes",
+    )
+    sub.add_argument(
+        "--stage",
+        type=int,
+        choices=(1, 2),
+        help="SMART only: list the stage-1 (default) or stage-2 randomization",
+    )
 
-    sub = commands.add_parser("check", help="validate a spec and print it in canonical form",
-                              description="Read and validate a spec; print the canonical TOML "
-                                          "and its SHA-256.")
+    sub = commands.add_parser(
+        "check",
+        help="validate a spec and print it in canonical form",
+        description="Read and validate a spec; print the canonical TOML and its SHA-256.",
+    )
     spec_argument(sub)
 
-    sub = commands.add_parser("init", help="write a starting spec from a scenario preset",
-                              description="Write a spec for one of the literature-based "
-                                          "presets in trialplan.scenarios.")
+    sub = commands.add_parser(
+        "init",
+        help="write a starting spec from a scenario preset",
+        description="Write a spec for one of the literature-based presets in trialplan.scenarios.",
+    )
     sub.add_argument("-o", "--output", required=True, metavar="FILE", help="spec file to write")
-    sub.add_argument("--scenario", default="hamd_factorial", metavar="NAME",
-                     help="preset name (default: hamd_factorial); see --list")
+    sub.add_argument(
+        "--scenario",
+        default="hamd_factorial",
+        metavar="NAME",
+        help="preset name (default: hamd_factorial); see --list",
+    )
     sub.add_argument("--list", action="store_true", help="list the presets and exit")
     sub.add_argument("--force", action="store_true", help="overwrite an existing file")
     return parser
 
 
 def _format_argument(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                     help="output format (default: a readable table)")
+    sub.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="output format (default: a readable table)",
+    )
 
 
-def _option_type(convert: Callable[[str], Any], accept: Callable[[Any], bool],
-                 allowed: str) -> Callable[[str], Any]:
+def _option_type(
+    convert: Callable[[str], Any], accept: Callable[[Any], bool], allowed: str
+) -> Callable[[str], Any]:
     """An argparse ``type=``: ``convert`` the text; reject it unless ``accept`` says yes."""
 
     def parse(text: str) -> Any:
@@ -174,8 +236,9 @@ def _cmd_power(args: argparse.Namespace) -> int:
     method = args.method or spec.method
     options: dict[str, Any] = {}
     if method == "simulation":
-        options.update(n_sims=args.n_sims or spec.n_sims,
-                       seed=spec.seed if args.seed is None else args.seed)
+        options.update(
+            n_sims=args.n_sims or spec.n_sims, seed=spec.seed if args.seed is None else args.seed
+        )
     elif args.n_sims is not None or args.seed is not None:
         raise _UsageError("--n-sims and --seed apply to --method simulation only")
     options.update(_analysis_options(spec))
@@ -206,8 +269,10 @@ def _smart_items(design: Any, names: Sequence[str] | None) -> list[Any]:
     items = []
     for name in names:
         if name not in comparisons:
-            raise ValueError(f"{name!r} is not a comparison of this SMART; choose from "
-                             f"{list(comparisons)}" + did_you_mean(name, comparisons))
+            raise ValueError(
+                f"{name!r} is not a comparison of this SMART; choose from "
+                f"{list(comparisons)}" + did_you_mean(name, comparisons)
+            )
         items.append(comparisons[name])
     return items
 
@@ -221,8 +286,9 @@ def _cmd_sample_size(args: argparse.Namespace) -> int:
     if _is_smart(spec.design):
         if len(names) != 1:
             raise _UsageError("a SMART is sized for one comparison; give one --hypothesis")
-        result = spec.design.sample_size(power=target,
-                                         comparison=_smart_items(spec.design, names)[0])
+        result = spec.design.sample_size(
+            power=target, comparison=_smart_items(spec.design, names)[0]
+        )
         _emit(result.to_frame(), repr(result), args.format)
         return EXIT_OK
     result = _sample_size(spec, power=target, hypotheses=names)
@@ -235,13 +301,17 @@ def _cmd_protocol(args: argparse.Namespace) -> int:
 
     spec = _read(args.spec)
     out = Path(args.output)
-    protocol = make_protocol(spec, figures=not args.no_figures,
-                             spec_name=Path(args.spec).name, out_name=str(out))
-    written = protocol.write(out, formats=args.formats, spec_name=Path(args.spec).name,
-                             embed_figures=args.self_contained)
+    protocol = make_protocol(
+        spec, figures=not args.no_figures, spec_name=Path(args.spec).name, out_name=str(out)
+    )
+    written = protocol.write(
+        out, formats=args.formats, spec_name=Path(args.spec).name, embed_figures=args.self_contained
+    )
     ss = protocol.results["sample_size"]
-    print(f"{ss.n_total} analysed, {ss.n_randomized} randomized "
-          f"(power {ss.power:.3f} for {', '.join(ss.hypotheses)})")
+    print(
+        f"{ss.n_total} analysed, {ss.n_randomized} randomized "
+        f"(power {ss.power:.3f} for {', '.join(ss.hypotheses)})"
+    )
     for kind, path in written.items():
         print(f"wrote {kind:<11} {path}")
     return EXIT_OK
@@ -299,9 +369,14 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"power": _cmd_power, "sample-size": _cmd_sample_size,
-             "protocol": _cmd_protocol, "randomize": _cmd_randomize, "check": _cmd_check,
-             "init": _cmd_init}
+_COMMANDS = {
+    "power": _cmd_power,
+    "sample-size": _cmd_sample_size,
+    "protocol": _cmd_protocol,
+    "randomize": _cmd_randomize,
+    "check": _cmd_check,
+    "init": _cmd_init,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,9 +38,14 @@ from trialplan.statistic import TestStatistic
 __all__ = ["Dunnett", "dunnett_critical_value", "rectangle_probabilities"]
 
 
-def rectangle_probabilities(*, critical: float, noncentrality: Sequence[float],
-                            loadings: Sequence[float], df: float, sided: int
-                            ) -> dict[str, Any]:
+def rectangle_probabilities(
+    *,
+    critical: float,
+    noncentrality: Sequence[float],
+    loadings: Sequence[float],
+    df: float,
+    sided: int,
+) -> dict[str, Any]:
     """Compute rejection probabilities of k statistics against one critical value.
 
     ``T_i = (Z_i + delta_i) / U`` with ``Z ~ N(0, R)``, ``R_ik = l_i l_k``
@@ -81,8 +86,10 @@ def rectangle_probabilities(*, critical: float, noncentrality: Sequence[float],
     delta = np.asarray(noncentrality, dtype=float)
     load = np.asarray(loadings, dtype=float)
     if delta.ndim != 1 or load.shape != delta.shape:
-        raise ValueError(f"noncentrality ({delta.shape}) and loadings ({load.shape}) must be "
-                         "one-dimensional and of the same length")
+        raise ValueError(
+            f"noncentrality ({delta.shape}) and loadings ({load.shape}) must be "
+            "one-dimensional and of the same length"
+        )
     if np.any(np.abs(load) >= 1):
         raise ValueError(f"loadings must lie in (-1, 1); got loadings={load.tolist()}")
     sided = check_sided(sided)
@@ -95,12 +102,16 @@ def rectangle_probabilities(*, critical: float, noncentrality: Sequence[float],
     each = _average_uw(np.moveaxis(reject, -1, 0), u_weights)
     none = float(_average_uw(np.prod(accept, axis=-1), u_weights))
     every = float(_average_uw(np.prod(reject, axis=-1), u_weights))
-    return {"each": np.clip(each, 0.0, 1.0), "any": min(max(1.0 - none, 0.0), 1.0),
-            "all": min(max(every, 0.0), 1.0)}
+    return {
+        "each": np.clip(each, 0.0, 1.0),
+        "any": min(max(1.0 - none, 0.0), 1.0),
+        "all": min(max(every, 0.0), 1.0),
+    }
 
 
-def dunnett_critical_value(*, loadings: Sequence[float], df: float, alpha: float,
-                           sided: int) -> float:
+def dunnett_critical_value(
+    *, loadings: Sequence[float], df: float, alpha: float, sided: int
+) -> float:
     """Find the critical value with familywise error ``alpha`` (product correlation).
 
     Solves ``P(max T_i <= c) = 1 - alpha`` (one-sided) or
@@ -153,9 +164,13 @@ def dunnett_critical_value(*, loadings: Sequence[float], df: float, alpha: float
 
     def excess(c: float) -> float:
         # familywise error 1 - P(every T_i below c), or inside (-c, c)
-        coverage = rectangle_probability(lower=np.full(load.size, -c if sided == 2 else -math.inf),
-                                         upper=np.full(load.size, c), noncentrality=zeros,
-                                         loadings=load, df=df)
+        coverage = rectangle_probability(
+            lower=np.full(load.size, -c if sided == 2 else -math.inf),
+            upper=np.full(load.size, c),
+            noncentrality=zeros,
+            loadings=load,
+            df=df,
+        )
         return min(max(1.0 - coverage, 0.0), 1.0) - alpha
 
     # The familywise error falls from above alpha at the unadjusted critical
@@ -222,12 +237,16 @@ class Dunnett:
             return
         object.__setattr__(self, "hypotheses", as_sequence(self.hypotheses))
         if isinstance(self.hypotheses, str) or not isinstance(self.hypotheses, Sequence):
-            raise TypeError("hypotheses must be a sequence of hypothesis names; got "
-                            f"hypotheses={self.hypotheses!r}")
+            raise TypeError(
+                "hypotheses must be a sequence of hypothesis names; got "
+                f"hypotheses={self.hypotheses!r}"
+            )
         names = tuple(self.hypotheses)
         if not names or not all(isinstance(h, str) for h in names):
-            raise ValueError("hypotheses must name at least one hypothesis, as strings; got "
-                             f"hypotheses={self.hypotheses!r}")
+            raise ValueError(
+                "hypotheses must name at least one hypothesis, as strings; got "
+                f"hypotheses={self.hypotheses!r}"
+            )
         object.__setattr__(self, "hypotheses", names)
 
     def family(self, design: Any, hypotheses: Any = None) -> tuple[str, ...]:
@@ -238,18 +257,23 @@ class Dunnett:
             return (hypotheses,) if isinstance(hypotheses, str) else tuple(hypotheses)
         if hasattr(design, "many_to_one_names"):
             return tuple(design.many_to_one_names)
-        raise ValueError("Dunnett() needs hypotheses=[...] for a design without a control "
-                         f"arm ({type(design).__name__}); name comparisons sharing one cell")
+        raise ValueError(
+            "Dunnett() needs hypotheses=[...] for a design without a control "
+            f"arm ({type(design).__name__}); name comparisons sharing one cell"
+        )
 
-    def statistics(self, design: Any, hypotheses: Any = None
-                   ) -> tuple[tuple[TestStatistic, ...], np.ndarray, str]:
+    def statistics(
+        self, design: Any, hypotheses: Any = None
+    ) -> tuple[tuple[TestStatistic, ...], np.ndarray, str]:
         """Return the family's statistics, product-form loadings and method note."""
         names = self.family(design, hypotheses)
         stats_ = design.statistics(names)
         for s in stats_:
             if not isinstance(s, TestStatistic):
-                raise ValueError(f"hypothesis {s.hypothesis!r} is an intersection-union test; "
-                                 "Dunnett() compares single contrasts with a control")
+                raise ValueError(
+                    f"hypothesis {s.hypothesis!r} is an intersection-union test; "
+                    "Dunnett() compares single contrasts with a control"
+                )
         note = ""
         cov = design.covariance(names)
         ses = np.sqrt(np.diag(cov))
@@ -266,7 +290,8 @@ class Dunnett:
             raise ValueError(
                 f"Dunnett() needs comparisons sharing one reference cell (product-form "
                 f"correlation); {list(names)} are correlated otherwise; use tp.Holm or "
-                "tp.Bonferroni for this family")
+                "tp.Bonferroni for this family"
+            )
         return stats_, loadings, note
 
     def critical_value(self, design: Any, hypotheses: Any = None) -> float:
@@ -281,11 +306,13 @@ class Dunnett:
         2.333
         """
         stats_, loadings, _ = self.statistics(design, hypotheses)
-        return dunnett_critical_value(loadings=loadings, df=stats_[0].df, alpha=design.alpha,
-                                      sided=design.sided)
+        return dunnett_critical_value(
+            loadings=loadings, df=stats_[0].df, alpha=design.alpha, sided=design.sided
+        )
 
-    def evaluate(self, design: Any, hypotheses: Any = None, *, method: str = "analytic",
-                 **options: Any) -> PowerResult:
+    def evaluate(
+        self, design: Any, hypotheses: Any = None, *, method: str = "analytic", **options: Any
+    ) -> PowerResult:
         """Compute the power of each comparison, and of any and all, under Dunnett's procedure.
 
         Parameters
@@ -310,37 +337,70 @@ class Dunnett:
             many-to-one.
         """
         if method != "analytic":
-            raise ValueError(f"method={method!r} is not available for Dunnett(); choose "
-                             "'analytic' (exact multivariate t quadrature)")
+            raise ValueError(
+                f"method={method!r} is not available for Dunnett(); choose "
+                "'analytic' (exact multivariate t quadrature)"
+            )
         if options:
             raise TypeError(f"Dunnett().evaluate() got unexpected options {sorted(options)}")
         stats_, loadings, note = self.statistics(design, hypotheses)
         df = stats_[0].df
-        crit = dunnett_critical_value(loadings=loadings, df=df, alpha=design.alpha,
-                                      sided=design.sided)
+        crit = dunnett_critical_value(
+            loadings=loadings, df=df, alpha=design.alpha, sided=design.sided
+        )
         delta = np.array([s.favourable * s.noncentrality for s in stats_])
         if design.sided == 2:
             delta = np.array([s.noncentrality for s in stats_])
-        probs = rectangle_probabilities(critical=crit, noncentrality=delta, loadings=loadings,
-                                        df=df, sided=design.sided)
+        probs = rectangle_probabilities(
+            critical=crit, noncentrality=delta, loadings=loadings, df=df, sided=design.sided
+        )
         label = "normal" if math.isinf(df) else "t"
-        method_text = (f"Dunnett many-to-one (single step), exact multivariate {label} "
-                       f"quadrature ({stats_[0].method}{note})")
+        method_text = (
+            f"Dunnett many-to-one (single step), exact multivariate {label} "
+            f"quadrature ({stats_[0].method}{note})"
+        )
         rows = tuple(
-            PowerRow(hypothesis=s.hypothesis, estimand=s.estimand, effect=s.effect, se=s.se,
-                     df=s.df, critical_value=crit, power=float(p), method=method_text,
-                     noncentrality=s.noncentrality**2, scale=s.scale)
-            for s, p in zip(stats_, probs["each"], strict=True))
+            PowerRow(
+                hypothesis=s.hypothesis,
+                estimand=s.estimand,
+                effect=s.effect,
+                se=s.se,
+                df=s.df,
+                critical_value=crit,
+                power=float(p),
+                method=method_text,
+                noncentrality=s.noncentrality**2,
+                scale=s.scale,
+            )
+            for s, p in zip(stats_, probs["each"], strict=True)
+        )
         sided = "two-sided" if design.sided == 2 else "one-sided"
-        summary = (f"{design.describe()} | Dunnett: familywise alpha={design.alpha:g} {sided}, "
-                   f"critical value {crit:.4f}")
-        return PowerResult(rows=rows, summary=summary, method="analytic", design=design,
-                           extras={"any": probs["any"], "all": probs["all"],
-                                   "critical_value": crit, "procedure": "Dunnett"})
+        summary = (
+            f"{design.describe()} | Dunnett: familywise alpha={design.alpha:g} {sided}, "
+            f"critical value {crit:.4f}"
+        )
+        return PowerResult(
+            rows=rows,
+            summary=summary,
+            method="analytic",
+            design=design,
+            extras={
+                "any": probs["any"],
+                "all": probs["all"],
+                "critical_value": crit,
+                "procedure": "Dunnett",
+            },
+        )
 
-
-    def sample_size(self, design: Any, *, power: float, target: str = "each",
-                    hypotheses: Any = None, hypothesis: Any = None) -> SampleSizeResult:
+    def sample_size(
+        self,
+        design: Any,
+        *,
+        power: float,
+        target: str = "each",
+        hypotheses: Any = None,
+        hypothesis: Any = None,
+    ) -> SampleSizeResult:
         """Smallest design (allocation ratios kept) whose Dunnett power reaches ``power``.
 
         Parameters
@@ -387,8 +447,9 @@ class Dunnett:
         """
         goal = check_open_unit("power", power)
         if target not in ("each", "any", "all"):
-            raise ValueError(f"target={target!r} is not allowed; choose one of "
-                             "('each', 'any', 'all')")
+            raise ValueError(
+                f"target={target!r} is not allowed; choose one of ('each', 'any', 'all')"
+            )
         names = self.family(design, hypotheses)
         goal_names = self._goal(names, hypothesis, target)
         ratios = design.allocation_ratios
@@ -398,25 +459,42 @@ class Dunnett:
 
         def power_at(k: int) -> float:
             res = evaluate_at(k)
-            return min(res[h] for h in goal_names) if target == "each" \
-                else float(res.extras[target])
+            return (
+                min(res[h] for h in goal_names) if target == "each" else float(res.extras[target])
+            )
 
-        k = smallest_multiplier(power_at, goal, lo=design._min_multiplier(ratios),
-                                start=design._start_multiplier(names, goal, ratios),
-                                what="allocation multiplier")
+        k = smallest_multiplier(
+            power_at,
+            goal,
+            lo=design._min_multiplier(ratios),
+            start=design._start_multiplier(names, goal, ratios),
+            what="allocation multiplier",
+        )
         res = evaluate_at(k)
         solved = res.design
         powers = {h: res[h] for h in res}
-        achieved = min(powers[h] for h in goal_names) if target == "each" \
-            else float(res.extras[target])
+        achieved = (
+            min(powers[h] for h in goal_names) if target == "each" else float(res.extras[target])
+        )
         return SampleSizeResult(
-            n_per_cell=solved.n_per_cell, n_total=solved.n_total,
+            n_per_cell=solved.n_per_cell,
+            n_total=solved.n_total,
             n_randomized_per_cell=solved.n_randomized_per_cell,
-            n_randomized=solved.n_randomized, power=achieved, powers=powers, target=goal,
-            hypotheses=tuple(names), design=solved, method=res.rows[0].method,
-            extras={"any": res.extras["any"], "all": res.extras["all"],
-                    "critical_value": res.extras["critical_value"], "target": target,
-                    "goal": tuple(goal_names)})
+            n_randomized=solved.n_randomized,
+            power=achieved,
+            powers=powers,
+            target=goal,
+            hypotheses=tuple(names),
+            design=solved,
+            method=res.rows[0].method,
+            extras={
+                "any": res.extras["any"],
+                "all": res.extras["all"],
+                "critical_value": res.extras["critical_value"],
+                "target": target,
+                "goal": tuple(goal_names),
+            },
+        )
 
     @staticmethod
     def _goal(family: Sequence[str], hypothesis: Any, target: str) -> tuple[str, ...]:
@@ -426,12 +504,16 @@ class Dunnett:
         names = (hypothesis,) if isinstance(hypothesis, str) else tuple(hypothesis)
         unknown = [h for h in names if h not in family]
         if not names or unknown:
-            raise ValueError(f"hypothesis={hypothesis!r} must name comparisons of the Dunnett "
-                             f"family {list(family)}")
+            raise ValueError(
+                f"hypothesis={hypothesis!r} must name comparisons of the Dunnett "
+                f"family {list(family)}"
+            )
         if target != "each" and set(names) != set(family):
-            raise ValueError(f"hypothesis={hypothesis!r} names part of the family, which only "
-                             f"target='each' supports; target={target!r} is about the whole "
-                             f"family {list(family)}")
+            raise ValueError(
+                f"hypothesis={hypothesis!r} names part of the family, which only "
+                f"target='each' supports; target={target!r} is about the whole "
+                f"family {list(family)}"
+            )
         return names
 
 

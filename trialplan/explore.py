@@ -56,9 +56,23 @@ __all__ = ["explore", "explore_curves", "explore_heatmap", "scenario_seed"]
 #: Columns every frame has besides the grid's and the result's.
 _ID_COLUMNS = ("scenario", "scenario_hash")
 #: Columns a PowerResult frame (or explore itself) may contribute.
-_RESULT_COLUMNS = ("hypothesis", "estimand", "effect", "se", "df", "critical_value", "power",
-                   "mcse", "method", "noncentrality", "cohens_f", "partial_eta_sq", "scale",
-                   "n_sims", "seed")
+_RESULT_COLUMNS = (
+    "hypothesis",
+    "estimand",
+    "effect",
+    "se",
+    "df",
+    "critical_value",
+    "power",
+    "mcse",
+    "method",
+    "noncentrality",
+    "cohens_f",
+    "partial_eta_sq",
+    "scale",
+    "n_sims",
+    "seed",
+)
 _EXECUTOR_WORDS = ("serial", "processes")
 #: power() options that never change a result (the simulation engine's results do
 #: not depend on its executor, progress bar or memory budget): kept out of the key.
@@ -75,12 +89,21 @@ class _Scenario:
     seed: int | None
 
 
-def explore(factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]], *,
-            method: str = "analytic", hypotheses: str | Sequence[str] | None = None,
-            n_sims: int | None = None, seed: Any = None, executor: Any = None,
-            max_workers: int | None = None, cache: str | os.PathLike[str] | None = None,
-            progress: bool | None = None, chunksize: int | None = None,
-            power_options: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def explore(
+    factory: Callable[..., Any],
+    grid: Mapping[str, Iterable[Any]],
+    *,
+    method: str = "analytic",
+    hypotheses: str | Sequence[str] | None = None,
+    n_sims: int | None = None,
+    seed: Any = None,
+    executor: Any = None,
+    max_workers: int | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    chunksize: int | None = None,
+    power_options: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
     """Power of every scenario of a grid, as one tidy DataFrame.
 
     Parameters
@@ -192,17 +215,18 @@ def explore(factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]], *,
     3         3  8.0  100   rTMS:MBI  0.464
     """
     if not callable(factory):
-        raise TypeError(f"factory must be a callable returning a design; got "
-                        f"factory={factory!r}")
+        raise TypeError(f"factory must be a callable returning a design; got factory={factory!r}")
     values = _check_grid(grid, factory)
     method = _check_method(method)
     hyps = _check_hypotheses(hypotheses)
     simulated = method != "analytic"
     if not simulated and (n_sims is not None or seed is not None):
         given = "n_sims" if n_sims is not None else "seed"
-        raise ValueError(f"{given} is for simulated power; got {given}="
-                         f"{n_sims if n_sims is not None else seed!r} with method='analytic' "
-                         "(use method='simulation' or drop it)")
+        raise ValueError(
+            f"{given} is for simulated power; got {given}="
+            f"{n_sims if n_sims is not None else seed!r} with method='analytic' "
+            "(use method='simulation' or drop it)"
+        )
     if n_sims is not None:
         n_sims = check_int("n_sims", n_sims)
     if max_workers is not None:
@@ -212,46 +236,66 @@ def explore(factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]], *,
     if power_options is None:
         power_options = {}
     if not isinstance(power_options, Mapping):
-        raise TypeError(f"power_options must be a mapping of keyword to value; got "
-                        f"power_options={power_options!r}")
+        raise TypeError(
+            f"power_options must be a mapping of keyword to value; got "
+            f"power_options={power_options!r}"
+        )
     clash = sorted({"method", "n_sims", "seed", "hypotheses"} & set(power_options))
     if clash:
-        raise ValueError(f"power_options must not contain {clash}; they are explore() "
-                         "parameters of their own")
+        raise ValueError(
+            f"power_options must not contain {clash}; they are explore() parameters of their own"
+        )
     power_options = dict(power_options)
     if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"progress must be True, False or None (automatic); got "
-                        f"progress={progress!r}")
+        raise TypeError(
+            f"progress must be True, False or None (automatic); got progress={progress!r}"
+        )
     cache_path = _check_cache(cache)
     base_seed = _base_entropy(seed) if simulated else None
 
-    common = _canonical({"factory": _fingerprint(factory), "method": method,
-                         "n_sims": n_sims, "seed": base_seed, "hypotheses": hyps,
-                         "options": {k: v for k, v in power_options.items()
-                                     if k not in _RESULT_NEUTRAL},
-                         "version": _version()})
+    common = _canonical(
+        {
+            "factory": _fingerprint(factory),
+            "method": method,
+            "n_sims": n_sims,
+            "seed": base_seed,
+            "hypotheses": hyps,
+            "options": {k: v for k, v in power_options.items() if k not in _RESULT_NEUTRAL},
+            "version": _version(),
+        }
+    )
     scenarios = list(_scenarios(values, common, base_seed))
 
     done = _read_cache(cache_path, {s.key for s in scenarios}) if cache_path else {}
     todo = [s for s in scenarios if s.key not in done]
     workers = max_workers or _available_cpus()
-    runner = _Runner.make(executor, simulated=simulated, factory=factory,
-                          options=power_options, workers=workers, n_todo=len(todo))
+    runner = _Runner.make(
+        executor,
+        simulated=simulated,
+        factory=factory,
+        options=power_options,
+        workers=workers,
+        n_todo=len(todo),
+    )
     size = chunksize or max(1, math.ceil(len(todo) / (4 * runner.workers)))
-    chunks = [[(s.index, s.params, s.seed) for s in todo[i:i + size]]
-              for i in range(0, len(todo), size)]
-    task = functools.partial(_run_chunk, factory, method=method, hypotheses=hyps,
-                             n_sims=n_sims, options=power_options)
+    chunks = [
+        [(s.index, s.params, s.seed) for s in todo[i : i + size]] for i in range(0, len(todo), size)
+    ]
+    task = functools.partial(
+        _run_chunk, factory, method=method, hypotheses=hyps, n_sims=n_sims, options=power_options
+    )
     frames: list[pd.DataFrame] = []
     names = list(values)
     by_index = {s.index: s for s in scenarios}
     if done:
-        frames.append(_chunk_frame([(s, done[s.key]) for s in scenarios if s.key in done],
-                                   names, simulated, n_sims))
+        frames.append(
+            _chunk_frame(
+                [(s, done[s.key]) for s in scenarios if s.key in done], names, simulated, n_sims
+            )
+        )
     bar = writer = None
     try:
-        bar = _progress_bar(progress, total=len(scenarios),
-                            initial=len(scenarios) - len(todo))
+        bar = _progress_bar(progress, total=len(scenarios), initial=len(scenarios) - len(todo))
         writer = _CacheWriter(cache_path) if cache_path and todo else None
         for finished in runner.run(task, chunks):
             pairs = [(by_index[index], rows) for index, rows in finished]
@@ -268,44 +312,65 @@ def explore(factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]], *,
         runner.close()
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     frame = frame.sort_values(["scenario"], kind="stable", ignore_index=True)
-    frame.attrs.update({"grid": names, "method": method, "base_seed": base_seed,
-                        "n_computed": len(todo), "n_cached": len(scenarios) - len(todo)})
+    frame.attrs.update(
+        {
+            "grid": names,
+            "method": method,
+            "base_seed": base_seed,
+            "n_computed": len(todo),
+            "n_cached": len(scenarios) - len(todo),
+        }
+    )
     return frame
 
 
 # ---------------------------------------------------------------- validation
 def _check_grid(grid: Any, factory: Callable[..., Any]) -> dict[str, tuple[Any, ...]]:
     if not isinstance(grid, Mapping):
-        raise TypeError("grid must be a mapping of parameter name to values, e.g. "
-                        f"{{'sd': (7, 8, 9)}}; got grid={grid!r}")
+        raise TypeError(
+            "grid must be a mapping of parameter name to values, e.g. "
+            f"{{'sd': (7, 8, 9)}}; got grid={grid!r}"
+        )
     if not grid:
-        raise ValueError("grid is empty; name at least one parameter with its values, e.g. "
-                         "grid={'sd': (7, 8, 9)}")
+        raise ValueError(
+            "grid is empty; name at least one parameter with its values, e.g. "
+            "grid={'sd': (7, 8, 9)}"
+        )
     values: dict[str, tuple[Any, ...]] = {}
     for name, raw in grid.items():
         if not isinstance(name, str) or not name.isidentifier():
             raise TypeError(f"grid keys must be parameter names (identifiers); got {name!r}")
         if name in _ID_COLUMNS:
-            raise ValueError(f"grid parameter {name!r} is reserved for explore's own "
-                             f"columns {_ID_COLUMNS}; rename the factory's parameter")
-        if isinstance(raw, str | bytes) or isinstance(raw, Mapping) \
-                or not isinstance(raw, Iterable):
-            raise TypeError(f"grid[{name!r}] must be an iterable of values such as a tuple "
-                            f"or list; got grid[{name!r}]={raw!r} (wrap a single value as "
-                            f"({raw!r},))")
+            raise ValueError(
+                f"grid parameter {name!r} is reserved for explore's own "
+                f"columns {_ID_COLUMNS}; rename the factory's parameter"
+            )
+        if (
+            isinstance(raw, str | bytes)
+            or isinstance(raw, Mapping)
+            or not isinstance(raw, Iterable)
+        ):
+            raise TypeError(
+                f"grid[{name!r}] must be an iterable of values such as a tuple "
+                f"or list; got grid[{name!r}]={raw!r} (wrap a single value as "
+                f"({raw!r},))"
+            )
         try:
             items = tuple(raw)
         except TypeError as exc:  # e.g. a 0-d numpy array
-            raise TypeError(f"grid[{name!r}] must be an iterable of values such as a tuple "
-                            f"or list; got grid[{name!r}]={raw!r}") from exc
+            raise TypeError(
+                f"grid[{name!r}] must be an iterable of values such as a tuple "
+                f"or list; got grid[{name!r}]={raw!r}"
+            ) from exc
         if not items:
             raise ValueError(f"grid[{name!r}] is empty; give at least one value to try")
         seen: dict[str, Any] = {}
         for item in items:
             canon = _canonical(item)
             if canon in seen:
-                raise ValueError(f"grid[{name!r}] repeats the value {item!r}; each value "
-                                 "must appear once")
+                raise ValueError(
+                    f"grid[{name!r}] repeats the value {item!r}; each value must appear once"
+                )
             seen[canon] = item
         values[name] = items
     _check_signature(factory, values)
@@ -323,23 +388,31 @@ def _check_signature(factory: Callable[..., Any], values: Mapping[str, Any]) -> 
     keywords = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     for name in values:
         if name not in keywords:
-            raise ValueError(f"grid parameter {name!r} is not a parameter of the factory, "
-                             f"which takes {keywords}" + did_you_mean(name, keywords))
-    missing = [p.name for p in params if p.default is p.empty and p.name not in values
-               and p.kind is not p.VAR_POSITIONAL]
+            raise ValueError(
+                f"grid parameter {name!r} is not a parameter of the factory, "
+                f"which takes {keywords}" + did_you_mean(name, keywords)
+            )
+    missing = [
+        p.name
+        for p in params
+        if p.default is p.empty and p.name not in values and p.kind is not p.VAR_POSITIONAL
+    ]
     if missing:
-        raise ValueError(f"the factory needs parameter {missing[0]!r}, which the grid does not "
-                         f"give; add grid[{missing[0]!r}] = (...) or give it a default")
+        raise ValueError(
+            f"the factory needs parameter {missing[0]!r}, which the grid does not "
+            f"give; add grid[{missing[0]!r}] = (...) or give it a default"
+        )
 
 
 def _check_method(method: Any) -> str:
     from trialplan.designs.base import _POWER_METHODS
 
-    allowed = tuple(_POWER_METHODS) + tuple(m for m in ("simulation",)
-                                            if m not in _POWER_METHODS)
+    allowed = tuple(_POWER_METHODS) + tuple(m for m in ("simulation",) if m not in _POWER_METHODS)
     if method not in allowed:
-        raise ValueError(f"method={method!r} is not available; choose one of {allowed}"
-                         + did_you_mean(method, allowed))
+        raise ValueError(
+            f"method={method!r} is not available; choose one of {allowed}"
+            + did_you_mean(method, allowed)
+        )
     return str(method)
 
 
@@ -348,12 +421,14 @@ def _check_hypotheses(hypotheses: Any) -> tuple[str, ...] | None:
         return None
     names = (hypotheses,) if isinstance(hypotheses, str) else hypotheses
     if not isinstance(names, Iterable):
-        raise TypeError(f"hypotheses must be a name or a sequence of names; got "
-                        f"hypotheses={hypotheses!r}")
+        raise TypeError(
+            f"hypotheses must be a name or a sequence of names; got hypotheses={hypotheses!r}"
+        )
     names = tuple(names)
     if not names or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"hypotheses must be one or more names (strings); got "
-                         f"hypotheses={hypotheses!r}")
+        raise ValueError(
+            f"hypotheses must be one or more names (strings); got hypotheses={hypotheses!r}"
+        )
     return names
 
 
@@ -361,12 +436,15 @@ def _check_cache(cache: Any) -> Path | None:
     if cache is None:
         return None
     if not isinstance(cache, str | os.PathLike):
-        raise TypeError(f"cache must be a file path (str or pathlib.Path) or None; got "
-                        f"cache={cache!r}")
+        raise TypeError(
+            f"cache must be a file path (str or pathlib.Path) or None; got cache={cache!r}"
+        )
     path = Path(cache)
     if path.is_dir():
-        raise ValueError(f"cache must be a file, not a directory; got cache={str(cache)!r} "
-                         "(e.g. cache='explore.jsonl')")
+        raise ValueError(
+            f"cache must be a file, not a directory; got cache={str(cache)!r} "
+            "(e.g. cache='explore.jsonl')"
+        )
     return path
 
 
@@ -383,8 +461,9 @@ def _canonical(obj: Any) -> str:
     if isinstance(obj, numbers.Real):
         return repr(float(obj))
     if isinstance(obj, Mapping):
-        return "{" + ",".join(sorted(f"{_canonical(k)}:{_canonical(v)}"
-                                     for k, v in obj.items())) + "}"
+        return (
+            "{" + ",".join(sorted(f"{_canonical(k)}:{_canonical(v)}" for k, v in obj.items())) + "}"
+        )
     if isinstance(obj, set | frozenset):
         return "set(" + ",".join(sorted(_canonical(v) for v in obj)) + ")"
     if isinstance(obj, list | tuple):
@@ -403,15 +482,21 @@ def _fingerprint(func: Any, _depth: int = 0) -> str:
     if _depth > 3:
         return f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', '')}"
     if isinstance(func, functools.partial):
-        return (f"partial({_fingerprint(func.func, _depth + 1)},{_canonical(func.args)},"
-                f"{_canonical(func.keywords)})")
+        return (
+            f"partial({_fingerprint(func.func, _depth + 1)},{_canonical(func.args)},"
+            f"{_canonical(func.keywords)})"
+        )
     if isinstance(func, types.MethodType):
         return f"method({_canonical(func.__self__)},{_fingerprint(func.__func__, _depth + 1)})"
     code = getattr(func, "__code__", None)
     if not isinstance(code, types.CodeType):
         return _canonical(func)
-    parts = [f"{func.__module__}.{func.__qualname__}", _code_text(code),
-             _canonical(func.__defaults__), _canonical(func.__kwdefaults__)]
+    parts = [
+        f"{func.__module__}.{func.__qualname__}",
+        _code_text(code),
+        _canonical(func.__defaults__),
+        _canonical(func.__kwdefaults__),
+    ]
     for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
         try:
             parts.append(f"{name}={_value_text(cell.cell_contents, _depth)}")
@@ -431,8 +516,9 @@ def _value_text(value: Any, depth: int) -> str:
 
 
 def _code_text(code: types.CodeType) -> str:
-    consts = [_code_text(c) if isinstance(c, types.CodeType) else _canonical(c)
-              for c in code.co_consts]
+    consts = [
+        _code_text(c) if isinstance(c, types.CodeType) else _canonical(c) for c in code.co_consts
+    ]
     return hashlib.sha256(code.co_code + repr((consts, code.co_names)).encode()).hexdigest()
 
 
@@ -462,21 +548,28 @@ def _base_entropy(seed: Any) -> int:
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**63))
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError("seed must be a non-negative int, a numpy SeedSequence or Generator, "
-                        f"or None; got seed={seed!r}")
+        raise TypeError(
+            "seed must be a non-negative int, a numpy SeedSequence or Generator, "
+            f"or None; got seed={seed!r}"
+        )
     return int(seed)
 
 
-def _scenarios(values: Mapping[str, tuple[Any, ...]], common: str,
-               base_seed: int | None) -> Iterator[_Scenario]:
+def _scenarios(
+    values: Mapping[str, tuple[Any, ...]], common: str, base_seed: int | None
+) -> Iterator[_Scenario]:
     names = list(values)
     index = 0
     for combo in _product([values[n] for n in names]):
         params = dict(zip(names, combo, strict=True))
         own = _canonical(params).encode()
         key = hashlib.sha256(common.encode() + b"\x00" + own).hexdigest()[:16]
-        yield _Scenario(index=index, params=params, key=key,
-                        seed=None if base_seed is None else scenario_seed(base_seed, params))
+        yield _Scenario(
+            index=index,
+            params=params,
+            key=key,
+            seed=None if base_seed is None else scenario_seed(base_seed, params),
+        )
         index += 1
 
 
@@ -515,16 +608,23 @@ def scenario_seed(base_seed: int, params: Mapping[str, Any]) -> int:
     False
     """
     digest = hashlib.sha256(_canonical(dict(params)).encode()).digest()
-    spawn_key = tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
+    spawn_key = tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
     state = np.random.SeedSequence(base_seed, spawn_key=spawn_key).generate_state(
-        1, dtype=np.uint64)
+        1, dtype=np.uint64
+    )
     return int(state[0] >> np.uint64(1))  # 63 bits: fits an int64 column
 
 
 # ------------------------------------------------------------------ workers
-def _run_chunk(factory: Callable[..., Any], chunk: list[tuple[int, dict[str, Any], int | None]],
-               *, method: str, hypotheses: tuple[str, ...] | None, n_sims: int | None,
-               options: Mapping[str, Any]) -> list[tuple[int, list[dict[str, Any]]]]:
+def _run_chunk(
+    factory: Callable[..., Any],
+    chunk: list[tuple[int, dict[str, Any], int | None]],
+    *,
+    method: str,
+    hypotheses: tuple[str, ...] | None,
+    n_sims: int | None,
+    options: Mapping[str, Any],
+) -> list[tuple[int, list[dict[str, Any]]]]:
     """Build, evaluate and drop each scenario's design; return its rows only."""
     out = []
     for index, params, seed in chunk:
@@ -532,11 +632,14 @@ def _run_chunk(factory: Callable[..., Any], chunk: list[tuple[int, dict[str, Any
         try:
             design = factory(**params)
         except Exception as exc:
-            raise _with_context(exc, f"{where}: the factory raised {type(exc).__name__}: "
-                                     f"{exc}") from exc
+            raise _with_context(
+                exc, f"{where}: the factory raised {type(exc).__name__}: {exc}"
+            ) from exc
         if not callable(getattr(design, "power", None)):
-            raise TypeError(f"{where}: the factory must return a design with a power() "
-                            f"method; got {type(design).__name__} {design!r:.80}")
+            raise TypeError(
+                f"{where}: the factory must return a design with a power() "
+                f"method; got {type(design).__name__} {design!r:.80}"
+            )
         kwargs = dict(options)
         if method != "analytic":
             kwargs["seed"] = seed
@@ -547,10 +650,13 @@ def _run_chunk(factory: Callable[..., Any], chunk: list[tuple[int, dict[str, Any
         try:
             result = design.power(hypotheses, method=method, **kwargs)
         except Exception as exc:
-            raise _with_context(exc, f"{where}: power() raised {type(exc).__name__}: "
-                                     f"{exc}") from exc
-        rows = [{k: _plain(v) for k, v in row.items()}
-                for row in result.to_frame().to_dict(orient="records")]
+            raise _with_context(
+                exc, f"{where}: power() raised {type(exc).__name__}: {exc}"
+            ) from exc
+        rows = [
+            {k: _plain(v) for k, v in row.items()}
+            for row in result.to_frame().to_dict(orient="records")
+        ]
         out.append((index, rows))
         del design, result
     return out
@@ -582,41 +688,59 @@ class _Runner:
         self.kind, self.executor, self.workers, self.owned = kind, executor, workers, owned
 
     @classmethod
-    def make(cls, executor: Any, *, simulated: bool, factory: Any, options: Any,
-             workers: int, n_todo: int) -> _Runner:
+    def make(
+        cls,
+        executor: Any,
+        *,
+        simulated: bool,
+        factory: Any,
+        options: Any,
+        workers: int,
+        n_todo: int,
+    ) -> _Runner:
         if executor is None:
             if not simulated or workers == 1 or n_todo <= 1:
                 return cls("serial", None, 1, False)
             problem = _pickle_problem(factory, options)
             if problem:
-                warnings.warn(f"explore: running scenarios serially because the factory "
-                              f"cannot be sent to other processes ({problem}); define it "
-                              "at module level (or use functools.partial) to run in "
-                              "parallel", UserWarning, stacklevel=3)
+                warnings.warn(
+                    f"explore: running scenarios serially because the factory "
+                    f"cannot be sent to other processes ({problem}); define it "
+                    "at module level (or use functools.partial) to run in "
+                    "parallel",
+                    UserWarning,
+                    stacklevel=3,
+                )
                 return cls("serial", None, 1, False)
             return cls("futures", cf.ProcessPoolExecutor(max_workers=workers), workers, True)
         if isinstance(executor, str):
             if executor not in _EXECUTOR_WORDS:
-                raise ValueError(f"executor={executor!r} is not allowed; choose one of "
-                                 f"{_EXECUTOR_WORDS}, a concurrent.futures.Executor or a "
-                                 "dask distributed.Client"
-                                 + did_you_mean(executor, _EXECUTOR_WORDS))
+                raise ValueError(
+                    f"executor={executor!r} is not allowed; choose one of "
+                    f"{_EXECUTOR_WORDS}, a concurrent.futures.Executor or a "
+                    "dask distributed.Client" + did_you_mean(executor, _EXECUTOR_WORDS)
+                )
             if executor == "serial" or n_todo == 0:
                 return cls("serial", None, 1, False)
             _require_picklable(factory, options)
             return cls("futures", cf.ProcessPoolExecutor(max_workers=workers), workers, True)
         if _is_dask_client(executor):
-            n = max(1, sum(executor.nthreads().values())) if hasattr(executor, "nthreads") \
+            n = (
+                max(1, sum(executor.nthreads().values()))
+                if hasattr(executor, "nthreads")
                 else workers
+            )
             return cls("dask", executor, n, False)
         if isinstance(executor, cf.Executor):
             if isinstance(executor, cf.ProcessPoolExecutor):
                 _require_picklable(factory, options)
             n = getattr(executor, "_max_workers", None) or workers
             return cls("futures", executor, int(n), False)
-        raise TypeError(f"executor must be None, one of {_EXECUTOR_WORDS}, a "
-                        "concurrent.futures.Executor or a dask distributed.Client; got "
-                        f"executor={executor!r}")
+        raise TypeError(
+            f"executor must be None, one of {_EXECUTOR_WORDS}, a "
+            "concurrent.futures.Executor or a dask distributed.Client; got "
+            f"executor={executor!r}"
+        )
 
     def run(self, task: Callable[[Any], Any], chunks: list[Any]) -> Iterator[Any]:
         if self.kind == "serial":
@@ -681,8 +805,11 @@ class _Runner:
 
 
 def _is_dask_client(obj: Any) -> bool:
-    return type(obj).__module__.split(".")[0] == "distributed" and hasattr(obj, "submit") \
+    return (
+        type(obj).__module__.split(".")[0] == "distributed"
+        and hasattr(obj, "submit")
         and hasattr(obj, "gather")
+    )
 
 
 def _pickle_problem(factory: Any, options: Any) -> str:
@@ -696,10 +823,12 @@ def _pickle_problem(factory: Any, options: Any) -> str:
 def _require_picklable(factory: Any, options: Any) -> None:
     problem = _pickle_problem(factory, options)
     if problem:
-        raise TypeError(f"executor runs scenarios on other processes, so the factory must be "
-                        f"picklable; got factory={factory!r} ({problem}). Define it at module "
-                        "level (or as functools.partial of such a function), or use "
-                        "executor='serial' or a dask Client (which pickles lambdas)")
+        raise TypeError(
+            f"executor runs scenarios on other processes, so the factory must be "
+            f"picklable; got factory={factory!r} ({problem}). Define it at module "
+            "level (or as functools.partial of such a function), or use "
+            "executor='serial' or a dask Client (which pickles lambdas)"
+        )
 
 
 def _available_cpus() -> int:
@@ -716,8 +845,12 @@ def _progress_bar(progress: bool | None, *, total: int, initial: int) -> Any:
         from tqdm.auto import tqdm
     except ImportError:
         if progress:
-            warnings.warn("explore: progress=True needs tqdm (pip install tqdm); running "
-                          "without a progress bar", UserWarning, stacklevel=3)
+            warnings.warn(
+                "explore: progress=True needs tqdm (pip install tqdm); running "
+                "without a progress bar",
+                UserWarning,
+                stacklevel=3,
+            )
         return None
     if progress is None and not sys.stderr.isatty():
         return None
@@ -744,8 +877,12 @@ def _read_cache(path: Path, wanted: set[str]) -> dict[str, list[dict[str, Any]]]
             if key in wanted:
                 found[key] = rows
     if bad:
-        warnings.warn(f"explore: skipped {bad} unreadable line(s) in cache {str(path)!r}; "
-                      "those scenarios are computed again", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"explore: skipped {bad} unreadable line(s) in cache {str(path)!r}; "
+            "those scenarios are computed again",
+            UserWarning,
+            stacklevel=3,
+        )
     return found
 
 
@@ -754,18 +891,32 @@ class _CacheWriter:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        needs_newline = path.exists() and path.stat().st_size > 0 and \
-            not path.read_bytes()[-1:] == b"\n"
+        needs_newline = (
+            path.exists() and path.stat().st_size > 0 and not path.read_bytes()[-1:] == b"\n"
+        )
         self.handle = path.open("a", encoding="utf-8")
         if needs_newline:  # a run killed mid-line: start clean
             self.handle.write("\n")
 
-    def write(self, pairs: list[tuple[_Scenario, list[dict[str, Any]]]], *,
-              n_sims: int | None, base_seed: int | None, method: str) -> None:
+    def write(
+        self,
+        pairs: list[tuple[_Scenario, list[dict[str, Any]]]],
+        *,
+        n_sims: int | None,
+        base_seed: int | None,
+        method: str,
+    ) -> None:
         for scenario, rows in pairs:
-            entry = {"key": scenario.key, "params": scenario.params, "method": method,
-                     "n_sims": n_sims, "base_seed": base_seed, "seed": scenario.seed,
-                     "version": _version(), "rows": rows}
+            entry = {
+                "key": scenario.key,
+                "params": scenario.params,
+                "method": method,
+                "n_sims": n_sims,
+                "base_seed": base_seed,
+                "seed": scenario.seed,
+                "version": _version(),
+                "rows": rows,
+            }
             self.handle.write(json.dumps(entry, default=_json_default) + "\n")
         self.handle.flush()
 
@@ -786,13 +937,16 @@ def _json_default(obj: Any) -> Any:
 
 
 # -------------------------------------------------------------------- frame
-def _chunk_frame(pairs: list[tuple[_Scenario, list[dict[str, Any]]]], names: list[str],
-                 simulated: bool, n_sims: int | None) -> pd.DataFrame:
+def _chunk_frame(
+    pairs: list[tuple[_Scenario, list[dict[str, Any]]]],
+    names: list[str],
+    simulated: bool,
+    n_sims: int | None,
+) -> pd.DataFrame:
     records = []
     for scenario, rows in pairs:
         for row in rows:
-            record: dict[str, Any] = {"scenario": scenario.index,
-                                      "scenario_hash": scenario.key}
+            record: dict[str, Any] = {"scenario": scenario.index, "scenario_hash": scenario.key}
             record.update(scenario.params)
             for column, value in row.items():
                 record[f"{column}_result" if column in scenario.params else column] = value
@@ -813,43 +967,60 @@ def _grid_names(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in known and not c.endswith("_result")]
 
 
-def _select(frame: pd.DataFrame, *, hypothesis: Any, where: Mapping[str, Any] | None,
-            free: Sequence[str], caller: str) -> pd.DataFrame:
+def _select(
+    frame: pd.DataFrame,
+    *,
+    hypothesis: Any,
+    where: Mapping[str, Any] | None,
+    free: Sequence[str],
+    caller: str,
+) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{caller} needs the DataFrame returned by tp.explore; got "
-                        f"{type(frame).__name__}")
+        raise TypeError(
+            f"{caller} needs the DataFrame returned by tp.explore; got {type(frame).__name__}"
+        )
     for column in ("hypothesis", "power", *free):
         if column not in frame.columns:
-            raise ValueError(f"{caller}: column {column!r} is not in the frame, whose columns "
-                             f"are {list(frame.columns)}" + did_you_mean(column, frame.columns))
+            raise ValueError(
+                f"{caller}: column {column!r} is not in the frame, whose columns "
+                f"are {list(frame.columns)}" + did_you_mean(column, frame.columns)
+            )
     data = frame
     if where is not None:
         if not isinstance(where, Mapping):
             raise TypeError(f"where must be a mapping of column to value; got where={where!r}")
         for column, value in where.items():
             if column not in data.columns:
-                raise ValueError(f"where: column {column!r} is not in the frame"
-                                 + did_you_mean(column, data.columns))
+                raise ValueError(
+                    f"where: column {column!r} is not in the frame"
+                    + did_you_mean(column, data.columns)
+                )
             data = data[data[column] == value]
             if data.empty:
-                raise ValueError(f"where={dict(where)!r}: no rows have {column}={value!r}; "
-                                 f"values are {sorted(set(frame[column]))}")
+                raise ValueError(
+                    f"where={dict(where)!r}: no rows have {column}={value!r}; "
+                    f"values are {sorted(set(frame[column]))}"
+                )
     if hypothesis is not None:
         wanted = [hypothesis] if isinstance(hypothesis, str) else list(hypothesis)
         known = list(dict.fromkeys(frame["hypothesis"]))
         for name in wanted:
             if name not in known:
-                raise ValueError(f"hypothesis {name!r} is not in the frame; it has {known}"
-                                 + did_you_mean(name, known))
+                raise ValueError(
+                    f"hypothesis {name!r} is not in the frame; it has {known}"
+                    + did_you_mean(name, known)
+                )
         data = data[data["hypothesis"].isin(wanted)]
     fixed = [n for n in _grid_names(frame) if n not in free and n not in (where or {})]
     for name in fixed:
         levels = list(dict.fromkeys(data[name].map(_canonical)))
         if len(levels) > 1:
             shown = list(dict.fromkeys(data[name]))
-            raise ValueError(f"{caller}: grid parameter {name!r} still takes several values "
-                             f"{shown}; fix one with where={{{name!r}: {shown[0]!r}}} or "
-                             "show it as another axis")
+            raise ValueError(
+                f"{caller}: grid parameter {name!r} still takes several values "
+                f"{shown}; fix one with where={{{name!r}: {shown[0]!r}}} or "
+                "show it as another axis"
+            )
     return data
 
 
@@ -861,9 +1032,16 @@ def _pyplot() -> Any:
     return plt
 
 
-def explore_curves(frame: pd.DataFrame, *, x: str, hypothesis: str | Sequence[str] | None = None,
-                   hue: str | None = None, where: Mapping[str, Any] | None = None,
-                   ax: Any = None, band: bool = True) -> Any:
+def explore_curves(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    hypothesis: str | Sequence[str] | None = None,
+    hue: str | None = None,
+    where: Mapping[str, Any] | None = None,
+    ax: Any = None,
+    band: bool = True,
+) -> Any:
     """Power curves: power against one grid parameter, one line per group.
 
     Lines are drawn per hypothesis (all in the frame unless ``hypothesis``
@@ -916,8 +1094,7 @@ def explore_curves(frame: pd.DataFrame, *, x: str, hypothesis: str | Sequence[st
     3
     """
     free = [x] + ([hue] if hue is not None else [])
-    data = _select(frame, hypothesis=hypothesis, where=where, free=free,
-                   caller="explore_curves")
+    data = _select(frame, hypothesis=hypothesis, where=where, free=free, caller="explore_curves")
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
@@ -934,8 +1111,14 @@ def explore_curves(frame: pd.DataFrame, *, x: str, hypothesis: str | Sequence[st
         if band and "mcse" in group.columns and group["mcse"].notna().any():
             half = 1.96 * group["mcse"].to_numpy(dtype=float)
             power = group["power"].to_numpy(dtype=float)
-            ax.fill_between(xs, np.clip(power - half, 0, 1), np.clip(power + half, 0, 1),
-                            color=line.get_color(), alpha=0.2, linewidth=0)
+            ax.fill_between(
+                xs,
+                np.clip(power - half, 0, 1),
+                np.clip(power + half, 0, 1),
+                color=line.get_color(),
+                alpha=0.2,
+                linewidth=0,
+            )
     ax.set_xlabel(x)
     ax.set_ylabel("power")
     ax.set_ylim(0.0, 1.0)
@@ -944,9 +1127,17 @@ def explore_curves(frame: pd.DataFrame, *, x: str, hypothesis: str | Sequence[st
     return ax
 
 
-def explore_heatmap(frame: pd.DataFrame, *, x: str, y: str, hypothesis: str | None = None,
-                    where: Mapping[str, Any] | None = None, ax: Any = None,
-                    annotate: bool = True, cmap: str = "viridis") -> Any:
+def explore_heatmap(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    hypothesis: str | None = None,
+    where: Mapping[str, Any] | None = None,
+    ax: Any = None,
+    annotate: bool = True,
+    cmap: str = "viridis",
+) -> Any:
     """Heatmap of power over two grid parameters for one hypothesis.
 
     Parameters
@@ -996,15 +1187,15 @@ def explore_heatmap(frame: pd.DataFrame, *, x: str, y: str, hypothesis: str | No
     if hypothesis is None:
         known = list(dict.fromkeys(frame["hypothesis"])) if "hypothesis" in frame else []
         if len(known) != 1:
-            raise ValueError(f"explore_heatmap shows one hypothesis; choose one of {known} "
-                             "with hypothesis=...")
+            raise ValueError(
+                f"explore_heatmap shows one hypothesis; choose one of {known} with hypothesis=..."
+            )
         hypothesis = known[0]
     if not isinstance(hypothesis, str):
         raise TypeError(f"hypothesis must be one name; got hypothesis={hypothesis!r}")
     if x == y:
         raise ValueError(f"x and y must be different grid parameters; got x={x!r}, y={y!r}")
-    data = _select(frame, hypothesis=hypothesis, where=where, free=[x, y],
-                   caller="explore_heatmap")
+    data = _select(frame, hypothesis=hypothesis, where=where, free=[x, y], caller="explore_heatmap")
     xs = _ordered(data[x])
     ys = _ordered(data[y])
     table = np.full((len(ys), len(xs)), np.nan)
@@ -1025,8 +1216,15 @@ def explore_heatmap(frame: pd.DataFrame, *, x: str, y: str, hypothesis: str | No
         for i in range(len(ys)):
             for j in range(len(xs)):
                 if np.isfinite(table[i, j]):
-                    ax.text(j, i, f"{table[i, j]:.2f}", ha="center", va="center",
-                            color="white" if table[i, j] < 0.6 else "black", fontsize=8)
+                    ax.text(
+                        j,
+                        i,
+                        f"{table[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        color="white" if table[i, j] < 0.6 else "black",
+                        fontsize=8,
+                    )
     ax.figure.colorbar(image, ax=ax, label="power")
     return ax
 

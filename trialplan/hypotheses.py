@@ -57,8 +57,9 @@ class Hypothesis:
         """True when every one of several contrasts must reject."""
         return self.contrasts.shape[0] > 1
 
-    def statistic(self, model: CellModel, *, alpha: float,
-                  sided: int) -> TestStatistic | IntersectionUnion:
+    def statistic(
+        self, model: CellModel, *, alpha: float, sided: int
+    ) -> TestStatistic | IntersectionUnion:
         """The canonical statistic of this hypothesis under ``model``.
 
         Parameters
@@ -79,11 +80,19 @@ class Hypothesis:
         ses = np.sqrt(np.diag(cov))
         if not self.is_intersection_union:
             return TestStatistic(
-                hypothesis=self.name, estimand=self.estimand, effect=float(effects[0]),
-                se=float(ses[0]), df=model.contrast_df(self.contrasts[0]), sided=sided,
+                hypothesis=self.name,
+                estimand=self.estimand,
+                effect=float(effects[0]),
+                se=float(ses[0]),
+                df=model.contrast_df(self.contrasts[0]),
+                sided=sided,
                 alpha=alpha,
-                favourable=model.favourable, method=model.method, scale=model.scale,
-                contrast=tuple(self.contrasts[0]), covariate_df=model.covariate_df)
+                favourable=model.favourable,
+                method=model.method,
+                scale=model.scale,
+                contrast=tuple(self.contrasts[0]),
+                covariate_df=model.covariate_df,
+            )
         level = alpha / sided
         # Each component keeps its own df (they differ only with per-contrast
         # Satterthwaite df, i.e. group-delivered cells).
@@ -96,23 +105,41 @@ class Hypothesis:
             ses = ses * math.sqrt(inflation) if model.covariate_df > 2 else ses
             method = "noncentral t, ANCOVA with expected imbalance inflation (approx.)"
         components = tuple(
-            TestStatistic(hypothesis=f"{self.name}[{i + 1}]", estimand=self.estimand,
-                          effect=float(effects[i]), se=float(ses[i]), df=dfs[i], sided=1,
-                          alpha=level, favourable=model.favourable, method=method,
-                          scale=model.scale, contrast=tuple(row))
-            for i, row in enumerate(self.contrasts))
+            TestStatistic(
+                hypothesis=f"{self.name}[{i + 1}]",
+                estimand=self.estimand,
+                effect=float(effects[i]),
+                se=float(ses[i]),
+                df=dfs[i],
+                sided=1,
+                alpha=level,
+                favourable=model.favourable,
+                method=method,
+                scale=model.scale,
+                contrast=tuple(row),
+            )
+            for i, row in enumerate(self.contrasts)
+        )
         corr = cov / np.outer(np.sqrt(np.diag(cov)), np.sqrt(np.diag(cov)))
         if len(set(dfs)) > 1:
-            joint = ("Gaussian copula of the components' exact noncentral t powers "
-                     f"(approx.; their Satterthwaite df differ) ({method})")
+            joint = (
+                "Gaussian copula of the components' exact noncentral t powers "
+                f"(approx.; their Satterthwaite df differ) ({method})"
+            )
         elif model.covariate_df is not None:
-            joint = ("multivariate t with the standard errors at their expected ANCOVA "
-                     "imbalance inflation (approx.)")
+            joint = (
+                "multivariate t with the standard errors at their expected ANCOVA "
+                "imbalance inflation (approx.)"
+            )
         else:
             joint = f"exact multivariate {'normal' if math.isinf(dfs[0]) else 't'} ({method})"
         return IntersectionUnion(
-            hypothesis=self.name, estimand=self.estimand, components=components,
-            correlation=corr, method=f"intersection-union (min) test, {joint}")
+            hypothesis=self.name,
+            estimand=self.estimand,
+            components=components,
+            correlation=corr,
+            method=f"intersection-union (min) test, {joint}",
+        )
 
 
 def contrast_covariance(contrasts: np.ndarray, variances: np.ndarray) -> np.ndarray:

@@ -108,28 +108,33 @@ class Repeated:
     def __post_init__(self) -> None:
         times = np.asarray(self.times, dtype=float)
         if times.ndim != 1 or times.size < 2 or not np.all(np.isfinite(times)):
-            raise ValueError(f"times must be at least two finite visit times; got "
-                             f"times={self.times!r}")
+            raise ValueError(
+                f"times must be at least two finite visit times; got times={self.times!r}"
+            )
         if np.any(np.diff(times) <= 0):
             raise ValueError(f"times must be strictly increasing; got times={self.times!r}")
         J = times.size
         object.__setattr__(self, "times", tuple(times.tolist()))
         if not isinstance(self.means, Mapping) or not self.means:
-            raise TypeError("means must be a non-empty mapping {cell: visit means}; got "
-                            f"means={self.means!r}")
+            raise TypeError(
+                f"means must be a non-empty mapping {{cell: visit means}}; got means={self.means!r}"
+            )
         means = {}
         for key, values in self.means.items():
             arr = np.asarray(values, dtype=float)
             if arr.shape != (J,) or not np.all(np.isfinite(arr)):
-                raise ValueError(f"means[{key!r}] must be {J} finite values, one per visit "
-                                 f"time {tuple(times)}; got {values!r}")
+                raise ValueError(
+                    f"means[{key!r}] must be {J} finite values, one per visit "
+                    f"time {tuple(times)}; got {values!r}"
+                )
             means[key] = tuple(arr.tolist())
         object.__setattr__(self, "means", MappingProxyType(means))
         if isinstance(self.sd, Sequence) or isinstance(self.sd, np.ndarray):
             sds = [check_positive(f"sd[{i}]", v) for i, v in enumerate(self.sd)]
             if len(sds) != J:
-                raise ValueError(f"sd must be one number or {J} numbers (one per visit); got "
-                                 f"sd={self.sd!r}")
+                raise ValueError(
+                    f"sd must be one number or {J} numbers (one per visit); got sd={self.sd!r}"
+                )
             object.__setattr__(self, "sd", tuple(sds))
         else:
             object.__setattr__(self, "sd", check_positive("sd", self.sd))
@@ -139,16 +144,20 @@ class Repeated:
         else:
             r = np.asarray(self.retention, dtype=float)
             if r.shape != (J,) or not np.all((r > 0) & (r <= 1)) or np.any(np.diff(r) > 0):
-                raise ValueError(f"retention must be {J} proportions in (0, 1], "
-                                 f"non-increasing (monotone dropout); got "
-                                 f"retention={self.retention!r}")
+                raise ValueError(
+                    f"retention must be {J} proportions in (0, 1], "
+                    f"non-increasing (monotone dropout); got "
+                    f"retention={self.retention!r}"
+                )
             object.__setattr__(self, "retention", tuple(r.tolist()))
         check_choice("contrast", self.contrast, ("last", "slope"))
         check_choice("better", self.better, ("lower", "higher"))
         info = self._information()
         if np.linalg.cond(info) > 1e12:
-            raise ValueError("the design cannot estimate the slope: with this retention too "
-                             "few participants have two or more visits")
+            raise ValueError(
+                "the design cannot estimate the slope: with this retention too "
+                "few participants have two or more visits"
+            )
         if self.contrast == "slope":
             self._warn_if_not_linear(times)
 
@@ -161,7 +170,9 @@ class Repeated:
                     f"contrast='slope' assumes means linear in time, but means[{key!r}]="
                     f"{tuple(mu)} are not; the cell's slope is their GLS projection, which "
                     "dropout can shift (the simulated estimand may then differ)",
-                    UserWarning, stacklevel=4)
+                    UserWarning,
+                    stacklevel=4,
+                )
                 return
 
     def _check_correlation(self, times: np.ndarray) -> Any:
@@ -175,26 +186,34 @@ class Repeated:
             if corr == "cs":
                 lower = -1.0 / (J - 1)
                 if not lower < rho < 1.0:
-                    raise ValueError(f"rho must lie in ({lower:.4g}, 1) for compound symmetry "
-                                     f"with {J} visits; got rho={self.rho!r}")
+                    raise ValueError(
+                        f"rho must lie in ({lower:.4g}, 1) for compound symmetry "
+                        f"with {J} visits; got rho={self.rho!r}"
+                    )
             elif not 0.0 <= rho < 1.0:
                 raise ValueError(f"rho must lie in [0, 1) for AR(1); got rho={self.rho!r}")
             object.__setattr__(self, "rho", rho)
             return corr
         if self.rho is not None:
-            raise ValueError("rho= is only used with correlation='cs' or 'ar1'; a full "
-                             f"correlation matrix was given with rho={self.rho!r}")
+            raise ValueError(
+                "rho= is only used with correlation='cs' or 'ar1'; a full "
+                f"correlation matrix was given with rho={self.rho!r}"
+            )
         matrix = np.asarray(corr, dtype=float)
         if matrix.shape != (J, J) or not np.all(np.isfinite(matrix)):
-            raise ValueError(f"correlation must be 'cs', 'ar1' or a {J}x{J} matrix; got shape "
-                             f"{matrix.shape}")
+            raise ValueError(
+                f"correlation must be 'cs', 'ar1' or a {J}x{J} matrix; got shape {matrix.shape}"
+            )
         if not np.allclose(matrix, matrix.T) or not np.allclose(np.diag(matrix), 1.0):
-            raise ValueError("correlation matrix must be symmetric with a unit diagonal; got "
-                             f"{matrix.tolist()}")
+            raise ValueError(
+                f"correlation matrix must be symmetric with a unit diagonal; got {matrix.tolist()}"
+            )
         eig = np.linalg.eigvalsh(matrix)
         if eig.min() <= 1e-10:
-            raise ValueError("correlation matrix must be positive definite; its smallest "
-                             f"eigenvalue is {eig.min():.3g} (matrix {matrix.tolist()})")
+            raise ValueError(
+                "correlation matrix must be positive definite; its smallest "
+                f"eigenvalue is {eig.min():.3g} (matrix {matrix.tolist()})"
+            )
         matrix.setflags(write=False)
         return matrix
 
@@ -272,13 +291,17 @@ class Repeated:
         """Return a copy with some parameters changed (validated again)."""
         from dataclasses import replace
 
-        if "correlation" in changes and not isinstance(changes["correlation"], str) \
-                and "rho" not in changes:
+        if (
+            "correlation" in changes
+            and not isinstance(changes["correlation"], str)
+            and "rho" not in changes
+        ):
             changes["rho"] = None
         return replace(self, **changes)
 
-    def cell_model(self, cells: Sequence[Cell], n: np.ndarray,
-                   design_effect: np.ndarray | None = None) -> CellModel:
+    def cell_model(
+        self, cells: Sequence[Cell], n: np.ndarray, design_effect: np.ndarray | None = None
+    ) -> CellModel:
         """Last-visit means or slopes per cell, with MMRM/GLS variances under dropout.
 
         Parameters
@@ -299,11 +322,18 @@ class Repeated:
         estimates = np.array([self.cell_estimate(c) for c in cells])
         variances = self.unit_variance * de / np.asarray(n, dtype=float)
         if self.contrast == "last":
-            method = ("Wald z, MMRM last-visit means under monotone MAR dropout "
-                      "(Lu, Luo & Chen 2008)")
+            method = (
+                "Wald z, MMRM last-visit means under monotone MAR dropout (Lu, Luo & Chen 2008)"
+            )
             scale = "mean difference at the last visit"
         else:
             method = "Wald z, GLS slopes under monotone MAR dropout (Diggle et al. 2002)"
             scale = "difference in slopes (per unit time)"
-        return CellModel(estimates=estimates, variances=variances, df=math.inf, method=method,
-                         scale=scale, favourable=self.favourable)
+        return CellModel(
+            estimates=estimates,
+            variances=variances,
+            df=math.inf,
+            method=method,
+            scale=scale,
+            favourable=self.favourable,
+        )

@@ -74,8 +74,9 @@ def _trials(p_values: Any) -> tuple[np.ndarray, bool]:
     return np.atleast_2d(p), p.ndim == 1
 
 
-def graphical_test(p_values: Any, *, weights: Sequence[float],
-                   transitions: Any, alpha: float) -> np.ndarray:
+def graphical_test(
+    p_values: Any, *, weights: Sequence[float], transitions: Any, alpha: float
+) -> np.ndarray:
     """Sequentially rejective graphical test (Bretz et al. 2009, Algorithm 1).
 
     Hypothesis ``j`` is rejected when ``p_j <= w_j alpha``; then
@@ -131,13 +132,13 @@ def graphical_test(p_values: Any, *, weights: Sequence[float],
         r = rows[todo]
         j = candidate[r].argmax(axis=1)
         wj = w[r, j][:, None]
-        gj = g[r, j, :]                      # edges out of j
-        g_in = g[r, :, j]                    # edges into j
+        gj = g[r, j, :]  # edges out of j
+        g_in = g[r, :, j]  # edges into j
         w[r] = w[r] + wj * gj
         w[r, j] = 0.0
         old = g[r]
         num = old + g_in[:, :, None] * gj[:, None, :]
-        den = 1.0 - g_in * gj               # 1 - g_lj g_jl, one per source l
+        den = 1.0 - g_in * gj  # 1 - g_lj g_jl, one per source l
         with np.errstate(divide="ignore", invalid="ignore"):
             new = np.where(den[:, :, None] > _TOL, num / den[:, :, None], 0.0)
         new[:, np.arange(m), np.arange(m)] = 0.0
@@ -185,8 +186,8 @@ def hochberg_test(p_values: Any, *, alpha: float) -> np.ndarray:
     alpha = check_open_unit("alpha", alpha)
     p, single = _trials(p_values)
     m = p.shape[1]
-    ordered = np.sort(p, axis=1)                          # p_(1) <= ... <= p_(m)
-    bounds = alpha / (m - np.arange(m))                   # alpha / (m - i + 1), i = 1..m
+    ordered = np.sort(p, axis=1)  # p_(1) <= ... <= p_(m)
+    bounds = alpha / (m - np.arange(m))  # alpha / (m - i + 1), i = 1..m
     ok = ordered <= bounds * (1 + _TOL)
     # largest i with p_(i) <= bound; reject every p <= p_(i)
     any_ok = ok.any(axis=1)
@@ -210,19 +211,26 @@ def _check_graph(weights: Any, transitions: Any, m: int) -> tuple[np.ndarray, np
     w = _float_array("weights", weights)
     g = _float_array("transitions", transitions)
     if w.shape != (m,):
-        raise ValueError(f"weights must have one entry per hypothesis ({m}); got "
-                         f"weights={weights!r}")
+        raise ValueError(
+            f"weights must have one entry per hypothesis ({m}); got weights={weights!r}"
+        )
     if g.shape != (m, m):
         raise ValueError(f"transitions must be an {m} x {m} matrix; got shape {g.shape}")
     if not (np.all(np.isfinite(w)) and np.all(w >= 0) and 0 < w.sum() <= 1 + 1e-9):
-        raise ValueError("weights must be >= 0, not all 0 (that rejects nothing), and sum to "
-                         f"at most 1; got weights={weights!r}")
+        raise ValueError(
+            "weights must be >= 0, not all 0 (that rejects nothing), and sum to "
+            f"at most 1; got weights={weights!r}"
+        )
     if not (np.all(np.isfinite(g)) and np.all(g >= 0) and np.all(g.sum(axis=1) <= 1 + 1e-9)):
-        raise ValueError("transitions must be >= 0 with every row summing to at most 1; got "
-                         f"transitions={g.tolist()!r}")
+        raise ValueError(
+            "transitions must be >= 0 with every row summing to at most 1; got "
+            f"transitions={g.tolist()!r}"
+        )
     if np.any(np.diag(g) != 0):
-        raise ValueError("transitions must have a zero diagonal (no edge from a hypothesis to "
-                         f"itself); got diagonal {np.diag(g).tolist()!r}")
+        raise ValueError(
+            "transitions must have a zero diagonal (no edge from a hypothesis to "
+            f"itself); got diagonal {np.diag(g).tolist()!r}"
+        )
     return w, g
 
 
@@ -314,14 +322,18 @@ class JointStatistics:
             idx = []
             for comp in comps:
                 if comp.contrast is None:
-                    raise ValueError(f"hypothesis {comp.hypothesis!r} is not a contrast of "
-                                     "cell estimates, so its joint law with the others is "
-                                     "unknown to trialplan")
+                    raise ValueError(
+                        f"hypothesis {comp.hypothesis!r} is not a contrast of "
+                        "cell estimates, so its joint law with the others is "
+                        "unknown to trialplan"
+                    )
                 delta = comp.noncentrality
                 if comp.covariate_df is not None and comp.covariate_df > 2:
                     delta /= math.sqrt(1.0 + 1.0 / (comp.covariate_df - 2.0))
-                    note = ("ANCOVA: baseline imbalance taken as its expected variance "
-                            "inflation 1 + 1/(m - 2) (approx.)")
+                    note = (
+                        "ANCOVA: baseline imbalance taken as its expected variance "
+                        "inflation 1 + 1/(m - 2) (approx.)"
+                    )
                 key = tuple(np.round(comp.contrast, 12))
                 if key in contrasts:
                     idx.append(contrasts.index(key))
@@ -337,12 +349,22 @@ class JointStatistics:
         np.fill_diagonal(corr, 1.0)
         dfs = {float(s.df) for s in stats_}
         if len(dfs) != 1:
-            raise ValueError(f"hypotheses {names} have different degrees of freedom {dfs}; "
-                             "their joint law is not one multivariate t")
-        return cls(hypotheses=names, statistics=stats_, members=tuple(members),
-                   noncentrality=np.array(deltas), favourable=np.array(favourable),
-                   correlation=corr, df=dfs.pop(), alpha=float(design.alpha),
-                   sided=int(design.sided), note=note)
+            raise ValueError(
+                f"hypotheses {names} have different degrees of freedom {dfs}; "
+                "their joint law is not one multivariate t"
+            )
+        return cls(
+            hypotheses=names,
+            statistics=stats_,
+            members=tuple(members),
+            noncentrality=np.array(deltas),
+            favourable=np.array(favourable),
+            correlation=corr,
+            df=dfs.pop(),
+            alpha=float(design.alpha),
+            sided=int(design.sided),
+            note=note,
+        )
 
     @property
     def label(self) -> str:
@@ -405,8 +427,9 @@ class JointStatistics:
             idx = self.members[j]
             if kind == "two-sided":
                 c = critical_value(level / 2, self.df)
-                pieces = [p + [(idx[0], c, math.inf)] for p in pieces] + \
-                         [p + [(idx[0], -math.inf, -c)] for p in pieces]
+                pieces = [p + [(idx[0], c, math.inf)] for p in pieces] + [
+                    p + [(idx[0], -math.inf, -c)] for p in pieces
+                ]
                 continue
             c = critical_value(level / (self.sided if kind == "iut" else 1), self.df)
             bounds = []
@@ -428,8 +451,7 @@ class JointStatistics:
                     none.append((i, -c, c))
                 else:
                     c = critical_value(level, self.df)
-                    none.append((i, -math.inf, c) if self.favourable[i] > 0
-                                else (i, -c, math.inf))
+                    none.append((i, -math.inf, c) if self.favourable[i] > 0 else (i, -c, math.inf))
             return 1.0 - self._rectangles([none])
         # inclusion-exclusion over the non-empty subsets
         total = 0.0
@@ -461,9 +483,13 @@ class JointStatistics:
                 col = column[i]
                 lower[row, col] = max(lower[row, col], lo)
                 upper[row, col] = min(upper[row, col], hi)
-        probs = rectangle_probability(lower=lower, upper=upper,
-                                      noncentrality=self.noncentrality[idx],
-                                      correlation=self.correlation[np.ix_(idx, idx)], df=self.df)
+        probs = rectangle_probability(
+            lower=lower,
+            upper=upper,
+            noncentrality=self.noncentrality[idx],
+            correlation=self.correlation[np.ix_(idx, idx)],
+            df=self.df,
+        )
         return float(np.sum(probs))
 
 
@@ -484,8 +510,10 @@ def _root(corr: np.ndarray) -> np.ndarray:
 def _check_names(name: str, hypotheses: Any) -> tuple[str, ...]:
     hypotheses = as_sequence(hypotheses)
     if isinstance(hypotheses, str) or not isinstance(hypotheses, Sequence):
-        raise TypeError(f"{name} must be a list of hypothesis names, e.g. ['rTMS', 'MBI']; "
-                        f"got {name}={hypotheses!r}")
+        raise TypeError(
+            f"{name} must be a list of hypothesis names, e.g. ['rTMS', 'MBI']; "
+            f"got {name}={hypotheses!r}"
+        )
     names = tuple(hypotheses)
     if not names:
         raise ValueError(f"{name} must name at least one hypothesis; got {name}={hypotheses!r}")
@@ -499,11 +527,16 @@ def _check_names(name: str, hypotheses: Any) -> tuple[str, ...]:
 
 
 def _check_seed(seed: Any) -> None:
-    ok = seed is None or isinstance(seed, np.random.SeedSequence | np.random.Generator) or (
-        isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0)
+    ok = (
+        seed is None
+        or isinstance(seed, np.random.SeedSequence | np.random.Generator)
+        or (isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0)
+    )
     if not ok:
-        raise TypeError("seed must be a non-negative int, a numpy SeedSequence or a "
-                        f"Generator; got seed={seed!r}")
+        raise TypeError(
+            "seed must be a non-negative int, a numpy SeedSequence or a "
+            f"Generator; got seed={seed!r}"
+        )
 
 
 def _fixed_seed(seed: Any) -> Any:
@@ -541,10 +574,12 @@ class _Procedure:
     def __post_init__(self) -> None:
         object.__setattr__(self, "hypotheses", _check_names("hypotheses", self.hypotheses))
         if self.success not in _SUCCESS:
-            raise ValueError(f"success={self.success!r} is not allowed; choose one of "
-                             f"{_SUCCESS} ('each': every hypothesis in sample_size's "
-                             "hypothesis= reaches the power; 'any'/'all': at least one/all "
-                             "of them are rejected)" + did_you_mean(self.success, _SUCCESS))
+            raise ValueError(
+                f"success={self.success!r} is not allowed; choose one of "
+                f"{_SUCCESS} ('each': every hypothesis in sample_size's "
+                "hypothesis= reaches the power; 'any'/'all': at least one/all "
+                "of them are rejected)" + did_you_mean(self.success, _SUCCESS)
+            )
         object.__setattr__(self, "n_sims", check_int("n_sims", self.n_sims, minimum=100))
         _check_seed(self.seed)
 
@@ -565,8 +600,7 @@ class _Procedure:
         """Local level of each hypothesis when first tested (for reporting)."""
         raise NotImplementedError
 
-    def _exact(self, joint: JointStatistics, what: str,
-               subset: tuple[int, ...]) -> float | None:
+    def _exact(self, joint: JointStatistics, what: str, subset: tuple[int, ...]) -> float | None:
         """Exact probability of ``what`` ("reject", "any", "all") over ``subset``."""
         return None
 
@@ -575,8 +609,9 @@ class _Procedure:
         return f"{self.name} over {', '.join(self.hypotheses)}"
 
     # --------------------------------------------------------------- public
-    def test(self, p_values: Mapping[str, float] | Sequence[float], *,
-             alpha: float = 0.05) -> dict[str, bool]:
+    def test(
+        self, p_values: Mapping[str, float] | Sequence[float], *, alpha: float = 0.05
+    ) -> dict[str, bool]:
         """Decisions for one trial's p-values.
 
         Parameters
@@ -596,23 +631,34 @@ class _Procedure:
             missing = [h for h in self.hypotheses if h not in p_values]
             extra = [h for h in p_values if h not in self.hypotheses]
             if missing or extra:
-                raise ValueError(f"p_values must give exactly the hypotheses "
-                                 f"{list(self.hypotheses)}; missing {missing}, unknown {extra}")
+                raise ValueError(
+                    f"p_values must give exactly the hypotheses "
+                    f"{list(self.hypotheses)}; missing {missing}, unknown {extra}"
+                )
             p = [p_values[h] for h in self.hypotheses]
         else:
             p = list(p_values)
             if len(p) != len(self.hypotheses):
-                raise ValueError(f"p_values has {len(p)} entries; the family has "
-                                 f"{len(self.hypotheses)}: {list(self.hypotheses)}")
+                raise ValueError(
+                    f"p_values has {len(p)} entries; the family has "
+                    f"{len(self.hypotheses)}: {list(self.hypotheses)}"
+                )
         arr = np.array(p, dtype=float)
         if not np.all((arr >= 0) & (arr <= 1)):
             raise ValueError(f"p_values must lie in [0, 1]; got {p!r}")
         decisions = self.reject(arr, alpha=check_open_unit("alpha", alpha))
         return {h: bool(d) for h, d in zip(self.hypotheses, decisions, strict=True)}
 
-    def evaluate(self, design: Any, hypotheses: Any = None, *, method: str = "analytic",
-                 n_sims: int | None = None, seed: Any = None,
-                 **options: Any) -> PowerResult:
+    def evaluate(
+        self,
+        design: Any,
+        hypotheses: Any = None,
+        *,
+        method: str = "analytic",
+        n_sims: int | None = None,
+        seed: Any = None,
+        **options: Any,
+    ) -> PowerResult:
         """Power of each hypothesis after the procedure, and of rejecting any / all.
 
         Called by ``design.power(multiplicity=procedure)``.
@@ -637,12 +683,16 @@ class _Procedure:
             Rows per hypothesis; ``.any`` and ``.all`` over the whole family.
         """
         if options:
-            raise TypeError(f"power(multiplicity=...) got unexpected options {sorted(options)}; "
-                            "it takes method=, n_sims= and seed=")
+            raise TypeError(
+                f"power(multiplicity=...) got unexpected options {sorted(options)}; "
+                "it takes method=, n_sims= and seed="
+            )
         allowed = ("analytic", "simulation")
         if method not in allowed:
-            raise ValueError(f"method={method!r} is not available with multiplicity=; choose "
-                             f"one of {allowed}" + did_you_mean(method, allowed))
+            raise ValueError(
+                f"method={method!r} is not available with multiplicity=; choose "
+                f"one of {allowed}" + did_you_mean(method, allowed)
+            )
         n_sims = self.n_sims if n_sims is None else check_int("n_sims", n_sims, minimum=100)
         seed = self.seed if seed is None else seed
         fixed = _fixed_seed(seed)
@@ -652,8 +702,9 @@ class _Procedure:
         m = len(self.hypotheses)
         full = tuple(range(m))
         wanted = [("reject", (j,)) for j in range(m)] + [("any", full), ("all", full)]
-        values, how, mcse, sim_used = self._compute(joint, wanted, method=method,
-                                                    n_sims=n_sims, seed=fixed)
+        values, how, mcse, sim_used = self._compute(
+            joint, wanted, method=method, n_sims=n_sims, seed=fixed
+        )
         levels = self.initial_levels(joint.alpha)
         rows = []
         mcse_rows = {}
@@ -666,19 +717,32 @@ class _Procedure:
                 mcse_rows[h] = mcse[key]
         rows.sort(key=lambda r: report.index(r.hypothesis))
         any_key, all_key = ("any", full), ("all", full)
-        extras = {"any": values[any_key], "all": values[all_key],
-                  "any_mcse": mcse.get(any_key, 0.0), "all_mcse": mcse.get(all_key, 0.0),
-                  "any_method": how[any_key], "all_method": how[all_key],
-                  "procedure": self, "joint": joint}
-        return PowerResult(rows=tuple(rows), summary=f"{design.describe()} | {self.describe()}",
-                           method="simulation" if sim_used else "analytic", mcse=mcse_rows,
-                           n_sims=n_sims if sim_used else None,
-                           seed=(seed if isinstance(seed, np.random.SeedSequence) else fixed)
-                           if sim_used else None,
-                           design=design, extras=extras)
+        extras = {
+            "any": values[any_key],
+            "all": values[all_key],
+            "any_mcse": mcse.get(any_key, 0.0),
+            "all_mcse": mcse.get(all_key, 0.0),
+            "any_method": how[any_key],
+            "all_method": how[all_key],
+            "procedure": self,
+            "joint": joint,
+        }
+        return PowerResult(
+            rows=tuple(rows),
+            summary=f"{design.describe()} | {self.describe()}",
+            method="simulation" if sim_used else "analytic",
+            mcse=mcse_rows,
+            n_sims=n_sims if sim_used else None,
+            seed=(seed if isinstance(seed, np.random.SeedSequence) else fixed)
+            if sim_used
+            else None,
+            design=design,
+            extras=extras,
+        )
 
-    def sample_size(self, design: Any, *, power: float,
-                    hypothesis: str | Sequence[str]) -> SampleSizeResult:
+    def sample_size(
+        self, design: Any, *, power: float, hypothesis: str | Sequence[str]
+    ) -> SampleSizeResult:
         """Smallest sample (allocation kept) at which the success definition holds.
 
         Called by ``design.sample_size(power=, hypothesis=, multiplicity=procedure)``.
@@ -693,9 +757,11 @@ class _Procedure:
         unknown = [h for h in names if h not in self.hypotheses]
         if not names or unknown:
             bad = unknown[0] if unknown else None
-            raise ValueError(f"hypothesis={hypothesis!r} must name hypotheses of the "
-                             f"procedure's family {list(self.hypotheses)}"
-                             + (did_you_mean(bad, self.hypotheses) if bad else ""))
+            raise ValueError(
+                f"hypothesis={hypothesis!r} must name hypotheses of the "
+                f"procedure's family {list(self.hypotheses)}"
+                + (did_you_mean(bad, self.hypotheses) if bad else "")
+            )
         self._check_family(design)
         idx = tuple(self.hypotheses.index(h) for h in names)
         if self.success == "each":
@@ -704,46 +770,66 @@ class _Procedure:
             wanted = [(self.success, idx)]
         ratios = design.allocation_ratios
         fixed = _fixed_seed(self.seed)
-        self._check_reachable(JointStatistics.from_design(design, self.hypotheses), idx,
-                              power)
+        self._check_reachable(JointStatistics.from_design(design, self.hypotheses), idx, power)
 
         def power_at(k: int) -> float:
-            joint = JointStatistics.from_design(design.with_cell_sizes(k * ratios),
-                                                self.hypotheses)
-            values, *_ = self._compute(joint, wanted, method="analytic", n_sims=self.n_sims,
-                                       seed=fixed)
+            joint = JointStatistics.from_design(design.with_cell_sizes(k * ratios), self.hypotheses)
+            values, *_ = self._compute(
+                joint, wanted, method="analytic", n_sims=self.n_sims, seed=fixed
+            )
             return min(values.values())
 
-        k = smallest_multiplier(power_at, target, lo=design._min_multiplier(ratios),
-                                start=design._start_multiplier(names, target, ratios),
-                                what="allocation multiplier")
+        k = smallest_multiplier(
+            power_at,
+            target,
+            lo=design._min_multiplier(ratios),
+            start=design._start_multiplier(names, target, ratios),
+            what="allocation multiplier",
+        )
         solved = design.with_cell_sizes(k * ratios)
         joint = JointStatistics.from_design(solved, self.hypotheses)
         each = [("reject", (j,)) for j in idx]
         full = tuple(range(len(self.hypotheses)))
         extra_keys = [(self.success, idx)] if self.success != "each" else []
-        values, how, _, _ = self._compute(joint, each + extra_keys + [("any", full),
-                                                                      ("all", full)],
-                                          method="analytic", n_sims=self.n_sims,
-                                          seed=fixed)
+        values, how, _, _ = self._compute(
+            joint,
+            each + extra_keys + [("any", full), ("all", full)],
+            method="analytic",
+            n_sims=self.n_sims,
+            seed=fixed,
+        )
         powers = {h: values[("reject", (j,))] for h, j in zip(names, idx, strict=True)}
         achieved = min(powers.values()) if self.success == "each" else values[extra_keys[0]]
         methods = sorted({how[key] for key in each + extra_keys})
         if self.success != "each":
-            methods.insert(0, f"success = reject {self.success} of {', '.join(names)} "
-                              f"(probability {achieved:.4f})")
+            methods.insert(
+                0,
+                f"success = reject {self.success} of {', '.join(names)} "
+                f"(probability {achieved:.4f})",
+            )
         return SampleSizeResult(
-            n_per_cell=solved.n_per_cell, n_total=solved.n_total,
+            n_per_cell=solved.n_per_cell,
+            n_total=solved.n_total,
             n_randomized_per_cell=solved.n_randomized_per_cell,
-            n_randomized=solved.n_randomized, power=achieved, powers=powers, target=target,
-            hypotheses=names, design=solved, method="; ".join(methods),
-            extras={"success": self.success, "procedure": self,
-                    "any": values[("any", full)], "all": values[("all", full)]})
+            n_randomized=solved.n_randomized,
+            power=achieved,
+            powers=powers,
+            target=target,
+            hypotheses=names,
+            design=solved,
+            method="; ".join(methods),
+            extras={
+                "success": self.success,
+                "procedure": self,
+                "any": values[("any", full)],
+                "all": values[("all", full)],
+            },
+        )
 
     # ------------------------------------------------------------ internals
-    def _check_reachable(self, joint: JointStatistics, idx: tuple[int, ...],
-                         power: float) -> None:
+    def _check_reachable(self, joint: JointStatistics, idx: tuple[int, ...], power: float) -> None:
         """Fail fast when no sample size can reach the target (zero or adverse effect)."""
+
         def hopeless(j: int) -> bool:
             deltas = joint.noncentrality[list(joint.members[j])]
             if joint.kind(j) == "two-sided":
@@ -751,12 +837,13 @@ class _Procedure:
             return bool(np.any(joint.favourable[list(joint.members[j])] * deltas <= 0))
 
         bad = [self.hypotheses[j] for j in idx if hopeless(j)]
-        if (self.success == "any" and len(bad) == len(idx)) or \
-                (self.success != "any" and bad):
+        if (self.success == "any" and len(bad) == len(idx)) or (self.success != "any" and bad):
             effects = {h: joint.statistics[self.hypotheses.index(h)].effect for h in bad}
-            raise ValueError(f"power={power} is out of reach at any sample size: "
-                             f"{bad} have a zero (or, one-sided, adverse) effect {effects}; "
-                             "check the planning values")
+            raise ValueError(
+                f"power={power} is out of reach at any sample size: "
+                f"{bad} have a zero (or, one-sided, adverse) effect {effects}; "
+                "check the planning values"
+            )
 
     def _check_family(self, design: Any) -> None:
         known = tuple(getattr(design, "hypothesis_names", ()))
@@ -767,7 +854,8 @@ class _Procedure:
                 raise ValueError(
                     f"{type(self).__name__} names {h!r}, which is not a hypothesis of this "
                     f"design; its hypotheses include {list(known)}"
-                    + (did_you_mean(h, known) or f" ({err})")) from None
+                    + (did_you_mean(h, known) or f" ({err})")
+                ) from None
 
     def _report_names(self, hypotheses: Any) -> tuple[str, ...]:
         if hypotheses is None:
@@ -775,15 +863,22 @@ class _Procedure:
         names = (hypotheses,) if isinstance(hypotheses, str) else tuple(hypotheses)
         for h in names:
             if h not in self.hypotheses:
-                raise ValueError(f"hypothesis {h!r} is not in the procedure's family "
-                                 f"{list(self.hypotheses)}; power after a multiple-testing "
-                                 "procedure is defined for its family only"
-                                 + did_you_mean(h, self.hypotheses))
+                raise ValueError(
+                    f"hypothesis {h!r} is not in the procedure's family "
+                    f"{list(self.hypotheses)}; power after a multiple-testing "
+                    "procedure is defined for its family only" + did_you_mean(h, self.hypotheses)
+                )
         return names
 
-    def _compute(self, joint: JointStatistics, wanted: Sequence[tuple[str, tuple[int, ...]]],
-                 *, method: str, n_sims: int, seed: Any
-                 ) -> tuple[dict, dict, dict, bool]:
+    def _compute(
+        self,
+        joint: JointStatistics,
+        wanted: Sequence[tuple[str, tuple[int, ...]]],
+        *,
+        method: str,
+        n_sims: int,
+        seed: Any,
+    ) -> tuple[dict, dict, dict, bool]:
         values: dict = {}
         how: dict = {}
         note = f"; {joint.note}" if joint.note else ""
@@ -803,12 +898,19 @@ class _Procedure:
             for key in missing:
                 values[key] = rates[key]
                 mcse[key] = math.sqrt(max(rates[key] * (1 - rates[key]), 0.0) / n_sims)
-                how[key] = (f"{self.name}: simulated joint {joint.label} statistics "
-                            f"({n_sims} draws){note}")
+                how[key] = (
+                    f"{self.name}: simulated joint {joint.label} statistics ({n_sims} draws){note}"
+                )
         return values, how, mcse, bool(missing)
 
-    def _simulate(self, joint: JointStatistics, wanted: Sequence[tuple[str, tuple[int, ...]]],
-                  *, n_sims: int, seed: Any) -> dict:
+    def _simulate(
+        self,
+        joint: JointStatistics,
+        wanted: Sequence[tuple[str, tuple[int, ...]]],
+        *,
+        n_sims: int,
+        seed: Any,
+    ) -> dict:
         n_batches = -(-n_sims // _BATCH)
         children = _seed_sequence(seed).spawn(n_batches)
         counts = dict.fromkeys(wanted, 0)
@@ -827,8 +929,9 @@ class _Procedure:
                 counts[key] += int(hit.sum())
         return {key: c / n_sims for key, c in counts.items()}
 
-    def _row(self, joint: JointStatistics, j: int, power: float, method: str,
-             level: float) -> PowerRow:
+    def _row(
+        self, joint: JointStatistics, j: int, power: float, method: str, level: float
+    ) -> PowerRow:
         stat = joint.statistics[j]
         shown = stat.weakest if isinstance(stat, IntersectionUnion) else stat
         level = level if level > 0 else joint.alpha
@@ -836,10 +939,17 @@ class _Procedure:
             crit = critical_value(level / joint.sided, joint.df)
         else:
             crit = critical_value(level / stat.sided, joint.df)
-        return PowerRow(hypothesis=stat.hypothesis, estimand=stat.estimand,
-                        effect=shown.effect, se=shown.se, df=shown.df, critical_value=crit,
-                        power=float(power), method=f"{method} [{shown.method}]",
-                        scale=shown.scale)
+        return PowerRow(
+            hypothesis=stat.hypothesis,
+            estimand=stat.estimand,
+            effect=shown.effect,
+            se=shown.se,
+            df=shown.df,
+            critical_value=crit,
+            power=float(power),
+            method=f"{method} [{shown.method}]",
+            scale=shown.scale,
+        )
 
     def _is_full(self, subset: tuple[int, ...]) -> bool:
         return sorted(subset) == list(range(len(self.hypotheses)))
@@ -874,10 +984,17 @@ def _equal_weights(weights: Any, m: int) -> np.ndarray:
     if weights is None:
         return np.full(m, 1.0 / m)
     w = _float_array("weights", weights)
-    if w.shape != (m,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() > 1 + 1e-9 \
-            or w.sum() == 0:
-        raise ValueError(f"weights must be {m} numbers >= 0, not all 0, summing to at most 1, "
-                         f"one per hypothesis; got weights={weights!r}")
+    if (
+        w.shape != (m,)
+        or not np.all(np.isfinite(w))
+        or np.any(w < 0)
+        or w.sum() > 1 + 1e-9
+        or w.sum() == 0
+    ):
+        raise ValueError(
+            f"weights must be {m} numbers >= 0, not all 0, summing to at most 1, "
+            f"one per hypothesis; got weights={weights!r}"
+        )
     return w
 
 
@@ -917,11 +1034,22 @@ class Bonferroni(_GraphProcedure):
     weights: tuple[float, ...] | None = None
     name = "Bonferroni"
 
-    def __init__(self, hypotheses: Sequence[str], *, weights: Sequence[float] | None = None,
-                 success: str = "each", n_sims: int = DEFAULT_N_SIMS, seed: Any = None) -> None:
-        self._set_fields(hypotheses=hypotheses,
-                         weights=None if weights is None else tuple(weights),
-                         success=success, n_sims=n_sims, seed=seed)
+    def __init__(
+        self,
+        hypotheses: Sequence[str],
+        *,
+        weights: Sequence[float] | None = None,
+        success: str = "each",
+        n_sims: int = DEFAULT_N_SIMS,
+        seed: Any = None,
+    ) -> None:
+        self._set_fields(
+            hypotheses=hypotheses,
+            weights=None if weights is None else tuple(weights),
+            success=success,
+            n_sims=n_sims,
+            seed=seed,
+        )
         _equal_weights(self.weights, len(self.hypotheses))
 
     def graph(self) -> tuple[np.ndarray, np.ndarray]:
@@ -929,8 +1057,7 @@ class Bonferroni(_GraphProcedure):
         m = len(self.hypotheses)
         return _equal_weights(self.weights, m), np.zeros((m, m))
 
-    def _exact(self, joint: JointStatistics, what: str,
-               subset: tuple[int, ...]) -> float | None:
+    def _exact(self, joint: JointStatistics, what: str, subset: tuple[int, ...]) -> float | None:
         levels = self.initial_levels(joint.alpha)[list(subset)]
         if what == "reject":
             return self._marginal(joint, subset[0], float(levels[0]))
@@ -983,10 +1110,23 @@ class Holm(_GraphProcedure):
     weights: tuple[float, ...] | None = None
     name = "Holm"
 
-    def __init__(self, hypotheses: Sequence[str], *, weights: Sequence[float] | None = None,
-                 success: str = "each", n_sims: int = DEFAULT_N_SIMS, seed: Any = None) -> None:
-        Bonferroni.__init__(self, hypotheses, weights=weights,  # type: ignore[arg-type]
-                            success=success, n_sims=n_sims, seed=seed)
+    def __init__(
+        self,
+        hypotheses: Sequence[str],
+        *,
+        weights: Sequence[float] | None = None,
+        success: str = "each",
+        n_sims: int = DEFAULT_N_SIMS,
+        seed: Any = None,
+    ) -> None:
+        Bonferroni.__init__(
+            self,
+            hypotheses,
+            weights=weights,  # type: ignore[arg-type]
+            success=success,
+            n_sims=n_sims,
+            seed=seed,
+        )
 
     def graph(self) -> tuple[np.ndarray, np.ndarray]:
         """Weights ``w`` and edges ``g_jk = w_k / (1 - w_j)`` (equal weights: ``1/(m-1)``)."""
@@ -1002,8 +1142,7 @@ class Holm(_GraphProcedure):
                 g[j, rest] = 1.0 / (m - 1)
         return w, g
 
-    def _exact(self, joint: JointStatistics, what: str,
-               subset: tuple[int, ...]) -> float | None:
+    def _exact(self, joint: JointStatistics, what: str, subset: tuple[int, ...]) -> float | None:
         levels = self.initial_levels(joint.alpha)
         if len(self.hypotheses) == 1:
             return self._marginal(joint, 0, joint.alpha)
@@ -1051,8 +1190,14 @@ class FixedSequence(_GraphProcedure):
 
     name = "fixed sequence"
 
-    def __init__(self, hypotheses: Sequence[str], *, success: str = "each",
-                 n_sims: int = DEFAULT_N_SIMS, seed: Any = None) -> None:
+    def __init__(
+        self,
+        hypotheses: Sequence[str],
+        *,
+        success: str = "each",
+        n_sims: int = DEFAULT_N_SIMS,
+        seed: Any = None,
+    ) -> None:
         self._set_fields(hypotheses=hypotheses, success=success, n_sims=n_sims, seed=seed)
 
     def graph(self) -> tuple[np.ndarray, np.ndarray]:
@@ -1067,8 +1212,7 @@ class FixedSequence(_GraphProcedure):
         """Every hypothesis is tested at ``alpha`` once reached."""
         return np.full(len(self.hypotheses), alpha)
 
-    def _exact(self, joint: JointStatistics, what: str,
-               subset: tuple[int, ...]) -> float | None:
+    def _exact(self, joint: JointStatistics, what: str, subset: tuple[int, ...]) -> float | None:
         last = min(subset) if what == "any" else max(subset)
         chain = tuple(range(last + 1))
         if not joint.exact_available(chain):
@@ -1117,9 +1261,16 @@ class Graphical(_GraphProcedure):
     transitions: tuple[tuple[float, ...], ...] = ()
     name = "graphical"
 
-    def __init__(self, hypotheses: Sequence[str], *, weights: Sequence[float],
-                 transitions: Any, success: str = "each", n_sims: int = DEFAULT_N_SIMS,
-                 seed: Any = None) -> None:
+    def __init__(
+        self,
+        hypotheses: Sequence[str],
+        *,
+        weights: Sequence[float],
+        transitions: Any,
+        success: str = "each",
+        n_sims: int = DEFAULT_N_SIMS,
+        seed: Any = None,
+    ) -> None:
         self._set_fields(hypotheses=hypotheses, success=success, n_sims=n_sims, seed=seed)
         w, g = _check_graph(weights, transitions, len(self.hypotheses))
         object.__setattr__(self, "weights", tuple(w.tolist()))
@@ -1186,19 +1337,34 @@ class Gatekeeping(_Procedure):
     families: tuple[tuple[str, ...], ...] = ()
     name = "serial gatekeeping"
 
-    def __init__(self, families: Sequence[Sequence[str]], *, success: str = "each",
-                 n_sims: int = DEFAULT_N_SIMS, seed: Any = None) -> None:
+    def __init__(
+        self,
+        families: Sequence[Sequence[str]],
+        *,
+        success: str = "each",
+        n_sims: int = DEFAULT_N_SIMS,
+        seed: Any = None,
+    ) -> None:
         if isinstance(families, str) or not isinstance(families, Sequence) or not families:
-            raise TypeError("families must be a non-empty list of lists of hypothesis names, "
-                            f"e.g. [['combination'], ['rTMS:MBI']]; got families={families!r}")
+            raise TypeError(
+                "families must be a non-empty list of lists of hypothesis names, "
+                f"e.g. [['combination'], ['rTMS:MBI']]; got families={families!r}"
+            )
         fams = []
         for i, fam in enumerate(families):
             if isinstance(fam, str):
-                raise TypeError(f"families[{i}] must be a list of names; got {fam!r} (write "
-                                f"[{fam!r}] for a family of one)")
+                raise TypeError(
+                    f"families[{i}] must be a list of names; got {fam!r} (write "
+                    f"[{fam!r}] for a family of one)"
+                )
             fams.append(_check_names(f"families[{i}]", fam))
-        self._set_fields(families=tuple(fams), hypotheses=tuple(h for fam in fams for h in fam),
-                         success=success, n_sims=n_sims, seed=seed)
+        self._set_fields(
+            families=tuple(fams),
+            hypotheses=tuple(h for fam in fams for h in fam),
+            success=success,
+            n_sims=n_sims,
+            seed=seed,
+        )
 
     def describe(self) -> str:
         """The families in order."""
@@ -1222,8 +1388,7 @@ class Gatekeeping(_Procedure):
         """``alpha / |family|`` (Holm's first step in each family)."""
         return np.array([alpha / len(f) for f in self.families for _ in f])
 
-    def _exact(self, joint: JointStatistics, what: str,
-               subset: tuple[int, ...]) -> float | None:
+    def _exact(self, joint: JointStatistics, what: str, subset: tuple[int, ...]) -> float | None:
         if all(len(f) == 1 for f in self.families):
             return FixedSequence(list(self.hypotheses))._exact(joint, what, subset)
         if len(self.hypotheses) == 1:
@@ -1268,8 +1433,14 @@ class Hochberg(_Procedure):
 
     name = "Hochberg"
 
-    def __init__(self, hypotheses: Sequence[str], *, success: str = "each",
-                 n_sims: int = DEFAULT_N_SIMS, seed: Any = None) -> None:
+    def __init__(
+        self,
+        hypotheses: Sequence[str],
+        *,
+        success: str = "each",
+        n_sims: int = DEFAULT_N_SIMS,
+        seed: Any = None,
+    ) -> None:
         self._set_fields(hypotheses=hypotheses, success=success, n_sims=n_sims, seed=seed)
 
     def reject(self, p_values: Any, *, alpha: float) -> np.ndarray:
@@ -1280,8 +1451,7 @@ class Hochberg(_Procedure):
         """``alpha / m`` (the smallest p-value's bound)."""
         return np.full(len(self.hypotheses), alpha / len(self.hypotheses))
 
-    def _exact(self, joint: JointStatistics, what: str,
-               subset: tuple[int, ...]) -> float | None:
+    def _exact(self, joint: JointStatistics, what: str, subset: tuple[int, ...]) -> float | None:
         m = len(self.hypotheses)
         if m == 1:
             return self._marginal(joint, 0, joint.alpha)
@@ -1292,8 +1462,9 @@ class Hochberg(_Procedure):
         return None
 
 
-def _holm_two(joint: JointStatistics, what: str, subset: tuple[int, ...],
-              levels: np.ndarray) -> float | None:
+def _holm_two(
+    joint: JointStatistics, what: str, subset: tuple[int, ...], levels: np.ndarray
+) -> float | None:
     """Holm with two hypotheses as unions of rectangles.
 
     With ``A_i = {p_i <= w_i alpha}`` and ``C_i = {p_i <= alpha}``, Holm rejects
@@ -1304,11 +1475,17 @@ def _holm_two(joint: JointStatistics, what: str, subset: tuple[int, ...],
     if what == "reject" or (what in ("any", "all") and len(subset) == 1):
         j = subset[0]
         o = 1 - j
-        return both((j,), [levels[j]]) + both((o, j), [levels[o], a]) \
+        return (
+            both((j,), [levels[j]])
+            + both((o, j), [levels[o], a])
             - both((j, o), [levels[j], levels[o]])
+        )
     if what == "all":
-        return both((0, 1), [levels[0], a]) + both((1, 0), [levels[1], a]) \
+        return (
+            both((0, 1), [levels[0], a])
+            + both((1, 0), [levels[1], a])
             - both((0, 1), [levels[0], levels[1]])
+        )
     return None
 
 
@@ -1327,20 +1504,28 @@ def _hochberg_two(joint: JointStatistics, what: str, subset: tuple[int, ...]) ->
         o = 1 - j
         return both((j, o), [a, a]) + both((j,), [h]) - both((j, o), [h, a])
     if what == "any":
-        return both((0,), [h]) + both((1,), [h]) + both((0, 1), [a, a]) \
-            - both((0, 1), [h, a]) - both((1, 0), [h, a])
+        return (
+            both((0,), [h])
+            + both((1,), [h])
+            + both((0, 1), [a, a])
+            - both((0, 1), [h, a])
+            - both((1, 0), [h, a])
+        )
     return None
 
 
 # ------------------------------------------------------------- registration
-def _multiplicity_sample_size(design: Any, *, power: float, hypothesis: Any,
-                              multiplicity: Any) -> SampleSizeResult:
+def _multiplicity_sample_size(
+    design: Any, *, power: float, hypothesis: Any, multiplicity: Any
+) -> SampleSizeResult:
     """sample_size(multiplicity=procedure): the procedure solves for the size."""
     if not isinstance(multiplicity, _Procedure):
-        if hasattr(multiplicity, "sample_size"):   # tp.Dunnett and other single-step tests
+        if hasattr(multiplicity, "sample_size"):  # tp.Dunnett and other single-step tests
             return multiplicity.sample_size(design, power=power, hypothesis=hypothesis)
-        raise TypeError("multiplicity must be a procedure such as tp.Holm([...]); got "
-                        f"multiplicity={multiplicity!r}")
+        raise TypeError(
+            "multiplicity must be a procedure such as tp.Holm([...]); got "
+            f"multiplicity={multiplicity!r}"
+        )
     return multiplicity.sample_size(design, power=power, hypothesis=hypothesis)
 
 

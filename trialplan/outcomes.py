@@ -96,17 +96,21 @@ class CellModel:
         """
         if self.part_of_cell is None or math.isinf(self.df):
             return self.df
-        parts = np.bincount(np.asarray(self.part_of_cell),
-                            weights=np.asarray(weights, dtype=float) ** 2 * self.variances,
-                            minlength=len(self.part_df))
+        parts = np.bincount(
+            np.asarray(self.part_of_cell),
+            weights=np.asarray(weights, dtype=float) ** 2 * self.variances,
+            minlength=len(self.part_df),
+        )
         dfs = np.asarray(self.part_df, dtype=float)
         used = parts > 0
         if not used.any():
             return self.df
         if np.any(dfs[used] < 1):
-            raise ValueError(f"a contrast uses a variance estimate with {dfs[used].min():g} "
-                             "degrees of freedom; allowed: >= 1 (with group delivery: at "
-                             "least two therapy groups in a clustered cell)")
+            raise ValueError(
+                f"a contrast uses a variance estimate with {dfs[used].min():g} "
+                "degrees of freedom; allowed: >= 1 (with group delivery: at "
+                "least two therapy groups in a clustered cell)"
+            )
         return float(parts.sum() ** 2 / np.sum(parts[used] ** 2 / dfs[used]))
 
 
@@ -151,14 +155,18 @@ class Continuous:
     better: str = "lower"
 
     def __post_init__(self) -> None:
-        means = {key: check_real(f"means[{key!r}]", value) for key, value in
-                 check_cell_mapping("means", self.means, holding="mean").items()}
+        means = {
+            key: check_real(f"means[{key!r}]", value)
+            for key, value in check_cell_mapping("means", self.means, holding="mean").items()
+        }
         object.__setattr__(self, "means", MappingProxyType(means))
         object.__setattr__(self, "sd", check_positive("sd", self.sd))
         rho = check_real("baseline_corr", self.baseline_corr)
         if not -1.0 < rho < 1.0:
-            raise ValueError("baseline_corr must lie strictly between -1 and 1; got "
-                             f"baseline_corr={self.baseline_corr!r}")
+            raise ValueError(
+                "baseline_corr must lie strictly between -1 and 1; got "
+                f"baseline_corr={self.baseline_corr!r}"
+            )
         object.__setattr__(self, "baseline_corr", rho)
         check_choice("better", self.better, ("lower", "higher"))
 
@@ -183,8 +191,9 @@ class Continuous:
 
         return replace(self, **changes)
 
-    def cell_model(self, cells: Sequence[Cell], n: np.ndarray,
-                   design_effect: np.ndarray | None = None) -> CellModel:
+    def cell_model(
+        self, cells: Sequence[Cell], n: np.ndarray, design_effect: np.ndarray | None = None
+    ) -> CellModel:
         """Cell means and variances ``sigma_adj^2 * DE_j / n_j`` for the given cells.
 
         Parameters
@@ -213,6 +222,12 @@ class Continuous:
         else:
             method = "exact noncentral t, ANCOVA on a normal baseline (Shieh 2020)"
             covariate_df = n_total - len(cells)
-        return CellModel(estimates=estimates, variances=variances, df=df, method=method,
-                         scale="mean difference", favourable=self.favourable,
-                         covariate_df=covariate_df)
+        return CellModel(
+            estimates=estimates,
+            variances=variances,
+            df=df,
+            method=method,
+            scale="mean difference",
+            favourable=self.favourable,
+            covariate_df=covariate_df,
+        )

@@ -91,9 +91,15 @@ def _copula_power(stat: IntersectionUnion) -> float:
     """
     marginal = np.array([statistic_power(s) for s in stat.components])
     lower = special.ndtri(1.0 - marginal)
-    return float(rectangle_probability(lower=lower, upper=np.full(lower.size, math.inf),
-                                       noncentrality=np.zeros(lower.size),
-                                       correlation=stat.correlation, df=math.inf))
+    return float(
+        rectangle_probability(
+            lower=lower,
+            upper=np.full(lower.size, math.inf),
+            noncentrality=np.zeros(lower.size),
+            correlation=stat.correlation,
+            df=math.inf,
+        )
+    )
 
 
 def _upper_tail(crit: float, df: float, delta: np.ndarray) -> np.ndarray:
@@ -122,7 +128,7 @@ def _far_tail(crit: float, df: float, delta: npt.ArrayLike) -> np.ndarray:
     if crit == 0:
         return (delta > 0).astype(float)
     with np.errstate(over="ignore"):
-        bound = df * (delta / crit) ** 2       # U < delta / crit  <=>  chi2_df < bound
+        bound = df * (delta / crit) ** 2  # U < delta / crit  <=>  chi2_df < bound
     if crit > 0:
         return np.where(delta > 0, stats.chi2.cdf(bound, df), 0.0)
     return np.where(delta < 0, stats.chi2.sf(bound, df), 1.0)
@@ -147,10 +153,15 @@ def _imbalance_quadrature(m: float, n_nodes: int = 64) -> tuple[np.ndarray, np.n
     return 1.0 / np.sqrt(1.0 + t_nodes**2 / m), weights / weights.sum()
 
 
-def rectangle_probability(*, lower: npt.ArrayLike, upper: npt.ArrayLike,
-                          noncentrality: Sequence[float], df: float,
-                          correlation: npt.ArrayLike | None = None,
-                          loadings: Sequence[float] | None = None) -> float | np.ndarray:
+def rectangle_probability(
+    *,
+    lower: npt.ArrayLike,
+    upper: npt.ArrayLike,
+    noncentrality: Sequence[float],
+    df: float,
+    correlation: npt.ArrayLike | None = None,
+    loadings: Sequence[float] | None = None,
+) -> float | np.ndarray:
     """P(lower_i < T_i < upper_i for every i) for a noncentral multivariate t (or normal) vector.
 
     ``T_i = (Z_i + delta_i) / U`` with ``Z ~ N(0, R)`` and ``U`` distributed as
@@ -226,17 +237,22 @@ def rectangle_probability(*, lower: npt.ArrayLike, upper: npt.ArrayLike,
     k = delta.size
     lo, hi = np.broadcast_arrays(np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
     if lo.ndim == 0 or lo.shape[-1] != k:
-        raise ValueError(f"lower and upper (shape {lo.shape}) must end in the number of "
-                         f"statistics, {k} (the length of noncentrality)")
+        raise ValueError(
+            f"lower and upper (shape {lo.shape}) must end in the number of "
+            f"statistics, {k} (the length of noncentrality)"
+        )
     if (correlation is None) == (loadings is None):
-        raise ValueError("give exactly one of correlation= and loadings=; got "
-                         f"correlation={correlation!r}, loadings={loadings!r}")
+        raise ValueError(
+            "give exactly one of correlation= and loadings=; got "
+            f"correlation={correlation!r}, loadings={loadings!r}"
+        )
     corr = None
     if loadings is not None:
         load = np.asarray(loadings, dtype=float)
         if load.shape != (k,):
-            raise ValueError(f"loadings (shape {load.shape}) must hold one value per "
-                             f"statistic ({k})")
+            raise ValueError(
+                f"loadings (shape {load.shape}) must hold one value per statistic ({k})"
+            )
         if np.any(np.abs(load) >= 1):
             raise ValueError(f"loadings must lie in (-1, 1); got loadings={load.tolist()}")
     else:
@@ -255,8 +271,9 @@ def rectangle_probability(*, lower: npt.ArrayLike, upper: npt.ArrayLike,
     return float(out[0]) if lo.ndim == 1 else out.reshape(lo.shape[:-1])
 
 
-def joint_power(noncentrality: Sequence[float], critical: Sequence[float],
-                correlation: np.ndarray, df: float) -> float:
+def joint_power(
+    noncentrality: Sequence[float], critical: Sequence[float], correlation: np.ndarray, df: float
+) -> float:
     """P(T_i > c_i for every i) for a noncentral multivariate t (or normal) vector.
 
     ``T_i = (Z_i + delta_i) / U`` with ``Z ~ N(0, R)`` and ``U`` distributed as
@@ -298,26 +315,34 @@ def joint_power(noncentrality: Sequence[float], critical: Sequence[float],
     corr = np.asarray(correlation, dtype=float)
     k = delta.size
     if crit.shape != (k,) or corr.shape != (k, k):
-        raise ValueError(f"noncentrality ({k}), critical {crit.shape} and correlation "
-                         f"{corr.shape} must describe the same number of statistics")
-    return float(rectangle_probability(lower=crit, upper=np.full(k, math.inf),
-                                       noncentrality=delta, correlation=corr, df=df))
+        raise ValueError(
+            f"noncentrality ({k}), critical {crit.shape} and correlation "
+            f"{corr.shape} must describe the same number of statistics"
+        )
+    return float(
+        rectangle_probability(
+            lower=crit, upper=np.full(k, math.inf), noncentrality=delta, correlation=corr, df=df
+        )
+    )
 
 
 def _check_correlation(correlation: npt.ArrayLike, k: int) -> np.ndarray:
     """Return ``correlation`` as a k x k symmetric unit-diagonal array, or raise."""
     corr = np.asarray(correlation, dtype=float)
     if corr.shape != (k, k):
-        raise ValueError(f"correlation (shape {corr.shape}) must be {k} x {k}, one row per "
-                         "statistic")
+        raise ValueError(
+            f"correlation (shape {corr.shape}) must be {k} x {k}, one row per statistic"
+        )
     if not np.all(np.isfinite(corr)):
         raise ValueError(f"correlation must be finite; got correlation={corr.tolist()}")
     if not np.allclose(np.diag(corr), 1.0) or not np.allclose(corr, corr.T):
         raise ValueError("correlation must be a symmetric matrix with unit diagonal")
     smallest = float(np.linalg.eigvalsh(corr).min())
     if smallest < -1e-9:
-        raise ValueError("correlation must be positive semi-definite; its smallest eigenvalue "
-                         f"is {smallest:.3g} (correlation={corr.tolist()})")
+        raise ValueError(
+            "correlation must be positive semi-definite; its smallest eigenvalue "
+            f"is {smallest:.3g} (correlation={corr.tolist()})"
+        )
     return corr
 
 
@@ -371,8 +396,9 @@ _GENZ_SEED = 20261125
 _CHUNK_ELEMENTS = 2**22
 
 
-def _interval_given_uw(lower: np.ndarray, upper: np.ndarray, delta: np.ndarray,
-                      loadings: np.ndarray, df: float) -> tuple[np.ndarray, np.ndarray]:
+def _interval_given_uw(
+    lower: np.ndarray, upper: np.ndarray, delta: np.ndarray, loadings: np.ndarray, df: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Conditional interval probabilities of a product-form multivariate t.
 
     ``P(lower_i U < Z_i + delta_i < upper_i U | U, W)`` for
@@ -385,14 +411,13 @@ def _interval_given_uw(lower: np.ndarray, upper: np.ndarray, delta: np.ndarray,
     """
     u_nodes, u_weights = _chi_quadrature(float(df), _U_NODES_PRODUCT)
     scale = np.sqrt(1.0 - loadings**2)
-    centre = delta[None, :] + loadings[None, :] * _W_NODES[:, None]           # (W, k)
+    centre = delta[None, :] + loadings[None, :] * _W_NODES[:, None]  # (W, k)
     u = u_nodes[None, :, None, None]
     a = (lower[:, None, None, :] * u - centre) / scale
     b = (upper[:, None, None, :] * u - centre) / scale
     # Upper-tail intervals by symmetry, Phi(-a) - Phi(-b), keep their precision.
     flip = a > 0
-    return (special.ndtr(np.where(flip, -a, b)) - special.ndtr(np.where(flip, -b, a)),
-            u_weights)
+    return (special.ndtr(np.where(flip, -a, b)) - special.ndtr(np.where(flip, -b, a)), u_weights)
 
 
 def _average_uw(values: np.ndarray, u_weights: np.ndarray) -> np.ndarray:
@@ -400,8 +425,9 @@ def _average_uw(values: np.ndarray, u_weights: np.ndarray) -> np.ndarray:
     return (values @ _W_WEIGHTS) @ u_weights
 
 
-def _product_rectangles(lower: np.ndarray, upper: np.ndarray, delta: np.ndarray,
-                        loadings: np.ndarray, df: float) -> np.ndarray:
+def _product_rectangles(
+    lower: np.ndarray, upper: np.ndarray, delta: np.ndarray, loadings: np.ndarray, df: float
+) -> np.ndarray:
     """Product-form rectangle probabilities of the rows of ``lower``/``upper`` (r, k)."""
     n_u = 1 if math.isinf(df) else _U_NODES_PRODUCT
     step = max(1, _CHUNK_ELEMENTS // (n_u * _W_NODES.size * delta.size))
@@ -413,8 +439,9 @@ def _product_rectangles(lower: np.ndarray, upper: np.ndarray, delta: np.ndarray,
     return out
 
 
-def _genz_rectangles(lower: np.ndarray, upper: np.ndarray, delta: np.ndarray,
-                     corr: np.ndarray, df: float) -> np.ndarray:
+def _genz_rectangles(
+    lower: np.ndarray, upper: np.ndarray, delta: np.ndarray, corr: np.ndarray, df: float
+) -> np.ndarray:
     """Rectangle probabilities by Genz's quasi-Monte Carlo at the nodes of U."""
     k = delta.size
     n_nodes = _U_NODES_GENZ if df >= 3 else _U_NODES_GENZ_SMALL_DF
@@ -422,17 +449,26 @@ def _genz_rectangles(lower: np.ndarray, upper: np.ndarray, delta: np.ndarray,
     # allow_singular: a correlation within 1e-11 of 1 (a rate of 1e-12 makes one
     # shared cell dominate every contrast) is singular to scipy's eigenvalue check,
     # which raised LinAlgError; Genz's algorithm integrates the degenerate law fine.
-    mvn = stats.multivariate_normal(mean=np.zeros(k), cov=corr, seed=_GENZ_SEED,
-                                    maxpts=max(2_000_000, 1_000_000 * k), abseps=1e-7,
-                                    releps=0.0, allow_singular=True)
-    values = np.array([[mvn.cdf(hi * u - delta, lower_limit=lo * u - delta) for u in u_nodes]
-                       for lo, hi in zip(lower, upper, strict=True)])
+    mvn = stats.multivariate_normal(
+        mean=np.zeros(k),
+        cov=corr,
+        seed=_GENZ_SEED,
+        maxpts=max(2_000_000, 1_000_000 * k),
+        abseps=1e-7,
+        releps=0.0,
+        allow_singular=True,
+    )
+    values = np.array(
+        [
+            [mvn.cdf(hi * u - delta, lower_limit=lo * u - delta) for u in u_nodes]
+            for lo, hi in zip(lower, upper, strict=True)
+        ]
+    )
     return values.reshape(lower.shape[0], u_nodes.size) @ u_weights
 
 
 @lru_cache(maxsize=256)
-def _chi_quadrature(df: float, n_nodes: int = _U_NODES_PRODUCT
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _chi_quadrature(df: float, n_nodes: int = _U_NODES_PRODUCT) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights for E[g(U)], U = sqrt(chi2_df / df) (U = 1 if df is infinite).
 
     Gauss-Legendre on the central range [q(1e-15), q(1 - 1e-15)] of U, where
@@ -448,8 +484,9 @@ def _chi_quadrature(df: float, n_nodes: int = _U_NODES_PRODUCT
     return nodes, weights / weights.sum()
 
 
-def smallest_multiplier(power_at: Callable[[int], float], target: float, *, lo: int,
-                        start: int, what: str) -> int:
+def smallest_multiplier(
+    power_at: Callable[[int], float], target: float, *, lo: int, start: int, what: str
+) -> int:
     """Smallest integer ``k >= lo`` with ``power_at(k) >= target`` (power rises with k).
 
     Doubles from ``start`` until the target is bracketed, then bisects; raises
@@ -460,7 +497,8 @@ def smallest_multiplier(power_at: Callable[[int], float], target: float, *, lo: 
         if hi >= MAX_SEARCH_UNITS:
             raise ValueError(
                 f"power={target} is out of reach: only {power_at(hi):.4f} at {what}={hi}; "
-                "check that the hypothesised effect is not zero or in the wrong direction")
+                "check that the hypothesised effect is not zero or in the wrong direction"
+            )
         lo, hi = hi + 1, min(2 * hi, MAX_SEARCH_UNITS)
     while lo < hi:
         mid = (lo + hi) // 2
@@ -468,8 +506,15 @@ def smallest_multiplier(power_at: Callable[[int], float], target: float, *, lo: 
     return lo
 
 
-def anova_power(*, cohens_f: float, n_total: int, n_groups: int, df_num: int = 1,
-                n_covariates: int = 0, alpha: float = 0.05) -> float:
+def anova_power(
+    *,
+    cohens_f: float,
+    n_total: int,
+    n_groups: int,
+    df_num: int = 1,
+    n_covariates: int = 0,
+    alpha: float = 0.05,
+) -> float:
     """Power of an ANOVA/ANCOVA F test in G*Power's convention.
 
     G*Power ("ANOVA: fixed effects, special, main effects and interactions";
@@ -522,10 +567,12 @@ def anova_power(*, cohens_f: float, n_total: int, n_groups: int, df_num: int = 1
     alpha = check_open_unit("alpha", alpha)
     df_den = n_total - n_groups - n_covariates
     if df_den < 1:
-        raise ValueError(f"n_total={n_total} leaves no residual degrees of freedom with "
-                         f"n_groups={n_groups} and n_covariates={n_covariates}")
+        raise ValueError(
+            f"n_total={n_total} leaves no residual degrees of freedom with "
+            f"n_groups={n_groups} and n_covariates={n_covariates}"
+        )
     crit = stats.f.isf(alpha, df_num, df_den)
-    lam = n_total * f * f                      # f**2 overflows to an error at 1e155
+    lam = n_total * f * f  # f**2 overflows to an error at 1e155
     power = float(stats.ncf.sf(crit, df_num, df_den, lam))
     if math.isnan(power):
         # scipy's ncf gives NaN once lambda passes about 1e19 (e.g. cohens_f=1e12);
@@ -534,4 +581,3 @@ def anova_power(*, cohens_f: float, n_total: int, n_groups: int, df_num: int = 1
             bound = df_den * lam / (df_num * crit)
         power = float(stats.chi2.cdf(bound, df_den))
     return power
-

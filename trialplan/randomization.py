@@ -77,10 +77,10 @@ _RESERVED_COLUMNS = ("sequence", "block", "block_size")
 class _Units:
     """The treatments one randomization chooses between."""
 
-    kind: str                                  # "factorial", "parallel", "SMART stage 1", ...
+    kind: str  # "factorial", "parallel", "SMART stage 1", ...
     treatments: tuple[Treatment, ...]
-    columns: tuple[str, ...]                   # one output column per factor (or "arm")
-    ratios: tuple[int, ...]                    # reduced integer allocation ratios
+    columns: tuple[str, ...]  # one output column per factor (or "arm")
+    ratios: tuple[int, ...]  # reduced integer allocation ratios
     description: str
     implied_strata: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     #: ratios that differ by stage-1 arm (SMART stage 2), keyed by that arm
@@ -117,8 +117,9 @@ class _Units:
             hint = did_you_mean(self.label(treatment), labels)
             if hint:
                 hint = hint.replace("'", "").replace("did you mean ", "did you mean the cell ")
-        raise ValueError(f"{what}: {treatment!r} is not one of the {self.kind} treatments "
-                         f"{allowed}{hint}")
+        raise ValueError(
+            f"{what}: {treatment!r} is not one of the {self.kind} treatments {allowed}{hint}"
+        )
 
 
 def _units(design: Any, *, stage: Any, ratios: Any) -> _Units:
@@ -127,28 +128,42 @@ def _units(design: Any, *, stage: Any, ratios: Any) -> _Units:
         units = _smart_units(design, stage)
     else:
         if stage is not None:
-            raise ValueError(f"stage={stage!r} applies to SMART designs only; "
-                             f"{type(design).__name__} has a single randomization, so leave "
-                             "stage=None")
+            raise ValueError(
+                f"stage={stage!r} applies to SMART designs only; "
+                f"{type(design).__name__} has a single randomization, so leave "
+                "stage=None"
+            )
         if hasattr(design, "factors") and hasattr(design, "cells"):
             units = _factorial_units(design)
         elif hasattr(design, "arms"):
             units = _parallel_units(design)
         else:
-            raise TypeError("design must be a trialplan design (tp.Factorial, tp.Parallel or "
-                            f"tp.SMART); got design={design!r}")
+            raise TypeError(
+                "design must be a trialplan design (tp.Factorial, tp.Parallel or "
+                f"tp.SMART); got design={design!r}"
+            )
     if ratios is not None:
-        units = _Units(kind=units.kind, treatments=units.treatments, columns=units.columns,
-                       ratios=_user_ratios(ratios, units), description=units.description,
-                       implied_strata=units.implied_strata)
+        units = _Units(
+            kind=units.kind,
+            treatments=units.treatments,
+            columns=units.columns,
+            ratios=_user_ratios(ratios, units),
+            description=units.description,
+            implied_strata=units.implied_strata,
+        )
     return units
 
 
 def _factorial_units(design: Any) -> _Units:
     cells = tuple(tuple(c) for c in design.cells)
     sizes = [int(v) for v in np.asarray(design.n_array)]
-    return _Units(kind="factorial", treatments=cells, columns=tuple(design.factors),
-                  ratios=_reduce(sizes), description=_describe(design))
+    return _Units(
+        kind="factorial",
+        treatments=cells,
+        columns=tuple(design.factors),
+        ratios=_reduce(sizes),
+        description=_describe(design),
+    )
 
 
 def _parallel_units(design: Any) -> _Units:
@@ -160,47 +175,75 @@ def _parallel_units(design: Any) -> _Units:
         sizes = [int(v) for v in np.asarray(design.n_array)]
     else:
         sizes = [1] * len(arms)
-    return _Units(kind="parallel", treatments=arms, columns=("arm",), ratios=_reduce(sizes),
-                  description=_describe(design))
+    return _Units(
+        kind="parallel",
+        treatments=arms,
+        columns=("arm",),
+        ratios=_reduce(sizes),
+        description=_describe(design),
+    )
 
 
 def _smart_units(design: Any, stage: Any) -> _Units:
     if stage is None:
-        raise ValueError("stage=None: a SMART randomizes twice; pass stage=1 for the stage-1 "
-                         "list or stage=2 for the lists of non-responders (one per stage-1 arm)")
+        raise ValueError(
+            "stage=None: a SMART randomizes twice; pass stage=1 for the stage-1 "
+            "list or stage=2 for the lists of non-responders (one per stage-1 arm)"
+        )
     if isinstance(stage, bool) or stage not in (1, 2):
-        raise ValueError(f"stage must be 1 (stage-1 arms) or 2 (stage-2 options for "
-                         f"non-responders); got stage={stage!r}")
+        raise ValueError(
+            f"stage must be 1 (stage-1 arms) or 2 (stage-2 options for "
+            f"non-responders); got stage={stage!r}"
+        )
     stage1 = tuple(design.stage1)
     stage2 = tuple(design.stage2)
     alloc1 = getattr(design, "stage1_allocation", None)
     if stage == 1:
-        ratios = (_integer_ratios([alloc1[a] for a in stage1], "stage1_allocation")
-                  if alloc1 else (1,) * len(stage1))
-        return _Units(kind="SMART stage 1", treatments=stage1, columns=("stage1",),
-                      ratios=ratios, description=f"{_describe(design)} | stage 1")
+        ratios = (
+            _integer_ratios([alloc1[a] for a in stage1], "stage1_allocation")
+            if alloc1
+            else (1,) * len(stage1)
+        )
+        return _Units(
+            kind="SMART stage 1",
+            treatments=stage1,
+            columns=("stage1",),
+            ratios=ratios,
+            description=f"{_describe(design)} | stage 1",
+        )
     alloc2 = getattr(design, "stage2_allocation", None) or {}
     by_arm = {}
     for a1 in stage1:
         probs = [alloc2.get((a1, a2), alloc2.get(a2)) for a2 in stage2] if alloc2 else []
-        by_arm[a1] = (_integer_ratios(probs, f"stage2_allocation for {a1!r}")
-                      if probs and None not in probs else (1,) * len(stage2))
+        by_arm[a1] = (
+            _integer_ratios(probs, f"stage2_allocation for {a1!r}")
+            if probs and None not in probs
+            else (1,) * len(stage2)
+        )
     shared = set(by_arm.values())
-    return _Units(kind="SMART stage 2", treatments=stage2, columns=("stage2",),
-                  ratios=next(iter(shared)) if len(shared) == 1 else (1,) * len(stage2),
-                  description=f"{_describe(design)} | stage 2 (non-responders)",
-                  implied_strata={"stage1": stage1},
-                  ratios_by_stage1={} if len(shared) == 1 else by_arm)
+    return _Units(
+        kind="SMART stage 2",
+        treatments=stage2,
+        columns=("stage2",),
+        ratios=next(iter(shared)) if len(shared) == 1 else (1,) * len(stage2),
+        description=f"{_describe(design)} | stage 2 (non-responders)",
+        implied_strata={"stage1": stage1},
+        ratios_by_stage1={} if len(shared) == 1 else by_arm,
+    )
 
 
 def _integer_ratios(probabilities: Sequence[Any], name: str) -> tuple[int, ...]:
     """Smallest whole-number ratios equal to these probabilities (e.g. 2/3, 1/3 -> 2:1)."""
     fractions = [Fraction(float(q)).limit_denominator(1000) for q in probabilities]
-    if any(f <= 0 or abs(float(f) - float(q)) > 1e-9
-           for f, q in zip(fractions, probabilities, strict=True)):
-        raise ValueError(f"{name}={tuple(probabilities)} is not a ratio of whole numbers "
-                         "with denominators up to 1000; pass ratios= to permuted_blocks "
-                         "explicitly")
+    if any(
+        f <= 0 or abs(float(f) - float(q)) > 1e-9
+        for f, q in zip(fractions, probabilities, strict=True)
+    ):
+        raise ValueError(
+            f"{name}={tuple(probabilities)} is not a ratio of whole numbers "
+            "with denominators up to 1000; pass ratios= to permuted_blocks "
+            "explicitly"
+        )
     common = reduce(math.lcm, (f.denominator for f in fractions))
     return _reduce([int(f * common) for f in fractions])
 
@@ -222,54 +265,69 @@ def _reduce(sizes: Sequence[int]) -> tuple[int, ...]:
 
 def _user_ratios(ratios: Any, units: _Units) -> tuple[int, ...]:
     if not isinstance(ratios, Mapping):
-        raise TypeError(f"ratios must be a mapping {{treatment: positive whole number}} over "
-                        f"{list(units.treatments)}; got ratios={ratios!r}")
+        raise TypeError(
+            f"ratios must be a mapping {{treatment: positive whole number}} over "
+            f"{list(units.treatments)}; got ratios={ratios!r}"
+        )
     given: dict[int, int] = {}
     for key, value in ratios.items():
         i = units.index(key, "ratios")
-        if isinstance(value, bool) or not (isinstance(value, numbers.Integral | np.integer)
-                                           or (isinstance(value, float) and value.is_integer())):
-            raise ValueError(f"ratios must be positive whole numbers; got ratios[{key!r}]="
-                             f"{value!r}")
+        if isinstance(value, bool) or not (
+            isinstance(value, numbers.Integral | np.integer)
+            or (isinstance(value, float) and value.is_integer())
+        ):
+            raise ValueError(
+                f"ratios must be positive whole numbers; got ratios[{key!r}]={value!r}"
+            )
         if int(value) < 1:
-            raise ValueError(f"ratios must be positive whole numbers (>= 1); got "
-                             f"ratios[{key!r}]={value!r}")
+            raise ValueError(
+                f"ratios must be positive whole numbers (>= 1); got ratios[{key!r}]={value!r}"
+            )
         given[i] = int(value)
     missing = [units.treatments[i] for i in range(len(units.treatments)) if i not in given]
     if missing:
-        raise ValueError(f"ratios is missing {missing}; give a whole number for every one of "
-                         f"{list(units.treatments)}")
+        raise ValueError(
+            f"ratios is missing {missing}; give a whole number for every one of "
+            f"{list(units.treatments)}"
+        )
     return _reduce([given[i] for i in range(len(units.treatments))])
 
 
 # ---------------------------------------------------------------------------
 # Validation of strata, block sizes and seeds
 # ---------------------------------------------------------------------------
-def _check_strata(strata: Any, units: _Units, *, name: str = "strata"
-                  ) -> dict[str, tuple[Any, ...]]:
+def _check_strata(
+    strata: Any, units: _Units, *, name: str = "strata"
+) -> dict[str, tuple[Any, ...]]:
     if strata is None:
         strata = {}
     if not isinstance(strata, Mapping):
-        raise TypeError(f"{name} must be a mapping {{variable: (level, ...)}}, e.g. "
-                        f"{{'site': ('A', 'B')}}; got {name}={strata!r}")
+        raise TypeError(
+            f"{name} must be a mapping {{variable: (level, ...)}}, e.g. "
+            f"{{'site': ('A', 'B')}}; got {name}={strata!r}"
+        )
     checked: dict[str, tuple[Any, ...]] = {}
     for variable, levels in strata.items():
         if not isinstance(variable, str) or not variable:
-            raise ValueError(f"{name} variable names must be non-empty strings; got "
-                             f"{variable!r}")
+            raise ValueError(f"{name} variable names must be non-empty strings; got {variable!r}")
         taken = set(_RESERVED_COLUMNS) | set(units.columns) | set(units.implied_strata)
         if variable in taken:
-            raise ValueError(f"{name} variable {variable!r} clashes with a column of the "
-                             f"schedule; the names {sorted(taken)} are taken")
+            raise ValueError(
+                f"{name} variable {variable!r} clashes with a column of the "
+                f"schedule; the names {sorted(taken)} are taken"
+            )
         levels = as_sequence(levels)
         if isinstance(levels, str) or not isinstance(levels, Sequence) or len(levels) == 0:
-            raise ValueError(f"{name}[{variable!r}] must be a non-empty sequence of levels, "
-                             f"e.g. ('A', 'B'); got {levels!r}")
+            raise ValueError(
+                f"{name}[{variable!r}] must be a non-empty sequence of levels, "
+                f"e.g. ('A', 'B'); got {levels!r}"
+            )
         levels = tuple(levels)
         for level in levels:
             if isinstance(level, bool) or not isinstance(level, str | numbers.Integral):
-                raise TypeError(f"{name}[{variable!r}] levels must be strings or whole "
-                                f"numbers; got {level!r}")
+                raise TypeError(
+                    f"{name}[{variable!r}] levels must be strings or whole numbers; got {level!r}"
+                )
         if len(set(levels)) != len(levels):
             raise ValueError(f"{name}[{variable!r}] lists a level twice: {levels!r}")
         checked[variable] = levels
@@ -283,10 +341,15 @@ def _check_block_sizes(block_sizes: Any, units: _Units) -> tuple[int, ...]:
     if isinstance(block_sizes, numbers.Integral) and not isinstance(block_sizes, bool):
         block_sizes = (block_sizes,)
     block_sizes = as_sequence(block_sizes)
-    if isinstance(block_sizes, str) or not isinstance(block_sizes, Sequence) \
-            or len(block_sizes) == 0:
-        raise TypeError(f"block_sizes must be a whole number or a non-empty sequence of them, "
-                        f"e.g. (4, 8); got block_sizes={block_sizes!r}")
+    if (
+        isinstance(block_sizes, str)
+        or not isinstance(block_sizes, Sequence)
+        or len(block_sizes) == 0
+    ):
+        raise TypeError(
+            f"block_sizes must be a whole number or a non-empty sequence of them, "
+            f"e.g. (4, 8); got block_sizes={block_sizes!r}"
+        )
     sizes = tuple(check_int("block_sizes", b) for b in block_sizes)
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"block_sizes lists a size twice: {sizes!r}")
@@ -294,10 +357,12 @@ def _check_block_sizes(block_sizes: Any, units: _Units) -> tuple[int, ...]:
         total = sum(ratios)
         if any(b % total for b in sizes):
             ratio_text = ":".join(map(str, ratios))
-            raise ValueError(f"block_sizes must be multiples of {total}, the sum of the "
-                             f"allocation ratios {ratio_text}{where} over "
-                             f"{len(units.treatments)} treatments; got block_sizes={sizes!r} "
-                             f"(e.g. use {(unit, 2 * unit)})")
+            raise ValueError(
+                f"block_sizes must be multiples of {total}, the sum of the "
+                f"allocation ratios {ratio_text}{where} over "
+                f"{len(units.treatments)} treatments; got block_sizes={sizes!r} "
+                f"(e.g. use {(unit, 2 * unit)})"
+            )
     return sizes
 
 
@@ -307,17 +372,27 @@ def _check_block_probs(block_probs: Any, sizes: tuple[int, ...]) -> tuple[float,
     if isinstance(block_probs, Mapping):
         unknown = [b for b in block_probs if b not in sizes]
         if unknown:
-            raise ValueError(f"block_probs has block size {unknown[0]!r}, which is not one of "
-                             f"block_sizes={sizes!r}")
+            raise ValueError(
+                f"block_probs has block size {unknown[0]!r}, which is not one of "
+                f"block_sizes={sizes!r}"
+            )
         block_probs = [block_probs.get(b, 0.0) for b in sizes]
     block_probs = as_sequence(block_probs)
-    if isinstance(block_probs, str) or not isinstance(block_probs, Sequence) \
-            or len(block_probs) != len(sizes):
-        raise ValueError(f"block_probs must give one probability per block size {sizes!r}; "
-                         f"got block_probs={block_probs!r}")
+    if (
+        isinstance(block_probs, str)
+        or not isinstance(block_probs, Sequence)
+        or len(block_probs) != len(sizes)
+    ):
+        raise ValueError(
+            f"block_probs must give one probability per block size {sizes!r}; "
+            f"got block_probs={block_probs!r}"
+        )
     probs = tuple(check_real("block_probs", q) for q in block_probs)
-    if any(q < 0 for q in probs) or not math.isclose(sum(probs), 1.0, abs_tol=1e-9) \
-            or not any(q > 0 for q in probs):
+    if (
+        any(q < 0 for q in probs)
+        or not math.isclose(sum(probs), 1.0, abs_tol=1e-9)
+        or not any(q > 0 for q in probs)
+    ):
         raise ValueError(f"block_probs must be >= 0 and sum to 1; got block_probs={probs!r}")
     return probs
 
@@ -328,21 +403,25 @@ def _check_seed(seed: Any) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, np.random.Generator):
-        raise TypeError("seed must be a whole number >= 0 or a numpy SeedSequence, so that the "
-                        "schedule can be regenerated from the seed written in its header; got "
-                        "a numpy Generator, whose state cannot be recorded")
+        raise TypeError(
+            "seed must be a whole number >= 0 or a numpy SeedSequence, so that the "
+            "schedule can be regenerated from the seed written in its header; got "
+            "a numpy Generator, whose state cannot be recorded"
+        )
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral | np.integer) or seed < 0:
-        raise TypeError(f"seed must be a whole number >= 0, a numpy SeedSequence or None; got "
-                        f"seed={seed!r}")
+        raise TypeError(
+            f"seed must be a whole number >= 0, a numpy SeedSequence or None; got seed={seed!r}"
+        )
     return np.random.SeedSequence(int(seed))
 
 
-def _stream(root: np.random.SeedSequence, stratum: Sequence[tuple[str, Any]],
-            stage: Any) -> np.random.Generator:
+def _stream(
+    root: np.random.SeedSequence, stratum: Sequence[tuple[str, Any]], stage: Any
+) -> np.random.Generator:
     """Return the stratum's own Generator, keyed by its labels, not its position."""
     text = json.dumps([stage, [[v, str(lv), type(lv).__name__] for v, lv in stratum]])
     digest = hashlib.sha256(text.encode()).digest()
-    key = tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
+    key = tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
     child = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + key)
     return np.random.Generator(np.random.PCG64(child))
 
@@ -350,12 +429,17 @@ def _stream(root: np.random.SeedSequence, stratum: Sequence[tuple[str, Any]],
 # ---------------------------------------------------------------------------
 # Permuted blocks
 # ---------------------------------------------------------------------------
-def permuted_blocks(design: Any, *, n: int, block_sizes: int | Sequence[int] | None = None,
-                    strata: Mapping[str, Sequence[Any]] | None = None,
-                    seed: int | np.random.SeedSequence | None = None,
-                    block_probs: Sequence[float] | Mapping[int, float] | None = None,
-                    ratios: Mapping[Any, int] | None = None,
-                    stage: int | None = None) -> Schedule:
+def permuted_blocks(
+    design: Any,
+    *,
+    n: int,
+    block_sizes: int | Sequence[int] | None = None,
+    strata: Mapping[str, Sequence[Any]] | None = None,
+    seed: int | np.random.SeedSequence | None = None,
+    block_probs: Sequence[float] | Mapping[int, float] | None = None,
+    ratios: Mapping[Any, int] | None = None,
+    stage: int | None = None,
+) -> Schedule:
     """Stratified permuted-block randomization list with random block sizes.
 
     Every stratum (each combination of the levels in ``strata``) gets its own
@@ -463,12 +547,20 @@ def permuted_blocks(design: Any, *, n: int, block_sizes: int | Sequence[int] | N
             order = rng.permutation(np.tile(base, size // total))
             for t in order:
                 position += 1
-                rows.append((position, *levels, *units.values(units.treatments[t]), block,
-                             size))
-    frame = pd.DataFrame(rows, columns=["sequence", *variables, *units.columns, "block",
-                                        "block_size"])
-    return Schedule(frame=frame, units=units, strata=strata_, n=n, block_sizes=sizes,
-                    block_probs=probs, seed=root, stage=stage)
+                rows.append((position, *levels, *units.values(units.treatments[t]), block, size))
+    frame = pd.DataFrame(
+        rows, columns=["sequence", *variables, *units.columns, "block", "block_size"]
+    )
+    return Schedule(
+        frame=frame,
+        units=units,
+        strata=strata_,
+        n=n,
+        block_sizes=sizes,
+        block_probs=probs,
+        seed=root,
+        stage=stage,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False, repr=False)
@@ -658,8 +750,11 @@ class Schedule:
         # target count of each treatment in each row of the frame (its list's shares)
         if units.ratios_by_stage1:
             share_of = {a: np.array(r) / sum(r) for a, r in units.ratios_by_stage1.items()}
-            row_shares = np.vstack([share_of[a] for a in frame["stage1"]]) if len(frame) \
+            row_shares = (
+                np.vstack([share_of[a] for a in frame["stage1"]])
+                if len(frame)
                 else np.zeros((0, k))
+            )
         else:
             row_shares = np.tile(np.array(units.ratios) / sum(units.ratios), (len(frame), 1))
         groups: list[tuple[str, pd.DataFrame, np.ndarray]] = [("all", frame, row_shares)]
@@ -676,19 +771,24 @@ class Schedule:
             for treatment, share in zip(self.units.treatments, shares, strict=True):
                 value = self.units.values(treatment)
                 count = sum(1 for key in keys if key == value)
-                rows.append((label, "treatment", self.units.label(treatment), count,
-                             round(share * size, 9)))
+                rows.append(
+                    (label, "treatment", self.units.label(treatment), count, round(share * size, 9))
+                )
             if self.units.kind == "factorial":
                 for j, column in enumerate(self.units.columns):
                     for level in dict.fromkeys(t[j] for t in self.units.treatments):
-                        share = sum(s for t, s in zip(self.units.treatments, shares, strict=True)
-                                    if t[j] == level)
+                        share = sum(
+                            s
+                            for t, s in zip(self.units.treatments, shares, strict=True)
+                            if t[j] == level
+                        )
                         count = sum(1 for key in keys if key[j] == level)
                         rows.append((label, column, level, count, round(share * size, 9)))
         out = pd.DataFrame(rows, columns=["stratum", "variable", "level", "n", "target"])
         total = out.groupby(["stratum", "variable"], sort=False)["n"].transform("sum")
-        out.insert(4, "proportion", np.where(total > 0, out["n"] / total.where(total > 0, 1),
-                                             np.nan))
+        out.insert(
+            4, "proportion", np.where(total > 0, out["n"] / total.where(total > 0, 1), np.nan)
+        )
         out["difference"] = out["n"] - out["target"]
         return out
 
@@ -710,11 +810,15 @@ class Schedule:
 
         units = self.units
         ratio_text = "; ".join(
-            ", ".join(f"{units.label(t)}={r}" for t, r in zip(units.treatments, ratios,
-                                                              strict=True)) + where
-            for where, ratios in units.ratio_sets().items())
-        strata_text = "; ".join(f"{v}=({', '.join(map(str, lv))})"
-                                for v, lv in self.strata.items()) or "none"
+            ", ".join(
+                f"{units.label(t)}={r}" for t, r in zip(units.treatments, ratios, strict=True)
+            )
+            + where
+            for where, ratios in units.ratio_sets().items()
+        )
+        strata_text = (
+            "; ".join(f"{v}=({', '.join(map(str, lv))})" for v, lv in self.strata.items()) or "none"
+        )
         seed_text = str(self.seed.entropy)
         if self.seed.spawn_key:
             seed_text += f" (spawn_key={tuple(self.seed.spawn_key)})"
@@ -734,8 +838,12 @@ class Schedule:
             f"numpy_version: {np.__version__} (regenerate with the same numpy version: "
             "Generator streams may change between releases)",
             f"rows: {len(self)}",
-            "blinded: " + ("no (block and block_size columns included)" if blocks
-                           else "yes (block sizes and block numbers withheld)"),
+            "blinded: "
+            + (
+                "no (block and block_size columns included)"
+                if blocks
+                else "yes (block sizes and block numbers withheld)"
+            ),
         ]
         if self.stage is not None:
             lines.insert(4, f"stage: {self.stage}")
@@ -811,25 +919,33 @@ class Schedule:
         count = words.get(k, str(k))
         labels = ", ".join(units.label(t) for t in units.treatments)
         if units.kind == "factorial":
-            what = (f"the {count} cells of the {' x '.join(units.columns)} factorial "
-                    f"({labels})")
+            what = f"the {count} cells of the {' x '.join(units.columns)} factorial ({labels})"
         elif units.kind == "SMART stage 2":
             what = f"one of {count} stage-2 options ({labels})"
         else:
-            what = f"one of {count} {'arms' if units.kind == 'parallel' else 'stage-1 arms'} " \
+            what = (
+                f"one of {count} {'arms' if units.kind == 'parallel' else 'stage-1 arms'} "
                 f"({labels})"
+            )
         if units.ratios_by_stage1:
             ratio = "in the ratios set for each stage-1 arm"
         else:
             ratio = ":".join(map(str, units.ratios))
-        who = ("Non-responders will be re-randomized " if units.kind == "SMART stage 2"
-               else "Participants will be randomized ")
-        strata = [("stage-1 arm" if v == "stage1" and units.kind == "SMART stage 2" else v)
-                  for v in self.strata]
+        who = (
+            "Non-responders will be re-randomized "
+            if units.kind == "SMART stage 2"
+            else "Participants will be randomized "
+        )
+        strata = [
+            ("stage-1 arm" if v == "stage1" and units.kind == "SMART stage 2" else v)
+            for v in self.strata
+        ]
         strata_text = f", stratified by {' and '.join(strata)}" if strata else ""
-        return (f"{who}{ratio} to {what} by permuted blocks of random size{strata_text}, "
-                f"with a computer-generated sequence (trialplan {__version__}, seed "
-                f"{self.seed.entropy}).")
+        return (
+            f"{who}{ratio} to {what} by permuted blocks of random size{strata_text}, "
+            f"with a computer-generated sequence (trialplan {__version__}, seed "
+            f"{self.seed.entropy})."
+        )
 
     def __repr__(self) -> str:
         units = self.units
@@ -837,10 +953,13 @@ class Schedule:
         overall = self.balance()
         overall = overall[(overall.stratum == "all") & (overall.variable == "treatment")]
         table = overall[["level", "n", "proportion", "target"]].to_string(
-            index=False, float_format=lambda x: f"{x:.3f}")
-        return (f"Permuted-block schedule | {units.description} | {n_strata} "
-                f"strat{'um' if n_strata == 1 else 'a'} x >= {self.n} | block sizes "
-                f"{self.block_sizes} | seed={self.seed.entropy}\n{table}")
+            index=False, float_format=lambda x: f"{x:.3f}"
+        )
+        return (
+            f"Permuted-block schedule | {units.description} | {n_strata} "
+            f"strat{'um' if n_strata == 1 else 'a'} x >= {self.n} | block sizes "
+            f"{self.block_sizes} | seed={self.seed.entropy}\n{table}"
+        )
 
     __str__ = __repr__
 
@@ -848,23 +967,30 @@ class Schedule:
 # ---------------------------------------------------------------------------
 # Minimization
 # ---------------------------------------------------------------------------
-def _check_covariates(given: Mapping[str, Any], factors: Mapping[str, tuple[Any, ...]], *,
-                      what: str) -> None:
+def _check_covariates(
+    given: Mapping[str, Any], factors: Mapping[str, tuple[Any, ...]], *, what: str
+) -> None:
     if not isinstance(given, Mapping):
-        raise TypeError(f"{what} must be a mapping {{variable: level}} over "
-                        f"{list(factors)}; got {given!r}")
+        raise TypeError(
+            f"{what} must be a mapping {{variable: level}} over {list(factors)}; got {given!r}"
+        )
     for variable, level in given.items():
         if variable not in factors:
-            raise ValueError(f"{what}: {variable!r} is not a stratification variable; they are "
-                             f"{list(factors)}" + did_you_mean(variable, factors))
+            raise ValueError(
+                f"{what}: {variable!r} is not a stratification variable; they are "
+                f"{list(factors)}" + did_you_mean(variable, factors)
+            )
         levels = factors[variable]
         if level not in levels:
-            raise ValueError(f"{what}: {level!r} is not a level of {variable!r}, whose levels "
-                             f"are {levels}" + did_you_mean(level, levels))
+            raise ValueError(
+                f"{what}: {level!r} is not a level of {variable!r}, whose levels "
+                f"are {levels}" + did_you_mean(level, levels)
+            )
     missing = [v for v in factors if v not in given]
     if missing:
-        raise ValueError(f"{what} is missing {missing}; give a level for every one of "
-                         f"{list(factors)}")
+        raise ValueError(
+            f"{what} is missing {missing}; give a level for every one of {list(factors)}"
+        )
 
 
 class Minimization:
@@ -941,42 +1067,61 @@ class Minimization:
     (True, 2)
     """
 
-    def __init__(self, design: Any, *, factors: Mapping[str, Sequence[Any]], p: float = 0.8,
-                 weights: Mapping[str, float] | None = None, imbalance: str = "range",
-                 seed: int | np.random.SeedSequence | np.random.Generator | None = None,
-                 stage: int | None = None) -> None:
+    def __init__(
+        self,
+        design: Any,
+        *,
+        factors: Mapping[str, Sequence[Any]],
+        p: float = 0.8,
+        weights: Mapping[str, float] | None = None,
+        imbalance: str = "range",
+        seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+        stage: int | None = None,
+    ) -> None:
         units = _units(design, stage=stage, ratios=None)
         unequal = [r for r in units.ratio_sets().values() if len(set(r)) != 1]
         if unequal:
             ratio_text = ":".join(map(str, unequal[0]))
-            raise ValueError(f"Minimization supports equal allocation only; the design's "
-                             f"allocation ratios are {ratio_text} (with unequal ratios the "
-                             "biased coin does not preserve them; use permuted_blocks)")
+            raise ValueError(
+                f"Minimization supports equal allocation only; the design's "
+                f"allocation ratios are {ratio_text} (with unequal ratios the "
+                "biased coin does not preserve them; use permuted_blocks)"
+            )
         self._units = units
         self.factors: Mapping[str, tuple[Any, ...]] = MappingProxyType(
-            _check_strata(factors, units, name="factors"))
+            _check_strata(factors, units, name="factors")
+        )
         if not self.factors:
-            raise ValueError("factors must name at least one minimization factor, e.g. "
-                             "{'site': ('A', 'B')}; got factors={}")
+            raise ValueError(
+                "factors must name at least one minimization factor, e.g. "
+                "{'site': ('A', 'B')}; got factors={}"
+            )
         k = len(units.treatments)
         self.p = check_real("p", p)
         if not 1.0 / k < self.p <= 1.0:
-            raise ValueError(f"p must lie in (1/{k}, 1] for {k} treatments (the preferred "
-                             f"treatment must be favoured); got p={p!r}")
+            raise ValueError(
+                f"p must lie in (1/{k}, 1] for {k} treatments (the preferred "
+                f"treatment must be favoured); got p={p!r}"
+            )
         weights = {} if weights is None else weights
         if not isinstance(weights, Mapping):
-            raise TypeError(f"weights must be a mapping {{factor: weight}}; got "
-                            f"weights={weights!r}")
+            raise TypeError(
+                f"weights must be a mapping {{factor: weight}}; got weights={weights!r}"
+            )
         for name in weights:
             if name not in self.factors:
-                raise ValueError(f"weights names {name!r}, which is not one of the factors "
-                                 f"{list(self.factors)}" + did_you_mean(name, self.factors))
+                raise ValueError(
+                    f"weights names {name!r}, which is not one of the factors "
+                    f"{list(self.factors)}" + did_you_mean(name, self.factors)
+                )
         self.weights: Mapping[str, float] = MappingProxyType(
-            {f: check_real(f"weights[{f!r}]", weights.get(f, 1.0)) for f in self.factors})
+            {f: check_real(f"weights[{f!r}]", weights.get(f, 1.0)) for f in self.factors}
+        )
         bad = {f: w for f, w in self.weights.items() if w < 0}
         if bad or not any(w > 0 for w in self.weights.values()):
-            raise ValueError(f"weights must be >= 0 with at least one > 0; got "
-                             f"weights={dict(self.weights)!r}")
+            raise ValueError(
+                f"weights must be >= 0 with at least one > 0; got weights={dict(self.weights)!r}"
+            )
         self.imbalance = check_choice("imbalance", imbalance, ("range", "variance"))
         if isinstance(seed, np.random.Generator):
             self._rng = seed
@@ -985,8 +1130,9 @@ class Minimization:
             root = _check_seed(seed)
             self.seed = root
             self._rng = np.random.Generator(np.random.PCG64(root))
-        self._counts = {f: np.zeros((len(levels), k), dtype=int)
-                        for f, levels in self.factors.items()}
+        self._counts = {
+            f: np.zeros((len(levels), k), dtype=int) for f, levels in self.factors.items()
+        }
         self._log: list[dict[str, Any]] = []
 
     @property
@@ -1023,7 +1169,7 @@ class Minimization:
         scores = np.zeros(k)
         for factor, levels in self.factors.items():
             row = self._counts[factor][levels.index(covariates[factor])]
-            trial = row[None, :] + np.eye(k, dtype=int)      # row i: add to treatment i
+            trial = row[None, :] + np.eye(k, dtype=int)  # row i: add to treatment i
             if self.imbalance == "range":
                 spread = trial.max(axis=1) - trial.min(axis=1)
             else:
@@ -1080,12 +1226,19 @@ class Minimization:
             rule = "biased coin: non-preferred"
             pool = others
         chosen = int(pool[self._rng.integers(pool.size)])
-        return self._add(covariates, chosen, participant=participant, scores=scores,
-                         preferred=", ".join(self._units.label(self.treatments[i])
-                                             for i in best), u=u, rule=rule)
+        return self._add(
+            covariates,
+            chosen,
+            participant=participant,
+            scores=scores,
+            preferred=", ".join(self._units.label(self.treatments[i]) for i in best),
+            u=u,
+            rule=rule,
+        )
 
-    def record(self, covariates: Mapping[str, Any], treatment: Any, *,
-               participant: Any = None) -> Treatment:
+    def record(
+        self, covariates: Mapping[str, Any], treatment: Any, *, participant: Any = None
+    ) -> Treatment:
         """Count an assignment made outside the allocator (e.g. before it started).
 
         The participant enters the counts and the audit log (rule
@@ -1119,27 +1272,43 @@ class Minimization:
         """
         _check_covariates(covariates, self.factors, what="covariates")
         chosen = self._units.index(treatment, "treatment")
-        return self._add(covariates, chosen, participant=participant,
-                         scores=np.full(len(self.treatments), np.nan), preferred="",
-                         u=math.nan, rule="recorded")
+        return self._add(
+            covariates,
+            chosen,
+            participant=participant,
+            scores=np.full(len(self.treatments), np.nan),
+            preferred="",
+            u=math.nan,
+            rule="recorded",
+        )
 
-    def _add(self, covariates: Mapping[str, Any], chosen: int, *, participant: Any,
-             scores: np.ndarray, preferred: str, u: float, rule: str) -> Treatment:
+    def _add(
+        self,
+        covariates: Mapping[str, Any],
+        chosen: int,
+        *,
+        participant: Any,
+        scores: np.ndarray,
+        preferred: str,
+        u: float,
+        rule: str,
+    ) -> Treatment:
         for factor, levels in self.factors.items():
             self._counts[factor][levels.index(covariates[factor]), chosen] += 1
         treatment = self.treatments[chosen]
         entry: dict[str, Any] = {
             "participant": self.n_assigned + 1 if participant is None else participant,
             **{f: covariates[f] for f in self.factors},
-            **{f"G[{self._units.label(t)}]": float(g)
-               for t, g in zip(self.treatments, scores, strict=True)},
+            **{
+                f"G[{self._units.label(t)}]": float(g)
+                for t, g in zip(self.treatments, scores, strict=True)
+            },
             "preferred": preferred,
             "u": u,
             "rule": rule,
             "assigned": self._units.label(treatment),
         }
-        entry.update(dict(zip(self._units.columns, self._units.values(treatment),
-                              strict=True)))
+        entry.update(dict(zip(self._units.columns, self._units.values(treatment), strict=True)))
         self._log.append(entry)
         return treatment
 
@@ -1181,8 +1350,9 @@ class Minimization:
         labels = [self._units.label(t) for t in self.treatments]
         blocks = []
         for factor, levels in self.factors.items():
-            index = pd.MultiIndex.from_tuples([(factor, lv) for lv in levels],
-                                              names=["factor", "level"])
+            index = pd.MultiIndex.from_tuples(
+                [(factor, lv) for lv in levels], names=["factor", "level"]
+            )
             blocks.append(pd.DataFrame(self._counts[factor], index=index, columns=labels))
         return pd.concat(blocks)
 
@@ -1196,8 +1366,11 @@ class Minimization:
         """
         from trialplan import __version__
 
-        seed = (self.seed.entropy if isinstance(self.seed, np.random.SeedSequence)
-                else "a caller-supplied numpy Generator (not recorded)")
+        seed = (
+            self.seed.entropy
+            if isinstance(self.seed, np.random.SeedSequence)
+            else "a caller-supplied numpy Generator (not recorded)"
+        )
         factors = "; ".join(f"{f}=({', '.join(map(str, lv))})" for f, lv in self.factors.items())
         lines = [
             "trialplan minimization audit log (Pocock-Simon)",
@@ -1218,6 +1391,8 @@ class Minimization:
         return path
 
     def __repr__(self) -> str:
-        return (f"Minimization(Pocock-Simon, {self.imbalance} imbalance, p={self.p:g}) | "
-                f"{self._units.description} | factors {list(self.factors)} | "
-                f"{self.n_assigned} assigned")
+        return (
+            f"Minimization(Pocock-Simon, {self.imbalance} imbalance, p={self.p:g}) | "
+            f"{self._units.description} | factors {list(self.factors)} | "
+            f"{self.n_assigned} assigned"
+        )

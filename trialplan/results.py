@@ -112,8 +112,10 @@ class PowerResult(Mapping[str, float]):
             if row.hypothesis == hypothesis:
                 return float(row.power)
         names = [row.hypothesis for row in self.rows]
-        raise KeyError(f"no hypothesis {hypothesis!r} in this result; it has {names}"
-                       + did_you_mean(hypothesis, names))
+        raise KeyError(
+            f"no hypothesis {hypothesis!r} in this result; it has {names}"
+            + did_you_mean(hypothesis, names)
+        )
 
     def __iter__(self) -> Iterator[str]:
         return (row.hypothesis for row in self.rows)
@@ -178,7 +180,8 @@ class PowerResult(Mapping[str, float]):
             raise AttributeError(
                 f"this result has no .{key}: power to reject any/all hypotheses is computed "
                 "by a multiple-testing procedure, e.g. design.power(multiplicity="
-                "tp.Holm([...])) or tp.Dunnett()")
+                "tp.Holm([...])) or tp.Dunnett()"
+            )
         return float(self.extras[key])
 
     def to_frame(self) -> pd.DataFrame:
@@ -198,8 +201,11 @@ class PowerResult(Mapping[str, float]):
         """
         frame = pd.DataFrame([row.__dict__ for row in self.rows])
         if self.mcse:
-            frame.insert(frame.columns.get_loc("power") + 1, "mcse",
-                         [self.mcse.get(h, math.nan) for h in frame["hypothesis"]])
+            frame.insert(
+                frame.columns.get_loc("power") + 1,
+                "mcse",
+                [self.mcse.get(h, math.nan) for h in frame["hypothesis"]],
+            )
         return frame
 
     def __repr__(self) -> str:
@@ -209,8 +215,10 @@ class PowerResult(Mapping[str, float]):
         methods = sorted(set(frame["method"]))
         family = ""
         if "any" in self.extras and "all" in self.extras:
-            family = (f"\nreject any: {float(self.extras['any']):.3f} | "
-                      f"reject all: {float(self.extras['all']):.3f}")
+            family = (
+                f"\nreject any: {float(self.extras['any']):.3f} | "
+                f"reject all: {float(self.extras['all']):.3f}"
+            )
         return f"{self.summary}\n{table}{family}\nmethod: {'; '.join(methods)}"
 
     __str__ = __repr__
@@ -277,8 +285,9 @@ class SampleSizeResult:
     def __post_init__(self) -> None:
         if isinstance(self.n_per_cell, Mapping):
             object.__setattr__(self, "n_per_cell", MappingProxyType(dict(self.n_per_cell)))
-        object.__setattr__(self, "n_randomized_per_cell",
-                           MappingProxyType(dict(self.n_randomized_per_cell)))
+        object.__setattr__(
+            self, "n_randomized_per_cell", MappingProxyType(dict(self.n_randomized_per_cell))
+        )
         object.__setattr__(self, "powers", MappingProxyType(dict(self.powers)))
         object.__setattr__(self, "extras", MappingProxyType(dict(self.extras)))
 
@@ -296,25 +305,29 @@ class SampleSizeResult:
           hypothesis   power  n_total              method
         0        A:B  0.8029      508  exact noncentral t
         """
-        return pd.DataFrame({
-            "hypothesis": list(self.hypotheses),
-            "target_power": self.target,
-            "power": [self.powers[h] for h in self.hypotheses],
-            "n_total": self.n_total,
-            "n_randomized": self.n_randomized,
-            "method": self.method,
-        })
+        return pd.DataFrame(
+            {
+                "hypothesis": list(self.hypotheses),
+                "target_power": self.target,
+                "power": [self.powers[h] for h in self.hypotheses],
+                "n_total": self.n_total,
+                "n_randomized": self.n_randomized,
+                "method": self.method,
+            }
+        )
 
     def __repr__(self) -> str:
         n = self.n_per_cell
         per_cell = n if isinstance(n, int) else dict(n)
         hyps = ", ".join(self.hypotheses)
-        lines = [f"Sample size for power >= {self.target:g} on {hyps}",
-                 f"  n_per_cell   = {per_cell}",
-                 f"  n_total      = {self.n_total} analysed",
-                 f"  n_randomized = {self.n_randomized} (after dropout)",
-                 "  achieved power: " + ", ".join(f"{h} {p:.4f}" for h, p in self.powers.items()),
-                 f"  method: {self.method}"]
+        lines = [
+            f"Sample size for power >= {self.target:g} on {hyps}",
+            f"  n_per_cell   = {per_cell}",
+            f"  n_total      = {self.n_total} analysed",
+            f"  n_randomized = {self.n_randomized} (after dropout)",
+            "  achieved power: " + ", ".join(f"{h} {p:.4f}" for h, p in self.powers.items()),
+            f"  method: {self.method}",
+        ]
         return "\n".join(lines)
 
     __str__ = __repr__

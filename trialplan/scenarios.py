@@ -58,38 +58,38 @@ __all__ = [
 #: Full citations of the clinical inputs, keyed by a short name.
 CITATIONS = {
     "berlim2014": "Berlim MT, van den Eynde F, Tovar-Perdomo S, Daskalakis ZJ. Response, "
-                  "remission and drop-out rates following high-frequency repetitive "
-                  "transcranial magnetic stimulation (rTMS) for treating major depression: a "
-                  "systematic review and meta-analysis. Psychol Med 2014;44:225-239.",
+    "remission and drop-out rates following high-frequency repetitive "
+    "transcranial magnetic stimulation (rTMS) for treating major depression: a "
+    "systematic review and meta-analysis. Psychol Med 2014;44:225-239.",
     "kedzior2015": "Kedzior KK et al. 2015: meta-analysis of sham-controlled rTMS trials in "
-                   "depression (standardized effect about -0.54).",
+    "depression (standardized effect about -0.54).",
     "blumberger2018": "Blumberger DM, Vila-Rodriguez F, Thorpe KE, et al. Effectiveness of "
-                      "theta burst versus high-frequency repetitive transcranial magnetic "
-                      "stimulation in patients with depression (THREE-D): a randomised "
-                      "non-inferiority trial. Lancet 2018;391:1683-1692.",
+    "theta burst versus high-frequency repetitive transcranial magnetic "
+    "stimulation in patients with depression (THREE-D): a randomised "
+    "non-inferiority trial. Lancet 2018;391:1683-1692.",
     "eisendrath2016": "Eisendrath SJ, Gillung E, Delucchi KL, et al. A randomized controlled "
-                      "trial of mindfulness-based cognitive therapy for treatment-resistant "
-                      "depression. Psychother Psychosom 2016;85:99-110.",
+    "trial of mindfulness-based cognitive therapy for treatment-resistant "
+    "depression. Psychother Psychosom 2016;85:99-110.",
     "goldberg2019": "Goldberg SB et al. 2019: meta-analysis of mindfulness-based interventions "
-                    "(about 0.71 against non-specific controls, about 0 against active "
-                    "controls).",
+    "(about 0.71 against non-specific controls, about 0 against active "
+    "controls).",
     "cavallero": "Cavallero F et al.: concurrent MBCT with rTMS (41% stopped the MBCT).",
     "chinn2000": "Chinn S. A simple method for converting an odds ratio to effect size for use "
-                 "in meta-analysis. Stat Med 2000;19:3127-3131.",
+    "in meta-analysis. Stat Med 2000;19:3127-3131.",
 }
 
 # ----------------------------------------------------------- cited inputs
-RTMS_RESPONSE = (0.293, 0.104)        # active, sham (Berlim 2014)
-RTMS_REMISSION = (0.186, 0.050)       # active, sham (Berlim 2014)
-RTMS_D = -0.54                        # standardized, HAM-D (Kedzior 2015)
-HAMD_BASELINE, HAMD_RTMS_END = 23.5, 13.4   # THREE-D (Blumberger 2018)
-MBCT_RESPONSE = (0.303, 0.153)        # MBCT, health enhancement (Eisendrath 2016)
-MBCT_REMISSION = (0.224, 0.139)       # MBCT, health enhancement (Eisendrath 2016)
-HAMD_SD = 8.0                         # endpoint SD about 7-8
-BASELINE_CORR = 0.4                   # baseline-endpoint rho .3-.5
-DROPOUT_RTMS = 0.07                   # 6-8 % (THREE-D)
-DROPOUT_WITH_MBI = 0.30               # 20-40 % with added psychotherapy
-DROPOUT_CONCURRENT = 0.41             # stopped concurrent MBCT (Cavallero)
+RTMS_RESPONSE = (0.293, 0.104)  # active, sham (Berlim 2014)
+RTMS_REMISSION = (0.186, 0.050)  # active, sham (Berlim 2014)
+RTMS_D = -0.54  # standardized, HAM-D (Kedzior 2015)
+HAMD_BASELINE, HAMD_RTMS_END = 23.5, 13.4  # THREE-D (Blumberger 2018)
+MBCT_RESPONSE = (0.303, 0.153)  # MBCT, health enhancement (Eisendrath 2016)
+MBCT_REMISSION = (0.224, 0.139)  # MBCT, health enhancement (Eisendrath 2016)
+HAMD_SD = 8.0  # endpoint SD about 7-8
+BASELINE_CORR = 0.4  # baseline-endpoint rho .3-.5
+DROPOUT_RTMS = 0.07  # 6-8 % (THREE-D)
+DROPOUT_WITH_MBI = 0.30  # 20-40 % with added psychotherapy
+DROPOUT_CONCURRENT = 0.41  # stopped concurrent MBCT (Cavallero)
 
 _FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
 
@@ -101,18 +101,30 @@ def _logit_d(p_treated: float, p_control: float) -> float:
 
 
 def _cells(values: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
-    return {cell: values[cell] for cell in (("sham", "control"), ("active", "control"),
-                                            ("sham", "MBI"), ("active", "MBI"))}
+    return {
+        cell: values[cell]
+        for cell in (("sham", "control"), ("active", "control"), ("sham", "MBI"), ("active", "MBI"))
+    }
 
 
 def _per_cell_dropout() -> dict[tuple[str, str], float]:
-    return {("sham", "control"): DROPOUT_RTMS, ("active", "control"): DROPOUT_RTMS,
-            ("sham", "MBI"): DROPOUT_WITH_MBI, ("active", "MBI"): DROPOUT_WITH_MBI}
+    return {
+        ("sham", "control"): DROPOUT_RTMS,
+        ("active", "control"): DROPOUT_RTMS,
+        ("sham", "MBI"): DROPOUT_WITH_MBI,
+        ("active", "MBI"): DROPOUT_WITH_MBI,
+    }
 
 
-def hamd_factorial(*, interaction: float = 0.0, sd: float = HAMD_SD,
-                   baseline_corr: float = BASELINE_CORR, n_per_cell: int = 50,
-                   power: float = 0.9, primary: tuple[str, ...] | None = None) -> Spec:
+def hamd_factorial(
+    *,
+    interaction: float = 0.0,
+    sd: float = HAMD_SD,
+    baseline_corr: float = BASELINE_CORR,
+    n_per_cell: int = 50,
+    power: float = 0.9,
+    primary: tuple[str, ...] | None = None,
+) -> Spec:
     """2x2 rTMS x MBI trial on HAM-D-17 change at week 8 (continuous).
 
     Cell means are changes from baseline.  Active rTMS without MBI changes by
@@ -161,14 +173,21 @@ def hamd_factorial(*, interaction: float = 0.0, sd: float = HAMD_SD,
     mbi_points = -mbi_d * sd
     active_change = HAMD_RTMS_END - HAMD_BASELINE
     sham_change = active_change - rtms_points
-    means = _cells({("sham", "control"): sham_change,
-                    ("active", "control"): active_change,
-                    ("sham", "MBI"): sham_change + mbi_points,
-                    ("active", "MBI"): active_change + mbi_points + interaction})
+    means = _cells(
+        {
+            ("sham", "control"): sham_change,
+            ("active", "control"): active_change,
+            ("sham", "MBI"): sham_change + mbi_points,
+            ("active", "MBI"): active_change + mbi_points + interaction,
+        }
+    )
     design = tp.Factorial(
         factors=_FACTORS,
         outcome=tp.Continuous(means=means, sd=sd, baseline_corr=baseline_corr, better="lower"),
-        n_per_cell=n_per_cell, alpha=0.05, dropout=_per_cell_dropout())
+        n_per_cell=n_per_cell,
+        alpha=0.05,
+        dropout=_per_cell_dropout(),
+    )
     sources = (
         f"Active rTMS without MBI: HAM-D-17 from {HAMD_BASELINE:g} to {HAMD_RTMS_END:g}, a "
         f"change of {active_change:.1f} points ({CITATIONS['blumberger2018']})",
@@ -185,45 +204,75 @@ def hamd_factorial(*, interaction: float = 0.0, sd: float = HAMD_SD,
         f"{CITATIONS['cavallero']})",
         f"Assumed interaction (difference of differences): {interaction:g} points",
     )
-    return Spec(design=design, title="rTMS x MBI factorial trial in treatment-resistant "
-                                     "depression: sample size and analysis plan",
-                outcome_label="the change in HAM-D-17 from baseline", timepoint="week 8",
-                sources=sources, power=power,
-                primary=primary or (("rTMS", "MBI") if interaction == 0 else ("rTMS:MBI",)),
-                randomization=RandomizationPlan(block_sizes=(4, 8),
-                                                strata={"site": ("site 1", "site 2")},
-                                                seed=2026),
-                sensitivity=SensitivityGrid(sd=(7.0, sd, 9.0) if sd not in (7.0, 9.0)
-                                            else (7.0, 8.0, 9.0),
-                                            effect_scale=(0.75, 1.0, 1.25)),
-                scenario="hamd_factorial")
+    return Spec(
+        design=design,
+        title="rTMS x MBI factorial trial in treatment-resistant "
+        "depression: sample size and analysis plan",
+        outcome_label="the change in HAM-D-17 from baseline",
+        timepoint="week 8",
+        sources=sources,
+        power=power,
+        primary=primary or (("rTMS", "MBI") if interaction == 0 else ("rTMS:MBI",)),
+        randomization=RandomizationPlan(
+            block_sizes=(4, 8), strata={"site": ("site 1", "site 2")}, seed=2026
+        ),
+        sensitivity=SensitivityGrid(
+            sd=(7.0, sd, 9.0) if sd not in (7.0, 9.0) else (7.0, 8.0, 9.0),
+            effect_scale=(0.75, 1.0, 1.25),
+        ),
+        scenario="hamd_factorial",
+    )
 
 
-def _binary_factorial(name: str, rtms: tuple[float, float], mbi: tuple[float, float],
-                      rtms_label: str, synergy: str, scale: str, n_per_cell: int,
-                      power: float, primary: str) -> Spec:
+def _binary_factorial(
+    name: str,
+    rtms: tuple[float, float],
+    mbi: tuple[float, float],
+    rtms_label: str,
+    synergy: str,
+    scale: str,
+    n_per_cell: int,
+    power: float,
+    primary: str,
+) -> Spec:
     import trialplan as tp
 
     if synergy not in ("multiplicative", "additive"):
-        raise ValueError(f"synergy must be 'multiplicative' (no interaction on the risk-ratio "
-                         f"scale) or 'additive' (none on the risk-difference scale); got "
-                         f"synergy={synergy!r}")
+        raise ValueError(
+            f"synergy must be 'multiplicative' (no interaction on the risk-ratio "
+            f"scale) or 'additive' (none on the risk-difference scale); got "
+            f"synergy={synergy!r}"
+        )
     active, sham = rtms
     mbi_treated, mbi_control = mbi
     risk_ratio = mbi_treated / mbi_control
     risk_difference = mbi_treated - mbi_control
     if synergy == "multiplicative":
         with_mbi = {"sham": sham * risk_ratio, "active": active * risk_ratio}
-        rule = f"MBI multiplies the rate by {risk_ratio:.3f} (no interaction on the risk-ratio " \
-               "scale)"
+        rule = (
+            f"MBI multiplies the rate by {risk_ratio:.3f} (no interaction on the risk-ratio scale)"
+        )
     else:
         with_mbi = {"sham": sham + risk_difference, "active": active + risk_difference}
-        rule = f"MBI adds {risk_difference:.3f} to the rate (no interaction on the " \
-               "risk-difference scale)"
-    rates = _cells({("sham", "control"): sham, ("active", "control"): active,
-                    ("sham", "MBI"): with_mbi["sham"], ("active", "MBI"): with_mbi["active"]})
-    design = tp.Factorial(factors=_FACTORS, outcome=tp.Binary(rates=rates, scale=scale),
-                          n_per_cell=n_per_cell, alpha=0.05, dropout=_per_cell_dropout())
+        rule = (
+            f"MBI adds {risk_difference:.3f} to the rate (no interaction on the "
+            "risk-difference scale)"
+        )
+    rates = _cells(
+        {
+            ("sham", "control"): sham,
+            ("active", "control"): active,
+            ("sham", "MBI"): with_mbi["sham"],
+            ("active", "MBI"): with_mbi["active"],
+        }
+    )
+    design = tp.Factorial(
+        factors=_FACTORS,
+        outcome=tp.Binary(rates=rates, scale=scale),
+        n_per_cell=n_per_cell,
+        alpha=0.05,
+        dropout=_per_cell_dropout(),
+    )
     sources = (
         f"rTMS vs sham {rtms_label}: {active:.1%} vs {sham:.1%} ({CITATIONS['berlim2014']})",
         f"MBCT vs health enhancement {rtms_label}: {mbi_treated:.1%} vs {mbi_control:.1%} "
@@ -231,19 +280,29 @@ def _binary_factorial(name: str, rtms: tuple[float, float], mbi: tuple[float, fl
         f"Dropout {DROPOUT_RTMS:.0%} without MBI ({CITATIONS['blumberger2018']}) and "
         f"{DROPOUT_WITH_MBI:.0%} with MBI ({CITATIONS['cavallero']})",
     )
-    return Spec(design=design, title=f"rTMS x MBI factorial trial in treatment-resistant "
-                                     f"depression: {rtms_label} at week 8",
-                outcome_label=rtms_label, timepoint="week 8", sources=sources,
-                primary=(primary,), power=power,
-                randomization=RandomizationPlan(block_sizes=(4, 8), seed=2026),
-                sensitivity=SensitivityGrid(dropout=(0.1, 0.2, 0.3),
-                                            effect_scale=(0.75, 1.0, 1.25)),
-                scenario=name)
+    return Spec(
+        design=design,
+        title=f"rTMS x MBI factorial trial in treatment-resistant "
+        f"depression: {rtms_label} at week 8",
+        outcome_label=rtms_label,
+        timepoint="week 8",
+        sources=sources,
+        primary=(primary,),
+        power=power,
+        randomization=RandomizationPlan(block_sizes=(4, 8), seed=2026),
+        sensitivity=SensitivityGrid(dropout=(0.1, 0.2, 0.3), effect_scale=(0.75, 1.0, 1.25)),
+        scenario=name,
+    )
 
 
-def remission_factorial(*, synergy: str = "multiplicative", scale: str = "risk_difference",
-                        n_per_cell: int = 100, power: float = 0.8,
-                        primary: str = "rTMS") -> Spec:
+def remission_factorial(
+    *,
+    synergy: str = "multiplicative",
+    scale: str = "risk_difference",
+    n_per_cell: int = 100,
+    power: float = 0.8,
+    primary: str = "rTMS",
+) -> Spec:
     """2x2 rTMS x MBI trial on remission (binary), rates from Berlim 2014 and Eisendrath 2016.
 
     Parameters
@@ -273,13 +332,27 @@ def remission_factorial(*, synergy: str = "multiplicative", scale: str = "risk_d
     {('sham', 'control'): 0.05, ('active', 'control'): 0.186, ('sham', 'MBI'): 0.135,
      ('active', 'MBI'): 0.271}
     """
-    return _binary_factorial("remission_factorial", RTMS_REMISSION, MBCT_REMISSION,
-                             "remission", synergy, scale, n_per_cell, power, primary)
+    return _binary_factorial(
+        "remission_factorial",
+        RTMS_REMISSION,
+        MBCT_REMISSION,
+        "remission",
+        synergy,
+        scale,
+        n_per_cell,
+        power,
+        primary,
+    )
 
 
-def response_factorial(*, synergy: str = "multiplicative", scale: str = "risk_difference",
-                       n_per_cell: int = 100, power: float = 0.8,
-                       primary: str = "rTMS") -> Spec:
+def response_factorial(
+    *,
+    synergy: str = "multiplicative",
+    scale: str = "risk_difference",
+    n_per_cell: int = 100,
+    power: float = 0.8,
+    primary: str = "rTMS",
+) -> Spec:
     """2x2 rTMS x MBI trial on response (binary); see :func:`remission_factorial`.
 
     Parameters
@@ -305,12 +378,20 @@ def response_factorial(*, synergy: str = "multiplicative", scale: str = "risk_di
     >>> round(s.design.outcome.rates[("active", "MBI")], 3)
     0.58
     """
-    return _binary_factorial("response_factorial", RTMS_RESPONSE, MBCT_RESPONSE, "response",
-                             synergy, scale, n_per_cell, power, primary)
+    return _binary_factorial(
+        "response_factorial",
+        RTMS_RESPONSE,
+        MBCT_RESPONSE,
+        "response",
+        synergy,
+        scale,
+        n_per_cell,
+        power,
+        primary,
+    )
 
 
-def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60,
-                    power: float = 0.8) -> Spec:
+def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60, power: float = 0.8) -> Spec:
     """Three arms on HAM-D change: rTMS alone, MBI then rTMS, rTMS with concurrent MBI.
 
     Both MBI arms are planned with the MBI effect of :func:`hamd_factorial`;
@@ -342,12 +423,19 @@ def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60,
     arms = ("rTMS alone", "MBI then rTMS", "rTMS with concurrent MBI")
     active_change = HAMD_RTMS_END - HAMD_BASELINE
     mbi_points = -_logit_d(*MBCT_RESPONSE) * sd
-    means = {arms[0]: active_change, arms[1]: active_change + mbi_points,
-             arms[2]: active_change + mbi_points}
-    design = tp.Parallel(arms=arms, outcome=tp.Continuous(means=means, sd=sd, better="lower"),
-                         n_per_arm=n_per_arm, control=arms[0], alpha=0.05,
-                         dropout={arms[0]: DROPOUT_RTMS, arms[1]: DROPOUT_WITH_MBI,
-                                  arms[2]: DROPOUT_CONCURRENT})
+    means = {
+        arms[0]: active_change,
+        arms[1]: active_change + mbi_points,
+        arms[2]: active_change + mbi_points,
+    }
+    design = tp.Parallel(
+        arms=arms,
+        outcome=tp.Continuous(means=means, sd=sd, better="lower"),
+        n_per_arm=n_per_arm,
+        control=arms[0],
+        alpha=0.05,
+        dropout={arms[0]: DROPOUT_RTMS, arms[1]: DROPOUT_WITH_MBI, arms[2]: DROPOUT_CONCURRENT},
+    )
     sources = (
         f"rTMS alone: HAM-D-17 change {active_change:.1f} ({CITATIONS['blumberger2018']})",
         f"Added MBI: {mbi_points:.2f} points from the response rates of "
@@ -355,12 +443,17 @@ def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60,
         f"Dropout {DROPOUT_RTMS:.0%} (rTMS alone), {DROPOUT_WITH_MBI:.0%} (MBI then rTMS), "
         f"{DROPOUT_CONCURRENT:.0%} (concurrent; {CITATIONS['cavallero']})",
     )
-    return Spec(design=design, title="Timing of MBI with rTMS in treatment-resistant "
-                                     "depression: three-arm trial",
-                outcome_label="the change in HAM-D-17 from baseline", timepoint="week 8",
-                sources=sources, primary=(f"{arms[1]} vs {arms[0]}",), power=power,
-                sensitivity=SensitivityGrid(sd=(7.0, 8.0, 9.0)),
-                scenario="timing_parallel")
+    return Spec(
+        design=design,
+        title="Timing of MBI with rTMS in treatment-resistant depression: three-arm trial",
+        outcome_label="the change in HAM-D-17 from baseline",
+        timepoint="week 8",
+        sources=sources,
+        primary=(f"{arms[1]} vs {arms[0]}",),
+        power=power,
+        sensitivity=SensitivityGrid(sd=(7.0, 8.0, 9.0)),
+        scenario="timing_parallel",
+    )
 
 
 _PRESETS: dict[str, Callable[..., Spec]] = {
@@ -433,6 +526,8 @@ def _preset(name: str) -> Callable[..., Spec]:
     from trialplan._validation import did_you_mean
 
     if name not in _PRESETS:
-        raise ValueError(f"scenario={name!r} is not a preset; choose one of {names()}"
-                         + did_you_mean(name, _PRESETS))
+        raise ValueError(
+            f"scenario={name!r} is not a preset; choose one of {names()}"
+            + did_you_mean(name, _PRESETS)
+        )
     return _PRESETS[name]

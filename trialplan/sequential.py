@@ -87,9 +87,16 @@ def _phi(x: np.ndarray) -> np.ndarray:
 def _grid(mean: float, lower: float, upper: float, r: int) -> tuple[np.ndarray, np.ndarray]:
     """Jennison & Turnbull's grid on (lower, upper) with Simpson weights."""
     i = np.arange(1, 6 * r, dtype=float)
-    x = np.where(i < r, -3.0 - 4.0 * np.log(r / i),
-                 np.where(i <= 5 * r, -3.0 + 3.0 * (i - r) / (2.0 * r),
-                          3.0 + 4.0 * np.log(r / (6.0 * r - i)))) + mean
+    x = (
+        np.where(
+            i < r,
+            -3.0 - 4.0 * np.log(r / i),
+            np.where(
+                i <= 5 * r, -3.0 + 3.0 * (i - r) / (2.0 * r), 3.0 + 4.0 * np.log(r / (6.0 * r - i))
+            ),
+        )
+        + mean
+    )
     if not lower < upper:
         return np.empty(0), np.empty(0)
     inside = x[(x > lower) & (x < upper)]
@@ -165,8 +172,9 @@ class _Recursion:
         self.k += 1
 
 
-def _solve_bound(prob: Callable[[float], tuple[float, float]], target: float, *,
-                 start: float, increasing: bool) -> float:
+def _solve_bound(
+    prob: Callable[[float], tuple[float, float]], target: float, *, start: float, increasing: bool
+) -> float:
     """The x with prob(x) = target, prob monotone; Newton on log scale, bisection guard."""
     lo, hi = -60.0, 60.0
     x = min(max(start, lo + 1.0), hi - 1.0)
@@ -219,8 +227,10 @@ def _root(fun: Callable[[float], float], lo: float, hi: float, *, rising: bool) 
             lo, hi = hi, 2.0 * hi
         else:
             return float(optimize.brentq(f, lo, hi, xtol=1e-11, rtol=1e-13))
-    raise ValueError("no solution found: the design's constraints cannot be met "
-                     "(check alpha, beta and the information fractions)")
+    raise ValueError(
+        "no solution found: the design's constraints cannot be met "
+        "(check alpha, beta and the information fractions)"
+    )
 
 
 @dataclass(frozen=True)
@@ -232,8 +242,9 @@ class _Solution:
     classical_constant: float | None
 
 
-def _crossings(fractions: np.ndarray, lower: np.ndarray, upper: np.ndarray, drift: float,
-               r: int) -> tuple[np.ndarray, np.ndarray]:
+def _crossings(
+    fractions: np.ndarray, lower: np.ndarray, upper: np.ndarray, drift: float, r: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-look probabilities of stopping above ``upper`` and below ``lower``."""
     rec = _Recursion(fractions, drift, r)
     k_max = fractions.size
@@ -273,34 +284,46 @@ def _factor_nodes(rho: float) -> tuple[np.ndarray, np.ndarray, tuple[float, floa
     return w, weights, (load, math.copysign(load, rho)), math.sqrt(1.0 - abs(rho))
 
 
-def _split_grid(mean: float, lower: float, upper: float, r: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _split_grid(
+    mean: float, lower: float, upper: float, r: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Grid on (lower, inf) cut at ``upper``: points, weights, weights above ``upper``."""
     z_lo, w_lo = _grid(mean, lower, upper, r)
-    z_hi, w_hi = _grid(mean, upper, math.inf, r) if upper < math.inf else (np.empty(0),
-                                                                              np.empty(0))
-    return (np.concatenate([z_lo, z_hi]), np.concatenate([w_lo, w_hi]),
-            np.concatenate([np.zeros(z_lo.size), w_hi]))
+    z_hi, w_hi = _grid(mean, upper, math.inf, r) if upper < math.inf else (np.empty(0), np.empty(0))
+    return (
+        np.concatenate([z_lo, z_hi]),
+        np.concatenate([w_lo, w_hi]),
+        np.concatenate([np.zeros(z_lo.size), w_hi]),
+    )
 
 
-def _both_above(h1: np.ndarray, h2: np.ndarray, weighted: np.ndarray | None,
-                nodes: tuple[np.ndarray, np.ndarray, tuple[float, float], float]) -> float:
+def _both_above(
+    h1: np.ndarray,
+    h2: np.ndarray,
+    weighted: np.ndarray | None,
+    nodes: tuple[np.ndarray, np.ndarray, tuple[float, float], float],
+) -> float:
     """``sum_ij weighted_ij P(X_1 >= h1_i, X_2 >= h2_j)`` for standard normals ``X``.
 
     ``X`` has correlation ``rho`` (through ``nodes``); ``weighted=None`` means
     one point (``h1``, ``h2`` of size 1).
     """
     w, omega, (l1, l2), s = nodes
-    q1 = special.ndtr((l1 * w[:, None] - h1[None, :]) / s)   # P(X_1 >= h1 | W = w)
+    q1 = special.ndtr((l1 * w[:, None] - h1[None, :]) / s)  # P(X_1 >= h1 | W = w)
     q2 = special.ndtr((l2 * w[:, None] - h2[None, :]) / s)
     if weighted is None:
         return float(omega @ (q1[:, 0] * q2[:, 0]))
     return float(omega @ np.einsum("mi,ij,mj->m", q1, weighted, q2, optimize=True))
 
 
-def _combination_crossings(fractions: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                           drifts: Sequence[float], rho: float, r: int
-                           ) -> tuple[np.ndarray, np.ndarray]:
+def _combination_crossings(
+    fractions: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    drifts: Sequence[float],
+    rho: float,
+    r: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-look stopping probabilities of the min test of two canonical statistics.
 
     ``Z_ik ~ N(drifts[i] sqrt(t_k), 1)``, ``Cov(Z_ik, Z_jl) = rho_ij sqrt(t_min / t_max)``
@@ -340,8 +363,10 @@ def _combination_crossings(fractions: np.ndarray, lower: np.ndarray, upper: np.n
             return float(weighted.sum())
         t_now, t_prev = float(fractions[k]), float(fractions[k - 1])
         sd = math.sqrt(t_now - t_prev)
-        h = [(c * math.sqrt(t_now) - grid[i] * math.sqrt(t_prev) - d[i] * (t_now - t_prev))
-             / sd for i in range(2)]
+        h = [
+            (c * math.sqrt(t_now) - grid[i] * math.sqrt(t_prev) - d[i] * (t_now - t_prev)) / sd
+            for i in range(2)
+        ]
         return _both_above(h[0], h[1], weighted, nodes)
 
     for k in range(k_max):
@@ -363,31 +388,41 @@ def _combination_crossings(fractions: np.ndarray, lower: np.ndarray, upper: np.n
         if k == 0:
             x1, x2 = z1 - mean[0], z2 - mean[1]
             c = 1.0 - rho * rho
-            density = np.exp(-(x1[:, None] ** 2 - 2.0 * rho * np.outer(x1, x2)
-                               + x2[None, :] ** 2) / (2.0 * c)) / (2.0 * math.pi * math.sqrt(c))
+            density = np.exp(
+                -(x1[:, None] ** 2 - 2.0 * rho * np.outer(x1, x2) + x2[None, :] ** 2) / (2.0 * c)
+            ) / (2.0 * math.pi * math.sqrt(c))
         else:
             t_prev = float(fractions[k - 1])
             incr = t_now - t_prev
             sd = math.sqrt(incr)
             # x[i][old, new]: standardized increment of comparison i
-            x = [(z[None, :] * math.sqrt(t_now) - grid[i][:, None] * math.sqrt(t_prev)
-                  - d[i] * incr) / sd for i, z in enumerate((z1, z2))]
+            x = [
+                (z[None, :] * math.sqrt(t_now) - grid[i][:, None] * math.sqrt(t_prev) - d[i] * incr)
+                / sd
+                for i, z in enumerate((z1, z2))
+            ]
             m = w.size
             # two plain matrix products (BLAS) over all nodes of W at once
             first = _phi((x[0].T[None, :, :] - loads[0] * w[:, None, None]) / s) / s
             part = (first.reshape(m * z1.size, -1) @ weighted).reshape(m, z1.size, -1)
             second = (omega[:, None, None] / s) * _phi(
-                (x[1][None, :, :] - loads[1] * w[:, None, None]) / s)
-            density = (t_now / incr) * (part.transpose(1, 0, 2).reshape(z1.size, -1)
-                                        @ second.reshape(-1, z2.size))
+                (x[1][None, :, :] - loads[1] * w[:, None, None]) / s
+            )
+            density = (t_now / incr) * (
+                part.transpose(1, 0, 2).reshape(z1.size, -1) @ second.reshape(-1, z2.size)
+            )
         grid = [z1, z2]
         weighted = region * density
     return up, low
 
 
-def _efficacy_bounds(fractions: np.ndarray, level: float, sided: int,
-                     efficacy: SpendingFunction | ClassicalBoundary,
-                     r: int) -> tuple[np.ndarray, float | None]:
+def _efficacy_bounds(
+    fractions: np.ndarray,
+    level: float,
+    sided: int,
+    efficacy: SpendingFunction | ClassicalBoundary,
+    r: int,
+) -> tuple[np.ndarray, float | None]:
     """Efficacy bounds at one-sided ``level`` per side, ignoring any futility bound.
 
     Returns the bounds and, for a classical boundary, its constant ``C``.
@@ -414,10 +449,12 @@ def _efficacy_bounds(fractions: np.ndarray, level: float, sided: int,
             bounds[k] = math.inf
         else:
             if sided == 2:
+
                 def prob(b: float) -> tuple[float, float]:
                     pu, du = rec.upper(b)
                     pl, dl = rec.lower(-b)
                     return pu + pl, du - dl
+
                 target *= 2.0
             else:
                 prob = rec.upper
@@ -429,9 +466,14 @@ def _efficacy_bounds(fractions: np.ndarray, level: float, sided: int,
     return bounds, None
 
 
-def _futility_pass(fractions: np.ndarray, drift: float, beta_inc: np.ndarray,
-                   efficacy: np.ndarray | None, alpha_inc: np.ndarray | None,
-                   r: int) -> tuple[np.ndarray, np.ndarray, float]:
+def _futility_pass(
+    fractions: np.ndarray,
+    drift: float,
+    beta_inc: np.ndarray,
+    efficacy: np.ndarray | None,
+    alpha_inc: np.ndarray | None,
+    r: int,
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Futility (and, if binding, efficacy) bounds at ``drift``; returns beta excess.
 
     Non-binding: ``efficacy`` is given.  Binding: ``efficacy is None`` and the
@@ -446,9 +488,16 @@ def _futility_pass(fractions: np.ndarray, drift: float, beta_inc: np.ndarray,
     for k in range(k_max):
         if h0 is not None:
             target = float(alpha_inc[k])  # type: ignore[index]
-            upper[k] = math.inf if target <= 0 else _solve_bound(
-                h0.upper, target, start=float(special.ndtri(1.0 - min(target, 0.5))),
-                increasing=False)
+            upper[k] = (
+                math.inf
+                if target <= 0
+                else _solve_bound(
+                    h0.upper,
+                    target,
+                    start=float(special.ndtri(1.0 - min(target, 0.5))),
+                    increasing=False,
+                )
+            )
         b = float(upper[k])
         available, _ = h1.lower(b) if b < math.inf else (float(h1.c.sum()) if k else 1.0, 0.0)
         if k == k_max - 1:
@@ -471,10 +520,16 @@ def _futility_pass(fractions: np.ndarray, drift: float, beta_inc: np.ndarray,
     return lower, upper, spent
 
 
-def _solve_design(fractions: np.ndarray, alpha: float, sided: int,
-                  efficacy: SpendingFunction | ClassicalBoundary,
-                  futility: SpendingFunction | None, beta: float, binding: bool,
-                  r: int) -> _Solution:
+def _solve_design(
+    fractions: np.ndarray,
+    alpha: float,
+    sided: int,
+    efficacy: SpendingFunction | ClassicalBoundary,
+    futility: SpendingFunction | None,
+    beta: float,
+    binding: bool,
+    r: int,
+) -> _Solution:
     level = alpha / sided
     z_fixed = float(special.ndtri(1.0 - level) + special.ndtri(1.0 - beta))
     if futility is None:
@@ -488,8 +543,13 @@ def _solve_design(fractions: np.ndarray, alpha: float, sided: int,
             return float(up.sum()) - (1.0 - beta)
 
         drift = _root(shortfall, z_fixed, 1.15 * z_fixed, rising=True)
-        return _Solution(efficacy=upper, futility=None, drift=drift,
-                         inflation=(drift / z_fixed) ** 2, classical_constant=const)
+        return _Solution(
+            efficacy=upper,
+            futility=None,
+            drift=drift,
+            inflation=(drift / z_fixed) ** 2,
+            classical_constant=const,
+        )
     beta_inc = np.diff(futility.spent(fractions, beta), prepend=0.0)
     if binding:
         alpha_inc = np.diff(efficacy.spent(fractions, level), prepend=0.0)  # type: ignore[union-attr]
@@ -499,14 +559,17 @@ def _solve_design(fractions: np.ndarray, alpha: float, sided: int,
         fixed_upper, const = _efficacy_bounds(fractions, level, 1, efficacy, r)
 
     def excess(drift: float) -> float:
-        return _futility_pass(fractions, drift, beta_inc, fixed_upper, alpha_inc,
-                              r)[2] - beta
+        return _futility_pass(fractions, drift, beta_inc, fixed_upper, alpha_inc, r)[2] - beta
 
     drift = _root(excess, z_fixed, 1.15 * z_fixed, rising=False)
-    lower, upper, _ = _futility_pass(fractions, drift, beta_inc, fixed_upper,
-                                     alpha_inc, r)
-    return _Solution(efficacy=upper, futility=lower, drift=drift,
-                     inflation=(drift / z_fixed) ** 2, classical_constant=const)
+    lower, upper, _ = _futility_pass(fractions, drift, beta_inc, fixed_upper, alpha_inc, r)
+    return _Solution(
+        efficacy=upper,
+        futility=lower,
+        drift=drift,
+        inflation=(drift / z_fixed) ** 2,
+        classical_constant=const,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -520,14 +583,22 @@ def _as_spending(value: Any, name: str) -> SpendingFunction | ClassicalBoundary:
             return _spending.from_name(value)
         except ValueError as error:
             raise ValueError(f"{name}={value!r}: {error}") from None
-    if callable(value) and value in (_spending.obrien_fleming, _spending.pocock,
-                                     _boundaries.obrien_fleming, _boundaries.pocock):
-        raise TypeError(f"{name} takes a spending function object; call the factory: "
-                        f"{name}=tp.{value.__module__.split('.')[-1]}.{value.__name__}()")
-    raise TypeError(f"{name} must be a spending function (tp.spending.obrien_fleming(), "
-                    "pocock(), hwang_shih_decani(gamma), power_family(rho)) or a classical "
-                    "boundary (tp.boundaries.obrien_fleming(), pocock()); got "
-                    f"{name}={value!r}")
+    if callable(value) and value in (
+        _spending.obrien_fleming,
+        _spending.pocock,
+        _boundaries.obrien_fleming,
+        _boundaries.pocock,
+    ):
+        raise TypeError(
+            f"{name} takes a spending function object; call the factory: "
+            f"{name}=tp.{value.__module__.split('.')[-1]}.{value.__name__}()"
+        )
+    raise TypeError(
+        f"{name} must be a spending function (tp.spending.obrien_fleming(), "
+        "pocock(), hwang_shih_decani(gamma), power_family(rho)) or a classical "
+        "boundary (tp.boundaries.obrien_fleming(), pocock()); got "
+        f"{name}={value!r}"
+    )
 
 
 #: Smallest information between consecutive looks.  The recursive integration
@@ -543,23 +614,30 @@ def _check_fractions(value: Any) -> tuple[float, ...]:
     try:
         fractions = tuple(check_real("info_fractions", v) for v in value)
     except TypeError:
-        raise TypeError("info_fractions must be a sequence of numbers increasing to 1, e.g. "
-                        f"(1/3, 2/3, 1.0); got info_fractions={value!r}") from None
+        raise TypeError(
+            "info_fractions must be a sequence of numbers increasing to 1, e.g. "
+            f"(1/3, 2/3, 1.0); got info_fractions={value!r}"
+        ) from None
     if not fractions:
         raise ValueError("info_fractions must list at least one look; got an empty sequence")
-    ok = (all(0.0 < f <= 1.0 for f in fractions)
-          and all(b > a for a, b in zip(fractions, fractions[1:], strict=False))
-          and abs(fractions[-1] - 1.0) < 1e-9)
+    ok = (
+        all(0.0 < f <= 1.0 for f in fractions)
+        and all(b > a for a, b in zip(fractions, fractions[1:], strict=False))
+        and abs(fractions[-1] - 1.0) < 1e-9
+    )
     if not ok:
-        raise ValueError("info_fractions must be strictly increasing numbers in (0, 1] ending "
-                         f"at 1 (the final analysis); got info_fractions={value!r}")
+        raise ValueError(
+            "info_fractions must be strictly increasing numbers in (0, 1] ending "
+            f"at 1 (the final analysis); got info_fractions={value!r}"
+        )
     gaps = np.diff(fractions)
     if gaps.size and gaps.min() < _MIN_LOOK_SPACING:
         k = int(np.argmin(gaps))
         raise ValueError(
             f"info_fractions={value!r} has looks {k + 1} and {k + 2} only {gaps[k]:.3g} of the "
             f"information apart; allowed: at least {_MIN_LOOK_SPACING:g} (closer looks are "
-            "in effect one analysis: merge them)")
+            "in effect one analysis: merge them)"
+        )
     return fractions[:-1] + (1.0,)
 
 
@@ -665,53 +743,78 @@ class GroupSequential:
         set_ = object.__setattr__
         set_(self, "info_fractions", _check_fractions(self.info_fractions))
         if isinstance(self.sided, bool) or self.sided not in (1, 2):
-            raise ValueError("sided must be 1 (one-sided) or 2 (two-sided symmetric); got "
-                             f"sided={self.sided!r}")
+            raise ValueError(
+                f"sided must be 1 (one-sided) or 2 (two-sided symmetric); got sided={self.sided!r}"
+            )
         alpha = check_open_unit("alpha", self.alpha)
         if alpha / self.sided >= 0.5:
-            raise ValueError(f"alpha must be below {0.5 * self.sided:g} for a "
-                             f"{'one' if self.sided == 1 else 'two'}-sided test; got "
-                             f"alpha={self.alpha!r}")
+            raise ValueError(
+                f"alpha must be below {0.5 * self.sided:g} for a "
+                f"{'one' if self.sided == 1 else 'two'}-sided test; got "
+                f"alpha={self.alpha!r}"
+            )
         beta = check_open_unit("beta", self.beta)
         if beta >= 1.0 - alpha / self.sided:
-            raise ValueError(f"beta must be below 1 - alpha/sided = {1 - alpha / self.sided:g} "
-                             f"(power above the type I error); got beta={self.beta!r}")
+            raise ValueError(
+                f"beta must be below 1 - alpha/sided = {1 - alpha / self.sided:g} "
+                f"(power above the type I error); got beta={self.beta!r}"
+            )
         set_(self, "alpha", alpha)
         set_(self, "beta", beta)
         set_(self, "efficacy", _as_spending(self.efficacy, "efficacy"))
         if self.futility is not None:
             fut = _as_spending(self.futility, "futility")
             if isinstance(fut, ClassicalBoundary):
-                raise ValueError("futility takes a beta-spending function (e.g. "
-                                 "tp.spending.obrien_fleming()), not a classical boundary; "
-                                 f"got futility={self.futility!r}")
+                raise ValueError(
+                    "futility takes a beta-spending function (e.g. "
+                    "tp.spending.obrien_fleming()), not a classical boundary; "
+                    f"got futility={self.futility!r}"
+                )
             set_(self, "futility", fut)
             if self.sided == 2:
-                raise ValueError("futility bounds are supported for one-sided tests only "
-                                 "(sided=1); got sided=2 with futility="
-                                 f"{self.futility!r}")
+                raise ValueError(
+                    "futility bounds are supported for one-sided tests only "
+                    "(sided=1); got sided=2 with futility="
+                    f"{self.futility!r}"
+                )
         if not isinstance(self.binding, bool | np.bool_):
             raise TypeError(f"binding must be True or False; got binding={self.binding!r}")
         set_(self, "binding", bool(self.binding))
         if self.binding and self.futility is None:
-            raise ValueError("binding=True needs futility bounds; give futility=<spending "
-                             "function> or leave binding=False")
+            raise ValueError(
+                "binding=True needs futility bounds; give futility=<spending "
+                "function> or leave binding=False"
+            )
         if self.binding and isinstance(self.efficacy, ClassicalBoundary):
-            raise ValueError("binding futility is supported with alpha-spending efficacy "
-                             "bounds only; use binding=False with "
-                             f"efficacy={self.efficacy!r}")
+            raise ValueError(
+                "binding futility is supported with alpha-spending efficacy "
+                "bounds only; use binding=False with "
+                f"efficacy={self.efficacy!r}"
+            )
         set_(self, "grid_points", check_int("grid_points", self.grid_points, minimum=4))
-        set_(self, "_solution", _solve_design(
-            np.array(self.info_fractions), alpha, self.sided, self.efficacy, self.futility,
-            beta, self.binding, self.grid_points))
+        set_(
+            self,
+            "_solution",
+            _solve_design(
+                np.array(self.info_fractions),
+                alpha,
+                self.sided,
+                self.efficacy,
+                self.futility,
+                beta,
+                self.binding,
+                self.grid_points,
+            ),
+        )
         self._check_solution()
 
     def _check_solution(self) -> None:
         """Fail loudly if the bounds do not spend alpha and beta as specified."""
         fractions = np.array(self.info_fractions)
         upper = self._solution.efficacy
-        lower = self._lower if (self.binding or self.sided == 2) else np.full(self.n_looks,
-                                                                              -math.inf)
+        lower = (
+            self._lower if (self.binding or self.sided == 2) else np.full(self.n_looks, -math.inf)
+        )
         up, low = _crossings(fractions, lower, upper, 0.0, self.grid_points)
         size = float(up.sum() + (low.sum() if self.sided == 2 else 0.0))
         power = self.power_at(self.drift)
@@ -720,7 +823,8 @@ class GroupSequential:
                 f"no boundaries spend alpha={self.alpha:g} and beta={self.beta:g} as asked with "
                 f"info_fractions={self.info_fractions} (type I error {size:.6f}, power "
                 f"{power:.6f}); the futility spending is too aggressive for these looks: "
-                "use binding=False, a more conservative futility function or later looks")
+                "use binding=False, a more conservative futility function or later looks"
+            )
 
     # ---------------------------------------------------------- attributes
     @property
@@ -751,12 +855,14 @@ class GroupSequential:
     def alpha_spent(self) -> np.ndarray:
         """Cumulative type I error spent by each look (under H0, futility ignored)."""
         if isinstance(self.efficacy, SpendingFunction):
-            return self.efficacy.spent(np.array(self.info_fractions),
-                                       self.alpha / self.sided) * self.sided
-        lower = -self._solution.efficacy if self.sided == 2 else np.full(self.n_looks,
-                                                                         -math.inf)
-        up, low = _crossings(np.array(self.info_fractions), lower, self._solution.efficacy,
-                             0.0, self.grid_points)
+            return (
+                self.efficacy.spent(np.array(self.info_fractions), self.alpha / self.sided)
+                * self.sided
+            )
+        lower = -self._solution.efficacy if self.sided == 2 else np.full(self.n_looks, -math.inf)
+        up, low = _crossings(
+            np.array(self.info_fractions), lower, self._solution.efficacy, 0.0, self.grid_points
+        )
         return np.cumsum(up + low)
 
     @property
@@ -779,8 +885,12 @@ class GroupSequential:
     @property
     def expected_information(self) -> Mapping[str, float]:
         """Expected information at stopping relative to the fixed design, H0 and H1."""
-        return MappingProxyType({"H0": self.expected_information_at(0.0),
-                                 "H1": self.expected_information_at(self.drift)})
+        return MappingProxyType(
+            {
+                "H0": self.expected_information_at(0.0),
+                "H1": self.expected_information_at(self.drift),
+            }
+        )
 
     # -------------------------------------------------------------- methods
     def crossing_probabilities(self, drift: float) -> tuple[np.ndarray, np.ndarray]:
@@ -808,8 +918,9 @@ class GroupSequential:
         0.025
         """
         d = check_real("drift", drift)
-        return _crossings(np.array(self.info_fractions), self._lower, self._solution.efficacy,
-                          d, self.grid_points)
+        return _crossings(
+            np.array(self.info_fractions), self._lower, self._solution.efficacy, d, self.grid_points
+        )
 
     def power_at(self, drift: float) -> float:
         """Probability of rejecting H0 in the direction of ``drift > 0``.
@@ -843,13 +954,13 @@ class GroupSequential:
         target = check_open_unit("power", power)
         size = self.power_at(0.0)
         if target <= size:
-            raise ValueError(f"power must exceed the test's type I error {size:.4g}; got "
-                             f"power={power!r}")
+            raise ValueError(
+                f"power must exceed the test's type I error {size:.4g}; got power={power!r}"
+            )
         hi = 2.0 * self.drift + 2.0
         while self.power_at(hi) < target:
             hi *= 2.0
-        return float(optimize.brentq(lambda d: self.power_at(d) - target, 0.0, hi,
-                                     xtol=1e-12))
+        return float(optimize.brentq(lambda d: self.power_at(d) - target, 0.0, hi, xtol=1e-12))
 
     def expected_information_at(self, drift: float) -> float:
         """Expected information at stopping, relative to the fixed design.
@@ -924,26 +1035,38 @@ class GroupSequential:
         """
         k = self.n_looks
         fracs = ", ".join(f"{t:.3g}" for t in self.info_fractions)
-        interims = {0: "the final analysis only", 1: "one interim analysis and the final "
-                    "analysis"}.get(k - 1, f"{k - 1} interim analyses and the final analysis")
-        sided = (f"one-sided alpha = {self.alpha:g}" if self.sided == 1
-                 else f"two-sided alpha = {self.alpha:g} with symmetric bounds")
-        how = (f"the {self.efficacy.label} alpha-spending function"
-               if isinstance(self.efficacy, SpendingFunction)
-               else f"the {self.efficacy.label} (constant "
-                    f"C = {self._solution.classical_constant:.4f})")
-        text = (f"Group-sequential design with {k} analyses at information fractions "
-                f"{fracs} ({interims}), {sided}, efficacy bounds from "
-                f"{how}")
+        interims = {
+            0: "the final analysis only",
+            1: "one interim analysis and the final analysis",
+        }.get(k - 1, f"{k - 1} interim analyses and the final analysis")
+        sided = (
+            f"one-sided alpha = {self.alpha:g}"
+            if self.sided == 1
+            else f"two-sided alpha = {self.alpha:g} with symmetric bounds"
+        )
+        how = (
+            f"the {self.efficacy.label} alpha-spending function"
+            if isinstance(self.efficacy, SpendingFunction)
+            else f"the {self.efficacy.label} (constant C = {self._solution.classical_constant:.4f})"
+        )
+        text = (
+            f"Group-sequential design with {k} analyses at information fractions "
+            f"{fracs} ({interims}), {sided}, efficacy bounds from "
+            f"{how}"
+        )
         if self.futility is not None:
-            text += (f"; {'binding' if self.binding else 'non-binding'} futility bounds from "
-                     f"the {self.futility.label} beta-spending function (beta = "
-                     f"{self.beta:g})")
+            text += (
+                f"; {'binding' if self.binding else 'non-binding'} futility bounds from "
+                f"the {self.futility.label} beta-spending function (beta = "
+                f"{self.beta:g})"
+            )
         info = self.expected_information
-        text += (f". The maximum information is {self.inflation_factor:.3f} times that of "
-                 f"the fixed design with power {100 * (1 - self.beta):.3g}% (inflation "
-                 f"factor); expected information is {info['H0']:.3f} (H0) and "
-                 f"{info['H1']:.3f} (H1) times the fixed design's.")
+        text += (
+            f". The maximum information is {self.inflation_factor:.3f} times that of "
+            f"the fixed design with power {100 * (1 - self.beta):.3g}% (inflation "
+            f"factor); expected information is {info['H0']:.3f} (H0) and "
+            f"{info['H1']:.3f} (H1) times the fixed design's."
+        )
         return text
 
     def to_frame(self) -> pd.DataFrame:
@@ -970,23 +1093,27 @@ class GroupSequential:
         eff_h0 = up0 + low0 if two else up0
         eff_h1 = up1
         no_fut = np.zeros(self.n_looks) if two or self.futility is None else None
-        frame = pd.DataFrame({
-            "look": np.arange(1, self.n_looks + 1),
-            "info_fraction": self.info_fractions,
-            "information": np.array(self.info_fractions) * self.inflation_factor,
-            "efficacy_z": self._solution.efficacy,
-            "efficacy_p": special.ndtr(-self._solution.efficacy),
-            "futility_z": (np.full(self.n_looks, np.nan) if self.futility_z is None
-                           else self.futility_z),
-            "alpha_spent": self.alpha_spent,
-            "beta_spent": (np.full(self.n_looks, np.nan) if self.beta_spent is None
-                           else self.beta_spent),
-            "stop_efficacy_h0": eff_h0,
-            "stop_efficacy_h1": eff_h1,
-            "stop_futility_h0": no_fut if no_fut is not None else low0,
-            "stop_futility_h1": no_fut if no_fut is not None else low1,
-            "power": np.cumsum(eff_h1),
-        })
+        frame = pd.DataFrame(
+            {
+                "look": np.arange(1, self.n_looks + 1),
+                "info_fraction": self.info_fractions,
+                "information": np.array(self.info_fractions) * self.inflation_factor,
+                "efficacy_z": self._solution.efficacy,
+                "efficacy_p": special.ndtr(-self._solution.efficacy),
+                "futility_z": (
+                    np.full(self.n_looks, np.nan) if self.futility_z is None else self.futility_z
+                ),
+                "alpha_spent": self.alpha_spent,
+                "beta_spent": (
+                    np.full(self.n_looks, np.nan) if self.beta_spent is None else self.beta_spent
+                ),
+                "stop_efficacy_h0": eff_h0,
+                "stop_efficacy_h1": eff_h1,
+                "stop_futility_h0": no_fut if no_fut is not None else low0,
+                "stop_futility_h1": no_fut if no_fut is not None else low1,
+                "power": np.cumsum(eff_h1),
+            }
+        )
         return frame
 
     def __repr__(self) -> str:
@@ -994,8 +1121,9 @@ class GroupSequential:
         rows = {
             "Information fraction": frame["info_fraction"],
             "Information (x fixed design)": frame["information"],
-            "Efficacy bound (z)" if self.sided == 1 else "Efficacy bound (|z|)":
-                frame["efficacy_z"],
+            "Efficacy bound (z)" if self.sided == 1 else "Efficacy bound (|z|)": frame[
+                "efficacy_z"
+            ],
             "Nominal one-sided p": frame["efficacy_p"],
         }
         if self.futility is not None:
@@ -1080,8 +1208,7 @@ class SequentialSampleSizeResult(SampleSizeResult):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        object.__setattr__(self, "expected_n_total",
-                           MappingProxyType(dict(self.expected_n_total)))
+        object.__setattr__(self, "expected_n_total", MappingProxyType(dict(self.expected_n_total)))
 
     def looks_frame(self, hypothesis: str | None = None) -> pd.DataFrame:
         """One row per look: information fraction, N, bounds and stopping probabilities.
@@ -1109,8 +1236,10 @@ class SequentialSampleSizeResult(SampleSizeResult):
         frame = gsd.to_frame()
         name = self.hypotheses[0] if hypothesis is None else hypothesis
         if name not in self.hypotheses:
-            raise ValueError(f"hypothesis={hypothesis!r} is not one of the required "
-                             f"hypotheses {list(self.hypotheses)}")
+            raise ValueError(
+                f"hypothesis={hypothesis!r} is not one of the required "
+                f"hypotheses {list(self.hypotheses)}"
+            )
         stat = _statistic(self.design, name, gsd)
         up, low = _crossing(gsd, stat)
         frame.insert(2, "n_total", list(self.n_total_per_look))
@@ -1152,8 +1281,9 @@ class SequentialSampleSizeResult(SampleSizeResult):
 
 def _check_gsd(sequential: Any) -> GroupSequential:
     if not isinstance(sequential, GroupSequential):
-        raise TypeError("sequential must be a tp.GroupSequential(...) design; got "
-                        f"sequential={sequential!r}")
+        raise TypeError(
+            f"sequential must be a tp.GroupSequential(...) design; got sequential={sequential!r}"
+        )
     return sequential
 
 
@@ -1166,7 +1296,8 @@ def _check_level(design: Any, gsd: GroupSequential) -> None:
             f"sequential={'one' if gsd.sided == 1 else 'two'}-sided alpha={gsd.alpha:g} "
             f"({gsd_level:g} per tail) disagrees with the design's "
             f"{'one' if design.sided == 1 else 'two'}-sided alpha={design.alpha:g} "
-            f"({design_level:g} per tail); give both the same level")
+            f"({design_level:g} per tail); give both the same level"
+        )
 
 
 Statistic = TestStatistic | IntersectionUnion
@@ -1181,20 +1312,23 @@ def _statistic(design: Any, name: str, gsd: GroupSequential) -> Statistic:
                 f"hypothesis {name!r} is an intersection-union test of "
                 f"{len(stat.components)} comparisons; group-sequential designs take "
                 "intersection-union tests of two comparisons (the combination of a 2x2 "
-                "factorial) or single-contrast hypotheses")
+                "factorial) or single-contrast hypotheses"
+            )
         if gsd.sided != 1:
             level = gsd.alpha / gsd.sided
             raise ValueError(
                 f"hypothesis {name!r} is a one-sided intersection-union test; its "
                 f"group-sequential version needs a one-sided design: use "
                 f"tp.GroupSequential(sided=1, alpha={level:g}, ...) (each comparison at "
-                f"one-sided {level:g}); got sided={gsd.sided}")
+                f"one-sided {level:g}); got sided={gsd.sided}"
+            )
         rho = float(stat.correlation[0, 1])
         if not abs(rho) <= _MAX_COMBINATION_CORR:
             raise ValueError(
                 f"hypothesis {name!r}: its two comparisons have correlation {rho:.4f}; "
                 f"the sequential engine takes |correlation| <= {_MAX_COMBINATION_CORR} "
-                "(a more balanced allocation brings it down)")
+                "(a more balanced allocation brings it down)"
+            )
     return stat
 
 
@@ -1211,8 +1345,9 @@ def _drifts(stat: Statistic, gsd: GroupSequential) -> tuple[float, ...]:
     return (_drift(stat, gsd),)
 
 
-def _crossing(gsd: GroupSequential, stat: Statistic, drifts: Sequence[float] | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _crossing(
+    gsd: GroupSequential, stat: Statistic, drifts: Sequence[float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-look P(stop for efficacy) and P(stop below) of the hypothesis' sequential test.
 
     ``drifts`` overrides the statistic's own (e.g. zeros for the global null).
@@ -1220,8 +1355,13 @@ def _crossing(gsd: GroupSequential, stat: Statistic, drifts: Sequence[float] | N
     d = _drifts(stat, gsd) if drifts is None else tuple(drifts)
     if isinstance(stat, IntersectionUnion):
         return _combination_crossings(
-            np.array(gsd.info_fractions), gsd._lower, gsd._solution.efficacy, d,
-            float(stat.correlation[0, 1]), min(gsd.grid_points, _BIVARIATE_GRID))
+            np.array(gsd.info_fractions),
+            gsd._lower,
+            gsd._solution.efficacy,
+            d,
+            float(stat.correlation[0, 1]),
+            min(gsd.grid_points, _BIVARIATE_GRID),
+        )
     return gsd.crossing_probabilities(d[0])
 
 
@@ -1232,13 +1372,19 @@ def _expected_fraction(gsd: GroupSequential, up: np.ndarray, low: np.ndarray) ->
     return float(np.dot(stop, gsd.info_fractions))
 
 
-def _expected_n(gsd: GroupSequential, stat: Statistic, n_total: int,
-                h1: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
+def _expected_n(
+    gsd: GroupSequential,
+    stat: Statistic,
+    n_total: int,
+    h1: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, float]:
     """Expected analysed participants at stopping, no effect (H0) and planned (H1)."""
     zeros = (0.0,) * len(_drifts(stat, gsd))
     h1 = _crossing(gsd, stat) if h1 is None else h1
-    return {"H0": n_total * _expected_fraction(gsd, *_crossing(gsd, stat, zeros)),
-            "H1": n_total * _expected_fraction(gsd, *h1)}
+    return {
+        "H0": n_total * _expected_fraction(gsd, *_crossing(gsd, stat, zeros)),
+        "H1": n_total * _expected_fraction(gsd, *h1),
+    }
 
 
 def _fixed_scale(stat: Statistic, gsd: GroupSequential, target: float) -> float:
@@ -1265,29 +1411,38 @@ def _fixed_scale(stat: Statistic, gsd: GroupSequential, target: float) -> float:
 
 def _method_text(gsd: GroupSequential, stat: Statistic) -> str:
     if isinstance(stat, IntersectionUnion):
-        text = (f"group-sequential intersection-union (min) test, {gsd.n_looks} looks: both "
-                "comparisons must cross the efficacy bound at the same look; bivariate "
-                "recursive integration of their canonical joint normal statistics "
-                "(accuracy about 1e-6); ")
-        return text + (_NORMAL_NOTE if math.isfinite(stat.df)
-                       else stat.components[0].method)
-    text = (f"group-sequential, {gsd.n_looks} looks, exact recursive integration "
-            "(Armitage-McPherson-Rowe) of the canonical normal statistics; ")
+        text = (
+            f"group-sequential intersection-union (min) test, {gsd.n_looks} looks: both "
+            "comparisons must cross the efficacy bound at the same look; bivariate "
+            "recursive integration of their canonical joint normal statistics "
+            "(accuracy about 1e-6); "
+        )
+        return text + (_NORMAL_NOTE if math.isfinite(stat.df) else stat.components[0].method)
+    text = (
+        f"group-sequential, {gsd.n_looks} looks, exact recursive integration "
+        "(Armitage-McPherson-Rowe) of the canonical normal statistics; "
+    )
     return text + (_NORMAL_NOTE if math.isfinite(stat.df) else stat.method)
 
 
-def _looks_table(gsd: GroupSequential, n_total: int, up: np.ndarray, low: np.ndarray
-                 ) -> pd.DataFrame:
-    return pd.DataFrame({
-        "look": np.arange(1, gsd.n_looks + 1), "info_fraction": gsd.info_fractions,
-        "n_total": [math.ceil(t * n_total - 1e-9) for t in gsd.info_fractions],
-        "stop_efficacy": up,
-        "stop_futility": low if gsd.futility is not None else np.zeros(gsd.n_looks),
-        "power": np.cumsum(up)})
+def _looks_table(
+    gsd: GroupSequential, n_total: int, up: np.ndarray, low: np.ndarray
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "look": np.arange(1, gsd.n_looks + 1),
+            "info_fraction": gsd.info_fractions,
+            "n_total": [math.ceil(t * n_total - 1e-9) for t in gsd.info_fractions],
+            "stop_efficacy": up,
+            "stop_futility": low if gsd.futility is not None else np.zeros(gsd.n_looks),
+            "power": np.cumsum(up),
+        }
+    )
 
 
-def _sequential_sample_size(design: Any, *, power: float, hypothesis: Any,
-                            sequential: Any) -> SequentialSampleSizeResult:
+def _sequential_sample_size(
+    design: Any, *, power: float, hypothesis: Any, sequential: Any
+) -> SequentialSampleSizeResult:
     """``design.sample_size(power=, hypothesis=, sequential=gsd)``.
 
     Every listed hypothesis must reach ``power``: each is solved on its own
@@ -1307,9 +1462,11 @@ def _sequential_sample_size(design: Any, *, power: float, hypothesis: Any,
         if min(_drifts(stat, gsd)) <= 0:
             parts = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
             effects = ", ".join(f"{s.effect:g}" for s in parts)
-            raise ValueError(f"power={target} is out of reach for {name!r}: its planned "
-                             f"effect ({effects}) is zero or in the unfavourable direction "
-                             "for the one-sided sequential test")
+            raise ValueError(
+                f"power={target} is out of reach for {name!r}: its planned "
+                f"effect ({effects}) is zero or in the unfavourable direction "
+                "for the one-sided sequential test"
+            )
     ratios = design.allocation_ratios
     current = float(design.n_array[0] / ratios[0])
     lo = design._min_multiplier(ratios)
@@ -1325,13 +1482,21 @@ def _sequential_sample_size(design: Any, *, power: float, hypothesis: Any,
 
         # The normal-approximation guess is within a few percent: bracket it
         # tightly, so the exact search needs few (costly) evaluations.
-        guess = min(current * _fixed_scale(stat, gsd, target) * gsd.inflation_factor,
-                    float(MAX_SEARCH_UNITS))   # float noise effects would overflow int64
+        guess = min(
+            current * _fixed_scale(stat, gsd, target) * gsd.inflation_factor,
+            float(MAX_SEARCH_UNITS),
+        )  # float noise effects would overflow int64
         below = max(lo, int(0.97 * guess))
         start_lo = below + 1 if below > lo and power_at(below) < target else lo
-        multipliers.append(smallest_multiplier(
-            power_at, target, lo=start_lo, start=max(start_lo, math.ceil(1.03 * guess)),
-            what="allocation multiplier"))
+        multipliers.append(
+            smallest_multiplier(
+                power_at,
+                target,
+                lo=start_lo,
+                start=max(start_lo, math.ceil(1.03 * guess)),
+                what="allocation multiplier",
+            )
+        )
     final = design.with_cell_sizes(max(multipliers) * ratios)
     n_max = final.n_total
     powers, expected, fixed, methods = {}, {}, {}, []
@@ -1344,23 +1509,34 @@ def _sequential_sample_size(design: Any, *, power: float, hypothesis: Any,
         methods.append(_method_text(gsd, s))
     first = names[0]
     return SequentialSampleSizeResult(
-        n_per_cell=final.n_per_cell, n_total=n_max,
-        n_randomized_per_cell=final.n_randomized_per_cell, n_randomized=final.n_randomized,
-        power=min(powers.values()), powers=powers, target=target, hypotheses=tuple(names),
-        design=final, method="; ".join(dict.fromkeys(methods)) + note, sequential=gsd,
+        n_per_cell=final.n_per_cell,
+        n_total=n_max,
+        n_randomized_per_cell=final.n_randomized_per_cell,
+        n_randomized=final.n_randomized,
+        power=min(powers.values()),
+        powers=powers,
+        target=target,
+        hypotheses=tuple(names),
+        design=final,
+        method="; ".join(dict.fromkeys(methods)) + note,
+        sequential=gsd,
         n_total_per_look=tuple(math.ceil(t * n_max - 1e-9) for t in gsd.info_fractions),
-        expected_n_total=expected[first], n_total_fixed=max(fixed.values()),
-        extras={"expected_n_total": expected, "n_total_fixed": fixed})
+        expected_n_total=expected[first],
+        n_total_fixed=max(fixed.values()),
+        extras={"expected_n_total": expected, "n_total_fixed": fixed},
+    )
 
 
-def _sequential_power(design: Any, hypotheses: Any, *, method: str, sequential: Any,
-                      **options: Any) -> PowerResult:
+def _sequential_power(
+    design: Any, hypotheses: Any, *, method: str, sequential: Any, **options: Any
+) -> PowerResult:
     """``design.power(sequential=gsd)``: power of the sequential test per hypothesis."""
     gsd = _check_gsd(sequential)
     _check_level(design, gsd)
     if hypotheses is None:
-        names = tuple(n for n in design.hypothesis_names
-                      if not design.hypothesis(n).is_intersection_union)
+        names = tuple(
+            n for n in design.hypothesis_names if not design.hypothesis(n).is_intersection_union
+        )
     else:
         names = design._names(hypotheses)
     if method == "simulation":
@@ -1368,8 +1544,10 @@ def _sequential_power(design: Any, hypotheses: Any, *, method: str, sequential: 
 
         return simulate_sequential_power(design, names, sequential=gsd, **options)
     if method != "analytic":
-        raise ValueError(f"method={method!r} is not available with sequential=; choose "
-                         "'analytic' or 'simulation'")
+        raise ValueError(
+            f"method={method!r} is not available with sequential=; choose "
+            "'analytic' or 'simulation'"
+        )
     if options:
         raise TypeError(f"power(sequential=...) got unexpected options {sorted(options)}")
     rows, stopping, expected = [], {}, {}
@@ -1379,23 +1557,48 @@ def _sequential_power(design: Any, hypotheses: Any, *, method: str, sequential: 
         seq_power = float(up.sum())
         if isinstance(stat, IntersectionUnion):
             weak = stat.weakest
-            rows.append(PowerRow(
-                hypothesis=name, estimand=stat.estimand, effect=weak.effect, se=weak.se,
-                df=weak.df, critical_value=float(gsd.efficacy_z[-1]), power=seq_power,
-                method=_method_text(gsd, stat), scale=weak.scale))
+            rows.append(
+                PowerRow(
+                    hypothesis=name,
+                    estimand=stat.estimand,
+                    effect=weak.effect,
+                    se=weak.se,
+                    df=weak.df,
+                    critical_value=float(gsd.efficacy_z[-1]),
+                    power=seq_power,
+                    method=_method_text(gsd, stat),
+                    scale=weak.scale,
+                )
+            )
         else:
             drift = _drift(stat, gsd)
-            rows.append(PowerRow(
-                hypothesis=name, estimand=stat.estimand, effect=stat.effect, se=stat.se,
-                df=stat.df, critical_value=float(gsd.efficacy_z[-1]), power=seq_power,
-                method=_method_text(gsd, stat), noncentrality=drift**2, scale=stat.scale))
+            rows.append(
+                PowerRow(
+                    hypothesis=name,
+                    estimand=stat.estimand,
+                    effect=stat.effect,
+                    se=stat.se,
+                    df=stat.df,
+                    critical_value=float(gsd.efficacy_z[-1]),
+                    power=seq_power,
+                    method=_method_text(gsd, stat),
+                    noncentrality=drift**2,
+                    scale=stat.scale,
+                )
+            )
         stopping[name] = _looks_table(gsd, design.n_total, up, low)
         expected[name] = _expected_n(gsd, stat, design.n_total, (up, low))
-    summary = (f"{design.describe()} | group-sequential: {gsd.n_looks} looks at "
-               f"{', '.join(f'{t:.3g}' for t in gsd.info_fractions)} of N={design.n_total}")
-    return PowerResult(rows=tuple(rows), summary=summary, method="analytic", design=design,
-                       extras={"sequential": gsd, "stopping": stopping,
-                               "expected_n_total": expected})
+    summary = (
+        f"{design.describe()} | group-sequential: {gsd.n_looks} looks at "
+        f"{', '.join(f'{t:.3g}' for t in gsd.info_fractions)} of N={design.n_total}"
+    )
+    return PowerResult(
+        rows=tuple(rows),
+        summary=summary,
+        method="analytic",
+        design=design,
+        extras={"sequential": gsd, "stopping": stopping, "expected_n_total": expected},
+    )
 
 
 _SAMPLE_SIZE_OPTIONS["sequential"] = _sequential_sample_size

@@ -164,24 +164,32 @@ class RandomizationPlan:
     seed: int = 2026
 
     def __post_init__(self) -> None:
-        if self.n is not None and (isinstance(self.n, bool) or not isinstance(self.n, int)
-                                   or self.n < 1):
+        if self.n is not None and (
+            isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1
+        ):
             raise ValueError(f"n must be a whole number >= 1; got n={self.n!r}")
         sizes = tuple(self.block_sizes)
         for size in sizes:
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError("block_sizes must be whole numbers >= 1; got "
-                                 f"block_sizes={self.block_sizes!r}")
+                raise ValueError(
+                    f"block_sizes must be whole numbers >= 1; got block_sizes={self.block_sizes!r}"
+                )
         object.__setattr__(self, "block_sizes", sizes)
         if not isinstance(self.strata, Mapping):
-            raise TypeError("strata must be a table {variable: [levels]}; got "
-                            f"strata={self.strata!r}")
+            raise TypeError(
+                f"strata must be a table {{variable: [levels]}}; got strata={self.strata!r}"
+            )
         strata = {}
         for name, levels in self.strata.items():
-            if isinstance(levels, str) or not all(isinstance(v, str) for v in levels) \
-                    or len(levels) < 1:
-                raise ValueError(f"strata must map each variable to a list of level names; "
-                                 f"got strata[{name!r}]={levels!r}")
+            if (
+                isinstance(levels, str)
+                or not all(isinstance(v, str) for v in levels)
+                or len(levels) < 1
+            ):
+                raise ValueError(
+                    f"strata must map each variable to a list of level names; "
+                    f"got strata[{name!r}]={levels!r}"
+                )
             strata[name] = tuple(levels)
         object.__setattr__(self, "strata", MappingProxyType(strata))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -212,16 +220,26 @@ class SensitivityGrid:
     effect_scale: tuple[float, ...] = (0.75, 1.0, 1.25)
 
     def __post_init__(self) -> None:
-        for name, low, high in (("sd", 0.0, math.inf), ("dropout", -1e-300, 1.0),
-                                ("effect_scale", 0.0, math.inf)):
+        for name, low, high in (
+            ("sd", 0.0, math.inf),
+            ("dropout", -1e-300, 1.0),
+            ("effect_scale", 0.0, math.inf),
+        ):
             values = tuple(getattr(self, name))
             for v in values:
-                if isinstance(v, bool) or not isinstance(v, numbers.Real) \
-                        or not (low < v < high or (name == "dropout" and v == 0)):
-                    allowed = {"sd": "numbers > 0", "dropout": "proportions in [0, 1)",
-                               "effect_scale": "numbers > 0"}[name]
-                    raise ValueError(f"{name} must be a list of {allowed}; got "
-                                     f"{name}={getattr(self, name)!r}")
+                if (
+                    isinstance(v, bool)
+                    or not isinstance(v, numbers.Real)
+                    or not (low < v < high or (name == "dropout" and v == 0))
+                ):
+                    allowed = {
+                        "sd": "numbers > 0",
+                        "dropout": "proportions in [0, 1)",
+                        "effect_scale": "numbers > 0",
+                    }[name]
+                    raise ValueError(
+                        f"{name} must be a list of {allowed}; got {name}={getattr(self, name)!r}"
+                    )
             object.__setattr__(self, name, tuple(float(v) for v in values))
 
 
@@ -300,7 +318,7 @@ class Spec:
                 continue
             if isinstance(value, str):
                 value = (value,)
-            if not isinstance(value, Iterable):     # tuple(3) said "'int' ... not iterable"
+            if not isinstance(value, Iterable):  # tuple(3) said "'int' ... not iterable"
                 raise TypeError(f"{name} must be a list of strings; got {name}={value!r}")
             value = tuple(value)
             if not all(isinstance(v, str) for v in value):
@@ -315,32 +333,44 @@ class Spec:
                     try:
                         self.design.hypothesis(h)
                     except (ValueError, TypeError) as exc:
-                        raise ValueError(f"{name} names an unknown hypothesis {h!r}: {exc}") \
-                            from None
+                        raise ValueError(
+                            f"{name} names an unknown hypothesis {h!r}: {exc}"
+                        ) from None
         elif names:
             known = _design_hypotheses(self.design)
             for name in ("hypotheses", "primary"):
                 for h in getattr(self, name) or ():
                     if h not in known:
-                        raise ValueError(f"{name} names an unknown hypothesis {h!r}; the "
-                                         f"design's are {list(known)}" + did_you_mean(h, known))
+                        raise ValueError(
+                            f"{name} names an unknown hypothesis {h!r}; the "
+                            f"design's are {list(known)}" + did_you_mean(h, known)
+                        )
         if self.primary is None:
             object.__setattr__(self, "primary", (_default_primary(self.design, names),))
-        if isinstance(self.power, bool) or not isinstance(self.power, numbers.Real) \
-                or not 0 < self.power < 1:
+        if (
+            isinstance(self.power, bool)
+            or not isinstance(self.power, numbers.Real)
+            or not 0 < self.power < 1
+        ):
             raise ValueError(f"power must lie strictly between 0 and 1; got power={self.power!r}")
         object.__setattr__(self, "power", float(self.power))
         if self.method not in ("analytic", "simulation"):
-            raise ValueError(f"method={self.method!r} is not allowed; choose 'analytic' or "
-                             "'simulation'" + did_you_mean(self.method, ("analytic",
-                                                                         "simulation")))
+            raise ValueError(
+                f"method={self.method!r} is not allowed; choose 'analytic' or "
+                "'simulation'" + did_you_mean(self.method, ("analytic", "simulation"))
+            )
         for name in ("n_sims", "seed"):
             value = getattr(self, name)
             # numbers.Integral: numpy integers (np.int64(1000)) were refused
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < \
-                    (1 if name == "n_sims" else 0):
-                raise ValueError(f"{name} must be a whole number >= "
-                                 f"{1 if name == 'n_sims' else 0}; got {name}={value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Integral)
+                or value < (1 if name == "n_sims" else 0)
+            ):
+                raise ValueError(
+                    f"{name} must be a whole number >= "
+                    f"{1 if name == 'n_sims' else 0}; got {name}={value!r}"
+                )
             object.__setattr__(self, name, int(value))
 
     @property
@@ -374,8 +404,9 @@ def _default_primary(design: Any, names: tuple[str, ...]) -> str:
             return name
     if names:
         return names[0]
-    raise ValueError("primary must name the hypothesis that sets the sample size; the design "
-                     "lists no hypotheses")
+    raise ValueError(
+        "primary must name the hypothesis that sets the sample size; the design lists no hypotheses"
+    )
 
 
 # ------------------------------------------------------------------ public API
@@ -560,11 +591,13 @@ def spec_hash(spec: Any) -> str:
 # ------------------------------------------------------------ Spec <-> dict
 def _spec_to_dict(spec: Spec) -> dict[str, Any]:
     data: dict[str, Any] = {"spec_version": SPEC_VERSION}
-    trial = {k: getattr(spec, k) for k in ("title", "outcome_label", "timepoint", "sources",
-                                           "scenario")}
+    trial = {
+        k: getattr(spec, k) for k in ("title", "outcome_label", "timepoint", "sources", "scenario")
+    }
     defaults = {f.name: f.default for f in dataclasses.fields(Spec)}
-    trial = {k: list(v) if isinstance(v, tuple) else v for k, v in trial.items()
-             if v != defaults[k]}
+    trial = {
+        k: list(v) if isinstance(v, tuple) else v for k, v in trial.items() if v != defaults[k]
+    }
     if trial:
         data["trial"] = trial
     data["design"] = _encode_object(spec.design, "design")
@@ -580,8 +613,7 @@ def _spec_to_dict(spec: Spec) -> dict[str, Any]:
             analysis[name] = _encode_object(value, f"analysis.{name}")
     data["analysis"] = analysis
     if spec.randomization is not None:
-        data["randomization"] = _encode_object(spec.randomization, "randomization",
-                                               with_type=False)
+        data["randomization"] = _encode_object(spec.randomization, "randomization", with_type=False)
     if spec.sensitivity is not None:
         data["sensitivity"] = _encode_object(spec.sensitivity, "sensitivity", with_type=False)
     return data
@@ -591,8 +623,9 @@ def _spec_from_dict(data: Mapping[str, Any]) -> Spec:
     _check_keys(data, _SECTIONS, "", what="section")
     version = data.get("spec_version", SPEC_VERSION)
     if version != SPEC_VERSION:
-        raise SpecError("spec_version", f"this trialplan reads spec_version = {SPEC_VERSION}; "
-                                        f"got {version!r}")
+        raise SpecError(
+            "spec_version", f"this trialplan reads spec_version = {SPEC_VERSION}; got {version!r}"
+        )
     if "design" not in data:
         raise SpecError("", "missing the [design] section (see the schema in trialplan.spec)")
     kwargs: dict[str, Any] = {}
@@ -602,8 +635,16 @@ def _spec_from_dict(data: Mapping[str, Any]) -> Spec:
     design_table = _table(data, "design", "")
     kwargs["design"] = _decode_object(design_table, "design", _no_cells)
     analysis = _table(data, "analysis", "")
-    allowed = ("hypotheses", "primary", "power", "method", "n_sims", "seed", "sequential",
-               "multiplicity")
+    allowed = (
+        "hypotheses",
+        "primary",
+        "power",
+        "method",
+        "n_sims",
+        "seed",
+        "sequential",
+        "multiplicity",
+    )
     _check_keys(analysis, allowed, "analysis")
     for key, value in analysis.items():
         path = f"analysis.{key}"
@@ -612,19 +653,39 @@ def _spec_from_dict(data: Mapping[str, Any]) -> Spec:
         else:
             kwargs[key] = tuple(value) if isinstance(value, list) else value
     if "randomization" in data:
-        kwargs["randomization"] = _build(RandomizationPlan,
-                                         _decode_fields(_table(data, "randomization", ""),
-                                                        RandomizationPlan, "randomization",
-                                                        _no_cells), "randomization")
+        kwargs["randomization"] = _build(
+            RandomizationPlan,
+            _decode_fields(
+                _table(data, "randomization", ""), RandomizationPlan, "randomization", _no_cells
+            ),
+            "randomization",
+        )
     if "sensitivity" in data:
-        kwargs["sensitivity"] = _build(SensitivityGrid,
-                                       _decode_fields(_table(data, "sensitivity", ""),
-                                                      SensitivityGrid, "sensitivity",
-                                                      _no_cells), "sensitivity")
-    return _build(Spec, kwargs, "", sections={
-        "title": "trial", "outcome_label": "trial", "timepoint": "trial", "sources": "trial",
-        "scenario": "trial", "hypotheses": "analysis", "primary": "analysis",
-        "power": "analysis", "method": "analysis", "n_sims": "analysis", "seed": "analysis"})
+        kwargs["sensitivity"] = _build(
+            SensitivityGrid,
+            _decode_fields(
+                _table(data, "sensitivity", ""), SensitivityGrid, "sensitivity", _no_cells
+            ),
+            "sensitivity",
+        )
+    return _build(
+        Spec,
+        kwargs,
+        "",
+        sections={
+            "title": "trial",
+            "outcome_label": "trial",
+            "timepoint": "trial",
+            "sources": "trial",
+            "scenario": "trial",
+            "hypotheses": "analysis",
+            "primary": "analysis",
+            "power": "analysis",
+            "method": "analysis",
+            "n_sims": "analysis",
+            "seed": "analysis",
+        },
+    )
 
 
 # ------------------------------------------------------- objects <-> tables
@@ -639,9 +700,11 @@ def _registry() -> dict[str, type]:
     import trialplan
 
     found: dict[str, type] = {}
-    namespaces = [trialplan] + [getattr(trialplan, m) for m in ("spending", "boundaries",
-                                                               "synergy", "multiplicity")
-                                if hasattr(trialplan, m)]
+    namespaces = [trialplan] + [
+        getattr(trialplan, m)
+        for m in ("spending", "boundaries", "synergy", "multiplicity")
+        if hasattr(trialplan, m)
+    ]
     for space in namespaces:
         prefix = "" if space is trialplan else space.__name__.rsplit(".", 1)[-1] + "."
         for attr in dir(space):
@@ -656,8 +719,11 @@ def _type_of(obj: Any, path: str) -> str:
     for name, known in _registry().items():
         if known is cls:
             return name
-    raise SpecError(path, f"cannot write a {cls.__name__} to a spec: only trialplan's "
-                          "exported classes can be named by 'type'")
+    raise SpecError(
+        path,
+        f"cannot write a {cls.__name__} to a spec: only trialplan's "
+        "exported classes can be named by 'type'",
+    )
 
 
 def _parameters(cls: type) -> dict[str, Any]:
@@ -687,8 +753,9 @@ def _encode_object(obj: Any, path: str, *, with_type: bool = True) -> dict[str, 
         key_path = f"{path}.{name}"
         if value is None:
             if default is not None:
-                raise SpecError(key_path, "None cannot be written to TOML, and the default is "
-                                          f"{default!r}")
+                raise SpecError(
+                    key_path, f"None cannot be written to TOML, and the default is {default!r}"
+                )
             continue
         table[name] = _encode_value(value, key_path, sep=_separator(obj))
     return table
@@ -714,12 +781,14 @@ def _encode_value(value: Any, path: str, *, sep: str = "+") -> Any:
         out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str | tuple):
-                raise SpecError(path, f"cannot write the key {key!r}: keys must be names or "
-                                      "cells")
+                raise SpecError(path, f"cannot write the key {key!r}: keys must be names or cells")
             label = _label(key, sep)
             if label in out:
-                raise SpecError(path, f"two keys share the label {label!r}; rename levels so "
-                                      "that 'level+level' labels are unique")
+                raise SpecError(
+                    path,
+                    f"two keys share the label {label!r}; rename levels so "
+                    "that 'level+level' labels are unique",
+                )
             out[label] = _encode_value(item, f"{path}.{label}", sep=sep)
         return out
     if isinstance(value, tuple | list | np.ndarray):
@@ -743,8 +812,13 @@ def _cells_of(table: Mapping[str, Any], parent: Callable[[str], Any]) -> Callabl
         levels = [table["stage1"], table["stage2"]]
     if not levels:
         return parent
-    labels = {_label(tuple(c), sep): tuple(c) for c in itertools.product(*levels)
-              for sep in ("+", "/") if all(isinstance(x, str) for x in c)}
+    labels = {
+        _label(tuple(c), sep): tuple(c)
+        for c in itertools.product(*levels)
+        for sep in ("+", "/")
+        if all(isinstance(x, str) for x in c)
+    }
+
     def resolve(label: str) -> Any:
         return labels.get(label, parent(label))
 
@@ -752,35 +826,45 @@ def _cells_of(table: Mapping[str, Any], parent: Callable[[str], Any]) -> Callabl
     return resolve
 
 
-def _decode_object(table: Mapping[str, Any], path: str,
-                   cells: Callable[[str], Any]) -> Any:
+def _decode_object(table: Mapping[str, Any], path: str, cells: Callable[[str], Any]) -> Any:
     type_name = table.get("type")
     registry = _registry()
     if type_name is None:
-        raise SpecError(f"{path}.type", "missing; name the class, one of "
-                                        f"{sorted(registry)}")
+        raise SpecError(f"{path}.type", f"missing; name the class, one of {sorted(registry)}")
     if type_name not in registry:
-        raise SpecError(f"{path}.type", f"{type_name!r} is not a trialplan type; choose one "
-                                        f"of {sorted(registry)}"
-                        + did_you_mean(type_name, registry))
+        raise SpecError(
+            f"{path}.type",
+            f"{type_name!r} is not a trialplan type; choose one "
+            f"of {sorted(registry)}" + did_you_mean(type_name, registry),
+        )
     cls = registry[type_name]
     body = {k: v for k, v in table.items() if k != "type"}
     kwargs = _decode_fields(body, cls, path, cells, type_name=type_name)
     return _build(cls, kwargs, path)
 
 
-def _decode_fields(table: Mapping[str, Any], cls: type, path: str,
-                   cells: Callable[[str], Any], *, type_name: str = "") -> dict[str, Any]:
+def _decode_fields(
+    table: Mapping[str, Any],
+    cls: type,
+    path: str,
+    cells: Callable[[str], Any],
+    *,
+    type_name: str = "",
+) -> dict[str, Any]:
     params = _parameters(cls)
     _check_keys(table, tuple(params), path)
-    required = sorted(name for name, default in params.items()
-                      if default is _REQUIRED and name not in table)
+    required = sorted(
+        name for name, default in params.items() if default is _REQUIRED and name not in table
+    )
     if required:
-        raise SpecError(path, f"missing required keys {required}"
-                              + (f" for {type_name}" if type_name else ""))
+        raise SpecError(
+            path, f"missing required keys {required}" + (f" for {type_name}" if type_name else "")
+        )
     resolve = _cells_of(table, cells)
-    return {key: _decode_value(value, f"{path}.{key}" if path else key, resolve)
-            for key, value in table.items()}
+    return {
+        key: _decode_value(value, f"{path}.{key}" if path else key, resolve)
+        for key, value in table.items()
+    }
 
 
 def _decode_value(value: Any, path: str, cells: Callable[[str], Any]) -> Any:
@@ -793,10 +877,14 @@ def _decode_value(value: Any, path: str, cells: Callable[[str], Any]) -> Any:
         if known and not cell_keyed:
             bad = next(k for k, v in resolved.items() if not isinstance(v, tuple))
             labels = _labels_like(cells, known)
-            raise SpecError(f"{path}.{_key(bad)}", f"{bad!r} is not a cell; cells are labelled "
-                                                   f"{labels}" + did_you_mean(bad, labels))
-        return {(resolved[k] if cell_keyed else k): _decode_value(v, f"{path}.{k}", cells)
-                for k, v in value.items()}
+            raise SpecError(
+                f"{path}.{_key(bad)}",
+                f"{bad!r} is not a cell; cells are labelled {labels}" + did_you_mean(bad, labels),
+            )
+        return {
+            (resolved[k] if cell_keyed else k): _decode_value(v, f"{path}.{k}", cells)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return tuple(_decode_value(v, f"{path}[{i}]", cells) for i, v in enumerate(value))
     return value
@@ -808,8 +896,9 @@ def _labels_like(cells: Callable[[str], Any], known: list[str]) -> list[str]:
     return sorted(table) if table else sorted(known)
 
 
-def _build(cls: type, kwargs: dict[str, Any], path: str, *,
-           sections: Mapping[str, str] | None = None) -> Any:
+def _build(
+    cls: type, kwargs: dict[str, Any], path: str, *, sections: Mapping[str, str] | None = None
+) -> Any:
     """``cls(**kwargs)``, turning a validation error into a SpecError at its key."""
     try:
         return cls(**kwargs)
@@ -822,10 +911,10 @@ def _build(cls: type, kwargs: dict[str, Any], path: str, *,
         if key in _parameters(cls):
             prefix = (sections or {}).get(key, path)
             key_path = f"{prefix}.{key}" if prefix else key
-            rest = message[match.end():].lstrip() if match else message  # type: ignore[union-attr]
+            rest = message[match.end() :].lstrip() if match else message  # type: ignore[union-attr]
             if not rest or rest[0] in "[=(":
                 rest = message.strip()
-            elif rest[0] == ":":            # "control: 'x' is not an arm" read "control: : ..."
+            elif rest[0] == ":":  # "control: 'x' is not an arm" read "control: : ..."
                 rest = rest[1:].lstrip()
             raise SpecError(key_path, rest) from None
         raise SpecError(path, message) from None
@@ -839,13 +928,15 @@ def _table(data: Mapping[str, Any], key: str, parent: str) -> Mapping[str, Any]:
     return value
 
 
-def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], path: str, *,
-                what: str = "key") -> None:
+def _check_keys(
+    table: Mapping[str, Any], allowed: tuple[str, ...], path: str, *, what: str = "key"
+) -> None:
     for key in table:
         if key not in allowed:
             where = f"{path}.{key}" if path else key
-            raise SpecError(where, f"unknown {what}; allowed: {sorted(allowed)}"
-                                   + did_you_mean(key, allowed))
+            raise SpecError(
+                where, f"unknown {what}; allowed: {sorted(allowed)}" + did_you_mean(key, allowed)
+            )
 
 
 # ---------------------------------------------------------------- TOML out
@@ -857,8 +948,15 @@ def _key(key: str) -> str:
 
 
 def _string(text: str) -> str:
-    escapes = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
-               "\r": "\\r"}
+    escapes = {
+        "\\": "\\\\",
+        '"': '\\"',
+        "\b": "\\b",
+        "\t": "\\t",
+        "\n": "\\n",
+        "\f": "\\f",
+        "\r": "\\r",
+    }
     out = []
     for ch in text:
         if ch in escapes:

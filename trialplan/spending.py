@@ -47,11 +47,21 @@ _KINDS = {
 
 #: Aliases accepted by :func:`from_name` (rpact's ``typeOfDesign`` codes included).
 _ALIASES = {
-    "obrien_fleming": "obrien_fleming", "of": "obrien_fleming", "asof": "obrien_fleming",
-    "bsof": "obrien_fleming", "pocock": "pocock", "p": "pocock", "asp": "pocock",
-    "bsp": "pocock", "hwang_shih_decani": "hwang_shih_decani", "hsd": "hwang_shih_decani",
-    "ashsd": "hwang_shih_decani", "bshsd": "hwang_shih_decani",
-    "power_family": "power_family", "kim_demets": "power_family", "askd": "power_family",
+    "obrien_fleming": "obrien_fleming",
+    "of": "obrien_fleming",
+    "asof": "obrien_fleming",
+    "bsof": "obrien_fleming",
+    "pocock": "pocock",
+    "p": "pocock",
+    "asp": "pocock",
+    "bsp": "pocock",
+    "hwang_shih_decani": "hwang_shih_decani",
+    "hsd": "hwang_shih_decani",
+    "ashsd": "hwang_shih_decani",
+    "bshsd": "hwang_shih_decani",
+    "power_family": "power_family",
+    "kim_demets": "power_family",
+    "askd": "power_family",
     "bskd": "power_family",
 }
 
@@ -83,20 +93,26 @@ class SpendingFunction:
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
-            raise ValueError(f"kind={self.kind!r} is not a spending function; choose one of "
-                             f"{tuple(_KINDS)}" + did_you_mean(self.kind, _KINDS))
+            raise ValueError(
+                f"kind={self.kind!r} is not a spending function; choose one of "
+                f"{tuple(_KINDS)}" + did_you_mean(self.kind, _KINDS)
+            )
         if self.kind in ("hwang_shih_decani", "power_family"):
             name = "gamma" if self.kind == "hwang_shih_decani" else "rho"
             value = check_real(name, self.parameter)
             if self.kind == "power_family" and value <= 0:
                 raise ValueError(f"rho must be a finite number > 0; got rho={self.parameter!r}")
             if self.kind == "hwang_shih_decani" and abs(value) > 40:
-                raise ValueError("gamma must lie in [-40, 40] (beyond that the function is a "
-                                 f"step at t=0 or t=1); got gamma={self.parameter!r}")
+                raise ValueError(
+                    "gamma must lie in [-40, 40] (beyond that the function is a "
+                    f"step at t=0 or t=1); got gamma={self.parameter!r}"
+                )
             object.__setattr__(self, "parameter", value)
         elif self.parameter is not None:
-            raise ValueError(f"the {_KINDS[self.kind]} spending function takes no parameter; "
-                             f"got parameter={self.parameter!r}")
+            raise ValueError(
+                f"the {_KINDS[self.kind]} spending function takes no parameter; "
+                f"got parameter={self.parameter!r}"
+            )
 
     @property
     def label(self) -> str:
@@ -138,8 +154,10 @@ class SpendingFunction:
         t = np.asarray(fractions, dtype=float)
         # a rounding error's worth outside [0, 1] is clipped; anything more is an error
         if not (np.all(np.isfinite(t)) and np.all(t >= -1e-12) and np.all(t <= 1.0 + 1e-12)):
-            raise ValueError("fractions must be finite information fractions in [0, 1]; "
-                             f"got fractions={fractions!r}")
+            raise ValueError(
+                "fractions must be finite information fractions in [0, 1]; "
+                f"got fractions={fractions!r}"
+            )
         t = np.clip(t, 0.0, 1.0)
         if self.kind == "obrien_fleming":
             z = special.ndtri(1.0 - level / 2.0)
@@ -149,8 +167,7 @@ class SpendingFunction:
             values = level * np.log1p((math.e - 1.0) * t)
         elif self.kind == "hwang_shih_decani":
             gamma = float(self.parameter)  # type: ignore[arg-type]
-            values = level * t if gamma == 0 else \
-                level * np.expm1(-gamma * t) / math.expm1(-gamma)
+            values = level * t if gamma == 0 else level * np.expm1(-gamma * t) / math.expm1(-gamma)
         else:
             values = level * t ** float(self.parameter)  # type: ignore[arg-type]
         values = np.where(t >= 1.0, level, values)
@@ -303,7 +320,8 @@ def from_name(name: str, parameter: float | None = None) -> SpendingFunction:
         raise TypeError(f"a spending function name must be a string; got {name!r}")
     key = name.strip().lower().replace("-", "_").replace("'", "").replace(" ", "_")
     if key not in _ALIASES:
-        raise ValueError(f"unknown spending function {name!r}; choose one of "
-                         f"{tuple(_KINDS)} (or rpact's asOF, asP, asHSD, asKD)"
-                         + did_you_mean(key, _ALIASES))
+        raise ValueError(
+            f"unknown spending function {name!r}; choose one of "
+            f"{tuple(_KINDS)} (or rpact's asOF, asP, asHSD, asKD)" + did_you_mean(key, _ALIASES)
+        )
     return SpendingFunction(kind=_ALIASES[key], parameter=parameter)

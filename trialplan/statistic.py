@@ -111,23 +111,33 @@ class TestStatistic:
         for name in ("effect", "se", "df"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a real number; got {name}={value!r} for "
-                                f"hypothesis {self.hypothesis!r}")
+                raise TypeError(
+                    f"{name} must be a real number; got {name}={value!r} for "
+                    f"hypothesis {self.hypothesis!r}"
+                )
         if not (math.isfinite(self.se) and self.se > 0):
-            raise ValueError(f"se must be a finite number > 0; got se={self.se!r} "
-                             f"for hypothesis {self.hypothesis!r}")
+            raise ValueError(
+                f"se must be a finite number > 0; got se={self.se!r} "
+                f"for hypothesis {self.hypothesis!r}"
+            )
         if not math.isfinite(self.effect):
-            raise ValueError(f"effect must be finite; got effect={self.effect!r} "
-                             f"for hypothesis {self.hypothesis!r}")
+            raise ValueError(
+                f"effect must be finite; got effect={self.effect!r} "
+                f"for hypothesis {self.hypothesis!r}"
+            )
         check_open_unit("alpha", self.alpha)
         check_sided(self.sided)
         if isinstance(self.favourable, bool) or self.favourable not in (1, -1):
-            raise ValueError("favourable must be +1 (larger effects are better) or -1 "
-                             f"(smaller are better); got favourable={self.favourable!r}")
+            raise ValueError(
+                "favourable must be +1 (larger effects are better) or -1 "
+                f"(smaller are better); got favourable={self.favourable!r}"
+            )
         if not (self.df > 0):
-            raise ValueError(f"df must be > 0; got df={self.df!r} for hypothesis "
-                             f"{self.hypothesis!r}: the sample leaves no residual "
-                             "degrees of freedom")
+            raise ValueError(
+                f"df must be > 0; got df={self.df!r} for hypothesis "
+                f"{self.hypothesis!r}: the sample leaves no residual "
+                "degrees of freedom"
+            )
 
     @property
     def noncentrality(self) -> float:

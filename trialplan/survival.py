@@ -41,8 +41,9 @@ def _check_rates(name: str, values: Any) -> dict[Cell, float]:
     for key, value in values.items():
         v = check_real(f"{name}[{key!r}]", value)
         if v <= 0:
-            raise ValueError(f"{name}[{key!r}] must be a finite number > 0; got "
-                             f"{name}[{key!r}]={value!r}")
+            raise ValueError(
+                f"{name}[{key!r}] must be a finite number > 0; got {name}[{key!r}]={value!r}"
+            )
         out[key] = v
     return out
 
@@ -50,8 +51,10 @@ def _check_rates(name: str, values: Any) -> dict[Cell, float]:
 def _same_rates(given: Any, derived: Mapping[Cell, float]) -> bool:
     if not isinstance(given, Mapping) or set(given) != set(derived):
         return False
-    return all(isinstance(v, int | float) and math.isclose(float(v), derived[k], rel_tol=1e-12)
-               for k, v in given.items())
+    return all(
+        isinstance(v, int | float) and math.isclose(float(v), derived[k], rel_tol=1e-12)
+        for k, v in given.items()
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,8 +141,9 @@ class TimeToEvent:
 
     def __post_init__(self) -> None:
         if self.hazards is None and self.medians is None:
-            raise ValueError("give one of hazards={cell: rate} or medians={cell: median "
-                             "time}; got neither")
+            raise ValueError(
+                "give one of hazards={cell: rate} or medians={cell: median time}; got neither"
+            )
         if self.medians is not None:
             medians = _check_rates("medians", self.medians)
             object.__setattr__(self, "medians", MappingProxyType(medians))
@@ -147,36 +151,45 @@ class TimeToEvent:
             # hazards derived from medians are kept alongside (a copy made by
             # dataclasses.replace carries both); other hazards are a conflict.
             if self.hazards is not None and not _same_rates(self.hazards, rates):
-                raise ValueError("give exactly one of hazards={cell: rate} or medians="
-                                 "{cell: median time} (hazard = log 2 / median); got "
-                                 f"hazards={dict(self.hazards)!r}, medians={medians!r}")
+                raise ValueError(
+                    "give exactly one of hazards={cell: rate} or medians="
+                    "{cell: median time} (hazard = log 2 / median); got "
+                    f"hazards={dict(self.hazards)!r}, medians={medians!r}"
+                )
         else:
             rates = _check_rates("hazards", self.hazards)
         object.__setattr__(self, "hazards", MappingProxyType(rates))
         object.__setattr__(self, "_rates", MappingProxyType(rates))
         accrual = check_real("accrual", self.accrual)
         if accrual < 0:
-            raise ValueError(f"accrual must be >= 0 (length of recruitment); got "
-                             f"accrual={self.accrual!r}")
+            raise ValueError(
+                f"accrual must be >= 0 (length of recruitment); got accrual={self.accrual!r}"
+            )
         object.__setattr__(self, "accrual", accrual)
         if (self.analysis_time is None) == (self.follow_up is None):
-            raise ValueError("give exactly one of analysis_time= (time of the analysis from "
-                             "the first entry) or follow_up= (minimum follow-up); got "
-                             f"analysis_time={self.analysis_time!r}, "
-                             f"follow_up={self.follow_up!r}")
+            raise ValueError(
+                "give exactly one of analysis_time= (time of the analysis from "
+                "the first entry) or follow_up= (minimum follow-up); got "
+                f"analysis_time={self.analysis_time!r}, "
+                f"follow_up={self.follow_up!r}"
+            )
         if self.analysis_time is not None:
             t = check_real("analysis_time", self.analysis_time)
             if t < accrual or t <= 0:
-                raise ValueError(f"analysis_time must be > 0 and not before accrual ends "
-                                 f"(accrual={accrual:g}); got analysis_time="
-                                 f"{self.analysis_time!r}")
+                raise ValueError(
+                    f"analysis_time must be > 0 and not before accrual ends "
+                    f"(accrual={accrual:g}); got analysis_time="
+                    f"{self.analysis_time!r}"
+                )
             object.__setattr__(self, "analysis_time", t)
             object.__setattr__(self, "_end", t)
         else:
             f = check_real("follow_up", self.follow_up)
             if f < 0 or accrual + f <= 0:
-                raise ValueError(f"follow_up must be >= 0 (and the analysis after time 0); "
-                                 f"got follow_up={self.follow_up!r}")
+                raise ValueError(
+                    f"follow_up must be >= 0 (and the analysis after time 0); "
+                    f"got follow_up={self.follow_up!r}"
+                )
             object.__setattr__(self, "follow_up", f)
             object.__setattr__(self, "_end", accrual + f)
         if isinstance(self.dropout_hazard, Mapping):
@@ -188,14 +201,17 @@ class TimeToEvent:
                 drop[key] = v
             missing = [k for k in rates if k not in drop]
             if missing:
-                raise ValueError(f"dropout_hazard is missing cells {missing}; give a rate "
-                                 "for every cell or one number for all")
+                raise ValueError(
+                    f"dropout_hazard is missing cells {missing}; give a rate "
+                    "for every cell or one number for all"
+                )
             object.__setattr__(self, "dropout_hazard", MappingProxyType(drop))
         else:
             v = check_real("dropout_hazard", self.dropout_hazard)
             if v < 0:
-                raise ValueError(f"dropout_hazard must be >= 0; got "
-                                 f"dropout_hazard={self.dropout_hazard!r}")
+                raise ValueError(
+                    f"dropout_hazard must be >= 0; got dropout_hazard={self.dropout_hazard!r}"
+                )
             object.__setattr__(self, "dropout_hazard", v)
 
     favourable = -1  #: lower hazards are better
@@ -251,9 +267,8 @@ class TimeToEvent:
         # with g(x) = 1 - (1 - e^{-x}) / x, so that neither a tiny h nor a tiny (or
         # underflowing) hA cancels to 0 or divides by 0 (both did before).
         x = total * a
-        if x < 1e-2:   # Taylor series of g: relative error below x^6 / 20160 < 1e-16
-            g = x * (1 / 2 - x * (1 / 6 - x * (1 / 24 - x * (1 / 120 - x * (1 / 720
-                                                                        - x / 5040)))))
+        if x < 1e-2:  # Taylor series of g: relative error below x^6 / 20160 < 1e-16
+            g = x * (1 / 2 - x * (1 / 6 - x * (1 / 24 - x * (1 / 120 - x * (1 / 720 - x / 5040)))))
         else:
             g = (x + math.expm1(-x)) / x
         p_any = -math.expm1(-total * (t - a)) + math.exp(-total * (t - a)) * g
@@ -274,11 +289,14 @@ class TimeToEvent:
         dict
             ``{cell: expected events}``.
         """
-        return {c: float(nj) * self.event_probability(c)
-                for c, nj in zip(cells, np.asarray(n, dtype=float), strict=True)}
+        return {
+            c: float(nj) * self.event_probability(c)
+            for c, nj in zip(cells, np.asarray(n, dtype=float), strict=True)
+        }
 
-    def cell_model(self, cells: Sequence[Cell], n: np.ndarray,
-                   design_effect: np.ndarray | None = None) -> CellModel:
+    def cell_model(
+        self, cells: Sequence[Cell], n: np.ndarray, design_effect: np.ndarray | None = None
+    ) -> CellModel:
         """Log hazards per cell with variance ``DE_j / d_j`` (``d_j`` expected events).
 
         Parameters
@@ -302,21 +320,33 @@ class TimeToEvent:
         if not np.all(np.isfinite(variances)):
             j = int(np.argmin(events))
             cell = list(cells)[j]
-            raise ValueError(f"hazards[{cell!r}]={self.hazard_rates[cell]!r} gives "
-                             f"{events[j]:.3g} expected events by the analysis, too few for a "
-                             f"variance (accrual={self.accrual:g}, "
-                             f"analysis_time={self.end_time:g}); allowed: hazard x follow-up "
-                             "large enough for at least some events")
+            raise ValueError(
+                f"hazards[{cell!r}]={self.hazard_rates[cell]!r} gives "
+                f"{events[j]:.3g} expected events by the analysis, too few for a "
+                f"variance (accrual={self.accrual:g}, "
+                f"analysis_time={self.end_time:g}); allowed: hazard x follow-up "
+                "large enough for at least some events"
+            )
         estimates = np.log([self.hazard_rates[c] for c in cells])
         return CellModel(
-            estimates=np.asarray(estimates, dtype=float), variances=variances, df=math.inf,
+            estimates=np.asarray(estimates, dtype=float),
+            variances=variances,
+            df=math.inf,
             method="Wald z on log hazard ratios, variance 1/d per cell (exponential, "
-                   "Schoenfeld-type approx.)",
-            scale="log hazard ratio", favourable=-1)
+            "Schoenfeld-type approx.)",
+            scale="log hazard ratio",
+            favourable=-1,
+        )
 
 
-def schoenfeld_events(*, hazard_ratio: float, power: float, alpha: float = 0.05,
-                      allocation: float = 0.5, sided: int = 2) -> float:
+def schoenfeld_events(
+    *,
+    hazard_ratio: float,
+    power: float,
+    alpha: float = 0.05,
+    allocation: float = 0.5,
+    sided: int = 2,
+) -> float:
     """Events needed for a log-rank (Cox) comparison of two groups.
 
     ``d = (z_{1-alpha/sided} + z_{power})^2 / (p (1 - p) log(HR)^2)``.
@@ -359,8 +389,9 @@ def schoenfeld_events(*, hazard_ratio: float, power: float, alpha: float = 0.05,
     """
     hr = check_positive("hazard_ratio", hazard_ratio)
     if hr == 1.0:
-        raise ValueError("hazard_ratio must differ from 1 (no effect needs infinite events); "
-                         "got hazard_ratio=1")
+        raise ValueError(
+            "hazard_ratio must differ from 1 (no effect needs infinite events); got hazard_ratio=1"
+        )
     target = check_open_unit("power", power)
     level = check_open_unit("alpha", alpha) / check_sided(sided)
     p = check_open_unit("allocation", allocation)
@@ -393,11 +424,15 @@ class EventsResult:
     method: str
 
     def __repr__(self) -> str:
-        split = ", ".join(f"{'+'.join(c) if isinstance(c, tuple) else c}: {d:.1f}"
-                          for c, d in self.events_per_cell.items())
-        return (f"Events for power {self.power:g} on {self.hypothesis}: "
-                f"{self.events:.1f} (round up to {math.ceil(self.events - 1e-9)})\n"
-                f"  per cell: {split}\n  method: {self.method}")
+        split = ", ".join(
+            f"{'+'.join(c) if isinstance(c, tuple) else c}: {d:.1f}"
+            for c, d in self.events_per_cell.items()
+        )
+        return (
+            f"Events for power {self.power:g} on {self.hypothesis}: "
+            f"{self.events:.1f} (round up to {math.ceil(self.events - 1e-9)})\n"
+            f"  per cell: {split}\n  method: {self.method}"
+        )
 
     __str__ = __repr__
 
@@ -443,21 +478,27 @@ def required_events(design: Any, *, power: float, hypothesis: str) -> EventsResu
     247
     """
     if not isinstance(getattr(design, "outcome", None), TimeToEvent):
-        raise TypeError("required_events needs a design with a tp.TimeToEvent outcome; got "
-                        f"{type(getattr(design, 'outcome', design)).__name__}")
+        raise TypeError(
+            "required_events needs a design with a tp.TimeToEvent outcome; got "
+            f"{type(getattr(design, 'outcome', design)).__name__}"
+        )
     target = check_open_unit("power", power)
     hyp = design.hypothesis(hypothesis)
     if hyp.is_intersection_union:
-        raise ValueError(f"hypothesis={hypothesis!r} is an intersection-union test; give a "
-                         "single contrast (a main effect, interaction or simple effect)")
+        raise ValueError(
+            f"hypothesis={hypothesis!r} is an intersection-union test; give a "
+            "single contrast (a main effect, interaction or simple effect)"
+        )
     model = design.cell_model()
     events = np.array(list(design.expected_events().values()))
     share = events / events.sum()
     contrast = hyp.contrasts[0]
     effect = float(contrast @ model.estimates)
     if effect == 0.0:
-        raise ValueError(f"hypothesis {hypothesis!r} has a zero effect (hazard ratio 1); "
-                         "no number of events reaches the target power")
+        raise ValueError(
+            f"hypothesis {hypothesis!r} has a zero effect (hazard ratio 1); "
+            "no number of events reaches the target power"
+        )
     de = design.design_effects()
     unit_var = float(contrast_covariance(contrast, de / share)[0, 0])  # times 1/D
     level = design.alpha / design.sided
@@ -471,13 +512,16 @@ def required_events(design: Any, *, power: float, hypothesis: str) -> EventsResu
         return float(stats.norm.sf(crit - z) + stats.norm.sf(crit + z))
 
     if design.sided == 1 and -design.outcome.favourable * effect <= 0:
-        raise ValueError(f"hypothesis {hypothesis!r} has its effect in the unfavourable "
-                         "direction (hazard ratio >= 1) for a one-sided test")
+        raise ValueError(
+            f"hypothesis {hypothesis!r} has its effect in the unfavourable "
+            "direction (hazard ratio >= 1) for a one-sided test"
+        )
     guess = (crit + stats.norm.ppf(target)) ** 2 * unit_var / effect**2
-    total = optimize.brentq(lambda d: power_at(d) - target, guess * 0.5, guess * 1.5,
-                            xtol=1e-10)
-    return EventsResult(events=float(total),
-                        events_per_cell={c: float(total * s)
-                                         for c, s in zip(design.cells, share, strict=True)},
-                        hypothesis=hypothesis, power=target,
-                        method="Wald z on log hazard ratios, variance 1/d per cell")
+    total = optimize.brentq(lambda d: power_at(d) - target, guess * 0.5, guess * 1.5, xtol=1e-10)
+    return EventsResult(
+        events=float(total),
+        events_per_cell={c: float(total * s) for c, s in zip(design.cells, share, strict=True)},
+        hypothesis=hypothesis,
+        power=target,
+        method="Wald z on log hazard ratios, variance 1/d per cell",
+    )

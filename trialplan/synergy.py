@@ -78,18 +78,25 @@ def _link(scale: str) -> tuple[Callable[[float], float], Callable[[float], float
 
 def _check_on_scale(name: str, value: float, scale: str) -> float:
     if scale == "log" and not value > 0:
-        raise ValueError(f"{name}={value:g} must be > 0 on the log (ratio) scale; use "
-                         "scale='identity' for values that can be zero or negative")
+        raise ValueError(
+            f"{name}={value:g} must be > 0 on the log (ratio) scale; use "
+            "scale='identity' for values that can be zero or negative"
+        )
     if scale == "logit" and not 0 < value < 1:
-        raise ValueError(f"{name}={value:g} must lie strictly between 0 and 1 on the logit "
-                         "scale (a rate)")
+        raise ValueError(
+            f"{name}={value:g} must lie strictly between 0 and 1 on the logit scale (a rate)"
+        )
     return value
 
 
-def cell_means(*, control: float, effects: Mapping[str, float],
-               model: str | Interaction = "additive", scale: str | None = None,
-               levels: Mapping[str, tuple[str, str]] | None = None
-               ) -> dict[tuple[str, str], float]:
+def cell_means(
+    *,
+    control: float,
+    effects: Mapping[str, float],
+    model: str | Interaction = "additive",
+    scale: str | None = None,
+    levels: Mapping[str, tuple[str, str]] | None = None,
+) -> dict[tuple[str, str], float]:
     """Cell means (or rates) of a 2x2 from monotherapy effects and a synergy assumption.
 
     Parameters
@@ -141,8 +148,10 @@ def cell_means(*, control: float, effects: Mapping[str, float],
     """
     control = check_real("control", control)
     if not isinstance(effects, Mapping) or len(effects) != 2:
-        raise ValueError("effects must map exactly two factors to their monotherapy effects, "
-                         f"e.g. {{'rTMS': -3.0, 'MBI': -2.0}}; got effects={effects!r}")
+        raise ValueError(
+            "effects must map exactly two factors to their monotherapy effects, "
+            f"e.g. {{'rTMS': -3.0, 'MBI': -2.0}}; got effects={effects!r}"
+        )
     names = list(effects)
     for name in names:
         if not isinstance(name, str) or not name:
@@ -156,17 +165,22 @@ def cell_means(*, control: float, effects: Mapping[str, float],
         ic = 0.0
         if model == "multiplicative":
             if scale not in (None, "log"):
-                raise ValueError(f"model='multiplicative' means no interaction on the log "
-                                 f"scale; got scale={scale!r} (use model='additive' with "
-                                 "that scale instead)")
+                raise ValueError(
+                    f"model='multiplicative' means no interaction on the log "
+                    f"scale; got scale={scale!r} (use model='additive' with "
+                    "that scale instead)"
+                )
             scale = "log"
         scale = "identity" if scale is None else scale
     check_choice("scale", scale, _SCALES)
     lv = _levels(names, levels)
     g, g_inv = _link(scale)
     mono = [control + e for e in eff]
-    for value, what in ((control, "control"), (mono[0], f"control + effects[{names[0]!r}]"),
-                        (mono[1], f"control + effects[{names[1]!r}]")):
+    for value, what in (
+        (control, "control"),
+        (mono[0], f"control + effects[{names[0]!r}]"),
+        (mono[1], f"control + effects[{names[1]!r}]"),
+    ):
         _check_on_scale(what, value, scale)
     top = g_inv(g(mono[0]) + g(mono[1]) - g(control) + ic)
     if not math.isfinite(top) or (scale == "logit" and not 0 < top < 1):
@@ -179,13 +193,20 @@ def _levels(names: Sequence[str], levels: Any) -> dict[str, tuple[str, str]]:
     if levels is None:
         return {n: (f"no {n}", n) for n in names}
     if not isinstance(levels, Mapping) or set(levels) != set(names):
-        raise ValueError(f"levels must map each factor {list(names)} to (reference, active) "
-                         f"level names; got levels={levels!r}")
+        raise ValueError(
+            f"levels must map each factor {list(names)} to (reference, active) "
+            f"level names; got levels={levels!r}"
+        )
     out = {}
     for n in names:
         pair = as_sequence(levels[n])
-        if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2 \
-                or pair[0] == pair[1] or not all(isinstance(x, str) for x in pair):
+        if (
+            isinstance(pair, str)
+            or not isinstance(pair, Sequence)
+            or len(pair) != 2
+            or pair[0] == pair[1]
+            or not all(isinstance(x, str) for x in pair)
+        ):
             raise ValueError(f"levels[{n!r}] must be two different level names; got {pair!r}")
         out[n] = (pair[0], pair[1])
     return out
@@ -320,8 +341,15 @@ class StateDependent:
     state_effect: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("rtms_effect", "state_slope", "mbi_state_shift", "mbi_effect", "control",
-                     "state_mean", "state_effect"):
+        for name in (
+            "rtms_effect",
+            "state_slope",
+            "mbi_state_shift",
+            "mbi_effect",
+            "control",
+            "state_mean",
+            "state_effect",
+        ):
             object.__setattr__(self, name, check_real(name, getattr(self, name)))
 
     def rtms_effect_at(self, state: float) -> float:
@@ -340,8 +368,9 @@ class StateDependent:
         """Interaction contrast (difference of differences): ``state_slope * shift``."""
         return self.state_slope * self.mbi_state_shift
 
-    def cell_means(self, levels: Mapping[str, tuple[str, str]] | None = None
-                   ) -> dict[tuple[str, str], float]:
+    def cell_means(
+        self, levels: Mapping[str, tuple[str, str]] | None = None
+    ) -> dict[tuple[str, str], float]:
         """Implied 2x2 cell means at the mean baseline state.
 
         Parameters
@@ -360,12 +389,14 @@ class StateDependent:
         base = self.control + self.state_effect * s0
         mbi = self.control + self.mbi_effect + self.state_effect * (s0 + shift)
         (r0, r1), (m0, m1) = lv["rTMS"], lv["MBI"]
-        return {(r0, m0): base, (r0, m1): mbi,
-                (r1, m0): base + self.rtms_effect_at(s0),
-                (r1, m1): mbi + self.rtms_effect_at(s0 + shift)}
+        return {
+            (r0, m0): base,
+            (r0, m1): mbi,
+            (r1, m0): base + self.rtms_effect_at(s0),
+            (r1, m1): mbi + self.rtms_effect_at(s0 + shift),
+        }
 
-    def factorial(self, *, sd: float, n_per_cell: Any, levels: Any = None,
-                  **options: Any) -> Any:
+    def factorial(self, *, sd: float, n_per_cell: Any, levels: Any = None, **options: Any) -> Any:
         """A :class:`trialplan.Factorial` with the implied cell means.
 
         Parameters
@@ -399,9 +430,16 @@ class StateDependent:
         outcome = Continuous(means=self.cell_means(lv), sd=sd, **outcome_keys)
         return Factorial(factors=lv, outcome=outcome, n_per_cell=n_per_cell, **options)
 
-    def moderator_statistic(self, *, n_total: int, sd: float, alpha: float = 0.05,
-                            allocation: float = 0.5, sided: int = 2,
-                            method: str = "t") -> TestStatistic:
+    def moderator_statistic(
+        self,
+        *,
+        n_total: int,
+        sd: float,
+        alpha: float = 0.05,
+        allocation: float = 0.5,
+        sided: int = 2,
+        method: str = "t",
+    ) -> TestStatistic:
         """Canonical statistic of the rTMS x baseline-state moderator test.
 
         The analysis regresses the outcome on rTMS (active vs sham, a fraction
@@ -435,17 +473,33 @@ class StateDependent:
         check_choice("method", method, ("t", "normal"))
         se = sd / math.sqrt(n_total * p * (1.0 - p))
         df = math.inf if method == "normal" else float(n_total - 4)
-        note = ("z test (normal approx.)" if method == "normal" else
-                "noncentral t at the expected information, state variance 1 (approx.)")
+        note = (
+            "z test (normal approx.)"
+            if method == "normal"
+            else "noncentral t at the expected information, state variance 1 (approx.)"
+        )
         return TestStatistic(
             hypothesis="rTMS x state",
             estimand="difference in the outcome-on-state slope between active and sham rTMS",
-            effect=self.state_slope, se=se, df=df,
-            sided=check_sided(sided), alpha=check_open_unit("alpha", alpha),
-            favourable=-1 if self.state_slope <= 0 else 1, method=f"moderator analysis, {note}")
+            effect=self.state_slope,
+            se=se,
+            df=df,
+            sided=check_sided(sided),
+            alpha=check_open_unit("alpha", alpha),
+            favourable=-1 if self.state_slope <= 0 else 1,
+            method=f"moderator analysis, {note}",
+        )
 
-    def moderator_power(self, *, n_total: int, sd: float, alpha: float = 0.05,
-                        allocation: float = 0.5, sided: int = 2, method: str = "t") -> float:
+    def moderator_power(
+        self,
+        *,
+        n_total: int,
+        sd: float,
+        alpha: float = 0.05,
+        allocation: float = 0.5,
+        sided: int = 2,
+        method: str = "t",
+    ) -> float:
         """Power of the rTMS x baseline-state moderator test.
 
         Parameters are those of :meth:`moderator_statistic`.
@@ -455,13 +509,27 @@ class StateDependent:
         float
             Power to detect ``state_slope`` (standardized: ``state_slope / sd``).
         """
-        return statistic_power(self.moderator_statistic(
-            n_total=n_total, sd=sd, alpha=alpha, allocation=allocation, sided=sided,
-            method=method))
+        return statistic_power(
+            self.moderator_statistic(
+                n_total=n_total,
+                sd=sd,
+                alpha=alpha,
+                allocation=allocation,
+                sided=sided,
+                method=method,
+            )
+        )
 
-    def moderator_sample_size(self, *, power: float, sd: float, alpha: float = 0.05,
-                              allocation: float = 0.5, sided: int = 2,
-                              method: str = "t") -> int:
+    def moderator_sample_size(
+        self,
+        *,
+        power: float,
+        sd: float,
+        alpha: float = 0.05,
+        allocation: float = 0.5,
+        sided: int = 2,
+        method: str = "t",
+    ) -> int:
         """Smallest N whose moderator test reaches ``power``.
 
         Returns
@@ -485,17 +553,18 @@ class StateDependent:
         """
         target = check_open_unit("power", power)
         if self.state_slope == 0:
-            raise ValueError("power is out of reach: state_slope=0 gives no moderation to "
-                             "detect")
+            raise ValueError("power is out of reach: state_slope=0 gives no moderation to detect")
         sd = check_positive("sd", sd)
         p = check_open_unit("allocation", allocation)
-        z = critical_value(check_open_unit("alpha", alpha) / check_sided(sided), math.inf) \
-            + critical_value(1 - target, math.inf)
+        z = critical_value(
+            check_open_unit("alpha", alpha) / check_sided(sided), math.inf
+        ) + critical_value(1 - target, math.inf)
         n = max(5, math.ceil(z**2 * sd**2 / (p * (1 - p) * self.state_slope**2)) - 2)
 
         def power_at(m: int) -> float:
-            return self.moderator_power(n_total=m, sd=sd, alpha=alpha, allocation=p,
-                                        sided=sided, method=method)
+            return self.moderator_power(
+                n_total=m, sd=sd, alpha=alpha, allocation=p, sided=sided, method=method
+            )
 
         # Bracket-and-bisect with a cap: stepping n by one never ended when the
         # normal guess was astronomically large (sd=1e12) and power stalled below target.

@@ -35,7 +35,7 @@ def _prune(nav: Any, docs: Path) -> list[Any]:
             else:
                 log.info("nav: %s is not written yet; left out", item)
         elif isinstance(item, dict):
-            (title, value), = item.items()
+            ((title, value),) = item.items()
             if isinstance(value, list):
                 kept.append({title: _prune(value, docs)})
             elif (docs / value).exists() or "://" in value:
@@ -50,8 +50,11 @@ def on_config(config: Any) -> Any:
     docs = Path(config["docs_dir"])
     nav = _prune(config["nav"], docs)
     listed = _files(nav)
-    extra = sorted(p.relative_to(docs).as_posix() for p in docs.glob("*.md")
-                   if p.relative_to(docs).as_posix() not in listed)
+    extra = sorted(
+        p.relative_to(docs).as_posix()
+        for p in docs.glob("*.md")
+        if p.relative_to(docs).as_posix() not in listed
+    )
     if extra:
         for item in nav:
             if isinstance(item, dict) and "Topics" in item:

@@ -20,17 +20,25 @@ import trialplan as tp
 from trialplan.simulate.clustered import ClusteredSimulator
 
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
-ALT = {("sham", "control"): 0.0, ("active", "control"): -3.0,
-       ("sham", "MBI"): -2.0, ("active", "MBI"): -8.0}
+ALT = {
+    ("sham", "control"): 0.0,
+    ("active", "control"): -3.0,
+    ("sham", "MBI"): -2.0,
+    ("active", "MBI"): -8.0,
+}
 NULL = dict.fromkeys(ALT, 0.0)
 NAMES = ("rTMS", "MBI", "rTMS:MBI", "rTMS | MBI=MBI", "combination")
 
 
 def design(means, icc, m, rho, sided, n=60):
-    return tp.Factorial(factors=FACTORS, n_per_cell=n, sided=sided,
-                        alpha=0.05 if sided == 2 else 0.025,
-                        outcome=tp.Continuous(means=means, sd=8.0, baseline_corr=rho),
-                        clusters=tp.Clustering(factor="MBI", icc=icc, group_size=m))
+    return tp.Factorial(
+        factors=FACTORS,
+        n_per_cell=n,
+        sided=sided,
+        alpha=0.05 if sided == 2 else 0.025,
+        outcome=tp.Continuous(means=means, sd=8.0, baseline_corr=rho),
+        clusters=tp.Clustering(factor="MBI", icc=icc, group_size=m),
+    )
 
 
 def old_rule_size(d, n_sims, seed=1):
@@ -49,14 +57,15 @@ def old_rule_size(d, n_sims, seed=1):
 def main(n_sims):
     print(f"trialplan {tp.__version__}, numpy {np.__version__}, n_sims={n_sims}")
     for label, means in (("alternative", ALT), ("null", NULL)):
-        for icc, m, rho, sided in itertools.product((0.02, 0.05, 0.1), (6, 10), (0.0, 0.5),
-                                                    (2, 1)):
+        for icc, m, rho, sided in itertools.product((0.02, 0.05, 0.1), (6, 10), (0.0, 0.5), (2, 1)):
             d = design(means, icc, m, rho, sided)
             analytic = d.power(list(NAMES))
             sim = d.power(list(NAMES), method="simulation", n_sims=n_sims, seed=1)
-            cells = [f"{h}: {analytic[h]:.4f}/{sim[h]:.4f} "
-                     f"({(sim[h] - analytic[h]) / max(sim.mcse[h], 1e-9):+.1f})"
-                     for h in NAMES]
+            cells = [
+                f"{h}: {analytic[h]:.4f}/{sim[h]:.4f} "
+                f"({(sim[h] - analytic[h]) / max(sim.mcse[h], 1e-9):+.1f})"
+                for h in NAMES
+            ]
             print(label, f"icc={icc} m={m} rho={rho} sided={sided}", " | ".join(cells))
             if label == "null" and sided == 2:
                 print("   single-df rule, simulated type I error:", old_rule_size(d, n_sims))

@@ -90,16 +90,20 @@ class CellDesign:
         unknown = set(changes) - own - theirs
         if unknown:
             name = sorted(unknown)[0]
-            raise TypeError(f"replace() got an unknown parameter {name!r}; design parameters "
-                            f"are {sorted(own)} and outcome parameters {sorted(theirs)}"
-                            + did_you_mean(name, own | theirs))
+            raise TypeError(
+                f"replace() got an unknown parameter {name!r}; design parameters "
+                f"are {sorted(own)} and outcome parameters {sorted(theirs)}"
+                + did_you_mean(name, own | theirs)
+            )
         outcome_changes = {k: v for k, v in changes.items() if k in theirs and k not in own}
         design_changes = {k: v for k, v in changes.items() if k in own}
         if outcome_changes:
             outcome = design_changes.get("outcome", self.outcome)
-            design_changes["outcome"] = (outcome.replace(**outcome_changes)
-                                         if hasattr(outcome, "replace")
-                                         else dataclasses.replace(outcome, **outcome_changes))
+            design_changes["outcome"] = (
+                outcome.replace(**outcome_changes)
+                if hasattr(outcome, "replace")
+                else dataclasses.replace(outcome, **outcome_changes)
+            )
         return dataclasses.replace(self, **design_changes)  # type: ignore[type-var]
 
     @property
@@ -121,8 +125,10 @@ class CellDesign:
         n = self.n_array
         drop = self.dropout_array
         # round() first so that e.g. 90 / 0.9 = 100.00000000000001 stays 100.
-        return {c: int(math.ceil(round(nj / (1.0 - dj), 9)))
-                for c, nj, dj in zip(self.cells, n, drop, strict=True)}
+        return {
+            c: int(math.ceil(round(nj / (1.0 - dj), 9)))
+            for c, nj, dj in zip(self.cells, n, drop, strict=True)
+        }
 
     @property
     def n_randomized(self) -> int:
@@ -155,8 +161,9 @@ class CellDesign:
         clusters = getattr(self, "clusters", None)
         if clusters is None:
             return self.outcome.cell_model(self.cells, self.n_array)
-        model = self.outcome.cell_model(self.cells, self.n_array,
-                                        design_effect=clusters.design_effects(self))
+        model = self.outcome.cell_model(
+            self.cells, self.n_array, design_effect=clusters.design_effects(self)
+        )
         return clusters.adjust_model(self, model)
 
     def design_effects(self) -> np.ndarray:
@@ -200,13 +207,16 @@ class CellDesign:
         {('control',): 82.46, ('rTMS',): 70.79}
         """
         if not hasattr(self.outcome, "expected_events"):
-            raise TypeError("expected_events() needs a time-to-event outcome "
-                            f"(tp.TimeToEvent); this design's outcome is "
-                            f"{type(self.outcome).__name__}")
+            raise TypeError(
+                "expected_events() needs a time-to-event outcome "
+                f"(tp.TimeToEvent); this design's outcome is "
+                f"{type(self.outcome).__name__}"
+            )
         return self.outcome.expected_events(self.cells, self.n_array)
 
-    def statistics(self, hypotheses: str | Sequence[str] | None = None
-                   ) -> tuple[TestStatistic | IntersectionUnion, ...]:
+    def statistics(
+        self, hypotheses: str | Sequence[str] | None = None
+    ) -> tuple[TestStatistic | IntersectionUnion, ...]:
         """Canonical statistics of the named hypotheses (all defaults if None).
 
         Examples
@@ -221,8 +231,9 @@ class CellDesign:
         """
         names = self._names(hypotheses)
         model = self.cell_model()
-        return tuple(self.hypothesis(n).statistic(model, alpha=self.alpha, sided=self.sided)
-                     for n in names)
+        return tuple(
+            self.hypothesis(n).statistic(model, alpha=self.alpha, sided=self.sided) for n in names
+        )
 
     def covariance(self, hypotheses: Sequence[str]) -> np.ndarray:
         """Covariance matrix of the estimates of single-contrast hypotheses.
@@ -240,8 +251,10 @@ class CellDesign:
         for name in self._names(hypotheses):
             hyp = self.hypothesis(name)
             if hyp.is_intersection_union:
-                raise ValueError(f"hypothesis {name!r} is an intersection-union test, not "
-                                 "one contrast; it has no single estimate")
+                raise ValueError(
+                    f"hypothesis {name!r} is an intersection-union test, not "
+                    "one contrast; it has no single estimate"
+                )
             rows.append(hyp.contrasts[0])
         return contrast_covariance(np.array(rows), self.cell_model().variances)
 
@@ -251,8 +264,10 @@ class CellDesign:
         if isinstance(hypotheses, str):
             return (hypotheses,)
         if not isinstance(hypotheses, Iterable):
-            raise TypeError("hypotheses must be a hypothesis name or a list of names, e.g. "
-                            f"{list(self.hypothesis_names[:2])}; got hypotheses={hypotheses!r}")
+            raise TypeError(
+                "hypotheses must be a hypothesis name or a list of names, e.g. "
+                f"{list(self.hypothesis_names[:2])}; got hypotheses={hypotheses!r}"
+            )
         names = tuple(hypotheses)
         if not names:
             raise ValueError("hypotheses must name at least one hypothesis; got an empty list")
@@ -261,8 +276,13 @@ class CellDesign:
                 raise TypeError(f"hypothesis names must be strings; got {name!r}")
         return names
 
-    def power(self, hypotheses: str | Sequence[str] | None = None, *,
-              method: str = "analytic", **options: Any) -> PowerResult:
+    def power(
+        self,
+        hypotheses: str | Sequence[str] | None = None,
+        *,
+        method: str = "analytic",
+        **options: Any,
+    ) -> PowerResult:
         """Power of each hypothesis at the planned sample size.
 
         Parameters
@@ -290,29 +310,34 @@ class CellDesign:
         """
         hooks = [key for key in options if key in _POWER_OPTIONS]
         if len(hooks) > 1:
-            raise TypeError(f"power() takes one of {sorted(_POWER_OPTIONS)} at a time; got "
-                            f"{hooks}")
+            raise TypeError(f"power() takes one of {sorted(_POWER_OPTIONS)} at a time; got {hooks}")
         if hooks:
             return _POWER_OPTIONS[hooks[0]](self, hypotheses, method=method, **options)
         methods = _POWER_METHODS
         if method not in methods:
-            raise ValueError(f"method={method!r} is not available; choose one of "
-                             f"{tuple(methods)}" + did_you_mean(method, methods))
+            raise ValueError(
+                f"method={method!r} is not available; choose one of "
+                f"{tuple(methods)}" + did_you_mean(method, methods)
+            )
         return methods[method](self, hypotheses, **options)
 
-    def _analytic_power(self, hypotheses: str | Sequence[str] | None = None,
-                        **options: Any) -> PowerResult:
+    def _analytic_power(
+        self, hypotheses: str | Sequence[str] | None = None, **options: Any
+    ) -> PowerResult:
         if options:
             raise TypeError(f"power(method='analytic') got unexpected options {sorted(options)}")
         stats_ = self.statistics(hypotheses)
         rows = tuple(_power_row(s, self.n_total) for s in stats_)
         if hasattr(self.outcome, "extra_rows"):  # e.g. Binary: interaction on other scales
-            rows += tuple(_extra_row(r, self.alpha, self.sided) for r in
-                          self.outcome.extra_rows(self, [s.hypothesis for s in stats_]))
+            rows += tuple(
+                _extra_row(r, self.alpha, self.sided)
+                for r in self.outcome.extra_rows(self, [s.hypothesis for s in stats_])
+            )
         return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
 
-    def sample_size(self, *, power: float, hypothesis: str | Sequence[str],
-                    **options: Any) -> SampleSizeResult:
+    def sample_size(
+        self, *, power: float, hypothesis: str | Sequence[str], **options: Any
+    ) -> SampleSizeResult:
         """Smallest sample, allocation ratios kept, whose exact power reaches ``power``.
 
         The cell sizes are ``k * r`` for the design's integer allocation
@@ -351,9 +376,10 @@ class CellDesign:
             methods = _SAMPLE_SIZE_OPTIONS
             unknown = [k for k in options if k not in methods]
             if unknown:
-                raise TypeError(f"sample_size() got an unexpected option {unknown[0]!r}; "
-                                f"available: {sorted(methods)}"
-                                + did_you_mean(unknown[0], methods))
+                raise TypeError(
+                    f"sample_size() got an unexpected option {unknown[0]!r}; "
+                    f"available: {sorted(methods)}" + did_you_mean(unknown[0], methods)
+                )
             (key, value), *rest = options.items()
             if rest:
                 raise TypeError(f"sample_size() takes one of {sorted(methods)} at a time")
@@ -366,9 +392,13 @@ class CellDesign:
             return min(self._power_at_multiplier(k, names).values())
 
         ratios = self.allocation_ratios
-        k = smallest_multiplier(power_at, target, lo=self._min_multiplier(ratios),
-                                start=self._start_multiplier(names, target, ratios),
-                                what="allocation multiplier")
+        k = smallest_multiplier(
+            power_at,
+            target,
+            lo=self._min_multiplier(ratios),
+            start=self._start_multiplier(names, target, ratios),
+            what="allocation multiplier",
+        )
         return self._sample_size_result(k, names, target)
 
     def assurance(self, *, hypothesis: str, prior: Any, **options: Any) -> Any:
@@ -400,13 +430,19 @@ class CellDesign:
             for part in parts:
                 oriented = part.effect if part.sided == 2 else part.favourable * part.effect
                 if (part.sided == 2 and oriented == 0) or (part.sided == 1 and oriented <= 0):
-                    direction = "" if part.sided == 2 else (
-                        " or in the wrong direction for a one-sided test (better="
-                        f"{'higher' if part.favourable > 0 else 'lower'})")
+                    direction = (
+                        ""
+                        if part.sided == 2
+                        else (
+                            " or in the wrong direction for a one-sided test (better="
+                            f"{'higher' if part.favourable > 0 else 'lower'})"
+                        )
+                    )
                     raise ValueError(
                         f"hypothesis {stat.hypothesis!r} has effect {part.effect:g} at the "
                         f"planning values, which is zero{direction}: no sample size gives "
-                        "power above alpha; check the planning values")
+                        "power above alpha; check the planning values"
+                    )
 
     def _power_at_multiplier(self, k: int, names: Sequence[str]) -> dict[str, float]:
         design = self.with_cell_sizes(k * self.allocation_ratios)
@@ -428,12 +464,10 @@ class CellDesign:
 
     def _start_multiplier(self, names: Sequence[str], target: float, ratios: np.ndarray) -> int:
         """Normal-approximation guess for k, the search's first bracket."""
-        model = self.with_cell_sizes(ratios).cell_model() if self._has_residual_df(ratios) \
-            else None
+        model = self.with_cell_sizes(ratios).cell_model() if self._has_residual_df(ratios) else None
         if model is None:
             return self._min_multiplier(ratios)
-        z = critical_value(self.alpha / self.sided, math.inf) + critical_value(1 - target,
-                                                                               math.inf)
+        z = critical_value(self.alpha / self.sided, math.inf) + critical_value(1 - target, math.inf)
         guesses = []
         for name in names:
             hyp = self.hypothesis(name)
@@ -448,45 +482,76 @@ class CellDesign:
         # k * ratios overflowed numpy ("Python int too large to convert to C long").
         return max(1, int(min(0.8 * guess, MAX_SEARCH_UNITS)))
 
-    def _sample_size_result(self, k: int, names: Sequence[str], target: float,
-                            **extras: Any) -> SampleSizeResult:
+    def _sample_size_result(
+        self, k: int, names: Sequence[str], target: float, **extras: Any
+    ) -> SampleSizeResult:
         design = self.with_cell_sizes(k * self.allocation_ratios)
         stats_ = design.statistics(names)
         powers = {s.hypothesis: statistic_power(s) for s in stats_}
         n_per_cell: Any = design.n_per_cell  # type: ignore[attr-defined]
         methods = sorted({s.method for s in stats_})
         return SampleSizeResult(
-            n_per_cell=n_per_cell, n_total=design.n_total,
+            n_per_cell=n_per_cell,
+            n_total=design.n_total,
             n_randomized_per_cell=design.n_randomized_per_cell,
-            n_randomized=design.n_randomized, power=min(powers.values()), powers=powers,
-            target=target, hypotheses=tuple(names), design=design, method="; ".join(methods),
-            extras=extras)
+            n_randomized=design.n_randomized,
+            power=min(powers.values()),
+            powers=powers,
+            target=target,
+            hypotheses=tuple(names),
+            design=design,
+            method="; ".join(methods),
+            extras=extras,
+        )
 
 
 def _power_row(stat: TestStatistic | IntersectionUnion, n_total: int) -> PowerRow:
     if isinstance(stat, IntersectionUnion):
         weak = stat.weakest
-        return PowerRow(hypothesis=stat.hypothesis, estimand=stat.estimand, effect=weak.effect,
-                        se=weak.se, df=weak.df, critical_value=weak.critical_value,
-                        power=statistic_power(stat), method=stat.method, scale=weak.scale)
+        return PowerRow(
+            hypothesis=stat.hypothesis,
+            estimand=stat.estimand,
+            effect=weak.effect,
+            se=weak.se,
+            df=weak.df,
+            critical_value=weak.critical_value,
+            power=statistic_power(stat),
+            method=stat.method,
+            scale=weak.scale,
+        )
     lam = stat.noncentrality**2
     standardized = stat.scale == "mean difference"
     f = math.sqrt(lam / n_total) if standardized else math.nan
-    return PowerRow(hypothesis=stat.hypothesis, estimand=stat.estimand, effect=stat.effect,
-                    se=stat.se, df=stat.df, critical_value=stat.critical_value,
-                    power=statistic_power(stat), method=stat.method, noncentrality=lam,
-                    cohens_f=f, partial_eta_sq=f**2 / (1 + f**2) if standardized else math.nan,
-                    scale=stat.scale)
+    return PowerRow(
+        hypothesis=stat.hypothesis,
+        estimand=stat.estimand,
+        effect=stat.effect,
+        se=stat.se,
+        df=stat.df,
+        critical_value=stat.critical_value,
+        power=statistic_power(stat),
+        method=stat.method,
+        noncentrality=lam,
+        cohens_f=f,
+        partial_eta_sq=f**2 / (1 + f**2) if standardized else math.nan,
+        scale=stat.scale,
+    )
 
 
 def _extra_row(row: Mapping[str, Any], alpha: float, sided: int) -> PowerRow:
     """A PowerRow for a reported-alongside measure (Wald z, df = inf)."""
-    return PowerRow(hypothesis=row["hypothesis"], estimand=row.get("note", ""),
-                    effect=row["estimate"], se=row["se"], df=math.inf,
-                    critical_value=critical_value(alpha / sided, math.inf),
-                    power=row["power"], method="Wald z, delta method (reported alongside; "
-                    "not the design's test)", noncentrality=row["z"] ** 2,
-                    scale=row["measure"])
+    return PowerRow(
+        hypothesis=row["hypothesis"],
+        estimand=row.get("note", ""),
+        effect=row["estimate"],
+        se=row["se"],
+        df=math.inf,
+        critical_value=critical_value(alpha / sided, math.inf),
+        power=row["power"],
+        method="Wald z, delta method (reported alongside; not the design's test)",
+        noncentrality=row["z"] ** 2,
+        scale=row["measure"],
+    )
 
 
 #: power(method=...) dispatch: engines register themselves here.
@@ -499,16 +564,19 @@ _POWER_OPTIONS: dict[str, Any] = {}
 _SAMPLE_SIZE_OPTIONS: dict[str, Any] = {}
 
 
-def _multiplicity_power(design: CellDesign, hypotheses: Any, *, method: str,
-                        multiplicity: Any, **options: Any) -> PowerResult:
+def _multiplicity_power(
+    design: CellDesign, hypotheses: Any, *, method: str, multiplicity: Any, **options: Any
+) -> PowerResult:
     """power(multiplicity=procedure): the procedure object evaluates itself.
 
     A procedure (tp.Holm, tp.Dunnett, ...) implements
     ``evaluate(design, hypotheses, *, method, **options) -> PowerResult``.
     """
     if not hasattr(multiplicity, "evaluate"):
-        raise TypeError("multiplicity must be a procedure such as tp.Holm([...]) or "
-                        f"tp.Dunnett(); got multiplicity={multiplicity!r}")
+        raise TypeError(
+            "multiplicity must be a procedure such as tp.Holm([...]) or "
+            f"tp.Dunnett(); got multiplicity={multiplicity!r}"
+        )
     return multiplicity.evaluate(design, hypotheses, method=method, **options)
 
 
@@ -518,12 +586,16 @@ _POWER_OPTIONS["multiplicity"] = _multiplicity_power
 def check_dropout(dropout: Any, cells: Sequence[Cell], normalize: Any) -> Any:
     """Validate a dropout proportion, or a per-cell mapping of them."""
     if isinstance(dropout, Mapping):
-        values = {normalize(k, "dropout"): check_unit_interval(f"dropout[{k!r}]", v)
-                  for k, v in dropout.items()}
+        values = {
+            normalize(k, "dropout"): check_unit_interval(f"dropout[{k!r}]", v)
+            for k, v in dropout.items()
+        }
         missing = [c for c in cells if c not in values]
         if missing:
-            raise ValueError(f"dropout is missing cells {missing}; give a proportion for "
-                             "every cell or one number for all")
+            raise ValueError(
+                f"dropout is missing cells {missing}; give a proportion for "
+                "every cell or one number for all"
+            )
         return values
     return check_unit_interval("dropout", dropout)
 
@@ -534,8 +606,10 @@ def check_cell_sizes(n: Any, cells: Sequence[Cell], normalize: Any, *, name: str
         sizes = {normalize(k, name): check_int(f"{name}[{k!r}]", v) for k, v in n.items()}
         missing = [c for c in cells if c not in sizes]
         if missing:
-            raise ValueError(f"{name} is missing cells {missing}; give a size for every cell "
-                             "or one whole number for all")
+            raise ValueError(
+                f"{name} is missing cells {missing}; give a size for every cell "
+                "or one whole number for all"
+            )
         if len(set(sizes.values())) == 1:
             return next(iter(sizes.values()))
         return {c: sizes[c] for c in cells}
@@ -545,10 +619,14 @@ def check_cell_sizes(n: Any, cells: Sequence[Cell], normalize: Any, *, name: str
 def check_size_list(sizes: Any, cells: Sequence[Cell], *, name: str) -> list[int]:
     """Validate ``sizes``: one whole number >= 1 per cell, in ``cells`` order."""
     if isinstance(sizes, str | Mapping) or not isinstance(sizes, Iterable):
-        raise TypeError(f"sizes must be a sequence of whole numbers, one per cell of "
-                        f"{list(cells)}; got sizes={sizes!r}")
+        raise TypeError(
+            f"sizes must be a sequence of whole numbers, one per cell of "
+            f"{list(cells)}; got sizes={sizes!r}"
+        )
     values = list(sizes)
     if len(values) != len(cells):
-        raise ValueError(f"sizes must hold {len(cells)} whole numbers, one per cell of "
-                         f"{list(cells)}; got {len(values)}: sizes={values!r}")
+        raise ValueError(
+            f"sizes must hold {len(cells)} whole numbers, one per cell of "
+            f"{list(cells)}; got {len(values)}: sizes={values!r}"
+        )
     return [check_int(f"{name}[{cell!r}]", v) for cell, v in zip(cells, values, strict=True)]

@@ -99,18 +99,19 @@ class Clustering:
 
     def __post_init__(self) -> None:
         if not isinstance(self.factor, str) or not self.factor:
-            raise TypeError(f"factor must be a factor name (a string); got "
-                            f"factor={self.factor!r}")
+            raise TypeError(f"factor must be a factor name (a string); got factor={self.factor!r}")
         if self.level is not None and not isinstance(self.level, str):
-            raise TypeError(f"level must be a level name (a string) or None; got "
-                            f"level={self.level!r}")
+            raise TypeError(
+                f"level must be a level name (a string) or None; got level={self.level!r}"
+            )
         icc = check_real("icc", self.icc)
         if not 0.0 <= icc < 1.0:
             raise ValueError(f"icc must lie in [0, 1); got icc={self.icc!r}")
         m = check_real("group_size", self.group_size)
         if m < 1.0:
-            raise ValueError(f"group_size must be >= 1 participant; got "
-                             f"group_size={self.group_size!r}")
+            raise ValueError(
+                f"group_size must be >= 1 participant; got group_size={self.group_size!r}"
+            )
         cv = check_real("size_cv", self.size_cv)
         if cv < 0.0:
             raise ValueError(f"size_cv must be >= 0; got size_cv={self.size_cv!r}")
@@ -131,15 +132,17 @@ class Clustering:
     def resolved(self, factors: Any) -> Clustering:
         """Return the clustering with ``level`` filled in, checked against ``factors``."""
         if self.factor not in factors:
-            raise ValueError(f"clusters: factor={self.factor!r} is not a factor of the "
-                             f"design; factors are {tuple(factors)}"
-                             + did_you_mean(self.factor, factors))
+            raise ValueError(
+                f"clusters: factor={self.factor!r} is not a factor of the "
+                f"design; factors are {tuple(factors)}" + did_you_mean(self.factor, factors)
+            )
         levels = tuple(factors[self.factor])
         level = levels[1] if self.level is None else self.level
         if level not in levels:
-            raise ValueError(f"clusters: level={level!r} is not a level of factor "
-                             f"{self.factor!r}, whose levels are {levels}"
-                             + did_you_mean(level, levels))
+            raise ValueError(
+                f"clusters: level={level!r} is not a level of factor "
+                f"{self.factor!r}, whose levels are {levels}" + did_you_mean(level, levels)
+            )
         return self if level == self.level else dataclasses.replace(self, level=level)
 
     def clustered(self, design: Any) -> np.ndarray:
@@ -155,8 +158,9 @@ class Clustering:
     def groups(self, design: Any) -> np.ndarray:
         """Therapy groups per cell, ``ceil(n_j / m)`` (0 in unclustered cells)."""
         n = np.asarray(design.n_array, dtype=float)
-        return np.where(self.clustered(design),
-                        np.ceil(np.round(n / self.group_size, 9)), 0).astype(int)
+        return np.where(
+            self.clustered(design), np.ceil(np.round(n / self.group_size, 9)), 0
+        ).astype(int)
 
     def adjust_model(self, design: Any, model: Any) -> Any:
         """Give t outcomes the two mean squares of the partially nested analysis.
@@ -168,30 +172,41 @@ class Clustering:
             (the between-group variance cannot be estimated).
         """
         mask = self.clustered(design)
-        note = (f"{self.factor}={self.resolved(design.factors).level} delivered in groups of "
-                f"{self.group_size:g} (ICC {self.icc:g}, design effect "
-                f"{self.design_effect:.3f})")
+        note = (
+            f"{self.factor}={self.resolved(design.factors).level} delivered in groups of "
+            f"{self.group_size:g} (ICC {self.icc:g}, design effect "
+            f"{self.design_effect:.3f})"
+        )
         if math.isinf(model.df) or not mask.any():
-            return dataclasses.replace(model, method=f"{model.method}; {note}",
-                                       notes=model.notes + (note,))
+            return dataclasses.replace(
+                model, method=f"{model.method}; {note}", notes=model.notes + (note,)
+            )
         n = np.asarray(design.n_array, dtype=float)
         groups = self.groups(design)
         lost = float(np.sum(n[mask] - groups[mask]))
-        between_df = float(groups[mask].sum() - mask.sum())          # G_c - J_c
+        between_df = float(groups[mask].sum() - mask.sum())  # G_c - J_c
         if between_df < 1:
             raise ValueError(
                 f"clusters: the cells with {self.factor}={self.resolved(design.factors).level} "
                 f"hold {groups[mask].tolist()} therapy group(s) of group_size="
                 f"{self.group_size:g}, too few to estimate the between-group variance; "
-                "allowed: at least two groups in a clustered cell (n > group_size)")
+                "allowed: at least two groups in a clustered cell (n > group_size)"
+            )
         return dataclasses.replace(
-            model, df=model.df - lost, part_of_cell=np.where(mask, 0, 1),
+            model,
+            df=model.df - lost,
+            part_of_cell=np.where(mask, 0, 1),
             part_df=(between_df, model.df - lost - between_df),
-            method=(f"{model.method}; {note}, Satterthwaite df from the between-group and "
-                    "within-cell mean squares"),
-            notes=model.notes + (note,))
+            method=(
+                f"{model.method}; {note}, Satterthwaite df from the between-group and "
+                "within-cell mean squares"
+            ),
+            notes=model.notes + (note,),
+        )
 
     def describe(self) -> str:
         """Short words for a design summary."""
-        return (f"{self.factor}={self.level or '(active)'} in groups of {self.group_size:g}, "
-                f"ICC {self.icc:g}")
+        return (
+            f"{self.factor}={self.level or '(active)'} in groups of {self.group_size:g}, "
+            f"ICC {self.icc:g}"
+        )

@@ -107,18 +107,23 @@ class Factorial(CellDesign):
         object.__setattr__(self, "alpha", check_open_unit("alpha", self.alpha))
         object.__setattr__(self, "sided", check_sided(self.sided))
         if not hasattr(self.outcome, "cell_model"):
-            raise TypeError("outcome must be an outcome type such as tp.Continuous(...); got "
-                            f"outcome={self.outcome!r}")
+            raise TypeError(
+                "outcome must be an outcome type such as tp.Continuous(...); got "
+                f"outcome={self.outcome!r}"
+            )
         self._check_outcome_cells()
         n = check_cell_sizes(self.n_per_cell, self.cells, self._cell, name="n_per_cell")
         object.__setattr__(self, "n_per_cell", n if isinstance(n, int) else MappingProxyType(n))
         drop = check_dropout(self.dropout, self.cells, self._cell)
-        object.__setattr__(self, "dropout",
-                           drop if isinstance(drop, float) else MappingProxyType(drop))
+        object.__setattr__(
+            self, "dropout", drop if isinstance(drop, float) else MappingProxyType(drop)
+        )
         if self.clusters is not None:
             if not isinstance(self.clusters, Clustering):
-                raise TypeError("clusters must be tp.Clustering(factor=..., icc=..., "
-                                f"group_size=...) or None; got clusters={self.clusters!r}")
+                raise TypeError(
+                    "clusters must be tp.Clustering(factor=..., icc=..., "
+                    f"group_size=...) or None; got clusters={self.clusters!r}"
+                )
             object.__setattr__(self, "clusters", self.clusters.resolved(self.factors))
         model = self.cell_model()
         if not model.df >= 1:
@@ -127,7 +132,8 @@ class Factorial(CellDesign):
                 f"N={self.n_total} with {len(self.cells)} cells"
                 f"{' and a baseline covariate' if getattr(self.outcome, 'n_covariates', 0) else ''}"
                 f" gives df={model.df:g}; use at least "
-                f"{math.ceil((len(self.cells) + 2) / len(self.cells))} per cell")
+                f"{math.ceil((len(self.cells) + 2) / len(self.cells))} per cell"
+            )
 
     # ---------------------------------------------------------------- cells
     @property
@@ -185,27 +191,37 @@ class Factorial(CellDesign):
     def _cell(self, key: Any, what: str) -> Cell:
         """Normalize a user's cell key to a tuple of levels, or raise helpfully."""
         if not isinstance(key, tuple):
-            raise TypeError(f"{what} keys must be tuples of levels in factor order "
-                            f"{self.factor_names}; got {key!r}")
+            raise TypeError(
+                f"{what} keys must be tuples of levels in factor order "
+                f"{self.factor_names}; got {key!r}"
+            )
         if len(key) != len(self.factors):
-            raise ValueError(f"{what} key {key!r} has {len(key)} levels; cells have one level "
-                             f"per factor {self.factor_names}")
+            raise ValueError(
+                f"{what} key {key!r} has {len(key)} levels; cells have one level "
+                f"per factor {self.factor_names}"
+            )
         for level, (factor, levels) in zip(key, self.factors.items(), strict=True):
             if level not in levels:
-                raise ValueError(f"{what} key {key!r}: {level!r} is not a level of factor "
-                                 f"{factor!r}, whose levels are {levels}"
-                                 + did_you_mean(level, levels))
+                raise ValueError(
+                    f"{what} key {key!r}: {level!r} is not a level of factor "
+                    f"{factor!r}, whose levels are {levels}" + did_you_mean(level, levels)
+                )
         return key
 
     def _check_outcome_cells(self) -> None:
-        keys = self.outcome.cell_keys() if hasattr(self.outcome, "cell_keys") else \
-            tuple(self.outcome.means)
+        keys = (
+            self.outcome.cell_keys()
+            if hasattr(self.outcome, "cell_keys")
+            else tuple(self.outcome.means)
+        )
         what = f"{type(self.outcome).__name__} cells"
         given = [self._cell(k, what) for k in keys]
         missing = [c for c in self.cells if c not in given]
         if missing:
-            raise ValueError(f"{what} are missing {missing}; a {self._shape()} factorial "
-                             f"needs every cell of {list(self.cells)}")
+            raise ValueError(
+                f"{what} are missing {missing}; a {self._shape()} factorial "
+                f"needs every cell of {list(self.cells)}"
+            )
 
     def _shape(self) -> str:
         return "x".join("2" for _ in self.factors)
@@ -257,18 +273,26 @@ class Factorial(CellDesign):
         weights = np.prod(signs[:, idx], axis=1)
         mask = np.ones(len(self.cells), dtype=bool)
         for factor, level in given.items():
-            mask &= np.array([cell[self.factor_names.index(factor)] == level
-                              for cell in self.cells])
+            mask &= np.array(
+                [cell[self.factor_names.index(factor)] == level for cell in self.cells]
+            )
         free = len(self.factors) - len(factors) - len(given)
         contrast = np.where(mask, weights, 0.0) / 2.0**free
-        return Hypothesis(name=name, estimand=self._estimand(factors, given),
-                          contrasts=contrast[None, :])
+        return Hypothesis(
+            name=name, estimand=self._estimand(factors, given), contrasts=contrast[None, :]
+        )
 
     def _signs(self) -> np.ndarray:
         """(cells, factors) array: -1 at a factor's first level, +1 at its second."""
-        return np.array([[1.0 if level == levels[1] else -1.0
-                          for level, levels in zip(cell, self.factors.values(), strict=True)]
-                         for cell in self.cells])
+        return np.array(
+            [
+                [
+                    1.0 if level == levels[1] else -1.0
+                    for level, levels in zip(cell, self.factors.values(), strict=True)
+                ]
+                for cell in self.cells
+            ]
+        )
 
     def _check_factor(self, factor: str, name: str) -> None:
         if factor not in self.factors:
@@ -276,23 +300,30 @@ class Factorial(CellDesign):
             raise ValueError(
                 f"hypothesis {name!r}: {factor!r} is not a factor; factors are "
                 f"{self.factor_names} (hypotheses look like 'A', 'A:B', 'A | B=level', "
-                f"'combination'){hint}")
+                f"'combination'){hint}"
+            )
 
     def _parse_condition(self, condition: str, name: str) -> dict[str, str]:
         given: dict[str, str] = {}
         for part in condition.split(","):
             factor, eq, level = (p.strip() for p in part.partition("="))
             if not eq:
-                raise ValueError(f"hypothesis {name!r}: condition {part.strip()!r} must look "
-                                 "like 'factor=level'")
+                raise ValueError(
+                    f"hypothesis {name!r}: condition {part.strip()!r} must look like 'factor=level'"
+                )
             self._check_factor(factor, name)
             levels = self.factors[factor]
             if level not in levels:
                 owner = [f for f, lv in self.factors.items() if level in lv]
-                hint = (f" ({level!r} is a level of {owner[0]!r})" if owner
-                        else did_you_mean(level, levels))
-                raise ValueError(f"hypothesis {name!r}: {level!r} is not a level of "
-                                 f"{factor!r}, whose levels are {levels}{hint}")
+                hint = (
+                    f" ({level!r} is a level of {owner[0]!r})"
+                    if owner
+                    else did_you_mean(level, levels)
+                )
+                raise ValueError(
+                    f"hypothesis {name!r}: {level!r} is not a level of "
+                    f"{factor!r}, whose levels are {levels}{hint}"
+                )
             given[factor] = level
         return given
 
@@ -305,8 +336,10 @@ class Factorial(CellDesign):
             text = f"effect of {contrast_words(factors[0])}"
         else:
             first, rest = factors[0], factors[1:]
-            text = (f"interaction: difference in the effect of {contrast_words(first)} "
-                    f"between levels of {' and '.join(rest)} (difference of differences)")
+            text = (
+                f"interaction: difference in the effect of {contrast_words(first)} "
+                f"between levels of {' and '.join(rest)} (difference of differences)"
+            )
         others = [f for f in self.factor_names if f not in factors and f not in given]
         if given:
             text += " within " + ", ".join(f"{f}={lv}" for f, lv in given.items())
@@ -320,15 +353,17 @@ class Factorial(CellDesign):
         top = tuple(levels[1] for levels in self.factors.values())
         rows, rivals = [], []
         for i, levels in enumerate(self.factors.values()):
-            rival = top[:i] + (levels[0],) + top[i + 1:]
+            rival = top[:i] + (levels[0],) + top[i + 1 :]
             row = np.zeros(len(self.cells))
             row[self.cells.index(top)] = 1.0
             row[self.cells.index(rival)] = -1.0
             rows.append(row)
             rivals.append(self.cell_label(rival))
         better = getattr(self.outcome, "better", "lower")
-        estimand = (f"combination {self.cell_label(top)} is {better} than each of "
-                    f"{', '.join(rivals)} (all one-sided, intersection-union)")
+        estimand = (
+            f"combination {self.cell_label(top)} is {better} than each of "
+            f"{', '.join(rivals)} (all one-sided, intersection-union)"
+        )
         return Hypothesis(name="combination", estimand=estimand, contrasts=np.array(rows))
 
     # ------------------------------------------------------------- display
@@ -345,10 +380,12 @@ class Factorial(CellDesign):
         'Factorial 2x2 (A x B) | n_per_cell=20 (N=80) | alpha=0.05 two-sided'
         """
         sided = "two-sided" if self.sided == 2 else "one-sided"
-        return (f"Factorial {self._shape()} ({' x '.join(self.factor_names)}) | "
-                f"n_per_cell={_plain(self.n_per_cell)} (N={self.n_total}) | "
-                f"alpha={self.alpha:g} {sided}"
-                + (f" | {self.clusters.describe()}" if self.clusters is not None else ""))
+        return (
+            f"Factorial {self._shape()} ({' x '.join(self.factor_names)}) | "
+            f"n_per_cell={_plain(self.n_per_cell)} (N={self.n_total}) | "
+            f"alpha={self.alpha:g} {sided}"
+            + (f" | {self.clusters.describe()}" if self.clusters is not None else "")
+        )
 
 
 def _plain(n: Any) -> Any:
@@ -359,24 +396,30 @@ def _plain(n: Any) -> Any:
 
 def _check_factors(factors: Any) -> dict[str, tuple[str, str]]:
     if not isinstance(factors, Mapping) or not factors:
-        raise TypeError("factors must be a non-empty mapping {name: (reference level, "
-                        f"active level)}}; got factors={factors!r}")
+        raise TypeError(
+            "factors must be a non-empty mapping {name: (reference level, "
+            f"active level)}}; got factors={factors!r}"
+        )
     checked: dict[str, tuple[str, str]] = {}
     for name, levels in factors.items():
         levels = as_sequence(levels)
         if not isinstance(name, str) or not name or any(ch in name for ch in _RESERVED):
-            raise ValueError(f"factor name {name!r} must be a non-empty string without "
-                             f"any of {_RESERVED}")
+            raise ValueError(
+                f"factor name {name!r} must be a non-empty string without any of {_RESERVED}"
+            )
         if isinstance(levels, str) or not isinstance(levels, Sequence) or len(levels) != 2:
-            raise ValueError(f"factors[{name!r}] must be two levels (reference, active); got "
-                             f"{levels!r}; trialplan's factorial designs have two-level factors")
+            raise ValueError(
+                f"factors[{name!r}] must be two levels (reference, active); got "
+                f"{levels!r}; trialplan's factorial designs have two-level factors"
+            )
         levels = tuple(levels)
         if not all(isinstance(lv, str) and lv for lv in levels) or levels[0] == levels[1]:
-            raise ValueError(f"factors[{name!r}] must be two different non-empty strings; got "
-                             f"{levels!r}")
+            raise ValueError(
+                f"factors[{name!r}] must be two different non-empty strings; got {levels!r}"
+            )
         if any(ch in lv for lv in levels for ch in _RESERVED):
-            raise ValueError(f"factors[{name!r}] levels {levels!r} must not contain any of "
-                             f"{_RESERVED}")
+            raise ValueError(
+                f"factors[{name!r}] levels {levels!r} must not contain any of {_RESERVED}"
+            )
         checked[name] = levels
     return checked
-

@@ -112,20 +112,24 @@ class Parallel(CellDesign):
         object.__setattr__(self, "alpha", check_open_unit("alpha", self.alpha))
         object.__setattr__(self, "sided", check_sided(self.sided))
         if not hasattr(self.outcome, "cell_model"):
-            raise TypeError("outcome must be an outcome type such as tp.Continuous(...); got "
-                            f"outcome={self.outcome!r}")
+            raise TypeError(
+                "outcome must be an outcome type such as tp.Continuous(...); got "
+                f"outcome={self.outcome!r}"
+            )
         self._check_outcome_arms()
         n = check_cell_sizes(self.n_per_arm, self.arms, self._arm, name="n_per_arm")
         object.__setattr__(self, "n_per_arm", n if isinstance(n, int) else MappingProxyType(n))
         drop = check_dropout(self.dropout, self.arms, self._arm)
-        object.__setattr__(self, "dropout",
-                           drop if isinstance(drop, float) else MappingProxyType(drop))
+        object.__setattr__(
+            self, "dropout", drop if isinstance(drop, float) else MappingProxyType(drop)
+        )
         model = self.cell_model()
         if not model.df >= 1:
             raise ValueError(
                 f"n_per_arm={_plain(self.n_per_arm)} leaves no residual degrees of freedom: "
                 f"N={self.n_total} with {len(self.arms)} arms gives df={model.df:g}; use at "
-                f"least {math.ceil((len(self.arms) + 2) / len(self.arms))} per arm")
+                f"least {math.ceil((len(self.arms) + 2) / len(self.arms))} per arm"
+            )
 
     # ----------------------------------------------------------------- cells
     @property
@@ -177,38 +181,51 @@ class Parallel(CellDesign):
     def _arm(self, key: Any, what: str) -> str:
         """Check that ``key`` names an arm, suggesting the closest one if not."""
         if not isinstance(key, str):
-            raise TypeError(f"{what} must name an arm (a string); got {key!r}; arms are "
-                            f"{tuple(self.arms)}")
+            raise TypeError(
+                f"{what} must name an arm (a string); got {key!r}; arms are {tuple(self.arms)}"
+            )
         if key not in self.arms:
-            raise ValueError(f"{what}: {key!r} is not an arm; arms are {tuple(self.arms)}"
-                             + did_you_mean(key, self.arms))
+            raise ValueError(
+                f"{what}: {key!r} is not an arm; arms are {tuple(self.arms)}"
+                + did_you_mean(key, self.arms)
+            )
         return key
 
     def _check_outcome_arms(self) -> None:
-        keys = self.outcome.cell_keys() if hasattr(self.outcome, "cell_keys") else \
-            tuple(self.outcome.means)
+        keys = (
+            self.outcome.cell_keys()
+            if hasattr(self.outcome, "cell_keys")
+            else tuple(self.outcome.means)
+        )
         what = f"{type(self.outcome).__name__} arms"
         given = [self._arm(k, what) for k in keys]
         missing = [a for a in self.arms if a not in given]
         if missing:
-            raise ValueError(f"{what} are missing {missing}; give a planning value for every "
-                             f"arm of {list(self.arms)}")
+            raise ValueError(
+                f"{what} are missing {missing}; give a planning value for every "
+                f"arm of {list(self.arms)}"
+            )
 
     def _check_comparisons(self, comparisons: Any) -> tuple[tuple[str, str], ...]:
         if isinstance(comparisons, str) or not isinstance(comparisons, Sequence):
-            raise TypeError("comparisons must be a sequence of (arm, other arm) pairs; got "
-                            f"comparisons={comparisons!r}")
+            raise TypeError(
+                "comparisons must be a sequence of (arm, other arm) pairs; got "
+                f"comparisons={comparisons!r}"
+            )
         pairs = []
         for pair in comparisons:
             if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
-                raise ValueError("each of comparisons must be a pair (arm, other arm); got "
-                                 f"{pair!r}")
+                raise ValueError(
+                    f"each of comparisons must be a pair (arm, other arm); got {pair!r}"
+                )
             first, second = (self._arm(a, "comparisons") for a in pair)
             if first == second:
                 raise ValueError(f"comparisons pair {pair!r} compares an arm with itself")
-            if (first, second) in pairs:     # gave two rows named the same in every result
-                raise ValueError(f"comparisons lists the pair {(first, second)!r} twice; each "
-                                 "comparison appears once")
+            if (first, second) in pairs:  # gave two rows named the same in every result
+                raise ValueError(
+                    f"comparisons lists the pair {(first, second)!r} twice; each "
+                    "comparison appears once"
+                )
             pairs.append((first, second))
         return tuple(pairs)
 
@@ -222,8 +239,9 @@ class Parallel(CellDesign):
     def hypothesis_names(self) -> tuple[str, ...]:
         """Many-to-one comparisons, then the extra ``comparisons``."""
         names = list(self.many_to_one_names)
-        names += [f"{a}{_SEPARATOR}{b}" for a, b in self.comparisons
-                  if f"{a}{_SEPARATOR}{b}" not in names]
+        names += [
+            f"{a}{_SEPARATOR}{b}" for a, b in self.comparisons if f"{a}{_SEPARATOR}{b}" not in names
+        ]
         return tuple(names)
 
     def hypothesis(self, name: str) -> Hypothesis:
@@ -242,8 +260,10 @@ class Parallel(CellDesign):
             raise TypeError(f"hypothesis must be a string; got {name!r}")
         first, sep, second = name.partition(_SEPARATOR)
         if not sep:
-            raise ValueError(f"hypothesis {name!r} must look like '<arm> vs <arm>'; arms are "
-                             f"{tuple(self.arms)}" + did_you_mean(name, self.hypothesis_names))
+            raise ValueError(
+                f"hypothesis {name!r} must look like '<arm> vs <arm>'; arms are "
+                f"{tuple(self.arms)}" + did_you_mean(name, self.hypothesis_names)
+            )
         first = self._arm(first.strip(), f"hypothesis {name!r}")
         second = self._arm(second.strip(), f"hypothesis {name!r}")
         if first == second:
@@ -254,8 +274,9 @@ class Parallel(CellDesign):
         scale = getattr(self.outcome, "scale", None)
         on = f" on the {scale} scale" if isinstance(scale, str) else ""
         estimand = f"difference between {first} and {second} ({first} minus {second}){on}"
-        return Hypothesis(name=f"{first}{_SEPARATOR}{second}", estimand=estimand,
-                          contrasts=row[None, :])
+        return Hypothesis(
+            name=f"{first}{_SEPARATOR}{second}", estimand=estimand, contrasts=row[None, :]
+        )
 
     # --------------------------------------------------------------- display
     def describe(self) -> str:
@@ -269,9 +290,11 @@ class Parallel(CellDesign):
         'Parallel 2 arms (control a) | n_per_arm=10 (N=20) | alpha=0.05 two-sided'
         """
         sided = "two-sided" if self.sided == 2 else "one-sided"
-        return (f"Parallel {len(self.arms)} arms (control {self.control}) | "
-                f"n_per_arm={_plain(self.n_per_arm)} (N={self.n_total}) | "
-                f"alpha={self.alpha:g} {sided}")
+        return (
+            f"Parallel {len(self.arms)} arms (control {self.control}) | "
+            f"n_per_arm={_plain(self.n_per_arm)} (N={self.n_total}) | "
+            f"alpha={self.alpha:g} {sided}"
+        )
 
 
 def _plain(n: Any) -> Any:
@@ -289,8 +312,10 @@ def _check_arms(arms: Any) -> tuple[str, ...]:
         if not isinstance(arm, str) or not arm.strip():
             raise TypeError(f"arm names must be non-empty strings; got {arm!r} in arms")
         if _SEPARATOR in arm or arm != arm.strip():
-            raise ValueError(f"arm name {arm!r} must not contain {_SEPARATOR!r} or start or "
-                             "end with spaces (hypotheses are named '<arm> vs <arm>')")
+            raise ValueError(
+                f"arm name {arm!r} must not contain {_SEPARATOR!r} or start or "
+                "end with spaces (hypotheses are named '<arm> vs <arm>')"
+            )
     duplicates = sorted({a for a in arms if arms.count(a) > 1})
     if duplicates:
         raise ValueError(f"arms must be distinct; {duplicates} appear more than once")

@@ -55,11 +55,11 @@ __all__ = ["SMART"]
 
 Regime = tuple[str, str]
 
-_ANALYTIC = ("Hajek (IPW) estimator, exact asymptotic variance, large-sample z test "
-             "(normal approx.)")
+_ANALYTIC = "Hajek (IPW) estimator, exact asymptotic variance, large-sample z test (normal approx.)"
 _STAGE1 = "two-sample z test with each arm's mixture variance (normal approx.)"
-_SIMULATION = ("simulation: patient-level data, Hajek (IPW) estimates with sandwich variances, "
-               "z test")
+_SIMULATION = (
+    "simulation: patient-level data, Hajek (IPW) estimates with sandwich variances, z test"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,14 +154,31 @@ class SMART:
         set_ = object.__setattr__
         set_(self, "stage1", _check_labels("stage1", self.stage1))
         set_(self, "stage2", _check_labels("stage2", self.stage2))
-        set_(self, "response_rate", MappingProxyType({
-            a: check_unit_interval(f"response_rate[{a!r}]", v, upper_open=False)
-            for a, v in self._per_arm("response_rate", self.response_rate).items()}))
-        set_(self, "responder_mean", MappingProxyType({
-            a: check_real(f"responder_mean[{a!r}]", v)
-            for a, v in self._per_arm("responder_mean", self.responder_mean).items()}))
-        set_(self, "nonresponder_mean", MappingProxyType(self._per_regime(
-            "nonresponder_mean", self.nonresponder_mean)))
+        set_(
+            self,
+            "response_rate",
+            MappingProxyType(
+                {
+                    a: check_unit_interval(f"response_rate[{a!r}]", v, upper_open=False)
+                    for a, v in self._per_arm("response_rate", self.response_rate).items()
+                }
+            ),
+        )
+        set_(
+            self,
+            "responder_mean",
+            MappingProxyType(
+                {
+                    a: check_real(f"responder_mean[{a!r}]", v)
+                    for a, v in self._per_arm("responder_mean", self.responder_mean).items()
+                }
+            ),
+        )
+        set_(
+            self,
+            "nonresponder_mean",
+            MappingProxyType(self._per_regime("nonresponder_mean", self.nonresponder_mean)),
+        )
         set_(self, "sd", check_positive("sd", self.sd))
         set_(self, "n_total", check_int("n_total", self.n_total, minimum=2))
         set_(self, "alpha", check_open_unit("alpha", self.alpha))
@@ -174,17 +191,22 @@ class SMART:
     # ------------------------------------------------------------ validation
     def _arm(self, key: Any, what: str) -> str:
         if not isinstance(key, str):
-            raise TypeError(f"{what} keys must be stage-1 treatments (strings) from "
-                            f"{self.stage1}; got {key!r}")
+            raise TypeError(
+                f"{what} keys must be stage-1 treatments (strings) from {self.stage1}; got {key!r}"
+            )
         if key not in self.stage1:
-            raise ValueError(f"{what}: {key!r} is not a stage-1 treatment; stage1 is "
-                             f"{self.stage1}" + did_you_mean(key, self.stage1))
+            raise ValueError(
+                f"{what}: {key!r} is not a stage-1 treatment; stage1 is "
+                f"{self.stage1}" + did_you_mean(key, self.stage1)
+            )
         return key
 
     def _option(self, key: Any, what: str) -> str:
         if not isinstance(key, str) or key not in self.stage2:
-            raise ValueError(f"{what}: {key!r} is not a stage-2 option; stage2 is "
-                             f"{self.stage2}" + did_you_mean(key, self.stage2))
+            raise ValueError(
+                f"{what}: {key!r} is not a stage-2 option; stage2 is "
+                f"{self.stage2}" + did_you_mean(key, self.stage2)
+            )
         return key
 
     def regime(self, key: Any, what: str = "regime") -> Regime:
@@ -214,38 +236,47 @@ class SMART:
         ValueError: regime: 'augmnt' is not a stage-2 option; ... (did you mean 'augment'?)
         """
         if isinstance(key, str) or not isinstance(key, Sequence) or len(key) != 2:
-            raise ValueError(f"{what} must be a pair (stage-1 treatment, stage-2 option), "
-                             f"e.g. {self.regimes[0]!r}; got {key!r}")
+            raise ValueError(
+                f"{what} must be a pair (stage-1 treatment, stage-2 option), "
+                f"e.g. {self.regimes[0]!r}; got {key!r}"
+            )
         return (self._arm(key[0], what), self._option(key[1], what))
 
     def _per_arm(self, name: str, values: Any) -> dict[str, Any]:
         if not isinstance(values, Mapping):
-            raise TypeError(f"{name} must be a mapping {{stage-1 treatment: value}}; got "
-                            f"{name}={values!r}")
+            raise TypeError(
+                f"{name} must be a mapping {{stage-1 treatment: value}}; got {name}={values!r}"
+            )
         checked = {self._arm(k, name): v for k, v in values.items()}
         missing = [a for a in self.stage1 if a not in checked]
         if missing:
-            raise ValueError(f"{name} is missing stage-1 treatments {missing}; give a value "
-                             f"for each of {self.stage1}")
+            raise ValueError(
+                f"{name} is missing stage-1 treatments {missing}; give a value "
+                f"for each of {self.stage1}"
+            )
         return {a: checked[a] for a in self.stage1}
 
     def _per_regime(self, name: str, values: Any) -> dict[Regime, float]:
         if not isinstance(values, Mapping):
-            raise TypeError(f"{name} must be a mapping {{(stage-1, stage-2): value}}; got "
-                            f"{name}={values!r}")
-        checked = {self.regime(k, name): check_real(f"{name}[{k!r}]", v)
-                   for k, v in values.items()}
+            raise TypeError(
+                f"{name} must be a mapping {{(stage-1, stage-2): value}}; got {name}={values!r}"
+            )
+        checked = {self.regime(k, name): check_real(f"{name}[{k!r}]", v) for k, v in values.items()}
         missing = [d for d in self.regimes if d not in checked]
         if missing:
-            raise ValueError(f"{name} is missing regimes {missing}; give a mean for every "
-                             f"(stage-1, stage-2) pair of {list(self.regimes)}")
+            raise ValueError(
+                f"{name} is missing regimes {missing}; give a mean for every "
+                f"(stage-1, stage-2) pair of {list(self.regimes)}"
+            )
         return {d: checked[d] for d in self.regimes}
 
     def _stage1_probs(self) -> dict[str, float]:
         if self.stage1_allocation is None:
             return {a: 1.0 / len(self.stage1) for a in self.stage1}
-        probs = {a: check_open_unit(f"stage1_allocation[{a!r}]", v) for a, v in
-                 self._per_arm("stage1_allocation", self.stage1_allocation).items()}
+        probs = {
+            a: check_open_unit(f"stage1_allocation[{a!r}]", v)
+            for a, v in self._per_arm("stage1_allocation", self.stage1_allocation).items()
+        }
         _check_sum("stage1_allocation", probs.values())
         return probs
 
@@ -254,20 +285,25 @@ class SMART:
         if alloc is None:
             return {d: 1.0 / len(self.stage2) for d in self.regimes}
         if not isinstance(alloc, Mapping) or not alloc:
-            raise TypeError("stage2_allocation must be a mapping {stage-2 option: p} or "
-                            f"{{(stage-1, stage-2): p}}; got stage2_allocation={alloc!r}")
+            raise TypeError(
+                "stage2_allocation must be a mapping {stage-2 option: p} or "
+                f"{{(stage-1, stage-2): p}}; got stage2_allocation={alloc!r}"
+            )
         if all(isinstance(k, str) for k in alloc):
             shared = {self._option(k, "stage2_allocation"): v for k, v in alloc.items()}
             alloc = {(a1, a2): shared.get(a2) for a1 in self.stage1 for a2 in self.stage2}
             missing = [a2 for a2 in self.stage2 if a2 not in shared]
             if missing:
-                raise ValueError(f"stage2_allocation is missing options {missing}; give a "
-                                 f"probability for each of {self.stage2}")
-        probs = {d: check_open_unit(f"stage2_allocation[{d!r}]", v)
-                 for d, v in self._per_regime("stage2_allocation", alloc).items()}
+                raise ValueError(
+                    f"stage2_allocation is missing options {missing}; give a "
+                    f"probability for each of {self.stage2}"
+                )
+        probs = {
+            d: check_open_unit(f"stage2_allocation[{d!r}]", v)
+            for d, v in self._per_regime("stage2_allocation", alloc).items()
+        }
         for a1 in self.stage1:
-            _check_sum(f"stage2_allocation for {a1!r}",
-                       [probs[(a1, a2)] for a2 in self.stage2])
+            _check_sum(f"stage2_allocation for {a1!r}", [probs[(a1, a2)] for a2 in self.stage2])
         return probs
 
     # ------------------------------------------------------------ quantities
@@ -341,7 +377,7 @@ class SMART:
                 a1 = d[0]
                 shared = g[a1] * (s2 + (m_r[a1] - mu[d]) * (m_r[a1] - mu[e]))
                 if d == e:
-                    shared += (1.0 - g[a1]) * (s2 + (m_nr[d] - mu[d])**2) / p2[d]
+                    shared += (1.0 - g[a1]) * (s2 + (m_nr[d] - mu[d]) ** 2) / p2[d]
                 cov[i, j] = shared / (self.n_total * p1[a1])
         return cov
 
@@ -369,16 +405,18 @@ class SMART:
         for a1 in self.stage1:
             g = self.response_rate[a1]
             parts = [(g, self.responder_mean[a1])] + [
-                ((1.0 - g) * self.stage2_allocation[(a1, a2)],
-                 self.nonresponder_mean[(a1, a2)]) for a2 in self.stage2]
+                ((1.0 - g) * self.stage2_allocation[(a1, a2)], self.nonresponder_mean[(a1, a2)])
+                for a2 in self.stage2
+            ]
             mean = sum(w * m for w, m in parts)
-            var = self.sd**2 + sum(w * (m - mean)**2 for w, m in parts)
+            var = self.sd**2 + sum(w * (m - mean) ** 2 for w, m in parts)
             out[a1] = (mean, var)
         return out
 
     # ------------------------------------------------------------ statistics
-    def statistic_stage1(self, arm: str | None = None, reference: str | None = None
-                         ) -> TestStatistic:
+    def statistic_stage1(
+        self, arm: str | None = None, reference: str | None = None
+    ) -> TestStatistic:
         """Canonical statistic of the stage-1 comparison ``arm`` minus ``reference``.
 
         By default the second stage-1 treatment against the first, averaging
@@ -405,14 +443,23 @@ class SMART:
         moments = self.stage1_moments()
         p1 = self.stage1_allocation
         effect = moments[arm][0] - moments[reference][0]
-        se = math.sqrt(moments[arm][1] / (self.n_total * p1[arm])
-                       + moments[reference][1] / (self.n_total * p1[reference]))
+        se = math.sqrt(
+            moments[arm][1] / (self.n_total * p1[arm])
+            + moments[reference][1] / (self.n_total * p1[reference])
+        )
         return TestStatistic(
             hypothesis=f"{arm} vs {reference}",
-            estimand=(f"stage 1: mean outcome of {arm} minus {reference}, averaged over "
-                      "stage-2 options"),
-            effect=effect, se=se, df=math.inf, sided=self.sided, alpha=self.alpha,
-            favourable=self.favourable, method=_STAGE1)
+            estimand=(
+                f"stage 1: mean outcome of {arm} minus {reference}, averaged over stage-2 options"
+            ),
+            effect=effect,
+            se=se,
+            df=math.inf,
+            sided=self.sided,
+            alpha=self.alpha,
+            favourable=self.favourable,
+            method=_STAGE1,
+        )
 
     def statistic_regimes(self, regime_a: Regime, regime_b: Regime) -> TestStatistic:
         """Canonical statistic of the regime comparison ``regime_a`` minus ``regime_b``.
@@ -439,23 +486,31 @@ class SMART:
         cov = self.regime_covariance((a, b))
         var = cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1]
         if not var > 0:
-            raise ValueError(f"regimes {a!r} and {b!r} coincide (every participant consistent "
-                             "with one is consistent with the other: response rate 1)")
+            raise ValueError(
+                f"regimes {a!r} and {b!r} coincide (every participant consistent "
+                "with one is consistent with the other: response rate 1)"
+            )
         shared = "sharing the stage-1 treatment" if a[0] == b[0] else "starting differently"
         return TestStatistic(
             hypothesis=f"{_label(a)} vs {_label(b)}",
-            estimand=(f"mean outcome of regime {_words(a)} minus regime {_words(b)} "
-                      f"({shared})"),
-            effect=mu[a] - mu[b], se=math.sqrt(var), df=math.inf, sided=self.sided,
-            alpha=self.alpha, favourable=self.favourable, method=_ANALYTIC)
+            estimand=(f"mean outcome of regime {_words(a)} minus regime {_words(b)} ({shared})"),
+            effect=mu[a] - mu[b],
+            se=math.sqrt(var),
+            df=math.inf,
+            sided=self.sided,
+            alpha=self.alpha,
+            favourable=self.favourable,
+            method=_ANALYTIC,
+        )
 
     def _comparisons(self, comparisons: Any) -> list[Any]:
         if comparisons is None:
             return ["stage1", *itertools.combinations(self.regimes, 2)]
         if isinstance(comparisons, str) or (
-                isinstance(comparisons, Sequence) and len(comparisons) == 2
-                and all(isinstance(c, Sequence) and not isinstance(c, str)
-                        for c in comparisons)):
+            isinstance(comparisons, Sequence)
+            and len(comparisons) == 2
+            and all(isinstance(c, Sequence) and not isinstance(c, str) for c in comparisons)
+        ):
             comparisons = [comparisons]
         out = []
         for item in comparisons:
@@ -463,11 +518,11 @@ class SMART:
                 check_choice("comparison", item, ("stage1",))
                 out.append("stage1")
             elif isinstance(item, Sequence) and len(item) == 2:
-                out.append((self.regime(item[0], "comparison"),
-                            self.regime(item[1], "comparison")))
+                out.append((self.regime(item[0], "comparison"), self.regime(item[1], "comparison")))
             else:
-                raise ValueError("each comparison must be 'stage1' or a pair of regimes; got "
-                                 f"{item!r}")
+                raise ValueError(
+                    f"each comparison must be 'stage1' or a pair of regimes; got {item!r}"
+                )
         return out
 
     def _statistic(self, comparison: Any) -> TestStatistic:
@@ -476,8 +531,15 @@ class SMART:
         return self.statistic_regimes(*comparison)
 
     # ----------------------------------------------------------------- power
-    def power(self, comparisons: Any = None, *, method: str = "analytic", n_sims: int = 10_000,
-              seed: Any = None, batch_size: int | None = None) -> PowerResult:
+    def power(
+        self,
+        comparisons: Any = None,
+        *,
+        method: str = "analytic",
+        n_sims: int = 10_000,
+        seed: Any = None,
+        batch_size: int | None = None,
+    ) -> PowerResult:
         """Power of the stage-1 comparison and of regime comparisons.
 
         Parameters
@@ -516,20 +578,29 @@ class SMART:
         stats_ = [self._statistic(c) for c in chosen]
         if method == "analytic":
             rows = tuple(_row(s, statistic_power(s), s.method) for s in stats_)
-            return PowerResult(rows=rows, summary=self.describe(), method="analytic",
-                               design=self)
+            return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
         if method != "simulation":
-            raise ValueError(f"method={method!r} is not available; choose one of "
-                             "('analytic', 'simulation')"
-                             + did_you_mean(method, ("analytic", "simulation")))
+            raise ValueError(
+                f"method={method!r} is not available; choose one of "
+                "('analytic', 'simulation')" + did_you_mean(method, ("analytic", "simulation"))
+            )
         n_sims = check_int("n_sims", n_sims)
         rejections = self._simulate(chosen, n_sims=n_sims, seed=seed, batch_size=batch_size)
         powers = rejections / n_sims
         rows = tuple(_row(s, p, _SIMULATION) for s, p in zip(stats_, powers, strict=True))
-        mcse = {s.hypothesis: math.sqrt(p * (1 - p) / n_sims)
-                for s, p in zip(stats_, powers, strict=True)}
-        return PowerResult(rows=rows, summary=self.describe(), method="simulation", mcse=mcse,
-                           n_sims=n_sims, seed=seed, design=self)
+        mcse = {
+            s.hypothesis: math.sqrt(p * (1 - p) / n_sims)
+            for s, p in zip(stats_, powers, strict=True)
+        }
+        return PowerResult(
+            rows=rows,
+            summary=self.describe(),
+            method="simulation",
+            mcse=mcse,
+            n_sims=n_sims,
+            seed=seed,
+            design=self,
+        )
 
     def power_stage1(self, **options: Any) -> float:
         """Power of the stage-1 comparison (second treatment vs first).
@@ -606,20 +677,20 @@ class SMART:
         201
         """
         target = check_open_unit("power", power)
-        chosen = self._comparisons([comparison] if isinstance(comparison, str)
-                                   else [comparison])[0]
+        chosen = self._comparisons([comparison] if isinstance(comparison, str) else [comparison])[0]
         stat = self._statistic(chosen)
         if stat.effect == 0:
-            raise ValueError(f"power={target} is out of reach: the effect of "
-                             f"{stat.hypothesis!r} is zero at these planning values")
+            raise ValueError(
+                f"power={target} is out of reach: the effect of "
+                f"{stat.hypothesis!r} is zero at these planning values"
+            )
         # Normal approximation with variance proportional to 1/N: the
         # two-sided power also counts the (tiny) wrong-direction tail, so
         # search from the closed form until the target is met.  Bracket and
         # bisect: stepping n by one never ended when the closed form was
         # astronomically large (sd=1e6 gives N ~ 1e12).
         unit_var = stat.se**2 * self.n_total
-        z = critical_value(self.alpha / self.sided, math.inf) + critical_value(1 - target,
-                                                                               math.inf)
+        z = critical_value(self.alpha / self.sided, math.inf) + critical_value(1 - target, math.inf)
         n = max(2, math.ceil(z**2 * unit_var / stat.effect**2 - 1e-9))
 
         def power_at(m: int) -> float:
@@ -629,13 +700,21 @@ class SMART:
         design = self.replace(n_total=n)
         achieved = statistic_power(design._statistic(chosen))
         per_arm = {a: int(round(n * p)) for a, p in self.stage1_allocation.items()}
-        randomized = {a: int(math.ceil(round(v / (1 - self.dropout), 9)))
-                      for a, v in per_arm.items()}
+        randomized = {
+            a: int(math.ceil(round(v / (1 - self.dropout), 9))) for a, v in per_arm.items()
+        }
         return SampleSizeResult(
-            n_per_cell=per_arm, n_total=n, n_randomized_per_cell=randomized,
-            n_randomized=design.n_randomized, power=achieved,
-            powers={stat.hypothesis: achieved}, target=target, hypotheses=(stat.hypothesis,),
-            design=design, method=stat.method)
+            n_per_cell=per_arm,
+            n_total=n,
+            n_randomized_per_cell=randomized,
+            n_randomized=design.n_randomized,
+            power=achieved,
+            powers={stat.hypothesis: achieved},
+            target=target,
+            hypotheses=(stat.hypothesis,),
+            design=design,
+            method=stat.method,
+        )
 
     def replace(self, **changes: Any) -> SMART:
         """Return a copy with some parameters changed, validated again.
@@ -674,43 +753,54 @@ class SMART:
         'SMART 2 x 2 (stage 1: a, b; non-responders: x, y) | N=300 | alpha=0.05 two-sided'
         """
         sided = "two-sided" if self.sided == 2 else "one-sided"
-        return (f"SMART {len(self.stage1)} x {len(self.stage2)} (stage 1: "
-                f"{', '.join(self.stage1)}; non-responders: {', '.join(self.stage2)}) | "
-                f"N={self.n_total} | alpha={self.alpha:g} {sided}")
+        return (
+            f"SMART {len(self.stage1)} x {len(self.stage2)} (stage 1: "
+            f"{', '.join(self.stage1)}; non-responders: {', '.join(self.stage2)}) | "
+            f"N={self.n_total} | alpha={self.alpha:g} {sided}"
+        )
 
     # ------------------------------------------------------------ simulation
-    def _simulate(self, comparisons: Sequence[Any], *, n_sims: int, seed: Any,
-                  batch_size: int | None) -> np.ndarray:
+    def _simulate(
+        self, comparisons: Sequence[Any], *, n_sims: int, seed: Any, batch_size: int | None
+    ) -> np.ndarray:
         """Count rejections per comparison over ``n_sims`` simulated trials."""
         n = self.n_total
         if batch_size is None:
             batch_size = max(1, min(n_sims, 2_000_000 // n))
         batch_size = check_int("batch_size", batch_size)
         n_batches = math.ceil(n_sims / batch_size)
-        root = seed if isinstance(seed, np.random.SeedSequence) else (
-            np.random.SeedSequence(seed) if not isinstance(seed, np.random.Generator)
-            else np.random.SeedSequence(seed.integers(2**63)))
+        root = (
+            seed
+            if isinstance(seed, np.random.SeedSequence)
+            else (
+                np.random.SeedSequence(seed)
+                if not isinstance(seed, np.random.Generator)
+                else np.random.SeedSequence(seed.integers(2**63))
+            )
+        )
         counts = np.zeros(len(comparisons))
         for b, child in enumerate(root.spawn(n_batches)):
             size = min(batch_size, n_sims - b * batch_size)
             counts += self._simulate_batch(np.random.default_rng(child), comparisons, size)
         return counts
 
-    def _simulate_batch(self, rng: np.random.Generator, comparisons: Sequence[Any],
-                        size: int) -> np.ndarray:
+    def _simulate_batch(
+        self, rng: np.random.Generator, comparisons: Sequence[Any], size: int
+    ) -> np.ndarray:
         n = self.n_total
         k1, k2 = len(self.stage1), len(self.stage2)
         p1 = np.array([self.stage1_allocation[a] for a in self.stage1])
-        p2 = np.array([[self.stage2_allocation[(a1, a2)] for a2 in self.stage2]
-                       for a1 in self.stage1])
+        p2 = np.array(
+            [[self.stage2_allocation[(a1, a2)] for a2 in self.stage2] for a1 in self.stage1]
+        )
         g = np.array([self.response_rate[a] for a in self.stage1])
         m_r = np.array([self.responder_mean[a] for a in self.stage1])
-        m_nr = np.array([[self.nonresponder_mean[(a1, a2)] for a2 in self.stage2]
-                         for a1 in self.stage1])
-        a1 = np.minimum(np.searchsorted(np.cumsum(p1), rng.random((size, n)), side="right"),
-                        k1 - 1)
+        m_nr = np.array(
+            [[self.nonresponder_mean[(a1, a2)] for a2 in self.stage2] for a1 in self.stage1]
+        )
+        a1 = np.minimum(np.searchsorted(np.cumsum(p1), rng.random((size, n)), side="right"), k1 - 1)
         responder = rng.random((size, n)) < g[a1]
-        cum2 = np.cumsum(p2, axis=1)[a1]                       # (size, n, k2)
+        cum2 = np.cumsum(p2, axis=1)[a1]  # (size, n, k2)
         a2 = np.minimum((rng.random((size, n))[..., None] >= cum2).sum(axis=2), k2 - 1)
         mean = np.where(responder, m_r[a1], m_nr[a1, a2])
         y = mean + self.sd * rng.standard_normal((size, n))
@@ -726,7 +816,7 @@ class SMART:
                     w = weight * ((a1 == i) & (responder | (a2 == j)))
                     total = w.sum(axis=1)
                     est = (w * y).sum(axis=1) / total
-                    score = w * (y - est[:, None])            # influence terms
+                    score = w * (y - est[:, None])  # influence terms
                     cache[d] = (est, score, total)
                 return cache[d]
 
@@ -736,13 +826,16 @@ class SMART:
                     n0, n1 = first.sum(axis=1), second.sum(axis=1)
                     m0 = (y * first).sum(axis=1) / n0
                     m1 = (y * second).sum(axis=1) / n1
-                    v0 = (((y - m0[:, None])**2) * first).sum(axis=1) / (n0 - 1)
-                    v1 = (((y - m1[:, None])**2) * second).sum(axis=1) / (n1 - 1)
+                    v0 = (((y - m0[:, None]) ** 2) * first).sum(axis=1) / (n0 - 1)
+                    v1 = (((y - m1[:, None]) ** 2) * second).sum(axis=1) / (n1 - 1)
                     z = (m1 - m0) / np.sqrt(v1 / n1 + v0 / n0)
                 else:
                     (est_a, sc_a, t_a), (est_b, sc_b, t_b) = hajek(comp[0]), hajek(comp[1])
-                    var = ((sc_a**2).sum(axis=1) / t_a**2 + (sc_b**2).sum(axis=1) / t_b**2
-                           - 2.0 * (sc_a * sc_b).sum(axis=1) / (t_a * t_b))
+                    var = (
+                        (sc_a**2).sum(axis=1) / t_a**2
+                        + (sc_b**2).sum(axis=1) / t_b**2
+                        - 2.0 * (sc_a * sc_b).sum(axis=1) / (t_a * t_b)
+                    )
                     z = (est_a - est_b) / np.sqrt(var)
                 z = np.nan_to_num(z, nan=0.0)
                 if self.sided == 2:
@@ -753,10 +846,18 @@ class SMART:
 
 
 def _row(stat: TestStatistic, power: float, method: str) -> PowerRow:
-    return PowerRow(hypothesis=stat.hypothesis, estimand=stat.estimand, effect=stat.effect,
-                    se=stat.se, df=stat.df, critical_value=stat.critical_value,
-                    power=float(power), method=method, noncentrality=stat.noncentrality**2,
-                    scale=stat.scale)
+    return PowerRow(
+        hypothesis=stat.hypothesis,
+        estimand=stat.estimand,
+        effect=stat.effect,
+        se=stat.se,
+        df=stat.df,
+        critical_value=stat.critical_value,
+        power=float(power),
+        method=method,
+        noncentrality=stat.noncentrality**2,
+        scale=stat.scale,
+    )
 
 
 def _label(regime: Regime) -> str:
@@ -779,8 +880,10 @@ def _check_labels(name: str, labels: Any) -> tuple[str, ...]:
     if len(set(labels)) != len(labels):
         raise ValueError(f"{name} must hold distinct names; got {name}={labels!r}")
     if any("/" in x or " vs " in x for x in labels):
-        raise ValueError(f"{name} names must not contain '/' or ' vs ' (comparisons are "
-                         f"named 'a1/a2 vs b1/b2'); got {name}={labels!r}")
+        raise ValueError(
+            f"{name} names must not contain '/' or ' vs ' (comparisons are "
+            f"named 'a1/a2 vs b1/b2'); got {name}={labels!r}"
+        )
     return labels
 
 

@@ -30,8 +30,9 @@ def _figure(width: float = 6.4, height: float = 4.0) -> Any:
     return fig
 
 
-def power_curve_data(design: Any, hypotheses: Sequence[str], *,
-                     multipliers: Sequence[int] | None = None) -> dict[str, Any]:
+def power_curve_data(
+    design: Any, hypotheses: Sequence[str], *, multipliers: Sequence[int] | None = None
+) -> dict[str, Any]:
     """Exact power of each hypothesis as the trial grows, allocation kept.
 
     Parameters
@@ -64,10 +65,15 @@ def power_curve_data(design: Any, hypotheses: Sequence[str], *,
     hypotheses = _hypothesis_list(hypotheses)
     ratios = np.asarray(design.allocation_ratios, dtype=int)
     if multipliers is not None:
-        if isinstance(multipliers, str) or not isinstance(multipliers, Iterable) \
-                or not list(multipliers):
-            raise ValueError("multipliers must be a non-empty list of whole numbers >= 1; "
-                             f"got multipliers={multipliers!r}")
+        if (
+            isinstance(multipliers, str)
+            or not isinstance(multipliers, Iterable)
+            or not list(multipliers)
+        ):
+            raise ValueError(
+                "multipliers must be a non-empty list of whole numbers >= 1; "
+                f"got multipliers={multipliers!r}"
+            )
         multipliers = [check_int(f"multipliers[{i}]", k) for i, k in enumerate(multipliers)]
     if multipliers is None:
         planned = int(design.n_array[0] // ratios[0])
@@ -91,9 +97,15 @@ def power_curve_data(design: Any, hypotheses: Sequence[str], *,
     return {"n_total": np.array(n_total), "power": {h: np.array(v) for h, v in curves.items()}}
 
 
-def power_curve(design: Any, hypotheses: Sequence[str], *, target: float | None = None,
-                planned_n_total: int | None = None,
-                multipliers: Sequence[int] | None = None, title: str = "") -> Any:
+def power_curve(
+    design: Any,
+    hypotheses: Sequence[str],
+    *,
+    target: float | None = None,
+    planned_n_total: int | None = None,
+    multipliers: Sequence[int] | None = None,
+    title: str = "",
+) -> Any:
     """Figure of power against total analysed sample size.
 
     Parameters
@@ -177,8 +189,10 @@ def boundary_plot(sequential: Any, *, title: str = "") -> Any:
     [2.963, 1.969]
     """
     if not all(hasattr(sequential, a) for a in ("info_fractions", "efficacy_z", "futility_z")):
-        raise TypeError("sequential must be a tp.GroupSequential (or have info_fractions, "
-                        f"efficacy_z and futility_z); got sequential={sequential!r}")
+        raise TypeError(
+            "sequential must be a tp.GroupSequential (or have info_fractions, "
+            f"efficacy_z and futility_z); got sequential={sequential!r}"
+        )
     fractions = np.asarray(sequential.info_fractions, dtype=float)
     fig = _figure()
     ax = fig.add_subplot()
@@ -188,8 +202,13 @@ def boundary_plot(sequential: Any, *, title: str = "") -> Any:
         ax.plot(fractions, -upper, marker="o", color="tab:green", label="_lower efficacy")
     futility = getattr(sequential, "futility_z", None)
     if futility is not None:
-        ax.plot(fractions, np.asarray(futility, dtype=float), marker="s", color="tab:red",
-                label="futility bound")
+        ax.plot(
+            fractions,
+            np.asarray(futility, dtype=float),
+            marker="s",
+            color="tab:red",
+            label="futility bound",
+        )
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.set_xlabel("information fraction")
     ax.set_ylabel("z statistic")
@@ -226,8 +245,10 @@ def save_figure(fig: Any, stem: str | Path) -> list[Path]:
     ['.png', '.svg']
     """
     if not hasattr(fig, "savefig"):
-        raise TypeError("fig must be a matplotlib Figure (e.g. from power_curve or "
-                        f"boundary_plot); got fig={fig!r}")
+        raise TypeError(
+            "fig must be a matplotlib Figure (e.g. from power_curve or "
+            f"boundary_plot); got fig={fig!r}"
+        )
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     import matplotlib
@@ -246,12 +267,16 @@ def save_figure(fig: Any, stem: str | Path) -> list[Path]:
 def _hypothesis_list(hypotheses: Any) -> tuple[str, ...]:
     """One name or a list of names as a tuple (a bare string is one hypothesis)."""
     if isinstance(hypotheses, str):
-        return (hypotheses,)           # was iterated letter by letter: hypothesis 'r'
+        return (hypotheses,)  # was iterated letter by letter: hypothesis 'r'
     if not isinstance(hypotheses, Iterable):
-        raise TypeError("hypotheses must be a hypothesis name or a list of names; got "
-                        f"hypotheses={hypotheses!r}")
+        raise TypeError(
+            "hypotheses must be a hypothesis name or a list of names; got "
+            f"hypotheses={hypotheses!r}"
+        )
     names = tuple(hypotheses)
     if not names or not all(isinstance(h, str) for h in names):
-        raise ValueError("hypotheses must name at least one hypothesis, as strings; got "
-                         f"hypotheses={hypotheses!r}")
+        raise ValueError(
+            "hypotheses must name at least one hypothesis, as strings; got "
+            f"hypotheses={hypotheses!r}"
+        )
     return names

@@ -111,13 +111,22 @@ def _environment(*, html: bool = False) -> Any:
     try:
         import jinja2
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("protocol text needs Jinja2: pip install 'trialplan[report]'") \
-            from exc
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-                             autoescape=html, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters.update(num=_num, pct=_pct, pct0=_pct0, round1=_round1,
-                       mdcell=lambda text: str(text).replace("|", "\\|"))
+        raise ImportError("protocol text needs Jinja2: pip install 'trialplan[report]'") from exc
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=html,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=_num,
+        pct=_pct,
+        pct0=_pct0,
+        round1=_round1,
+        mdcell=lambda text: str(text).replace("|", "\\|"),
+    )
     return env
 
 
@@ -150,12 +159,13 @@ def render_text(template: str, context: Mapping[str, Any]) -> list[str]:
     """
     env = _environment()
     names = env.list_templates()
-    if template not in names:     # jinja2's TemplateNotFound named no alternatives
-        raise ValueError(f"template={template!r} is not a trialplan template; choose one of "
-                         f"{names}" + did_you_mean(template, names))
+    if template not in names:  # jinja2's TemplateNotFound named no alternatives
+        raise ValueError(
+            f"template={template!r} is not a trialplan template; choose one of "
+            f"{names}" + did_you_mean(template, names)
+        )
     if not isinstance(context, Mapping):
-        raise TypeError(f"context must be a mapping of template variables; got "
-                        f"context={context!r}")
+        raise TypeError(f"context must be a mapping of template variables; got context={context!r}")
     text = env.get_template(template).render(**context)
     paragraphs = [re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
     paragraphs = [re.sub(r"\s+([,.;:)])", r"\1", p) for p in paragraphs]
@@ -249,8 +259,11 @@ class Protocol:
         inline = {}
         if embed_figures:
             inline = {f"figures/{name}": _svg_text(fig) for name, fig in self.figures.items()}
-        return _environment(html=True).get_template("protocol.html.j2").render(
-            blocks=self.blocks, title=title, inline=inline)
+        return (
+            _environment(html=True)
+            .get_template("protocol.html.j2")
+            .render(blocks=self.blocks, title=title, inline=inline)
+        )
 
     def to_docx(self, path: str | Path, *, figure_dir: str | Path | None = None) -> Path:
         """Write the protocol as a Word document (needs python-docx).
@@ -272,8 +285,9 @@ class Protocol:
             import docx
             from docx.shared import Inches
         except ImportError as exc:
-            raise ImportError("DOCX output needs python-docx: pip install "
-                              "'trialplan[report]'") from exc
+            raise ImportError(
+                "DOCX output needs python-docx: pip install 'trialplan[report]'"
+            ) from exc
         document = docx.Document()
         base = Path(figure_dir) if figure_dir is not None else None
         for block in self.blocks:
@@ -304,9 +318,15 @@ class Protocol:
         document.save(str(path))
         return path
 
-    def write(self, directory: str | Path, *, formats: Sequence[str] | None = None,
-              stem: str = "protocol", spec_name: str | None = None,
-              embed_figures: bool = False) -> dict[str, Path]:
+    def write(
+        self,
+        directory: str | Path,
+        *,
+        formats: Sequence[str] | None = None,
+        stem: str = "protocol",
+        spec_name: str | None = None,
+        embed_figures: bool = False,
+    ) -> dict[str, Path]:
         """Write the protocol, its figures and its spec into ``directory``.
 
         Parameters
@@ -369,8 +389,7 @@ class Protocol:
             written["md"].write_text(self.to_markdown(), encoding="utf-8")
         if "html" in formats:
             written["html"] = out / f"{stem}.html"
-            written["html"].write_text(self.to_html(embed_figures=embed_figures),
-                                       encoding="utf-8")
+            written["html"].write_text(self.to_html(embed_figures=embed_figures), encoding="utf-8")
         if "docx" in formats:
             written["docx"] = self.to_docx(out / f"{stem}.docx", figure_dir=out)
         written["toml"] = out / (spec_name or f"{stem}.toml")
@@ -392,7 +411,7 @@ def _svg_text(fig: Any) -> str:
     with matplotlib.rc_context({"svg.hashsalt": "trialplan"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 def _has_docx() -> bool:
@@ -403,8 +422,9 @@ def _has_docx() -> bool:
     return True
 
 
-def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "protocol.toml",
-                  out_name: str = "DIR") -> Protocol:
+def make_protocol(
+    spec: Any, *, figures: bool = True, spec_name: str = "protocol.toml", out_name: str = "DIR"
+) -> Protocol:
     """Compute what a spec asks for and write it up as protocol text.
 
     Parameters
@@ -447,11 +467,17 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "protocol
     """
     design = spec.design if isinstance(spec, Spec) else spec
     if type(design).__name__ == "SMART":
-        return _smart_protocol(spec if isinstance(spec, Spec) else Spec(design=spec),
-                               figures=figures, spec_name=spec_name, out_name=out_name)
+        return _smart_protocol(
+            spec if isinstance(spec, Spec) else Spec(design=spec),
+            figures=figures,
+            spec_name=spec_name,
+            out_name=out_name,
+        )
     if not hasattr(design, "sample_size") or not hasattr(design, "cells"):
-        raise ValueError(f"protocol text is available for tp.Factorial, tp.Parallel and "
-                         f"tp.SMART designs; got a {type(design).__name__}")
+        raise ValueError(
+            f"protocol text is available for tp.Factorial, tp.Parallel and "
+            f"tp.SMART designs; got a {type(design).__name__}"
+        )
     spec = spec if isinstance(spec, Spec) else Spec(design=spec)
     primary = list(spec.primary or ())
     names = list(spec.hypothesis_names)
@@ -468,8 +494,13 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "protocol
     else:
         power = planned.power(names)
     grid = spec.sensitivity or _default_grid(planned)
-    sensitivity = sensitivity_table(planned, hypothesis=primary[0], sd=grid.sd,
-                                    dropout=grid.dropout, effect_scale=grid.effect_scale)
+    sensitivity = sensitivity_table(
+        planned,
+        hypothesis=primary[0],
+        sd=grid.sd,
+        dropout=grid.dropout,
+        effect_scale=grid.effect_scale,
+    )
     results: dict[str, Any] = {"sample_size": ss, "power": power, "sensitivity": sensitivity}
     if spec.sequential is not None:
         results["sequential"] = getattr(ss, "sequential", spec.sequential)
@@ -480,13 +511,13 @@ def make_protocol(spec: Any, *, figures: bool = True, spec_name: str = "protocol
 
         curve_names = [h for h in names if not planned.hypothesis(h).is_intersection_union]
         curve_names = (primary + [h for h in curve_names if h not in primary])[:5]
-        figs["power_curve"] = power_curve(planned, curve_names, target=spec.power,
-                                          planned_n_total=planned.n_total)
+        figs["power_curve"] = power_curve(
+            planned, curve_names, target=spec.power, planned_n_total=planned.n_total
+        )
         if "sequential" in results:
             figs["boundaries"] = boundary_plot(results["sequential"])
     blocks = _blocks(spec, context, results, figs)
-    return Protocol(spec=spec, blocks=tuple(blocks), context=context, results=results,
-                    figures=figs)
+    return Protocol(spec=spec, blocks=tuple(blocks), context=context, results=results, figures=figs)
 
 
 def _analysis_options(spec: Spec) -> dict[str, Any]:
@@ -534,35 +565,46 @@ def _default_grid(design: Any) -> SensitivityGrid:
 # ---------------------------------------------------------------- context
 _SCALE_WORDS = {
     "mean difference": "difference in means",
-    "risk_difference": "risk difference", "log_odds": "log odds ratio",
-    "log_risk": "log risk ratio", "arcsine": "difference in arcsine-transformed risks",
+    "risk_difference": "risk difference",
+    "log_odds": "log odds ratio",
+    "log_risk": "log risk ratio",
+    "arcsine": "difference in arcsine-transformed risks",
 }
 
 
 def _outcome_context(outcome: Any, design: Any, rows: Sequence[Any]) -> dict[str, Any]:
-    kind = {"Continuous": "continuous", "Binary": "binary", "TimeToEvent": "time_to_event",
-            "Repeated": "repeated"}.get(type(outcome).__name__, "other")
+    kind = {
+        "Continuous": "continuous",
+        "Binary": "binary",
+        "TimeToEvent": "time_to_event",
+        "Repeated": "repeated",
+    }.get(type(outcome).__name__, "other")
     scale = getattr(outcome, "scale", None) if kind == "binary" else None
     scale_words = _SCALE_WORDS.get(scale or "", None) or _SCALE_WORDS.get(
-        rows[0].scale if rows else "", rows[0].scale if rows else "the planned contrast")
+        rows[0].scale if rows else "", rows[0].scale if rows else "the planned contrast"
+    )
     if kind == "time_to_event":
         scale_words = "log hazard ratio"
     scale_name = "mean difference" if scale_words == "difference in means" else scale_words
-    context: dict[str, Any] = {"kind": kind, "scale_words": scale_words,
-                               "scale_name": scale_name,
-                               "better": getattr(outcome, "better", "")}
+    context: dict[str, Any] = {
+        "kind": kind,
+        "scale_words": scale_words,
+        "scale_name": scale_name,
+        "better": getattr(outcome, "better", ""),
+    }
     if kind == "continuous":
-        context.update(sd=outcome.sd, baseline_corr=outcome.baseline_corr,
-                       residual_sd=outcome.residual_sd)
+        context.update(
+            sd=outcome.sd, baseline_corr=outcome.baseline_corr, residual_sd=outcome.residual_sd
+        )
         model = "a linear regression model"
         if outcome.baseline_corr:
             model += " adjusted for the baseline score (ANCOVA)"
     elif kind == "binary":
-        model = {"risk_difference": "a binomial regression model with an identity link",
-                 "log_odds": "a logistic regression model",
-                 "log_risk": "a modified Poisson regression model with robust standard "
-                             "errors",
-                 }.get(scale or "", "a binary regression model")
+        model = {
+            "risk_difference": "a binomial regression model with an identity link",
+            "log_odds": "a logistic regression model",
+            "log_risk": "a modified Poisson regression model with robust standard errors",
+        }.get(scale or "", "a binary regression model")
     elif kind == "time_to_event":
         model = "a Cox proportional hazards model"
     elif kind == "repeated":
@@ -570,17 +612,21 @@ def _outcome_context(outcome: Any, design: Any, rows: Sequence[Any]) -> dict[str
     else:
         model = "the planned regression model"
     if kind == "time_to_event":
-        context.update(accrual=getattr(outcome, "accrual", None),
-                       analysis_time=getattr(outcome, "analysis_time", None)
-                       or (getattr(outcome, "accrual", 0) + (getattr(outcome, "follow_up", 0)
-                                                             or 0)))
+        context.update(
+            accrual=getattr(outcome, "accrual", None),
+            analysis_time=getattr(outcome, "analysis_time", None)
+            or (getattr(outcome, "accrual", 0) + (getattr(outcome, "follow_up", 0) or 0)),
+        )
     if kind == "repeated":
         sd = outcome.sd
-        context.update(times=list(outcome.times),
-                       sd_text=_num(sd) if isinstance(sd, int | float)
-                       else "(" + ", ".join(_num(v) for v in sd) + ") by visit",
-                       correlation_text=f"{outcome.correlation} correlation"
-                       + (f" rho = {_num(outcome.rho)}" if outcome.rho is not None else ""))
+        context.update(
+            times=list(outcome.times),
+            sd_text=_num(sd)
+            if isinstance(sd, int | float)
+            else "(" + ", ".join(_num(v) for v in sd) + ") by visit",
+            correlation_text=f"{outcome.correlation} correlation"
+            + (f" rho = {_num(outcome.rho)}" if outcome.rho is not None else ""),
+        )
     context["model_words"] = model
     return context
 
@@ -605,8 +651,9 @@ def _where(design: Any, name: str) -> str:
     if ":" in name:
         return "as the interaction (a difference of differences)"
     if type(design).__name__ == "Factorial":
-        return "at the margins (averaged over the levels of the other factor" + \
-            ("s)" if len(design.factors) > 2 else ")")
+        return "at the margins (averaged over the levels of the other factor" + (
+            "s)" if len(design.factors) > 2 else ")"
+        )
     return "as comparisons of arms"
 
 
@@ -614,26 +661,34 @@ def _label(design: Any, cell: Any) -> str:
     return design.cell_label(cell) if hasattr(design, "cell_label") else str(cell)
 
 
-def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
-             spec_name: str, out_name: str) -> dict[str, Any]:
+def _context(
+    spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *, spec_name: str, out_name: str
+) -> dict[str, Any]:
     import numpy
     import scipy
 
     from trialplan import __version__
 
     design = ss.design
-    kind = {"Factorial": "factorial", "Parallel": "parallel"}.get(type(design).__name__,
-                                                                  "other")
+    kind = {"Factorial": "factorial", "Parallel": "parallel"}.get(type(design).__name__, "other")
     rows = list(power.rows)
     outcome = _outcome_context(design.outcome, design, rows)
     values = _cell_values(design.outcome, design.cells)
     n_rand = design.n_randomized_per_cell
     drops = design.dropout_array
-    cells = [{"label": _label(design, c), "value": v, "n": int(n), "n_randomized": n_rand[c],
-              "dropout": float(dj)}
-             for c, v, n, dj in zip(design.cells, values, design.n_array, drops, strict=True)]
-    repeated_means = getattr(design.outcome, "means", None) if outcome["kind"] == "repeated" \
-        else None
+    cells = [
+        {
+            "label": _label(design, c),
+            "value": v,
+            "n": int(n),
+            "n_randomized": n_rand[c],
+            "dropout": float(dj),
+        }
+        for c, v, n, dj in zip(design.cells, values, design.n_array, drops, strict=True)
+    ]
+    repeated_means = (
+        getattr(design.outcome, "means", None) if outcome["kind"] == "repeated" else None
+    )
     expected_events = None
     if outcome["kind"] == "time_to_event" and hasattr(design, "expected_events"):
         events = design.expected_events()
@@ -644,13 +699,22 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
         c["visits"] = list(repeated_means[cell]) if repeated_means is not None else []
     factors = []
     if kind == "factorial":
-        factors = [{"name": f, "reference": lo, "active": hi, "words": f"{f} ({hi} vs {lo})"}
-                   for f, (lo, hi) in design.factors.items()]
+        factors = [
+            {"name": f, "reference": lo, "active": hi, "words": f"{f} ({hi} vs {lo})"}
+            for f, (lo, hi) in design.factors.items()
+        ]
 
     def hyp(row: Any) -> dict[str, Any]:
-        return {"name": row.hypothesis, "quoted": f"'{row.hypothesis}'",
-                "estimand": row.estimand, "where": _where(design, row.hypothesis),
-                "effect": row.effect, "se": row.se, "df": row.df, "power": row.power}
+        return {
+            "name": row.hypothesis,
+            "quoted": f"'{row.hypothesis}'",
+            "estimand": row.estimand,
+            "where": _where(design, row.hypothesis),
+            "effect": row.effect,
+            "se": row.se,
+            "df": row.df,
+            "power": row.power,
+        }
 
     tested = set(spec.hypothesis_names) | set(ss.hypotheses)
     hypotheses = [hyp(r) for r in rows if r.hypothesis in tested] or [hyp(r) for r in rows]
@@ -668,14 +732,18 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
     if kind == "factorial" and len(design.factors) > 1:
         first = next(n for n in design.hypothesis_names if ":" in n and "|" not in n)
         row = by_name.get(first) or hyp(design.power(first).rows[0])
-        interaction = {"name": first, "effect": row["effect"],
-                       "power": ss.powers.get(first, row["power"]),
-                       "zero": abs(row["effect"]) < 1e-12}
+        interaction = {
+            "name": first,
+            "effect": row["effect"],
+            "power": ss.powers.get(first, row["power"]),
+            "zero": abs(row["effect"]) < 1e-12,
+        }
     ratios = [int(r) for r in design.allocation_ratios]
     dropout = design.dropout
     if isinstance(dropout, Mapping):
         dropout_text = "expected dropout of " + ", ".join(
-            f"{c['dropout'] * 100:.3g}% ({c['label']})" for c in cells)
+            f"{c['dropout'] * 100:.3g}% ({c['label']})" for c in cells
+        )
     else:
         dropout_text = f"an expected dropout of {float(dropout) * 100:.3g}%"
     n_cell = ss.n_per_cell if isinstance(ss.n_per_cell, int) else None
@@ -683,8 +751,11 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
     multiplicity = None
     if spec.multiplicity is not None:
         words = f"with multiplicity controlled by the {_procedure_words(spec.multiplicity)}"
-        multiplicity = {"words": words, "any": getattr(power, "any", None),
-                        "all": getattr(power, "all", None)}
+        multiplicity = {
+            "words": words,
+            "any": getattr(power, "any", None),
+            "all": getattr(power, "all", None),
+        }
     sequential = None
     gsd = results.get("sequential")
     if gsd is not None:
@@ -692,8 +763,9 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
             "describe": gsd.describe(),
             "fractions": [_num(t) for t in gsd.info_fractions],
             "efficacy_z": [f"{z:.3f}" for z in gsd.efficacy_z],
-            "futility_z": ([f"{z:.3f}" for z in gsd.futility_z]
-                           if gsd.futility_z is not None else None),
+            "futility_z": (
+                [f"{z:.3f}" for z in gsd.futility_z] if gsd.futility_z is not None else None
+            ),
             "n_total_per_look": list(getattr(ss, "n_total_per_look", ())),
             "n_total_fixed": getattr(ss, "n_total_fixed", math.nan),
             "expected_h0": getattr(ss, "expected_n_total", {}).get("H0", math.nan),
@@ -702,50 +774,80 @@ def _context(spec: Spec, ss: Any, power: Any, results: Mapping[str, Any], *,
     simulation = None
     if spec.method == "simulation":
         mcse = dict(getattr(power, "mcse", {}))
-        simulation = {"n_sims": spec.n_sims, "seed": spec.seed,
-                      "max_mcse": max(mcse.values()) if mcse else math.nan}
+        simulation = {
+            "n_sims": spec.n_sims,
+            "seed": spec.seed,
+            "max_mcse": max(mcse.values()) if mcse else math.nan,
+        }
     clusters = getattr(design, "clusters", None)
     clustering = None
     if clusters is not None:
-        clustering = {"factor": clusters.factor, "level": clusters.level or "",
-                      "group_size": clusters.group_size, "icc": clusters.icc,
-                      "design_effect": clusters.design_effect}
+        clustering = {
+            "factor": clusters.factor,
+            "level": clusters.level or "",
+            "group_size": clusters.group_size,
+            "icc": clusters.icc,
+            "design_effect": clusters.design_effect,
+        }
     methods = sorted({r.method for r in rows} | {ss.method})
     return {
         "clustering": clustering,
         "title": spec.title or "Sample size and statistical analysis plan",
         "unit": "arm" if kind == "parallel" else "cell",
-        "kind": kind, "shape": design._shape() if kind == "factorial" else "",
-        "design_line": design.describe(), "control": getattr(design, "control", None),
-        "factors": factors, "cells": cells, "outcome": outcome,
+        "kind": kind,
+        "shape": design._shape() if kind == "factorial" else "",
+        "design_line": design.describe(),
+        "control": getattr(design, "control", None),
+        "factors": factors,
+        "cells": cells,
+        "outcome": outcome,
         "model_words": outcome["model_words"],
-        "outcome_label": spec.outcome_label, "timepoint": spec.timepoint,
-        "hypotheses": hypotheses, "estimand_groups": estimand_groups, "primary": primary,
+        "outcome_label": spec.outcome_label,
+        "timepoint": spec.timepoint,
+        "hypotheses": hypotheses,
+        "estimand_groups": estimand_groups,
+        "primary": primary,
         "interaction": interaction,
-        "equal_allocation": len(set(ratios)) == 1, "ratio": ":".join(map(str, ratios)),
-        "alpha": design.alpha, "sided": design.sided,
+        "equal_allocation": len(set(ratios)) == 1,
+        "ratio": ":".join(map(str, ratios)),
+        "alpha": design.alpha,
+        "sided": design.sided,
         "sided_words": "two-sided" if design.sided == 2 else "one-sided",
-        "target": ss.target, "n_per_cell": n_cell, "n_total": ss.n_total,
+        "target": ss.target,
+        "n_per_cell": n_cell,
+        "n_total": ss.n_total,
         "n_randomized": ss.n_randomized,
         "n_randomized_per_cell": per_cell_rand.pop() if len(per_cell_rand) == 1 else None,
-        "dropout_text": dropout_text, "expected_events": expected_events,
+        "dropout_text": dropout_text,
+        "expected_events": expected_events,
         "dropout_zero": bool(np.all(design.dropout_array == 0)),
-        "multiplicity": multiplicity, "sequential": sequential,
-        "simulation": simulation, "method": "; ".join(methods), "version": __version__,
-        "sources": list(spec.sources), "python": platform.python_version(),
-        "numpy": numpy.__version__, "scipy": scipy.__version__, "spec_hash": spec_hash(spec),
+        "multiplicity": multiplicity,
+        "sequential": sequential,
+        "simulation": simulation,
+        "method": "; ".join(methods),
+        "version": __version__,
+        "sources": list(spec.sources),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "spec_hash": spec_hash(spec),
         "randomization_seed": spec.randomization.seed if spec.randomization else None,
-        "spec_name": spec_name, "out_name": out_name,
+        "spec_name": spec_name,
+        "out_name": out_name,
     }
 
 
 def _procedure_words(procedure: Any) -> str:
     name = type(procedure).__name__
-    words = {"Bonferroni": "Bonferroni procedure", "Holm": "Holm step-down procedure",
-             "Hochberg": "Hochberg step-up procedure",
-             "FixedSequence": "fixed-sequence procedure",
-             "Gatekeeping": "gatekeeping procedure", "Graphical": "graphical procedure",
-             "Dunnett": "Dunnett many-to-one procedure"}
+    words = {
+        "Bonferroni": "Bonferroni procedure",
+        "Holm": "Holm step-down procedure",
+        "Hochberg": "Hochberg step-up procedure",
+        "FixedSequence": "fixed-sequence procedure",
+        "Gatekeeping": "gatekeeping procedure",
+        "Graphical": "graphical procedure",
+        "Dunnett": "Dunnett many-to-one procedure",
+    }
     return words.get(name, f"{name} procedure")
 
 
@@ -762,21 +864,25 @@ def _fmt_cell(value: Any, column: str) -> str:
     return _num(value)
 
 
-def _blocks(spec: Spec, context: dict[str, Any], results: Mapping[str, Any],
-            figs: Mapping[str, Any]) -> list[Block]:
+def _blocks(
+    spec: Spec, context: dict[str, Any], results: Mapping[str, Any], figs: Mapping[str, Any]
+) -> list[Block]:
     blocks = [Block("heading", context["title"], level=1)]
     blocks.append(Block("heading", "Sample size (SPIRIT 2013 item 14)"))
     blocks += [Block("paragraph", p) for p in render_text("sample_size.txt.j2", context)]
     power = results["power"]
     frame = power.to_frame()
-    columns = ["hypothesis", "effect", "se", "df", "power"] + \
-        (["mcse"] if "mcse" in frame.columns else [])
-    caption = (f"Power of each hypothesis at the planned size "
-               f"({results['sample_size'].design.describe()})")
+    columns = ["hypothesis", "effect", "se", "df", "power"] + (
+        ["mcse"] if "mcse" in frame.columns else []
+    )
+    caption = (
+        f"Power of each hypothesis at the planned size ({results['sample_size'].design.describe()})"
+    )
     if "sequential" in results:
         caption += "; fixed-design tests at the maximum sample size"
-    rows = tuple(tuple(_fmt_cell(row[c], c) for c in columns)
-                 for _, row in frame[columns].iterrows())
+    rows = tuple(
+        tuple(_fmt_cell(row[c], c) for c in columns) for _, row in frame[columns].iterrows()
+    )
     blocks.append(Block("table", caption, header=tuple(columns), rows=rows))
     extra = []
     if getattr(power, "any", None) is not None:
@@ -791,37 +897,65 @@ def _blocks(spec: Spec, context: dict[str, Any], results: Mapping[str, Any],
     if "sequential" in results:
         blocks.append(Block("heading", "Interim analyses"))
         ss = results["sample_size"]
-        looks = ss.looks_frame() if hasattr(ss, "looks_frame") else results["sequential"] \
-            .to_frame()
-        keep = [c for c in ("look", "info_fraction", "n_total", "efficacy_z", "futility_z",
-                            "alpha_spent", "stop_efficacy_h1", "stop_futility_h1", "power")
-                if c in looks.columns]
-        blocks.append(_frame_block(looks[keep], "Stopping boundaries per look, with the "
-                                                "probabilities of stopping under the planned "
-                                                "effect (h1) and the cumulative power"))
+        looks = ss.looks_frame() if hasattr(ss, "looks_frame") else results["sequential"].to_frame()
+        keep = [
+            c
+            for c in (
+                "look",
+                "info_fraction",
+                "n_total",
+                "efficacy_z",
+                "futility_z",
+                "alpha_spent",
+                "stop_efficacy_h1",
+                "stop_futility_h1",
+                "power",
+            )
+            if c in looks.columns
+        ]
+        blocks.append(
+            _frame_block(
+                looks[keep],
+                "Stopping boundaries per look, with the "
+                "probabilities of stopping under the planned "
+                "effect (h1) and the cumulative power",
+            )
+        )
         if "boundaries" in figs:
-            blocks.append(Block("figure", "Stopping boundaries on the z scale",
-                                path="figures/boundaries"))
+            blocks.append(
+                Block("figure", "Stopping boundaries on the z scale", path="figures/boundaries")
+            )
     blocks.append(Block("heading", "Statistical analysis plan"))
     blocks += [Block("paragraph", p) for p in render_text("analysis_plan.txt.j2", context)]
     blocks.append(Block("heading", "Sensitivity of power to the planning values"))
     sens = results["sensitivity"]
     primary = context["primary"][0]["name"]
-    varied = (["SD"] if "sd" in sens.columns else []) + ["dropout",
-                                                         "a multiplier of every effect"]
+    varied = (["SD"] if "sd" in sens.columns else []) + ["dropout", "a multiplier of every effect"]
     adjusted = " (unadjusted for multiplicity)" if context["multiplicity"] else ""
     skipped = sens.attrs.get("skipped_effect_scale") or []
     if skipped:
-        varied[-1] += (" (multipliers " + ", ".join(_num(f) for f in skipped)
-                       + " left out: they move a rate outside (0, 1))")
-    blocks.append(_frame_block(
-        sens, f"Power of '{primary}'{adjusted} with {context['n_randomized']} participants "
-              f"randomized, over {', '.join(varied[:-1])} and {varied[-1]}"))
+        varied[-1] += (
+            " (multipliers "
+            + ", ".join(_num(f) for f in skipped)
+            + " left out: they move a rate outside (0, 1))"
+        )
+    blocks.append(
+        _frame_block(
+            sens,
+            f"Power of '{primary}'{adjusted} with {context['n_randomized']} participants "
+            f"randomized, over {', '.join(varied[:-1])} and {varied[-1]}",
+        )
+    )
     if "power_curve" in figs:
         blocks.append(Block("heading", "Power curve"))
-        blocks.append(Block("figure", "Power of each hypothesis by total analysed sample size; "
-                            "dashed: target power, dotted: planned size",
-                            path="figures/power_curve"))
+        blocks.append(
+            Block(
+                "figure",
+                "Power of each hypothesis by total analysed sample size; "
+                "dashed: target power, dotted: planned size",
+                path="figures/power_curve",
+            )
+        )
     blocks += _closing_blocks(context)
     return blocks
 
@@ -841,8 +975,12 @@ def _frame_block(frame: pd.DataFrame, caption: str) -> Block:
     columns = [str(c) for c in frame.columns]
     rows = []
     for _, row in frame.iterrows():
-        rows.append(tuple(_fmt_cell(row[c], c) if not isinstance(row[c], np.bool_)
-                          else str(bool(row[c])) for c in frame.columns))
+        rows.append(
+            tuple(
+                _fmt_cell(row[c], c) if not isinstance(row[c], np.bool_) else str(bool(row[c]))
+                for c in frame.columns
+            )
+        )
     return Block("table", caption, header=tuple(columns), rows=tuple(rows))
 
 
@@ -851,8 +989,7 @@ def _smart_comparisons(design: Any) -> dict[str, Any]:
     """Comparison name (as in ``design.power()``) to its ``sample_size`` argument."""
     comparisons: dict[str, Any] = {}
     for item in ["stage1", *itertools.combinations(design.regimes, 2)]:
-        comparisons[design.power([item] if item != "stage1" else item).rows[0].hypothesis] = \
-            item
+        comparisons[design.power([item] if item != "stage1" else item).rows[0].hypothesis] = item
     return comparisons
 
 
@@ -866,8 +1003,10 @@ def _smart_protocol(spec: Spec, *, figures: bool, spec_name: str, out_name: str)
     comparisons = _smart_comparisons(design)
     primary_name = (spec.primary or (next(iter(comparisons)),))[0]
     if primary_name not in comparisons:
-        raise ValueError(f"primary={primary_name!r} is not a comparison of this SMART; choose "
-                         f"one of {list(comparisons)}")
+        raise ValueError(
+            f"primary={primary_name!r} is not a comparison of this SMART; choose "
+            f"one of {list(comparisons)}"
+        )
     ss = design.sample_size(power=spec.power, comparison=comparisons[primary_name])
     planned = ss.design
     names = [n for n in spec.hypothesis_names if n in comparisons] or list(comparisons)
@@ -880,74 +1019,127 @@ def _smart_protocol(spec: Spec, *, figures: bool, spec_name: str, out_name: str)
         power = planned.power(items)
     rows = {r.hypothesis: r for r in power.rows}
     probs = planned.stage1_allocation
-    stage1 = [{"name": a, "quoted": f"'{a}'", "p": probs[a],
-               "response": planned.response_rate[a],
-               "responder_mean": planned.responder_mean[a], "n": ss.n_per_cell[a]}
-              for a in planned.stage1]
+    stage1 = [
+        {
+            "name": a,
+            "quoted": f"'{a}'",
+            "p": probs[a],
+            "response": planned.response_rate[a],
+            "responder_mean": planned.responder_mean[a],
+            "n": ss.n_per_cell[a],
+        }
+        for a in planned.stage1
+    ]
     means = planned.regime_means()
-    regimes = [{"label": f"{a}/{b}", "nonresponder_mean": planned.nonresponder_mean[(a, b)],
-                "mean": means[(a, b)]} for a, b in planned.regimes]
+    regimes = [
+        {
+            "label": f"{a}/{b}",
+            "nonresponder_mean": planned.nonresponder_mean[(a, b)],
+            "mean": means[(a, b)],
+        }
+        for a, b in planned.regimes
+    ]
     primary_row = rows[primary_name]
     context: dict[str, Any] = {
         "title": spec.title or "Sample size and statistical analysis plan",
-        "stage1": stage1, "stage2": list(planned.stage2), "regimes": regimes,
-        "outcome_label": spec.outcome_label, "timepoint": spec.timepoint, "sd": planned.sd,
-        "primary": {"name": primary_name, "estimand": primary_row.estimand,
-                    "effect": primary_row.effect, "power": ss.power},
+        "stage1": stage1,
+        "stage2": list(planned.stage2),
+        "regimes": regimes,
+        "outcome_label": spec.outcome_label,
+        "timepoint": spec.timepoint,
+        "sd": planned.sd,
+        "primary": {
+            "name": primary_name,
+            "estimand": primary_row.estimand,
+            "effect": primary_row.effect,
+            "power": ss.power,
+        },
         "hypotheses": [{"name": n, "quoted": f"'{n}'"} for n in names],
-        "alpha": planned.alpha, "sided_words": "two-sided" if planned.sided == 2
-        else "one-sided", "target": ss.target, "n_total": ss.n_total,
+        "alpha": planned.alpha,
+        "sided_words": "two-sided" if planned.sided == 2 else "one-sided",
+        "target": ss.target,
+        "n_total": ss.n_total,
         "n_randomized": ss.n_randomized,
         "dropout_text": f"an expected dropout of {planned.dropout * 100:.3g}%",
-        "method": ss.method, "version": __version__, "sources": list(spec.sources),
-        "python": platform.python_version(), "numpy": numpy.__version__,
-        "scipy": scipy.__version__, "spec_hash": spec_hash(spec),
-        "simulation": ({"n_sims": spec.n_sims, "seed": spec.seed} if spec.method ==
-                       "simulation" else None),
+        "method": ss.method,
+        "version": __version__,
+        "sources": list(spec.sources),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "spec_hash": spec_hash(spec),
+        "simulation": (
+            {"n_sims": spec.n_sims, "seed": spec.seed} if spec.method == "simulation" else None
+        ),
         "randomization_seed": spec.randomization.seed if spec.randomization else None,
-        "spec_name": spec_name, "out_name": out_name,
+        "spec_name": spec_name,
+        "out_name": out_name,
     }
-    sd_grid = (spec.sensitivity.sd if spec.sensitivity and spec.sensitivity.sd else
-               (0.9 * planned.sd, planned.sd, 1.1 * planned.sd))
+    sd_grid = (
+        spec.sensitivity.sd
+        if spec.sensitivity and spec.sensitivity.sd
+        else (0.9 * planned.sd, planned.sd, 1.1 * planned.sd)
+    )
     sens_rows = []
     item = comparisons[primary_name]
     for sd in sd_grid:
         changed = planned.replace(sd=float(sd))
-        sens_rows.append({"sd": float(sd), "n_analysed": float(planned.n_total),
-                          "power": changed.power(item if item == "stage1" else [item])
-                          .rows[0].power})
+        sens_rows.append(
+            {
+                "sd": float(sd),
+                "n_analysed": float(planned.n_total),
+                "power": changed.power(item if item == "stage1" else [item]).rows[0].power,
+            }
+        )
     sensitivity = pd.DataFrame(sens_rows)
     results = {"sample_size": ss, "power": power, "sensitivity": sensitivity}
     figs: dict[str, Any] = {}
     if figures:
         figs["power_curve"] = _smart_power_curve(planned, names, comparisons, spec.power)
-    blocks = [Block("heading", context["title"], level=1),
-              Block("heading", "Sample size (SPIRIT 2013 item 14)")]
+    blocks = [
+        Block("heading", context["title"], level=1),
+        Block("heading", "Sample size (SPIRIT 2013 item 14)"),
+    ]
     blocks += [Block("paragraph", p) for p in render_text("smart_sample_size.txt.j2", context)]
     frame = power.to_frame()
-    columns = ["hypothesis", "effect", "se", "power"] + \
-        (["mcse"] if "mcse" in frame.columns else [])
-    blocks.append(Block("table", f"Power of each comparison at the planned size "
-                                 f"({planned.describe()})", header=tuple(columns),
-                        rows=tuple(tuple(_fmt_cell(r[c], c) for c in columns)
-                                   for _, r in frame[columns].iterrows())))
+    columns = ["hypothesis", "effect", "se", "power"] + (
+        ["mcse"] if "mcse" in frame.columns else []
+    )
+    blocks.append(
+        Block(
+            "table",
+            f"Power of each comparison at the planned size ({planned.describe()})",
+            header=tuple(columns),
+            rows=tuple(
+                tuple(_fmt_cell(r[c], c) for c in columns) for _, r in frame[columns].iterrows()
+            ),
+        )
+    )
     blocks.append(Block("heading", "Statistical analysis plan"))
-    blocks += [Block("paragraph", p) for p in render_text("smart_analysis_plan.txt.j2",
-                                                          context)]
+    blocks += [Block("paragraph", p) for p in render_text("smart_analysis_plan.txt.j2", context)]
     blocks.append(Block("heading", "Sensitivity of power to the planning values"))
-    blocks.append(_frame_block(sensitivity, f"Power of '{primary_name}' with {ss.n_total} "
-                                            "participants analysed, over the SD"))
+    blocks.append(
+        _frame_block(
+            sensitivity,
+            f"Power of '{primary_name}' with {ss.n_total} participants analysed, over the SD",
+        )
+    )
     if figs:
         blocks.append(Block("heading", "Power curve"))
-        blocks.append(Block("figure", "Power of each comparison by total analysed sample "
-                                      "size; dashed: target power", path="figures/power_curve"))
+        blocks.append(
+            Block(
+                "figure",
+                "Power of each comparison by total analysed sample size; dashed: target power",
+                path="figures/power_curve",
+            )
+        )
     blocks += _closing_blocks(context)
-    return Protocol(spec=spec, blocks=tuple(blocks), context=context, results=results,
-                    figures=figs)
+    return Protocol(spec=spec, blocks=tuple(blocks), context=context, results=results, figures=figs)
 
 
-def _smart_power_curve(design: Any, names: Sequence[str], comparisons: Mapping[str, Any],
-                       target: float) -> Any:
+def _smart_power_curve(
+    design: Any, names: Sequence[str], comparisons: Mapping[str, Any], target: float
+) -> Any:
     from trialplan.report.figures import _figure
 
     sizes = sorted({int(round(v)) for v in np.linspace(20, 2 * design.n_total, 15)})
@@ -955,8 +1147,10 @@ def _smart_power_curve(design: Any, names: Sequence[str], comparisons: Mapping[s
     ax = fig.add_subplot()
     for name in list(names)[:5]:
         item = comparisons[name]
-        powers = [design.replace(n_total=n).power(item if item == "stage1" else [item])
-                  .rows[0].power for n in sizes]
+        powers = [
+            design.replace(n_total=n).power(item if item == "stage1" else [item]).rows[0].power
+            for n in sizes
+        ]
         ax.plot(sizes, powers, marker=".", label=name)
     ax.axhline(target, color="0.4", linestyle="--", linewidth=1)
     ax.axvline(design.n_total, color="0.4", linestyle=":", linewidth=1)

@@ -61,23 +61,26 @@ def scale_effects(outcome: Any, factor: float, *, reference: Any) -> Any:
             ref = _reference_value(values, reference)
             scaled = {cell: _shift(ref, v, factor) for cell, v in values.items()}
             if name == "rates" and not all(0 < p < 1 for p in scaled.values()):
-                raise ValueError(f"effect_scale={factor:g} moves a rate outside (0, 1): "
-                                 f"{scaled}")
+                raise ValueError(f"effect_scale={factor:g} moves a rate outside (0, 1): {scaled}")
             return outcome.replace(**{name: scaled})
     hazards = getattr(outcome, "hazards", None)
     if isinstance(hazards, Mapping):
         ref = _reference_value(hazards, reference)
-        return outcome.replace(hazards={c: ref * (h / ref) ** factor for c, h in hazards.items()},
-                               medians=None)
-    raise TypeError(f"cannot scale the effects of {type(outcome).__name__}: it has no means, "
-                    "rates or hazards")
+        return outcome.replace(
+            hazards={c: ref * (h / ref) ** factor for c, h in hazards.items()}, medians=None
+        )
+    raise TypeError(
+        f"cannot scale the effects of {type(outcome).__name__}: it has no means, rates or hazards"
+    )
 
 
 def _reference_value(values: Mapping[Any, Any], reference: Any) -> Any:
     """``values[reference]``, or a ValueError naming the cells (was a bare KeyError)."""
     if reference not in values:
-        raise ValueError(f"reference={reference!r} is not a cell of the outcome; cells are "
-                         f"{list(values)}" + did_you_mean(reference, values))
+        raise ValueError(
+            f"reference={reference!r} is not a cell of the outcome; cells are "
+            f"{list(values)}" + did_you_mean(reference, values)
+        )
     return values[reference]
 
 
@@ -87,9 +90,14 @@ def _shift(ref: Any, value: Any, factor: float) -> Any:
     return ref + factor * (value - ref)
 
 
-def sensitivity_table(design: Any, *, hypothesis: str, sd: Sequence[float] = (),
-                      dropout: Sequence[float] = (),
-                      effect_scale: Sequence[float] = (0.75, 1.0, 1.25)) -> pd.DataFrame:
+def sensitivity_table(
+    design: Any,
+    *,
+    hypothesis: str,
+    sd: Sequence[float] = (),
+    dropout: Sequence[float] = (),
+    effect_scale: Sequence[float] = (0.75, 1.0, 1.25),
+) -> pd.DataFrame:
     """Power of one hypothesis over a grid of SD, dropout and effect size.
 
     The number randomized per cell is the design's ``n_randomized_per_cell``;
@@ -135,24 +143,29 @@ def sensitivity_table(design: Any, *, hypothesis: str, sd: Sequence[float] = (),
     True
     """
     outcome = design.outcome
-    sd, dropout, effect_scale = (_values(name, value) for name, value in
-                                 (("sd", sd), ("dropout", dropout),
-                                  ("effect_scale", effect_scale)))
+    sd, dropout, effect_scale = (
+        _values(name, value)
+        for name, value in (("sd", sd), ("dropout", dropout), ("effect_scale", effect_scale))
+    )
     has_sd = hasattr(outcome, "sd") and not isinstance(outcome.sd, Mapping)
     if sd and not has_sd:
-        raise ValueError(f"sd={tuple(sd)!r} given, but a {type(outcome).__name__} outcome has "
-                         "no SD; leave sd empty")
+        raise ValueError(
+            f"sd={tuple(sd)!r} given, but a {type(outcome).__name__} outcome has "
+            "no SD; leave sd empty"
+        )
     for value in sd:
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"sd must be numbers > 0; got sd={tuple(sd)!r}")
     for value in dropout:
         if not 0 <= value < 1:
-            raise ValueError(f"dropout must be proportions in [0, 1); got "
-                             f"dropout={tuple(dropout)!r}")
+            raise ValueError(
+                f"dropout must be proportions in [0, 1); got dropout={tuple(dropout)!r}"
+            )
     for value in effect_scale:
         if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"effect_scale must be numbers > 0; got "
-                             f"effect_scale={tuple(effect_scale)!r}")
+            raise ValueError(
+                f"effect_scale must be numbers > 0; got effect_scale={tuple(effect_scale)!r}"
+            )
     sds = tuple(sd) or ((outcome.sd,) if has_sd else (None,))
     randomized = [design.n_randomized_per_cell[c] for c in design.cells]
     if dropout:
@@ -165,10 +178,13 @@ def sensitivity_table(design: Any, *, hypothesis: str, sd: Sequence[float] = (),
     for s in sds:
         base = outcome if s is None else outcome.replace(sd=float(s))
         for d in drops:
-            per_cell = design.dropout_array if isinstance(d, Mapping) else \
-                [float(d)] * len(design.cells)
-            sizes = [int(math.floor(round(r * (1 - dj), 9))) for r, dj in
-                     zip(randomized, per_cell, strict=True)]
+            per_cell = (
+                design.dropout_array if isinstance(d, Mapping) else [float(d)] * len(design.cells)
+            )
+            sizes = [
+                int(math.floor(round(r * (1 - dj), 9)))
+                for r, dj in zip(randomized, per_cell, strict=True)
+            ]
             for f in effect_scale:
                 try:
                     scaled = scale_effects(base, f, reference=reference)

@@ -18,12 +18,15 @@ from trialplan.results import PowerResult, SampleSizeResult
 __all__ = ["sample_size_section"]
 
 
-def sample_size_section(primary: SampleSizeResult, *,
-                        secondary: Sequence[SampleSizeResult] = (),
-                        outcome_label: str = "the primary outcome",
-                        timepoint: str = "the primary timepoint",
-                        sources: Sequence[str] = (),
-                        title: str = "Sample size (SPIRIT item 14)") -> str:
+def sample_size_section(
+    primary: SampleSizeResult,
+    *,
+    secondary: Sequence[SampleSizeResult] = (),
+    outcome_label: str = "the primary outcome",
+    timepoint: str = "the primary timepoint",
+    sources: Sequence[str] = (),
+    title: str = "Sample size (SPIRIT item 14)",
+) -> str:
     """A Markdown sample-size section for a factorial protocol.
 
     Parameters
@@ -56,11 +59,14 @@ def sample_size_section(primary: SampleSizeResult, *,
     >>> "300 participants per cell" in text
     True
     """
-    for name, result in [("primary", primary)] + [(f"secondary[{i}]", r)
-                                                  for i, r in enumerate(secondary)]:
+    for name, result in [("primary", primary)] + [
+        (f"secondary[{i}]", r) for i, r in enumerate(secondary)
+    ]:
         if not isinstance(result, SampleSizeResult):
-            raise TypeError(f"{name} must be a SampleSizeResult from design.sample_size(...); "
-                            f"got {name}={result!r}")
+            raise TypeError(
+                f"{name} must be a SampleSizeResult from design.sample_size(...); "
+                f"got {name}={result!r}"
+            )
     design = primary.design
     outcome = design.outcome
     power_at_plan: PowerResult = design.power()
@@ -73,24 +79,35 @@ def sample_size_section(primary: SampleSizeResult, *,
     sided = "two-sided" if design.sided == 2 else "one-sided"
     ancova = ""
     if getattr(outcome, "baseline_corr", 0.0):
-        ancova = (f" The analysis adjusts for the baseline score (ANCOVA), assuming a "
-                  f"baseline-outcome correlation of {outcome.baseline_corr:g}, which reduces "
-                  f"the residual SD to {outcome.residual_sd:.2f}.")
+        ancova = (
+            f" The analysis adjusts for the baseline score (ANCOVA), assuming a "
+            f"baseline-outcome correlation of {outcome.baseline_corr:g}, which reduces "
+            f"the residual SD to {outcome.residual_sd:.2f}."
+        )
     n_cell = primary.n_per_cell
-    per_cell = (f"{n_cell} participants per cell" if isinstance(n_cell, int) else
-                "per-cell sizes " + ", ".join(f"{design.cell_label(c)} {v}"
-                                             for c, v in n_cell.items()))
+    per_cell = (
+        f"{n_cell} participants per cell"
+        if isinstance(n_cell, int)
+        else "per-cell sizes " + ", ".join(f"{design.cell_label(c)} {v}" for c, v in n_cell.items())
+    )
     drop = design.dropout
-    dropout_text = (f"an expected dropout of {drop:.0%}" if isinstance(drop, float) else
-                    "expected dropout of " + ", ".join(
-                        f"{design.cell_label(c)} {v:.0%}" for c, v in drop.items()))
-    interaction = power_at_plan.row(_first_interaction(design)) if len(design.factors) > 1 \
-        else None
+    dropout_text = (
+        f"an expected dropout of {drop:.0%}"
+        if isinstance(drop, float)
+        else "expected dropout of "
+        + ", ".join(f"{design.cell_label(c)} {v:.0%}" for c, v in drop.items())
+    )
+    interaction = power_at_plan.row(_first_interaction(design)) if len(design.factors) > 1 else None
     interaction_text = ""
     if interaction is not None:
-        assumed = "no interaction (additive effects)" if interaction.effect == 0 else (
-            f"an interaction (difference of differences) of {interaction.effect:g} on the "
-            f"{interaction.scale} scale")
+        assumed = (
+            "no interaction (additive effects)"
+            if interaction.effect == 0
+            else (
+                f"an interaction (difference of differences) of {interaction.effect:g} on the "
+                f"{interaction.scale} scale"
+            )
+        )
         interaction_text = f" The planning values assume {assumed}."
     paragraph = (
         f"The trial is a {design._shape()} factorial randomizing {factors}. "
@@ -103,20 +120,32 @@ def sample_size_section(primary: SampleSizeResult, *,
         + ", ".join(f"{primary.powers[h]:.1%} for '{h}'" for h in primary.hypotheses)
         + f". Allowing for {dropout_text}, {primary.n_randomized} participants will be "
         f"randomized. Power was computed with trialplan {_version()} "
-        f"({primary.method}).")
+        f"({primary.method})."
+    )
     extra = ""
     for result in secondary:
         names = _and(f"'{h}'" for h in result.hypotheses)
         n = result.n_per_cell
         per = f"{n} per cell" if isinstance(n, int) else f"{result.n_total} in total"
-        extra += (f" For comparison, {result.target:.0%} power for {names} would need "
-                  f"{per} ({result.n_randomized} randomized).")
+        extra += (
+            f" For comparison, {result.target:.0%} power for {names} would need "
+            f"{per} ({result.n_randomized} randomized)."
+        )
     table = power_at_plan.to_frame()[["hypothesis", "effect", "se", "df", "power"]]
-    lines = [f"## {title}", "", paragraph + extra, "",
-             f"Power of each hypothesis at the planned size ({design.describe()}):", "",
-             "| hypothesis | effect | SE | df | power |", "|---|---:|---:|---:|---:|"]
-    lines += [f"| {_cell(r.hypothesis)} | {r.effect:.3g} | {r.se:.3f} | {r.df:g} | {r.power:.3f} |"
-              for r in table.itertuples()]
+    lines = [
+        f"## {title}",
+        "",
+        paragraph + extra,
+        "",
+        f"Power of each hypothesis at the planned size ({design.describe()}):",
+        "",
+        "| hypothesis | effect | SE | df | power |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {_cell(r.hypothesis)} | {r.effect:.3g} | {r.se:.3f} | {r.df:g} | {r.power:.3f} |"
+        for r in table.itertuples()
+    ]
     if sources:
         lines += ["", "Sources of the planning values:", ""] + [f"- {s}" for s in sources]
     return "\n".join(lines) + "\n"

@@ -68,9 +68,9 @@ class BinaryParams:
         return int(self.rates.size)
 
 
-def wald_from_counts(x: np.ndarray, n: np.ndarray, scale: str) -> tuple[np.ndarray,
-                                                                         np.ndarray,
-                                                                         np.ndarray]:
+def wald_from_counts(
+    x: np.ndarray, n: np.ndarray, scale: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cell estimates and Wald variances from counts, with the zero-cell rule.
 
     Parameters
@@ -128,11 +128,14 @@ class BinarySimulator(BaseSimulator):
         cells = tuple(design.cells)
         label = getattr(design, "cell_label", str)
         factor_names = tuple(getattr(design, "factor_names", ()))
-        return BinaryParams(rates=np.array([outcome.rates[c] for c in cells], dtype=float),
-                            n=np.asarray(design.n_array, dtype=np.int64).copy(),
-                            scale=outcome.scale, cells=cells,
-                            labels=tuple(label(c) for c in cells),
-                            factor_names=factor_names)
+        return BinaryParams(
+            rates=np.array([outcome.rates[c] for c in cells], dtype=float),
+            n=np.asarray(design.n_array, dtype=np.int64).copy(),
+            scale=outcome.scale,
+            cells=cells,
+            labels=tuple(label(c) for c in cells),
+            factor_names=factor_names,
+        )
 
     def bytes_per_trial(self, params: BinaryParams, engine: str) -> int:
         """Working memory of one trial."""
@@ -144,19 +147,23 @@ class BinarySimulator(BaseSimulator):
     def describe(self, engine: str) -> str:
         """Name the method in words."""
         if engine == "individual":
-            return ("simulation: patient-level 0/1 data, statsmodels GLM per trial "
-                    "(0-or-n cells: +0.5 rule)")
+            return (
+                "simulation: patient-level 0/1 data, statsmodels GLM per trial "
+                "(0-or-n cells: +0.5 rule)"
+            )
         return "simulation: exact Binomial cell counts, Wald z (0-or-n cells: +0.5 rule)"
 
-    def draw(self, params: BinaryParams, rng: np.random.Generator, size: int, *,
-             engine: str) -> CellDraws:
+    def draw(
+        self, params: BinaryParams, rng: np.random.Generator, size: int, *, engine: str
+    ) -> CellDraws:
         """Simulate ``size`` trials with the chosen engine."""
         if engine == "individual":
             return _individual(params, rng, size)
         x = rng.binomial(params.n, params.rates, size=(size, params.n_cells))
         est, var, fixed = wald_from_counts(x, params.n, params.scale)
-        return CellDraws(estimates=est, variances=var, df=math.inf,
-                         counts={ZERO_CELL_KEY: int(fixed.sum())})
+        return CellDraws(
+            estimates=est, variances=var, df=math.inf, counts={ZERO_CELL_KEY: int(fixed.sum())}
+        )
 
     def patient_data(self, params: BinaryParams, rng: np.random.Generator) -> Any:
         """One trial's patients: cell (and factor) columns and ``y`` (0/1)."""
@@ -189,8 +196,10 @@ def _individual(params: BinaryParams, rng: np.random.Generator, size: int) -> Ce
     x = np.stack([np.bincount(index, weights=row, minlength=j) for row in y])
     est, var, fixed = wald_from_counts(x, params.n, params.scale)
     if params.scale in _LINKS:
-        link = getattr(sm.families.links, {"identity": "Identity", "log": "Log",
-                                            "logit": "Logit"}[_LINKS[params.scale]])()
+        link = getattr(
+            sm.families.links,
+            {"identity": "Identity", "log": "Log", "logit": "Logit"}[_LINKS[params.scale]],
+        )()
         family = sm.families.Binomial(link=link)
         for r in np.flatnonzero(~fixed):
             start = _transform(x[r] / params.n, params.scale)
@@ -199,8 +208,9 @@ def _individual(params: BinaryParams, rng: np.random.Generator, size: int) -> Ce
                 fit = sm.GLM(y[r], dummies, family=family).fit(start_params=start)
             est[r] = fit.params
             var[r] = np.diag(fit.cov_params())
-    return CellDraws(estimates=est, variances=var, df=math.inf,
-                     counts={ZERO_CELL_KEY: int(fixed.sum())})
+    return CellDraws(
+        estimates=est, variances=var, df=math.inf, counts={ZERO_CELL_KEY: int(fixed.sum())}
+    )
 
 
 register_simulator(Binary, BinarySimulator())

@@ -73,9 +73,17 @@ from trialplan.outcomes import Continuous
 from trialplan.simulate.continuous import _cell_columns, _cell_names, _CellSizes
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
 
-__all__ = ["ClusteredParams", "ClusteredSimulator", "PartiallyNestedDraws",
-           "PartiallyNestedStats", "TherapyUnits", "clustered_simulator", "group_sizes",
-           "partially_nested_fit", "therapy_units"]
+__all__ = [
+    "ClusteredParams",
+    "ClusteredSimulator",
+    "PartiallyNestedDraws",
+    "PartiallyNestedStats",
+    "TherapyUnits",
+    "clustered_simulator",
+    "group_sizes",
+    "partially_nested_fit",
+    "therapy_units",
+]
 
 
 def group_sizes(n: int, groups: int) -> np.ndarray:
@@ -158,7 +166,6 @@ class ClusteredParams(_CellSizes, GroupedUnits):
     cells: tuple[Any, ...]
     labels: tuple[str, ...]
     factor_names: tuple[str, ...] = ()
-
 
     @property
     def residual_sd(self) -> float:
@@ -278,8 +285,8 @@ def partially_nested_fit(stats: PartiallyNestedStats, params: ClusteredParams) -
     p = params
     uc = p.unit_clustered
     n = p.n.astype(float)
-    weights = _unit_to_cell(p)                         # (units, cells): n_k / n_j
-    df_between = float(uc.sum() - p.clustered.sum())   # G_c - J_c
+    weights = _unit_to_cell(p)  # (units, cells): n_k / n_j
+    df_between = float(uc.sum() - p.clustered.sum())  # G_c - J_c
     df_unclustered = float(p.n[~p.clustered].sum() - (~p.clustered).sum())  # N_u - J_u
     w_u, w_c = stats.w_unclustered, stats.w_clustered
     if stats.xbar is None:
@@ -289,10 +296,17 @@ def partially_nested_fit(stats: PartiallyNestedStats, params: ClusteredParams) -
         msb /= df_between
         msw = w_u[:, 2] / df_unclustered
         var = np.where(p.clustered, msb[:, None], msw[:, None]) / n
-        return PartiallyNestedDraws(estimates=cell_y, variances=var, df=p.df, msb=msb,
-                                    msw=msw, df_between=df_between,
-                                    df_within_cells=df_unclustered, clustered=p.clustered,
-                                    n=n)
+        return PartiallyNestedDraws(
+            estimates=cell_y,
+            variances=var,
+            df=p.df,
+            msb=msb,
+            msw=msw,
+            df_between=df_between,
+            df_within_cells=df_unclustered,
+            clustered=p.clustered,
+            n=n,
+        )
     w_xx = w_u[:, 0] + w_c[:, 0]
     w_xy = w_u[:, 1] + w_c[:, 1]
     slope = w_xy / w_xx
@@ -300,7 +314,7 @@ def partially_nested_fit(stats: PartiallyNestedStats, params: ClusteredParams) -
     rss_c = w_c[:, 2] - 2.0 * slope * w_c[:, 1] + slope**2 * w_c[:, 0]
     df_within = df_unclustered + float(p.n[p.clustered].sum() - uc.sum())
     s2_within = (rss_u + rss_c) / (df_within - 1.0)
-    df_u = df_unclustered - w_u[:, 0] / w_xx          # the slope's share of one df
+    df_u = df_unclustered - w_u[:, 0] / w_xx  # the slope's share of one df
     msw = rss_u / df_u
     adjusted = stats.ybar - slope[:, None] * stats.xbar
     cell_y = adjusted @ weights
@@ -313,10 +327,20 @@ def partially_nested_fit(stats: PartiallyNestedStats, params: ClusteredParams) -
     cov = slope_var[:, None, None] * cell_x[:, :, None] * cell_x[:, None, :]
     idx = np.arange(p.n_cells)
     cov[:, idx, idx] += var
-    return PartiallyNestedDraws(estimates=cell_y, covariance=cov, df=p.df, msb=msb, msw=msw,
-                                df_between=df_between, df_within_cells=df_u,
-                                clustered=p.clustered, n=n, slope_var=slope_var,
-                                slope_df=df_within - 1.0, cell_x=cell_x)
+    return PartiallyNestedDraws(
+        estimates=cell_y,
+        covariance=cov,
+        df=p.df,
+        msb=msb,
+        msw=msw,
+        df_between=df_between,
+        df_within_cells=df_u,
+        clustered=p.clustered,
+        n=n,
+        slope_var=slope_var,
+        slope_df=df_within - 1.0,
+        cell_x=cell_x,
+    )
 
 
 def _unit_to_cell(p: ClusteredParams) -> np.ndarray:
@@ -356,9 +380,10 @@ class ClusteredSimulator(BaseSimulator):
         if not isinstance(outcome, Continuous):
             raise ValueError(
                 "the partially nested simulator takes Continuous outcomes; got a "
-                f"{type(outcome).__name__} outcome with clusters={clusters!r}")
+                f"{type(outcome).__name__} outcome with clusters={clusters!r}"
+            )
         units = therapy_units(design)
-        df = float(design.cell_model().df)     # raises for a single group per clustered cell
+        df = float(design.cell_model().df)  # raises for a single group per clustered cell
         cells, n, mask = units.cells, units.n, units.clustered
         unclustered_df = int(n[~mask].sum() - (~mask).sum())
         if unclustered_df < 1 + outcome.n_covariates:
@@ -366,13 +391,23 @@ class ClusteredSimulator(BaseSimulator):
                 "simulation of group-delivered designs needs within-cell degrees of freedom "
                 f"in the individually treated cells; their sizes {n[~mask].tolist()} leave "
                 f"{unclustered_df}; allowed: at least one cell with n >= 2"
-                + (" (3 under ANCOVA)" if outcome.n_covariates else ""))
+                + (" (3 under ANCOVA)" if outcome.n_covariates else "")
+            )
         labels, factor_names = _cell_names(design, cells)
         return ClusteredParams(
-            means=np.array([outcome.means[c] for c in cells], dtype=float), n=n,
-            sd=float(outcome.sd), baseline_corr=float(outcome.baseline_corr),
-            icc=float(clusters.icc), clustered=mask, unit_cell=units.unit_cell,
-            unit_n=units.unit_n, df=df, cells=cells, labels=labels, factor_names=factor_names)
+            means=np.array([outcome.means[c] for c in cells], dtype=float),
+            n=n,
+            sd=float(outcome.sd),
+            baseline_corr=float(outcome.baseline_corr),
+            icc=float(clusters.icc),
+            clustered=mask,
+            unit_cell=units.unit_cell,
+            unit_n=units.unit_n,
+            df=df,
+            cells=cells,
+            labels=labels,
+            factor_names=factor_names,
+        )
 
     def bytes_per_trial(self, params: ClusteredParams, engine: str) -> int:
         """Working memory of one trial: patient arrays (individual) or unit arrays."""
@@ -383,14 +418,17 @@ class ClusteredSimulator(BaseSimulator):
 
     def describe(self, engine: str) -> str:
         """Name the method in words."""
-        analysis = ("heteroscedastic partially nested analysis (between-group mean square "
-                    "in clustered cells, within-cell elsewhere; Satterthwaite df)")
+        analysis = (
+            "heteroscedastic partially nested analysis (between-group mean square "
+            "in clustered cells, within-cell elsewhere; Satterthwaite df)"
+        )
         if engine == "individual":
             return f"simulation: patient-level data with group effects, {analysis}"
         return f"simulation: exact sufficient statistics (group means), {analysis}"
 
-    def draw(self, params: ClusteredParams, rng: np.random.Generator, size: int, *,
-             engine: str) -> CellDraws:
+    def draw(
+        self, params: ClusteredParams, rng: np.random.Generator, size: int, *, engine: str
+    ) -> CellDraws:
         """Simulate ``size`` trials with the chosen engine and analyse them."""
         if engine == "individual":
             stats = _individual_stats(params, rng, size)
@@ -419,8 +457,7 @@ class ClusteredSimulator(BaseSimulator):
 
 
 # ------------------------------------------------------------------ engines
-def _exact_stats(p: ClusteredParams, rng: np.random.Generator,
-                 size: int) -> PartiallyNestedStats:
+def _exact_stats(p: ClusteredParams, rng: np.random.Generator, size: int) -> PartiallyNestedStats:
     """Draw the unit means and within cross-products of ``size`` trials."""
     uc = p.unit_clustered
     n_unit = p.unit_n.astype(float)
@@ -445,8 +482,9 @@ def _exact_stats(p: ClusteredParams, rng: np.random.Generator,
     return PartiallyNestedStats(ybar=ybar, xbar=xbar, w_unclustered=w_u, w_clustered=w_c)
 
 
-def _wishart_2x2(rng: np.random.Generator, size: int, df: int, sd: float, rho: float,
-                 resid_var: float) -> np.ndarray:
+def _wishart_2x2(
+    rng: np.random.Generator, size: int, df: int, sd: float, rho: float, resid_var: float
+) -> np.ndarray:
     """Within cross-products (W_xx, W_xy, W_yy) of x ~ N(0, sd^2), y = rho x + e.
 
     Wishart(df, Sigma) by the Bartlett decomposition ``L A A' L'`` with
@@ -466,8 +504,9 @@ def _wishart_2x2(rng: np.random.Generator, size: int, df: int, sd: float, rho: f
     return out
 
 
-def _patients(p: ClusteredParams, rng: np.random.Generator,
-              size: int) -> tuple[np.ndarray | None, np.ndarray]:
+def _patients(
+    p: ClusteredParams, rng: np.random.Generator, size: int
+) -> tuple[np.ndarray | None, np.ndarray]:
     """Baselines (or None) and outcomes of ``size`` trials, shape (size, N), unit order.
 
     Each trial's normals are drawn consecutively (group effects, then baseline
@@ -489,14 +528,15 @@ def _patients(p: ClusteredParams, rng: np.random.Generator,
     if not p.ancova:
         y += noise_sd * z[:, groups:]
         return None, y
-    x = p.sd * z[:, groups:groups + n_total]
+    x = p.sd * z[:, groups : groups + n_total]
     y += p.baseline_corr * x
-    y += noise_sd * z[:, groups + n_total:]
+    y += noise_sd * z[:, groups + n_total :]
     return x, y
 
 
-def _individual_stats(p: ClusteredParams, rng: np.random.Generator,
-                      size: int) -> PartiallyNestedStats:
+def _individual_stats(
+    p: ClusteredParams, rng: np.random.Generator, size: int
+) -> PartiallyNestedStats:
     """Simulate patients and reduce them to unit means and within cross-products."""
     x, y = _patients(p, rng, size)
     unit = np.repeat(np.arange(p.unit_n.size), p.unit_n)
@@ -505,7 +545,7 @@ def _individual_stats(p: ClusteredParams, rng: np.random.Generator,
     n_unit = p.unit_n.astype(float)
     in_group = np.repeat(p.unit_clustered, p.unit_n)
     ybar = (y @ indicator) / n_unit
-    y -= ybar[:, unit]                                     # within-unit deviations
+    y -= ybar[:, unit]  # within-unit deviations
     w_u = np.zeros((size, 3))
     w_c = np.zeros((size, 3))
     w_u[:, 2] = np.einsum("rn,rn->r", y[:, ~in_group], y[:, ~in_group])
@@ -572,7 +612,8 @@ def therapy_units(design: Any) -> TherapyUnits:
         raise ValueError(
             "simulation of group-delivered designs assumes groups of (nearly) equal "
             f"size; got size_cv={clusters.size_cv!r}; allowed: size_cv=0 (or use "
-            "method='analytic')")
+            "method='analytic')"
+        )
     cells = tuple(design.cells)
     n = np.asarray(design.n_array, dtype=np.int64).copy()
     mask = np.asarray(clusters.clustered(design), dtype=bool)
@@ -583,9 +624,14 @@ def therapy_units(design: Any) -> TherapyUnits:
         sizes = group_sizes(int(n[j]), int(groups[j])) if mask[j] else [int(n[j])]
         unit_cell.extend([j] * len(sizes))
         unit_n.extend(int(v) for v in sizes)
-    return TherapyUnits(cells=cells, n=n, groups=groups, clustered=mask,
-                        unit_cell=np.array(unit_cell, dtype=np.int64),
-                        unit_n=np.array(unit_n, dtype=np.int64))
+    return TherapyUnits(
+        cells=cells,
+        n=n,
+        groups=groups,
+        clustered=mask,
+        unit_cell=np.array(unit_cell, dtype=np.int64),
+        unit_n=np.array(unit_n, dtype=np.int64),
+    )
 
 
 #: The module-level instance (pickles by reference).
@@ -621,5 +667,6 @@ def clustered_simulator(design: Any) -> OutcomeSimulator:
         raise ValueError(
             "the partially nested simulator takes Continuous outcomes; got a "
             f"{type(design.outcome).__name__} outcome (group_delivered_simulator chooses "
-            "the simulator of each outcome)")
+            "the simulator of each outcome)"
+        )
     return _CLUSTERED

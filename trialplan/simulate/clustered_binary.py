@@ -90,8 +90,14 @@ from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
 from trialplan.survival import TimeToEvent
 
-__all__ = ["ClusteredBinaryParams", "ClusteredBinarySimulator", "corrected_meat",
-           "group_delivered_simulator", "robust_cell_estimates", "sandwich_units"]
+__all__ = [
+    "ClusteredBinaryParams",
+    "ClusteredBinarySimulator",
+    "corrected_meat",
+    "group_delivered_simulator",
+    "robust_cell_estimates",
+    "sandwich_units",
+]
 
 
 @dataclass(frozen=True)
@@ -133,9 +139,9 @@ class ClusteredBinaryParams(GroupedUnits):
     factor_names: tuple[str, ...] = ()
 
 
-
-def corrected_meat(score: np.ndarray, leverage: np.ndarray, cell_of: np.ndarray,
-                   n_cells: int) -> np.ndarray:
+def corrected_meat(
+    score: np.ndarray, leverage: np.ndarray, cell_of: np.ndarray, n_cells: int
+) -> np.ndarray:
     """Mancl-DeRouen meat per cell: ``sum over clusters (score / (1 - leverage))^2``.
 
     Shared by the group-delivered binary and time-to-event simulators.
@@ -166,8 +172,9 @@ def corrected_meat(score: np.ndarray, leverage: np.ndarray, cell_of: np.ndarray,
     return ((score / (1.0 - leverage)) ** 2) @ np.eye(n_cells)[cell_of]
 
 
-def robust_cell_estimates(counts: np.ndarray, params: ClusteredBinaryParams
-                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def robust_cell_estimates(
+    counts: np.ndarray, params: ClusteredBinaryParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cell estimates and bias-corrected sandwich variances from unit event counts.
 
     Parameters
@@ -207,17 +214,21 @@ def robust_cell_estimates(counts: np.ndarray, params: ClusteredBinaryParams
     p = params
     counts = np.asarray(counts, dtype=float)
     n = p.n.astype(float)
-    to_cell = np.eye(p.n_cells)[p.unit_cell]           # unit -> cell indicators
+    to_cell = np.eye(p.n_cells)[p.unit_cell]  # unit -> cell indicators
     x = counts @ to_cell
     est, var, corrected = wald_from_counts(x, p.n, p.scale)
     edge = (x == 0) | (x == n)
     rate = x / n
-    within = rate * (1.0 - rate)                       # p_j (1 - p_j)
+    within = rate * (1.0 - rate)  # p_j (1 - p_j)
     leverage = p.unit_n / n[p.unit_cell]
     uc = p.unit_clustered
-    meat = corrected_meat(counts[:, uc] - p.unit_n[uc] * rate[:, p.unit_cell[uc]],
-                          leverage[uc], p.unit_cell[uc], p.n_cells)
-    meat[:, ~p.clustered] = (n * within / (1.0 - 1.0 / n)**2)[:, ~p.clustered]
+    meat = corrected_meat(
+        counts[:, uc] - p.unit_n[uc] * rate[:, p.unit_cell[uc]],
+        leverage[uc],
+        p.unit_cell[uc],
+        p.n_cells,
+    )
+    meat[:, ~p.clustered] = (n * within / (1.0 - 1.0 / n) ** 2)[:, ~p.clustered]
     with np.errstate(divide="ignore", invalid="ignore"):
         # Var(g(p)) = g'(p)^2 Var(p) = unit_variance(p) / (p (1 - p)) * meat / n^2.
         robust = _unit_variance(rate, p.scale) / within * meat / n**2
@@ -254,16 +265,25 @@ class ClusteredBinarySimulator(BaseSimulator):
         outcome = design.outcome
         clusters = design.clusters
         if not isinstance(outcome, Binary):
-            raise ValueError(f"ClusteredBinarySimulator simulates Binary outcomes; got a "
-                             f"{type(outcome).__name__} outcome")
+            raise ValueError(
+                f"ClusteredBinarySimulator simulates Binary outcomes; got a "
+                f"{type(outcome).__name__} outcome"
+            )
         units = sandwich_units(design)
         cells, n, mask = units.cells, units.n, units.clustered
         labels, factor_names = _cell_names(design, cells)
         return ClusteredBinaryParams(
-            rates=np.array([outcome.rates[c] for c in cells], dtype=float), n=n,
-            scale=outcome.scale, icc=float(clusters.icc), clustered=mask,
-            unit_cell=units.unit_cell, unit_n=units.unit_n, cells=cells, labels=labels,
-            factor_names=factor_names)
+            rates=np.array([outcome.rates[c] for c in cells], dtype=float),
+            n=n,
+            scale=outcome.scale,
+            icc=float(clusters.icc),
+            clustered=mask,
+            unit_cell=units.unit_cell,
+            unit_n=units.unit_n,
+            cells=cells,
+            labels=labels,
+            factor_names=factor_names,
+        )
 
     def bytes_per_trial(self, params: ClusteredBinaryParams, engine: str) -> int:
         """Working memory of one trial: patient arrays (individual) or unit arrays."""
@@ -274,22 +294,26 @@ class ClusteredBinarySimulator(BaseSimulator):
 
     def describe(self, engine: str) -> str:
         """Name the method in words."""
-        analysis = ("GEE (independence) with Mancl-DeRouen bias-corrected sandwich, therapy "
-                    "groups as clusters, Wald z (0-or-n cells: +0.5 rule)")
+        analysis = (
+            "GEE (independence) with Mancl-DeRouen bias-corrected sandwich, therapy "
+            "groups as clusters, Wald z (0-or-n cells: +0.5 rule)"
+        )
         if engine == "individual":
             return f"simulation: patient-level 0/1 data in therapy groups, {analysis}"
         return f"simulation: exact beta-binomial group counts, {analysis}"
 
-    def draw(self, params: ClusteredBinaryParams, rng: np.random.Generator, size: int, *,
-             engine: str) -> CellDraws:
+    def draw(
+        self, params: ClusteredBinaryParams, rng: np.random.Generator, size: int, *, engine: str
+    ) -> CellDraws:
         """Simulate ``size`` trials with the chosen engine and analyse them."""
         if engine == "individual":
             counts = _individual_counts(params, rng, size)
         else:
             counts = _exact_counts(params, rng, size)
         est, var, fixed = robust_cell_estimates(counts, params)
-        return CellDraws(estimates=est, variances=var, df=math.inf,
-                         counts={ZERO_CELL_KEY: int(fixed.sum())})
+        return CellDraws(
+            estimates=est, variances=var, df=math.inf, counts={ZERO_CELL_KEY: int(fixed.sum())}
+        )
 
     def patient_data(self, params: ClusteredBinaryParams, rng: np.random.Generator) -> Any:
         """One trial's patients: cell, factor columns, ``group`` and ``y`` (0/1).
@@ -310,26 +334,25 @@ class ClusteredBinarySimulator(BaseSimulator):
         return pd.DataFrame(frame)
 
 
-def _unit_probabilities(p: ClusteredBinaryParams, rng: np.random.Generator,
-                        size: int) -> np.ndarray:
+def _unit_probabilities(
+    p: ClusteredBinaryParams, rng: np.random.Generator, size: int
+) -> np.ndarray:
     """Event probability of every unit, shape ``(size, units)``: Beta draws for groups."""
     prob = np.tile(p.rates[p.unit_cell], (size, 1))
     uc = p.unit_clustered
     if p.icc > 0.0 and uc.any():
         mean = p.rates[p.unit_cell[uc]]
-        total = 1.0 / p.icc - 1.0                     # a + b
+        total = 1.0 / p.icc - 1.0  # a + b
         prob[:, uc] = rng.beta(mean * total, (1.0 - mean) * total, size=(size, int(uc.sum())))
     return prob
 
 
-def _exact_counts(p: ClusteredBinaryParams, rng: np.random.Generator,
-                  size: int) -> np.ndarray:
+def _exact_counts(p: ClusteredBinaryParams, rng: np.random.Generator, size: int) -> np.ndarray:
     """Events per unit of ``size`` trials: beta-binomial per group, binomial per cell."""
     return rng.binomial(p.unit_n, _unit_probabilities(p, rng, size))
 
 
-def _individual_counts(p: ClusteredBinaryParams, rng: np.random.Generator,
-                       size: int) -> np.ndarray:
+def _individual_counts(p: ClusteredBinaryParams, rng: np.random.Generator, size: int) -> np.ndarray:
     """Simulate every participant's 0/1 outcome and sum them per unit."""
     y = _patients(p, rng, size)
     starts = np.concatenate([[0], np.cumsum(p.unit_n)[:-1]])
@@ -377,7 +400,8 @@ def sandwich_units(design: Any) -> TherapyUnits:
             f"least two therapy groups in every cell with {clusters.factor}={clusters.level} "
             f"(a cell's sandwich variance needs two clusters); got {groups[mask].tolist()} "
             f"group(s) of group_size={clusters.group_size:g} for n={units.n[mask].tolist()}; "
-            "allowed: n > group_size in those cells")
+            "allowed: n > group_size in those cells"
+        )
     return units
 
 
@@ -432,4 +456,5 @@ def group_delivered_simulator(design: Any) -> OutcomeSimulator:
     raise ValueError(
         "simulation of group-delivered (clustered) designs is available for Continuous, "
         f"Binary, TimeToEvent and Repeated outcomes; got a {type(outcome).__name__} outcome with "
-        f"clusters={design.clusters!r}; use method='analytic'")
+        f"clusters={design.clusters!r}; use method='analytic'"
+    )

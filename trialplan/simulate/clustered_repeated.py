@@ -132,8 +132,9 @@ def _factor(cov: np.ndarray) -> np.ndarray:
     return vectors * np.sqrt(np.clip(values, 0.0, None))
 
 
-def _patients(p: ClusteredRepeatedParams, rng: np.random.Generator
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _patients(
+    p: ClusteredRepeatedParams, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One trial: outcomes (N, J), observed visits (N,), cell (N,), group number (N,).
 
     Group numbers count therapy groups from 1; 0 marks individually treated
@@ -145,22 +146,28 @@ def _patients(p: ClusteredRepeatedParams, rng: np.random.Generator
     in_group = p.unit_clustered[unit]
     n_visits = r.times.size
     noise = rng.standard_normal((index.size, n_visits))
-    y = r.means[index] + np.where(in_group[:, None], noise @ _factor(p.within_covariance).T,
-                                  noise @ _factor(r.covariance).T)
+    y = r.means[index] + np.where(
+        in_group[:, None], noise @ _factor(p.within_covariance).T, noise @ _factor(r.covariance).T
+    )
     uc = p.unit_clustered
     tau = math.sqrt(p.icc * r.covariance[-1, -1])
     intercept = np.zeros(p.unit_n.size)
     intercept[uc] = tau * rng.standard_normal(int(uc.sum()))
     y += intercept[unit][:, None]
     kept = np.append(r.retention, 0.0)
-    weights = np.append(1.0 - kept[0], kept[:-1] - kept[1:])      # 0, 1, ..., J visits
+    weights = np.append(1.0 - kept[0], kept[:-1] - kept[1:])  # 0, 1, ..., J visits
     observed = rng.choice(n_visits + 1, size=index.size, p=weights)
     group = (np.cumsum(uc) * uc)[unit]
     return y, observed, index, group
 
 
-def robust_gls(y: np.ndarray, observed: np.ndarray, cluster: np.ndarray,
-               covariance: np.ndarray, design: np.ndarray) -> tuple[float, float]:
+def robust_gls(
+    y: np.ndarray,
+    observed: np.ndarray,
+    cluster: np.ndarray,
+    covariance: np.ndarray,
+    design: np.ndarray,
+) -> tuple[float, float]:
     """GLS estimate of one cell and its Mancl-DeRouen cluster-robust variance.
 
     Parameters
@@ -203,17 +210,17 @@ def robust_gls(y: np.ndarray, observed: np.ndarray, cluster: np.ndarray,
     weights = np.zeros((n_visits + 1, p, n_visits))
     for k in range(1, n_visits + 1):
         weights[k, :, :k] = np.linalg.solve(covariance[:k, :k], design[:k]).T
-    info_k = weights @ design                                   # (J + 1, p, p)
-    w = weights[observed]                                       # (n, p, J)
+    info_k = weights @ design  # (J + 1, p, p)
+    w = weights[observed]  # (n, p, J)
     info = info_k[observed].sum(axis=0)
     bread = np.linalg.inv(info)
     beta = bread @ np.einsum("ipj,ij->p", w, y)
-    score_i = np.einsum("ipj,ij->ip", w, y - design @ beta)     # X_i' V_i^-1 r_i
+    score_i = np.einsum("ipj,ij->ip", w, y - design @ beta)  # X_i' V_i^-1 r_i
     labels, group = np.unique(cluster, return_inverse=True)
     member = np.zeros((labels.size, y.shape[0]))
     member[group, np.arange(y.shape[0])] = 1.0
-    score_g = member @ score_i                                  # X_g' V_g^-1 r_g
-    info_g = np.einsum("gi,ipq->gpq", member, info_k[observed])   # B_g = X_g' V_g^-1 X_g
+    score_g = member @ score_i  # X_g' V_g^-1 r_g
+    info_g = np.einsum("gi,ipq->gpq", member, info_k[observed])  # B_g = X_g' V_g^-1 X_g
     # X_g' V_g^-1 (I - H_g)^-1 = (I - B_g A^-1)^-1 X_g' V_g^-1 (push-through identity).
     u = np.linalg.solve(np.eye(p) - info_g @ bread, score_g[:, :, None])[:, :, 0]
     cov = bread @ (u.T @ u) @ bread
@@ -249,8 +256,10 @@ class ClusteredRepeatedSimulator(BaseSimulator):
         """Units (cells and therapy groups) and planning values; checks the ICC."""
         outcome = design.outcome
         if not isinstance(outcome, Repeated):
-            raise ValueError(f"ClusteredRepeatedSimulator simulates Repeated outcomes; got a "
-                             f"{type(outcome).__name__} outcome")
+            raise ValueError(
+                f"ClusteredRepeatedSimulator simulates Repeated outcomes; got a "
+                f"{type(outcome).__name__} outcome"
+            )
         units = sandwich_units(design)
         repeated = _REPEATED.prepare(design)
         icc = float(design.clusters.icc)
@@ -261,9 +270,15 @@ class ClusteredRepeatedSimulator(BaseSimulator):
                 "for this covariance (a group intercept of variance icc * V[J, J] on every "
                 "visit leaves each member's own covariance V - icc * V[J, J] * 1 1', which "
                 f"must be positive semi-definite; bound = 1 / (V[J, J] 1' V^-1 1)); got "
-                f"icc={icc!r}; allowed: 0 <= icc <= {bound:.4g} (or method='analytic')")
-        return ClusteredRepeatedParams(repeated=repeated, icc=icc, clustered=units.clustered,
-                                       unit_cell=units.unit_cell, unit_n=units.unit_n)
+                f"icc={icc!r}; allowed: 0 <= icc <= {bound:.4g} (or method='analytic')"
+            )
+        return ClusteredRepeatedParams(
+            repeated=repeated,
+            icc=icc,
+            clustered=units.clustered,
+            unit_cell=units.unit_cell,
+            unit_n=units.unit_n,
+        )
 
     def bytes_per_trial(self, params: ClusteredRepeatedParams, engine: str) -> int:
         """Working memory of one trial (patients x visits arrays)."""
@@ -271,13 +286,16 @@ class ClusteredRepeatedSimulator(BaseSimulator):
 
     def describe(self, engine: str) -> str:
         """Name the method in words."""
-        return ("simulation: patient visit data with a random intercept per therapy group and "
-                "monotone MCAR dropout, MMRM visit means or GLS slopes with the ML unstructured "
-                "covariance (monotone factorization); clustered cells: Mancl-DeRouen "
-                "bias-corrected sandwich, therapy groups as clusters; Wald z")
+        return (
+            "simulation: patient visit data with a random intercept per therapy group and "
+            "monotone MCAR dropout, MMRM visit means or GLS slopes with the ML unstructured "
+            "covariance (monotone factorization); clustered cells: Mancl-DeRouen "
+            "bias-corrected sandwich, therapy groups as clusters; Wald z"
+        )
 
-    def draw(self, params: ClusteredRepeatedParams, rng: np.random.Generator, size: int, *,
-             engine: str) -> CellDraws:
+    def draw(
+        self, params: ClusteredRepeatedParams, rng: np.random.Generator, size: int, *, engine: str
+    ) -> CellDraws:
         """Simulate ``size`` trials (one fit each)."""
         r = params.repeated
         t = r.times
@@ -291,8 +309,9 @@ class ClusteredRepeatedSimulator(BaseSimulator):
             v_hat = monotone_covariance(y, observed, index, r.n_cells)
             for j in clustered_cells:
                 rows = index == j
-                est[s, j], var[s, j] = robust_gls(y[rows], observed[rows], group[rows],
-                                                  v_hat, design)
+                est[s, j], var[s, j] = robust_gls(
+                    y[rows], observed[rows], group[rows], v_hat, design
+                )
         return CellDraws(estimates=est, variances=var, df=math.inf)
 
     def patient_data(self, params: ClusteredRepeatedParams, rng: np.random.Generator) -> Any:

@@ -90,11 +90,16 @@ from trialplan.simulate.protocol import BaseSimulator, CellDraws
 from trialplan.simulate.survival import NO_EVENT_KEY
 from trialplan.survival import TimeToEvent
 
-__all__ = ["ClusteredSurvivalParams", "ClusteredSurvivalSimulator", "GammaFrailty",
-           "gamma_frailty", "robust_log_hazards"]
+__all__ = [
+    "ClusteredSurvivalParams",
+    "ClusteredSurvivalSimulator",
+    "GammaFrailty",
+    "gamma_frailty",
+    "robust_log_hazards",
+]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(400)
-_U = 0.5 * (_NODES + 1.0)            # Gauss-Legendre on (0, 1)
+_U = 0.5 * (_NODES + 1.0)  # Gauss-Legendre on (0, 1)
 _W = 0.5 * _WEIGHTS
 _THETA_MAX = 50.0
 
@@ -109,29 +114,30 @@ def _any_end(h: np.ndarray, accrual: float, end: float) -> np.ndarray:
     x = h * accrual
     small = x < 1e-2
     xs = np.where(small, 1.0, x)
-    series = x * (1 / 2 - x * (1 / 6 - x * (1 / 24 - x * (1 / 120 - x * (1 / 720
-                                                                      - x / 5040)))))
+    series = x * (1 / 2 - x * (1 / 6 - x * (1 / 24 - x * (1 / 120 - x * (1 / 720 - x / 5040)))))
     g = np.where(small, series, (xs + np.expm1(-xs)) / xs)
     tail = h * (end - accrual)
     return -np.expm1(-tail) + np.exp(-tail) * g
 
 
-def _moments(theta: float, hazard: float, dropout: float, accrual: float,
-             end: float) -> tuple[float, float, float]:
+def _moments(
+    theta: float, hazard: float, dropout: float, accrual: float, end: float
+) -> tuple[float, float, float]:
     """``(p, ICC, rate)`` of the event indicators for conditional hazard and frailty."""
     z = np.ones(1) if theta == 0.0 else special.gammaincinv(1.0 / theta, _U) * theta
     w = np.ones(1) if theta == 0.0 else _W
-    h = np.maximum(hazard * z + dropout, 1e-300)   # a frailty may underflow to 0
-    at_risk = _any_end(h, accrual, end) / h               # E[time at risk | Z]
-    q = hazard * z * at_risk                              # P(event | Z)
+    h = np.maximum(hazard * z + dropout, 1e-300)  # a frailty may underflow to 0
+    at_risk = _any_end(h, accrual, end) / h  # E[time at risk | Z]
+    q = hazard * z * at_risk  # P(event | Z)
     p = float(w @ q)
     var = float(w @ (q - p) ** 2)
     rate = hazard * float(w @ (z * at_risk)) / float(w @ at_risk)
     return p, var / (p * (1.0 - p)), rate
 
 
-def _conditional_hazard(theta: float, hazard: float, dropout: float, accrual: float,
-                        end: float) -> float:
+def _conditional_hazard(
+    theta: float, hazard: float, dropout: float, accrual: float, end: float
+) -> float:
     """The ``lambda*`` whose frailty model has population-average rate ``hazard``."""
     if theta == 0.0:
         return hazard
@@ -139,13 +145,15 @@ def _conditional_hazard(theta: float, hazard: float, dropout: float, accrual: fl
     def gap(log_h: float) -> float:
         return math.log(_moments(theta, math.exp(log_h), dropout, accrual, end)[2] / hazard)
 
-    lo = math.log(hazard)               # the rate never exceeds lambda*
+    lo = math.log(hazard)  # the rate never exceeds lambda*
     hi = lo + 1.0
     while gap(hi) < 0.0:
         hi += 2.0
         if hi - lo > 60.0:
-            raise ValueError(f"no conditional hazard reproduces hazard={hazard:g} with a "
-                             f"gamma frailty of variance {theta:g}")
+            raise ValueError(
+                f"no conditional hazard reproduces hazard={hazard:g} with a "
+                f"gamma frailty of variance {theta:g}"
+            )
     return math.exp(optimize.brentq(gap, lo, hi, xtol=1e-13, rtol=1e-12))
 
 
@@ -174,8 +182,9 @@ class GammaFrailty:
     rate: float
 
 
-def gamma_frailty(*, icc: float, hazard: float, accrual: float, end: float,
-                  dropout_hazard: float = 0.0) -> GammaFrailty:
+def gamma_frailty(
+    *, icc: float, hazard: float, accrual: float, end: float, dropout_hazard: float = 0.0
+) -> GammaFrailty:
     """Gamma frailty whose therapy groups have a given ICC of the event indicators.
 
     Solves for the frailty variance ``theta`` and the conditional hazard
@@ -215,11 +224,14 @@ def gamma_frailty(*, icc: float, hazard: float, accrual: float, end: float,
     >>> round(f.icc, 6), round(f.rate, 6), round(f.theta, 3)
     (0.05, 0.05, 0.099)
     """
-    for name, value, low in (("icc", icc, 0.0), ("hazard", hazard, None),
-                             ("accrual", accrual, 0.0), ("end", end, None),
-                             ("dropout_hazard", dropout_hazard, 0.0)):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.floating
-                                                      | np.integer):
+    for name, value, low in (
+        ("icc", icc, 0.0),
+        ("hazard", hazard, None),
+        ("accrual", accrual, 0.0),
+        ("end", end, None),
+        ("dropout_hazard", dropout_hazard, 0.0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
             raise TypeError(f"{name} must be a real number; got {name}={value!r}")
         ok = math.isfinite(value) and (value >= low if low is not None else value > 0)
         if not ok:
@@ -238,20 +250,28 @@ def gamma_frailty(*, icc: float, hazard: float, accrual: float, end: float,
 
     if icc == 0.0:
         lam, p, rho, rate = solve(0.0)
-        return GammaFrailty(theta=0.0, conditional_hazard=lam, icc=rho,
-                            event_probability=p, rate=rate)
+        return GammaFrailty(
+            theta=0.0, conditional_hazard=lam, icc=rho, event_probability=p, rate=rate
+        )
     top = solve(_THETA_MAX)[2]
     if top <= icc:
         raise ValueError(
             f"icc={icc!r} is out of reach for hazard={hazard:g} with accrual={accrual:g}, "
             f"end={end:g}, dropout_hazard={dropout_hazard:g}: a gamma frailty gives event "
-            f"indicators an ICC of at most about {top:.3f}; allowed: a smaller icc")
-    log_theta = optimize.brentq(lambda t: solve(math.exp(t))[2] - icc, math.log(1e-10),
-                                math.log(_THETA_MAX), xtol=1e-12, rtol=1e-12)
+            f"indicators an ICC of at most about {top:.3f}; allowed: a smaller icc"
+        )
+    log_theta = optimize.brentq(
+        lambda t: solve(math.exp(t))[2] - icc,
+        math.log(1e-10),
+        math.log(_THETA_MAX),
+        xtol=1e-12,
+        rtol=1e-12,
+    )
     theta = math.exp(log_theta)
     lam, p, rho, rate = solve(theta)
-    return GammaFrailty(theta=theta, conditional_hazard=lam, icc=rho, event_probability=p,
-                        rate=rate)
+    return GammaFrailty(
+        theta=theta, conditional_hazard=lam, icc=rho, event_probability=p, rate=rate
+    )
 
 
 @dataclass(frozen=True)
@@ -298,9 +318,9 @@ class ClusteredSurvivalParams(GroupedUnits):
     factor_names: tuple[str, ...] = ()
 
 
-
-def _patients(p: ClusteredSurvivalParams, rng: np.random.Generator,
-              size: int) -> tuple[np.ndarray, np.ndarray]:
+def _patients(
+    p: ClusteredSurvivalParams, rng: np.random.Generator, size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Times at risk and event indicators of ``size`` trials, shape (size, N), unit order.
 
     Draw order per block: group frailties, entries, unit-rate event times,
@@ -325,8 +345,9 @@ def _patients(p: ClusteredSurvivalParams, rng: np.random.Generator,
     return np.minimum(event, censor), event <= censor
 
 
-def robust_log_hazards(time: np.ndarray, event: np.ndarray, params: ClusteredSurvivalParams
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def robust_log_hazards(
+    time: np.ndarray, event: np.ndarray, params: ClusteredSurvivalParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cell log hazards and their Mancl-DeRouen sandwich variances from patients.
 
     Parameters
@@ -372,7 +393,7 @@ def robust_log_hazards(time: np.ndarray, event: np.ndarray, params: ClusteredSur
     patient_unit = np.repeat(np.arange(p.unit_n.size), p.unit_n)
     to_unit = np.zeros((p.n_total, p.unit_n.size))
     to_unit[np.arange(p.n_total), patient_unit] = 1.0
-    to_cell = np.eye(p.n_cells)[p.unit_cell]           # unit -> cell indicators
+    to_cell = np.eye(p.n_cells)[p.unit_cell]  # unit -> cell indicators
     d_unit = event @ to_unit
     t_unit = time @ to_unit
     d = d_unit @ to_cell
@@ -385,12 +406,20 @@ def robust_log_hazards(time: np.ndarray, event: np.ndarray, params: ClusteredSur
     alone = ~p.unit_clustered[patient_unit]
     uc = p.unit_clustered
     groups = p.unit_cell[uc]
-    meat = corrected_meat(d_unit[:, uc] - rate[:, groups] * t_unit[:, uc],
-                          t_unit[:, uc] / t[:, groups], groups, p.n_cells)
+    meat = corrected_meat(
+        d_unit[:, uc] - rate[:, groups] * t_unit[:, uc],
+        t_unit[:, uc] / t[:, groups],
+        groups,
+        p.n_cells,
+    )
     if alone.any():
         cell_of = patient_cell[alone]
-        meat += corrected_meat(event[:, alone] - rate[:, cell_of] * time[:, alone],
-                               time[:, alone] / t[:, cell_of], cell_of, p.n_cells)
+        meat += corrected_meat(
+            event[:, alone] - rate[:, cell_of] * time[:, alone],
+            time[:, alone] / t[:, cell_of],
+            cell_of,
+            p.n_cells,
+        )
     var = np.where(none, 1.0 / d_safe, meat / d_safe**2)
     return np.log(rate), var, none.any(axis=1)
 
@@ -424,8 +453,10 @@ class ClusteredSurvivalSimulator(BaseSimulator):
         outcome = design.outcome
         clusters = design.clusters
         if not isinstance(outcome, TimeToEvent):
-            raise ValueError(f"ClusteredSurvivalSimulator simulates TimeToEvent outcomes; got "
-                             f"a {type(outcome).__name__} outcome")
+            raise ValueError(
+                f"ClusteredSurvivalSimulator simulates TimeToEvent outcomes; got "
+                f"a {type(outcome).__name__} outcome"
+            )
         units = sandwich_units(design)
         cells, n, mask = units.cells, units.n, units.clustered
         hazards = np.array([outcome.hazard_rates[c] for c in cells], dtype=float)
@@ -433,16 +464,31 @@ class ClusteredSurvivalSimulator(BaseSimulator):
         conditional = hazards.copy()
         theta = np.zeros(len(cells))
         for j in np.flatnonzero(mask):
-            f = gamma_frailty(icc=float(clusters.icc), hazard=float(hazards[j]),
-                              accrual=outcome.accrual, end=outcome.end_time,
-                              dropout_hazard=float(dropout[j]))
+            f = gamma_frailty(
+                icc=float(clusters.icc),
+                hazard=float(hazards[j]),
+                accrual=outcome.accrual,
+                end=outcome.end_time,
+                dropout_hazard=float(dropout[j]),
+            )
             conditional[j], theta[j] = f.conditional_hazard, f.theta
         labels, factor_names = _cell_names(design, cells)
         return ClusteredSurvivalParams(
-            hazards=hazards, unit_hazards=conditional[units.unit_cell], theta=theta,
-            dropout=dropout, n=n, accrual=float(outcome.accrual), end=float(outcome.end_time),
-            icc=float(clusters.icc), clustered=mask, unit_cell=units.unit_cell,
-            unit_n=units.unit_n, cells=cells, labels=labels, factor_names=factor_names)
+            hazards=hazards,
+            unit_hazards=conditional[units.unit_cell],
+            theta=theta,
+            dropout=dropout,
+            n=n,
+            accrual=float(outcome.accrual),
+            end=float(outcome.end_time),
+            icc=float(clusters.icc),
+            clustered=mask,
+            unit_cell=units.unit_cell,
+            unit_n=units.unit_n,
+            cells=cells,
+            labels=labels,
+            factor_names=factor_names,
+        )
 
     def bytes_per_trial(self, params: ClusteredSurvivalParams, engine: str) -> int:
         """Working memory of one trial: patient arrays and unit sums."""
@@ -451,24 +497,30 @@ class ClusteredSurvivalSimulator(BaseSimulator):
 
     def describe(self, engine: str) -> str:
         """Name the method in words."""
-        analysis = ("exponential model log(d/T) per cell with the Mancl-DeRouen sandwich "
-                    "(Poisson GEE, independence, therapy groups as clusters), Wald z "
-                    "(no-event cell: d = 0.5)")
-        data = ("patient event times with a gamma frailty per therapy group (ICC of the "
-                "event indicators)")
+        analysis = (
+            "exponential model log(d/T) per cell with the Mancl-DeRouen sandwich "
+            "(Poisson GEE, independence, therapy groups as clusters), Wald z "
+            "(no-event cell: d = 0.5)"
+        )
+        data = (
+            "patient event times with a gamma frailty per therapy group (ICC of the "
+            "event indicators)"
+        )
         if engine == "individual":
             return f"simulation: {data}, statsmodels GEE fit per trial: {analysis}"
         return f"simulation: {data}, reduced to group events and time at risk: {analysis}"
 
-    def draw(self, params: ClusteredSurvivalParams, rng: np.random.Generator, size: int, *,
-             engine: str) -> CellDraws:
+    def draw(
+        self, params: ClusteredSurvivalParams, rng: np.random.Generator, size: int, *, engine: str
+    ) -> CellDraws:
         """Simulate ``size`` trials with the chosen engine and analyse them."""
         time, event = _patients(params, rng, size)
         if engine == "individual":
             return _gee_fits(params, time, event)
         est, var, none = robust_log_hazards(time, event, params)
-        return CellDraws(estimates=est, variances=var, df=math.inf,
-                         counts={NO_EVENT_KEY: int(none.sum())})
+        return CellDraws(
+            estimates=est, variances=var, df=math.inf, counts={NO_EVENT_KEY: int(none.sum())}
+        )
 
     def patient_data(self, params: ClusteredSurvivalParams, rng: np.random.Generator) -> Any:
         """One trial's patients: cell, factor columns, ``group``, ``time`` and ``event``.
@@ -488,8 +540,7 @@ class ClusteredSurvivalSimulator(BaseSimulator):
         return pd.DataFrame(frame)
 
 
-def _gee_fits(params: ClusteredSurvivalParams, time: np.ndarray,
-              event: np.ndarray) -> CellDraws:
+def _gee_fits(params: ClusteredSurvivalParams, time: np.ndarray, event: np.ndarray) -> CellDraws:
     """Fit the Poisson GEE with statsmodels to every trial (the individual engine)."""
     import statsmodels.api as sm
 
@@ -507,16 +558,20 @@ def _gee_fits(params: ClusteredSurvivalParams, time: np.ndarray,
         d = np.bincount(cell, weights=event[r].astype(float), minlength=p.n_cells)
         if np.any(d == 0):
             # The GEE has no finite estimate; the no-event rule of the exact engine.
-            e, v, _ = robust_log_hazards(time[r:r + 1], event[r:r + 1], p)
+            e, v, _ = robust_log_hazards(time[r : r + 1], event[r : r + 1], p)
             est[r], var[r] = e[0], v[0]
             none += 1
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = sm.GEE(event[r].astype(float), x, groups=cluster,
-                         family=sm.families.Poisson(), offset=np.log(time[r]),
-                         cov_struct=sm.cov_struct.Independence()).fit(
-                             cov_type="bias_reduced")
+            fit = sm.GEE(
+                event[r].astype(float),
+                x,
+                groups=cluster,
+                family=sm.families.Poisson(),
+                offset=np.log(time[r]),
+                cov_struct=sm.cov_struct.Independence(),
+            ).fit(cov_type="bias_reduced")
         est[r] = fit.params
         var[r] = np.diag(fit.cov_params())
     return CellDraws(estimates=est, variances=var, df=math.inf, counts={NO_EVENT_KEY: none})

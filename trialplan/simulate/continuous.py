@@ -37,8 +37,12 @@ import numpy as np
 from trialplan.outcomes import Continuous
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
 
-__all__ = ["ContinuousParams", "ContinuousSimulator", "ancova_from_sufficient",
-           "anova_from_sufficient"]
+__all__ = [
+    "ContinuousParams",
+    "ContinuousSimulator",
+    "ancova_from_sufficient",
+    "anova_from_sufficient",
+]
 
 
 class _CellSizes:
@@ -68,8 +72,9 @@ def _cell_names(design: Any, cells: tuple[Any, ...]) -> tuple[tuple[str, ...], t
     """Each cell in words, and the factor names when every cell is a tuple of their levels."""
     label = getattr(design, "cell_label", str)
     factor_names = tuple(getattr(design, "factor_names", ()))
-    if factor_names and not all(isinstance(c, tuple) and len(c) == len(factor_names)
-                                for c in cells):
+    if factor_names and not all(
+        isinstance(c, tuple) and len(c) == len(factor_names) for c in cells
+    ):
         factor_names = ()
     return tuple(label(c) for c in cells), factor_names
 
@@ -142,8 +147,12 @@ class ContinuousSimulator(BaseSimulator):
         return ContinuousParams(
             means=np.array([outcome.means[c] for c in cells], dtype=float),
             n=np.asarray(design.n_array, dtype=np.int64).copy(),
-            sd=float(outcome.sd), baseline_corr=float(outcome.baseline_corr),
-            cells=cells, labels=labels, factor_names=factor_names)
+            sd=float(outcome.sd),
+            baseline_corr=float(outcome.baseline_corr),
+            cells=cells,
+            labels=labels,
+            factor_names=factor_names,
+        )
 
     def bytes_per_trial(self, params: ContinuousParams, engine: str) -> int:
         """Working memory of one trial: patient arrays (individual) or cell arrays."""
@@ -156,13 +165,18 @@ class ContinuousSimulator(BaseSimulator):
     def describe(self, engine: str) -> str:
         """Name the method in words."""
         if engine == "individual":
-            return ("simulation: patient-level data, OLS by batched least squares "
-                    "(y ~ cell [+ baseline])")
-        return ("simulation: exact sufficient statistics (cell means, chi-square / "
-                "Wishart cross-products)")
+            return (
+                "simulation: patient-level data, OLS by batched least squares "
+                "(y ~ cell [+ baseline])"
+            )
+        return (
+            "simulation: exact sufficient statistics (cell means, chi-square / "
+            "Wishart cross-products)"
+        )
 
-    def draw(self, params: ContinuousParams, rng: np.random.Generator, size: int, *,
-             engine: str) -> CellDraws:
+    def draw(
+        self, params: ContinuousParams, rng: np.random.Generator, size: int, *, engine: str
+    ) -> CellDraws:
         """Simulate ``size`` trials with the chosen engine."""
         if engine == "individual":
             return _individual(params, rng, size)
@@ -199,7 +213,7 @@ def _exact_ancova(params: ContinuousParams, rng: np.random.Generator, size: int)
     j = params.n_cells
     sd, rho = params.sd, params.baseline_corr
     r = math.sqrt(1.0 - rho**2)
-    m = params.n_total - j                      # within-cell df of the cross-products
+    m = params.n_total - j  # within-cell df of the cross-products
     # Cell means of (baseline, outcome): bivariate normal with covariance Sigma / n_j.
     z = rng.standard_normal((size, 2, j))
     xbar = sd / np.sqrt(n) * z[:, 0]
@@ -217,8 +231,7 @@ def _exact_ancova(params: ContinuousParams, rng: np.random.Generator, size: int)
     return ancova_from_sufficient(xbar, ybar, w_xx, w_xy, w_yy, params.n)
 
 
-def anova_from_sufficient(ybar: np.ndarray, ss_within: np.ndarray,
-                          n: np.ndarray) -> CellDraws:
+def anova_from_sufficient(ybar: np.ndarray, ss_within: np.ndarray, n: np.ndarray) -> CellDraws:
     """Cell-means OLS fit (``y ~ 0 + cell``) from its sufficient statistics.
 
     Parameters
@@ -249,8 +262,14 @@ def anova_from_sufficient(ybar: np.ndarray, ss_within: np.ndarray,
     return CellDraws(estimates=ybar, variances=s2[:, None] / n, df=df)
 
 
-def ancova_from_sufficient(xbar: np.ndarray, ybar: np.ndarray, w_xx: np.ndarray,
-                           w_xy: np.ndarray, w_yy: np.ndarray, n: np.ndarray) -> CellDraws:
+def ancova_from_sufficient(
+    xbar: np.ndarray,
+    ybar: np.ndarray,
+    w_xx: np.ndarray,
+    w_xy: np.ndarray,
+    w_yy: np.ndarray,
+    n: np.ndarray,
+) -> CellDraws:
     """ANCOVA fit (``y ~ 0 + cell + baseline``) from its sufficient statistics.
 
     Parameters
@@ -287,13 +306,15 @@ def ancova_from_sufficient(xbar: np.ndarray, ybar: np.ndarray, w_xx: np.ndarray,
     slope = np.asarray(w_xy, dtype=float) / w_xx
     s2 = (np.asarray(w_yy, dtype=float) - slope * w_xy) / df
     adjusted = ybar - slope[:, None] * xbar
-    cov = s2[:, None, None] * (np.diag(1.0 / n)[None]
-                               + xbar[:, :, None] * xbar[:, None, :] / w_xx[:, None, None])
+    cov = s2[:, None, None] * (
+        np.diag(1.0 / n)[None] + xbar[:, :, None] * xbar[:, None, :] / w_xx[:, None, None]
+    )
     return CellDraws(estimates=adjusted, covariance=cov, df=df)
 
 
-def _patients(params: ContinuousParams, rng: np.random.Generator,
-              size: int) -> tuple[np.ndarray | None, np.ndarray]:
+def _patients(
+    params: ContinuousParams, rng: np.random.Generator, size: int
+) -> tuple[np.ndarray | None, np.ndarray]:
     """Baselines (or None) and outcomes of ``size`` trials, shape (size, N).
 
     Each trial's normals are drawn consecutively (baseline then outcome
@@ -327,20 +348,20 @@ def _individual(params: ContinuousParams, rng: np.random.Generator, size: int) -
     x, y = _patients(params, rng, size)
     j = params.n_cells
     n = params.n.astype(float)
-    dummies = np.repeat(np.eye(j), params.n, axis=0)            # D: (N, J)
-    dty = y @ dummies                                            # D'y: (R, J)
+    dummies = np.repeat(np.eye(j), params.n, axis=0)  # D: (N, J)
+    dty = y @ dummies  # D'y: (R, J)
     if x is None:
-        inv = np.diag(1.0 / n)                                   # (D'D)^-1
+        inv = np.diag(1.0 / n)  # (D'D)^-1
         beta = dty @ inv
-        y -= beta @ dummies.T                                    # residuals, in place
+        y -= beta @ dummies.T  # residuals, in place
         df = params.n_total - j
         s2 = np.einsum("rn,rn->r", y, y) / df
         cov = s2[:, None, None] * inv[None]
         return CellDraws(estimates=beta, covariance=cov, df=float(df))
     p = j + 1
     xtx = np.zeros((size, p, p))
-    xtx[:, np.arange(j), np.arange(j)] = n                       # D'D
-    dtx = x @ dummies                                            # D'x: (R, J)
+    xtx[:, np.arange(j), np.arange(j)] = n  # D'D
+    dtx = x @ dummies  # D'x: (R, J)
     xtx[:, :j, j] = dtx
     xtx[:, j, :j] = dtx
     xtx[:, j, j] = np.einsum("rn,rn->r", x, x)

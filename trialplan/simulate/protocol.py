@@ -103,35 +103,41 @@ class CellDraws:
     def __post_init__(self) -> None:
         est = np.asarray(self.estimates, dtype=float)
         if est.ndim != 2:
-            raise ValueError("estimates must have shape (size, cells); got shape "
-                             f"{est.shape}")
+            raise ValueError(f"estimates must have shape (size, cells); got shape {est.shape}")
         object.__setattr__(self, "estimates", est)
         if (self.variances is None) == (self.covariance is None):
-            raise ValueError("give exactly one of variances (independent cells) and "
-                             "covariance (a matrix per trial)")
+            raise ValueError(
+                "give exactly one of variances (independent cells) and "
+                "covariance (a matrix per trial)"
+            )
         if self.variances is not None:
             var = np.asarray(self.variances, dtype=float)
             if var.shape != est.shape:
-                raise ValueError(f"variances must have the shape of estimates {est.shape}; "
-                                 f"got {var.shape}")
+                raise ValueError(
+                    f"variances must have the shape of estimates {est.shape}; got {var.shape}"
+                )
             object.__setattr__(self, "variances", var)
         else:
             cov = np.asarray(self.covariance, dtype=float)
             if cov.shape != est.shape + est.shape[1:]:
-                raise ValueError("covariance must have shape (size, cells, cells) = "
-                                 f"{est.shape + est.shape[1:]}; got {cov.shape}")
+                raise ValueError(
+                    "covariance must have shape (size, cells, cells) = "
+                    f"{est.shape + est.shape[1:]}; got {cov.shape}"
+                )
             object.__setattr__(self, "covariance", cov)
         df = self.df
         if np.ndim(df) == 0:
             df = float(df)
             if not df > 0:
-                raise ValueError(f"df must be > 0 (math.inf for normal statistics); got "
-                                 f"df={self.df!r}")
+                raise ValueError(
+                    f"df must be > 0 (math.inf for normal statistics); got df={self.df!r}"
+                )
         else:
             df = np.asarray(df, dtype=float)
             if df.shape != (est.shape[0],):
-                raise ValueError(f"df must be a number or have shape ({est.shape[0]},); "
-                                 f"got shape {df.shape}")
+                raise ValueError(
+                    f"df must be a number or have shape ({est.shape[0]},); got shape {df.shape}"
+                )
         object.__setattr__(self, "df", df)
         object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
 
@@ -203,8 +209,7 @@ class OutcomeSimulator(Protocol):
     def prepare(self, design: Any) -> Any:
         """Turn a design into picklable simulation parameters."""
 
-    def draw(self, params: Any, rng: np.random.Generator, size: int, *,
-             engine: str) -> CellDraws:
+    def draw(self, params: Any, rng: np.random.Generator, size: int, *, engine: str) -> CellDraws:
         """Simulate ``size`` trials and return their cell estimates."""
 
     def bytes_per_trial(self, params: Any, engine: str) -> int:
@@ -243,8 +248,9 @@ class BaseSimulator:
         """Turn a design into picklable simulation parameters."""
         raise NotImplementedError
 
-    def draw(self, params: Any, rng: np.random.Generator, size: int, *,
-             engine: str) -> CellDraws:  # pragma: no cover - abstract
+    def draw(
+        self, params: Any, rng: np.random.Generator, size: int, *, engine: str
+    ) -> CellDraws:  # pragma: no cover - abstract
         """Simulate ``size`` trials and return their cell estimates."""
         raise NotImplementedError
 
@@ -259,8 +265,10 @@ class BaseSimulator:
 
     def patient_data(self, params: Any, rng: np.random.Generator) -> Any:
         """Patient-level data are not available for this outcome."""
-        raise NotImplementedError(f"{type(self).__name__} does not simulate patient-level "
-                                  "data, so analysis= cannot be used with this outcome")
+        raise NotImplementedError(
+            f"{type(self).__name__} does not simulate patient-level "
+            "data, so analysis= cannot be used with this outcome"
+        )
 
 
 _SIMULATORS: dict[type, OutcomeSimulator] = {}
@@ -294,8 +302,10 @@ def register_simulator(outcome_type: type, simulator: OutcomeSimulator) -> None:
     if not isinstance(outcome_type, type):
         raise TypeError(f"outcome_type must be a class; got outcome_type={outcome_type!r}")
     if not isinstance(simulator, OutcomeSimulator):
-        raise TypeError("simulator must implement prepare, draw, bytes_per_trial, describe "
-                        f"and patient_data and set engines; got simulator={simulator!r}")
+        raise TypeError(
+            "simulator must implement prepare, draw, bytes_per_trial, describe "
+            f"and patient_data and set engines; got simulator={simulator!r}"
+        )
     _SIMULATORS[outcome_type] = simulator
 
 
@@ -331,6 +341,7 @@ def simulator_for(outcome: Any) -> OutcomeSimulator:
         if cls in _SIMULATORS:
             return _SIMULATORS[cls]
     known = sorted(cls.__name__ for cls in _SIMULATORS)
-    raise TypeError(f"no simulator is registered for outcome type "
-                    f"{type(outcome).__name__!r}; simulation is available for {known}")
-
+    raise TypeError(
+        f"no simulator is registered for outcome type "
+        f"{type(outcome).__name__!r}; simulation is available for {known}"
+    )

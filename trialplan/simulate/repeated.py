@@ -79,20 +79,22 @@ class RepeatedParams:
         return int(self.means.shape[0])
 
 
-def _patients(params: RepeatedParams, rng: np.random.Generator
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _patients(
+    params: RepeatedParams, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One trial: outcomes (N, J), number of observed visits (N,), cell index (N,)."""
     index = np.repeat(np.arange(params.n_cells), params.n)
     chol = np.linalg.cholesky(params.covariance)
     y = params.means[index] + rng.standard_normal((index.size, params.times.size)) @ chol.T
     r = np.append(params.retention, 0.0)
-    weights = np.append(1.0 - r[0], r[:-1] - r[1:])          # 0, 1, ..., J visits
+    weights = np.append(1.0 - r[0], r[:-1] - r[1:])  # 0, 1, ..., J visits
     observed = rng.choice(params.times.size + 1, size=index.size, p=weights)
     return y, observed, index
 
 
-def monotone_covariance(y: np.ndarray, observed: np.ndarray, index: np.ndarray,
-                        n_cells: int) -> np.ndarray:
+def monotone_covariance(
+    y: np.ndarray, observed: np.ndarray, index: np.ndarray, n_cells: int
+) -> np.ndarray:
     """ML visit covariance ``V_hat`` under monotone dropout (Anderson 1957).
 
     Visit ``k`` is regressed, among those still observed, on cell indicators
@@ -136,8 +138,9 @@ def monotone_covariance(y: np.ndarray, observed: np.ndarray, index: np.ndarray,
     return cov
 
 
-def fit_monotone(y: np.ndarray, observed: np.ndarray, index: np.ndarray, n_cells: int,
-                 design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fit_monotone(
+    y: np.ndarray, observed: np.ndarray, index: np.ndarray, n_cells: int, design: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """ML covariance by the monotone factorization, then GLS per cell.
 
     Parameters
@@ -182,7 +185,7 @@ def fit_monotone(y: np.ndarray, observed: np.ndarray, index: np.ndarray, n_cells
             if not rows.any():
                 continue
             xk = design[:k]
-            solved = np.linalg.solve(cov[:k, :k], xk)        # V_k^{-1} X_k
+            solved = np.linalg.solve(cov[:k, :k], xk)  # V_k^{-1} X_k
             info += rows.sum() * xk.T @ solved
             score += solved.T @ y[rows, :k].sum(axis=0)
         inv = np.linalg.inv(info)
@@ -214,12 +217,15 @@ class RepeatedSimulator(BaseSimulator):
         label = getattr(design, "cell_label", str)
         return RepeatedParams(
             means=np.array([y.means[c] for c in cells], dtype=float),
-            covariance=y.covariance, retention=np.asarray(y.retention, dtype=float),
+            covariance=y.covariance,
+            retention=np.asarray(y.retention, dtype=float),
             times=np.asarray(y.times, dtype=float),
             n=np.asarray(design.n_array, dtype=np.int64).copy(),
-            slope=y.contrast == "slope", cells=cells,
+            slope=y.contrast == "slope",
+            cells=cells,
             labels=tuple(label(c) for c in cells),
-            factor_names=tuple(getattr(design, "factor_names", ())))
+            factor_names=tuple(getattr(design, "factor_names", ())),
+        )
 
     def bytes_per_trial(self, params: RepeatedParams, engine: str) -> int:
         """Working memory of one trial (patients x visits arrays)."""
@@ -227,11 +233,14 @@ class RepeatedSimulator(BaseSimulator):
 
     def describe(self, engine: str) -> str:
         """Name the method in words."""
-        return ("simulation: patient visit data with monotone MCAR dropout, MMRM visit means "
-                "or GLS slopes with the ML unstructured covariance (monotone factorization)")
+        return (
+            "simulation: patient visit data with monotone MCAR dropout, MMRM visit means "
+            "or GLS slopes with the ML unstructured covariance (monotone factorization)"
+        )
 
-    def draw(self, params: RepeatedParams, rng: np.random.Generator, size: int, *,
-             engine: str) -> CellDraws:
+    def draw(
+        self, params: RepeatedParams, rng: np.random.Generator, size: int, *, engine: str
+    ) -> CellDraws:
         """Simulate ``size`` trials (one fit each)."""
         t = params.times
         design = np.column_stack([np.ones_like(t), t]) if params.slope else np.eye(t.size)
@@ -251,7 +260,8 @@ class RepeatedSimulator(BaseSimulator):
         patient, visit = np.nonzero(keep)
         frame: dict[str, Any] = {
             "patient": patient,
-            "cell": np.array(params.labels, dtype=object)[index[patient]]}
+            "cell": np.array(params.labels, dtype=object)[index[patient]],
+        }
         for k, name in enumerate(params.factor_names):
             frame[name] = np.array([c[k] for c in params.cells], dtype=object)[index[patient]]
         frame["time"] = params.times[visit]

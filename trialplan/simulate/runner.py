@@ -53,12 +53,12 @@ class _Plan:
     params: Any
     engine: str
     names: tuple[str, ...]
-    contrasts: tuple[np.ndarray, ...]     # per hypothesis, shape (m, cells)
-    two_sided: tuple[bool, ...]           # single contrast tested in both tails
-    level: float                          # alpha / sided: every tail's level
-    favourable: tuple[int, ...]           # per hypothesis, from its statistic
+    contrasts: tuple[np.ndarray, ...]  # per hypothesis, shape (m, cells)
+    two_sided: tuple[bool, ...]  # single contrast tested in both tails
+    level: float  # alpha / sided: every tail's level
+    favourable: tuple[int, ...]  # per hypothesis, from its statistic
     analysis: Callable[[Any], Mapping[str, float]] | None
-    analysis_levels: tuple[float, ...]    # p-value thresholds for analysis=
+    analysis_levels: tuple[float, ...]  # p-value thresholds for analysis=
 
 
 def block_length(simulator: OutcomeSimulator, params: Any, engine: str) -> int:
@@ -98,12 +98,18 @@ def block_length(simulator: OutcomeSimulator, params: Any, engine: str) -> int:
     return max(1, min(_MAX_BLOCK, _BLOCK_BYTES // per_trial))
 
 
-def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *,
-                   n_sims: int = 10_000, seed: int | np.random.SeedSequence | np.random.Generator
-                   | None = None, executor: Executor | None = None,
-                   progress: bool | None = None, engine: str | None = None,
-                   analysis: Callable[[Any], Mapping[str, float]] | None = None,
-                   memory_budget: int = DEFAULT_MEMORY_BUDGET) -> PowerResult:
+def simulate_power(
+    design: Any,
+    hypotheses: str | Sequence[str] | None = None,
+    *,
+    n_sims: int = 10_000,
+    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    engine: str | None = None,
+    analysis: Callable[[Any], Mapping[str, float]] | None = None,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+) -> PowerResult:
     """Power by simulating the trial: ``design.power(method="simulation", ...)``.
 
     Each simulated trial yields every hypothesis' statistic, rejected as in
@@ -200,33 +206,45 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
     (4000, 1, 'simulation')
     """
     if not (hasattr(design, "outcome") and hasattr(design, "statistics")):
-        raise TypeError("design must be a trialplan design such as tp.Factorial(...) or "
-                        f"tp.Parallel(...); got design={design!r}")
+        raise TypeError(
+            "design must be a trialplan design such as tp.Factorial(...) or "
+            f"tp.Parallel(...); got design={design!r}"
+        )
     n_sims = check_int("n_sims", n_sims)
-    if isinstance(memory_budget, bool) or not isinstance(memory_budget,
-                                                         numbers.Integral | np.integer):
-        raise TypeError("memory_budget must be a whole number of bytes; got "
-                        f"memory_budget={memory_budget!r}")
+    if isinstance(memory_budget, bool) or not isinstance(
+        memory_budget, numbers.Integral | np.integer
+    ):
+        raise TypeError(
+            f"memory_budget must be a whole number of bytes; got memory_budget={memory_budget!r}"
+        )
     memory_budget = int(memory_budget)
     if memory_budget < 1:
-        raise ValueError(f"memory_budget must be a whole number of bytes >= 1; got "
-                         f"memory_budget={memory_budget!r}")
+        raise ValueError(
+            f"memory_budget must be a whole number of bytes >= 1; got "
+            f"memory_budget={memory_budget!r}"
+        )
     if executor is not None and not isinstance(executor, Executor):
-        raise TypeError("executor must be a concurrent.futures.Executor (e.g. "
-                        "ProcessPoolExecutor(), or a Dask Client's get_executor()); got "
-                        f"executor={executor!r}")
+        raise TypeError(
+            "executor must be a concurrent.futures.Executor (e.g. "
+            "ProcessPoolExecutor(), or a Dask Client's get_executor()); got "
+            f"executor={executor!r}"
+        )
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None; got progress={progress!r}")
     if analysis is not None and not callable(analysis):
-        raise TypeError(f"analysis must be a callable frame -> {{hypothesis: p-value}}; got "
-                        f"analysis={analysis!r}")
+        raise TypeError(
+            f"analysis must be a callable frame -> {{hypothesis: p-value}}; got "
+            f"analysis={analysis!r}"
+        )
     if engine is not None:
         check_choice("engine", engine, ("exact", "individual"))
     if analysis is not None and engine not in (None, "individual"):
-        raise ValueError("analysis= analyses patient-level data, so it needs "
-                         f"engine='individual' (or no engine); got engine={engine!r}")
+        raise ValueError(
+            "analysis= analyses patient-level data, so it needs "
+            f"engine='individual' (or no engine); got engine={engine!r}"
+        )
     if getattr(design, "clusters", None) is not None:
-        simulator = group_delivered_simulator(design)     # Continuous or Binary
+        simulator = group_delivered_simulator(design)  # Continuous or Binary
         what = f"group-delivered (clusters=) {type(design.outcome).__name__} outcomes"
     else:
         simulator = simulator_for(design.outcome)
@@ -235,9 +253,11 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
         # The outcome's preferred engine; patient-level data for a user analysis.
         engine = "individual" if analysis is not None else simulator.engines[0]
     if engine not in simulator.engines:
-        raise ValueError(f"engine={engine!r} is not offered for {what}; choose one of "
-                         f"{tuple(simulator.engines)} (or engine=None for the outcome's "
-                         f"default, {simulator.engines[0]!r})")
+        raise ValueError(
+            f"engine={engine!r} is not offered for {what}; choose one of "
+            f"{tuple(simulator.engines)} (or engine=None for the outcome's "
+            f"default, {simulator.engines[0]!r})"
+        )
     seed_seq, seed_record = _seed_sequence(seed)
 
     stats_ = design.statistics(hypotheses)
@@ -248,20 +268,28 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
     length = block_length(simulator, params, engine)
     block_bytes = length * max(1, int(simulator.bytes_per_trial(params, engine)))
     if memory_budget < block_bytes:
-        raise ValueError(f"memory_budget={memory_budget} bytes cannot hold one block of "
-                         f"{length} simulated trials, which needs {block_bytes} bytes; "
-                         f"allowed: memory_budget >= {block_bytes}")
+        raise ValueError(
+            f"memory_budget={memory_budget} bytes cannot hold one block of "
+            f"{length} simulated trials, which needs {block_bytes} bytes; "
+            f"allowed: memory_budget >= {block_bytes}"
+        )
     n_blocks = -(-n_sims // length)
-    blocks = _Blocks(entropy=seed_seq.entropy, spawn_key=tuple(seed_seq.spawn_key),
-                     pool_size=seed_seq.pool_size, length=length, n_sims=n_sims)
+    blocks = _Blocks(
+        entropy=seed_seq.entropy,
+        spawn_key=tuple(seed_seq.spawn_key),
+        pool_size=seed_seq.pool_size,
+        length=length,
+        n_sims=n_sims,
+    )
     per_task = max(1, memory_budget // block_bytes) if analysis is None else 1
     if executor is not None:
         per_task = min(per_task, max(1, -(-n_blocks // 64)))
     # Tasks are ranges of blocks [first, stop); block 0 runs alone, here, first:
     # it times the run (for the default progress bar) and fails fast on a broken
     # simulator or analysis.
-    tasks = [(1, min(per_task, n_blocks))] + [(k, min(k + per_task, n_blocks))
-                                              for k in range(per_task, n_blocks, per_task)]
+    tasks = [(1, min(per_task, n_blocks))] + [
+        (k, min(k + per_task, n_blocks)) for k in range(per_task, n_blocks, per_task)
+    ]
     tasks = [(first, stop) for first, stop in tasks if first < stop]
 
     totals = _Totals(len(names))
@@ -276,8 +304,10 @@ def simulate_power(design: Any, hypotheses: str | Sequence[str] | None = None, *
                 totals.add(_run_blocks(plan, blocks, first, stop))
                 bar.update(blocks.trials(first, stop))
         else:
-            futures = {executor.submit(_run_blocks, plan, blocks, first, stop):
-                       blocks.trials(first, stop) for first, stop in tasks}
+            futures = {
+                executor.submit(_run_blocks, plan, blocks, first, stop): blocks.trials(first, stop)
+                for first, stop in tasks
+            }
             for future in as_completed(futures):
                 totals.add(future.result())
                 bar.update(futures[future])
@@ -295,22 +325,33 @@ def _seed_sequence(seed: Any) -> tuple[np.random.SeedSequence, Any]:
         return seq, seq.entropy
     if isinstance(seed, np.random.Generator):
         high, low = (int(v) for v in seed.integers(0, 2**63, size=2))
-        entropy = high * 2**63 + low          # an int, so result.seed reruns the trials
+        entropy = high * 2**63 + low  # an int, so result.seed reruns the trials
         return np.random.SeedSequence(entropy), entropy
     if isinstance(seed, np.random.SeedSequence):
-        fresh = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key,
-                                       pool_size=seed.pool_size)
+        fresh = np.random.SeedSequence(
+            seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size
+        )
         return fresh, seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral | np.integer) \
-            or int(seed) < 0:
-        raise TypeError("seed must be a whole number >= 0, a numpy SeedSequence or "
-                        f"Generator, or None; got seed={seed!r}")
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral | np.integer)
+        or int(seed) < 0
+    ):
+        raise TypeError(
+            "seed must be a whole number >= 0, a numpy SeedSequence or "
+            f"Generator, or None; got seed={seed!r}"
+        )
     return np.random.SeedSequence(int(seed)), int(seed)
 
 
-def _make_plan(design: Any, stats_: Sequence[TestStatistic | IntersectionUnion],
-               simulator: OutcomeSimulator, params: Any, engine: str,
-               analysis: Any) -> _Plan:
+def _make_plan(
+    design: Any,
+    stats_: Sequence[TestStatistic | IntersectionUnion],
+    simulator: OutcomeSimulator,
+    params: Any,
+    engine: str,
+    analysis: Any,
+) -> _Plan:
     contrasts, two_sided, levels, favourable = [], [], [], []
     sided = int(design.sided)
     alpha = float(design.alpha)
@@ -321,10 +362,18 @@ def _make_plan(design: Any, stats_: Sequence[TestStatistic | IntersectionUnion],
         two_sided.append(not iut and sided == 2)
         levels.append(alpha / sided if iut else alpha)
         favourable.append(int((stat.components[0] if iut else stat).favourable))
-    return _Plan(simulator=simulator, params=params, engine=engine,
-                 names=tuple(s.hypothesis for s in stats_), contrasts=tuple(contrasts),
-                 two_sided=tuple(two_sided), level=alpha / sided, favourable=tuple(favourable),
-                 analysis=analysis, analysis_levels=tuple(levels))
+    return _Plan(
+        simulator=simulator,
+        params=params,
+        engine=engine,
+        names=tuple(s.hypothesis for s in stats_),
+        contrasts=tuple(contrasts),
+        two_sided=tuple(two_sided),
+        level=alpha / sided,
+        favourable=tuple(favourable),
+        analysis=analysis,
+        analysis_levels=tuple(levels),
+    )
 
 
 # ------------------------------------------------------------------- workers
@@ -344,8 +393,9 @@ class _Blocks:
     n_sims: int
 
     def seed(self, k: int) -> np.random.SeedSequence:
-        return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key + (k,),
-                                      pool_size=self.pool_size)
+        return np.random.SeedSequence(
+            self.entropy, spawn_key=self.spawn_key + (k,), pool_size=self.pool_size
+        )
 
     def size(self, k: int) -> int:
         return min(self.length, self.n_sims - k * self.length)
@@ -354,8 +404,9 @@ class _Blocks:
         return sum(self.size(k) for k in range(first, stop))
 
 
-def _run_blocks(plan: _Plan, blocks: _Blocks, first: int,
-                stop: int) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+def _run_blocks(
+    plan: _Plan, blocks: _Blocks, first: int, stop: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Rejections and non-finite statistics per hypothesis over blocks [first, stop)."""
     rejections = np.zeros(len(plan.names), dtype=np.int64)
     nonfinite = np.zeros(len(plan.names), dtype=np.int64)
@@ -368,8 +419,10 @@ def _run_blocks(plan: _Plan, blocks: _Blocks, first: int,
             continue
         draws = plan.simulator.draw(plan.params, rng, size, engine=plan.engine)
         if not isinstance(draws, CellDraws) or draws.size != size:
-            raise TypeError(f"{type(plan.simulator).__name__}.draw must return CellDraws of "
-                            f"{size} trials; got {draws!r:.80}")
+            raise TypeError(
+                f"{type(plan.simulator).__name__}.draw must return CellDraws of "
+                f"{size} trials; got {draws!r:.80}"
+            )
         reject, bad = decide(plan, draws)
         rejections += reject.sum(axis=0)
         nonfinite += bad.sum(axis=0)
@@ -398,7 +451,7 @@ def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
         crit = stats.t.isf(plan.level, df)[:, None]
     reject = np.empty((draws.size, len(plan.names)), dtype=bool)
     nonfinite = np.empty_like(reject)
-    contrast_df = getattr(draws, "contrast_df", None)     # per-contrast df (Satterthwaite)
+    contrast_df = getattr(draws, "contrast_df", None)  # per-contrast df (Satterthwaite)
     for h, weights in enumerate(plan.contrasts):
         estimate, se = draws.contrast(weights)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -427,21 +480,26 @@ def _run_analysis(plan: _Plan, rng: np.random.Generator, size: int) -> np.ndarra
         frame = plan.simulator.patient_data(plan.params, rng)
         p_values = plan.analysis(frame)  # type: ignore[misc]
         if not isinstance(p_values, Mapping):
-            raise TypeError("analysis must return a mapping {hypothesis: p-value}; got "
-                            f"{p_values!r:.80}")
+            raise TypeError(
+                f"analysis must return a mapping {{hypothesis: p-value}}; got {p_values!r:.80}"
+            )
         for h, name in enumerate(plan.names):
             if name not in p_values:
-                raise ValueError(f"analysis returned no p-value for hypothesis {name!r}; it "
-                                 f"returned {sorted(p_values)}; needed: {list(plan.names)}"
-                                 + did_you_mean(name, list(p_values)))
+                raise ValueError(
+                    f"analysis returned no p-value for hypothesis {name!r}; it "
+                    f"returned {sorted(p_values)}; needed: {list(plan.names)}"
+                    + did_you_mean(name, list(p_values))
+                )
             p = p_values[name]
             try:
                 p = float(p)
             except (TypeError, ValueError):
                 p = math.nan
             if not 0.0 <= p <= 1.0:
-                raise ValueError(f"analysis returned p-value {p_values[name]!r} for hypothesis "
-                                 f"{name!r}; allowed: a number in [0, 1]")
+                raise ValueError(
+                    f"analysis returned p-value {p_values[name]!r} for hypothesis "
+                    f"{name!r}; allowed: a number in [0, 1]"
+                )
             rejections[h] += p <= plan.analysis_levels[h]
     return rejections
 
@@ -479,8 +537,9 @@ class _ProgressBar:
             from tqdm.auto import tqdm
         except ImportError:
             if self.wanted:
-                raise ImportError("progress=True needs tqdm: pip install tqdm "
-                                  "(or trialplan[progress])") from None
+                raise ImportError(
+                    "progress=True needs tqdm: pip install tqdm (or trialplan[progress])"
+                ) from None
             return
         self.bar = tqdm(total=self.total, initial=done, unit="trial", desc="simulating")
 
@@ -498,9 +557,16 @@ def _interactive() -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def _result(design: Any, stats_: Sequence[TestStatistic | IntersectionUnion], plan: _Plan,
-            totals: _Totals, n_sims: int, seed_record: Any, length: int,
-            n_blocks: int) -> PowerResult:
+def _result(
+    design: Any,
+    stats_: Sequence[TestStatistic | IntersectionUnion],
+    plan: _Plan,
+    totals: _Totals,
+    n_sims: int,
+    seed_record: Any,
+    length: int,
+    n_blocks: int,
+) -> PowerResult:
     if plan.analysis is not None:
         name = getattr(plan.analysis, "__name__", type(plan.analysis).__name__)
         method = f"simulation: user analysis {name!r} of patient-level data"
@@ -511,19 +577,35 @@ def _result(design: Any, stats_: Sequence[TestStatistic | IntersectionUnion], pl
         power = float(totals.rejections[h] / n_sims)
         mcse[stat.hypothesis] = math.sqrt(power * (1.0 - power) / n_sims)
         ref = stat.weakest if isinstance(stat, IntersectionUnion) else stat
-        rows.append(PowerRow(hypothesis=stat.hypothesis, estimand=stat.estimand,
-                             effect=ref.effect, se=ref.se, df=ref.df,
-                             critical_value=ref.critical_value, power=power, method=method,
-                             scale=ref.scale))
+        rows.append(
+            PowerRow(
+                hypothesis=stat.hypothesis,
+                estimand=stat.estimand,
+                effect=ref.effect,
+                se=ref.se,
+                df=ref.df,
+                critical_value=ref.critical_value,
+                power=power,
+                method=method,
+                scale=ref.scale,
+            )
+        )
     extras = {
         "engine": plan.engine,
         "block_length": length,
         "n_blocks": n_blocks,
-        "rejections": dict(zip(plan.names, (int(v) for v in totals.rejections),
-                               strict=True)),
+        "rejections": dict(zip(plan.names, (int(v) for v in totals.rejections), strict=True)),
         "nonfinite": dict(zip(plan.names, (int(v) for v in totals.nonfinite), strict=True)),
         "counts": dict(totals.counts),
     }
     summary = f"{design.describe()} | simulation, n_sims={n_sims}, seed={seed_record!r}"
-    return PowerResult(rows=tuple(rows), summary=summary, method="simulation", mcse=mcse,
-                       n_sims=n_sims, seed=seed_record, design=design, extras=extras)
+    return PowerResult(
+        rows=tuple(rows),
+        summary=summary,
+        method="simulation",
+        mcse=mcse,
+        n_sims=n_sims,
+        seed=seed_record,
+        design=design,
+        extras=extras,
+    )

@@ -119,11 +119,11 @@ def _children(seed: Any, n: int) -> list[np.random.Generator]:
     if isinstance(seed, np.random.Generator):
         return list(seed.spawn(n))
     if seed is None or isinstance(seed, numbers.Integral | np.random.SeedSequence):
-        base = seed if isinstance(seed, np.random.SeedSequence) else \
-            np.random.SeedSequence(seed)
+        base = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         return [np.random.default_rng(s) for s in base.spawn(n)]
-    raise TypeError("seed must be an int, a numpy SeedSequence or Generator, or None; got "
-                    f"seed={seed!r}")
+    raise TypeError(
+        f"seed must be an int, a numpy SeedSequence or Generator, or None; got seed={seed!r}"
+    )
 
 
 def _look_sizes(n: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
@@ -131,9 +131,11 @@ def _look_sizes(n: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
     sizes = np.array([np.rint(t * n) for t in fractions], dtype=int)
     sizes[-1] = n
     if np.any(sizes[0] < 1) or np.any(np.diff(sizes, axis=0) < 1):
-        raise ValueError(f"n_per_cell={n.tolist()} is too small for looks at info_fractions="
-                         f"{tuple(round(t, 4) for t in fractions)}: every cell needs at least "
-                         "one new participant between looks")
+        raise ValueError(
+            f"n_per_cell={n.tolist()} is too small for looks at info_fractions="
+            f"{tuple(round(t, 4) for t in fractions)}: every cell needs at least "
+            "one new participant between looks"
+        )
     return sizes
 
 
@@ -153,12 +155,19 @@ class _AncovaLooks:
         self.w_xy = np.zeros(size)
         self.w_yy = np.zeros(size)
 
-    def add(self, inc: np.ndarray, xbar: np.ndarray, ybar: np.ndarray, w_xx: np.ndarray,
-            w_xy: np.ndarray, w_yy: np.ndarray) -> None:
+    def add(
+        self,
+        inc: np.ndarray,
+        xbar: np.ndarray,
+        ybar: np.ndarray,
+        w_xx: np.ndarray,
+        w_xy: np.ndarray,
+        w_yy: np.ndarray,
+    ) -> None:
         """Pool ``inc`` new participants per cell: their cell means and within-cell SSCP."""
         inc = np.asarray(inc, dtype=float)
         new = self.n + inc
-        weight = self.n * inc / new                 # n_old m / (n_old + m); 0 at look 1
+        weight = self.n * inc / new  # n_old m / (n_old + m); 0 at look 1
         dx, dy = self.xbar - xbar, self.ybar - ybar
         self.w_xx = self.w_xx + w_xx + (weight * dx * dx).sum(axis=1)
         self.w_xy = self.w_xy + w_xy + (weight * dx * dy).sum(axis=1)
@@ -179,13 +188,15 @@ class _AncovaLooks:
         estimate = (self.ybar - slope[:, None] * self.xbar) @ contrasts
         # Var(c' adjusted | baselines) = s^2 (sum_j c_j^2 / n_j + (c' xbar)^2 / W_xx)
         spread = self.xbar @ contrasts
-        var = s2[:, None] * (np.sum(contrasts**2 / self.n[:, None], axis=0)
-                             + spread**2 / self.w_xx[:, None])
+        var = s2[:, None] * (
+            np.sum(contrasts**2 / self.n[:, None], axis=0) + spread**2 / self.w_xx[:, None]
+        )
         return estimate / np.sqrt(var)
 
 
-def _wishart_2x2(rng: np.random.Generator, dof: int, sd: float, rho: float,
-                 size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _wishart_2x2(
+    rng: np.random.Generator, dof: int, sd: float, rho: float, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``size`` draws of Wishart(dof, Sigma), Sigma = sd^2 [[1, rho], [rho, 1]].
 
     Bartlett: ``W = L A A' L'`` with ``A`` lower triangular, ``A11^2 ~ chi2(dof)``,
@@ -218,27 +229,42 @@ def _expected_events_by(params: Any, tau: float) -> np.ndarray:
     return n * lam / (h * params.accrual) * inner
 
 
-def _information_times(params: Any, contrasts: np.ndarray,
-                       fractions: Sequence[float]) -> np.ndarray:
+def _information_times(
+    params: Any, contrasts: np.ndarray, fractions: Sequence[float]
+) -> np.ndarray:
     """Calendar times at which the contrasts' expected information reaches ``t_k I_max``.
 
     The information of a contrast ``c`` of log hazards is ``1 / sum_j c_j^2 / E_j``;
     with two comparisons (the min test) the mean of their two fractions is matched.
     """
+
     def fraction(tau: float) -> float:
         events = _expected_events_by(params, tau)
         info = 1.0 / ((contrasts**2).T @ (1.0 / events))
         return float(np.mean(info / final))
 
     final = 1.0 / ((contrasts**2).T @ (1.0 / _expected_events_by(params, params.end)))
-    times = [optimize.brentq(lambda tau, t=t: fraction(tau) - t, 1e-9 * params.end,
-                             params.end, xtol=1e-12 * params.end) for t in fractions[:-1]]
+    times = [
+        optimize.brentq(
+            lambda tau, t=t: fraction(tau) - t,
+            1e-9 * params.end,
+            params.end,
+            xtol=1e-12 * params.end,
+        )
+        for t in fractions[:-1]
+    ]
     return np.array([*times, params.end])
 
 
-def _event_driven_looks(params: Any, rng: np.random.Generator, size: int,
-                        contrasts: np.ndarray, *, targets: Sequence[int] | None = None,
-                        times: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def _event_driven_looks(
+    params: Any,
+    rng: np.random.Generator,
+    size: int,
+    contrasts: np.ndarray,
+    *,
+    targets: Sequence[int] | None = None,
+    times: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Draw ``size`` trials' patients and analyse them at each look (``_exponential_looks``).
 
     Entry ``U(0, accrual)``, event ``Exp(lambda_j)``, loss ``Exp(eta_j)``.
@@ -249,16 +275,23 @@ def _event_driven_looks(params: Any, rng: np.random.Generator, size: int,
     eta = np.repeat(params.dropout, n)
     entry = params.accrual * rng.random(shape)
     event = rng.exponential(1.0, shape) / lam
-    loss = np.where(eta > 0, rng.exponential(1.0, shape) / np.where(eta > 0, eta, 1.0),
-                    np.inf)
-    return _exponential_looks(entry, event, loss, n, float(params.end), contrasts,
-                              targets=targets, times=times)
+    loss = np.where(eta > 0, rng.exponential(1.0, shape) / np.where(eta > 0, eta, 1.0), np.inf)
+    return _exponential_looks(
+        entry, event, loss, n, float(params.end), contrasts, targets=targets, times=times
+    )
 
 
-def _exponential_looks(entry: np.ndarray, event: np.ndarray, loss: np.ndarray,
-                       n: np.ndarray, end: float, contrasts: np.ndarray, *,
-                       targets: Sequence[int] | None = None,
-                       times: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def _exponential_looks(
+    entry: np.ndarray,
+    event: np.ndarray,
+    loss: np.ndarray,
+    n: np.ndarray,
+    end: float,
+    contrasts: np.ndarray,
+    *,
+    targets: Sequence[int] | None = None,
+    times: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Exponential-model Wald z of each trial (row; patients in cell blocks) at each look.
 
     Looks at fixed calendar ``times`` (the last the analysis time), or: interim
@@ -271,7 +304,7 @@ def _exponential_looks(entry: np.ndarray, event: np.ndarray, loss: np.ndarray,
     """
     size = entry.shape[0]
     starts = np.r_[0, np.cumsum(n)[:-1]]
-    calendar = np.where(event <= loss, entry + event, np.inf)   # an observed event's date
+    calendar = np.where(event <= loss, entry + event, np.inf)  # an observed event's date
     if times is not None:
         times = np.broadcast_to(np.asarray(times, dtype=float), (size, len(times)))
         k_max = times.shape[1]
@@ -288,8 +321,9 @@ def _exponential_looks(entry: np.ndarray, event: np.ndarray, loss: np.ndarray,
     for k in range(k_max):
         tau = times[:, k, None]
         d = np.add.reduceat((calendar <= tau).astype(float), starts, axis=1)
-        at_risk = np.add.reduceat(np.clip(np.minimum(followed, tau - entry), 0.0, None),
-                                  starts, axis=1)
+        at_risk = np.add.reduceat(
+            np.clip(np.minimum(followed, tau - entry), 0.0, None), starts, axis=1
+        )
         none = d == 0
         zero_event[:, k] = none.any(axis=1)
         d = np.where(none, 0.5, d)
@@ -297,14 +331,26 @@ def _exponential_looks(entry: np.ndarray, event: np.ndarray, loss: np.ndarray,
             log_hazard = np.where(at_risk > 0, np.log(d / at_risk), np.nan)
         z[:, k] = (log_hazard @ contrasts) / np.sqrt((1.0 / d) @ contrasts**2)
         entered[:, k] = (entry < tau).sum(axis=1)
-    return {"z": z, "entered": entered, "times": times,
-            "capped": (times[:, :-1] >= end).sum(axis=0), "zero_event": zero_event}
+    return {
+        "z": z,
+        "entered": entered,
+        "times": times,
+        "capped": (times[:, :-1] >= end).sum(axis=0),
+        "zero_event": zero_event,
+    }
 
 
-def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims: int,
-                        seed: Any = None, statistic: str | None = None,
-                        timing: str | None = None,
-                        batch_size: int = 20_000) -> SequentialSimulation:
+def simulate_sequential(
+    design: Any,
+    *,
+    hypothesis: str,
+    sequential: Any,
+    n_sims: int,
+    seed: Any = None,
+    statistic: str | None = None,
+    timing: str | None = None,
+    batch_size: int = 20_000,
+) -> SequentialSimulation:
     """Simulate the group-sequential trial of one hypothesis look by look.
 
     Parameters
@@ -402,30 +448,42 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     binary = isinstance(outcome, Binary)
     survival = isinstance(outcome, TimeToEvent)
     if not (binary or survival or isinstance(outcome, Continuous)):
-        raise TypeError("sequential simulation supports Continuous (with or without a "
-                        "baseline covariate), Binary and TimeToEvent outcomes; got outcome "
-                        f"of type {type(outcome).__name__} (its sequential power is "
-                        "available analytically: design.power(sequential=gsd))")
+        raise TypeError(
+            "sequential simulation supports Continuous (with or without a "
+            "baseline covariate), Binary and TimeToEvent outcomes; got outcome "
+            f"of type {type(outcome).__name__} (its sequential power is "
+            "available analytically: design.power(sequential=gsd))"
+        )
     ancova = isinstance(outcome, Continuous) and outcome.baseline_corr != 0.0
     if getattr(design, "clusters", None) is not None:
-        raise ValueError("sequential simulation does not model therapy groups yet; got "
-                         f"clusters={design.clusters!r} (allowed: None); the analytic "
-                         "design.power(sequential=...) uses the design-effect variances")
+        raise ValueError(
+            "sequential simulation does not model therapy groups yet; got "
+            f"clusters={design.clusters!r} (allowed: None); the analytic "
+            "design.power(sequential=...) uses the design-effect variances"
+        )
     hyp = design.hypothesis(hypothesis)
     if hyp.is_intersection_union:
         _statistic(design, hypothesis, sequential)  # two comparisons, one-sided bounds
-    allowed = (("wald",) if binary else ("exponential",) if survival
-               else ("t",) if ancova else ("t", "z"))
+    allowed = (
+        ("wald",) if binary else ("exponential",) if survival else ("t",) if ancova else ("t", "z")
+    )
     statistic = allowed[0] if statistic is None else statistic
     if statistic not in allowed:
-        choices = ("'wald' (Wald z from the cell counts)" if binary
-                   else "'exponential' (Wald z of the exponential model)" if survival
-                   else "'t' (the ANCOVA t statistic)" if ancova
-                   else "'t' (estimated variance) or 'z' (known variance)")
-        what = (f"an ANCOVA outcome (baseline_corr={outcome.baseline_corr!r})" if ancova
-                else f"a {type(outcome).__name__} outcome")
-        raise ValueError(f"statistic={statistic!r} is not allowed for {what}; "
-                         f"choose {choices}")
+        choices = (
+            "'wald' (Wald z from the cell counts)"
+            if binary
+            else "'exponential' (Wald z of the exponential model)"
+            if survival
+            else "'t' (the ANCOVA t statistic)"
+            if ancova
+            else "'t' (estimated variance) or 'z' (known variance)"
+        )
+        what = (
+            f"an ANCOVA outcome (baseline_corr={outcome.baseline_corr!r})"
+            if ancova
+            else f"a {type(outcome).__name__} outcome"
+        )
+        raise ValueError(f"statistic={statistic!r} is not allowed for {what}; choose {choices}")
     n_sims = check_int("n_sims", n_sims)
     batch_size = check_int("batch_size", batch_size)
     contrasts = hyp.contrasts.T  # (cells, comparisons)
@@ -439,13 +497,18 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         planned = float(sum(outcome.expected_events(design.cells, n_final).values()))
         timing = "information" if timing is None else timing
         if timing not in ("information", "events"):
-            raise ValueError(f"timing={timing!r} is not allowed; choose 'information' (looks "
-                             "when the tested contrast's expected information reaches "
-                             "info_fractions, as the analytic path assumes) or 'events' "
-                             "(looks at that fraction of the expected total events)")
+            raise ValueError(
+                f"timing={timing!r} is not allowed; choose 'information' (looks "
+                "when the tested contrast's expected information reaches "
+                "info_fractions, as the analytic path assumes) or 'events' "
+                "(looks at that fraction of the expected total events)"
+            )
         targets = [max(1, round(t * planned)) for t in sequential.info_fractions[:-1]]
-        look_times = (_information_times(params, contrasts, sequential.info_fractions)
-                      if timing == "information" else None)
+        look_times = (
+            _information_times(params, contrasts, sequential.info_fractions)
+            if timing == "information"
+            else None
+        )
         # one (trials x participants) array per batch stays near 8 MB
         batch_size = max(1, min(batch_size, 1_000_000 // int(n_final.sum())))
     else:
@@ -453,9 +516,11 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
         sd, rho = outcome.sd, outcome.baseline_corr
         n_cells = means.size
     if timing is not None and not survival:
-        raise ValueError(f"timing={timing!r} applies to TimeToEvent outcomes only (the "
-                         "looks of other outcomes are at info_fractions of the participants); "
-                         "leave timing=None")
+        raise ValueError(
+            f"timing={timing!r} applies to TimeToEvent outcomes only (the "
+            "looks of other outcomes are at info_fractions of the participants); "
+            "leave timing=None"
+        )
     if survival:
         sizes = np.tile(n_final, (sequential.n_looks, 1))  # everyone, entered by the end
     else:
@@ -479,8 +544,9 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     for b, rng in enumerate(rngs):
         size = min(batch_size, n_sims - b * batch_size)
         if survival:
-            looks = _event_driven_looks(params, rng, size, contrasts, targets=targets,
-                                        times=look_times)
+            looks = _event_driven_looks(
+                params, rng, size, contrasts, targets=targets, times=look_times
+            )
             entered_sum += looks["entered"].sum(axis=0)
             times_sum += looks["times"].sum(axis=0)
             capped[:-1] += looks["capped"]
@@ -511,9 +577,11 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
                 w = _wishart_2x2(rng, int((inc - 1).sum()), sd, rho, size)
                 path.add(inc, inc_x, inc_y, *w)
                 if path.df < 1:
-                    raise ValueError(f"look {k + 1} has no residual degrees of freedom for "
-                                     f"the ANCOVA (n={now.tolist()}); put the first look "
-                                     "later")
+                    raise ValueError(
+                        f"look {k + 1} has no residual degrees of freedom for "
+                        f"the ANCOVA (n={now.tolist()}); put the first look "
+                        "later"
+                    )
                 t = orient * path.t(contrasts)
                 z = special.ndtri(stats.t.cdf(t, path.df))
                 z = np.where(np.isfinite(z), z, np.sign(t) * 40.0)
@@ -527,8 +595,10 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
                 mean = (prev * mean + inc * inc_mean) / now
                 df = int(now.sum() - n_cells)
                 if df < 1:
-                    raise ValueError(f"look {k + 1} has no residual degrees of freedom "
-                                     f"(n={now.tolist()}); put the first look later")
+                    raise ValueError(
+                        f"look {k + 1} has no residual degrees of freedom "
+                        f"(n={now.tolist()}); put the first look later"
+                    )
                 if statistic == "z":
                     z = orient * (mean @ contrasts) / (sd * scale[k])
                 else:
@@ -555,54 +625,92 @@ def simulate_sequential(design: Any, *, hypothesis: str, sequential: Any, n_sims
     power = float(p_up.sum())
     mean_n = n_stop_sum / n_sims
     var_n = max(n_stop_sq / n_sims - mean_n**2, 0.0)
-    ancova_text = ("ANCOVA on baseline at every look (cell means of baseline and outcome, "
-                   "Wishart cross-products by the Bartlett decomposition); " if ancova else "")
+    ancova_text = (
+        "ANCOVA on baseline at every look (cell means of baseline and outcome, "
+        "Wishart cross-products by the Bartlett decomposition); "
+        if ancova
+        else ""
+    )
     if survival:
-        when = ("interim looks at the calendar times when the tested contrast's expected "
-                "information (1 / sum c_j^2 / E[d_j], the mean over the min test's two "
-                "comparisons) reaches info_fractions of its value at the analysis time"
-                if timing == "information" else
-                "interim looks at the calendar time of the round(t_k D)-th event, D = "
-                f"{planned:.1f} expected events at the analysis time")
-        looks_text = (f"events targeted at the interim looks: "
-                      f"{', '.join(str(t) for t in targets)}; trials whose target was not "
-                      "reached by the analysis time (look held then): "
-                      f"{', '.join(str(int(c)) for c in capped[:-1])}; "
-                      if timing == "events" else "")
-        notes = {"method": (
-            f"simulation of patients' entry, event and loss times; {when}, final look at "
-            "the analysis time; Wald z of the exponential model's log hazard ratios "
-            "(log(d/T), variance 1/d per cell; cells without events: d = 0.5)"),
-            "looks": (f"{looks_text}mean calendar time of each look: "
-                      f"{', '.join(f'{v / n_sims:.4g}' for v in times_sum)}"),
-            "corrected": (f"{corrected} analyses (trial x look) had a cell without events "
-                          "(d = 0.5 used)")}
-        totals = np.rint(entered_sum / n_sims).astype(int)   # mean participants entered
+        when = (
+            "interim looks at the calendar times when the tested contrast's expected "
+            "information (1 / sum c_j^2 / E[d_j], the mean over the min test's two "
+            "comparisons) reaches info_fractions of its value at the analysis time"
+            if timing == "information"
+            else "interim looks at the calendar time of the round(t_k D)-th event, D = "
+            f"{planned:.1f} expected events at the analysis time"
+        )
+        looks_text = (
+            f"events targeted at the interim looks: "
+            f"{', '.join(str(t) for t in targets)}; trials whose target was not "
+            "reached by the analysis time (look held then): "
+            f"{', '.join(str(int(c)) for c in capped[:-1])}; "
+            if timing == "events"
+            else ""
+        )
+        notes = {
+            "method": (
+                f"simulation of patients' entry, event and loss times; {when}, final look at "
+                "the analysis time; Wald z of the exponential model's log hazard ratios "
+                "(log(d/T), variance 1/d per cell; cells without events: d = 0.5)"
+            ),
+            "looks": (
+                f"{looks_text}mean calendar time of each look: "
+                f"{', '.join(f'{v / n_sims:.4g}' for v in times_sum)}"
+            ),
+            "corrected": (
+                f"{corrected} analyses (trial x look) had a cell without events (d = 0.5 used)"
+            ),
+        }
+        totals = np.rint(entered_sum / n_sims).astype(int)  # mean participants entered
     else:
-        notes = {"method": ("simulation of exact cumulative sufficient statistics; "
-                            + ancova_text + {
-            "t": "t statistics mapped to z through their p-values",
-            "z": "z statistics with known variance",
-            "wald": f"Binomial cell counts, Wald z on the {outcome.scale} scale (0-or-n "
-                    "cells: 0.5 added)" if binary else ""}[statistic])}
+        notes = {
+            "method": (
+                "simulation of exact cumulative sufficient statistics; "
+                + ancova_text
+                + {
+                    "t": "t statistics mapped to z through their p-values",
+                    "z": "z statistics with known variance",
+                    "wald": f"Binomial cell counts, Wald z on the {outcome.scale} scale (0-or-n "
+                    "cells: 0.5 added)"
+                    if binary
+                    else "",
+                }[statistic]
+            )
+        }
     if binary:
-        notes["corrected"] = (f"{corrected} analyses (trial x look) had a 0-or-n cell "
-                              "(Haldane-Anscombe 0.5 added)")
+        notes["corrected"] = (
+            f"{corrected} analyses (trial x look) had a 0-or-n cell (Haldane-Anscombe 0.5 added)"
+        )
     return SequentialSimulation(
-        hypothesis=hypothesis, stop_efficacy=p_up, stop_lower=p_low,
+        hypothesis=hypothesis,
+        stop_efficacy=p_up,
+        stop_lower=p_low,
         mcse_efficacy=np.sqrt(p_up * (1 - p_up) / n_sims),
-        mcse_lower=np.sqrt(p_low * (1 - p_low) / n_sims), power=power,
+        mcse_lower=np.sqrt(p_low * (1 - p_low) / n_sims),
+        power=power,
         mcse=math.sqrt(power * (1 - power) / n_sims),
-        n_total_per_look=tuple(int(v) for v in totals), expected_n_total=mean_n,
-        mcse_expected_n_total=math.sqrt(var_n / n_sims), n_sims=n_sims, seed=seed,
-        notes=notes, look_times=tuple(float(v) for v in times_sum / n_sims) if survival
-        else None)
+        n_total_per_look=tuple(int(v) for v in totals),
+        expected_n_total=mean_n,
+        mcse_expected_n_total=math.sqrt(var_n / n_sims),
+        n_sims=n_sims,
+        seed=seed,
+        notes=notes,
+        look_times=tuple(float(v) for v in times_sum / n_sims) if survival else None,
+    )
 
 
-def simulate_sequential_power(design: Any, hypotheses: Sequence[str], *, sequential: Any,
-                              n_sims: int = 10_000, seed: Any = None,
-                              statistic: str | None = None, timing: str | None = None,
-                              batch_size: int = 20_000) -> PowerResult:
+def simulate_sequential_power(
+    design: Any,
+    hypotheses: Sequence[str],
+    *,
+    sequential: Any,
+    n_sims: int = 10_000,
+    seed: Any = None,
+    statistic: str | None = None,
+    timing: str | None = None,
+    batch_size: int = 20_000,
+) -> PowerResult:
     """``design.power(sequential=gsd, method="simulation", n_sims=, seed=)``.
 
     Each hypothesis is simulated with its own child of ``seed``; the result's
@@ -620,23 +728,51 @@ def simulate_sequential_power(design: Any, hypotheses: Sequence[str], *, sequent
     True
     """
     names = tuple(hypotheses)
-    children = np.random.SeedSequence(seed).spawn(len(names)) \
-        if not isinstance(seed, np.random.Generator) else seed.spawn(len(names))
+    children = (
+        np.random.SeedSequence(seed).spawn(len(names))
+        if not isinstance(seed, np.random.Generator)
+        else seed.spawn(len(names))
+    )
     rows, mcse, sims = [], {}, {}
     for name, child in zip(names, children, strict=True):
-        sim = simulate_sequential(design, hypothesis=name, sequential=sequential,
-                                  n_sims=n_sims, seed=child, statistic=statistic,
-                                  timing=timing, batch_size=batch_size)
+        sim = simulate_sequential(
+            design,
+            hypothesis=name,
+            sequential=sequential,
+            n_sims=n_sims,
+            seed=child,
+            statistic=statistic,
+            timing=timing,
+            batch_size=batch_size,
+        )
         stat = design.statistics(name)[0]
         stat = getattr(stat, "weakest", stat)  # the min test reports its weaker comparison
-        rows.append(PowerRow(hypothesis=name, estimand=stat.estimand, effect=stat.effect,
-                             se=stat.se, df=stat.df,
-                             critical_value=float(sequential.efficacy_z[-1]),
-                             power=sim.power, method=sim.notes["method"], scale=stat.scale))
+        rows.append(
+            PowerRow(
+                hypothesis=name,
+                estimand=stat.estimand,
+                effect=stat.effect,
+                se=stat.se,
+                df=stat.df,
+                critical_value=float(sequential.efficacy_z[-1]),
+                power=sim.power,
+                method=sim.notes["method"],
+                scale=stat.scale,
+            )
+        )
         mcse[name] = sim.mcse
         sims[name] = sim
-    summary = (f"{design.describe()} | group-sequential: {sequential.n_looks} looks | "
-               f"simulation, n_sims={n_sims}")
-    return PowerResult(rows=tuple(rows), summary=summary, method="simulation", mcse=mcse,
-                       n_sims=n_sims, seed=seed, design=design,
-                       extras={"sequential": sequential, "simulations": sims})
+    summary = (
+        f"{design.describe()} | group-sequential: {sequential.n_looks} looks | "
+        f"simulation, n_sims={n_sims}"
+    )
+    return PowerResult(
+        rows=tuple(rows),
+        summary=summary,
+        method="simulation",
+        mcse=mcse,
+        n_sims=n_sims,
+        seed=seed,
+        design=design,
+        extras={"sequential": sequential, "simulations": sims},
+    )

@@ -67,16 +67,16 @@ class SurvivalParams:
         return int(self.hazards.size)
 
 
-def _patients(params: SurvivalParams, rng: np.random.Generator,
-              size: int) -> tuple[np.ndarray, np.ndarray]:
+def _patients(
+    params: SurvivalParams, rng: np.random.Generator, size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Observed times and event indicators, shape (size, N), cells in blocks."""
     lam = np.repeat(params.hazards, params.n)
     eta = np.repeat(params.dropout, params.n)
     shape = (size, lam.size)
     entry = params.accrual * rng.random(shape)
     event = rng.exponential(1.0, shape) / lam
-    loss = np.where(eta > 0, rng.exponential(1.0, shape) / np.where(eta > 0, eta, 1.0),
-                    np.inf)
+    loss = np.where(eta > 0, rng.exponential(1.0, shape) / np.where(eta > 0, eta, 1.0), np.inf)
     censor = np.minimum(loss, params.end - entry)
     return np.minimum(event, censor), event <= censor
 
@@ -107,9 +107,13 @@ class SurvivalSimulator(BaseSimulator):
         return SurvivalParams(
             hazards=np.array([y.hazard_rates[c] for c in cells], dtype=float),
             dropout=np.array(drop, dtype=float),
-            n=np.asarray(design.n_array, dtype=np.int64).copy(), accrual=y.accrual,
-            end=y.end_time, cells=cells, labels=tuple(label(c) for c in cells),
-            factor_names=tuple(getattr(design, "factor_names", ())))
+            n=np.asarray(design.n_array, dtype=np.int64).copy(),
+            accrual=y.accrual,
+            end=y.end_time,
+            cells=cells,
+            labels=tuple(label(c) for c in cells),
+            factor_names=tuple(getattr(design, "factor_names", ())),
+        )
 
     def bytes_per_trial(self, params: SurvivalParams, engine: str) -> int:
         """Working memory of one trial (patient arrays)."""
@@ -119,26 +123,37 @@ class SurvivalSimulator(BaseSimulator):
     def describe(self, engine: str) -> str:
         """Name the method in words."""
         if engine == "individual":
-            return ("simulation: patient event times, Cox model (statsmodels PHReg) with "
-                    "cell indicators (main effects and interaction)")
-        return ("simulation: patient event times, exponential MLE per cell "
-                "(log(d/T), variance 1/d)")
+            return (
+                "simulation: patient event times, Cox model (statsmodels PHReg) with "
+                "cell indicators (main effects and interaction)"
+            )
+        return "simulation: patient event times, exponential MLE per cell (log(d/T), variance 1/d)"
 
-    def draw(self, params: SurvivalParams, rng: np.random.Generator, size: int, *,
-             engine: str) -> CellDraws:
+    def draw(
+        self, params: SurvivalParams, rng: np.random.Generator, size: int, *, engine: str
+    ) -> CellDraws:
         """Simulate ``size`` trials with the chosen engine."""
         time, event = _patients(params, rng, size)
         index = np.repeat(np.arange(params.n_cells), params.n)
         if engine == "individual":
             return _cox(params, time, event, index)
-        d = np.stack([np.bincount(index, weights=row, minlength=params.n_cells)
-                      for row in event.astype(float)])
-        at_risk = np.stack([np.bincount(index, weights=row, minlength=params.n_cells)
-                            for row in time])
+        d = np.stack(
+            [
+                np.bincount(index, weights=row, minlength=params.n_cells)
+                for row in event.astype(float)
+            ]
+        )
+        at_risk = np.stack(
+            [np.bincount(index, weights=row, minlength=params.n_cells) for row in time]
+        )
         none = d == 0
         d = np.where(none, 0.5, d)
-        return CellDraws(estimates=np.log(d / at_risk), variances=1.0 / d, df=math.inf,
-                         counts={NO_EVENT_KEY: int(none.any(axis=1).sum())})
+        return CellDraws(
+            estimates=np.log(d / at_risk),
+            variances=1.0 / d,
+            df=math.inf,
+            counts={NO_EVENT_KEY: int(none.any(axis=1).sum())},
+        )
 
     def patient_data(self, params: SurvivalParams, rng: np.random.Generator) -> Any:
         """One trial's patients: cell (and factor) columns, ``time`` and ``event``."""
@@ -154,12 +169,13 @@ class SurvivalSimulator(BaseSimulator):
         return pd.DataFrame(frame)
 
 
-def _cox(params: SurvivalParams, time: np.ndarray, event: np.ndarray,
-         index: np.ndarray) -> CellDraws:
+def _cox(
+    params: SurvivalParams, time: np.ndarray, event: np.ndarray, index: np.ndarray
+) -> CellDraws:
     from statsmodels.duration.hazard_regression import PHReg
 
     j = params.n_cells
-    exog = np.eye(j)[index][:, 1:]              # indicators of cells 2..J
+    exog = np.eye(j)[index][:, 1:]  # indicators of cells 2..J
     size = time.shape[0]
     est = np.zeros((size, j))
     cov = np.zeros((size, j, j))
@@ -174,8 +190,12 @@ def _cox(params: SurvivalParams, time: np.ndarray, event: np.ndarray,
         except (np.linalg.LinAlgError, ValueError):
             est[r] = np.nan
             failed += 1
-    return CellDraws(estimates=est, covariance=cov, df=math.inf,
-                     counts={"Cox fits that failed (counted as no rejection)": failed})
+    return CellDraws(
+        estimates=est,
+        covariance=cov,
+        df=math.inf,
+        counts={"Cox fits that failed (counted as no rejection)": failed},
+    )
 
 
 register_simulator(TimeToEvent, SurvivalSimulator())
