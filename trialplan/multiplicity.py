@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from trialplan._linalg import psd_cholesky
 from trialplan._validation import as_sequence, check_int, check_open_unit, did_you_mean
 from trialplan.hypotheses import contrast_covariance
 from trialplan.power import rectangle_probability, smallest_multiplier, statistic_power
@@ -387,7 +388,7 @@ class JointStatistics:
 
     def statistics_from(self, normals: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
         """Elementary statistics from standard normals and uniforms (common random numbers)."""
-        z = normals @ _root(self.correlation).T + self.noncentrality
+        z = normals @ psd_cholesky(self.correlation).T + self.noncentrality
         if uniforms is None or math.isinf(self.df):
             return z
         u = np.sqrt(stats.chi2.ppf(uniforms, self.df) / self.df)
@@ -498,12 +499,6 @@ def _upper(x: np.ndarray, df: float) -> np.ndarray:
     if math.isinf(df):
         return special.ndtr(-x)
     return special.stdtr(df, -x)
-
-
-def _root(corr: np.ndarray) -> np.ndarray:
-    """A matrix ``L`` with ``L L' = corr`` (eigen-decomposition: allows singular)."""
-    vals, vecs = np.linalg.eigh(corr)
-    return vecs * np.sqrt(np.clip(vals, 0.0, None))
 
 
 # ------------------------------------------------------------------ procedures

@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from trialplan._linalg import psd_cholesky
 from trialplan.longitudinal import Repeated
 from trialplan.simulate.clustered_binary import sandwich_units
 from trialplan.simulate.continuous import _cell_columns
@@ -126,12 +127,6 @@ class ClusteredRepeatedParams:
         return v - self.icc * v[-1, -1] * np.ones_like(v)
 
 
-def _factor(cov: np.ndarray) -> np.ndarray:
-    """A square root ``F`` with ``F F' = cov`` for a positive semi-definite ``cov``."""
-    values, vectors = np.linalg.eigh(cov)
-    return vectors * np.sqrt(np.clip(values, 0.0, None))
-
-
 def _patients(
     p: ClusteredRepeatedParams, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -147,7 +142,9 @@ def _patients(
     n_visits = r.times.size
     noise = rng.standard_normal((index.size, n_visits))
     y = r.means[index] + np.where(
-        in_group[:, None], noise @ _factor(p.within_covariance).T, noise @ _factor(r.covariance).T
+        in_group[:, None],
+        noise @ psd_cholesky(p.within_covariance).T,
+        noise @ psd_cholesky(r.covariance).T,
     )
     uc = p.unit_clustered
     tau = math.sqrt(p.icc * r.covariance[-1, -1])
