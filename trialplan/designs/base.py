@@ -406,10 +406,10 @@ class Design:
         ...                      ("a0", "b1"): 20, ("a1", "b1"): 25}}, sd=20.0), n_per_cell=150)
         >>> round(d.power()["A:B"], 3)
         0.333
-        >>> d.power(nsims=10)
+        >>> d.power(nsims=10)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        TypeError: Design.power() got an unexpected keyword argument 'nsims'
+        TypeError: ...power() got an unexpected keyword argument 'nsims'
         """
     )
     def power(  # noqa: D102  (docstring filled in by _doc)
@@ -587,6 +587,8 @@ class CellDesign(Design):
     # ----------------------------------------------------------- to implement
     cells: tuple[Cell, ...]
     outcome: Any
+    #: Group delivery (tp.Clustering), a field of designs that offer it; None otherwise.
+    clusters = None
 
     def hypothesis(self, name: str) -> Hypothesis:  # pragma: no cover - abstract
         """The :class:`Hypothesis` called ``name``."""
@@ -708,7 +710,7 @@ class CellDesign(Design):
         >>> model.estimates.tolist(), model.variances.tolist(), model.df
         ([0.0, 1.0, 1.0, 3.0], [0.2, 0.2, 0.2, 0.2], 76.0)
         """
-        clusters = getattr(self, "clusters", None)
+        clusters = self.clusters
         if clusters is None:
             return self.outcome.cell_model(self.cells, self.n_array)
         model = self.outcome.cell_model(
@@ -731,7 +733,7 @@ class CellDesign(Design):
         >>> grouped.design_effects().tolist()   # 1 + (8 - 1) 0.05 in the cells with b1
         [1.0, 1.35, 1.0, 1.35]
         """
-        clusters = getattr(self, "clusters", None)
+        clusters = self.clusters
         if clusters is None:
             return np.ones(len(self.cells))
         return clusters.design_effects(self)
@@ -847,7 +849,7 @@ class CellDesign(Design):
         >>> type(d.simulator()).__name__, d.simulator().engines
         ('BinarySimulator', ('exact', 'individual'))
         """
-        if getattr(self, "clusters", None) is not None:
+        if self.clusters is not None:
             return group_delivered_simulator(self)
         return simulator_for(self.outcome)
 
