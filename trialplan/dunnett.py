@@ -36,7 +36,7 @@ from trialplan.power import (
     sample_size_search,
 )
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
-from trialplan.statistic import StatisticFamily, TestStatistic, as_family
+from trialplan.statistic import StatisticFamily, SupportsStatistics, TestStatistic, as_family
 
 __all__ = ["Dunnett", "dunnett_critical_value", "rectangle_probabilities"]
 
@@ -274,19 +274,21 @@ class Dunnett:
             )
         return family.select(family.many_to_one)
 
-    def family(self, design: Any, hypotheses: Any = None) -> tuple[str, ...]:
+    def family(
+        self, source: StatisticFamily | SupportsStatistics, hypotheses: Any = None
+    ) -> tuple[str, ...]:
         """Return the names tested: ours, else those asked of ``power()``, else many-to-one."""
-        return self._select(design, hypotheses).hypotheses
+        return self._select(source, hypotheses).hypotheses
 
     def statistics(
-        self, design: Any, hypotheses: Any = None
+        self, source: StatisticFamily | SupportsStatistics, hypotheses: Any = None
     ) -> tuple[tuple[TestStatistic, ...], np.ndarray, str]:
         """Return the family's statistics, product-form loadings and method note.
 
-        ``design`` is a :class:`~trialplan.statistic.StatisticFamily` (or a
-        design, asked for one).
+        ``source`` is a :class:`~trialplan.statistic.StatisticFamily` (or a
+        design, asked for one through ``statistics()``).
         """
-        family = self._select(design, hypotheses)
+        family = self._select(source, hypotheses)
         names = family.hypotheses
         stats_ = tuple(family)
         for s in stats_:
@@ -315,7 +317,9 @@ class Dunnett:
             )
         return stats_, loadings, note
 
-    def critical_value(self, design: Any, hypotheses: Any = None) -> float:
+    def critical_value(
+        self, source: StatisticFamily | SupportsStatistics, hypotheses: Any = None
+    ) -> float:
         """Return the Dunnett critical value for the family at its alpha and sidedness.
 
         Examples
@@ -326,7 +330,7 @@ class Dunnett:
         >>> round(tp.Dunnett().critical_value(d), 3)   # k = 2, df = 27, two-sided
         2.333
         """
-        family = self._select(design, hypotheses)
+        family = self._select(source, hypotheses)
         stats_, loadings, _ = self.statistics(family)
         return dunnett_critical_value(
             loadings=loadings, df=stats_[0].df, alpha=family.alpha, sided=family.sided
