@@ -364,6 +364,8 @@ def test_family_is_a_sequence_indexed_by_position_and_name() -> None:
     assert len(family) == 2
     assert family[1] is family["rTMS:MBI"]
     assert [s.hypothesis for s in family] == ["rTMS", "rTMS:MBI"]
+    assert "rTMS:MBI" in family
+    assert "MBI" not in family
     with pytest.raises(KeyError, match="did you mean 'rTMS:MBI'"):
         family["rTMS:MB"]
 

@@ -495,6 +495,11 @@ class StatisticFamily(Sequence[Statistic]):
     def __iter__(self) -> Iterator[Statistic]:
         return iter(self.statistics)
 
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return item in self.hypotheses
+        return item in self.statistics
+
     def __repr__(self) -> str:
         return (
             f"StatisticFamily({list(self.hypotheses)}, sizes={_plain_sizes(self.sizes)}, "
