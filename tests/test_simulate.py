@@ -110,7 +110,7 @@ def test_ancova_from_sufficient_statistics_equals_statsmodels_ols(n: np.ndarray)
             draws.estimates[0], fit.params.to_numpy()[:4], rtol=0, atol=1e-10
         )
         np.testing.assert_allclose(
-            draws.covariance[0], fit.cov_params().to_numpy()[:4, :4], rtol=0, atol=1e-10
+            draws.covariance_matrix()[0], fit.cov_params().to_numpy()[:4, :4], rtol=0, atol=1e-10
         )
         for weights in CONTRASTS.values():
             est, se = draws.contrast(weights[None])
@@ -594,3 +594,58 @@ def test_simulate_power_names_a_design_that_is_not_one() -> None:
         r"tp.Factorial\(...\).*got design=None",
     ):
         tp.simulate.simulate_power(None, n_sims=100, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("rho", "sided", "n_per_cell"),
+    [
+        pytest.param(0.0, 2, 30, id="anova-two-sided"),
+        pytest.param(0.0, 1, 30, id="anova-one-sided"),
+        pytest.param(0.5, 2, 12, id="ancova-two-sided"),
+        pytest.param(-0.4, 1, 12, id="ancova-one-sided"),
+        pytest.param(
+            0.5, 2, {CELLS[0]: 5, CELLS[1]: 9, CELLS[2]: 7, CELLS[3]: 4}, id="ancova-unequal"
+        ),
+    ],
+)
+def test_one_product_decisions_equal_hypothesis_by_hypothesis_t_tests(rho, sided, n_per_cell):
+    # The runner decides all hypotheses from one product of the cell estimates with
+    # every contrast, comparing squares with the critical value; it must reject in
+    # exactly the trials where the plain t statistic of each hypothesis rejects.
+    from trialplan.simulate.runner import _decide_each, _make_plan, count_rejections, decide
+
+    design = two_by_two(rho=rho, sided=sided, n_per_cell=n_per_cell, means=(0.0, -1.0, -2.0, -4.0))
+    sim = simulator_for(design.outcome)
+    params = sim.prepare(design)
+    plan = _make_plan(design, design.statistics(), sim, params, "exact", None)
+    draws = sim.draw(params, np.random.default_rng(11), 4000, engine="exact")
+    fast, fast_bad = decide(plan, draws)
+    slow, slow_bad = _decide_each(plan, draws)
+    assert 0 < slow.sum() < slow.size  # some trials reject, some do not
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast_bad, slow_bad)
+    counted, bad = count_rejections(plan, draws)
+    assert counted.tolist() == slow.sum(axis=0).tolist()
+    assert bad.tolist() == [0] * len(bad)
+    # the same decisions from the full covariance matrices (no pooled form)
+    full = CellDraws(estimates=draws.estimates, covariance=draws.covariance_matrix(), df=draws.df)
+    np.testing.assert_array_equal(decide(plan, full)[0], slow)
+
+
+def test_pooled_variance_equals_its_matrix() -> None:
+    from trialplan.simulate.protocol import PooledVariance
+
+    rng = np.random.default_rng(3)
+    pooled = PooledVariance(
+        scale=rng.uniform(1, 2, 5),
+        unit_variances=rng.uniform(0.1, 0.5, 4),
+        rank_one=rng.normal(size=(5, 4)),
+        rank_one_weight=rng.uniform(0.1, 1, 5),
+    )
+    weights = rng.normal(size=(3, 4))
+    expected = np.einsum("rjk,mj,mk->rm", pooled.matrix(), weights, weights)
+    np.testing.assert_allclose(pooled.contrast_variance(weights), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="give both rank_one and rank_one_weight"):
+        PooledVariance(scale=np.ones(5), unit_variances=np.ones(4), rank_one=np.ones((5, 4)))
+    with pytest.raises(ValueError, match="must match estimates"):
+        CellDraws(estimates=np.zeros((5, 3)), pooled=pooled, df=5.0)

@@ -59,6 +59,27 @@ class _Plan:
     favourable: tuple[int, ...]  # per hypothesis, from its statistic
     analysis: Callable[[Any], Mapping[str, float]] | None
     analysis_levels: tuple[float, ...]  # p-value thresholds for analysis=
+    tests: _Tests | None = None  # every contrast of every hypothesis, stacked
+
+
+@dataclass(frozen=True)
+class _Tests:
+    """All hypotheses' contrasts as one matrix, for one product per block of trials.
+
+    Row ``i`` of ``weights`` is a distinct contrast, oriented so that a
+    one-sided test rejects in the upper tail; the first ``two_sided`` rows are
+    tested in both tails.  ``groups`` maps hypotheses to rows: for each number
+    ``m`` of contrasts per hypothesis, the hypotheses' indices and their rows
+    (shape ``(hypotheses, m)``); a hypothesis rejects when all its rows do
+    (one row, or the intersection-union test).
+    """
+
+    weights: np.ndarray  # (rows, cells)
+    two_sided: int
+    groups: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", np.ascontiguousarray(self.weights))
 
 
 def block_length(simulator: OutcomeSimulator, params: Any, engine: str) -> int:
@@ -405,6 +426,43 @@ def _make_plan(
         favourable=tuple(favourable),
         analysis=analysis,
         analysis_levels=tuple(levels),
+        tests=_stack_tests(contrasts, two_sided, favourable),
+    )
+
+
+def _stack_tests(
+    contrasts: Sequence[np.ndarray], two_sided: Sequence[bool], favourable: Sequence[int]
+) -> _Tests:
+    """Stack the hypotheses' contrasts into distinct rows: two-sided ones first."""
+    keys: list[tuple[bool, bytes]] = []
+    rows: dict[tuple[bool, bytes], np.ndarray] = {}
+    per_hypothesis = []
+    for weights, both, sign in zip(contrasts, two_sided, favourable, strict=True):
+        mine = []
+        for row in weights:
+            oriented = row if both else sign * row
+            key = (not both, np.ascontiguousarray(oriented, dtype=float).tobytes())
+            if key not in rows:
+                rows[key] = oriented
+                keys.append(key)
+            mine.append(key)
+        per_hypothesis.append(mine)
+    keys.sort(key=lambda k: k[0])  # stable: two-sided rows first, in order of appearance
+    index = {key: i for i, key in enumerate(keys)}
+    by_count: dict[int, list[int]] = {}
+    for h, mine in enumerate(per_hypothesis):
+        by_count.setdefault(len(mine), []).append(h)
+    groups = tuple(
+        (
+            np.array(hyps, dtype=np.intp),
+            np.array([[index[k] for k in per_hypothesis[h]] for h in hyps], dtype=np.intp),
+        )
+        for _, hyps in sorted(by_count.items())
+    )
+    return _Tests(
+        weights=np.array([rows[k] for k in keys], dtype=float).reshape(len(keys), -1),
+        two_sided=sum(not one for one, _ in keys),
+        groups=groups,
     )
 
 
@@ -460,9 +518,9 @@ def _run_blocks(
                 f"{type(plan.simulator).__name__}.draw must return CellDraws of "
                 f"{size} trials; got {draws!r:.80}"
             )
-        reject, bad = decide(plan, draws)
-        rejections += reject.sum(axis=0)
-        nonfinite += bad.sum(axis=0)
+        reject, bad = count_rejections(plan, draws)
+        rejections += reject
+        nonfinite += bad
         for key, value in draws.counts.items():
             counts[key] = counts.get(key, 0) + int(value)
     return rejections, nonfinite, counts
@@ -471,9 +529,12 @@ def _run_blocks(
 def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
     """Reject/accept every hypothesis in every simulated trial.
 
-    Draws with a ``contrast_df(weights)`` method (group-delivered designs:
-    Satterthwaite df from the trial's estimated mean squares) give every
-    contrast its own critical value in every trial; others use ``draws.df``.
+    With one df for the whole block, every hypothesis is decided from one
+    product of the cell estimates with all contrasts (see
+    :func:`_rejected_rows`).  Draws with per-trial df, or with a
+    ``contrast_df(weights)`` method (group-delivered designs: Satterthwaite
+    df from the trial's estimated mean squares, so every contrast has its own
+    critical value in every trial), are decided hypothesis by hypothesis.
 
     Returns
     -------
@@ -481,6 +542,93 @@ def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
         Shape ``(size, hypotheses)``.  A trial whose statistic is not finite
         (e.g. a zero standard error) does not reject and is counted.
     """
+    rows = _rejected_rows(plan, draws)
+    if rows is None:
+        return _decide_each(plan, draws)
+    reject = np.empty((len(plan.names), draws.size), dtype=bool)
+    for hyps, picks in plan.tests.groups:  # one pass per number of contrasts
+        reject[hyps] = rows[picks].all(axis=1)
+    return reject.T, np.zeros_like(reject.T)
+
+
+def count_rejections(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
+    """Rejections and non-finite statistics per hypothesis, summed over the block's trials."""
+    rows = _rejected_rows(plan, draws)
+    if rows is None:
+        reject, nonfinite = _decide_each(plan, draws)
+        return reject.sum(axis=0), nonfinite.sum(axis=0)
+    counts = np.empty(len(plan.names), dtype=np.int64)
+    for hyps, picks in plan.tests.groups:
+        if picks.shape[1] == 1:
+            counts[hyps] = np.count_nonzero(rows, axis=1)[picks[:, 0]]
+        else:  # intersection-union: every row of the hypothesis rejects
+            for h, pick in zip(hyps, picks, strict=True):
+                counts[h] = np.count_nonzero(np.logical_and.reduce(rows[pick], axis=0))
+    return counts, np.zeros(len(plan.names), dtype=np.int64)
+
+
+def _rejected_rows(plan: _Plan, draws: CellDraws) -> np.ndarray | None:
+    """Every contrast's decision in every trial, shape ``(rows, size)``, without t or p.
+
+    ``|t| > c`` is ``|E| > c sqrt(V)`` and a one-sided ``t > c`` (``c > 0``)
+    is ``E > c sqrt(V)``, for a contrast's estimate ``E`` and estimated
+    variance ``V``.  All contrasts' ``E`` come from one matrix product, and
+    so does ``V`` (a pooled fit needs a product only for its rank-one part,
+    ANCOVA's slope).  Trials are along the second axis, so every pass and
+    count runs over contiguous memory.
+
+    Returns None, for a decision hypothesis by hypothesis, when the df vary
+    between trials or contrasts, when some statistic may not be finite (a
+    zero or non-finite variance, a non-finite estimate) or when ``c <= 0``,
+    so that such trials are counted exactly as there.
+    """
+    tests = plan.tests
+    if tests is None or np.ndim(draws.df) != 0 or hasattr(draws, "contrast_df"):
+        return None
+    crit = _critical(plan.level, float(draws.df))
+    if not crit > 0:
+        return None
+    est = draws.estimates
+    if not math.isfinite(float(np.add.reduce(est, axis=None))):
+        return None
+    weights = tests.weights
+    pooled = draws.pooled
+    if pooled is not None:
+        # In units of sqrt(c' diag(unit) c) per contrast, V = scale (1 + w (g'c)^2).
+        base = (weights * weights) @ pooled.unit_variances
+        if not (np.all(base > 0) and math.isfinite(float(base.sum()))):
+            return None
+        weights = weights / np.sqrt(base)[:, None]
+        bound = pooled.scale * (crit * crit)
+        if not (bound.min() > 0 and math.isfinite(float(bound.sum()))):
+            return None
+        if pooled.rank_one is None:
+            limit = np.sqrt(bound)
+        else:
+            factor = bound * pooled.rank_one_weight
+            if not (factor.min() >= 0 and math.isfinite(float(factor.sum()))):
+                return None
+            shift = pooled.rank_one * np.sqrt(factor)[:, None]
+            if not math.isfinite(float(np.add.reduce(shift, axis=None))):
+                return None
+            limit = weights @ shift.T
+            limit *= limit
+            limit += bound
+            np.sqrt(limit, out=limit)
+    else:
+        variance = draws.contrast_variance(weights).T
+        if not (variance.min() > 0 and math.isfinite(float(variance.sum()))):
+            return None
+        limit = np.sqrt(variance, out=variance)
+        limit *= crit
+    stat = weights @ est.T
+    head = stat[: tests.two_sided]
+    np.abs(head, out=head)
+    return stat > limit
+
+
+def _decide_each(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
+    """Hypothesis by hypothesis, with t statistics (per-trial or per-contrast df)."""
     df = draws.df
     if np.ndim(df) == 0:
         crit: Any = _critical(plan.level, float(df))
