@@ -371,12 +371,13 @@ def test_patient_data_columns() -> None:
 # ------------------------------------------------------------------ progress
 def test_progress_bar_on_request(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("tqdm")
-    two_by_two().power("A", method="simulation", n_sims=5000, seed=1, progress=True)
+    # several blocks (the bar starts after the first one)
+    two_by_two().power("A", method="simulation", n_sims=20_000, seed=1, progress=True)
     assert "simulating" in capsys.readouterr().err
 
 
 def test_no_progress_bar_when_not_interactive(capsys: pytest.CaptureFixture[str]) -> None:
-    two_by_two().power("A", method="simulation", n_sims=5000, seed=1)
+    two_by_two().power("A", method="simulation", n_sims=20_000, seed=1)
     assert "simulating" not in capsys.readouterr().err
 
 
@@ -553,7 +554,7 @@ def test_progress_bar_by_default_for_long_interactive_runs(
 
     monkeypatch.setattr(runner, "_interactive", lambda: True)
     monkeypatch.setattr(runner, "_PROGRESS_AFTER", 0.0)  # every run counts as long
-    two_by_two().power("A", method="simulation", n_sims=5000, seed=1)
+    two_by_two().power("A", method="simulation", n_sims=20_000, seed=1)  # several blocks
     assert "simulating" in capsys.readouterr().err
 
 
@@ -649,3 +650,31 @@ def test_pooled_variance_equals_its_matrix() -> None:
         PooledVariance(scale=np.ones(5), unit_variances=np.ones(4), rank_one=np.ones((5, 4)))
     with pytest.raises(ValueError, match="must match estimates"):
         CellDraws(estimates=np.zeros((5, 3)), pooled=pooled, df=5.0)
+
+
+def test_exact_ancova_draws_are_the_ols_fit_of_their_sufficient_statistics() -> None:
+    # The exact ANCOVA engine computes the fit in closed form from the Bartlett
+    # factors; rebuilding the cross-products from the same draws and fitting them with
+    # ancova_from_sufficient (checked against statsmodels above) must agree.
+    design = two_by_two(rho=0.6, n_per_cell={CELLS[0]: 6, CELLS[1]: 9, CELLS[2]: 7, CELLS[3]: 11})
+    sim = ContinuousSimulator()
+    params = sim.prepare(design)
+    draws = sim.draw(params, np.random.default_rng(8), 50, engine="exact")
+    rng = np.random.default_rng(8)
+    n, sd, rho = params.n.astype(float), params.sd, params.baseline_corr
+    r, m = math.sqrt(1 - rho**2), int(params.n.sum()) - 4
+    z = rng.standard_normal((50, 2, 4))
+    a11 = np.sqrt(rng.chisquare(m, 50))
+    a21 = rng.standard_normal(50)
+    a22 = np.sqrt(rng.chisquare(m - 1, 50))
+    xbar = sd / np.sqrt(n) * z[:, 0]
+    ybar = params.means + sd / np.sqrt(n) * (rho * z[:, 0] + r * z[:, 1])
+    u = sd * (rho * a11 + r * a21)
+    fit = ancova_from_sufficient(
+        xbar, ybar, (sd * a11) ** 2, sd * a11 * u, u**2 + (sd * r * a22) ** 2, params.n
+    )
+    np.testing.assert_allclose(draws.estimates, fit.estimates, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        draws.covariance_matrix(), fit.covariance_matrix(), rtol=1e-10, atol=1e-14
+    )
+    assert draws.df == fit.df

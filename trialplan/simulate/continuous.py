@@ -165,7 +165,18 @@ class ContinuousSimulator(BaseSimulator):
         if engine == "individual":
             # normal draws (2 N under ANCOVA), baselines, two temporaries of N
             return 8 * params.n_total * 6 + 8 * (j + 1) * (j + 1) * 4
-        return 8 * (3 * j * j + 12 * j + 16)
+        if params.ancova:  # normals 2J, adjusted means and baseline means, 8 per-trial values
+            return 8 * (4 * j + 8)
+        return 8 * (2 * j + 4)  # normals and means, chi-square and variance
+
+    def max_block(self, engine: str) -> int:
+        """Trials per block: 8192 for the exact engine, 2048 for patient data.
+
+        The exact engine draws a few numbers per trial; longer blocks spread
+        the fixed cost of a block (its generator, the array calls) over more
+        trials and still fit in the processor's cache.
+        """
+        return 8192 if engine == "exact" else 2048
 
     def describe(self, engine: str) -> str:
         """Name the method in words."""
@@ -212,9 +223,11 @@ def _exact_anova(params: ContinuousParams, rng: np.random.Generator, size: int) 
     means = rng.standard_normal((size, params.n_cells))
     means *= params.sd / np.sqrt(n)
     means += params.means
-    ss_within = rng.chisquare(df, size)
-    ss_within *= params.sd**2
-    return anova_from_sufficient(means, ss_within, params.n)
+    s2 = rng.chisquare(df, size)
+    s2 *= params.sd**2 / df
+    return CellDraws(
+        estimates=means, pooled=PooledVariance(scale=s2, unit_variances=1.0 / n), df=float(df)
+    )
 
 
 def _exact_ancova(params: ContinuousParams, rng: np.random.Generator, size: int) -> CellDraws:
@@ -223,27 +236,34 @@ def _exact_ancova(params: ContinuousParams, rng: np.random.Generator, size: int)
     sd, rho = params.sd, params.baseline_corr
     r = math.sqrt(1.0 - rho**2)
     m = params.n_total - j  # within-cell df of the cross-products
-    # Cell means of (baseline, outcome): bivariate normal with covariance Sigma / n_j.
+    # Cell means of (baseline, outcome): bivariate normal with covariance Sigma / n_j,
+    # xbar = se z0, ybar = mu + se (rho z0 + r z1), se = sd / sqrt(n).
     z = rng.standard_normal((size, 2, j))
-    se = sd / np.sqrt(n)
-    xbar = z[:, 0] * se
-    ybar = z[:, 1] * (r * se)
-    ybar += rho * xbar
-    ybar += params.means
     # Pooled within-cell SSCP ~ Wishart(m, Sigma) = L A A' L' (Bartlett): A lower
     # triangular with A11^2 ~ chi2(m), A22^2 ~ chi2(m - 1), A21 ~ N(0, 1), and
-    # L = sd * [[1, 0], [rho, r]] the Cholesky factor of Sigma.
+    # L = sd * [[1, 0], [rho, r]] the Cholesky factor of Sigma, so
+    # W_xx = sd^2 A11^2, W_xy = sd^2 A11 u, W_yy = sd^2 (u^2 + r^2 A22^2), u = rho A11 + r A21.
     a11_sq = rng.chisquare(m, size)
     a21 = rng.standard_normal(size)
     a22_sq = rng.chisquare(m - 1, size)
-    # W_xx = sd^2 A11^2, W_xy = sd^2 A11 (rho A11 + r A21),
-    # W_yy = sd^2 ((rho A11 + r A21)^2 + r^2 A22^2)
+    # The OLS fit of ancova_from_sufficient in closed form: slope b = W_xy / W_xx =
+    # u / A11, residual variance (W_yy - W_xy^2 / W_xx) / (m - 1) = sd^2 r^2 A22^2 / (m - 1),
+    # adjusted means ybar - b xbar = mu + se (r z1 + (rho - b) z0).
     a11 = np.sqrt(a11_sq)
-    u = rho * a11 + r * a21
-    w_xx = sd**2 * a11_sq
-    w_xy = sd**2 * a11 * u
-    w_yy = sd**2 * (u * u + r * r * a22_sq)
-    return ancova_from_sufficient(xbar, ybar, w_xx, w_xy, w_yy, params.n)
+    coef = a21 / a11
+    coef *= -r  # rho - b = -r A21 / A11
+    se = sd / np.sqrt(n)
+    xbar = z[:, 0] * se
+    adjusted = z[:, 1] * (r * se)
+    adjusted += coef[:, None] * xbar
+    adjusted += params.means
+    s2 = a22_sq
+    s2 *= (sd * r) ** 2 / (m - 1)
+    a11_sq *= sd**2
+    pooled = PooledVariance(
+        scale=s2, unit_variances=1.0 / n, rank_one=xbar, rank_one_weight=1.0 / a11_sq
+    )
+    return CellDraws(estimates=adjusted, pooled=pooled, df=float(m - 1))
 
 
 def anova_from_sufficient(ybar: np.ndarray, ss_within: np.ndarray, n: np.ndarray) -> CellDraws:

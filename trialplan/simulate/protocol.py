@@ -320,7 +320,8 @@ class OutcomeSimulator(Protocol):
     runner calls it with one fresh generator per fixed-length block of
     trials, so results do not depend on batching or workers.
     ``bytes_per_trial(params, engine)`` bounds the memory one trial needs
-    while drawing and analysing.  ``describe(engine)`` names the method in
+    while drawing and analysing; an optional ``max_block(engine)`` caps the
+    trials per block (default 2048).  ``describe(engine)`` names the method in
     words.  ``patient_data(params, rng)`` returns one trial's patient-level
     :class:`pandas.DataFrame` for user analyses (``analysis=``); it may
     raise ``NotImplementedError``.
@@ -392,6 +393,14 @@ class BaseSimulator:
     def describe(self, engine: str) -> str:
         """Name the simulation method in words."""
         return f"simulation ({engine} engine)"
+
+    def max_block(self, engine: str) -> int:
+        """Most trials in one block (optional in the protocol; the runner's default, 2048).
+
+        Seeded results depend on the block length, so a simulator changes it
+        only knowingly.
+        """
+        return 2048
 
     def patient_data(self, params: Any, rng: np.random.Generator) -> Any:
         """Patient-level data are not available for this outcome."""
