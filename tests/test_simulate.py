@@ -678,3 +678,21 @@ def test_exact_ancova_draws_are_the_ols_fit_of_their_sufficient_statistics() -> 
         draws.covariance_matrix(), fit.covariance_matrix(), rtol=1e-10, atol=1e-14
     )
     assert draws.df == fit.df
+
+
+def test_a_design_simulated_again_reuses_its_family_and_gives_the_same_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    design = two_by_two(n_per_cell=20)
+    first = design.power(method="simulation", n_sims=3000, seed=4)
+    calls = []
+    original = type(design).statistics
+    monkeypatch.setattr(
+        type(design), "statistics", lambda self, h=None: calls.append(h) or original(self, h)
+    )
+    again = design.power(method="simulation", n_sims=3000, seed=4)
+    assert calls == []  # the cached family was used
+    assert counts(again) == counts(first)
+    other = two_by_two(n_per_cell=20)  # equal but another object: derived afresh
+    assert counts(other.power(method="simulation", n_sims=3000, seed=4)) == counts(first)
+    assert calls == [None]
