@@ -198,6 +198,62 @@ def test_simulated_power_fresh_design(benchmark, registry, request, rho) -> None
     )
 
 
+OTHER_RATES = (0.30, 0.35, 0.40, 0.60)
+OTHER_HAZARDS = (0.10, 0.09, 0.08, 0.05)
+
+
+def other_design(kind: str) -> tp.Factorial:
+    if kind == "binary":
+        outcome = tp.Binary(rates=dict(zip(CELLS, OTHER_RATES, strict=True)))
+    else:
+        outcome = tp.TimeToEvent(
+            hazards=dict(zip(CELLS, OTHER_HAZARDS, strict=True)), accrual=12.0, analysis_time=24.0
+        )
+    return tp.Factorial(
+        factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+        outcome=outcome,
+        n_per_cell=N_PER_CELL,
+    )
+
+
+@pytest.mark.parametrize("kind", ["binary", "time to event"])
+def test_other_outcomes(benchmark, registry, request, kind) -> None:
+    # Their limits: Binomial cell counts (binary); every patient's entry and event
+    # time (time to event: the exponential MLE needs each patient's time at risk).
+    n_sims = 10_000
+    benchmark.group = f"simulation {n_sims:,} trials, {kind}"
+    rng = np.random.default_rng(1)
+    n = np.full(len(CELLS), N_PER_CELL)
+
+    def limit() -> None:
+        if kind == "binary":
+            rng.binomial(n, OTHER_RATES, size=(n_sims, len(CELLS)))
+            return
+        for start in range(0, n_sims, 2048):
+            size = min(2048, n_sims - start)
+            rng.random((size, int(n.sum())))
+            rng.exponential(1.0, (size, int(n.sum())))
+
+    rounds = 5 if kind == "binary" else 3
+    registry.record(f"LIMIT {n_sims:,} trials, {kind}", best(benchmark, limit, rounds))
+    d = other_design(kind)
+    seconds = min(
+        timed(lambda: d.power(method="simulation", n_sims=n_sims, seed=2026)) for _ in range(rounds)
+    )
+    registry.record(
+        f"trialplan whole table, {n_sims:,} trials, {kind}",
+        seconds,
+        references=(f"LIMIT {n_sims:,} trials, {kind}",),
+        target=2.0,
+    )
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def test_statsmodels_ols_loop(benchmark, registry, request) -> None:
     import statsmodels.api as sm
 
