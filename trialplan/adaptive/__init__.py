@@ -1,0 +1,47 @@
+"""Adaptive designs: combination tests, conditional power, re-estimation, arm selection.
+
+``tp.SampleSizeReestimation`` (the pinned name) and the rest of this package:
+combination tests (:mod:`~trialplan.adaptive.combination`), conditional power
+(:mod:`~trialplan.adaptive.conditional`), the re-estimation rule and its
+simulation (:mod:`~trialplan.adaptive.reestimation`), arm selection and
+multi-arm multi-stage boundaries (:mod:`~trialplan.adaptive.selection`),
+inference at the final analysis (:mod:`~trialplan.adaptive.inference`) and the
+protocol paragraph (:mod:`~trialplan.adaptive.text`).
+"""
+
+from trialplan.adaptive import _wiring  # noqa: F401  (design.power(adaptive=...))
+from trialplan.adaptive.combination import (
+    FisherCombination,
+    fisher_combination,
+    fisher_weights,
+    inverse_normal,
+    inverse_normal_weights,
+    stage_test,
+)
+from trialplan.adaptive.conditional import (
+    conditional_critical_value,
+    conditional_power,
+    information_for_power,
+)
+from trialplan.adaptive.reestimation import (
+    SampleSizeReestimation,
+    adaptive_power,
+    simulate_reestimation,
+)
+from trialplan.adaptive.results import AdaptivePowerResult
+
+__all__ = [
+    "AdaptivePowerResult",
+    "FisherCombination",
+    "SampleSizeReestimation",
+    "adaptive_power",
+    "conditional_critical_value",
+    "conditional_power",
+    "fisher_combination",
+    "fisher_weights",
+    "information_for_power",
+    "inverse_normal",
+    "inverse_normal_weights",
+    "simulate_reestimation",
+    "stage_test",
+]
