@@ -285,3 +285,129 @@ def test_rtms_mbi_interaction_matches_rpact_two_sample_equivalent() -> None:
     assert abs(res.expected_n / 4 - row["value"]) <= 4 * math.hypot(
         res.mcse_expected_n / 4, row["mcse"]
     )
+
+
+# --------------------------------------------------------------- inference
+def stage_inputs(n1, n2, m1, m2, s1, s2):  # noqa: ANN001, ANN201 - test helper
+    n1, n2 = np.asarray(n1, float), np.asarray(n2, float)
+    pooled = np.sqrt(((n1 - 1) * np.square(s1) + (n2 - 1) * np.square(s2)) / (n1 + n2 - 2))
+    se = pooled * np.sqrt(1 / n1 + 1 / n2)
+    return np.asarray(m1) - np.asarray(m2), se, n1 + n2 - 2, np.sqrt(1 / n1 + 1 / n2)
+
+
+DATA3 = stage_inputs(
+    [22, 24, 21], [21, 23, 22], [1.3, 1.1, 0.9], [0.4, 0.5, 0.3], [1.1, 1.2, 1.0], [1.0, 0.9, 1.1]
+)
+DATA2 = stage_inputs([30, 45], [30, 44], [0.5, 0.6], [0.2, 0.25], [1.0, 1.1], [1.05, 0.95])
+DATA1 = stage_inputs([40], [40], [1.5], [0.2], [1.0], [1.1])
+GSD3 = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025)
+
+
+@pytest.mark.parametrize(
+    ("case", "sequential", "data", "normal"),
+    [
+        pytest.param("inference_z", GSD3, DATA3, True, id="rpact-getAnalysisResults-z-3"),
+        pytest.param("inference_t", GSD3, DATA3, False, id="rpact-getAnalysisResults-t-3"),
+        pytest.param("inference_2stage", GSD2, DATA2, True, id="rpact-getAnalysisResults-2"),
+        pytest.param("inference_stop1", GSD2, DATA1, True, id="rpact-getAnalysisResults-stop1"),
+        pytest.param(
+            "inference_fisher",
+            FisherCombination(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025),
+            DATA3,
+            True,
+            id="rpact-getAnalysisResults-Fisher-3",
+        ),
+    ],
+)
+def test_repeated_inference_and_final_p_value_match_rpact(
+    case: str, sequential: object, data: tuple, normal: bool
+) -> None:
+    est, se, df, _ = data
+    res = tp.adaptive.final_analysis(
+        sequential, estimates=est, standard_errors=se, df=None if normal else df
+    )
+    k = res.stage_z.size
+    np.testing.assert_allclose(res.stage_z, values(case, "stage_z_rpact")[:k], atol=1e-9)
+    np.testing.assert_allclose(res.repeated_ci[:, 0], values(case, "repeated_ci_lower"), atol=1e-6)
+    np.testing.assert_allclose(res.repeated_ci[:, 1], values(case, "repeated_ci_upper"), atol=1e-6)
+    # rpact finds repeated p-values by bisection to C_ANALYSIS_TOLERANCE_DEFAULT = 1e-6
+    np.testing.assert_allclose(res.repeated_p_values, values(case, "repeated_p_value"), atol=1e-6)
+    assert res.stage == int(values(case, "final_stage")[0])
+    assert res.final_p_value == pytest.approx(values(case, "final_p_value")[0], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("case", "sequential", "data"),
+    [
+        pytest.param("inference_z", GSD3, DATA3, id="rpact-final-CI-3-stages"),
+        pytest.param("inference_2stage", GSD2, DATA2, id="rpact-final-CI-2-stages"),
+        pytest.param("inference_stop1", GSD2, DATA1, id="rpact-final-CI-stage-1"),
+    ],
+)
+def test_final_ci_and_median_unbiased_estimate_match_rpact(
+    case: str, sequential: object, data: tuple
+) -> None:
+    # rpact shifts the combination statistic with the overall SD of the final stage,
+    # se_k = sd_overall sqrt(1/n1k + 1/n2k), keeping each stage's own z statistic.
+    est, se, _, scale = data
+    stage = int(values(case, "final_stage")[0])
+    sd = values(case, "overall_sd")[0] if stage > 1 else None
+    shift_se = se if sd is None else sd * scale
+    z = est / se
+    res = tp.adaptive.final_analysis(sequential, estimates=z * shift_se, standard_errors=shift_se)
+    assert res.final_ci[0] == pytest.approx(values(case, "final_ci_lower")[0], abs=1e-6)
+    assert res.final_ci[1] == pytest.approx(values(case, "final_ci_upper")[0], abs=1e-6)
+    assert res.median_unbiased == pytest.approx(values(case, "median_unbiased")[0], abs=1e-6)
+
+
+def test_binary_reestimation_matches_rpact_rates() -> None:
+    # rpact getSimulationRates with a calcSubjectsFunction applying trialplan's canonical
+    # rule, its pooled-variance z test = our statistic="pooled"; 100,000 trials each.
+    design = tp.Parallel(
+        arms=("control", "treatment"),
+        n_per_arm=150,
+        outcome=tp.Binary(rates={"control": 0.3, "treatment": 0.45}, better="higher"),
+    )
+    res = design.power(
+        sequential=GSD2,
+        adaptive=tp.SampleSizeReestimation(min_factor=1.0, max_factor=2.0),
+        method="simulation",
+        n_sims=100_000,
+        seed=17,
+        statistic="pooled",
+    )
+    name = "treatment vs control"
+    assert close(res[name], res.mcse[name], ref("ssr_rates_alt2", "power").iloc[0])
+    assert close(
+        res.type_i_error[name], res.mcse_type_i_error[name], ref("ssr_rates_alt1", "power").iloc[0]
+    )
+    assert close(res.expected_n, res.mcse_expected_n, ref("ssr_rates_alt2", "expected_n").iloc[0])
+
+
+@pytest.mark.slow
+def test_time_to_event_reestimation_matches_rpact_survival() -> None:
+    # rpact getSimulationSurvival (log-rank) against trialplan's exponential-model Wald z,
+    # both by stage-wise increments, rpact's events rule; 20,000 trials each.
+    design = tp.Parallel(
+        arms=("control", "treatment"),
+        n_per_arm=300,
+        outcome=tp.TimeToEvent(
+            hazards={"control": 0.1, "treatment": 0.08}, accrual=12.0, follow_up=12.0
+        ),
+    )
+    res = design.power(
+        sequential=GSD2,
+        adaptive=tp.SampleSizeReestimation(min_factor=1.0, max_factor=1.5),
+        method="simulation",
+        n_sims=20_000,
+        seed=17,
+    )
+    name = "treatment vs control"
+    assert close(res[name], res.mcse[name], ref("ssr_survival_alt2", "power").iloc[0])
+    assert close(
+        res.type_i_error[name],
+        res.mcse_type_i_error[name],
+        ref("ssr_survival_alt1", "power").iloc[0],
+    )
+    events = ref("ssr_survival_alt2", "expected_events").iloc[0]
+    assert close(res.extras["expected_units"], res.extras["mcse_expected_units"], events)

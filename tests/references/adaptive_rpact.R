@@ -157,6 +157,100 @@ for (i in seq_along(s$alternative)) {
   add(label, "mean_stage_2_size", s$sampleSizes[2, i], 2, NA, 200000)
 }
 
+# ----------------------------------------------------------- binary outcome
+# Two arms, 150 per arm planned, response 30% (control) and 45% (treatment); stage 2 between
+# 1 and 2 times the planned 150 total.  calcSubjectsFunction applies trialplan's canonical
+# rule (the stage-1 z statistic, recovered from the conditional critical value, as the
+# observed drift; stage sizes rounded up per arm); rpact's rates test is the pooled-variance
+# z (Farrington-Manning at thetaH0 = 0), trialplan's statistic="pooled".
+canonical_rates <- function(stage, conditionalPower, conditionalCriticalValue,
+                            plannedSubjects, minNumberOfSubjectsPerStage,
+                            maxNumberOfSubjectsPerStage, ...) {
+  b2 <- d2$criticalValues[2]
+  z1 <- (b2 * sqrt(1) - conditionalCriticalValue * sqrt(0.5)) / sqrt(0.5)
+  drift <- z1 / sqrt(0.5)  # observed drift at the planned total
+  need <- max(0, conditionalCriticalValue + qnorm(conditionalPower))
+  f <- if (drift > 0) (need / drift)^2 else Inf
+  f <- min(max(f, 0.5), 1.0)  # [1, 2] x the planned half
+  2 * ceiling(f * 300 / 2 - 1e-9)
+}
+s <- getSimulationRates(d2, pi1 = c(0.3, 0.45), pi2 = 0.3, plannedSubjects = c(150, 300),
+                        minNumberOfSubjectsPerStage = c(NA, 150),
+                        maxNumberOfSubjectsPerStage = c(NA, 300), conditionalPower = 0.9,
+                        calcSubjectsFunction = canonical_rates,
+                        maxNumberOfIterations = 100000, seed = 20260101)
+raw <- getData(s)
+for (i in seq_along(s$pi1)) {
+  sub <- raw[raw$pi1 == s$pi1[i], ]
+  last <- sub[!duplicated(sub$iterationNumber, fromLast = TRUE), ]
+  n <- last$numberOfCumulatedSubjects
+  label <- paste0("ssr_rates_alt", i)
+  p <- s$overallReject[i]
+  add(label, "power", p, NA, sqrt(p * (1 - p) / 100000), 100000)
+  add(label, "expected_n", mean(n), NA, sd(n) / sqrt(100000), 100000)
+}
+
+# ---------------------------------------------------------- time to event
+# Two arms, 300 per arm entering uniformly over 12 months, exponential hazards 0.1 (control)
+# and 0.08 (treatment), no dropout; planned analysis at 24 months: 473.54 expected events,
+# stages of 237 events; rpact's own rule (events for 90% conditional power at the observed
+# hazard ratio, between 237 and 356 = ceil(1.5 x 236.77) new events: every patient can
+# still have an event).  rpact analyses by the log-rank test, trialplan by the exponential
+# model's Wald z; both use the stage-wise increments of their statistic.
+s <- getSimulationSurvival(d2, lambda2 = 0.1, lambda1 = c(0.1, 0.08), directionUpper = FALSE,
+                           accrualTime = c(0, 12), maxNumberOfSubjects = 600,
+                           plannedEvents = c(237, 474), minNumberOfEventsPerStage = c(NA, 237),
+                           maxNumberOfEventsPerStage = c(NA, 356), conditionalPower = 0.9,
+                           maxNumberOfIterations = 20000, seed = 20260101)
+raw <- getData(s)
+for (i in seq_along(s$hazardRatio)) {
+  label <- paste0("ssr_survival_alt", i)
+  p <- s$overallReject[i]
+  sub <- raw[abs(raw$hazardRatio - s$hazardRatio[i]) < 1e-9, ]
+  last <- sub[!duplicated(sub$iterationNumber, fromLast = TRUE), ]
+  events <- last$overallEvents1 + last$overallEvents2
+  add(label, "hazard_ratio", s$hazardRatio[i])
+  add(label, "power", p, NA, sqrt(p * (1 - p) / 20000), 20000)
+  add(label, "expected_events", mean(events), NA, sd(events) / sqrt(20000), 20000)
+  add(label, "expected_n", mean(last$numberOfSubjects), NA,
+      sd(last$numberOfSubjects) / sqrt(20000), 20000)
+}
+
+# ------------------------------------------------------ final analysis
+# Two-sample means, three stages (stage-wise estimates, pooled-SD standard errors).  The
+# dataset's per-stage numbers are exported so the test rebuilds the same inputs.
+inference_case <- function(case, design, data, normal) {
+  a <- getAnalysisResults(design, data, normalApproximation = normal)
+  sr <- getStageResults(design, data, normalApproximation = normal)
+  k <- length(sr$testStatistics[!is.na(sr$testStatistics)])
+  add_vector(case, "stage_z_rpact", qnorm(1 - sr$pValues[1:k]))
+  add_vector(case, "repeated_ci_lower", a$repeatedConfidenceIntervalLowerBounds[1:k])
+  add_vector(case, "repeated_ci_upper", a$repeatedConfidenceIntervalUpperBounds[1:k])
+  add_vector(case, "repeated_p_value", a$repeatedPValues[1:k])
+  add(case, "final_stage", a$finalStage)
+  s <- a$finalStage
+  if (!is.na(s)) {
+    add(case, "final_p_value", a$finalPValues[s], s)
+    add(case, "final_ci_lower", a$finalConfidenceIntervalLowerBounds[s], s)
+    add(case, "final_ci_upper", a$finalConfidenceIntervalUpperBounds[s], s)
+    add(case, "median_unbiased", a$medianUnbiasedEstimates[s], s)
+    add(case, "overall_sd", sr$overallStDevs[s], s)
+  }
+}
+data3 <- getDataset(n1 = c(22, 24, 21), n2 = c(21, 23, 22), means1 = c(1.3, 1.1, 0.9),
+                    means2 = c(0.4, 0.5, 0.3), stDevs1 = c(1.1, 1.2, 1.0),
+                    stDevs2 = c(1.0, 0.9, 1.1))
+d3of <- getDesignInverseNormal(kMax = 3, alpha = 0.025, informationRates = c(1/3, 2/3, 1),
+                               typeOfDesign = "asOF")
+inference_case("inference_z", d3of, data3, TRUE)
+inference_case("inference_t", d3of, data3, FALSE)
+data2 <- getDataset(n1 = c(30, 45), n2 = c(30, 44), means1 = c(0.5, 0.6), means2 = c(0.2, 0.25),
+                    stDevs1 = c(1.0, 1.1), stDevs2 = c(1.05, 0.95))
+inference_case("inference_2stage", d2, data2, TRUE)
+data1 <- getDataset(n1 = 40, n2 = 40, means1 = 1.5, means2 = 0.2, stDevs1 = 1.0, stDevs2 = 1.1)
+inference_case("inference_stop1", d2, data1, TRUE)
+inference_case("inference_fisher", fisher$fisher_equal_3, data3, TRUE)
+
 out <- do.call(rbind, rows)
 write.csv(out, "adaptive_rpact.csv", row.names = FALSE)
 cat("wrote", nrow(out), "rows\n")

@@ -23,6 +23,7 @@ from trialplan.adaptive.conditional import (
     conditional_power,
     information_for_power,
 )
+from trialplan.adaptive.inference import FinalAnalysis, final_analysis
 from trialplan.adaptive.reestimation import (
     SampleSizeReestimation,
     adaptive_power,
@@ -32,11 +33,13 @@ from trialplan.adaptive.results import AdaptivePowerResult
 
 __all__ = [
     "AdaptivePowerResult",
+    "FinalAnalysis",
     "FisherCombination",
     "SampleSizeReestimation",
     "adaptive_power",
     "conditional_critical_value",
     "conditional_power",
+    "final_analysis",
     "fisher_combination",
     "fisher_weights",
     "information_for_power",

@@ -363,6 +363,7 @@ class _Tally:
     n_sq: float = 0.0
     n_rand: float = 0.0
     units_sum: float = 0.0
+    units_sq: float = 0.0
     corrected: int = 0
     values: dict[float, int] = field(default_factory=dict)
 
@@ -378,6 +379,7 @@ class _Tally:
         self.n_sq += other.n_sq
         self.n_rand += other.n_rand
         self.units_sum += other.units_sum
+        self.units_sq += other.units_sq
         self.corrected += other.corrected
         for key, count in other.values.items():
             self.values[key] = self.values.get(key, 0) + count
@@ -447,6 +449,7 @@ def _run_block(plan: _Plan, branch: int, k_block: int) -> _Tally:
         tally.n_sq += (final**2).sum()
         tally.n_rand += n_rand[done].sum()
         tally.units_sum += units[done].sum()
+        tally.units_sq += (units[done] ** 2).sum()
         keys, counts = np.unique(np.round(final, 1), return_counts=True)
         for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
             tally.values[key] = tally.values.get(key, 0) + count
@@ -786,8 +789,11 @@ def _result(
         "sequential": sequential,
         "adaptive": plan.rule,
         "analysis": analysis,
-        "expected_units": alt.units_sum / n_sims,
-        "expected_units_h0": null.units_sum / n_sims,
+        "expected_units": float(alt.units_sum / n_sims),
+        "mcse_expected_units": float(
+            math.sqrt(max(alt.units_sq / n_sims - (alt.units_sum / n_sims) ** 2, 0.0) / n_sims)
+        ),
+        "expected_units_h0": float(null.units_sum / n_sims),
         "corrected": corrected,
         "block_length": plan.block,
     }
@@ -874,7 +880,7 @@ def adaptive_power(
     seed: Any = None,
     executor: Executor | None = None,
     analysis: str = "combination",
-    statistic: str = "t",
+    statistic: str | None = None,
 ) -> AdaptivePowerResult:
     """``design.power(sequential=..., adaptive=..., method="simulation")``.
 
@@ -898,9 +904,11 @@ def adaptive_power(
         Adaptive designs are evaluated by simulation.
     n_sims, seed, executor, analysis
         See :func:`simulate_reestimation`.
-    statistic : {"t", "z"}, default "t"
-        Continuous outcomes: each stage's t test, or a z test with the SD
-        known (rpact's ``normalApproximation = TRUE``).
+    statistic : str, optional
+        The stage-wise test: Continuous ``"t"`` (default) or ``"z"`` (SD
+        known, rpact's ``normalApproximation = TRUE``); Binary ``"wald"``
+        (default) or ``"pooled"`` (pooled-variance z of a risk difference,
+        as rpact); time to event ``"exponential"``.
 
     Returns
     -------

@@ -234,9 +234,16 @@ _INVERSE = {
 
 
 class BinaryStages(_CellSampler):
-    """Binary outcome: Binomial counts per stage, Wald z on the design's scale."""
+    """Binary outcome: Binomial counts per stage, Wald z on the design's scale.
 
-    def __init__(self, params: Any, contrasts: np.ndarray, *, round_up: bool) -> None:
+    ``statistic="pooled"``: for a difference of two cells' risks, the z test
+    with the pooled (null) variance ``pbar (1 - pbar) (1/n_1 + 1/n_2)``, as
+    rpact's rates simulation does.
+    """
+
+    def __init__(
+        self, params: Any, contrasts: np.ndarray, *, round_up: bool, statistic: str = "wald"
+    ) -> None:
         if not round_up:
             raise ValueError(
                 "round_up=False (real-valued stage sizes) is available for Continuous "
@@ -245,6 +252,23 @@ class BinaryStages(_CellSampler):
         super().__init__(params, contrasts, round_up=True)
         self.rates = np.asarray(params.rates, dtype=float)
         self.scale = params.scale
+        if statistic not in ("wald", "pooled"):
+            raise ValueError(
+                f"statistic must be 'wald' or 'pooled' for a Binary outcome; got {statistic!r}"
+            )
+        if statistic == "pooled":
+            nonzero = np.count_nonzero(self.contrasts, axis=1)
+            ok = (
+                self.scale == "risk_difference"
+                and np.all(nonzero == 2)
+                and np.all(np.sort(self.contrasts, axis=1)[:, [0, -1]] == [-1.0, 1.0])
+            )
+            if not ok:
+                raise ValueError(
+                    "statistic='pooled' (the pooled-variance z) compares two cells' risks: it "
+                    "needs scale='risk_difference' and a hypothesis '<arm> vs <arm>'"
+                )
+        self.statistic = statistic
 
     min_units = 1
 
@@ -258,7 +282,19 @@ class BinaryStages(_CellSampler):
         counts = rng.binomial(n.astype(np.int64), self.rates)
         est, var, fixed = wald_from_counts(counts, n, self.scale)
         c = self.contrasts
-        z = (est @ c.T) / np.sqrt(var @ (c**2).T)
+        if self.statistic == "pooled":
+            pick = c != 0
+            x = np.stack([counts[:, row] for row in pick], axis=1)  # (size, m, 2)
+            m = np.stack([n[:, row] for row in pick], axis=1)
+            sign = np.stack([c[i, row] for i, row in enumerate(pick)])  # (m, 2)
+            pbar = x.sum(axis=2) / m.sum(axis=2)
+            diff = ((x / m) * sign).sum(axis=2)
+            se = np.sqrt(pbar * (1.0 - pbar) * (1.0 / m).sum(axis=2))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = np.where(se > 0, diff / se, 0.0)
+            fixed = np.zeros(n.shape[0], dtype=bool)
+        else:
+            z = (est @ c.T) / np.sqrt(var @ (c**2).T)
         total = n.sum(axis=1)
         return StageDraw(
             z=z,
@@ -376,7 +412,7 @@ def sampler_for(
     *,
     round_up: bool,
     null: bool = False,
-    statistic: str = "t",
+    statistic: str | None = None,
 ) -> ContinuousStages | BinaryStages | SurvivalStages:
     """The stage sampler of a design's outcome, at its planning values or under H0.
 
@@ -393,9 +429,11 @@ def sampler_for(
     null : bool, default False
         Replace the cell parameters (on the analysis scale) by the closest
         ones at which every tested contrast is zero.
-    statistic : {"t", "z"}, default "t"
-        Continuous outcomes: the stage's t test (estimated SD), or a z test
-        with the SD known (rpact's ``normalApproximation = TRUE``).
+    statistic : str, optional
+        Continuous outcomes: ``"t"`` (the default; the stage's t test) or
+        ``"z"`` (SD known, rpact's ``normalApproximation = TRUE``).  Binary:
+        ``"wald"`` (the default) or ``"pooled"`` (pooled-variance z of a risk
+        difference, as rpact).  Time to event: ``"exponential"`` only.
 
     Returns
     -------
@@ -433,10 +471,18 @@ def sampler_for(
             "adaptive simulation supports Continuous, Binary and TimeToEvent outcomes; got "
             f"an outcome of type {type(outcome).__name__}"
         )
-    if statistic != "t" and not isinstance(outcome, Continuous):
+    allowed = (
+        ("t", "z")
+        if isinstance(outcome, Continuous)
+        else ("wald", "pooled")
+        if isinstance(outcome, Binary)
+        else ("exponential",)
+    )
+    statistic = allowed[0] if statistic is None else statistic
+    if statistic not in allowed:
         raise ValueError(
-            f"statistic={statistic!r} applies to Continuous outcomes only (binary and "
-            "time-to-event stages use Wald z statistics)"
+            f"statistic={statistic!r} is not available for a {type(outcome).__name__} "
+            f"outcome; choose one of {allowed}"
         )
     params = simulator_for(outcome).prepare(design)
     c = np.atleast_2d(np.asarray(contrasts, dtype=float))
@@ -456,7 +502,7 @@ def sampler_for(
                     f"(0, 1): {np.round(rates, 4).tolist()}; choose another scale"
                 )
             params = dataclasses.replace(params, rates=rates)
-        return BinaryStages(params, c, round_up=round_up)
+        return BinaryStages(params, c, round_up=round_up, statistic=statistic)
     if not round_up:
         raise ValueError(
             "round_up=False (real-valued stage sizes) is available for Continuous outcomes "
