@@ -261,9 +261,10 @@ def final_analysis(
     >>> gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025)
     >>> res = final_analysis(gsd, estimates=[2.0, 3.5], standard_errors=[1.2, 1.1])
     >>> res.stage, res.outcome, res.rejected
-    (2, 'end', True)
+    (2, 'efficacy', True)
+    >>> # 1 - P(Z*_1 < 2.9626, Z*_2 < 3.1833), bivariate normal with correlation sqrt(1/2)
     >>> round(res.final_p_value, 5), [round(v, 3) for v in res.final_ci]
-    (0.00041, (1.177, 4.271))
+    (0.00173, [0.983, 4.338])
     """
     test = stage_test(sequential)
     data = _Stages(estimates, standard_errors, df, favourable)
