@@ -30,9 +30,19 @@ from trialplan.adaptive.reestimation import (
     simulate_reestimation,
 )
 from trialplan.adaptive.results import AdaptivePowerResult
+from trialplan.adaptive.selection import (
+    MAMS,
+    ArmSelection,
+    ManyToOne,
+    selection_power,
+    simulate_selection,
+)
+from trialplan.adaptive.text import protocol_paragraph
 
 __all__ = [
+    "MAMS",
     "AdaptivePowerResult",
+    "ArmSelection",
     "FinalAnalysis",
     "FisherCombination",
     "SampleSizeReestimation",
@@ -45,6 +55,10 @@ __all__ = [
     "information_for_power",
     "inverse_normal",
     "inverse_normal_weights",
+    "ManyToOne",
+    "protocol_paragraph",
+    "selection_power",
+    "simulate_selection",
     "simulate_reestimation",
     "stage_test",
 ]

@@ -41,6 +41,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Sequence
@@ -789,6 +790,7 @@ def _result(
         "sequential": sequential,
         "adaptive": plan.rule,
         "analysis": analysis,
+        "unit": sampler.unit_name,
         "expected_units": float(alt.units_sum / n_sims),
         "mcse_expected_units": float(
             math.sqrt(max(alt.units_sq / n_sims - (alt.units_sum / n_sims) ** 2, 0.0) / n_sims)
@@ -936,7 +938,7 @@ def adaptive_power(
     if selection is not None and isinstance(adaptive, selection):
         from trialplan.adaptive.selection import selection_power
 
-        return selection_power(
+        res = selection_power(
             design,
             sequential=sequential,
             adaptive=adaptive,
@@ -944,6 +946,7 @@ def adaptive_power(
             seed=seed,
             executor=executor,
         )
+        return dataclasses.replace(res, design=design)
     if not isinstance(adaptive, SampleSizeReestimation):
         raise TypeError(
             "adaptive must be tp.SampleSizeReestimation(...) or "
@@ -967,7 +970,7 @@ def adaptive_power(
         f"{design.describe()} | adaptive: {type(adaptive).__name__} on {name!r}, "
         f"{len(sequential.info_fractions)} stages | simulation, n_sims={n_sims}, seed={seed!r}"
     )
-    return simulate_reestimation(
+    res = simulate_reestimation(
         driving,
         sampler=sampler,
         null_sampler=null_sampler,
@@ -981,6 +984,7 @@ def adaptive_power(
         dropout=design.dropout_array,
         summary=summary,
     )
+    return dataclasses.replace(res, design=design)
 
 
 def _selection_type() -> type | None:
