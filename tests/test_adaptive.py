@@ -484,3 +484,17 @@ def test_adaptive_errors_name_what_is_wrong() -> None:
         run(rtms_mbi(), tp.SampleSizeReestimation(effect=-3.0), hypotheses="combination")
     with pytest.raises(ValueError, match="unfavourable"):
         run(two_arm(), tp.SampleSizeReestimation(effect=3.0))
+
+
+def test_public_adaptive_names_have_runnable_examples() -> None:
+    # Every public name of tp.adaptive carries a numpydoc docstring with a doctest (they
+    # run under --doctest-modules); the pinned tp.SampleSizeReestimation is exported.
+    import inspect
+
+    assert tp.SampleSizeReestimation is tp.adaptive.SampleSizeReestimation
+    for name in tp.adaptive.__all__:
+        obj = getattr(tp.adaptive, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            doc = inspect.getdoc(obj) or ""
+            assert "Examples\n--------" in doc, name
+            assert ">>>" in doc, name

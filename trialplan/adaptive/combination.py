@@ -51,6 +51,7 @@ from numpy.polynomial import legendre
 from scipy import optimize, special
 
 from trialplan._validation import check_open_unit
+from trialplan.sequential import GroupSequential
 from trialplan.spending import SpendingFunction
 
 __all__ = [
@@ -809,8 +810,6 @@ def stage_test(sequential: Any, *, analysis: str = "combination") -> StageTest:
     >>> test.next_critical_value(state, 0).round(4).tolist()   # (1.9686 - sqrt(.5) z1) / sqrt(.5)
     [-0.216, 1.784]
     """
-    from trialplan.sequential import GroupSequential
-
     if analysis not in ("combination", "pooled"):
         raise ValueError(f"analysis must be 'combination' or 'pooled'; got analysis={analysis!r}")
     if isinstance(sequential, FisherCombination):

@@ -50,6 +50,7 @@ from scipy import special
 
 from trialplan._validation import check_open_unit, check_real
 from trialplan.adaptive.combination import FisherCombination, stage_test
+from trialplan.sequential import crossing_probabilities
 
 __all__ = ["conditional_critical_value", "conditional_power", "information_for_power"]
 
@@ -172,8 +173,6 @@ def conditional_power(
             )
         c = float(test.next_critical_value(state, k - 1)[0])
         return np.array([float(special.ndtr(theta * math.sqrt(info[0]) - c))])
-    from trialplan.sequential import crossing_probabilities
-
     t = test.info_fractions
     w = test.weights
     spent = float(state["sum"][0])

@@ -52,6 +52,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from trialplan.adaptive.combination import FisherCombination, _fisher_exits, stage_test
+from trialplan.sequential import crossing_probabilities
 
 __all__ = ["FinalAnalysis", "final_analysis"]
 
@@ -100,6 +101,15 @@ class FinalAnalysis:
         Median-unbiased estimate of the effect (inverse normal designs).
     notes : tuple of str
         What was not computed and why.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> from trialplan.adaptive import final_analysis
+    >>> gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025)
+    >>> res = final_analysis(gsd, estimates=[0.5], standard_errors=[0.4])
+    >>> res.outcome, res.notes[0][:29]
+    ('continue', 'the trial continues after sta')
     """
 
     stage: int
@@ -417,8 +427,6 @@ def _final_p(test: Any, data: _Stages, comb: np.ndarray, stage: int, binding: bo
 
 def _tail(test: Any, observed: float, s: int, binding: bool, shift: np.ndarray) -> float:
     """P(stop for efficacy before stage s + 1, or reach it with Z*_s >= observed)."""
-    from trialplan.sequential import crossing_probabilities
-
     if s == 0:
         return float(special.ndtr(shift[0] - observed))
     upper = np.concatenate([test.upper[:s], [observed]]) - shift

@@ -58,6 +58,7 @@ from trialplan.adaptive.combination import FisherCombination, StageTest, stage_t
 from trialplan.adaptive.conditional import information_for_power
 from trialplan.adaptive.results import AdaptivePowerResult
 from trialplan.results import PowerRow
+from trialplan.simulate.runner import _seed_sequence
 from trialplan.statistic import IntersectionUnion, TestStatistic
 
 __all__ = ["SampleSizeReestimation", "adaptive_power", "simulate_reestimation"]
@@ -597,8 +598,6 @@ def simulate_reestimation(
     >>> abs(res.type_i_error["treatment vs control"] - 0.025) < 4 * 0.0035
     True
     """
-    from trialplan.simulate.runner import _seed_sequence
-
     comps = _components(statistic)
     if not isinstance(rule, SampleSizeReestimation):
         raise TypeError(f"rule must be a tp.SampleSizeReestimation(...); got adaptive={rule!r}")
@@ -938,6 +937,11 @@ def adaptive_power(
     if selection is not None and isinstance(adaptive, selection):
         from trialplan.adaptive.selection import selection_power
 
+        if hypotheses is not None or statistic is not None or analysis != "combination":
+            raise ValueError(
+                "arm selection tests every arm against the control (closed testing); it takes "
+                "no hypotheses=, statistic= or analysis="
+            )
         res = selection_power(
             design,
             sequential=sequential,

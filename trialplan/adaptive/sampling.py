@@ -35,6 +35,11 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from trialplan.simulate import simulator_for
+from trialplan.simulate.binary import BinaryParams, wald_from_counts
+from trialplan.simulate.continuous import ContinuousParams
+from trialplan.simulate.survival import SurvivalParams
+
 __all__ = ["StageDraw", "sampler_for"]
 
 
@@ -225,6 +230,12 @@ class ContinuousStages(_CellSampler):
         return np.maximum(lumped, 1e-12 * self.sd**2)
 
 
+_FORWARD = {
+    "risk_difference": lambda p: p,
+    "log_risk": np.log,
+    "log_odds": special.logit,
+    "arcsine": lambda p: 2.0 * np.arcsin(np.sqrt(p)),
+}
 _INVERSE = {
     "risk_difference": lambda x: x,
     "log_risk": np.exp,
@@ -275,8 +286,6 @@ class BinaryStages(_CellSampler):
     def stage(
         self, state: dict[str, Any], idx: np.ndarray, k: int, fraction: np.ndarray
     ) -> StageDraw:
-        from trialplan.simulate.binary import wald_from_counts
-
         rng: np.random.Generator = state["rng"]
         n = self.sizes(fraction)
         counts = rng.binomial(n.astype(np.int64), self.rates)
@@ -455,47 +464,36 @@ def sampler_for(
     """
     import dataclasses
 
-    from trialplan.binary import Binary
-    from trialplan.outcomes import Continuous
-    from trialplan.simulate import simulator_for
-    from trialplan.survival import TimeToEvent
-
     if getattr(design, "clusters", None) is not None:
         raise ValueError(
             "adaptive simulation does not model therapy groups (clusters=) yet; got "
             f"clusters={design.clusters!r} (allowed: None)"
         )
     outcome = design.outcome
-    if not isinstance(outcome, Continuous | Binary | TimeToEvent):
+    params = simulator_for(outcome).prepare(design)
+    kinds = {ContinuousParams: "Continuous", BinaryParams: "Binary", SurvivalParams: "TimeToEvent"}
+    kind = kinds.get(type(params))
+    if kind is None:
         raise TypeError(
             "adaptive simulation supports Continuous, Binary and TimeToEvent outcomes; got "
             f"an outcome of type {type(outcome).__name__}"
         )
-    allowed = (
-        ("t", "z")
-        if isinstance(outcome, Continuous)
-        else ("wald", "pooled")
-        if isinstance(outcome, Binary)
-        else ("exponential",)
-    )
+    allowed = {"Continuous": ("t", "z"), "Binary": ("wald", "pooled")}.get(kind, ("exponential",))
     statistic = allowed[0] if statistic is None else statistic
     if statistic not in allowed:
         raise ValueError(
             f"statistic={statistic!r} is not available for a {type(outcome).__name__} "
             f"outcome; choose one of {allowed}"
         )
-    params = simulator_for(outcome).prepare(design)
     c = np.atleast_2d(np.asarray(contrasts, dtype=float))
-    if isinstance(outcome, Continuous):
+    if kind == "Continuous":
         if null:
             params = dataclasses.replace(params, means=_project_null(params.means, c))
         return ContinuousStages(params, c, round_up=round_up, statistic=statistic)
-    if isinstance(outcome, Binary):
+    if kind == "Binary":
         if null:
             scale = params.scale
-            from trialplan.binary import _transform
-
-            rates = _INVERSE[scale](_project_null(_transform(params.rates, scale), c))
+            rates = _INVERSE[scale](_project_null(_FORWARD[scale](params.rates), c))
             if not np.all((rates > 0) & (rates < 1)):
                 raise ValueError(
                     f"the null rates closest to the planning rates on the {scale} scale leave "

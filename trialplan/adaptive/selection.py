@@ -59,7 +59,12 @@ from scipy import optimize, special
 from trialplan._validation import check_int, check_open_unit, did_you_mean
 from trialplan.adaptive.combination import StageTest, stage_test
 from trialplan.adaptive.results import AdaptivePowerResult
+from trialplan.adaptive.sampling import _FORWARD
 from trialplan.results import PowerRow
+from trialplan.simulate import simulator_for
+from trialplan.simulate.binary import BinaryParams, wald_from_counts
+from trialplan.simulate.continuous import ContinuousParams
+from trialplan.simulate.runner import _seed_sequence
 
 __all__ = ["MAMS", "ArmSelection", "selection_power", "simulate_selection"]
 
@@ -234,6 +239,14 @@ class ManyToOne:
         +1 when larger is better.
     sizes : numpy.ndarray
         Shape (stages, G + 1): planned participants per group and stage.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from trialplan.adaptive import ManyToOne
+    >>> data = ManyToOne("continuous", np.array([0.0, 0.3]), 1.0, "", 1, np.full((2, 2), 20.0))
+    >>> data.n_arms, data.null().values.tolist()
+    (1, [0.0, 0.0])
     """
 
     kind: str
@@ -268,8 +281,6 @@ class ManyToOne:
                 est = self.values + self.sd / np.sqrt(n) * rng.standard_normal(n.shape)
                 var = self.sd**2 / n
             else:
-                from trialplan.simulate.binary import wald_from_counts
-
                 counts = rng.binomial(
                     n.astype(np.int64), self.values, size=(size, self.values.size)
                 )
@@ -467,6 +478,12 @@ def _selection_block(plan: _SelPlan, branch: int, k_block: int) -> _SelTally:
         none_left = active & ~selected.any(axis=1)
         if np.any(none_left):  # every arm dropped: the trial stops (for futility)
             tally.futility[k] += none_left.sum()
+            final = n_total[none_left]
+            tally.n_sum += final.sum()
+            tally.n_sq += (final**2).sum()
+            keys, counts = np.unique(np.round(final, 1), return_counts=True)
+            for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+                tally.values[key] = tally.values.get(key, 0) + count
             active &= ~none_left
     tally.reject += rejected.sum(axis=0)
     tally.any_ += rejected.any(axis=1).sum()
@@ -537,8 +554,6 @@ def simulate_selection(
     >>> res.extras["fwer_global_null"] <= 0.025 + 3 * (0.025 * 0.975 / 4000) ** 0.5
     True
     """
-    from trialplan.simulate.runner import _seed_sequence
-
     if not isinstance(rule, ArmSelection):
         raise TypeError(f"rule must be a tp.adaptive.ArmSelection(...); got {rule!r}")
     test = stage_test(sequential)
@@ -662,9 +677,6 @@ def simulate_selection(
 
 def _many_to_one(design: Any, sequential: Any) -> tuple[ManyToOne, list[str], list[float]]:
     """Control and arms of a Parallel design (its control) or a factorial (reference cell)."""
-    from trialplan.binary import Binary
-    from trialplan.outcomes import Continuous
-
     if getattr(design, "clusters", None) is not None:
         raise ValueError("arm selection does not model therapy groups (clusters=) yet")
     cells = list(design.cells)
@@ -679,21 +691,20 @@ def _many_to_one(design: Any, sequential: Any) -> tuple[ManyToOne, list[str], li
     t = np.array(sequential.info_fractions)
     n = np.asarray(design.n_array, dtype=float)[idx]
     sizes = np.ceil(np.diff(t, prepend=0.0)[:, None] * n[None, :] - 1e-9)
-    if isinstance(outcome, Continuous):
-        if outcome.baseline_corr != 0.0:
+    params = simulator_for(outcome).prepare(design)
+    if isinstance(params, ContinuousParams):
+        if params.baseline_corr != 0.0:
             raise ValueError(
                 "arm selection simulates z tests of cell means (SD known, as rpact); give "
-                f"baseline_corr=0 (got {outcome.baseline_corr!r})"
+                f"baseline_corr=0 (got {params.baseline_corr!r})"
             )
-        values = np.array([outcome.means[c] for c in order], dtype=float)
-        data = ManyToOne("continuous", values, float(outcome.sd), "", outcome.favourable, sizes)
+        values = np.asarray(params.means, dtype=float)[idx]
+        data = ManyToOne("continuous", values, float(params.sd), "", outcome.favourable, sizes)
         effects = list(values[1:] - values[0])
-    elif isinstance(outcome, Binary):
-        from trialplan.binary import _transform
-
-        rates = np.array([outcome.rates[c] for c in order], dtype=float)
-        data = ManyToOne("binary", rates, math.nan, outcome.scale, outcome.favourable, sizes)
-        g = _transform(rates, outcome.scale)
+    elif isinstance(params, BinaryParams):
+        rates = np.asarray(params.rates, dtype=float)[idx]
+        data = ManyToOne("binary", rates, math.nan, params.scale, outcome.favourable, sizes)
+        g = _FORWARD[params.scale](rates)
         effects = list(g[1:] - g[0])
     else:
         raise TypeError(
@@ -1024,8 +1035,6 @@ class MAMS:
         >>> abs(sim["fwer"] - 0.05) < 4 * sim["mcse_fwer"]
         True
         """
-        from trialplan.simulate.runner import _seed_sequence
-
         mu = np.asarray(means, dtype=float)
         if mu.shape != (self.arms + 1,):
             raise ValueError(f"means needs {self.arms + 1} values (control first); got {means!r}")

@@ -25,6 +25,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from trialplan.adaptive.combination import FisherCombination
@@ -33,6 +34,13 @@ from trialplan.adaptive.results import AdaptivePowerResult
 from trialplan.adaptive.selection import ArmSelection
 
 __all__ = ["protocol_paragraph"]
+
+
+def _version() -> str:
+    try:
+        return version("trialplan")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "(development version)"
 
 
 def _pct(p: float) -> str:
@@ -197,10 +205,8 @@ def protocol_paragraph(
         "plan before the first interim."
     )
     if software:
-        from trialplan import __version__
-
         parts.append(
-            f"Operating characteristics were simulated with {software} {__version__} "
+            f"Operating characteristics were simulated with {software} {_version()} "
             f"(seed {result.seed!r})."
         )
     return " ".join(parts)
