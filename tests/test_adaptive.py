@@ -498,3 +498,10 @@ def test_public_adaptive_names_have_runnable_examples() -> None:
             doc = inspect.getdoc(obj) or ""
             assert "Examples\n--------" in doc, name
             assert ">>>" in doc, name
+
+
+def test_randomized_total_adds_the_dropout() -> None:
+    design = rtms_mbi(80).replace(dropout=0.2)
+    res = run(design, n_sims=5_000)
+    # sizes count analysed participants; 1 / (1 - 0.2) as many are randomized, per cell
+    assert res.expected_n_randomized == pytest.approx(res.expected_n / 0.8, rel=1e-9)
