@@ -235,12 +235,12 @@ def test_reestimation_matches_rpact_simulation(
 def test_naive_analysis_matches_rpact_group_sequential_simulation() -> None:
     # rpact simulates a GROUP-SEQUENTIAL design with re-estimation by pooling the stages
     # with their observed sizes; its type I error is above alpha (0.0307 at 200,000 trials).
-    res = two_arm(60, 4.0).power(
+    res = tp.adaptive.adaptive_power(
+        two_arm(60, 4.0),
         sequential=GSD2,
         adaptive=tp.SampleSizeReestimation(
             conditional_power=0.9, min_factor=1, max_factor=4, round_up=False
         ),
-        method="simulation",
         n_sims=200_000,
         seed=5,
         statistic="z",

@@ -5,7 +5,9 @@ The design's ``power()`` dispatches keyword options through the
 registered by :mod:`trialplan.sequential`.  This shim wraps that handler so
 that ``adaptive=`` travels with ``sequential=`` to
 :func:`trialplan.adaptive.reestimation.adaptive_power`.  It goes when the
-design methods take explicit keywords (issue 15, phase A).
+design methods take explicit keywords (issue 15, phase A), whose dispatch
+calls :func:`~trialplan.adaptive.reestimation.adaptive_power` itself; without
+the registry this module does nothing.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from trialplan import sequential as _sequential  # noqa: F401  (registers sequential=)
-from trialplan.designs.base import _POWER_OPTIONS
+from trialplan.designs import base as _base
 
-_sequential_handler = _POWER_OPTIONS["sequential"]
+_OPTIONS = getattr(_base, "_POWER_OPTIONS", None)
 
 
 def _sequential_or_adaptive(
@@ -38,5 +40,7 @@ def _sequential_or_adaptive(
     )
 
 
-if getattr(_sequential_handler, "__name__", "") != "_sequential_or_adaptive":
-    _POWER_OPTIONS["sequential"] = _sequential_or_adaptive
+if _OPTIONS is not None and "sequential" in _OPTIONS:
+    _sequential_handler = _OPTIONS["sequential"]
+    if getattr(_sequential_handler, "__name__", "") != "_sequential_or_adaptive":
+        _OPTIONS["sequential"] = _sequential_or_adaptive
