@@ -158,6 +158,12 @@ class AdaptivePowerResult(PowerResult):
             stages_text,
             f"method: {'; '.join(sorted(set(frame['method'])))}",
         ]
+        if "any" in self.extras and "fwer_global_null" in self.extras:
+            lines.insert(
+                3,
+                f"reject any: {self.extras['any']:.4f} | reject all: {self.extras['all']:.4f} | "
+                f"familywise error under the global null: {self.extras['fwer_global_null']:.4f}",
+            )
         return "\n".join(lines)
 
     __str__ = __repr__
