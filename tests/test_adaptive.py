@@ -375,7 +375,7 @@ def test_without_adaptation_matches_the_group_sequential_analysis() -> None:
     res = run(design, rule, n_sims=100_000, statistic="z")
     analytic = design.power("rTMS:MBI", sequential=GSD)
     assert abs(res["rTMS:MBI"] - analytic["rTMS:MBI"]) < 4 * res.mcse["rTMS:MBI"]
-    expected = analytic.extras["expected_n_total"]["rTMS:MBI"]["H1"]
+    expected = analytic.expected_n
     assert abs(res.expected_n - expected) < 4 * res.mcse_expected_n
     assert res.max_n == res.planned_n == 480
 

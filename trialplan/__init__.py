@@ -38,7 +38,7 @@ from trialplan.power import anova_power
 from trialplan.results import PowerResult, SampleSizeResult
 from trialplan.sequential import GroupSequential, SequentialSampleSizeResult
 from trialplan.spec import dump_spec, load_spec
-from trialplan.statistic import IntersectionUnion, TestStatistic
+from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
 from trialplan.survival import TimeToEvent, required_events, schoenfeld_events
 
 try:
@@ -70,6 +70,7 @@ __all__ = [
     "SampleSizeReestimation",
     "SampleSizeResult",
     "SequentialSampleSizeResult",
+    "StatisticFamily",
     "TestStatistic",
     "TimeToEvent",
     "adaptive",

@@ -9,7 +9,6 @@ inference at the final analysis (:mod:`~trialplan.adaptive.inference`) and the
 protocol paragraph (:mod:`~trialplan.adaptive.text`).
 """
 
-from trialplan.adaptive import _wiring  # noqa: F401  (design.power(adaptive=...))
 from trialplan.adaptive.combination import (
     FisherCombination,
     fisher_combination,

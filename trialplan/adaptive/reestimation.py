@@ -53,12 +53,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from trialplan._seeds import normalize_seed
 from trialplan._validation import check_int, check_open_unit, did_you_mean
 from trialplan.adaptive.combination import FisherCombination, StageTest, stage_test
 from trialplan.adaptive.conditional import information_for_power
 from trialplan.adaptive.results import AdaptivePowerResult
 from trialplan.results import PowerRow
-from trialplan.simulate.runner import _seed_sequence
 from trialplan.statistic import IntersectionUnion, TestStatistic
 
 __all__ = ["SampleSizeReestimation", "adaptive_power", "simulate_reestimation"]
@@ -637,7 +637,7 @@ def simulate_reestimation(
     t = test.info_fractions
     planned = np.diff(t, prepend=0.0)
     _check_stage_sizes(sampler, planned, rule)
-    seed_seq, record = _seed_sequence(seed)
+    seed_seq, record = normalize_seed(seed)
     if sampler.kind == "events":
         per_trial = 8 * 8 * sampler.n_total
         block = max(1, min(2048, _BLOCK_BYTES // per_trial))
@@ -932,6 +932,11 @@ def adaptive_power(
         raise ValueError(
             f"adaptive designs are evaluated by simulation; give method='simulation' "
             f"(got method={method!r})"
+        )
+    if not (hasattr(design, "cells") and hasattr(design, "n_array")):
+        raise TypeError(
+            "adaptive designs are simulated for designs of randomized cells (tp.Factorial, "
+            f"tp.Parallel); got a {type(design).__name__}"
         )
     selection = _selection_type()
     if selection is not None and isinstance(adaptive, selection):

@@ -84,6 +84,13 @@ class AdaptivePowerResult(PowerResult):
     description: str = ""
 
     def __post_init__(self) -> None:
+        # The trial's expected size is also where every sequential result keeps it.
+        extras = dict(self.extras)
+        extras.setdefault("expected_n", self.expected_n)
+        extras.setdefault(
+            "expected_n_by_hypothesis", {row.hypothesis: self.expected_n for row in self.rows}
+        )
+        object.__setattr__(self, "extras", extras)
         super().__post_init__()
         object.__setattr__(self, "type_i_error", MappingProxyType(dict(self.type_i_error)))
         object.__setattr__(

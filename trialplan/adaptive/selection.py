@@ -56,6 +56,7 @@ import pandas as pd
 from numpy.polynomial import hermite_e, legendre
 from scipy import optimize, special
 
+from trialplan._seeds import normalize_seed
 from trialplan._validation import check_int, check_open_unit, did_you_mean
 from trialplan.adaptive.combination import StageTest, stage_test
 from trialplan.adaptive.results import AdaptivePowerResult
@@ -64,7 +65,6 @@ from trialplan.results import PowerRow
 from trialplan.simulate import simulator_for
 from trialplan.simulate.binary import BinaryParams, wald_from_counts
 from trialplan.simulate.continuous import ContinuousParams
-from trialplan.simulate.runner import _seed_sequence
 
 __all__ = ["MAMS", "ArmSelection", "selection_power", "simulate_selection"]
 
@@ -568,7 +568,7 @@ def simulate_selection(
             f"every group needs at least one participant in each of the {test.n_looks} stages; "
             f"stage sizes are {data.sizes.tolist()}"
         )
-    seed_seq, record = _seed_sequence(seed)
+    seed_seq, record = normalize_seed(seed)
     block = 2048
     plan = _SelPlan(
         data=data,
@@ -1040,7 +1040,7 @@ class MAMS:
             raise ValueError(f"means needs {self.arms + 1} values (control first); got {means!r}")
         n = check_int("n", n)
         n_sims = check_int("n_sims", n_sims)
-        seq, _ = _seed_sequence(seed)
+        seq, _ = normalize_seed(seed)
         r = np.array(self.arm_ratios) * n
         r0 = np.array(self.control_ratios) * n
         upper, lower = self._bounds[0], self._bounds[1]
