@@ -513,3 +513,26 @@ def test_randomized_total_adds_the_dropout() -> None:
     res = run(design, n_sims=5_000)
     # sizes count analysed participants; 1 / (1 - 0.2) as many are randomized, per cell
     assert res.expected_n_randomized == pytest.approx(res.expected_n / 0.8, rel=1e-9)
+
+
+def test_adaptive_keyword_checks_its_companions() -> None:
+    ssr = tp.SampleSizeReestimation()
+    with pytest.raises(ValueError, match="adaptive= needs sequential="):
+        two_arm().power(adaptive=ssr, method="simulation")
+    with pytest.raises(ValueError, match="cannot be combined"):
+        two_arm().power(
+            sequential=GSD, adaptive=ssr, multiplicity=tp.Dunnett(), method="simulation"
+        )
+    with pytest.raises(ValueError, match="engine='individual' does not apply with adaptive="):
+        two_arm().power(sequential=GSD, adaptive=ssr, method="simulation", engine="individual")
+    smart = tp.SMART(
+        stage1=("a", "b"),
+        stage2=("x", "y"),
+        response_rate={"a": 0.3, "b": 0.3},
+        responder_mean={"a": 0, "b": 0},
+        nonresponder_mean={("a", "x"): 0, ("a", "y"): 0, ("b", "x"): -3, ("b", "y"): -4},
+        sd=8.0,
+        n_total=300,
+    )
+    with pytest.raises(TypeError, match="randomized cells"):
+        smart.power(sequential=GSD, adaptive=ssr, method="simulation")
