@@ -390,7 +390,9 @@ def r_reference(registry, request) -> dict[str, np.ndarray]:
         return {}
     values = {}
     for line in out.splitlines():
-        case, seconds, numbers = line.split(",", 2)
+        if line.count("|") != 2:
+            continue
+        case, seconds, numbers = line.split("|")
         registry.record(case, float(seconds), note="timed inside R, start-up excluded")
         values[case] = np.array([float(v) for v in numbers.split()])
     return values

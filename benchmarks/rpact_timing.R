@@ -1,7 +1,7 @@
 # Time R reference implementations in one R session, for benchmarks/bench_speed.py.
 #
 # Usage: Rscript benchmarks/rpact_timing.R [repeats]
-# Prints one line per case, "case,seconds,values": the best (smallest) wall time of
+# Prints one line per case, "case|seconds|values": the best (smallest) wall time of
 # one call over `repeats` timed calls after one untimed warm-up call, measured inside
 # R with proc.time(), so R's start-up and package loading are not included; values
 # are the boundaries (or sample size) the call returned, for an agreement check.
@@ -25,7 +25,7 @@ best_time <- function(f, inner = 1L) {
 }
 
 report <- function(case, seconds, values) {
-  cat(case, ",", format(seconds, digits = 6), ",",
+  cat(case, "|", format(seconds, digits = 6), "|",
       paste(format(values, digits = 10), collapse = " "), "\n", sep = "")
 }
 

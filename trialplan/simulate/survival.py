@@ -70,14 +70,23 @@ class SurvivalParams:
 def _patients(
     params: SurvivalParams, rng: np.random.Generator, size: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Observed times and event indicators, shape (size, N), cells in blocks."""
+    """Observed times and event indicators, shape (size, N), cells in blocks.
+
+    Draw order: entry times, event times, then loss times (only when some
+    cell has dropout; the loss draws come last, so skipping them leaves the
+    other draws of the block unchanged).
+    """
     lam = np.repeat(params.hazards, params.n)
     eta = np.repeat(params.dropout, params.n)
     shape = (size, lam.size)
-    entry = params.accrual * rng.random(shape)
-    event = rng.exponential(1.0, shape) / lam
-    loss = np.where(eta > 0, rng.exponential(1.0, shape) / np.where(eta > 0, eta, 1.0), np.inf)
-    censor = np.minimum(loss, params.end - entry)
+    censor = rng.random(shape)  # entry = accrual U; administrative censoring at end - entry
+    censor *= -params.accrual
+    censor += params.end
+    event = rng.exponential(1.0, shape)
+    event /= lam
+    if np.any(eta > 0):
+        loss = np.where(eta > 0, rng.exponential(1.0, shape) / np.where(eta > 0, eta, 1.0), np.inf)
+        np.minimum(loss, censor, out=censor)
     return np.minimum(event, censor), event <= censor
 
 
