@@ -404,7 +404,7 @@ def test_group_sequential(benchmark, registry, targets, r_reference, case) -> No
     build = GSD[case]
     seconds = best(benchmark, build, 20)
     gsd = build()
-    rpact = f"rpact {case.removeprefix('gsd5 ')}"
+    rpact = f"rpact {case}"
     note = ""
     if rpact in r_reference:
         ours = np.concatenate(
