@@ -292,10 +292,15 @@ class Labels:
             )
         if given:
             text += ", " + " and ".join(self._with(f, lv) for f, lv in given.items())
-        if others:
-            text += ", averaged over " + " and ".join(
-                f"{self.level(f, factors[f][1])} and {self.level(f, factors[f][0])}"
-                for f in others
+        if len(others) == 1:
+            f = others[0]
+            text += (
+                f", averaged over {self.level(f, factors[f][1])} and "
+                f"{self.level(f, factors[f][0])}"
+            )
+        elif others:
+            text += ", averaged over the levels of " + " and ".join(
+                self.factor(f) for f in others
             )
         return text
 

@@ -30,10 +30,11 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -606,7 +607,7 @@ def plan(
     >>> round(p.primary_power["MBI then rTMS vs rTMS alone"], 3)
     0.531
     """
-    if hasattr(design, "evaluate") and not hasattr(design, "power"):
+    if hasattr(design, "evaluate") and hasattr(design, "design"):  # a Spec
         changes = {
             k: v
             for k, v in dict(power=power, primary=primary, size=size).items()
@@ -627,15 +628,18 @@ def plan(
     if size == "solve":
         if target is None:
             raise ValueError("size='solve' needs the target power; give power=, e.g. 0.9")
-        sizing = analysis.sample_size(design, power=target)
+        with _setting("primary"):
+            sizing = analysis.sample_size(design, power=target)
         sized = sizing.design
         sequential = getattr(sizing, "sequential", None) or sequential
     else:
         sizing, sized = None, design
-    allocation = _allocation(sized, settings)
+    with _setting("randomization"):
+        allocation = _allocation(sized, settings)
     planned = _at(sized, allocation.analysed)
     analysis = Analysis(primary_, sequential, multiplicity)
-    powers = analysis.powers(planned, primary_)
+    with _setting("primary"):
+        powers = analysis.powers(planned, primary_)
     family = analysis.family(planned)
     shown = list(primary_) + [n for n in reported if n not in primary_]
     shown += [n for n in family if n not in shown]
@@ -665,6 +669,25 @@ def plan(
         scenario=scenario,
         source=source,
     )
+
+
+@contextlib.contextmanager
+def _setting(name: str) -> Iterator[None]:
+    """Tag a ValueError with the plan setting it concerns (``exc.setting``).
+
+    ``Spec.evaluate`` turns the tag into the TOML key of the error; a
+    randomization error is tagged with the setting its message names.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        if not hasattr(exc, "setting"):
+            setting = name
+            if name == "randomization":
+                word = str(exc).split(" ", 1)[0].split("=", 1)[0]
+                setting = f"randomization.{word}" if word in ("n", "block_sizes") else name
+            exc.setting = setting  # type: ignore[attr-defined]
+        raise
 
 
 def _check_design(design: Any) -> None:

@@ -51,6 +51,7 @@ from trialplan.spec import RandomizationPlan, SensitivityGrid, Spec
 
 __all__ = [
     "CITATIONS",
+    "LABELS",
     "describe",
     "hamd_factorial",
     "names",
@@ -353,20 +354,22 @@ def _binary_factorial(
         )
     active, sham = rtms
     mbi_treated, mbi_control = mbi
-    risk_ratio = mbi_treated / mbi_control
-    risk_difference = mbi_treated - mbi_control
+    # The ratio and the difference are rounded as a protocol states them; the rates then
+    # follow exactly (to 6 decimals), so "no interaction" on the chosen scale stays exact.
+    risk_ratio = round(mbi_treated / mbi_control, 3)
+    risk_difference = round(mbi_treated - mbi_control, 3)
     if synergy == "multiplicative":
-        with_mbi = {"sham": _rate(sham * risk_ratio), "active": _rate(active * risk_ratio)}
+        with_mbi = {"sham": round(sham * risk_ratio, 6), "active": round(active * risk_ratio, 6)}
         rule = (
-            f"MBI multiplies the rate by {risk_ratio:.3f} (no interaction on the risk-ratio scale)"
+            f"MBI multiplies the rate by {risk_ratio:g} (no interaction on the risk-ratio scale)"
         )
     else:
         with_mbi = {
-            "sham": _rate(sham + risk_difference),
-            "active": _rate(active + risk_difference),
+            "sham": round(sham + risk_difference, 6),
+            "active": round(active + risk_difference, 6),
         }
         rule = (
-            f"MBI adds {risk_difference:.3f} to the rate (no interaction on the "
+            f"MBI adds {risk_difference:g} to the rate (no interaction on the "
             "risk-difference scale)"
         )
     rates = _cells(

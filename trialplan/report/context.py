@@ -278,9 +278,20 @@ def protocol_context(plan: Any, *, spec_name: str = "protocol.toml", out_name: s
     by_name = {h["name"]: h for h in hypotheses}
     primary = [dict(by_name[n], power=pct(plan.primary_power[n])) for n in plan.primary]
     interaction = None
+    interactions = []
     if factorial and len(design.factors) > 1:
-        first = next(n for n in design.hypothesis_names if ":" in n and "|" not in n)
-        row = by_name.get(first)
+        names = [n for n in design.hypothesis_names if ":" in n and "|" not in n]
+        effects = design.power(names)
+        for name in names:
+            effect = float(effects.row(name).effect)
+            interactions.append(
+                {
+                    "short": plan.label(name).removeprefix("the "),
+                    "effect": num(effect),
+                    "zero": abs(effect) < 1e-12,
+                }
+            )
+        row = by_name.get(names[0])
         if row is not None:
             interaction = dict(row)
     sided_words = "two-sided" if design.sided == 2 else "one-sided"
@@ -308,6 +319,7 @@ def protocol_context(plan: Any, *, spec_name: str = "protocol.toml", out_name: s
         "primary": primary,
         "primary_words": words_list([h["label"] for h in primary]),
         "interaction": interaction,
+        "interactions": interactions,
         "equal_allocation": alloc.equal,
         "ratio": ratios,
         "alpha": num(design.alpha),

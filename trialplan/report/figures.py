@@ -426,7 +426,7 @@ def boundary_plot(
         low_ax.set_xlabel("Information fraction")
     else:
         ax.set_xlabel("Information fraction")
-    ax.set_title(title or "Group-sequential stopping boundaries", fontsize="medium")
+    fig.suptitle(title or "Group-sequential stopping boundaries", fontsize="medium")
     return fig
 
 
@@ -509,7 +509,7 @@ def sensitivity_heatmap(plan: Any, *, hypothesis: str | None = None, title: str 
     frame = plan.sensitivity
     name = hypothesis or plan.primary[0]
     column = "power" if "power" in frame.columns else f"power: {name}"
-    if column not in frame.columns:
+    if name not in plan.primary or column not in frame.columns:
         raise ValueError(
             f"hypothesis={name!r} is not a primary hypothesis of the plan; choose one of "
             f"{list(plan.primary)}"
@@ -855,6 +855,7 @@ def explore_heatmap(
     if annotate:
         _annotate(ax, table)
     bar = ax.figure.colorbar(image, ax=ax, label="Power")
+    _percent_axis(bar.ax)
     if target is not None:
         if len(xs) > 1 and len(ys) > 1 and np.nanmin(table) < target < np.nanmax(table):
             ax.contour(table, levels=[target], colors="white", linewidths=1.5,
@@ -923,6 +924,7 @@ def save_figure(fig: Any, stem: str | Path) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     import matplotlib
 
+    freeze_layout(fig)
     paths = []
     # Fixed metadata and SVG ids: the same design gives byte-identical files.
     with matplotlib.rc_context({"svg.hashsalt": "trialplan"}):
@@ -932,6 +934,19 @@ def save_figure(fig: Any, stem: str | Path) -> list[Path]:
             fig.savefig(path, dpi=150, metadata=metadata)
             paths.append(path)
     return paths
+
+
+def freeze_layout(fig: Any) -> None:
+    """Lay the figure out once and keep that layout, so every later save gives the same bytes.
+
+    Constrained layout runs again at every draw and moves outside legends and
+    second axes by a few hundredths of a point each time; after one draw the
+    positions are fixed and the layout engine is switched off.
+    """
+    engine = fig.get_layout_engine()
+    if engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine":
+        fig.canvas.draw()
+        fig.set_layout_engine("none")
 
 
 def _hypothesis_list(hypotheses: Any) -> tuple[str, ...]:

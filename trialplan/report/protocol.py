@@ -353,6 +353,9 @@ def _svg_text(fig: Any) -> str:
 
     import matplotlib
 
+    from trialplan.report.figures import freeze_layout
+
+    freeze_layout(fig)
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": "trialplan"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
