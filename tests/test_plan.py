@@ -298,3 +298,33 @@ def test_plan_accepts_a_spec():
     spec = tp.scenarios.state_dependent_synergy()
     assert tp.plan(spec).allocation == spec.evaluate().allocation
     assert np.isclose(tp.plan(spec, power=0.8).target, 0.8)
+
+
+# -------------------------------------------------- wrong direction, header
+def test_one_sided_test_against_better_warns_naming_hypothesis_sign_and_better():
+    # A Continuous left at its default better="lower" with a positive planned effect
+    # printed power 0.000 with no warning (issue 19).
+    arms = tp.Parallel(
+        arms=("control", "MBI"),
+        outcome=tp.Continuous(means={"control": 0.0, "MBI": 3.0}, sd=8.0),
+        n_per_arm=50, alpha=0.025, sided=1,
+    )
+    with pytest.warns(UserWarning, match=r"hypothesis 'MBI vs control': the planned effect 3 is "
+                      r"positive, but the one-sided test rejects for lower outcomes "
+                      r"\(better='lower'\)"):
+        power = arms.power()["MBI vs control"]
+    assert power < 0.025
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        arms.replace(outcome=arms.outcome.replace(better="higher")).power()  # no warning
+        arms.replace(sided=2, alpha=0.05).power()  # two-sided: no direction to be wrong in
+
+
+def test_design_header_names_the_control_arm_once():
+    arms = tp.Parallel(arms=("control", "MBI"),
+                       outcome=tp.Continuous(means={"control": 0.0, "MBI": -3.0}, sd=8.0),
+                       n_per_arm=50)
+    assert arms.describe().startswith("Parallel 2 arms vs control | ")
+    assert arms.describe().count("control") == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from functools import reduce
 from typing import Any
@@ -327,6 +328,7 @@ class CellDesign:
         if options:
             raise TypeError(f"power(method='analytic') got unexpected options {sorted(options)}")
         stats_ = self.statistics(hypotheses)
+        warn_wrong_direction(stats_, getattr(self.outcome, "better", None))
         rows = tuple(_power_row(s, self.n_total) for s in stats_)
         if hasattr(self.outcome, "extra_rows"):  # e.g. Binary: interaction on other scales
             rows += tuple(
@@ -503,6 +505,33 @@ class CellDesign:
             method="; ".join(methods),
             extras=extras,
         )
+
+
+class DirectionWarning(UserWarning):
+    """A one-sided test whose planning effect points against the outcome's ``better``."""
+
+
+def warn_wrong_direction(stats: Sequence[Any], better: str | None) -> None:
+    """Warn for one-sided tests whose planned effect favours the reference (power < alpha).
+
+    A ``Continuous`` left at ``better="lower"`` with a positive planned effect
+    printed power 0.000 with no word on why (issue 19).
+    """
+    for stat in stats:
+        parts = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
+        for part in parts:
+            if part.sided == 1 and part.favourable * part.effect < 0:
+                sign = "positive" if part.effect > 0 else "negative"
+                wanted = "lower" if part.favourable < 0 else "higher"
+                warnings.warn(
+                    f"hypothesis {stat.hypothesis!r}: the planned effect {part.effect:g} is "
+                    f"{sign}, but the one-sided test rejects for {wanted} outcomes "
+                    f"(better={better or wanted!r}), so its power is below alpha; check the "
+                    "sign of the planning values or set better=",
+                    DirectionWarning,
+                    stacklevel=4,
+                )
+                break
 
 
 def _power_row(stat: TestStatistic | IntersectionUnion, n_total: int) -> PowerRow:
