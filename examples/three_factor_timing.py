@@ -65,7 +65,10 @@ def build_spec() -> Spec:
         labels=tp.Labels(
             levels={
                 **{f: dict(v) for f, v in tp.scenarios.LABELS.levels.items()},
-                "timing": {"concurrent": "concurrent schedule", "sequential": "sequential schedule"},
+                "timing": {
+                    "concurrent": "concurrent schedule",
+                    "sequential": "sequential schedule",
+                },
             },
         ),
     )

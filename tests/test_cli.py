@@ -413,8 +413,10 @@ def test_sample_size_write_makes_protocol_and_randomize_use_the_size(tmp_path, c
     spec = spec_from_toml(path.read_text())
     assert spec.size == "fixed"
     assert path.read_text().startswith("# our trial\n")
-    assert main(["protocol", str(path), "-o", str(tmp_path / "p"), "--no-figures",
-                 "--format", "md"]) == 0
+    assert (
+        main(["protocol", str(path), "-o", str(tmp_path / "p"), "--no-figures", "--format", "md"])
+        == 0
+    )
     assert main(["randomize", str(path), "-o", str(tmp_path / "list.csv")]) == 0
     plan = spec.evaluate()
     md = (tmp_path / "p" / "protocol.md").read_text()
@@ -431,7 +433,9 @@ def test_protocol_never_replaces_files_without_force(gpower, tmp_path, capsys):
     edited.write_text("my edits")
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "would replace existing files" in err and "protocol.md" in err and "--force" in err
+    assert "would replace existing files" in err
+    assert "protocol.md" in err
+    assert "--force" in err
     assert edited.read_text() == "my edits"
     assert main([*args, "--force"]) == 0
     assert edited.read_text() != "my edits"
@@ -442,8 +446,9 @@ def test_protocol_into_the_spec_folder_keeps_the_spec(tmp_path, capsys):
     path.write_text("# my comments stay\n" + GPOWER)
     before = path.read_bytes()
     for extra in ([], ["--force"]):
-        assert main(["protocol", str(path), "-o", str(tmp_path), "--no-figures",
-                     "--format", "md", *extra]) in (0, 2)
+        assert main(
+            ["protocol", str(path), "-o", str(tmp_path), "--no-figures", "--format", "md", *extra]
+        ) in (0, 2)
         assert path.read_bytes() == before
     assert "kept" in capsys.readouterr().out
 
@@ -475,7 +480,8 @@ def test_missing_docx_writer_is_an_error_naming_the_package(gpower, tmp_path, ca
     monkeypatch.setattr(builtins, "__import__", no_docx)
     assert main(["protocol", str(gpower), "-o", str(tmp_path / "p"), "--no-figures"]) == 1
     err = capsys.readouterr().err
-    assert "python-docx" in err and "pip install 'trialplan[full]'" in err
+    assert "python-docx" in err
+    assert "pip install 'trialplan[full]'" in err
     assert not (tmp_path / "p").exists()  # nothing half-written
 
 

@@ -138,7 +138,9 @@ def check_consistency(out: Path) -> None:
     assert held == n
     # --- the randomization list: every stratum holds the protocol's counts per cell
     schedule = pd.read_csv(out / "schedule.csv", comment="#")
-    columns = [c for c in schedule.columns if c not in ("sequence",) and c not in plan.randomization.strata]
+    columns = [
+        c for c in schedule.columns if c not in ("sequence",) and c not in plan.randomization.strata
+    ]
     strata = list(plan.randomization.strata)
     groups = schedule.groupby(strata) if strata else [((), schedule)]
     n_strata = 0
@@ -150,7 +152,12 @@ def check_consistency(out: Path) -> None:
             key = cell if isinstance(cell, tuple) else (cell,)
             key = key if len(key) > 1 else key[0]
             assert found[key] == counts[label], (label, found[key], counts[label])
-    assert n_strata == max(1, int(pd.Series([len(v) for v in plan.randomization.strata.values()]).prod()) if strata else 1)
+    assert n_strata == max(
+        1,
+        int(pd.Series([len(v) for v in plan.randomization.strata.values()]).prod())
+        if strata
+        else 1,
+    )
     # --- the primary hypothesis's power: text, table, sensitivity row, curve, plan
     primary = plan.primary[0]
     label = plan.label(primary)
@@ -179,8 +186,17 @@ def check_consistency(out: Path) -> None:
         assert _percent(rows[-1]["Cumulative power"]) == value
     # --- no code identifiers in what a statistician reads
     body = md.split("## Reproducibility")[0]
-    for code in ("sham+control", "info_fraction", "stop_futility", "n_per_cell", "| MBI=",
-                 "'rTMS:MBI'", "rTMS:MBI ", "log_risk", "_h1"):
+    for code in (
+        "sham+control",
+        "info_fraction",
+        "stop_futility",
+        "n_per_cell",
+        "| MBI=",
+        "'rTMS:MBI'",
+        "rTMS:MBI ",
+        "log_risk",
+        "_h1",
+    ):
         assert code not in body, code
     assert not re.search(r"\d+\.\d+ (analysed )?participants", body)
 
@@ -202,8 +218,15 @@ def test_example_writes_its_protocol_and_list(script, example_outputs):
     code, out = example_outputs[script.stem]
     assert code == 0
     for folder in folders(script.stem, out):
-        for name in ("protocol.md", "protocol.html", "protocol.docx", "schedule.csv",
-                     "sensitivity.csv", "figures/power_curve.png", "figures/power_curve.svg"):
+        for name in (
+            "protocol.md",
+            "protocol.html",
+            "protocol.docx",
+            "schedule.csv",
+            "sensitivity.csv",
+            "figures/power_curve.png",
+            "figures/power_curve.svg",
+        ):
             assert (folder / name).exists(), folder / name
         md = (folder / "protocol.md").read_text()
         assert "## Sample size (SPIRIT 2013 item 14)" in md

@@ -68,7 +68,8 @@ def assert_standards(ax, *, legend_outside=True):
     fig = ax.figure
     title = ax.get_title() or (fig._suptitle.get_text() if fig._suptitle else "")
     assert title
-    assert ax.get_xlabel() and ax.get_ylabel()
+    assert ax.get_xlabel()
+    assert ax.get_ylabel()
     assert any(line.get_label().startswith("target power") for line in ax.get_lines())
     if legend_outside:
         fig.canvas.draw()
@@ -162,7 +163,8 @@ def test_heatmap_holds_the_power_table(plot_frame: pd.DataFrame) -> None:
     np.testing.assert_allclose(table, expected, atol=1e-9)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["40", "60"]
     assert ax.get_title().startswith("Power of rTMS:MBI (dropout = 0.2)")
-    assert ax.get_xlabel() == "n" and ax.get_ylabel() == "sd"
+    assert ax.get_xlabel() == "n"
+    assert ax.get_ylabel() == "sd"
     texts = [t.get_text() for t in ax.texts]
     assert f"{100 * expected[0][0]:.1f}%" in texts
     with pytest.raises(ValueError, match=r"one hypothesis; choose one of \['rTMS', 'rTMS:MBI'\]"):
@@ -173,8 +175,12 @@ def test_heatmap_holds_the_power_table(plot_frame: pd.DataFrame) -> None:
 
 
 def test_heatmap_draws_the_target_contour() -> None:
-    frame = tp.explore(factory, {"sd": (6.0, 8.0, 10.0), "n": (100, 200, 400)},
-                       hypotheses="rTMS:MBI", executor="serial")
+    frame = tp.explore(
+        factory,
+        {"sd": (6.0, 8.0, 10.0), "n": (100, 200, 400)},
+        hypotheses="rTMS:MBI",
+        executor="serial",
+    )
     ax = tp.explore_heatmap(frame, x="n", y="sd", target=0.8)
     assert len(ax.collections) >= 1  # the contour of 80 % power
     assert "target 80%" in ax.get_title()
@@ -233,8 +239,13 @@ def test_plan_power_curve_exact_at_another_size(plan):
 
 
 def test_boundary_plot_shades_regions_and_counts_participants():
-    gsd = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025, sided=1,
-                             futility=tp.spending.pocock(), binding=False)
+    gsd = tp.GroupSequential(
+        info_fractions=(1 / 3, 2 / 3, 1.0),
+        alpha=0.025,
+        sided=1,
+        futility=tp.spending.pocock(),
+        binding=False,
+    )
     spec = tp.scenarios.state_dependent_synergy()
     spec = spec.replace(design=spec.design.replace(alpha=0.025, sided=1), sequential=gsd)
     seq_plan = spec.evaluate()
@@ -244,9 +255,11 @@ def test_boundary_plot_shades_regions_and_counts_participants():
         seq_plan.sequential.efficacy_z.tolist()
     )
     shaded = [c.get_label() for c in top.collections]
-    assert "stop: reject H0 (efficacy)" in shaded and "stop: futility" in shaded
+    assert "stop: reject H0 (efficacy)" in shaded
+    assert "stop: futility" in shaded
     second = top.child_axes
-    assert second and second[0].get_xlabel() == "Participants analysed"
+    assert second
+    assert second[0].get_xlabel() == "Participants analysed"
     assert_standards(bottom)
     power = next(line for line in bottom.get_lines() if line.get_label() == "cumulative power")
     assert power.get_ydata()[-1] == pytest.approx(seq_plan.primary_power["rTMS:MBI"])
@@ -260,7 +273,9 @@ def test_sensitivity_heatmap_marks_the_planned_cell(plan):
     sens = plan.sensitivity
     planned = sens[sens.planned]["power"].item()
     assert planned in table
-    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert ax.get_title()
+    assert ax.get_xlabel()
+    assert ax.get_ylabel()
     assert len(ax.patches) == 1  # the outline of the planned cell
     with pytest.raises(ValueError, match="not a primary hypothesis"):
         sensitivity_heatmap(plan, hypothesis="rTMS")

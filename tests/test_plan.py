@@ -62,8 +62,13 @@ def test_allocation_rounds_the_total_not_the_cells():
     # that is 331 / 439 (ceil(307/0.93), ceil(307/0.7)); a 1:1:1:1 list randomizes the same
     # number to every cell, so every cell gets ceil(307/0.7) = 439 and the total is 1756,
     # which blocks of 4 and 8 fill.
-    alloc = allocate(cells="abcd", ratios=(1, 1, 1, 1), required=(307,) * 4,
-                     dropout=(0.07, 0.3, 0.07, 0.3), block_sizes=(4, 8))
+    alloc = allocate(
+        cells="abcd",
+        ratios=(1, 1, 1, 1),
+        required=(307,) * 4,
+        dropout=(0.07, 0.3, 0.07, 0.3),
+        block_sizes=(4, 8),
+    )
     assert alloc.randomized == (439, 439, 439, 439)
     assert alloc.n_randomized == 1756
     assert alloc.analysed == (math.floor(439 * 0.93), 307, math.floor(439 * 0.93), 307)
@@ -73,20 +78,33 @@ def test_allocation_rounds_the_total_not_the_cells():
 def test_allocation_rounds_up_to_whole_blocks():
     # 2:1:1 ratio, unit 4; 121 needed per cycle of the smallest arm -> blocks of 8 only:
     # required (60, 30, 30) with no dropout needs 30 cycles = 120, which 8s fill (15 x 8).
-    alloc = allocate(cells="abc", ratios=(2, 1, 1), required=(60, 30, 30),
-                     dropout=(0.0, 0.0, 0.0), block_sizes=(8,))
+    alloc = allocate(
+        cells="abc",
+        ratios=(2, 1, 1),
+        required=(60, 30, 30),
+        dropout=(0.0, 0.0, 0.0),
+        block_sizes=(8,),
+    )
     assert alloc.n_randomized == 120
     # 31 needed in the small arms: 31 cycles = 124, not a multiple of 8 -> 128
-    alloc = allocate(cells="abc", ratios=(2, 1, 1), required=(62, 31, 31),
-                     dropout=(0.0, 0.0, 0.0), block_sizes=(8,))
+    alloc = allocate(
+        cells="abc",
+        ratios=(2, 1, 1),
+        required=(62, 31, 31),
+        dropout=(0.0, 0.0, 0.0),
+        block_sizes=(8,),
+    )
     assert alloc.n_randomized == 128
     assert alloc.randomized == (64, 32, 32)
 
 
 def test_allocation_refuses_block_sizes_that_break_the_ratio():
-    with pytest.raises(ValueError, match=r"block_sizes must be multiples of 4.*got block_sizes=\(6,\)"):
-        allocate(cells="abcd", ratios=(1,) * 4, required=(10,) * 4, dropout=(0,) * 4,
-                 block_sizes=(6,))
+    with pytest.raises(
+        ValueError, match=r"block_sizes must be multiples of 4.*got block_sizes=\(6,\)"
+    ):
+        allocate(
+            cells="abcd", ratios=(1,) * 4, required=(10,) * 4, dropout=(0,) * 4, block_sizes=(6,)
+        )
 
 
 @settings(max_examples=60, deadline=None)
@@ -99,8 +117,13 @@ def test_allocation_invariants(required, dropout, blocks):
     k = len(dropout)
     unit = k
     blocks = tuple(b * unit // 4 for b in blocks)  # multiples of the unit
-    alloc = allocate(cells=range(k), ratios=(1,) * k, required=(required,) * k,
-                     dropout=tuple(dropout), block_sizes=blocks)
+    alloc = allocate(
+        cells=range(k),
+        ratios=(1,) * k,
+        required=(required,) * k,
+        dropout=tuple(dropout),
+        block_sizes=blocks,
+    )
     assert len(set(alloc.randomized)) == 1  # equal allocation gives equal cells
     assert alloc.n_randomized % unit == 0
     assert is_fillable(alloc.n_randomized, alloc.block_sizes)
@@ -108,9 +131,7 @@ def test_allocation_invariants(required, dropout, blocks):
     # the smallest such total: one allocation cycle fewer (in fillable steps) falls short
     smaller = alloc.n_randomized - unit
     if smaller > 0:
-        short = any(
-            math.floor(round(smaller // unit * (1 - d), 9)) < required for d in dropout
-        )
+        short = any(math.floor(round(smaller // unit * (1 - d), 9)) < required for d in dropout)
         assert short or not is_fillable(smaller, alloc.block_sizes)
 
 
@@ -121,8 +142,7 @@ def test_fillable_lengths_by_hand():
 
 
 def test_randomization_n_must_cover_the_plan():
-    spec = Spec(design=two_by_two(), primary=("rTMS:MBI",),
-                randomization=RandomizationPlan(n=200))
+    spec = Spec(design=two_by_two(), primary=("rTMS:MBI",), randomization=RandomizationPlan(n=200))
     with pytest.raises(SpecError, match=r"^randomization.n: n=200 randomizes fewer than"):
         spec.evaluate()
     bigger = spec.replace(randomization=RandomizationPlan(n=2000)).evaluate()
@@ -143,8 +163,12 @@ def test_primary_power_is_exact_at_the_expected_analysed_counts():
 
 
 def test_table_sensitivity_and_curve_show_the_primary_power():
-    plan = tp.plan(two_by_two(), power=0.9, primary="rTMS:MBI",
-                   sensitivity=tp.spec.SensitivityGrid(sd=(7.0, 9.0), effect_scale=(0.8,)))
+    plan = tp.plan(
+        two_by_two(),
+        power=0.9,
+        primary="rTMS:MBI",
+        sensitivity=tp.spec.SensitivityGrid(sd=(7.0, 9.0), effect_scale=(0.8,)),
+    )
     value = plan.primary_power["rTMS:MBI"]
     table = plan.power_table
     assert table.loc[table.hypothesis == "rTMS:MBI", "power"].item() == value
@@ -152,8 +176,9 @@ def test_table_sensitivity_and_curve_show_the_primary_power():
     assert sens.loc[sens.planned, "power"].item() == value  # planned values added to the grid
     assert sorted(sens["sd"].unique()) == [7.0, 8.0, 9.0]
     curve = plan.curve(points=9)
-    at = curve[(curve.n_randomized == plan.allocation.n_randomized)
-               & (curve.hypothesis == "rTMS:MBI")]
+    at = curve[
+        (curve.n_randomized == plan.allocation.n_randomized) & (curve.hypothesis == "rTMS:MBI")
+    ]
     assert at["power"].item() == value
 
 
@@ -186,8 +211,10 @@ def test_cohen_two_groups_through_the_plan():
     # Cohen 1988, Table 2.4.1: d = 0.5, two-sided .05, 80 %: 64 per group.
     arms = ("rTMS alone", "MBI then rTMS")
     design = tp.Parallel(
-        arms=arms, outcome=tp.Continuous(means={arms[0]: -10.0, arms[1]: -14.0}, sd=8.0),
-        n_per_arm=30, control=arms[0],
+        arms=arms,
+        outcome=tp.Continuous(means={arms[0]: -10.0, arms[1]: -14.0}, sd=8.0),
+        n_per_arm=30,
+        control=arms[0],
     )
     plan = tp.plan(design, power=0.8)
     assert plan.allocation.required == (64, 64)
@@ -196,12 +223,14 @@ def test_cohen_two_groups_through_the_plan():
 
 def test_sequential_plan_reports_the_sequential_power_and_rpact_bounds():
     with (REFERENCES / "gsd_rpact.csv").open() as f:
-        rows = [r for r in csv.DictReader(line for line in f if not line.startswith("#"))
-                if r["case"] == "asOF_k3_a025"]
+        rows = [
+            r
+            for r in csv.DictReader(line for line in f if not line.startswith("#"))
+            if r["case"] == "asOF_k3_a025"
+        ]
     rpact = [float(r["efficacy"]) for r in rows]
     gsd = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025)
-    plan = tp.plan(two_by_two(alpha=0.025, sided=1), power=0.9, primary="rTMS:MBI",
-                   sequential=gsd)
+    plan = tp.plan(two_by_two(alpha=0.025, sided=1), power=0.9, primary="rTMS:MBI", sequential=gsd)
     looks = plan.looks()
     assert looks["efficacy_z"].tolist() == pytest.approx(rpact, abs=6e-4)
     fixed = plan.design.power("rTMS:MBI")["rTMS:MBI"]
@@ -228,8 +257,9 @@ def test_multiplicity_plan_sizes_under_the_procedure():
 
 
 def test_primary_outside_the_family_is_tested_alone():
-    plan = tp.plan(two_by_two(), power=0.8, primary="rTMS:MBI",
-                   multiplicity=tp.Hochberg(["rTMS", "MBI"]))
+    plan = tp.plan(
+        two_by_two(), power=0.8, primary="rTMS:MBI", multiplicity=tp.Hochberg(["rTMS", "MBI"])
+    )
     assert plan.analysis_of("rTMS:MBI") == "single"
     assert plan.analysis_of("rTMS") == "multiplicity"
     assert plan.primary_power["rTMS:MBI"] == plan.design.power("rTMS:MBI")["rTMS:MBI"]
@@ -237,12 +267,19 @@ def test_primary_outside_the_family_is_tested_alone():
 
 def smart(**changes):
     design = tp.SMART(
-        stage1=("rTMS", "rTMS+MBI"), stage2=("continue", "augment"),
+        stage1=("rTMS", "rTMS+MBI"),
+        stage2=("continue", "augment"),
         response_rate={"rTMS": 0.4, "rTMS+MBI": 0.4},
         responder_mean={"rTMS": 4.0, "rTMS+MBI": 0.0},
-        nonresponder_mean={("rTMS", "continue"): 4.0, ("rTMS", "augment"): 4.0,
-                           ("rTMS+MBI", "continue"): 0.0, ("rTMS+MBI", "augment"): 0.0},
-        sd=8.0, n_total=100, dropout=0.1,
+        nonresponder_mean={
+            ("rTMS", "continue"): 4.0,
+            ("rTMS", "augment"): 4.0,
+            ("rTMS+MBI", "continue"): 0.0,
+            ("rTMS+MBI", "augment"): 0.0,
+        },
+        sd=8.0,
+        n_total=100,
+        dropout=0.1,
     )
     return design.replace(**changes) if changes else design
 
@@ -262,8 +299,11 @@ def test_smart_plan_splits_whole_participants_between_arms():
 
 # ------------------------------------------------------------------ schedule
 def test_schedule_counts_equal_the_plan_in_every_stratum():
-    spec = Spec(design=two_by_two(), primary=("rTMS:MBI",),
-                randomization=RandomizationPlan(strata={"site": ("A", "B", "C")}, seed=3))
+    spec = Spec(
+        design=two_by_two(),
+        primary=("rTMS:MBI",),
+        randomization=RandomizationPlan(strata={"site": ("A", "B", "C")}, seed=3),
+    )
     plan = spec.evaluate()
     frame = plan.schedule().to_frame()
     counts = frame.groupby(["site", "rTMS", "MBI"]).size()
@@ -307,11 +347,16 @@ def test_one_sided_test_against_better_warns_naming_hypothesis_sign_and_better()
     arms = tp.Parallel(
         arms=("control", "MBI"),
         outcome=tp.Continuous(means={"control": 0.0, "MBI": 3.0}, sd=8.0),
-        n_per_arm=50, alpha=0.025, sided=1,
+        n_per_arm=50,
+        alpha=0.025,
+        sided=1,
     )
-    with pytest.warns(UserWarning, match=r"hypothesis 'MBI vs control': the planned effect 3 is "
-                      r"positive, but the one-sided test rejects for lower outcomes "
-                      r"\(better='lower'\)"):
+    with pytest.warns(
+        UserWarning,
+        match=r"hypothesis 'MBI vs control': the planned effect 3 is "
+        r"positive, but the one-sided test rejects for lower outcomes "
+        r"\(better='lower'\)",
+    ):
         power = arms.power()["MBI vs control"]
     assert power < 0.025
     import warnings
@@ -323,8 +368,10 @@ def test_one_sided_test_against_better_warns_naming_hypothesis_sign_and_better()
 
 
 def test_design_header_names_the_control_arm_once():
-    arms = tp.Parallel(arms=("control", "MBI"),
-                       outcome=tp.Continuous(means={"control": 0.0, "MBI": -3.0}, sd=8.0),
-                       n_per_arm=50)
+    arms = tp.Parallel(
+        arms=("control", "MBI"),
+        outcome=tp.Continuous(means={"control": 0.0, "MBI": -3.0}, sd=8.0),
+        n_per_arm=50,
+    )
     assert arms.describe().startswith("Parallel 2 arms vs control | ")
     assert arms.describe().count("control") == 1

@@ -167,9 +167,7 @@ def test_sensitivity_row_matches_an_independent_noncentral_t(protocol):
     assert len(block.rows) == len(sens) == 8
     planned = [r for r in block.rows if r[-1] == "planned"]
     assert len(planned) == 1
-    assert percent(planned[0][-2]) == pytest.approx(
-        100 * plan.primary_power["rTMS:MBI"], abs=0.05
-    )
+    assert percent(planned[0][-2]) == pytest.approx(100 * plan.primary_power["rTMS:MBI"], abs=0.05)
 
 
 def test_gpower_reference_through_the_protocol():
@@ -238,8 +236,9 @@ def test_same_spec_same_text():
 
 
 def test_markdown_escapes_pipes_in_table_cells():
-    spec = Spec(design=design(), primary=("rTMS",),
-                labels=tp.Labels(hypotheses={"MBI": "MBI | pooled"}))
+    spec = Spec(
+        design=design(), primary=("rTMS",), labels=tp.Labels(hypotheses={"MBI": "MBI | pooled"})
+    )
     md = make_protocol(spec, figures=False).to_markdown()
     assert "| MBI \\| pooled |" in md
 
@@ -255,7 +254,9 @@ def test_sequential_protocol_reports_rpact_bounds_and_one_power():
     rpact = [float(r["efficacy"]) for r in rows]
     # non-binding futility bounds leave the efficacy bounds as rpact computes them alone
     gsd = tp.GroupSequential(
-        info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025, futility=tp.spending.pocock(),
+        info_fractions=(1 / 3, 2 / 3, 1.0),
+        alpha=0.025,
+        futility=tp.spending.pocock(),
         binding=False,
     )
     spec = Spec(
@@ -275,8 +276,9 @@ def test_sequential_protocol_reports_rpact_bounds_and_one_power():
     text = paragraph(p, "With one-sided alpha")
     seq = p.plan.primary_power["rTMS:MBI"]
     in_text = number(r"interaction has ([\d.]+)% power \(group-sequential test\)", text)
-    in_table = percent(next(r for r in table(p, "Power of each hypothesis").rows
-                            if r[1] == "primary")[-1])
+    in_table = percent(
+        next(r for r in table(p, "Power of each hypothesis").rows if r[1] == "primary")[-1]
+    )
     in_looks = percent(block.rows[-1][-1])
     in_sensitivity = percent(next(r for r in table(p, "Power with").rows if r[-1] == "planned")[-2])
     assert in_text == in_table == in_looks == in_sensitivity == pytest.approx(100 * seq, abs=0.05)
@@ -359,7 +361,8 @@ def test_binary_protocol_states_rates_and_scale():
         p, "The primary analysis will fit"
     )
     md = p.to_markdown()
-    assert "log_risk" not in md and "log risk ratio scale" in md
+    assert "log_risk" not in md
+    assert "log risk ratio scale" in md
 
 
 def test_parallel_protocol_counts_per_arm():

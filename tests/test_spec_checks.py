@@ -78,22 +78,31 @@ BROKEN = {
         "lists a level twice",
     ),
     "sequential-alpha-disagrees": (
-        ("[randomization]\n", '[analysis.sequential]\ntype = "group_sequential"\n'
-         "info_fractions = [0.5, 1.0]\nalpha = 0.01\n\n[randomization]\n"),
+        (
+            "[randomization]\n",
+            '[analysis.sequential]\ntype = "group_sequential"\n'
+            "info_fractions = [0.5, 1.0]\nalpha = 0.01\n\n[randomization]\n",
+        ),
         "analysis.sequential.alpha",
         "alpha = 0.01",
         "disagrees with the design's two-sided alpha=0.05",
     ),
     "holm-unknown-hypothesis": (
-        ("[randomization]\n", '[analysis.multiplicity]\ntype = "holm"\n'
-         'hypotheses = ["rTMS", "MBX"]\n\n[randomization]\n'),
+        (
+            "[randomization]\n",
+            '[analysis.multiplicity]\ntype = "holm"\n'
+            'hypotheses = ["rTMS", "MBX"]\n\n[randomization]\n',
+        ),
         "analysis.multiplicity.hypotheses",
         'hypotheses = ["rTMS", "MBX"]',
         "'MBX' is not a hypothesis of this design",
     ),
     "unknown-multiplicity-type": (
-        ("[randomization]\n", '[analysis.multiplicity]\ntype = "continuous"\nsd = 1.0\n'
-         "means = {a = 1.0}\n\n[randomization]\n"),
+        (
+            "[randomization]\n",
+            '[analysis.multiplicity]\ntype = "continuous"\nsd = 1.0\n'
+            "means = {a = 1.0}\n\n[randomization]\n",
+        ),
         "analysis.multiplicity.type",
         'type = "continuous"',
         "is not a multiplicity procedure",
@@ -172,8 +181,12 @@ def test_a_factor_a_stratum_and_an_arm_called_type_round_trip():
     factorial = tp.Factorial(
         factors={"type": ("a", "b"), "MBI": ("control", "MBI")},
         outcome=tp.Continuous(
-            means={("a", "control"): 0.0, ("b", "control"): 1.0, ("a", "MBI"): 1.0,
-                   ("b", "MBI"): 3.0},
+            means={
+                ("a", "control"): 0.0,
+                ("b", "control"): 1.0,
+                ("a", "MBI"): 1.0,
+                ("b", "MBI"): 3.0,
+            },
             sd=2.0,
         ),
         n_per_cell=20,
@@ -185,8 +198,9 @@ def test_a_factor_a_stratum_and_an_arm_called_type_round_trip():
         randomization=RandomizationPlan(strata={"type": ("x", "y")}),
     )
     assert spec_from_toml(spec_to_toml(stratified)) == stratified
-    arms = tp.Parallel(arms=("type", "b"), outcome=tp.Continuous(means={"type": 0, "b": 1},
-                       sd=1.0), n_per_arm=10)
+    arms = tp.Parallel(
+        arms=("type", "b"), outcome=tp.Continuous(means={"type": 0, "b": 1}, sd=1.0), n_per_arm=10
+    )
     assert spec_from_toml(spec_to_toml(arms)).design == arms
 
 

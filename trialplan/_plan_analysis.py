@@ -60,8 +60,7 @@ def default_primary(design: Any) -> tuple[str, ...]:
     if names:
         return (names[0],)
     raise ValueError(
-        "primary must name the hypothesis that sets the sample size; the design lists no "
-        "hypotheses"
+        "primary must name the hypothesis that sets the sample size; the design lists no hypotheses"
     )
 
 
@@ -134,7 +133,9 @@ class Analysis:
         out: dict[str, float] = {}
         if is_regime_design(design):
             items = regime_comparisons(design)
-            return {n: float(design.power([items[_comparison(items, n)]]).rows[0].power) for n in names}
+            return {
+                n: float(design.power([items[_comparison(items, n)]]).rows[0].power) for n in names
+            }
         sequential = [n for n in names if self.kind(design, n) == "group-sequential"]
         family = [n for n in names if self.kind(design, n) == "multiplicity"]
         fixed = [n for n in names if n not in sequential and n not in family]
@@ -196,7 +197,9 @@ class Analysis:
             return design.sample_size(power=power, comparison=items[_comparison(items, primary[0])])
         hypothesis: Any = primary[0] if len(primary) == 1 else primary
         if self.sequential is not None:
-            return design.sample_size(power=power, hypothesis=hypothesis, sequential=self.sequential)
+            return design.sample_size(
+                power=power, hypothesis=hypothesis, sequential=self.sequential
+            )
         family = self.family(design)
         if self.multiplicity is not None and all(n in family for n in primary):
             if family_of(self.multiplicity) is None and hasattr(self.multiplicity, "sample_size"):

@@ -45,7 +45,9 @@ def power_table(plan: Any) -> pd.DataFrame:
             "effect": rows["effect"].astype(float),
             "se": rows["se"].astype(float),
             "df": rows["df"].astype(float),
-            "power": [analysed.get(h, p) for h, p in zip(rows["hypothesis"], rows["power"])],
+            "power": [
+                analysed.get(h, p) for h, p in zip(rows["hypothesis"], rows["power"], strict=True)
+            ],
             "analysis": [kinds.get(h, "single") for h in rows["hypothesis"]],
         }
     )

@@ -207,7 +207,9 @@ class Allocation:
                 f"ratios; got n_randomized={n_randomized}"
             )
         cycles = n_randomized // self.unit
-        return tuple(_analysed(cycles * r, d) for r, d in zip(self.ratios, self.dropout, strict=True))
+        return tuple(
+            _analysed(cycles * r, d) for r, d in zip(self.ratios, self.dropout, strict=True)
+        )
 
     def to_frame(self, labels: Sequence[str] | None = None) -> Any:
         """One row per cell: ratio, required, randomized, expected analysed, dropout."""

@@ -119,16 +119,23 @@ def _power_parser(commands: Any) -> None:
     )
     _spec_argument(sub)
     sub.add_argument(
-        "--hypotheses", nargs="+", metavar="H",
+        "--hypotheses",
+        nargs="+",
+        metavar="H",
         help="hypotheses to report (default: the spec's [analysis] hypotheses)",
     )
     _size_argument(sub)
     sub.add_argument(
-        "--method", choices=("analytic", "simulation"),
+        "--method",
+        choices=("analytic", "simulation"),
         help="override analysis.method (simulation adds simulated powers)",
     )
-    sub.add_argument("--n-sims", type=_positive_int, metavar="N",
-                     help="simulated trials (with --method simulation)")
+    sub.add_argument(
+        "--n-sims",
+        type=_positive_int,
+        metavar="N",
+        help="simulated trials (with --method simulation)",
+    )
     sub.add_argument("--seed", type=_nonnegative_int, help="simulation seed")
     _format_argument(sub)
 
@@ -144,14 +151,21 @@ def _sample_size_parser(commands: Any) -> None:
         "protocol and randomize use it.",
     )
     _spec_argument(sub)
-    sub.add_argument("--power", type=_probability, metavar="P",
-                     help="target power (default: the spec's analysis.power)")
     sub.add_argument(
-        "--hypothesis", nargs="+", metavar="H",
+        "--power",
+        type=_probability,
+        metavar="P",
+        help="target power (default: the spec's analysis.power)",
+    )
+    sub.add_argument(
+        "--hypothesis",
+        nargs="+",
+        metavar="H",
         help="hypotheses that must all reach the target (default: the spec's analysis.primary)",
     )
     sub.add_argument(
-        "--write", action="store_true",
+        "--write",
+        action="store_true",
         help="write the size (and --hypothesis / --power) into SPEC, keeping its comments",
     )
     _format_argument(sub)
@@ -168,13 +182,19 @@ def _protocol_parser(commands: Any) -> None:
     _spec_argument(sub)
     sub.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     sub.add_argument(
-        "--format", nargs="+", choices=("md", "html", "docx"), dest="formats",
+        "--format",
+        nargs="+",
+        choices=("md", "html", "docx"),
+        dest="formats",
         help="documents to write (default: md, html and docx)",
     )
     _size_argument(sub)
     sub.add_argument("--no-figures", action="store_true", help="skip the figures")
-    sub.add_argument("--self-contained", action="store_true",
-                     help="inline the figures into the HTML page (one file to share)")
+    sub.add_argument(
+        "--self-contained",
+        action="store_true",
+        help="inline the figures into the HTML page (one file to share)",
+    )
     _force_argument(sub)
 
 
@@ -188,14 +208,25 @@ def _randomize_parser(commands: Any) -> None:
     _spec_argument(sub)
     sub.add_argument("-o", "--output", required=True, metavar="FILE", help="CSV file to write")
     sub.add_argument(
-        "--n", type=_positive_int, metavar="N",
+        "--n",
+        type=_positive_int,
+        metavar="N",
         help="participants per stratum list (at least the plan's number; default: the plan's)",
     )
     sub.add_argument("--seed", type=_nonnegative_int, help="override randomization.seed")
-    sub.add_argument("--block-sizes", type=_positive_int, nargs="+", metavar="B",
-                     help="override randomization.block_sizes")
-    sub.add_argument("--stage", type=int, choices=(1, 2),
-                     help="SMART only: list the stage-1 (default) or stage-2 randomization")
+    sub.add_argument(
+        "--block-sizes",
+        type=_positive_int,
+        nargs="+",
+        metavar="B",
+        help="override randomization.block_sizes",
+    )
+    sub.add_argument(
+        "--stage",
+        type=int,
+        choices=(1, 2),
+        help="SMART only: list the stage-1 (default) or stage-2 randomization",
+    )
     _size_argument(sub)
     _force_argument(sub)
 
@@ -288,7 +319,7 @@ def _power_text(plan: Any, frame: Any) -> str:
     how = (
         f"size solved for {100 * plan.target:.0f}% power of {', '.join(plan.primary)}"
         if plan.size == "solve"
-        else "size as written in the spec (analysis.size = \"fixed\")"
+        else 'size as written in the spec (analysis.size = "fixed")'
     )
     return f"{plan.describe()}\n{how}\n{shown.to_string(index=False)}"
 
@@ -351,7 +382,7 @@ def _cmd_sample_size(args: argparse.Namespace) -> int:
         value = getattr(sizing.design, size_key(sizing.design))
         shown = value if isinstance(value, int) else dict(value)
         print(
-            f"wrote {size_key(sizing.design)} = {shown} and analysis.size = \"fixed\" to "
+            f'wrote {size_key(sizing.design)} = {shown} and analysis.size = "fixed" to '
             f"{source.path}; protocol and randomize now use this size",
             file=sys.stderr if args.format != "table" else sys.stdout,
         )
@@ -366,16 +397,19 @@ def _sample_size_text(plan: Any) -> str:
         + ("(" + ", ".join(map(str, alloc.required)) + " per cell)"),
         f"  randomized:          {alloc.n_randomized} in blocks of "
         f"{' or '.join(map(str, alloc.block_sizes))} ("
-        + ", ".join(map(str, alloc.randomized)) + " per cell)",
+        + ", ".join(map(str, alloc.randomized))
+        + " per cell)",
         f"  expected analysed:   {alloc.n_analysed} ("
-        + ", ".join(map(str, alloc.analysed)) + " per cell, after dropout)",
+        + ", ".join(map(str, alloc.analysed))
+        + " per cell, after dropout)",
     ]
     for name, value in plan.primary_power.items():
         lines.append(f"  power of {name}: {100 * value:.1f}% ({plan.analysis_of(name)} test)")
     if plan.sequential is not None:
         looks = plan.looks()
         lines.append(
-            "  interim analyses at " + ", ".join(str(n) for n in looks["n_analysed"].iloc[:-1])
+            "  interim analyses at "
+            + ", ".join(str(n) for n in looks["n_analysed"].iloc[:-1])
             + " analysed"
         )
     lines.append(f"  method: {plan.sizing.method}")
@@ -416,8 +450,11 @@ def _cmd_randomize(args: argparse.Namespace) -> int:
     out = Path(args.output)
     _check_output(out, source.path, force=args.force)
     settings = source.spec.randomization
-    changes = {"n": args.n, "seed": args.seed,
-               "block_sizes": tuple(args.block_sizes) if args.block_sizes else None}
+    changes = {
+        "n": args.n,
+        "seed": args.seed,
+        "block_sizes": tuple(args.block_sizes) if args.block_sizes else None,
+    }
     if any(v is not None for v in changes.values()):
         from trialplan.spec import RandomizationPlan
 
@@ -435,12 +472,16 @@ def _cmd_randomize(args: argparse.Namespace) -> int:
     path = schedule.to_csv(out)
     alloc = plan.allocation
     strata = max(1, len(schedule) // max(alloc.n_randomized, 1)) if args.stage != 2 else 0
-    counts = ", ".join(f"{label} {n}" for label, n in zip(plan.cell_labels(), alloc.randomized,
-                                                          strict=True))
+    counts = ", ".join(
+        f"{label} {n}" for label, n in zip(plan.cell_labels(), alloc.randomized, strict=True)
+    )
     print(
         f"wrote {len(schedule)} assignments to {path} (seed {plan.randomization.seed}): "
-        + (f"{strata} stratum list{'s' if strata > 1 else ''} of {alloc.n_randomized} "
-           f"({counts})" if strata else "stage-2 lists")
+        + (
+            f"{strata} stratum list{'s' if strata > 1 else ''} of {alloc.n_randomized} ({counts})"
+            if strata
+            else "stage-2 lists"
+        )
     )
     return EXIT_OK
 

@@ -205,8 +205,7 @@ class Labels:
         if name.strip() == "combination":
             top = tuple(levels[1] for levels in factors.values())
             return (
-                f"the combination test ({self.cell(design, top)} against each "
-                f"treatment alone)"
+                f"the combination test ({self.cell(design, top)} against each treatment alone)"
                 if len(factors) == 2
                 else f"the combination test ({self.cell(design, top)} against each cell "
                 "lacking one of its treatments)"
@@ -228,7 +227,7 @@ class Labels:
         return f"{head} {' and '.join(parts)}"
 
     def _with(self, factor: str, level: str) -> str:
-        """"with MBI", "without MBI", "with sham rTMS"."""
+        """The condition in words: "with MBI", "without MBI", "with sham rTMS"."""
         shown = self.level(factor, level)
         if shown.startswith("no ") and level.strip().lower() in _CONTROL_WORDS:
             return f"without {shown[3:]}"
@@ -246,8 +245,9 @@ class Labels:
         >>> Labels().estimand(d, "rTMS:MBI")
         'the difference in the effect of rTMS (active rTMS vs sham rTMS) between MBI and no MBI \
 (a difference of differences)'
-        >>> Labels().estimand(d, "combination")
-        'whether active rTMS + MBI is better (lower) than both sham rTMS + MBI and active rTMS + no MBI'
+        >>> Labels().estimand(d, "combination")  # doctest: +NORMALIZE_WHITESPACE
+        'whether active rTMS + MBI is better (lower) than both sham rTMS + MBI and
+         active rTMS + no MBI'
         """
         factors = dict(getattr(design, "factors", {}) or {})
         if not factors:
@@ -268,9 +268,11 @@ class Labels:
             )
         term, _, condition = (part.strip() for part in name.partition("|"))
         terms = [t.strip() for t in term.split(":")]
-        given = dict(
-            (p.strip() for p in item.partition("=")[::2]) for item in condition.split(",")
-        ) if condition else {}
+        given = (
+            dict((p.strip() for p in item.partition("=")[::2]) for item in condition.split(","))
+            if condition
+            else {}
+        )
 
         def contrast(f: str) -> str:
             lo, hi = factors[f]
@@ -295,13 +297,10 @@ class Labels:
         if len(others) == 1:
             f = others[0]
             text += (
-                f", averaged over {self.level(f, factors[f][1])} and "
-                f"{self.level(f, factors[f][0])}"
+                f", averaged over {self.level(f, factors[f][1])} and {self.level(f, factors[f][0])}"
             )
         elif others:
-            text += ", averaged over the levels of " + " and ".join(
-                self.factor(f) for f in others
-            )
+            text += ", averaged over the levels of " + " and ".join(self.factor(f) for f in others)
         return text
 
     def _smart_hypothesis(self, name: str) -> str:

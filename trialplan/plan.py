@@ -30,34 +30,24 @@ True
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import math
-import numbers
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-
+from trialplan import _plan_build as build
 from trialplan._plan_analysis import (
     Analysis,
     default_primary,
     design_hypotheses,
-    integer_ratios,
-    is_cell_design,
     is_regime_design,
-    regime_comparisons,
 )
-from trialplan._validation import did_you_mean
-from trialplan.allocation import Allocation, RandomizationPlan, allocate, ratios_of
+from trialplan.allocation import Allocation, RandomizationPlan
 from trialplan.labels import Labels
 from trialplan.sensitivity import SensitivityGrid
 
 __all__ = ["TrialPlan", "plan"]
 
-SIZES = ("solve", "fixed")
 #: Words for the scales a binary interaction is also reported on.
 SCALE_WORDS = {
     "log_risk": "log risk ratio scale",
@@ -66,7 +56,6 @@ SCALE_WORDS = {
     "RERI": "relative excess risk due to interaction",
     "log_synergy_index": "log synergy index",
 }
-METHODS = ("analytic", "simulation")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -472,8 +461,9 @@ class TrialPlan:
         --------
         >>> import trialplan as tp
         >>> tp.scenarios.state_dependent_synergy().evaluate().describe()
-        ... # doctest: +ELLIPSIS
-        'Factorial 2x2 (rTMS x MBI) | ... randomized (... per cell), ... analysed | alpha=0.05 two-sided'
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        'Factorial 2x2 (rTMS x MBI) | ... randomized (... per cell), ... analysed |
+         alpha=0.05 two-sided'
         """
         design = self.design
         head = design.describe().split(" | ")[0]
@@ -482,7 +472,8 @@ class TrialPlan:
             f"{alloc.randomized[0]} per {'arm' if not hasattr(design, 'factors') else 'cell'}"
             if len(set(alloc.randomized)) == 1
             else ", ".join(
-                f"{label} {n}" for label, n in zip(self.cell_labels(), alloc.randomized, strict=True)
+                f"{label} {n}"
+                for label, n in zip(self.cell_labels(), alloc.randomized, strict=True)
             )
         )
         sided = "two-sided" if design.sided == 2 else "one-sided"
@@ -504,7 +495,8 @@ class TrialPlan:
         for name, value in self.primary_power.items():
             lines.append(f"  power of {name} ({self.analysis_of(name)}): {value:.4f}")
         if self.sequential is not None:
-            lines.append(f"  interim looks at {', '.join(f'{t:.3g}' for t in self.sequential.info_fractions)}")
+            looks = ", ".join(f"{t:.3g}" for t in self.sequential.info_fractions)
+            lines.append(f"  interim looks at {looks}")
         lines.append(f"  blocks {alloc.block_sizes}, seed {self.randomization.seed}")
         return "\n".join(lines)
 
@@ -609,41 +601,39 @@ def plan(
     """
     if hasattr(design, "evaluate") and hasattr(design, "design"):  # a Spec
         changes = {
-            k: v
-            for k, v in dict(power=power, primary=primary, size=size).items()
-            if v is not None
+            k: v for k, v in dict(power=power, primary=primary, size=size).items() if v is not None
         }
         spec = design.replace(**changes) if changes else design
         return spec.evaluate()
-    _check_design(design)
-    size = _check_size(size, power)
-    target = None if power is None else _check_power(power)
-    primary_ = _names("primary", primary) or default_primary(design)
-    reported = _names("hypotheses", hypotheses) or design_hypotheses(design)
+    build.check_design(design)
+    size = build.check_size(size, power)
+    target = None if power is None else build.check_power(power)
+    primary_ = build.names("primary", primary) or default_primary(design)
+    reported = build.names("hypotheses", hypotheses) or design_hypotheses(design)
     for name in primary_ + tuple(n for n in reported if n not in primary_):
-        _check_hypothesis(design, name)
-    method = _check_method(method)
+        build.check_hypothesis(design, name)
+    method = build.check_method(method)
     analysis = Analysis(primary_, sequential, multiplicity)
     settings = randomization if randomization is not None else RandomizationPlan()
     if size == "solve":
         if target is None:
             raise ValueError("size='solve' needs the target power; give power=, e.g. 0.9")
-        with _setting("primary"):
+        with build.setting("primary"):
             sizing = analysis.sample_size(design, power=target)
         sized = sizing.design
         sequential = getattr(sizing, "sequential", None) or sequential
     else:
         sizing, sized = None, design
-    with _setting("randomization"):
-        allocation = _allocation(sized, settings)
-    planned = _at(sized, allocation.analysed)
+    with build.setting("randomization"):
+        allocation = build.allocation(sized, settings)
+    planned = build.at(sized, allocation.analysed)
     analysis = Analysis(primary_, sequential, multiplicity)
-    with _setting("primary"):
+    with build.setting("primary"):
         powers = analysis.powers(planned, primary_)
     family = analysis.family(planned)
     shown = list(primary_) + [n for n in reported if n not in primary_]
     shown += [n for n in family if n not in shown]
-    grid = _full_grid(planned, sensitivity)
+    grid = build.full_grid(planned, sensitivity)
     return TrialPlan(
         design=planned,
         stated=design,
@@ -669,139 +659,3 @@ def plan(
         scenario=scenario,
         source=source,
     )
-
-
-@contextlib.contextmanager
-def _setting(name: str) -> Iterator[None]:
-    """Tag a ValueError with the plan setting it concerns (``exc.setting``).
-
-    ``Spec.evaluate`` turns the tag into the TOML key of the error; a
-    randomization error is tagged with the setting its message names.
-    """
-    try:
-        yield
-    except ValueError as exc:
-        if not hasattr(exc, "setting"):
-            setting = name
-            if name == "randomization":
-                word = str(exc).split(" ", 1)[0].split("=", 1)[0]
-                setting = f"randomization.{word}" if word in ("n", "block_sizes") else name
-            exc.setting = setting  # type: ignore[attr-defined]
-        raise
-
-
-def _check_design(design: Any) -> None:
-    if not (is_cell_design(design) or is_regime_design(design)):
-        raise TypeError(
-            "design must be a trialplan design (tp.Factorial, tp.Parallel or tp.SMART) or a "
-            f"Spec; got design={design!r}"
-        )
-
-
-def _check_size(size: Any, power: Any) -> str:
-    if size is None:
-        return "solve" if power is not None else "fixed"
-    if size not in SIZES:
-        raise ValueError(
-            f"size={size!r} is not allowed; choose 'solve' (the smallest size reaching the "
-            "target power) or 'fixed' (the design's own sizes)" + did_you_mean(str(size), SIZES)
-        )
-    return str(size)
-
-
-def _check_power(power: Any) -> float:
-    if isinstance(power, bool) or not isinstance(power, numbers.Real) or not 0 < power < 1:
-        raise ValueError(f"power must lie strictly between 0 and 1; got power={power!r}")
-    return float(power)
-
-
-def _check_method(method: Any) -> str:
-    if method not in METHODS:
-        raise ValueError(
-            f"method={method!r} is not allowed; choose 'analytic' or 'simulation'"
-            + did_you_mean(str(method), METHODS)
-        )
-    return str(method)
-
-
-def _names(name: str, value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
-        raise TypeError(f"{name} must be a hypothesis name or a list of names; got {name}={value!r}")
-    return tuple(value)
-
-
-def _check_hypothesis(design: Any, name: str) -> None:
-    if is_regime_design(design):
-        known = regime_comparisons(design)
-        if name not in known:
-            raise ValueError(
-                f"{name!r} is not a comparison of this SMART; choose from {list(known)}"
-                + did_you_mean(name, known)
-            )
-        return
-    design.hypothesis(name)
-
-
-def _allocation(design: Any, settings: RandomizationPlan) -> Allocation:
-    """Whole-block randomized counts for the analysed sizes of ``design``."""
-    if is_regime_design(design):
-        arms = tuple(design.stage1)
-        probs = design.stage1_allocation
-        ratios = integer_ratios([probs[a] for a in arms])
-        unit = sum(ratios)
-        cycles = math.ceil(design.n_total / unit)  # per-arm sizes that add up to n_total
-        required = tuple(cycles * r for r in ratios)
-        dropout = (float(design.dropout),) * len(arms)
-        cells: tuple[Any, ...] = arms
-    else:
-        cells = tuple(design.cells)
-        required = tuple(int(v) for v in np.asarray(design.n_array))
-        ratios = ratios_of(required)
-        dropout = tuple(float(d) for d in design.dropout_array)
-    return allocate(
-        cells=cells,
-        ratios=ratios,
-        required=required,
-        dropout=dropout,
-        block_sizes=settings.block_sizes,
-        n_randomized=settings.n,
-    )
-
-
-def _at(design: Any, analysed: Sequence[int]) -> Any:
-    """``design`` with these analysed sizes per cell (a SMART: their total)."""
-    if is_regime_design(design):
-        return design.replace(n_total=int(sum(analysed)))
-    return design.with_cell_sizes([int(n) for n in analysed])
-
-
-def _full_grid(design: Any, grid: SensitivityGrid | None) -> SensitivityGrid:
-    """The sensitivity grid, with the planned SD, dropout and effect scale always in it."""
-    if grid is None:
-        grid = _default_grid(design)
-    planned_sd = _planned_sd(design)
-    sd = grid.sd
-    if sd and planned_sd is not None and planned_sd not in sd:
-        sd = tuple(sorted(sd + (planned_sd,)))
-    scale = grid.effect_scale if 1.0 in grid.effect_scale else tuple(sorted(grid.effect_scale + (1.0,)))
-    return dataclasses.replace(grid, sd=sd, effect_scale=scale)
-
-
-def _planned_sd(design: Any) -> float | None:
-    sd = getattr(getattr(design, "outcome", design), "sd", None)
-    return float(sd) if isinstance(sd, numbers.Real) and not isinstance(sd, bool) else None
-
-
-def _default_grid(design: Any) -> SensitivityGrid:
-    sd = _planned_sd(design)
-    sds = () if sd is None else (0.9 * sd, sd, 1.1 * sd)
-    dropout = getattr(design, "dropout", None)
-    drops: tuple[float, ...] = ()
-    if isinstance(dropout, numbers.Real) and not isinstance(dropout, bool):
-        d = float(dropout)
-        drops = tuple(sorted({d, min(round(d + 0.1, 10), 0.9)}))
-    return SensitivityGrid(sd=tuple(round(v, 10) for v in sds), dropout=drops)

@@ -101,8 +101,10 @@ DROPOUT_CONCURRENT = 0.41  # stopped concurrent MBCT (Cavallero)
 _FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
 #: Display names of the 2x2's levels and hypotheses in the presets' protocols.
 LABELS = Labels(
-    levels={"rTMS": {"sham": "sham rTMS", "active": "active rTMS"},
-            "MBI": {"control": "no MBI", "MBI": "MBI"}},
+    levels={
+        "rTMS": {"sham": "sham rTMS", "active": "active rTMS"},
+        "MBI": {"control": "no MBI", "MBI": "MBI"},
+    },
 )
 
 
@@ -360,9 +362,7 @@ def _binary_factorial(
     risk_difference = round(mbi_treated - mbi_control, 3)
     if synergy == "multiplicative":
         with_mbi = {"sham": round(sham * risk_ratio, 6), "active": round(active * risk_ratio, 6)}
-        rule = (
-            f"MBI multiplies the rate by {risk_ratio:g} (no interaction on the risk-ratio scale)"
-        )
+        rule = f"MBI multiplies the rate by {risk_ratio:g} (no interaction on the risk-ratio scale)"
     else:
         with_mbi = {
             "sham": round(sham + risk_difference, 6),

@@ -66,7 +66,7 @@ def _grouped(labels: Sequence[str], values: Sequence[Any], fmt: Any) -> list[tup
 
 
 def _per_cell(labels: Sequence[str], values: Sequence[int], unit: str) -> str:
-    """"360 per cell" or "334 in A and B, and 252 in C and D"."""
+    """Counts per cell in words: "360 per cell" or "334 in A and B and 252 in C and D"."""
     groups = _grouped(labels, values, str)
     if len(groups) == 1:
         return f"{groups[0][0]} per {unit}"
@@ -133,8 +133,9 @@ def _outcome(plan: Any, rows: Any) -> dict[str, Any]:
         sd = outcome.sd
         context.update(
             times=[num(t) for t in outcome.times],
-            sd_text=num(sd) if isinstance(sd, int | float) else
-            "(" + ", ".join(num(v) for v in sd) + ") by visit",
+            sd_text=num(sd)
+            if isinstance(sd, int | float)
+            else "(" + ", ".join(num(v) for v in sd) + ") by visit",
             correlation_text=(
                 {"cs": "compound-symmetry", "ar1": "first-order autoregressive"}.get(
                     outcome.correlation, outcome.correlation
@@ -170,7 +171,8 @@ def _hypotheses(plan: Any, table: Any) -> list[dict[str, Any]]:
                 "name": row["hypothesis"],
                 "label": row["label"],
                 "role": row["role"],
-                "estimand": plan.estimand(row["hypothesis"]) if "(" not in row["hypothesis"]
+                "estimand": plan.estimand(row["hypothesis"])
+                if "(" not in row["hypothesis"]
                 else row["label"],
                 "effect": num(effect),
                 "zero": zero,
@@ -198,9 +200,7 @@ def _multiplicity(plan: Any, alpha_words: str) -> dict[str, Any]:
             family=words_list([plan.label(h) for h in family]),
             n_family=count(len(family)),
             primary_in_family=all(h in family for h in plan.primary),
-            outside=words_list(
-                [plan.label(h) for h in plan.hypotheses if h not in family]
-            ),
+            outside=words_list([plan.label(h) for h in plan.hypotheses if h not in family]),
         )
     context["alpha_words"] = alpha_words
     return context
@@ -233,7 +233,9 @@ def _sequential(plan: Any) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------- context
-def protocol_context(plan: Any, *, spec_name: str = "protocol.toml", out_name: str = "DIR") -> dict[str, Any]:
+def protocol_context(
+    plan: Any, *, spec_name: str = "protocol.toml", out_name: str = "DIR"
+) -> dict[str, Any]:
     """Everything the protocol templates print, formatted, for a cell-design plan."""
     import scipy
 
@@ -345,7 +347,8 @@ def protocol_context(plan: Any, *, spec_name: str = "protocol.toml", out_name: s
             {
                 "factor": plan.labels.factor(clusters.factor),
                 "level": plan.labels.level(clusters.factor, clusters.level)
-                if clusters.level else "",
+                if clusters.level
+                else "",
                 "group_size": num(clusters.group_size),
                 "icc": num(clusters.icc),
                 "design_effect": num(clusters.design_effect),

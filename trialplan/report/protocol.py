@@ -172,8 +172,12 @@ class Protocol:
         return path
 
     def targets(
-        self, directory: str | Path, *, formats: Sequence[str] | None = None,
-        stem: str = "protocol", spec_name: str | None = None,
+        self,
+        directory: str | Path,
+        *,
+        formats: Sequence[str] | None = None,
+        stem: str = "protocol",
+        spec_name: str | None = None,
     ) -> dict[str, list[Path]]:
         """The files :meth:`write` would write, by kind (nothing is written).
 
@@ -292,7 +296,8 @@ class Protocol:
         ]
         if existing and not overwrite:
             raise FileExistsError(
-                "would replace existing files: " + ", ".join(str(p) for p in existing)
+                "would replace existing files: "
+                + ", ".join(str(p) for p in existing)
                 + "; pass --force (overwrite=True) to replace them, or choose another folder"
             )
         out = Path(directory)
@@ -470,6 +475,10 @@ def make_protocol(
         "sensitivity": plan.sensitivity,
     }
     return Protocol(
-        plan=plan, spec=source, blocks=tuple(blocks), context=context, results=results,
+        plan=plan,
+        spec=source,
+        blocks=tuple(blocks),
+        context=context,
+        results=results,
         figures=figs,
     )

@@ -30,7 +30,8 @@ def plan_blocks(plan: Any, context: dict[str, Any], figures: Mapping[str, Any]) 
             Block(
                 "list",
                 items=(
-                    f"Power to reject at least one hypothesis of the family: {pct(familywise['any'])}",
+                    "Power to reject at least one hypothesis of the family: "
+                    + pct(familywise["any"]),
                     f"Power to reject every hypothesis of the family: {pct(familywise['all'])}",
                 ),
             )
@@ -105,15 +106,20 @@ def interim_blocks(plan: Any, figures: Mapping[str, Any]) -> list[Block]:
         f"{count(len(interim)).capitalize()} interim "
         f"{'analysis is' if len(interim) == 1 else 'analyses are'} planned, when "
         + words_list([str(n) for n in interim["n_analysed"]])
-        + f" participants have the primary outcome (information fractions "
+        + " participants have the primary outcome (information fractions "
         + ", ".join(num(round(t, 4)) for t in interim["info_fraction"])
         + f"), and the final analysis at {looks['n_analysed'].iloc[-1]}. The boundaries control "
         f"the {'one' if gsd.sided == 1 else 'two'}-sided type I error at alpha = {num(gsd.alpha)} "
         f"for {primary}."
     )
     blocks = [Block("heading", "Interim analyses"), Block("paragraph", text)]
-    header = ["Analysis", "Information fraction", "Participants analysed", "Efficacy bound (z)",
-              "Nominal one-sided p"]
+    header = [
+        "Analysis",
+        "Information fraction",
+        "Participants analysed",
+        "Efficacy bound (z)",
+        "Nominal one-sided p",
+    ]
     futility = gsd.futility_z is not None
     if futility:
         header.append("Futility bound (z)")

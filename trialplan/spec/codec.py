@@ -76,9 +76,7 @@ def kind_registry(kind: str | None) -> dict[str, type]:
     if kind is None:
         return everything
     prefixes = KINDS[kind]
-    return {
-        name: cls for name, cls in everything.items() if cls.__module__.startswith(prefixes)
-    }
+    return {name: cls for name, cls in everything.items() if cls.__module__.startswith(prefixes)}
 
 
 def _type_of(obj: Any, path: str) -> str:
@@ -258,9 +256,7 @@ def decode_fields(
     resolve = _cells_of(table, cells)
     mappings = mapping_parameters(cls)
     return {
-        key: decode_value(
-            value, f"{path}.{key}" if path else key, resolve, mapping=key in mappings
-        )
+        key: decode_value(value, f"{path}.{key}" if path else key, resolve, mapping=key in mappings)
         for key, value in table.items()
     }
 

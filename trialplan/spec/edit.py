@@ -61,7 +61,7 @@ def write_size(
     primary: Sequence[str] | None = None,
     power: float | None = None,
 ) -> str:
-    """Write ``design``'s size into the spec file at ``path``; return the new text.
+    r"""Write ``design``'s size into the spec file at ``path``; return the new text.
 
     Parameters
     ----------
@@ -94,7 +94,7 @@ def write_size(
     >>> from trialplan.spec import read_spec
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "trial.toml"
     >>> spec = tp.scenarios.state_dependent_synergy()
-    >>> _ = path.write_text("# my trial\\n" + tp.spec.spec_to_toml(spec))
+    >>> _ = path.write_text("# my trial\n" + tp.spec.spec_to_toml(spec))
     >>> plan = spec.evaluate()
     >>> text = write_size(path, plan.sizing.design, primary=plan.primary, power=plan.target)
     >>> text.startswith("# my trial"), read_spec(path).size

@@ -28,7 +28,9 @@ class SpecError(ValueError):
     't.toml, line 14, design.outcome.sd: must be > 0; got -1'
     """
 
-    def __init__(self, path: str, reason: str, *, line: int | None = None, source: str = "") -> None:
+    def __init__(
+        self, path: str, reason: str, *, line: int | None = None, source: str = ""
+    ) -> None:
         self.path = path
         self.reason = reason
         self.line = line

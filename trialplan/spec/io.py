@@ -293,7 +293,9 @@ def spec_from_dict(data: Mapping[str, Any]) -> Spec:
     trial = table_at(data, "trial", "")
     check_keys(trial, TRIAL_KEYS, "trial")
     kwargs.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in trial.items()})
-    kwargs["design"] = decode_object(table_at(data, "design", ""), "design", no_cells, kind="design")
+    kwargs["design"] = decode_object(
+        table_at(data, "design", ""), "design", no_cells, kind="design"
+    )
     analysis = table_at(data, "analysis", "")
     check_keys(analysis, ANALYSIS_KEYS, "analysis")
     for key, value in analysis.items():

@@ -290,7 +290,7 @@ def _check_sequential(spec: Spec) -> None:
     if not (hasattr(gsd, "info_fractions") and hasattr(gsd, "alpha")):
         raise SpecError(
             "analysis.sequential",
-            f"must be a tp.GroupSequential (type = \"group_sequential\"); got {gsd!r}",
+            f'must be a tp.GroupSequential (type = "group_sequential"); got {gsd!r}',
         )
     design = spec.design
     design_level = design.alpha / design.sided
