@@ -355,6 +355,10 @@ def _cmd_sample_size(args: argparse.Namespace) -> int:
     import pandas as pd
 
     source = _Source(args.spec)
+    if args.write:
+        from trialplan.spec.edit import require_tomlkit
+
+        require_tomlkit()  # before any work: say what is missing first
     spec = source.with_options("--hypothesis", primary=args.hypothesis)
     spec = _override(spec, "--power", power=args.power, size="solve")
     plan = source.evaluate(spec)

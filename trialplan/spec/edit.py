@@ -21,7 +21,7 @@ from trialplan.spec.codec import encode_value
 from trialplan.spec.errors import SpecError
 from trialplan.spec.text import decode
 
-__all__ = ["size_key", "write_size"]
+__all__ = ["require_tomlkit", "size_key", "write_size"]
 
 _SIZE_KEYS = ("n_per_cell", "n_per_arm", "n_total")
 
@@ -43,7 +43,14 @@ def size_key(design: Any) -> str:
     raise TypeError(f"{type(design).__name__} has no size parameter among {_SIZE_KEYS}")
 
 
-def _tomlkit() -> Any:
+def require_tomlkit() -> Any:
+    """The tomlkit module, or an ImportError naming the package and the extra that has it.
+
+    Examples
+    --------
+    >>> require_tomlkit().__name__
+    'tomlkit'
+    """
     try:
         import tomlkit
     except ImportError as exc:
@@ -102,7 +109,7 @@ def write_size(
     >>> read_spec(path).design.n_per_cell == plan.sizing.design.n_per_cell
     True
     """
-    tomlkit = _tomlkit()
+    tomlkit = require_tomlkit()
     path = Path(path)
     text = decode(path.read_bytes(), path.name)
     bom = path.read_bytes().startswith(b"\xef\xbb\xbf")
