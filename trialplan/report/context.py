@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from trialplan.report.formatting import num, p_value, pct, people, share, z
+from trialplan.report.formatting import fraction, num, p_value, pct, people, share, z
 
 __all__ = ["protocol_context"]
 
@@ -206,6 +206,14 @@ def _multiplicity(plan: Any, alpha_words: str) -> dict[str, Any]:
     return context
 
 
+def _first_sentence(text: str) -> str:
+    """ "Group-sequential design with ..." as a sentence of the protocol, up to its first stop."""
+    first = text.split(". The maximum information", 1)[0].rstrip(".")
+    if first.startswith("Group-sequential design"):
+        first = "The trial uses a group-sequential design" + first[len("Group-sequential design") :]
+    return first + "."
+
+
 def _sequential(plan: Any) -> dict[str, Any] | None:
     gsd = plan.sequential
     if gsd is None:
@@ -215,10 +223,13 @@ def _sequential(plan: Any) -> dict[str, Any] | None:
     fixed = getattr(plan.sizing, "n_total_fixed", None) if plan.sizing is not None else None
     futility = gsd.futility_z
     return {
-        "describe": gsd.describe(),
+        # the design's first sentence (looks, alpha, spending); its second compares
+        # information with a fixed design at the target power, which the plan's
+        # numbers (analysed at the plan, not at the target) would contradict
+        "describe": _first_sentence(gsd.describe()),
         "n_looks": count(gsd.n_looks),
         "n_interim": count(gsd.n_looks - 1),
-        "fractions": [num(round(t, 4)) for t in gsd.info_fractions],
+        "fractions": [fraction(t) for t in gsd.info_fractions],
         "interim_people": [str(n) for n in looks["n_analysed"].iloc[:-1]],
         "final_people": str(looks["n_analysed"].iloc[-1]),
         "efficacy_z": [z(v) for v in gsd.efficacy_z],

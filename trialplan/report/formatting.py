@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["num", "p_value", "pct", "people", "share", "z"]
+__all__ = ["fraction", "num", "p_value", "pct", "people", "share", "z"]
 
 
 def num(value: Any) -> str:
@@ -42,10 +42,10 @@ def pct(value: Any) -> str:
     Examples
     --------
     >>> pct(0.9), pct(0.999996), pct(1.0), pct(0.00001), pct(0.0)
-    ('90.0%', '>99.9%', '100.0%', '<0.1%', '0.0%')
+    ('90.0%', '>99.9%', '>99.9%', '<0.1%', '0.0%')
     """
     value = float(value)
-    if 0.9995 <= value < 1:
+    if value >= 0.9995:  # computed power is never exactly 100 %
         return ">99.9%"
     if 0 < value < 0.0005:
         return "<0.1%"
@@ -56,6 +56,17 @@ def share(value: Any) -> str:
     """A proportion the user chose (dropout, target power), as a short percent."""
     percent = 100 * float(value)
     return f"{percent:.0f}%" if abs(percent - round(percent)) < 1e-9 else f"{percent:.3g}%"
+
+
+def fraction(value: Any) -> str:
+    """An information fraction: three significant digits ("0.333", "1").
+
+    Examples
+    --------
+    >>> fraction(1 / 3), fraction(1.0), fraction(0.5)
+    ('0.333', '1', '0.5')
+    """
+    return f"{float(value):.3g}"
 
 
 def z(value: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from trialplan.report.blocks import Block, lines, paragraphs
 from trialplan.report.context import count, procedure_words, words_list
-from trialplan.report.formatting import num, p_value, pct, people, share, z
+from trialplan.report.formatting import fraction, num, p_value, pct, people, share, z
 
 __all__ = ["plan_blocks"]
 
@@ -107,7 +107,7 @@ def interim_blocks(plan: Any, figures: Mapping[str, Any]) -> list[Block]:
         f"{'analysis is' if len(interim) == 1 else 'analyses are'} planned, when "
         + words_list([str(n) for n in interim["n_analysed"]])
         + " participants have the primary outcome (information fractions "
-        + ", ".join(num(round(t, 4)) for t in interim["info_fraction"])
+        + ", ".join(fraction(t) for t in interim["info_fraction"])
         + f"), and the final analysis at {looks['n_analysed'].iloc[-1]}. The boundaries control "
         f"the {'one' if gsd.sided == 1 else 'two'}-sided type I error at alpha = {num(gsd.alpha)} "
         f"for {primary}."
@@ -132,7 +132,7 @@ def interim_blocks(plan: Any, figures: Mapping[str, Any]) -> list[Block]:
         last = int(row["look"]) == len(looks)
         cells = [
             "final" if last else f"interim {int(row['look'])}",
-            num(round(float(row["info_fraction"]), 4)),
+            fraction(row["info_fraction"]),
             str(int(row["n_analysed"])),
             z(row["efficacy_z"]),
             p_value(row["efficacy_p"]),
