@@ -17,6 +17,7 @@ The analysis of a hypothesis is one of
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -194,7 +195,10 @@ class Analysis:
                     f"primary={primary}: a SMART is sized for one comparison; name one"
                 )
             items = regime_comparisons(design)
-            return design.sample_size(power=power, comparison=items[_comparison(items, primary[0])])
+            item = items[_comparison(items, primary[0])]
+            if "hypothesis" in inspect.signature(design.sample_size).parameters:
+                return design.sample_size(power=power, hypothesis=item)
+            return design.sample_size(power=power, comparison=item)  # before issue 15
         hypothesis: Any = primary[0] if len(primary) == 1 else primary
         if self.sequential is not None:
             return design.sample_size(
