@@ -207,7 +207,7 @@ def _multiplicity(plan: Any, alpha_words: str) -> dict[str, Any]:
 
 
 def _first_sentence(text: str) -> str:
-    """ "Group-sequential design with ..." as a sentence of the protocol, up to its first stop."""
+    """The design's first sentence ("Group-sequential design with ...") as protocol text."""
     first = text.split(". The maximum information", 1)[0].rstrip(".")
     if first.startswith("Group-sequential design"):
         first = "The trial uses a group-sequential design" + first[len("Group-sequential design") :]
@@ -244,21 +244,8 @@ def _sequential(plan: Any) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------- context
-def protocol_context(
-    plan: Any, *, spec_name: str = "protocol.toml", out_name: str = "DIR"
-) -> dict[str, Any]:
-    """Everything the protocol templates print, formatted, for a cell-design plan."""
-    import scipy
-
-    from trialplan import __version__
-
-    design = plan.design
-    table = plan.power_table
+def _cells(plan: Any, outcome: dict[str, Any]) -> list[dict[str, Any]]:
     alloc = plan.allocation
-    outcome = _outcome(plan, table)
-    labels = plan.cell_labels()
-    factorial = hasattr(design, "factors")
-    unit = "cell" if factorial else "arm"
     values = _cell_values(plan, outcome["kind"])
     cells = [
         {
@@ -269,79 +256,73 @@ def protocol_context(
             "dropout": share(d),
         }
         for label, value, r, a, d in zip(
-            labels, values, alloc.randomized, alloc.analysed, alloc.dropout, strict=True
+            plan.cell_labels(),
+            values,
+            alloc.randomized,
+            alloc.analysed,
+            alloc.dropout,
+            strict=True,
         )
     ]
     if outcome["kind"] == "time_to_event":
-        events = design.expected_events()
+        events = plan.design.expected_events()
         for cell, c in zip(alloc.cells, cells, strict=True):
             c["events"] = people(events[cell])
         outcome["events_total"] = people(sum(events.values()))
+    return cells
+
+
+def _factors(plan: Any) -> list[dict[str, str]]:
     factors = []
-    if factorial:
-        for f, (lo, hi) in design.factors.items():
-            shown = plan.labels.factor(f)
-            factors.append(
-                {
-                    "name": shown,
-                    "words": f"{shown} ({plan.labels.level(f, hi)} vs {plan.labels.level(f, lo)})",
-                }
-            )
-    hypotheses = _hypotheses(plan, table)
-    by_name = {h["name"]: h for h in hypotheses}
-    primary = [dict(by_name[n], power=pct(plan.primary_power[n])) for n in plan.primary]
-    interaction = None
+    for f, (lo, hi) in getattr(plan.design, "factors", {}).items():
+        shown = plan.labels.factor(f)
+        contrast = f"{plan.labels.level(f, hi)} vs {plan.labels.level(f, lo)}"
+        factors.append({"name": shown, "words": f"{shown} ({contrast})"})
+    return factors
+
+
+def _interactions(plan: Any, by_name: Mapping[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+    """The first interaction's row (CONSORT item) and every interaction's planned value."""
+    design = plan.design
+    if len(getattr(design, "factors", {})) < 2:
+        return None, []
+    names = [n for n in design.hypothesis_names if ":" in n and "|" not in n]
+    effects = design.power(names)
     interactions = []
-    if factorial and len(design.factors) > 1:
-        names = [n for n in design.hypothesis_names if ":" in n and "|" not in n]
-        effects = design.power(names)
-        for name in names:
-            effect = float(effects.row(name).effect)
-            interactions.append(
-                {
-                    "short": plan.label(name).removeprefix("the "),
-                    "effect": num(effect),
-                    "zero": abs(effect) < 1e-12,
-                }
-            )
-        row = by_name.get(names[0])
-        if row is not None:
-            interaction = dict(row)
-    sided_words = "two-sided" if design.sided == 2 else "one-sided"
-    alpha_words = f"{sided_words} alpha = {num(design.alpha)}"
-    ratios = ":".join(map(str, alloc.ratios))
-    mcse = None
-    if plan.method == "simulation":
-        mcse = p_value(np.nanmax(table["mcse"].to_numpy(dtype=float)))
-    clusters = getattr(design, "clusters", None)
-    drops = [float(d) for d in alloc.dropout]
-    equal_required = len(set(alloc.required)) == 1
+    for name in names:
+        effect = float(effects.row(name).effect)
+        interactions.append(
+            {
+                "short": plan.label(name).removeprefix("the "),
+                "effect": num(effect),
+                "zero": abs(effect) < 1e-12,
+            }
+        )
+    first = by_name.get(names[0])
+    return (dict(first) if first is not None else None), interactions
+
+
+def _clustering(plan: Any) -> dict[str, str] | None:
+    clusters = getattr(plan.design, "clusters", None)
+    if clusters is None:
+        return None
     return {
-        "title": plan.title or "Sample size and statistical analysis plan",
-        "kind": "factorial" if factorial else "parallel",
-        "unit": unit,
-        "shape": "x".join("2" for _ in design.factors) if factorial else "",
-        "n_cells": count(len(cells)),
-        "factors": factors,
-        "cells": cells,
-        "control": plan.labels.arm(design.control) if getattr(design, "control", None) else "",
-        "outcome": outcome,
-        "outcome_label": plan.outcome_label,
-        "timepoint": plan.timepoint,
-        "hypotheses": hypotheses,
-        "primary": primary,
-        "primary_words": words_list([h["label"] for h in primary]),
-        "interaction": interaction,
-        "interactions": interactions,
+        "factor": plan.labels.factor(clusters.factor),
+        "level": plan.labels.level(clusters.factor, clusters.level) if clusters.level else "",
+        "group_size": num(clusters.group_size),
+        "icc": num(clusters.icc),
+        "design_effect": num(clusters.design_effect),
+    }
+
+
+def _allocation_words(plan: Any, unit: str) -> dict[str, Any]:
+    alloc = plan.allocation
+    labels = plan.cell_labels()
+    drops = [float(d) for d in alloc.dropout]
+    return {
         "equal_allocation": alloc.equal,
-        "ratio": ratios,
-        "alpha": num(design.alpha),
-        "combination_level": num(design.alpha / design.sided),
-        "alpha_words": alpha_words,
-        "sided_words": sided_words,
-        "size": plan.size,
-        "target": share(plan.target) if plan.target is not None else None,
-        "required_per_cell": str(alloc.required[0]) if equal_required else None,
+        "ratio": ":".join(map(str, alloc.ratios)),
+        "required_per_cell": str(alloc.required[0]) if len(set(alloc.required)) == 1 else None,
         "required_text": _per_cell(labels, alloc.required, unit),
         "required_total": str(alloc.n_required),
         "n_randomized": str(alloc.n_randomized),
@@ -352,29 +333,17 @@ def protocol_context(
         "dropout_zero": not any(drops),
         "dropout_text": _dropout_text(labels, drops),
         "blocks": words_list([str(b) for b in alloc.block_sizes]),
-        "multiplicity": _multiplicity(plan, alpha_words),
-        "sequential": _sequential(plan),
-        "clustering": (
-            {
-                "factor": plan.labels.factor(clusters.factor),
-                "level": plan.labels.level(clusters.factor, clusters.level)
-                if clusters.level
-                else "",
-                "group_size": num(clusters.group_size),
-                "icc": num(clusters.icc),
-                "design_effect": num(clusters.design_effect),
-            }
-            if clusters is not None
-            else None
-        ),
-        "simulation": (
-            {"n_sims": str(plan.n_sims), "seed": str(plan.seed), "max_mcse": mcse}
-            if plan.method == "simulation"
-            else None
-        ),
-        "method": "; ".join(dict.fromkeys(_methods(plan))),
+    }
+
+
+def environment(plan: Any, *, spec_name: str, out_name: str) -> dict[str, Any]:
+    """Versions, seeds and the command that regenerates the protocol (reproducibility)."""
+    import scipy
+
+    from trialplan import __version__
+
+    return {
         "version": __version__,
-        "sources": list(plan.sources),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
@@ -382,6 +351,60 @@ def protocol_context(
         "randomization_seed": str(plan.randomization.seed),
         "spec_name": spec_name,
         "out_name": out_name,
+    }
+
+
+def protocol_context(
+    plan: Any, *, spec_name: str = "protocol.toml", out_name: str = "DIR"
+) -> dict[str, Any]:
+    """Everything the protocol templates print, formatted, for a cell-design plan."""
+    design = plan.design
+    table = plan.power_table
+    outcome = _outcome(plan, table)
+    factorial = hasattr(design, "factors")
+    unit = "cell" if factorial else "arm"
+    cells = _cells(plan, outcome)
+    hypotheses = _hypotheses(plan, table)
+    by_name = {h["name"]: h for h in hypotheses}
+    primary = [dict(by_name[n], power=pct(plan.primary_power[n])) for n in plan.primary]
+    interaction, interactions = _interactions(plan, by_name)
+    sided_words = "two-sided" if design.sided == 2 else "one-sided"
+    alpha_words = f"{sided_words} alpha = {num(design.alpha)}"
+    simulation = None
+    if plan.method == "simulation":
+        mcse = p_value(np.nanmax(table["mcse"].to_numpy(dtype=float)))
+        simulation = {"n_sims": str(plan.n_sims), "seed": str(plan.seed), "max_mcse": mcse}
+    return {
+        "title": plan.title or "Sample size and statistical analysis plan",
+        "kind": "factorial" if factorial else "parallel",
+        "unit": unit,
+        "shape": "x".join("2" for _ in design.factors) if factorial else "",
+        "n_cells": count(len(cells)),
+        "factors": _factors(plan),
+        "cells": cells,
+        "control": plan.labels.arm(design.control) if getattr(design, "control", None) else "",
+        "outcome": outcome,
+        "outcome_label": plan.outcome_label,
+        "timepoint": plan.timepoint,
+        "hypotheses": hypotheses,
+        "primary": primary,
+        "primary_words": words_list([h["label"] for h in primary]),
+        "interaction": interaction,
+        "interactions": interactions,
+        "alpha": num(design.alpha),
+        "combination_level": num(design.alpha / design.sided),
+        "alpha_words": alpha_words,
+        "sided_words": sided_words,
+        "size": plan.size,
+        "target": share(plan.target) if plan.target is not None else None,
+        **_allocation_words(plan, unit),
+        "multiplicity": _multiplicity(plan, alpha_words),
+        "sequential": _sequential(plan),
+        "clustering": _clustering(plan),
+        "simulation": simulation,
+        "method": "; ".join(dict.fromkeys(_methods(plan))),
+        "sources": list(plan.sources),
+        **environment(plan, spec_name=spec_name, out_name=out_name),
     }
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from trialplan.report.blocks import Block, paragraphs
-from trialplan.report.context import count, words_list
+from trialplan.report.context import count, environment, words_list
 from trialplan.report.formatting import num, pct, share
 from trialplan.report.sections import (
     closing_blocks,
@@ -24,10 +21,6 @@ __all__ = ["smart_blocks", "smart_context"]
 
 def smart_context(plan: Any, *, spec_name: str, out_name: str) -> dict[str, Any]:
     """Everything the SMART templates print, formatted."""
-    import scipy
-
-    from trialplan import __version__
-
     design = plan.design
     labels = plan.labels
     alloc = plan.allocation
@@ -86,21 +79,14 @@ def smart_context(plan: Any, *, spec_name: str, out_name: str) -> dict[str, Any]
         "n_analysed": str(alloc.n_analysed),
         "dropout_text": f"dropout of {share(design.dropout)}",
         "dropout_zero": design.dropout == 0,
-        "method": str(row.get("analysis", "")) and _method(plan),
-        "version": __version__,
+        "method": _method(plan),
         "sources": list(plan.sources),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "spec_hash": "",
         "simulation": (
             {"n_sims": str(plan.n_sims), "seed": str(plan.seed)}
             if plan.method == "simulation"
             else None
         ),
-        "randomization_seed": str(plan.randomization.seed),
-        "spec_name": spec_name,
-        "out_name": out_name,
+        **environment(plan, spec_name=spec_name, out_name=out_name),
     }
 
 
