@@ -39,7 +39,7 @@ from trialplan.report.figures import explore_curves, explore_heatmap
 from trialplan.results import PowerResult, SampleSizeResult
 from trialplan.sequential import GroupSequential, SequentialSampleSizeResult
 from trialplan.spec import dump_spec, load_spec
-from trialplan.statistic import IntersectionUnion, TestStatistic
+from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
 from trialplan.survival import TimeToEvent, required_events, schoenfeld_events
 
 try:
@@ -71,6 +71,7 @@ __all__ = [
     "Repeated",
     "SampleSizeResult",
     "SequentialSampleSizeResult",
+    "StatisticFamily",
     "TestStatistic",
     "TimeToEvent",
     "TrialPlan",
