@@ -1,10 +1,11 @@
 """How a plan sizes its design and computes power under its analysis.
 
-One place that knows the designs' calling conventions (cell designs and the
-SMART), so that :mod:`trialplan.plan` and everything built on it never test a
-design's type: a design is a *cell design* when it has cells it can resize
-(``cells``, ``with_cell_sizes``), a *regime design* (SMART) when it has stage-1
-arms and embedded regimes (``stage1``, ``regimes``).
+One place that knows how the plan calls the designs' shared protocol
+(``design_kind``, ``hypothesis_names``, ``primary``, ``power``,
+``sample_size``), so that :mod:`trialplan.plan` and everything built on it
+never test a design's type: a *cell design* (``design_kind`` "factorial" or
+"parallel") has cells it can resize, a *regime design* (``design_kind``
+"smart") randomizes stage-1 arms and embeds regimes.
 
 The analysis of a hypothesis is one of
 
@@ -17,34 +18,28 @@ The analysis of a hypothesis is one of
 
 from __future__ import annotations
 
-import inspect
-import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import reduce
 from typing import Any
-
-from trialplan._validation import did_you_mean
 
 __all__ = ["Analysis", "is_cell_design", "is_regime_design"]
 
 
 def is_cell_design(design: Any) -> bool:
     """True for designs whose cells can be resized (factorial, parallel arms)."""
-    return hasattr(design, "cells") and hasattr(design, "with_cell_sizes")
+    return getattr(design, "design_kind", "") in ("factorial", "parallel")
 
 
 def is_regime_design(design: Any) -> bool:
     """True for a SMART: stage-1 arms, stage-2 options and embedded regimes."""
-    return hasattr(design, "stage1") and hasattr(design, "regimes")
+    return getattr(design, "design_kind", "") == "smart"
 
 
 def design_hypotheses(design: Any) -> tuple[str, ...]:
     """The design's default hypotheses (a SMART: the comparisons its power table prints)."""
-    if is_regime_design(design):
-        return tuple(regime_comparisons(design))
     names = getattr(design, "hypothesis_names", None)
     return tuple(names) if names is not None else ()
 
@@ -63,12 +58,6 @@ def default_primary(design: Any) -> tuple[str, ...]:
     raise ValueError(
         "primary must name the hypothesis that sets the sample size; the design lists no hypotheses"
     )
-
-
-def regime_comparisons(design: Any) -> dict[str, Any]:
-    """A SMART's comparison names (as its power table prints them) to what ``power`` takes."""
-    items: list[Any] = ["stage1", *itertools.combinations(design.regimes, 2)]
-    return {design.power([item]).rows[0].hypothesis: item for item in items}
 
 
 def family_of(procedure: Any) -> tuple[str, ...] | None:
@@ -132,11 +121,6 @@ class Analysis:
         """Power of each named hypothesis of ``design`` under this analysis."""
         names = list(dict.fromkeys(names))
         out: dict[str, float] = {}
-        if is_regime_design(design):
-            items = regime_comparisons(design)
-            return {
-                n: float(design.power([items[_comparison(items, n)]]).rows[0].power) for n in names
-            }
         sequential = [n for n in names if self.kind(design, n) == "group-sequential"]
         family = [n for n in names if self.kind(design, n) == "multiplicity"]
         fixed = [n for n in names if n not in sequential and n not in family]
@@ -164,13 +148,6 @@ class Analysis:
                 power[name] = float(result[name])
                 mcse[name] = float(result.mcse[name])
 
-        if is_regime_design(design):
-            items = regime_comparisons(design)
-            for name in names:
-                result = design.power([items[_comparison(items, name)]], **options)
-                power[name] = float(result.rows[0].power)
-                mcse[name] = float(next(iter(result.mcse.values())))
-            return power, mcse
         sequential = [n for n in names if self.kind(design, n) == "group-sequential"]
         family = [n for n in names if self.kind(design, n) == "multiplicity"]
         fixed = [n for n in names if n not in sequential and n not in family]
@@ -189,16 +166,8 @@ class Analysis:
     def sample_size(self, design: Any, *, power: float) -> Any:
         """The smallest design (allocation kept) at which every primary reaches ``power``."""
         primary = list(self.primary)
-        if is_regime_design(design):
-            if len(primary) != 1:
-                raise ValueError(
-                    f"primary={primary}: a SMART is sized for one comparison; name one"
-                )
-            items = regime_comparisons(design)
-            item = items[_comparison(items, primary[0])]
-            if "hypothesis" in inspect.signature(design.sample_size).parameters:
-                return design.sample_size(power=power, hypothesis=item)
-            return design.sample_size(power=power, comparison=item)  # before issue 15
+        if is_regime_design(design) and len(primary) != 1:
+            raise ValueError(f"primary={primary}: a SMART is sized for one comparison; name one")
         hypothesis: Any = primary[0] if len(primary) == 1 else primary
         if self.sequential is not None:
             return design.sample_size(
@@ -218,12 +187,3 @@ class Analysis:
 def _named_family(procedure: Any) -> list[str] | None:
     family = family_of(procedure)
     return list(family) if family is not None else None
-
-
-def _comparison(items: Mapping[str, Any], name: str) -> str:
-    if name not in items:
-        raise ValueError(
-            f"{name!r} is not a comparison of this SMART; choose from {list(items)}"
-            + did_you_mean(name, items)
-        )
-    return name

@@ -15,7 +15,6 @@ from trialplan._plan_analysis import (
     integer_ratios,
     is_cell_design,
     is_regime_design,
-    regime_comparisons,
 )
 from trialplan._validation import did_you_mean
 from trialplan.allocation import Allocation, RandomizationPlan, allocate, ratios_of
@@ -91,8 +90,9 @@ def names(name: str, value: Any) -> tuple[str, ...]:
 
 
 def check_hypothesis(design: Any, name: str) -> None:
+    """Raise (naming the choices) unless ``name`` is a hypothesis of ``design``."""
+    known = tuple(getattr(design, "hypothesis_names", ()))
     if is_regime_design(design):
-        known = regime_comparisons(design)
         if name not in known:
             raise ValueError(
                 f"{name!r} is not a comparison of this SMART; choose from {list(known)}"

@@ -15,19 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialplan._plan_analysis import is_regime_design, regime_comparisons
+from trialplan._plan_analysis import is_regime_design
 
 __all__ = ["curve_frame", "expected_n", "looks_frame", "sensitivity_frame"]
 
 
 # ------------------------------------------------------------------ power table
 def _fixed_rows(plan: Any, names: list[str]) -> pd.DataFrame:
-    design = plan.design
-    if is_regime_design(design):
-        items = regime_comparisons(design)
-        frames = [design.power([items[n]]).to_frame() for n in names]
-        return pd.concat(frames, ignore_index=True)
-    return design.power(names).to_frame()
+    return plan.design.power(names).to_frame()
 
 
 def power_table(plan: Any) -> pd.DataFrame:

@@ -178,7 +178,8 @@ class Labels:
         factors = getattr(design, "factors", None)
         if factors and isinstance(cell, tuple) and len(cell) == len(factors):
             return " + ".join(self.level(f, lv) for f, lv in zip(factors, cell, strict=True))
-        if isinstance(cell, tuple) and len(cell) == 2 and hasattr(design, "stage2"):
+        smart = getattr(design, "design_kind", "") == "smart"
+        if isinstance(cell, tuple) and len(cell) == 2 and smart:
             return self.regime(cell)
         return self.arm(str(cell))
 
@@ -194,7 +195,7 @@ class Labels:
         factors = dict(getattr(design, "factors", {}) or {})
         if factors:
             return self._factorial_hypothesis(design, name, factors)
-        if hasattr(design, "stage2"):
+        if getattr(design, "design_kind", "") == "smart":
             return self._smart_hypothesis(name)
         first, sep, second = name.partition(" vs ")
         if sep:
@@ -252,7 +253,7 @@ class Labels:
         factors = dict(getattr(design, "factors", {}) or {})
         if not factors:
             first, sep, second = name.partition(" vs ")
-            if sep and not hasattr(design, "stage2"):
+            if sep and getattr(design, "design_kind", "") != "smart":
                 return f"the difference between {self.arm(first)} and {self.arm(second)}"
             return self.hypothesis(design, name)
         if name.strip() == "combination":

@@ -49,6 +49,8 @@ from trialplan.sensitivity import SensitivityGrid
 __all__ = ["TrialPlan", "plan"]
 
 #: Words for the scales a binary interaction is also reported on.
+#: What a randomized unit of each kind of design is called.
+_UNIT = {"factorial": "cell", "parallel": "arm", "smart": "first-stage treatment"}
 SCALE_WORDS = {
     "log_risk": "log risk ratio scale",
     "log_odds": "log odds ratio scale",
@@ -469,7 +471,7 @@ class TrialPlan:
         head = design.describe().split(" | ")[0]
         alloc = self.allocation
         per = (
-            f"{alloc.randomized[0]} per {'arm' if not hasattr(design, 'factors') else 'cell'}"
+            f"{alloc.randomized[0]} per {_UNIT.get(design.design_kind, 'cell')}"
             if len(set(alloc.randomized)) == 1
             else ", ".join(
                 f"{label} {n}"

@@ -361,7 +361,7 @@ def protocol_context(
     design = plan.design
     table = plan.power_table
     outcome = _outcome(plan, table)
-    factorial = hasattr(design, "factors")
+    factorial = design.design_kind == "factorial"
     unit = "cell" if factorial else "arm"
     cells = _cells(plan, outcome)
     hypotheses = _hypotheses(plan, table)

@@ -258,7 +258,7 @@ def _sequence_sentence(plan: Any) -> str:
     ratio = ":".join(map(str, plan.allocation.ratios))
     labels = plan.cell_labels()
     k = len(labels)
-    if hasattr(plan.design, "factors"):
+    if plan.design.design_kind == "factorial":
         what = f"the {count(k)} cells of the factorial ({words_list(labels)})"
     elif plan.is_regime_design:
         what = f"one of the {count(k)} first-stage treatments ({words_list(labels)})"

@@ -147,7 +147,7 @@ def encode_object(obj: Any, path: str, *, with_type: bool = True) -> dict[str, A
 
 def _separator(obj: Any) -> str:
     """Cell labels join levels with "+" (factorials) or "/" (SMART regimes)."""
-    return "/" if hasattr(obj, "stage1") and hasattr(obj, "stage2") else "+"
+    return "/" if getattr(obj, "design_kind", "") == "smart" else "+"
 
 
 def label(key: Any, sep: str = "+") -> str:

@@ -145,7 +145,7 @@ def _is_inline(item: Any) -> bool:
 
 
 def _separator(design: Any) -> str:
-    return "/" if hasattr(design, "stage1") and hasattr(design, "stage2") else "+"
+    return "/" if getattr(design, "design_kind", "") == "smart" else "+"
 
 
 def _replace(path: Path, text: str) -> None:
