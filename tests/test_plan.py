@@ -375,3 +375,20 @@ def test_design_header_names_the_control_arm_once():
     )
     assert arms.describe().startswith("Parallel 2 arms vs control | ")
     assert arms.describe().count("control") == 1
+
+
+def test_curve_leaves_out_hypotheses_without_an_effect():
+    # No power is stated for a zero effect, in the figure either (it is the test's size).
+    additive = two_by_two(
+        means={
+            ("sham", "control"): 0.0,
+            ("active", "control"): -3.0,
+            ("sham", "MBI"): -2.0,
+            ("active", "MBI"): -5.0,
+        }
+    )
+    plan = tp.plan(additive, power=0.9, primary="rTMS")
+    assert plan.power_table.set_index("hypothesis").loc["rTMS:MBI", "effect"] == 0
+    names = set(plan.curve(points=5)["hypothesis"])
+    assert "rTMS:MBI" not in names
+    assert {"rTMS", "MBI", "combination"} <= names

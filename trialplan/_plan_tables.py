@@ -223,9 +223,14 @@ def curve_frame(plan: Any, *, points: int = 41) -> pd.DataFrame:
 
 
 def _curve_names(plan: Any) -> list[str]:
-    """Primary hypotheses first, then the min test, then the other reported ones: five at most."""
+    """Primary hypotheses first, then the min test, then the other reported ones: five at most.
+
+    Hypotheses without a planned effect are left out: their "power" is the test's size.
+    """
     names = list(plan.primary)
-    others = [h for h in plan.hypotheses if h not in names and "(" not in h]
+    table = plan.power_table
+    zero = set(table.loc[table["effect"].abs() < 1e-12, "hypothesis"])  # no power to draw
+    others = [h for h in plan.hypotheses if h not in names and "(" not in h and h not in zero]
     combination = [h for h in others if h == "combination"]
     rest = [h for h in others if h != "combination"]
     return (names + combination + rest)[: max(5, len(names))]
