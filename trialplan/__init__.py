@@ -8,6 +8,7 @@ from importlib.metadata import version as _version
 
 from trialplan import (
     _pickle,  # noqa: F401  (registers pickling of frozen mappings)
+    adaptive,
     boundaries,
     randomization,
     report,
@@ -16,6 +17,7 @@ from trialplan import (
     spending,
     synergy,
 )
+from trialplan.adaptive import SampleSizeReestimation
 from trialplan.assurance import AssuranceResult, NormalPrior, PosteriorRule
 from trialplan.binary import Binary
 from trialplan.designs import SMART, Factorial, Parallel
@@ -69,12 +71,14 @@ __all__ = [
     "PosteriorRule",
     "PowerResult",
     "Repeated",
+    "SampleSizeReestimation",
     "SampleSizeResult",
     "SequentialSampleSizeResult",
     "StatisticFamily",
     "TestStatistic",
     "TimeToEvent",
     "TrialPlan",
+    "adaptive",
     "anova_power",
     "boundaries",
     "dump_spec",
