@@ -23,7 +23,8 @@ from trialplan.binary import Binary
 from trialplan.designs import SMART, Factorial, Parallel
 from trialplan.designs.clustering import Clustering
 from trialplan.dunnett import Dunnett
-from trialplan.explore import explore, explore_curves, explore_heatmap
+from trialplan.explore import explore
+from trialplan.labels import Labels
 from trialplan.longitudinal import Repeated
 from trialplan.multiplicity import (
     Bonferroni,
@@ -34,7 +35,9 @@ from trialplan.multiplicity import (
     Holm,
 )
 from trialplan.outcomes import Continuous
+from trialplan.plan import TrialPlan, plan
 from trialplan.power import anova_power
+from trialplan.report.figures import explore_curves, explore_heatmap
 from trialplan.results import PowerResult, SampleSizeResult
 from trialplan.sequential import GroupSequential, SequentialSampleSizeResult
 from trialplan.spec import dump_spec, load_spec
@@ -62,6 +65,7 @@ __all__ = [
     "Hochberg",
     "Holm",
     "IntersectionUnion",
+    "Labels",
     "NormalPrior",
     "Parallel",
     "PosteriorRule",
@@ -73,6 +77,7 @@ __all__ = [
     "StatisticFamily",
     "TestStatistic",
     "TimeToEvent",
+    "TrialPlan",
     "adaptive",
     "anova_power",
     "boundaries",
@@ -81,6 +86,7 @@ __all__ = [
     "explore_curves",
     "explore_heatmap",
     "load_spec",
+    "plan",
     "randomization",
     "report",
     "required_events",
