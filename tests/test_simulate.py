@@ -696,3 +696,12 @@ def test_a_design_simulated_again_reuses_its_family_and_gives_the_same_numbers(
     other = two_by_two(n_per_cell=20)  # equal but another object: derived afresh
     assert counts(other.power(method="simulation", n_sims=3000, seed=4)) == counts(first)
     assert calls == [None]
+
+
+def test_products_cut_below_blas_threading_equal_one_product() -> None:
+    from trialplan.simulate.runner import _SINGLE_THREAD_PRODUCT, _product
+
+    rng = np.random.default_rng(2)
+    weights = rng.normal(size=(10, 4))
+    values = rng.normal(size=(3 * _SINGLE_THREAD_PRODUCT // 40 + 17, 4))  # several slices
+    np.testing.assert_allclose(_product(weights, values), weights @ values.T, rtol=1e-13)
