@@ -34,6 +34,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -305,8 +306,26 @@ def start(script: Path, *args: object, **env: str) -> subprocess.Popen:
     )
 
 
+def count_entries(cache: Path) -> int:
+    """Entries in the cache (0 before its table exists); never creates the file.
+
+    Read-write: after a kill mid-transaction, the reader rolls the hot journal back.
+    """
+    if not cache.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(f"file:{cache}?mode=rw", uri=True)) as conn:
+        conn.execute("PRAGMA busy_timeout = 60000")
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE name = 'scenarios'")
+        if tables.fetchone() is None:
+            return 0
+        return conn.execute("SELECT COUNT(*) FROM scenarios").fetchone()[0]
+
+
 def valid_entries(cache: Path) -> dict[str, dict]:
-    with contextlib.closing(sqlite3.connect(cache)) as conn:
+    if count_entries(cache) == 0:
+        return {}
+    with contextlib.closing(sqlite3.connect(f"file:{cache}?mode=rw", uri=True)) as conn:
+        conn.execute("PRAGMA busy_timeout = 60000")
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         total = conn.execute("SELECT COUNT(*) FROM scenarios").fetchone()[0]
     raw = stored(cache)
@@ -371,9 +390,14 @@ def test_kills_at_random_moments_lose_and_tear_nothing(tmp_path: Path) -> None:
     cache, go = tmp_path / "runs.sqlite", tmp_path / "go"
     go.touch()
     n_sd = 8
-    for delay in (1.6, 2.0, 2.4, 2.8):  # after import (~1.5 s), while scenarios are written
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        before = count_entries(cache)
         writer = start(script, cache, go, n_sd, PAUSE="0.1")
-        time.sleep(delay)
+        deadline = time.monotonic() + 120
+        while count_entries(cache) == before and time.monotonic() < deadline:
+            time.sleep(0.01)  # wait until this writer is storing scenarios
+        time.sleep(float(rng.uniform(0.0, 0.15)))  # then kill it at a random moment
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=60)
         valid_entries(cache)  # after every kill: a consistent file, only valid entries
