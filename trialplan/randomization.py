@@ -84,6 +84,8 @@ __all__ = [
 
 Treatment = Hashable
 _RESERVED_COLUMNS = ("sequence", "block", "block_size")
+#: Most rows a schedule may hold (a list is built in memory, about 100 bytes a row).
+_MAX_ROWS = 10**7
 #: Columns of the minimization audit log besides the factors and treatment columns.
 _LOG_COLUMNS = ("participant", "preferred", "u", "rule", "assigned")
 
@@ -383,6 +385,8 @@ def _check_block_sizes(block_sizes: Any, units: _Units) -> tuple[int, ...]:
             f"e.g. (4, 8); got block_sizes={block_sizes!r}"
         )
     sizes = tuple(check_int("block_sizes", b) for b in block_sizes)
+    if max(sizes) > _MAX_ROWS:
+        raise ValueError(f"block_sizes must be at most {_MAX_ROWS:,}; got block_sizes={sizes!r}")
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"block_sizes lists a size twice: {sizes!r}")
     for where, ratios in units.ratio_sets().items():
@@ -850,6 +854,12 @@ def permuted_blocks(
     sizes = _check_block_sizes(block_sizes, units)
     probs = _check_block_probs(block_probs, sizes)
     strata_ = _check_strata(strata, units)
+    n_lists = math.prod(len(levels) for levels in strata_.values())
+    if (n + max(sizes)) * n_lists > _MAX_ROWS:  # n=2**62 used to exhaust the memory
+        raise ValueError(
+            f"n={n} per stratum over {n_lists} strata would list more than {_MAX_ROWS:,} "
+            "assignments; n is the most participants one stratum can enrol"
+        )
     root = _check_seed(seed)
     rows: list[tuple[Any, ...]] = []
     variables = tuple(strata_)

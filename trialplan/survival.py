@@ -396,7 +396,15 @@ def schoenfeld_events(
     level = check_open_unit("alpha", alpha) / check_sided(sided)
     p = check_open_unit("allocation", allocation)
     z = stats.norm.isf(level) + stats.norm.ppf(target)
-    return float(z**2 / (p * (1.0 - p) * math.log(hr) ** 2))
+    with np.errstate(over="ignore", divide="ignore"):
+        events = float(z**2 / (p * (1.0 - p) * math.log(hr) ** 2))
+    if not math.isfinite(events):
+        raise ValueError(
+            "the events needed overflow the float range: alpha, power, hazard_ratio and "
+            f"allocation are too extreme (alpha={alpha!r}, power={power!r}, "
+            f"hazard_ratio={hazard_ratio!r}, allocation={allocation!r})"
+        )
+    return events
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -503,6 +511,11 @@ def required_events(design: Any, *, power: float, hypothesis: str) -> EventsResu
     unit_var = float(contrast_covariance(contrast, de / share)[0, 0])  # times 1/D
     level = design.alpha / design.sided
     crit = critical_value(level, math.inf)
+    if target <= design.alpha:
+        raise ValueError(
+            f"power must exceed the test's type I error alpha={design.alpha:g} (with no "
+            f"events at all a test rejects that often); got power={power!r}"
+        )
 
     # One-sided tests look in the favourable direction: favourable = -1 for time to
     # event (a log hazard ratio below 0 is a benefit), so the oriented effect is
