@@ -467,7 +467,7 @@ def _check_cache(cache: Any) -> Path | None:
     if path.is_dir():
         raise ValueError(
             f"cache must be a file, not a directory; got cache={str(cache)!r} "
-            "(e.g. cache='explore.jsonl')"
+            "(e.g. cache='explore.sqlite')"
         )
     return path
 
