@@ -48,10 +48,8 @@ import trialplan as tp
 from trialplan import _linalg
 from trialplan.explore import scenario_seed
 from trialplan.multiplicity import JointStatistics
-from trialplan.simulate import block_length, simulator_for
+from trialplan.simulate import block_length
 from trialplan.simulate import clustered_repeated as clustered_repeated_module
-from trialplan.simulate import repeated as repeated_module
-from trialplan.simulate.clustered_binary import group_delivered_simulator
 from trialplan.simulate.sequential import simulate_sequential
 
 SEED = 2026
@@ -148,11 +146,7 @@ def many_to_one() -> tp.Parallel:
 # -------------------------------------------------------------- first blocks
 def runner_block(design: Any, engine: str) -> list[Any]:
     """Block 0 of ``design.power(method="simulation", seed=SEED, engine=engine)``."""
-    sim = (
-        group_delivered_simulator(design)
-        if getattr(design, "clusters", None) is not None
-        else simulator_for(design.outcome)
-    )
+    sim = design.simulator()
     params = sim.prepare(design)
     rng = np.random.default_rng(np.random.SeedSequence(SEED, spawn_key=(0,)))
     size = block_length(sim, params, engine)
@@ -282,7 +276,7 @@ PINNED = {
     "groups-survival-individual": "85c727c7b13b6c73",
     "groups-repeated-individual": "f1deceac4ed6ff53",
     "multiplicity-joint": "e9cedd4a39d17347",
-    "smart": "99b6e6d392ce0986",
+    "smart": "f22819f1a367bd21",  # SMART trials drawn by the block runner since main (item 3)
     "sequential-t": "bbabebb739607d32",
     "sequential-z": "0392a50c29df0e6a",
     "sequential-ancova": "303f4b60188222b1",
@@ -378,10 +372,10 @@ def other_bases(seed: int = 99) -> Iterator[None]:
         (scipy.linalg, "eigh", sp_eigh),
         (scipy.linalg, "svd", lambda a, *x, **k: svd_turned(real_sp_svd, a, *x, **k)),
     ] + [
+        # every module that imported the factor, wherever the simulators live
         (module, "psd_cholesky", cholesky_other_way)
-        for module in (_linalg, repeated_module, clustered_repeated_module)
-        + tuple(m for m in (sys.modules.get("trialplan.multiplicity"),) if m is not None)
-        if hasattr(module, "psd_cholesky")
+        for name, module in sorted(sys.modules.items())
+        if name.startswith("trialplan") and hasattr(module, "psd_cholesky")
     ]
     with pytest.MonkeyPatch.context() as mp:
         for module, name, value in patches:
@@ -433,7 +427,7 @@ def test_the_emulated_first_block_is_the_runners() -> None:
     # block 0 as emulated here is the one design.power(method="simulation") uses: the
     # rejection rate of rTMS over the emulated block equals the runner's power
     design = continuous()
-    sim = simulator_for(design.outcome)
+    sim = design.simulator()
     params = sim.prepare(design)
     size = block_length(sim, params, "exact")
     rng = np.random.default_rng(np.random.SeedSequence(SEED, spawn_key=(0,)))

@@ -29,6 +29,7 @@ from trialplan.designs.base import (
     _cell_parameter,
     check_cell_sizes,
     check_dropout,
+    check_primary,
     check_size_list,
 )
 from trialplan.hypotheses import Hypothesis
@@ -68,6 +69,10 @@ class Parallel(CellDesign):
     dropout : float or mapping of str to float, default 0.0
         Expected proportion lost per arm; ``n_per_arm`` counts analysed
         participants and ``ceil(n / (1 - dropout))`` are randomized.
+    primary : str or sequence of str, optional
+        The hypotheses ``sample_size()`` sizes when no ``hypothesis`` is
+        named (checked against the design's hypotheses, with the closest
+        name suggested); without it ``sample_size()`` asks for one.
 
     Raises
     ------
@@ -104,6 +109,9 @@ class Parallel(CellDesign):
     alpha: float = 0.05
     sided: int = 2
     dropout: float | Mapping[str, float] = 0.0
+    primary: Sequence[str] | None = None
+
+    design_kind = "parallel"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arms", _check_arms(self.arms))
@@ -131,6 +139,9 @@ class Parallel(CellDesign):
                 f"N={self.n_total} with {len(self.arms)} arms gives df={model.df:g}; use at "
                 f"least {math.ceil((len(self.arms) + 2) / len(self.arms))} per arm"
             )
+        object.__setattr__(
+            self, "primary", check_primary(self, self.primary, lambda n: self.hypothesis(n).name)
+        )
 
     # ----------------------------------------------------------------- cells
     @property
