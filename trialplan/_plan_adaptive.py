@@ -147,6 +147,16 @@ def check_adaptive(
             "adaptive.hypothesis",
         )
     outcome = type(getattr(design, "outcome", None)).__name__
+    if outcome not in ("Continuous", "Binary"):
+        raise _tagged(
+            ValueError(
+                "an adaptive plan re-estimates participants per cell for a Continuous or Binary "
+                f"outcome; this design has a {outcome} outcome (a time-to-event design "
+                "re-estimates events, which design.power(sequential=..., adaptive=..., "
+                "method='simulation') simulates but a plan does not word yet)"
+            ),
+            "adaptive",
+        )
     if adaptive.sd != "planned" and (
         outcome != "Continuous" or getattr(design.outcome, "baseline_corr", 0.0) != 0.0
     ):

@@ -839,8 +839,11 @@ a.maximum.randomized
     cache: dict[str, Any] = {}
     maximum = None
     if adaptive is not None:
-        with build.setting("adaptive"):
+        try:
             cache["adaptive_result"] = analysis.adaptive_result(planned)
+        except ValueError as exc:  # the rule's stated effect, or a stage too small to analyse
+            exc.setting = "adaptive.effect" if "effect" in str(exc) else "adaptive"  # type: ignore[attr-defined]
+            raise
         with build.setting("randomization"):
             maximum = maximum_allocation(allocation, sequential.info_fractions, adaptive, settings)
     with build.setting("primary"):

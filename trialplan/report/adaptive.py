@@ -49,12 +49,12 @@ def _factor(value: float) -> str:
 def _rule_effect(plan: Any) -> str:
     """At which effect the conditional power is computed, in words."""
     rule = plan.adaptive
-    short = plan.label(plan.primary[0]).removeprefix("the ")
     if rule.effect == "observed":
-        return f"the {short} observed at the interim (all data so far)"
+        return "the effect observed at the interim (all data so far)"
     if rule.effect == "planned":
-        return f"the planned {short} ({num(plan.power_table.iloc[0]['effect'])})"
-    return f"an assumed {short} of {num(rule.effect)}"
+        effect = plan.design.power([plan.primary[0]]).row(plan.primary[0]).effect
+        return f"the planned effect ({num(effect)})"
+    return f"an assumed effect of {num(rule.effect)}"
 
 
 def _sd_words(plan: Any) -> str:
@@ -113,6 +113,9 @@ def adaptive_context(plan: Any, unit: str) -> dict[str, Any]:
         "stage2_planned_text": _per_cell(
             labels, [p - i for p, i in zip(planned, interim, strict=True)], unit
         ),
+        "stage2_smallest_text": _per_cell(
+            labels, [m - i for m, i in zip(smallest, interim, strict=True)], unit
+        ),
         "stage2_largest_text": _per_cell(
             labels, [m - i for m, i in zip(largest, interim, strict=True)], unit
         ),
@@ -152,6 +155,7 @@ def adaptive_context(plan: Any, unit: str) -> dict[str, Any]:
         "type_i_mcse": f"{100 * null['reject_mcse']:.1f}",
         "gs_power": pct(fixed_gs),
         "enlarged": pct(planning["enlarged"]),
+        "later": "the second stage" if len(t) == 2 else "a later stage",
         "enlarged_h0": pct(null["enlarged"]),
         "expected": people(planning["expected_n"]),
         "expected_randomized": people(planning["expected_n_randomized"]),
