@@ -49,12 +49,13 @@ def _factor(value: float) -> str:
 def _rule_effect(plan: Any) -> str:
     """At which effect the conditional power is computed, in words."""
     rule = plan.adaptive
+    label = plan.label(plan.primary[0])
     if rule.effect == "observed":
-        return "the effect observed at the interim (all data so far)"
+        return f"the effect observed for {label} at the interim (all data so far)"
     if rule.effect == "planned":
         effect = plan.design.power([plan.primary[0]]).row(plan.primary[0]).effect
-        return f"the planned effect ({num(effect)})"
-    return f"an assumed effect of {num(rule.effect)}"
+        return f"the planned effect for {label} ({num(effect)})"
+    return f"an assumed effect of {num(rule.effect)} for {label}"
 
 
 def _sd_words(plan: Any) -> str:
