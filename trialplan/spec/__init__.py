@@ -56,15 +56,6 @@ Every section but ``[design]`` is optional::
     [analysis.sequential]         # optional: a tp.GroupSequential
     [analysis.multiplicity]       # optional: tp.Holm, tp.Bonferroni, ...
 
-    [adaptive]                    # optional: sample-size re-estimation at the interims
-    type = "sample_size_reestimation"   # may be left out (the one a plan resolves)
-    conditional_power = 0.9       # of [analysis.sequential] (one-sided)
-    effect = "observed"           # "observed", "planned" or a value on the analysis scale
-    min_factor = 1.0              # the next stage is min..max x its planned size
-    max_factor = 2.0
-    promising_zone = [0.36, 0.8]  # optional (Mehta & Pocock 2011)
-    sd = "planned"                # or "blinded", "blinded_adjusted" (Kieser & Friede 2003)
-
     [randomization]               # tp.randomization.permuted_blocks settings
     block_sizes = [4, 8]          # multiples of the sum of the allocation ratios
     seed = 2026
@@ -90,6 +81,19 @@ arguments, so designs and outcomes added to trialplan are read and written
 without changes here.  Tuple-keyed mappings (cells) are written with the
 labels ``"level+level"`` used in the protocol text (SMART regimes:
 ``"stage1/stage2"``, e.g. ``"rTMS+MBI/augment"``).
+
+An optional ``[adaptive]`` table re-estimates the sample size at the
+interims of ``[analysis.sequential]`` (a one-sided ``tp.GroupSequential``;
+one primary hypothesis; see :func:`trialplan.plan.plan`)::
+
+    [adaptive]                    # a tp.SampleSizeReestimation
+    type = "sample_size_reestimation"   # may be left out (the one a plan resolves)
+    conditional_power = 0.9
+    effect = "observed"           # "observed", "planned" or a value on the analysis scale
+    min_factor = 1.0              # the next stage is min..max x its planned size
+    max_factor = 2.0
+    promising_zone = [0.36, 0.8]  # optional (Mehta & Pocock 2011)
+    sd = "planned"                # or "blinded", "blinded_adjusted" (Kieser & Friede 2003)
 
 ``[analysis] size = "solve"`` (the default) makes every command use the
 smallest size that reaches ``power`` (the design's sizes give only the
