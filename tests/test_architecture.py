@@ -385,10 +385,10 @@ def engine_imports(path: Path) -> set[str]:
 FORBIDDEN = (
     "trialplan.designs",
     "trialplan.outcomes",
-    "trialplan.binary",
-    "trialplan.survival",
-    "trialplan.longitudinal",
-    "trialplan.hypotheses",
+    "trialplan.outcomes.binary",
+    "trialplan.outcomes.survival",
+    "trialplan.outcomes.repeated",
+    "trialplan.designs.hypotheses",
     "trialplan.simulate",
     "trialplan.report",
 )

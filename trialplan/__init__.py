@@ -17,12 +17,10 @@ from trialplan import (
     synergy,
 )
 from trialplan.assurance import AssuranceResult, NormalPrior, PosteriorRule
-from trialplan.binary import Binary
 from trialplan.designs import SMART, Factorial, Parallel
 from trialplan.designs.clustering import Clustering
 from trialplan.dunnett import Dunnett
 from trialplan.explore import explore, explore_curves, explore_heatmap
-from trialplan.longitudinal import Repeated
 from trialplan.multiplicity import (
     Bonferroni,
     FixedSequence,
@@ -32,12 +30,14 @@ from trialplan.multiplicity import (
     Holm,
 )
 from trialplan.outcomes import Continuous
+from trialplan.outcomes.binary import Binary
+from trialplan.outcomes.repeated import Repeated
+from trialplan.outcomes.survival import TimeToEvent, required_events, schoenfeld_events
 from trialplan.power import anova_power
 from trialplan.results import PowerResult, SampleSizeResult
 from trialplan.sequential import GroupSequential, SequentialSampleSizeResult
 from trialplan.spec import dump_spec, load_spec
 from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
-from trialplan.survival import TimeToEvent, required_events, schoenfeld_events
 
 try:
     __version__ = _version("trialplan")

@@ -41,7 +41,7 @@ from trialplan._validation import (
 )
 from trialplan.assurance import AssuranceResult
 from trialplan.assurance import assurance as _assurance
-from trialplan.hypotheses import Hypothesis
+from trialplan.designs.hypotheses import Hypothesis
 from trialplan.outcomes import CellModel
 from trialplan.power import SizeSearch, sample_size_search, statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult

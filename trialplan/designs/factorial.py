@@ -36,7 +36,7 @@ from trialplan.designs.base import (
     check_size_list,
 )
 from trialplan.designs.clustering import Clustering
-from trialplan.hypotheses import Hypothesis
+from trialplan.designs.hypotheses import Hypothesis
 
 __all__ = ["Factorial"]
 

@@ -31,7 +31,7 @@ from trialplan.designs.base import (
     check_primary,
     check_size_list,
 )
-from trialplan.hypotheses import Hypothesis
+from trialplan.designs.hypotheses import Hypothesis
 
 __all__ = ["Parallel"]
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from trialplan.binary import Binary, _transform, _unit_variance
+from trialplan.outcomes.binary import Binary, _transform, _unit_variance
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
 
 __all__ = ["BinaryParams", "BinarySimulator", "ZERO_CELL_KEY"]
@@ -80,7 +80,7 @@ def wald_from_counts(
     n : numpy.ndarray
         Participants per cell.
     scale : str
-        One of ``trialplan.binary.SCALES``.
+        One of ``trialplan.outcomes.binary.SCALES``.
 
     Returns
     -------

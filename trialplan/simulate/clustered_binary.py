@@ -76,7 +76,7 @@ from typing import Any
 
 import numpy as np
 
-from trialplan.binary import Binary, _unit_variance
+from trialplan.outcomes.binary import Binary, _unit_variance
 from trialplan.simulate.binary import ZERO_CELL_KEY, wald_from_counts
 from trialplan.simulate.clustered import (
     GroupedUnits,
@@ -109,7 +109,7 @@ class ClusteredBinaryParams(GroupedUnits):
     n : numpy.ndarray
         Participants per cell.
     scale : str
-        The analysis scale (``trialplan.binary.SCALES``).
+        The analysis scale (``trialplan.outcomes.binary.SCALES``).
     icc : float
         Intraclass correlation of the outcome within a therapy group.
     clustered : numpy.ndarray

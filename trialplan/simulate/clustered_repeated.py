@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from trialplan._linalg import psd_cholesky
-from trialplan.longitudinal import Repeated
+from trialplan.outcomes.repeated import Repeated
 from trialplan.simulate.clustered import sandwich_units
 from trialplan.simulate.continuous import _cell_columns
 from trialplan.simulate.protocol import BaseSimulator, CellDraws

@@ -83,11 +83,11 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
+from trialplan.outcomes.survival import TimeToEvent
 from trialplan.simulate.clustered import GroupedUnits, corrected_meat, sandwich_units
 from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws
 from trialplan.simulate.survival import NO_EVENT_KEY
-from trialplan.survival import TimeToEvent
 
 __all__ = [
     "ClusteredSurvivalParams",

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from trialplan.longitudinal import Repeated
+from trialplan.outcomes.repeated import Repeated
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
 
 __all__ = ["RepeatedParams", "RepeatedSimulator", "fit_monotone", "monotone_covariance"]

@@ -60,8 +60,9 @@ from scipy import optimize, special, stats
 
 from trialplan._seeds import block_seed, normalize_seed
 from trialplan._validation import check_int
-from trialplan.binary import Binary
 from trialplan.outcomes import Continuous
+from trialplan.outcomes.binary import Binary
+from trialplan.outcomes.survival import TimeToEvent
 from trialplan.results import PowerResult, PowerRow
 from trialplan.sequential import GroupSequential, check_sequential_statistic
 from trialplan.simulate.binary import wald_from_counts
@@ -73,7 +74,6 @@ from trialplan.simulate.runner import (
     run_blocks,
 )
 from trialplan.simulate.survival import SurvivalSimulator
-from trialplan.survival import TimeToEvent
 
 __all__ = ["SequentialSimulation", "simulate_sequential", "simulate_sequential_power"]
 

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from trialplan.outcomes.survival import TimeToEvent
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
-from trialplan.survival import TimeToEvent
 
 __all__ = ["NO_EVENT_KEY", "SurvivalParams", "SurvivalSimulator"]
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from trialplan._validation import check_choice, check_positive, check_real
-from trialplan.outcomes import CellModel
+from trialplan.outcomes.continuous import CellModel
 
 __all__ = ["Repeated"]
 

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from trialplan._validation import check_open_unit, check_positive, check_real, check_sided
-from trialplan.outcomes import CellModel
+from trialplan.outcomes.continuous import CellModel
 from trialplan.statistic import contrast_covariance, critical_value
 
 __all__ = ["EventsResult", "TimeToEvent", "required_events", "schoenfeld_events"]

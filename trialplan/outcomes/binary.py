@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from trialplan._validation import check_cell_mapping, check_choice, check_open_unit
-from trialplan.outcomes import CellModel
+from trialplan.outcomes.continuous import CellModel
 
 __all__ = ["SCALES", "Binary", "ScaleDisagreementWarning"]
 
