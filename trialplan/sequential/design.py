@@ -56,13 +56,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-import trialplan.boundaries as _boundaries
-import trialplan.spending as _spending
+import trialplan.sequential.boundaries as _boundaries
+import trialplan.sequential.spending as _spending
 from trialplan._validation import check_int, check_open_unit, check_real
-from trialplan.boundaries import ClassicalBoundary
 from trialplan.power import SizeSearch, joint_power, sample_size_search
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
-from trialplan.spending import SpendingFunction
+from trialplan.sequential.boundaries import ClassicalBoundary
+from trialplan.sequential.spending import SpendingFunction
 from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
 
 __all__ = [
