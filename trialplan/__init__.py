@@ -19,7 +19,6 @@ from trialplan import (
 from trialplan.assurance import AssuranceResult, NormalPrior, PosteriorRule
 from trialplan.designs import SMART, Factorial, Parallel
 from trialplan.designs.clustering import Clustering
-from trialplan.dunnett import Dunnett
 from trialplan.explore import explore, explore_curves, explore_heatmap
 from trialplan.multiplicity import (
     Bonferroni,
@@ -29,6 +28,7 @@ from trialplan.multiplicity import (
     Hochberg,
     Holm,
 )
+from trialplan.multiplicity.dunnett import Dunnett
 from trialplan.outcomes import Continuous
 from trialplan.outcomes.binary import Binary
 from trialplan.outcomes.repeated import Repeated

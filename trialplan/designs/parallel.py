@@ -10,7 +10,7 @@ name (``"<arm> vs <arm>"``) or by listing it in ``comparisons``.  A comparison
 Power is exact for continuous outcomes (noncentral t with ``N - arms``
 residual degrees of freedom) and the outcome's named large-sample method
 otherwise.  ``power(multiplicity=tp.Dunnett())`` gives the exact many-to-one
-joint power (:mod:`trialplan.dunnett`).
+joint power (:mod:`trialplan.multiplicity.dunnett`).
 """
 
 from __future__ import annotations
