@@ -399,11 +399,13 @@ FORBIDDEN = (
     [
         "statistic.py",
         "power.py",
-        "sequential.py",
-        "spending.py",
-        "boundaries.py",
-        "multiplicity.py",
-        "dunnett.py",
+        "sequential/spending.py",
+        "sequential/boundaries.py",
+        "sequential/recursion.py",
+        "sequential/design.py",
+        "sequential/application.py",
+        "multiplicity/procedures.py",
+        "multiplicity/dunnett.py",
         "assurance.py",
     ],
 )
