@@ -1,4 +1,4 @@
-"""Classical boundaries, ``tp.boundaries``: the public path of :mod:`trialplan.sequential.boundaries`.
+"""Classical boundaries, ``tp.boundaries``: public path of trialplan.sequential.boundaries.
 
 Their home is ``trialplan/sequential/boundaries.py``; this module only gives them
 the short public name used in

@@ -1,4 +1,4 @@
-"""Error-spending functions, ``tp.spending``: the public path of :mod:`trialplan.sequential.spending`.
+"""Error-spending functions, ``tp.spending``: public path of trialplan.sequential.spending.
 
 Their home is ``trialplan/sequential/spending.py``; this module only gives them
 the short public name used in ``tp.GroupSequential(efficacy=tp.spending.pocock())``.

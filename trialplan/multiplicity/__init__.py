@@ -1,25 +1,28 @@
-"""Multiple testing: the joint law of a family's statistics, procedures, graphs, Dunnett.
+"""Multiple testing on a statistic family, one module per concept.
 
-* :mod:`~trialplan.multiplicity.procedures` -- Bonferroni, Holm, Hochberg,
-  fixed sequence, graphical and gatekeeping procedures on a statistic family;
+* :mod:`~trialplan.multiplicity.joint` -- the joint law of the family's statistics
+  (noncentral multivariate t or normal): draws and rectangle probabilities;
+* :mod:`~trialplan.multiplicity.base` -- what every procedure shares: exact and
+  simulated power after the procedure, and its sample-size search;
+* :mod:`~trialplan.multiplicity.graphs` -- the graphical engine (Bretz et al. 2009)
+  and Bonferroni, Holm, fixed sequence, any graph;
+* :mod:`~trialplan.multiplicity.procedures` -- serial gatekeeping and Hochberg;
 * :mod:`~trialplan.multiplicity.dunnett` -- Dunnett's many-to-one test, exact.
+
+The min (intersection-union) test's power is a rectangle probability of the same
+multivariate t; it lives with the other analytic powers in :mod:`trialplan.power`.
 """
 
+from trialplan.multiplicity.base import Procedure
 from trialplan.multiplicity.dunnett import Dunnett, dunnett_critical_value, rectangle_probabilities
-from trialplan.multiplicity.procedures import (
+from trialplan.multiplicity.graphs import Bonferroni, FixedSequence, Graphical, Holm, graphical_test
+from trialplan.multiplicity.joint import (
     EXACT_MAX_INTEGRALS,
     EXACT_WARN_INTEGRALS,
-    Bonferroni,
     ExpensiveComputationWarning,
-    FixedSequence,
-    Gatekeeping,
-    Graphical,
-    Hochberg,
-    Holm,
     JointStatistics,
-    graphical_test,
-    hochberg_test,
 )
+from trialplan.multiplicity.procedures import Gatekeeping, Hochberg, hochberg_test
 
 __all__ = [
     "EXACT_MAX_INTEGRALS",
@@ -33,6 +36,7 @@ __all__ = [
     "Hochberg",
     "Holm",
     "JointStatistics",
+    "Procedure",
     "dunnett_critical_value",
     "graphical_test",
     "hochberg_test",
