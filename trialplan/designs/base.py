@@ -42,7 +42,8 @@ from trialplan._validation import (
 from trialplan.assurance import AssuranceResult
 from trialplan.assurance import assurance as _assurance
 from trialplan.designs.hypotheses import Hypothesis
-from trialplan.outcomes import CellModel
+from trialplan.outcomes.base import CellModel, Outcome
+from trialplan.outcomes.survival import TimeToEvent
 from trialplan.power import SizeSearch, sample_size_search, statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.sequential import (
@@ -586,7 +587,7 @@ class CellDesign(Design):
 
     # ----------------------------------------------------------- to implement
     cells: tuple[Cell, ...]
-    outcome: Any
+    outcome: Outcome
     #: Group delivery (tp.Clustering), a field of designs that offer it; None otherwise.
     clusters = None
 
@@ -638,11 +639,7 @@ class CellDesign(Design):
         design_changes = {k: v for k, v in changes.items() if k in own}
         if outcome_changes:
             outcome = design_changes.get("outcome", self.outcome)
-            design_changes["outcome"] = (
-                outcome.replace(**outcome_changes)
-                if hasattr(outcome, "replace")
-                else dataclasses.replace(outcome, **outcome_changes)
-            )
+            design_changes["outcome"] = outcome.replace(**outcome_changes)
         return dataclasses.replace(self, **design_changes)  # type: ignore[type-var]
 
     @property
@@ -758,7 +755,7 @@ class CellDesign(Design):
         >>> {cell: round(e, 2) for cell, e in d.expected_events().items()}
         {('control',): 82.46, ('rTMS',): 70.79}
         """
-        if not hasattr(self.outcome, "expected_events"):
+        if not isinstance(self.outcome, TimeToEvent):
             raise TypeError(
                 "expected_events() needs a time-to-event outcome "
                 f"(tp.TimeToEvent); this design's outcome is "
@@ -855,11 +852,11 @@ class CellDesign(Design):
 
     def _analytic_power(self, family: StatisticFamily) -> PowerResult:
         rows = tuple(_power_row(s, self.n_total) for s in family)
-        if hasattr(self.outcome, "extra_rows"):  # e.g. Binary: interaction on other scales
-            rows += tuple(
-                _extra_row(r, self.alpha, self.sided)
-                for r in self.outcome.extra_rows(self, list(family.hypotheses))
-            )
+        # e.g. Binary: the interaction on other scales
+        rows += tuple(
+            _extra_row(r, self.alpha, self.sided)
+            for r in self.outcome.extra_rows(self, list(family.hypotheses))
+        )
         return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
 
 

@@ -37,6 +37,7 @@ from trialplan.designs.base import (
 )
 from trialplan.designs.clustering import Clustering
 from trialplan.designs.hypotheses import Hypothesis
+from trialplan.outcomes.base import Outcome
 
 __all__ = ["Factorial"]
 
@@ -100,7 +101,7 @@ class Factorial(CellDesign):
     """
 
     factors: Mapping[str, tuple[str, str]]
-    outcome: Any
+    outcome: Outcome
     n_per_cell: int | Mapping[Cell, int]
     alpha: float = 0.05
     sided: int = 2
@@ -114,7 +115,7 @@ class Factorial(CellDesign):
         object.__setattr__(self, "factors", MappingProxyType(_check_factors(self.factors)))
         object.__setattr__(self, "alpha", check_open_unit("alpha", self.alpha))
         object.__setattr__(self, "sided", check_sided(self.sided))
-        if not hasattr(self.outcome, "cell_model"):
+        if not isinstance(self.outcome, Outcome):
             raise TypeError(
                 "outcome must be an outcome type such as tp.Continuous(...); got "
                 f"outcome={self.outcome!r}"
@@ -220,11 +221,7 @@ class Factorial(CellDesign):
         return key
 
     def _check_outcome_cells(self) -> None:
-        keys = (
-            self.outcome.cell_keys()
-            if hasattr(self.outcome, "cell_keys")
-            else tuple(self.outcome.means)
-        )
+        keys = self.outcome.cell_keys()
         what = f"{type(self.outcome).__name__} cells"
         given = [self._cell(k, what) for k in keys]
         missing = [c for c in self.cells if c not in given]

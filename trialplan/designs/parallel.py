@@ -32,6 +32,7 @@ from trialplan.designs.base import (
     check_size_list,
 )
 from trialplan.designs.hypotheses import Hypothesis
+from trialplan.outcomes.base import Outcome
 
 __all__ = ["Parallel"]
 
@@ -101,7 +102,7 @@ class Parallel(CellDesign):
     """
 
     arms: Sequence[str]
-    outcome: Any
+    outcome: Outcome
     n_per_arm: int | Mapping[str, int]
     control: str | None = None
     comparisons: Sequence[tuple[str, str]] = ()
@@ -119,7 +120,7 @@ class Parallel(CellDesign):
         object.__setattr__(self, "comparisons", self._check_comparisons(self.comparisons))
         object.__setattr__(self, "alpha", check_open_unit("alpha", self.alpha))
         object.__setattr__(self, "sided", check_sided(self.sided))
-        if not hasattr(self.outcome, "cell_model"):
+        if not isinstance(self.outcome, Outcome):
             raise TypeError(
                 "outcome must be an outcome type such as tp.Continuous(...); got "
                 f"outcome={self.outcome!r}"
@@ -203,11 +204,7 @@ class Parallel(CellDesign):
         return key
 
     def _check_outcome_arms(self) -> None:
-        keys = (
-            self.outcome.cell_keys()
-            if hasattr(self.outcome, "cell_keys")
-            else tuple(self.outcome.means)
-        )
+        keys = self.outcome.cell_keys()
         what = f"{type(self.outcome).__name__} arms"
         given = [self._arm(k, what) for k in keys]
         missing = [a for a in self.arms if a not in given]
@@ -282,8 +279,8 @@ class Parallel(CellDesign):
         row = np.zeros(len(self.arms))
         row[self.arms.index(first)] = 1.0
         row[self.arms.index(second)] = -1.0
-        scale = getattr(self.outcome, "scale", None)
-        on = f" on the {scale} scale" if isinstance(scale, str) else ""
+        scale = self.outcome.scale
+        on = f" on the {scale} scale" if scale is not None else ""
         estimand = f"difference between {first} and {second} ({first} minus {second}){on}"
         return Hypothesis(
             name=f"{first}{_SEPARATOR}{second}", estimand=estimand, contrasts=row[None, :]

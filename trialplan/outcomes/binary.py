@@ -17,14 +17,14 @@ import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from trialplan._validation import check_cell_mapping, check_choice, check_open_unit
-from trialplan.outcomes.continuous import CellModel
+from trialplan.outcomes.base import CellModel, Outcome
 
 __all__ = ["SCALES", "Binary", "ScaleDisagreementWarning"]
 
@@ -66,7 +66,7 @@ def _unit_variance(p: np.ndarray, scale: str) -> np.ndarray:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Binary:
+class Binary(Outcome):
     """A binary outcome (e.g. response or remission) with a planned rate per cell.
 
     Parameters
@@ -121,6 +121,8 @@ class Binary:
     (0.8, 0.856, 1)
     """
 
+    kind: ClassVar[str] = "binary"
+
     rates: Mapping[Cell, float]
     scale: str = "risk_difference"
     better: str = "higher"
@@ -137,20 +139,13 @@ class Binary:
         check_choice("scale", self.scale, SCALES)
         check_choice("better", self.better, ("higher", "lower"))
 
-    @property
-    def favourable(self) -> int:
-        """+1 when higher rates are better, -1 when lower rates are."""
-        return 1 if self.better == "higher" else -1
-
     def cell_keys(self) -> tuple[Cell, ...]:
         """The cells this outcome gives rates for."""
         return tuple(self.rates)
 
-    def replace(self, **changes: Any) -> Binary:
-        """Return a copy with some parameters changed (validated again)."""
-        from dataclasses import replace
-
-        return replace(self, **changes)
+    def planning_values(self) -> Mapping[Cell, float]:
+        """The planned event rate of each cell."""
+        return self.rates
 
     def cell_model(
         self, cells: Sequence[Cell], n: np.ndarray, design_effect: np.ndarray | None = None
@@ -336,7 +331,7 @@ class Binary:
 
     def extra_rows(self, design: Any, hypotheses: Sequence[str]) -> list[dict[str, Any]]:
         """Rows ``"A:B (scale)"`` added to analytic power results (see the docs)."""
-        if len(getattr(design, "factors", ())) != 2:
+        if design.design_kind != "factorial" or len(design.factors) != 2:
             return []
         inter = ":".join(design.factors)
         if inter not in hypotheses:
@@ -380,7 +375,7 @@ def _scale_row(
 
 def _two_by_two(design: Any, hypothesis: str | None) -> tuple[list[Any], np.ndarray, np.ndarray]:
     """Cells (00, 10, 01, 11), sizes and design effects of a two-factor design."""
-    factors = getattr(design, "factors", None)
+    factors = design.factors if design.design_kind == "factorial" else None
     if factors is None or len(factors) != 2:
         raise ValueError(
             "interaction_scales needs a factorial design with exactly two "
@@ -402,6 +397,5 @@ def _two_by_two(design: Any, hypothesis: str | None) -> tuple[list[Any], np.ndar
     cells = [(a0, b0), (a1, b0), (a0, b1), (a1, b1)]
     index = [design.cells.index(c) for c in cells]
     n = np.asarray(design.n_array, dtype=float)[index]
-    de_all = design.design_effects() if hasattr(design, "design_effects") else None
-    de = np.ones(4) if de_all is None else np.asarray(de_all, dtype=float)[index]
+    de = np.asarray(design.design_effects(), dtype=float)[index]
     return cells, n, de

@@ -20,12 +20,12 @@ import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from trialplan._validation import check_choice, check_positive, check_real
-from trialplan.outcomes.continuous import CellModel
+from trialplan.outcomes.base import CellModel, Outcome
 
 __all__ = ["Repeated"]
 
@@ -33,7 +33,7 @@ Cell = Hashable
 
 
 @dataclass(frozen=True, kw_only=True)
-class Repeated:
+class Repeated(Outcome):
     """A continuous outcome measured at several visits, analysed by MMRM or GLS slopes.
 
     Parameters
@@ -95,6 +95,8 @@ class Repeated:
     >>> d.sample_size(power=0.8, hypothesis="arm").n_per_cell
     87
     """
+
+    kind: ClassVar[str] = "repeated"
 
     means: Mapping[Cell, Sequence[float]]
     times: Sequence[float]
@@ -278,26 +280,26 @@ class Repeated:
         return float(beta[1])
 
     # ---------------------------------------------------------- outcome API
-    @property
-    def favourable(self) -> int:
-        """+1 when higher values are better, -1 when lower values are."""
-        return 1 if self.better == "higher" else -1
-
     def cell_keys(self) -> tuple[Cell, ...]:
         """The cells this outcome gives means for."""
         return tuple(self.means)
 
-    def replace(self, **changes: Any) -> Repeated:
-        """Return a copy with some parameters changed (validated again)."""
-        from dataclasses import replace
+    def planning_values(self) -> Mapping[Cell, tuple[float, ...]]:
+        """The planned means of each cell, one per visit."""
+        return self.means
 
+    def replace(self, **changes: Any) -> Repeated:
+        """Return a copy with some parameters changed (validated again).
+
+        A correlation matrix given without ``rho`` clears ``rho``.
+        """
         if (
             "correlation" in changes
             and not isinstance(changes["correlation"], str)
             and "rho" not in changes
         ):
             changes["rho"] = None
-        return replace(self, **changes)
+        return super().replace(**changes)
 
     def cell_model(
         self, cells: Sequence[Cell], n: np.ndarray, design_effect: np.ndarray | None = None

@@ -17,13 +17,13 @@ import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import optimize, stats
 
 from trialplan._validation import check_open_unit, check_positive, check_real, check_sided
-from trialplan.outcomes.continuous import CellModel
+from trialplan.outcomes.base import CellModel, Outcome
 from trialplan.statistic import contrast_covariance, critical_value
 
 __all__ = ["EventsResult", "TimeToEvent", "required_events", "schoenfeld_events"]
@@ -57,7 +57,7 @@ def _same_rates(given: Any, derived: Mapping[Cell, float]) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TimeToEvent:
+class TimeToEvent(Outcome):
     """Exponential event times per cell, uniform accrual and a fixed analysis time.
 
     Give either ``hazards`` or ``medians`` (``hazard = log 2 / median``), and
@@ -213,8 +213,9 @@ class TimeToEvent:
                 )
             object.__setattr__(self, "dropout_hazard", v)
 
-    favourable = -1  #: lower hazards are better
-    better = "lower"
+    kind: ClassVar[str] = "time_to_event"
+    #: lower hazards are better (the analysis scale is the log hazard)
+    better: ClassVar[str] = "lower"
 
     @property
     def hazard_rates(self) -> Mapping[Cell, float]:
@@ -230,20 +231,22 @@ class TimeToEvent:
         """The cells this outcome gives hazards for."""
         return tuple(self.hazard_rates)
 
+    def planning_values(self) -> Mapping[Cell, float]:
+        """The planned hazard of each cell (per unit of time)."""
+        return self.hazard_rates
+
     def replace(self, **changes: Any) -> TimeToEvent:
         """Return a copy with some parameters changed (validated again).
 
         Giving ``analysis_time`` clears ``follow_up`` and vice versa, and
         ``medians`` replaces ``hazards`` and vice versa.
         """
-        from dataclasses import replace
-
         for a, b in (("analysis_time", "follow_up"), ("medians", "hazards")):
             if a in changes and b not in changes:
                 changes[b] = None
             if b in changes and a not in changes:
                 changes[a] = None
-        return replace(self, **changes)
+        return super().replace(**changes)
 
     def _dropout(self, cell: Cell) -> float:
         d = self.dropout_hazard
