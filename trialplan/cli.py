@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from trialplan._version import __version__
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -33,8 +35,6 @@ class _UsageError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from trialplan import __version__
-
     parser = argparse.ArgumentParser(
         prog="trialplan",
         description="Exact power, sample size, protocol text and randomization lists for "

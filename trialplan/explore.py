@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from trialplan._validation import check_int, did_you_mean
+from trialplan._version import __version__
 
 __all__ = ["explore", "explore_curves", "explore_heatmap", "scenario_seed"]
 
@@ -531,10 +532,6 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 
 def _version() -> str:
-    try:
-        from trialplan import __version__
-    except ImportError:  # pragma: no cover - partially initialised package
-        return "unknown"
     return __version__
 
 

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from trialplan._validation import did_you_mean
+from trialplan._version import __version__
 from trialplan.report.sensitivity import sensitivity_table
 from trialplan.spec import SensitivityGrid, Spec, spec_hash, spec_to_toml
 
@@ -667,8 +668,6 @@ def _context(
     import numpy
     import scipy
 
-    from trialplan import __version__
-
     design = ss.design
     kind = {"Factorial": "factorial", "Parallel": "parallel"}.get(type(design).__name__, "other")
     rows = list(power.rows)
@@ -996,8 +995,6 @@ def _smart_comparisons(design: Any) -> dict[str, Any]:
 def _smart_protocol(spec: Spec, *, figures: bool, spec_name: str, out_name: str) -> Protocol:
     import numpy
     import scipy
-
-    from trialplan import __version__
 
     design = spec.design
     comparisons = _smart_comparisons(design)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from trialplan._version import __version__
 from trialplan.results import PowerResult, SampleSizeResult
 
 __all__ = ["sample_size_section"]
@@ -170,6 +171,4 @@ def _scale_words(scale: str) -> str:
 
 
 def _version() -> str:
-    from trialplan import __version__
-
     return __version__
