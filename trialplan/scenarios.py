@@ -42,6 +42,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from trialplan._validation import did_you_mean
+from trialplan.designs import Factorial, Parallel
+from trialplan.outcomes import Binary, Continuous
 from trialplan.spec import RandomizationPlan, SensitivityGrid, Spec
 
 __all__ = [
@@ -166,8 +169,6 @@ def hamd_factorial(
     {('sham', 'control'): -5.78, ('active', 'control'): -10.1, ('sham', 'MBI'): -9.65,
      ('active', 'MBI'): -15.97}
     """
-    import trialplan as tp
-
     rtms_points = RTMS_D * sd
     mbi_d = _logit_d(*MBCT_RESPONSE)
     mbi_points = -mbi_d * sd
@@ -181,9 +182,9 @@ def hamd_factorial(
             ("active", "MBI"): active_change + mbi_points + interaction,
         }
     )
-    design = tp.Factorial(
+    design = Factorial(
         factors=_FACTORS,
-        outcome=tp.Continuous(means=means, sd=sd, baseline_corr=baseline_corr, better="lower"),
+        outcome=Continuous(means=means, sd=sd, baseline_corr=baseline_corr, better="lower"),
         n_per_cell=n_per_cell,
         alpha=0.05,
         dropout=_per_cell_dropout(),
@@ -235,8 +236,6 @@ def _binary_factorial(
     power: float,
     primary: str,
 ) -> Spec:
-    import trialplan as tp
-
     if synergy not in ("multiplicative", "additive"):
         raise ValueError(
             f"synergy must be 'multiplicative' (no interaction on the risk-ratio "
@@ -266,9 +265,9 @@ def _binary_factorial(
             ("active", "MBI"): with_mbi["active"],
         }
     )
-    design = tp.Factorial(
+    design = Factorial(
         factors=_FACTORS,
-        outcome=tp.Binary(rates=rates, scale=scale),
+        outcome=Binary(rates=rates, scale=scale),
         n_per_cell=n_per_cell,
         alpha=0.05,
         dropout=_per_cell_dropout(),
@@ -418,8 +417,6 @@ def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60, power: float = 
     >>> s.design.arms
     ('rTMS alone', 'MBI then rTMS', 'rTMS with concurrent MBI')
     """
-    import trialplan as tp
-
     arms = ("rTMS alone", "MBI then rTMS", "rTMS with concurrent MBI")
     active_change = HAMD_RTMS_END - HAMD_BASELINE
     mbi_points = -_logit_d(*MBCT_RESPONSE) * sd
@@ -428,9 +425,9 @@ def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60, power: float = 
         arms[1]: active_change + mbi_points,
         arms[2]: active_change + mbi_points,
     }
-    design = tp.Parallel(
+    design = Parallel(
         arms=arms,
-        outcome=tp.Continuous(means=means, sd=sd, better="lower"),
+        outcome=Continuous(means=means, sd=sd, better="lower"),
         n_per_arm=n_per_arm,
         control=arms[0],
         alpha=0.05,
@@ -523,8 +520,6 @@ def spec(name: str, **options: Any) -> Spec:
 
 
 def _preset(name: str) -> Callable[..., Spec]:
-    from trialplan._validation import did_you_mean
-
     if name not in _PRESETS:
         raise ValueError(
             f"scenario={name!r} is not a preset; choose one of {names()}"
