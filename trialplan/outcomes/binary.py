@@ -17,14 +17,16 @@ import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from trialplan._validation import check_cell_mapping, check_choice, check_open_unit
 from trialplan.outcomes.base import CellModel, Outcome
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SCALES", "Binary", "ScaleDisagreementWarning"]
 
@@ -248,6 +250,8 @@ class Binary(Outcome):
         RERI                0.833
         log_synergy_index   0.305
         """
+        import pandas as pd  # deferred: pandas is heavy and only frames need it
+
         cells, n, de = _two_by_two(design, hypothesis)
         p = np.array([self.rates[c] for c in cells])  # order 00, 10, 01, 11
         weights = np.array([1.0, -1.0, -1.0, 1.0])

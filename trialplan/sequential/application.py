@@ -25,10 +25,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy import optimize, special
 
 from trialplan._validation import check_open_unit
@@ -37,6 +36,9 @@ from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.sequential.design import GroupSequential
 from trialplan.sequential.recursion import combination_crossings
 from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "SequentialSampleSizeResult",
@@ -360,6 +362,8 @@ def _look_sizes(gsd: GroupSequential, n_total: float) -> tuple[int, ...]:
 def _looks_table(
     gsd: GroupSequential, n_total: float, up: np.ndarray, low: np.ndarray
 ) -> pd.DataFrame:
+    import pandas as pd  # deferred: pandas is heavy and only frames need it
+
     return pd.DataFrame(
         {
             "look": np.arange(1, gsd.n_looks + 1),

@@ -23,10 +23,9 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy import optimize, special
 
 import trialplan.sequential.boundaries as _boundaries
@@ -35,6 +34,9 @@ from trialplan._validation import check_int, check_open_unit, check_real
 from trialplan.sequential.boundaries import ClassicalBoundary, Solution, solve_design
 from trialplan.sequential.recursion import crossings
 from trialplan.sequential.spending import SpendingFunction
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["GroupSequential"]
 
@@ -551,6 +553,8 @@ class GroupSequential:
         >>> frame["efficacy_z"].round(4).tolist()     # rpact 3.3.4: 2.9626, 1.9686
         [2.9626, 1.9686]
         """
+        import pandas as pd  # deferred: pandas is heavy and only frames need it
+
         up0, low0 = self.crossing_probabilities(0.0)
         up1, low1 = self.crossing_probabilities(self.drift)
         two = self.sided == 2
@@ -581,6 +585,8 @@ class GroupSequential:
         return frame
 
     def __repr__(self) -> str:
+        import pandas as pd  # deferred: pandas is heavy and only frames need it
+
         frame = self.to_frame()
         rows = {
             "Information fraction": frame["info_fraction"],

@@ -78,6 +78,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -97,10 +98,18 @@ __all__ = [
     "robust_log_hazards",
 ]
 
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(400)
-_U = 0.5 * (_NODES + 1.0)  # Gauss-Legendre on (0, 1)
-_W = 0.5 * _WEIGHTS
 _THETA_MAX = 50.0
+
+
+@lru_cache(maxsize=1)
+def _unit_rule() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on (0, 1), 400 of them, built on first use.
+
+    (The rule is an eigenproblem of size 400: seconds on a loaded machine, which
+    every import of trialplan's designs paid when it was built at import time.)
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(400)
+    return 0.5 * (nodes + 1.0), 0.5 * weights
 
 
 def _any_end(h: np.ndarray, accrual: float, end: float) -> np.ndarray:
@@ -123,8 +132,9 @@ def _moments(
     theta: float, hazard: float, dropout: float, accrual: float, end: float
 ) -> tuple[float, float, float]:
     """``(p, ICC, rate)`` of the event indicators for conditional hazard and frailty."""
-    z = np.ones(1) if theta == 0.0 else special.gammaincinv(1.0 / theta, _U) * theta
-    w = np.ones(1) if theta == 0.0 else _W
+    u, w = _unit_rule()
+    z = np.ones(1) if theta == 0.0 else special.gammaincinv(1.0 / theta, u) * theta
+    w = np.ones(1) if theta == 0.0 else w
     h = np.maximum(hazard * z + dropout, 1e-300)  # a frailty may underflow to 0
     at_risk = _any_end(h, accrual, end) / h  # E[time at risk | Z]
     q = hazard * z * at_risk  # P(event | Z)
