@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 # Pages whose examples take more than about 3 s (simulation, protocols, figures).
-SLOW_PAGES = {"simulation.md", "multiplicity.md"}
+SLOW_PAGES = {"simulation.md", "multiplicity.md", "adaptive.md"}
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[ \t]*$")
 NO_RUN = re.compile(r"<!--\s*no-run:\s*(?P<reason>\S.*?)\s*-->")

@@ -18,6 +18,7 @@ from trialplan import _pickle as _pickle  # registers pickling of frozen mapping
 
 if TYPE_CHECKING:  # the same names, for type checkers and static documentation tools
     from trialplan import (
+        adaptive,
         boundaries,
         randomization,
         report,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and static documentation 
         synergy,
     )
     from trialplan._version import __version__ as __version__
+    from trialplan.adaptive.reestimation import SampleSizeReestimation
     from trialplan.assurance import AssuranceResult, NormalPrior, PosteriorRule
     from trialplan.designs.clustering import Clustering
     from trialplan.designs.factorial import Factorial
@@ -68,11 +70,13 @@ __all__ = [
     "PosteriorRule",
     "PowerResult",
     "Repeated",
+    "SampleSizeReestimation",
     "SampleSizeResult",
     "SequentialSampleSizeResult",
     "StatisticFamily",
     "TestStatistic",
     "TimeToEvent",
+    "adaptive",
     "anova_power",
     "boundaries",
     "dump_spec",

@@ -18,6 +18,7 @@ __all__ = ["EXPORTS", "SUBMODULES", "load", "namespace"]
 
 #: Public name -> the module that defines it (the name's one home).
 EXPORTS: dict[str, str] = {
+    "SampleSizeReestimation": "trialplan.adaptive.reestimation",
     "AssuranceResult": "trialplan.assurance",
     "NormalPrior": "trialplan.assurance",
     "PosteriorRule": "trialplan.assurance",
@@ -55,6 +56,7 @@ EXPORTS: dict[str, str] = {
 
 #: Public sub-modules reached as ``tp.<name>`` (``tp.spending.pocock()``).
 SUBMODULES: tuple[str, ...] = (
+    "adaptive",
     "boundaries",
     "randomization",
     "report",

@@ -81,6 +81,16 @@ _POWER_PARAMETERS = """\
             efficacy and futility bounds); the result names the expected
             total size at stopping, ``result.expected_n``.  Without
             ``hypotheses`` the single-contrast defaults are reported.
+        adaptive : SampleSizeReestimation or ArmSelection, optional
+            An adaptive design on ``sequential``'s looks (which must be
+            given; a ``tp.GroupSequential`` for the inverse normal combination
+            test, or ``tp.adaptive.FisherCombination``), evaluated with
+            ``method="simulation"``: sample-size re-estimation
+            (``tp.SampleSizeReestimation``, for one hypothesis, by default
+            the design's primary one or its interaction) or arm selection
+            (``tp.adaptive.ArmSelection``); the result adds the type I error,
+            ``expected_n`` (a float), ``max_n`` and the distribution of the
+            final N.  See :func:`trialplan.adaptive.adaptive_power`.
         multiplicity : procedure, optional
             A multiple-testing procedure (``tp.Holm([...])``,
             ``tp.Bonferroni``, ``tp.Hochberg``, ``tp.FixedSequence``,
@@ -114,8 +124,9 @@ _POWER_PARAMETERS = """\
             ``f(frame) -> {hypothesis: p_value}`` of each simulated trial's
             patient data.
         statistic : str, optional
-            Sequential simulation only: ``"t"`` or ``"z"`` (continuous),
-            ``"wald"`` (binary), ``"exponential"`` (time to event).
+            Sequential or adaptive simulation only: ``"t"`` or ``"z"``
+            (continuous), ``"wald"`` (binary; ``"pooled"`` with ``adaptive``),
+            ``"exponential"`` (time to event).
         timing : {"information", "events"}, optional
             Sequential simulation of a time-to-event outcome only: interim
             looks when the information, or the expected events, reach the
@@ -179,7 +190,8 @@ _WHY = {
     "memory_budget": "it bounds the memory of method='simulation'",
     "analysis": "a user analysis runs with method='simulation', without sequential= or "
     "multiplicity=",
-    "statistic": "it chooses the test statistic of sequential= with method='simulation'",
+    "statistic": "it chooses the test statistic of sequential= (or adaptive=) with "
+    "method='simulation'",
     "timing": "it times the looks of sequential= with method='simulation' (time to event)",
 }
 
@@ -190,6 +202,7 @@ class _PowerOptions:
 
     method: str = "analytic"
     sequential: Any = None
+    adaptive: Any = None
     multiplicity: Any = None
     n_sims: int | None = None
     seed: Any = None
@@ -214,11 +227,30 @@ class _PowerOptions:
                 "engine tests each hypothesis on its own bounds; give one of them"
             )
         simulating = self.method == "simulation"
+        if self.adaptive is not None:
+            if self.sequential is None:
+                raise ValueError(
+                    "adaptive= needs sequential=, the looks and bounds of its combination test "
+                    "(e.g. sequential=tp.GroupSequential(info_fractions=(0.5, 1.0)))"
+                )
+            if self.multiplicity is not None:
+                raise ValueError(
+                    "adaptive= and multiplicity= cannot be combined: arm selection "
+                    "(tp.adaptive.ArmSelection) does its own closed testing; give one of them"
+                )
+            if not simulating:
+                raise ValueError(
+                    "adaptive= is evaluated by simulation; give method='simulation' "
+                    f"(got method={self.method!r})"
+                )
         if self.multiplicity is not None:
             allowed, mode = {"n_sims", "seed"}, "multiplicity="
         elif not simulating:
             allowed = set()
             mode = "method='analytic'" + (" and sequential=" if self.sequential else "")
+        elif self.adaptive is not None:
+            allowed = {"n_sims", "seed", "executor", "statistic"}
+            mode = "adaptive="
         elif self.sequential is not None:
             allowed = {"n_sims", "seed", "engine", "executor", "progress", "memory_budget"}
             allowed |= {"statistic", "timing"}
@@ -242,6 +274,18 @@ def _dispatch_power(design: Design, hypotheses: Any, options: _PowerOptions) -> 
     """The one place that decides which engine computes ``design.power(...)``."""
     options.check()
     simulation = options.given("n_sims", "seed", "engine", "executor", "progress", "memory_budget")
+    if options.adaptive is not None:
+        # deferred: the adaptive engines (and pandas, which they use) load when adaptive= is used
+        from trialplan.adaptive.reestimation import adaptive_power
+
+        return adaptive_power(
+            design,
+            hypotheses,
+            sequential=options.sequential,
+            adaptive=options.adaptive,
+            method=options.method,
+            **options.given("n_sims", "seed", "executor", "statistic"),
+        )
     if options.sequential is not None:
         gsd = check_sequential(options.sequential)
         family = design.statistics(hypotheses)
@@ -419,6 +463,7 @@ class Design:
         *,
         method: str = "analytic",
         sequential: GroupSequential | None = None,
+        adaptive: Any = None,
         multiplicity: Any = None,
         n_sims: int | None = None,
         seed: Any = None,
@@ -433,6 +478,7 @@ class Design:
         options = _PowerOptions(
             method=method,
             sequential=sequential,
+            adaptive=adaptive,
             multiplicity=multiplicity,
             n_sims=n_sims,
             seed=seed,

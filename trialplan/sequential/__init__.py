@@ -18,12 +18,14 @@ from trialplan.sequential.application import (
     sequential_sample_size,
 )
 from trialplan.sequential.design import GroupSequential
+from trialplan.sequential.recursion import crossing_probabilities
 
 __all__ = [
     "GroupSequential",
     "SequentialSampleSizeResult",
     "check_sequential",
     "check_sequential_statistic",
+    "crossing_probabilities",
     "sequential_power",
     "sequential_sample_size",
 ]
