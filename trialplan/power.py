@@ -553,6 +553,13 @@ class SizeSearch:
     result_type: type | None = None
     result_fields: Mapping[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        powers = ", ".join(f"{h} {p:.4f}" for h, p in self.powers.items())
+        return (
+            f"SizeSearch: multiplier {self.multiplier} (n_total {self.family.n_total:g}), power "
+            f"{powers} after {self.evaluations} evaluations\n  method: {self.method}"
+        )
+
 
 def max_multiplier(family: StatisticFamily) -> int:
     """Largest multiplier the search tries: no cell above :data:`MAX_CELL_SIZE`."""

@@ -397,6 +397,14 @@ class Design:
         """One line naming the design, its sizes and its test."""
         raise NotImplementedError
 
+    def summary_items(self) -> list[tuple[str, str]]:  # pragma: no cover - abstract
+        """The lines of the design's printed summary, as ``(label, text)`` pairs."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        """A short summary: the design, its cells and sizes, alpha and sidedness, the outcome."""
+        return format_summary(self.describe().split(" | ")[0], self.summary_items())
+
     # ----------------------------------------------------------------- shared
     def _names(self, hypotheses: str | Sequence[str] | None) -> tuple[str, ...]:
         if hypotheses is None:
@@ -692,6 +700,46 @@ class CellDesign(Design):
     def n_total(self) -> int:
         """Analysed participants in all cells."""
         return int(self.n_array.sum())
+
+    def summary_items(self) -> list[tuple[str, str]]:
+        """The lines of ``repr(design)``: cells, sizes, alpha and sidedness, outcome.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20,
+        ...                  dropout=0.1)
+        >>> d
+        Factorial 2x2 (A x B)
+          cells    a0+b0, a0+b1, a1+b0, a1+b1
+          sizes    20 per cell; N = 80 analysed, 92 randomized
+          alpha    0.05 two-sided
+          outcome  continuous: means a0+b0 0, a1+b0 1, a0+b1 1, a1+b1 3; sd 2; lower is better
+        """
+        word = "arm" if self.design_kind == "parallel" else "cell"
+        labels = [self.cell_label(c) for c in self.cells]  # type: ignore[attr-defined]
+        n = self.n_array
+        if np.all(n == n[0]):
+            sizes = f"{n[0]} per {word}"
+        else:
+            sizes = ", ".join(f"{label} {k}" for label, k in zip(labels, n, strict=True))
+        randomized = (
+            f", {self.n_randomized} randomized" if self.n_randomized != self.n_total else ""
+        )
+        sided = "two-sided" if self.sided == 2 else "one-sided"  # type: ignore[attr-defined]
+        items = [
+            (f"{word}s", ", ".join(labels)),
+            ("sizes", f"{sizes}; N = {self.n_total} analysed{randomized}"),
+            ("alpha", f"{self.alpha:g} {sided}"),  # type: ignore[attr-defined]
+            ("outcome", self.outcome.describe(self.cell_label)),  # type: ignore[attr-defined]
+        ]
+        if self.primary:  # type: ignore[attr-defined]
+            items.append(("primary", ", ".join(self.primary)))  # type: ignore[attr-defined]
+        if self.clusters is not None:
+            items.append(("groups", self.clusters.describe()))
+        return items
 
     @property
     def dropout_array(self) -> np.ndarray:
@@ -1041,3 +1089,17 @@ def check_size_list(sizes: Any, cells: Sequence[Cell], *, name: str) -> list[int
             f"{list(cells)}; got {len(values)}: sizes={values!r}"
         )
     return [check_int(f"{name}[{cell!r}]", v) for cell, v in zip(cells, values, strict=True)]
+
+
+def format_summary(header: str, items: Sequence[tuple[str, str]]) -> str:
+    """A design's printed summary: the header, then one aligned ``label  text`` line per item.
+
+    Examples
+    --------
+    >>> print(format_summary("Design", [("alpha", "0.05 two-sided"), ("sizes", "20 per cell")]))
+    Design
+      alpha  0.05 two-sided
+      sizes  20 per cell
+    """
+    width = max((len(label) for label, _ in items), default=0)
+    return "\n".join([header] + [f"  {label:<{width}}  {text}" for label, text in items])

@@ -45,7 +45,7 @@ Cell = tuple[str, ...]
 _RESERVED = (":", "|", "=", ",")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Factorial(CellDesign):
     """A 2^k factorial trial: every combination of k two-level factors is a cell.
 

@@ -39,7 +39,7 @@ __all__ = ["Parallel"]
 _SEPARATOR = " vs "
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Parallel(CellDesign):
     """A parallel-group trial with named arms, e.g. timing of MBI around rTMS.
 

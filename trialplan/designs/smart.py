@@ -68,7 +68,7 @@ _SIMULATION = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class SMART(Design):
     """A two-stage SMART that re-randomizes non-responders.
 
@@ -982,6 +982,50 @@ class SMART(Design):
             f"{', '.join(self.stage1)}; non-responders: {', '.join(self.stage2)}) | "
             f"N={self.n_total} | alpha={self.alpha:g} {sided}"
         )
+
+    def summary_items(self) -> list[tuple[str, str]]:
+        """The lines of ``repr(smart)``: arms and sizes, alpha and sidedness, outcome model.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.SMART(stage1=("a", "b"), stage2=("x", "y"),
+        ...     response_rate={"a": 0.3, "b": 0.4}, responder_mean={"a": -14, "b": -15},
+        ...     nonresponder_mean={("a", "x"): -4, ("a", "y"): -6, ("b", "x"): -6,
+        ...                        ("b", "y"): -9}, sd=8.0, n_total=300)
+        SMART 2 x 2 (stage 1: a, b; non-responders: x, y)
+          stage 1          a, b; non-responders re-randomized to x, y
+          sizes            a 150, b 150; N = 300 analysed
+          alpha            0.05 two-sided
+          outcome          continuous: sd 8; lower is better
+          response rate    a 0.3, b 0.4
+          responder means  a -14, b -15
+          non-responders   a/x -4, a/y -6, b/x -6, b/y -9
+        """
+        sizes = ", ".join(f"{arm} {n}" for arm, n in self.n_per_cell.items())
+        randomized = (
+            f", {self.n_randomized} randomized" if self.n_randomized != self.n_total else ""
+        )
+        sided = "two-sided" if self.sided == 2 else "one-sided"
+        items = [
+            (
+                "stage 1",
+                f"{', '.join(self.stage1)}; non-responders re-randomized to "
+                f"{', '.join(self.stage2)}",
+            ),
+            ("sizes", f"{sizes}; N = {self.n_total} analysed{randomized}"),
+            ("alpha", f"{self.alpha:g} {sided}"),
+            ("outcome", f"continuous: sd {self.sd:g}; {self.better} is better"),
+            ("response rate", ", ".join(f"{a} {r:g}" for a, r in self.response_rate.items())),
+            ("responder means", ", ".join(f"{a} {m:g}" for a, m in self.responder_mean.items())),
+            (
+                "non-responders",
+                ", ".join(f"{a1}/{a2} {m:g}" for (a1, a2), m in self.nonresponder_mean.items()),
+            ),
+        ]
+        if self.primary:
+            items.append(("primary", ", ".join(self.primary)))
+        return items
 
 
 _SIMULATOR = SMARTSimulator()

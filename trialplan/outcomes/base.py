@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -89,6 +89,24 @@ class CellModel:
     part_of_cell: np.ndarray | None = None
     part_df: tuple[float, ...] = ()
     df_rule: DfRule | None = None
+
+    def __repr__(self) -> str:
+        """One line: scale, estimates and variances per cell, df, method.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> CellModel(estimates=np.array([0.0, -3.0]), variances=np.array([1.28, 1.28]),
+        ...           df=98.0, method="exact noncentral t", scale="mean difference",
+        ...           favourable=-1)
+        CellModel(mean difference: estimates 0, -3; variances 1.28, 1.28; df 98; exact noncentral t)
+        """
+        estimates = ", ".join(f"{v:.4g}" for v in self.estimates)
+        variances = ", ".join(f"{v:.4g}" for v in self.variances)
+        return (
+            f"CellModel({self.scale}: estimates {estimates}; variances {variances}; "
+            f"df {self.df:.4g}; {self.method})"
+        )
 
     def rule(self, sizes: Any) -> DfRule:
         """The degrees-of-freedom rule, derived from ``df`` at ``sizes`` when not given.
@@ -207,6 +225,31 @@ class Outcome(ABC):
     ) -> CellModel:
         """Cell estimates and their variances for the design's ``cells`` at sizes ``n``."""
 
+    def describe(self, label: Callable[[Cell], str] = str) -> str:
+        """The outcome and its planning values in one line (cells named by ``label``).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.Binary(rates={"a": 0.3, "b": 0.45}).describe()     # Binary's own wording
+        'binary: rates a 0.3, b 0.45; tested on the risk_difference scale; higher is better'
+        """
+        values = ", ".join(
+            f"{label(cell)} {_number(value)}" for cell, value in self.planning_values().items()
+        )
+        scale = f"; {self.scale} scale" if self.scale is not None else ""
+        what = self.kind.replace("_", " ")
+        return f"{what}: planning values {values}{scale}; {self.better} is better"
+
+    def __repr__(self) -> str:
+        # The dataclass fields, with frozen mappings shown as the dicts they were given as.
+        shown = ", ".join(
+            f"{f.name}={_plain(getattr(self, f.name))!r}"
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            if f.repr
+        )
+        return f"{type(self).__name__}({shown})"
+
     def extra_rows(self, design: Any, hypotheses: Sequence[str]) -> list[dict[str, Any]]:
         """Further rows for a power table (binary: the interaction on other scales); none."""
         return []
@@ -214,3 +257,14 @@ class Outcome(ABC):
     def replace(self: _Self, **changes: Any) -> _Self:
         """Return a copy with some parameters changed (validated again)."""
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+def _plain(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def _number(value: Any) -> str:
+    """A planning value in short form: ``-3``, ``0.45``, ``(0, -2, -4)``."""
+    if isinstance(value, tuple | list | np.ndarray):
+        return "(" + ", ".join(_number(v) for v in value) + ")"
+    return f"{value:g}" if isinstance(value, float | int | np.number) else str(value)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -67,7 +67,7 @@ def _unit_variance(p: np.ndarray, scale: str) -> np.ndarray:
     return np.ones_like(p)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Binary(Outcome):
     """A binary outcome (e.g. response or remission) with a planned rate per cell.
 
@@ -148,6 +148,18 @@ class Binary(Outcome):
     def planning_values(self) -> Mapping[Cell, float]:
         """The planned event rate of each cell."""
         return self.rates
+
+    def describe(self, label: Callable[[Cell], str] = str) -> str:
+        """The rates, the analysis scale and the direction in one line.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.Binary(rates={"a": 0.3, "b": 0.45}, scale="log_odds").describe()
+        'binary: rates a 0.3, b 0.45; tested on the log_odds scale; higher is better'
+        """
+        rates = ", ".join(f"{label(c)} {r:g}" for c, r in self.rates.items())
+        return f"binary: rates {rates}; tested on the {self.scale} scale; {self.better} is better"
 
     def cell_model(
         self, cells: Sequence[Cell], n: np.ndarray, design_effect: np.ndarray | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
@@ -19,7 +19,7 @@ __all__ = ["Continuous"]
 Cell = Hashable
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Continuous(Outcome):
     """A continuous outcome with normal errors and a common SD.
 
@@ -94,6 +94,23 @@ class Continuous(Outcome):
     def planning_values(self) -> Mapping[Cell, float]:
         """The planned mean of each cell."""
         return self.means
+
+    def describe(self, label: Callable[[Cell], str] = str) -> str:
+        """The means, SD, baseline adjustment and direction in one line.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.Continuous(means={"a": 0.0, "b": -3.0}, sd=8.0, baseline_corr=0.5).describe()
+        'continuous: means a 0, b -3; sd 8, ANCOVA on baseline (correlation 0.5); lower is better'
+        """
+        means = ", ".join(f"{label(c)} {m:g}" for c, m in self.means.items())
+        ancova = (
+            f", ANCOVA on baseline (correlation {self.baseline_corr:g})"
+            if self.baseline_corr
+            else ""
+        )
+        return f"continuous: means {means}; sd {self.sd:g}{ancova}; {self.better} is better"
 
     def cell_model(
         self, cells: Sequence[Cell], n: np.ndarray, design_effect: np.ndarray | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -32,7 +32,7 @@ __all__ = ["Repeated"]
 Cell = Hashable
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Repeated(Outcome):
     """A continuous outcome measured at several visits, analysed by MMRM or GLS slopes.
 
@@ -287,6 +287,36 @@ class Repeated(Outcome):
     def planning_values(self) -> Mapping[Cell, tuple[float, ...]]:
         """The planned means of each cell, one per visit."""
         return self.means
+
+    def describe(self, label: Callable[[Cell], str] = str) -> str:
+        """Visits, means per cell, SD, correlation and the tested contrast in one line.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> y = tp.Repeated(means={"a": (0, 0), "b": (0, -3)}, times=(0, 8), sd=8.0, rho=0.5)
+        >>> y.describe().split("; ")  # doctest: +NORMALIZE_WHITESPACE
+        ['repeated: visits at 0, 8', 'means a (0, 0), b (0, -3)', 'sd 8',
+         'cs correlation 0.5', 'tested on last-visit means', 'lower is better']
+        """
+        means = ", ".join(
+            f"{label(c)} (" + ", ".join(f"{v:g}" for v in m) + ")" for c, m in self.means.items()
+        )
+        sd = (
+            f"{self.sd:g}"
+            if isinstance(self.sd, float | int)
+            else "(" + ", ".join(f"{v:g}" for v in self.sd) + ") by visit"
+        )
+        corr = (
+            f"{self.correlation} correlation {self.rho:g}"
+            if isinstance(self.correlation, str)
+            else "given correlation matrix"
+        )
+        tested = {"last": "last-visit means", "slope": "slopes over time"}[self.contrast]
+        return (
+            f"repeated: visits at {', '.join(f'{t:g}' for t in self.times)}; means {means}; "
+            f"sd {sd}; {corr}; tested on {tested}; {self.better} is better"
+        )
 
     def replace(self, **changes: Any) -> Repeated:
         """Return a copy with some parameters changed (validated again).

@@ -14,7 +14,7 @@ ratio scale.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -56,7 +56,7 @@ def _same_rates(given: Any, derived: Mapping[Cell, float]) -> bool:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class TimeToEvent(Outcome):
     """Exponential event times per cell, uniform accrual and a fixed analysis time.
 
@@ -234,6 +234,28 @@ class TimeToEvent(Outcome):
     def planning_values(self) -> Mapping[Cell, float]:
         """The planned hazard of each cell (per unit of time)."""
         return self.hazard_rates
+
+    def describe(self, label: Callable[[Cell], str] = str) -> str:
+        """The hazards, accrual, analysis time and loss to follow-up in one line.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.TimeToEvent(hazards={"a": 0.1, "b": 0.07}, accrual=12.0,
+        ...                analysis_time=24.0).describe()
+        'time to event: hazards a 0.1, b 0.07; accrual 12, analysis at 24; lower is better'
+        """
+        hazards = ", ".join(f"{label(c)} {h:.4g}" for c, h in self.hazard_rates.items())
+        drop = self.dropout_hazard
+        lost = (
+            ""
+            if not isinstance(drop, Mapping) and drop == 0
+            else f"; loss to follow-up hazard {_short(drop, label)}"
+        )
+        return (
+            f"time to event: hazards {hazards}; accrual {self.accrual:g}, analysis at "
+            f"{self.end_time:g}{lost}; {self.better} is better"
+        )
 
     def replace(self, **changes: Any) -> TimeToEvent:
         """Return a copy with some parameters changed (validated again).
@@ -527,3 +549,9 @@ def required_events(design: Any, *, power: float, hypothesis: str) -> EventsResu
         power=target,
         method="Wald z on log hazard ratios, variance 1/d per cell",
     )
+
+
+def _short(value: Any, label: Callable[[Cell], str]) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{label(c)} {v:.4g}" for c, v in value.items())
+    return f"{value:.4g}"

@@ -218,6 +218,19 @@ class Protocol:
     results: Mapping[str, Any] = field(repr=False)
     figures: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
+    def __repr__(self) -> str:
+        """The document's outline: title, section headings, and its tables and figures."""
+        headings = [b for b in self.blocks if b.kind == "heading"]
+        title = headings[0].text if headings else "Protocol"
+        counts = [
+            f"{n} {kind}{'s' if n != 1 else ''}"
+            for kind in ("table", "figure")
+            for n in [sum(b.kind == kind for b in self.blocks)]
+        ]
+        lines = [f"Protocol: {title} ({', '.join(counts)})"]
+        lines += [f"  {'  ' * max(0, b.level - 2)}{b.text}" for b in headings[1:]]
+        return "\n".join(lines)
+
     def to_markdown(self) -> str:
         """The protocol as Markdown (figures referenced as ``figures/<name>.png``).
 
