@@ -42,6 +42,7 @@ from trialplan._validation import (
 from trialplan.assurance import AssuranceResult
 from trialplan.assurance import assurance as _assurance
 from trialplan.designs.hypotheses import Hypothesis
+from trialplan.multiplicity.base import MultipleTest
 from trialplan.outcomes.base import CellModel, Outcome
 from trialplan.outcomes.survival import TimeToEvent
 from trialplan.power import SizeSearch, sample_size_search, statistic_power
@@ -304,9 +305,7 @@ def _dispatch_power(design: Design, hypotheses: Any, options: _PowerOptions) -> 
         return _attach(design, sequential_power(family, sequential=gsd))
     if options.multiplicity is not None:
         procedure = options.multiplicity
-        if not callable(getattr(procedure, "evaluate", None)) or not callable(
-            getattr(procedure, "family_names", None)
-        ):
+        if not isinstance(procedure, MultipleTest):
             raise TypeError(
                 "multiplicity must be a procedure such as tp.Holm([...]) or "
                 f"tp.Dunnett(); got multiplicity={procedure!r}"
@@ -335,7 +334,7 @@ def _dispatch_sample_size(
             "sequential= and multiplicity= cannot be combined in sample_size(); give one of them"
         )
     if multiplicity is not None:
-        if not callable(getattr(multiplicity, "size_search", None)):
+        if not isinstance(multiplicity, MultipleTest):
             raise TypeError(
                 "multiplicity must be a procedure such as tp.Holm([...]) or "
                 f"tp.Dunnett(); got multiplicity={multiplicity!r}"
@@ -396,6 +395,11 @@ class Design:
     def describe(self) -> str:  # pragma: no cover - abstract
         """One line naming the design, its sizes and its test."""
         raise NotImplementedError
+
+    @property
+    def simulation_subject(self) -> str:
+        """What the design's simulator simulates, in words for messages (``"SMART designs"``)."""
+        return f"{type(self).__name__} designs"
 
     def summary_items(self) -> list[tuple[str, str]]:  # pragma: no cover - abstract
         """The lines of the design's printed summary, as ``(label, text)`` pairs."""
@@ -700,6 +704,20 @@ class CellDesign(Design):
     def n_total(self) -> int:
         """Analysed participants in all cells."""
         return int(self.n_array.sum())
+
+    @property
+    def simulation_subject(self) -> str:
+        """What is simulated, in words for messages (e.g. ``"Binary outcomes"``).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.Parallel(arms=("a", "b"), outcome=tp.Binary(rates={"a": 0.3, "b": 0.5}),
+        ...             n_per_arm=50).simulation_subject
+        'Binary outcomes'
+        """
+        what = f"{type(self.outcome).__name__} outcomes"
+        return what if self.clusters is None else f"group-delivered (clusters=) {what}"
 
     def summary_items(self) -> list[tuple[str, str]]:
         """The lines of ``repr(design)``: cells, sizes, alpha and sidedness, outcome.

@@ -13,7 +13,7 @@ The min (intersection-union) test's power is a rectangle probability of the same
 multivariate t; it lives with the other analytic powers in :mod:`trialplan.power`.
 """
 
-from trialplan.multiplicity.base import Procedure
+from trialplan.multiplicity.base import MultipleTest, Procedure
 from trialplan.multiplicity.dunnett import Dunnett, dunnett_critical_value, rectangle_probabilities
 from trialplan.multiplicity.graphs import Bonferroni, FixedSequence, Graphical, Holm, graphical_test
 from trialplan.multiplicity.joint import (
@@ -36,6 +36,7 @@ __all__ = [
     "Hochberg",
     "Holm",
     "JointStatistics",
+    "MultipleTest",
     "Procedure",
     "dunnett_critical_value",
     "graphical_test",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from trialplan.power import (
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.statistic import IntersectionUnion, StatisticFamily, as_family, critical_value
 
-__all__ = ["DEFAULT_N_SIMS", "DEFAULT_SEED", "Procedure"]
+__all__ = ["DEFAULT_N_SIMS", "DEFAULT_SEED", "MultipleTest", "Procedure"]
 
 #: Default number of simulated trials for quantities without an exact form.
 DEFAULT_N_SIMS = 100_000
@@ -93,6 +93,28 @@ def _fixed_seed(seed: Any) -> Any:
     counter does not advance; None is :data:`DEFAULT_SEED`.
     """
     return normalize_seed(seed, default=DEFAULT_SEED)[1]
+
+
+@runtime_checkable
+class MultipleTest(Protocol):
+    """What ``design.power(multiplicity=...)`` and ``sample_size(multiplicity=...)`` call.
+
+    Every :class:`Procedure` and :class:`~trialplan.multiplicity.dunnett.Dunnett`
+    implements it: the hypotheses whose joint law it needs, its power on that
+    family, and its sample-size search.
+    """
+
+    def family_names(self, requested: Any = None) -> tuple[str, ...] | None:
+        """The hypotheses of the family (None: the design's many-to-one comparisons)."""
+        ...  # pragma: no cover - protocol
+
+    def evaluate(self, family: StatisticFamily, hypotheses: Any = None, **options: Any) -> Any:
+        """Power after the procedure on ``family``."""
+        ...  # pragma: no cover - protocol
+
+    def size_search(self, family: StatisticFamily, *, power: float, hypothesis: Any) -> Any:
+        """The smallest size at which the procedure reaches ``power``."""
+        ...  # pragma: no cover - protocol
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,7 +28,7 @@ from scipy import stats
 from trialplan._seeds import normalize_seed
 from trialplan._validation import check_choice, check_int, did_you_mean
 from trialplan.results import PowerResult, PowerRow
-from trialplan.simulate.protocol import CellDraws, OutcomeSimulator
+from trialplan.simulate.protocol import CellDraws, OutcomeSimulator, SimulatedDesign
 from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "block_length", "run_blocks", "simulate_power"]
@@ -207,10 +207,7 @@ def simulate_power(
     >>> sim.n_sims, sim.seed, sim.method
     (4000, 1, 'simulation')
     """
-    if not (
-        callable(getattr(design, "statistics", None))
-        and callable(getattr(design, "simulator", None))
-    ):
+    if not isinstance(design, SimulatedDesign):
         raise TypeError(
             "design must be a trialplan design such as tp.Factorial(...) or "
             f"tp.Parallel(...); got design={design!r}"
@@ -232,13 +229,7 @@ def simulate_power(
             f"engine='individual' (or no engine); got engine={engine!r}"
         )
     simulator = design.simulator()
-    outcome = getattr(design, "outcome", None)
-    if outcome is None:
-        what = f"{type(design).__name__} designs"
-    elif getattr(design, "clusters", None) is not None:
-        what = f"group-delivered (clusters=) {type(outcome).__name__} outcomes"
-    else:
-        what = f"{type(outcome).__name__} outcomes"
+    what = design.simulation_subject
     if engine is None:
         # The outcome's preferred engine; patient-level data for a user analysis.
         engine = "individual" if analysis is not None else simulator.engines[0]

@@ -546,7 +546,7 @@ def _plan(
             "available analytically: design.power(sequential=gsd))"
         )
     ancova = isinstance(outcome, Continuous) and outcome.baseline_corr != 0.0
-    if getattr(design, "clusters", None) is not None:
+    if design.clusters is not None:  # cell designs declare clusters (None: no groups)
         raise ValueError(
             "sequential simulation does not model therapy groups yet; got "
             f"clusters={design.clusters!r} (allowed: None); the analytic "
