@@ -833,7 +833,7 @@ def _driving_hypothesis(design: Any, hypotheses: Any, rule: SampleSizeReestimati
     if rule.hypothesis is not None:
         names = [rule.hypothesis]
     elif hypotheses is None:
-        primary = getattr(design, "primary", None)
+        primary = design.primary
         if primary:
             names = [primary[0]] if isinstance(primary, Sequence) else [primary]
         else:
@@ -933,7 +933,7 @@ def adaptive_power(
             f"adaptive designs are evaluated by simulation; give method='simulation' "
             f"(got method={method!r})"
         )
-    if not (hasattr(design, "cells") and hasattr(design, "n_array")):
+    if design.design_kind not in ("factorial", "parallel"):
         raise TypeError(
             "adaptive designs are simulated for designs of randomized cells (tp.Factorial, "
             f"tp.Parallel); got a {type(design).__name__}"
