@@ -38,7 +38,6 @@ import numbers
 import os
 import pickle
 import re
-import sys
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -51,6 +50,8 @@ import pandas as pd
 
 from trialplan._validation import check_int, did_you_mean
 from trialplan._version import __version__
+from trialplan.simulate import executors
+from trialplan.simulate.executors import TaskRunner
 
 __all__ = ["explore", "explore_curves", "explore_heatmap", "scenario_seed"]
 
@@ -269,8 +270,8 @@ def explore(
 
     done = _read_cache(cache_path, {s.key for s in scenarios}) if cache_path else {}
     todo = [s for s in scenarios if s.key not in done]
-    workers = max_workers or _available_cpus()
-    runner = _Runner.make(
+    workers = max_workers or executors.available_cpus()
+    runner = _make_runner(
         executor,
         simulated=simulated,
         factory=factory,
@@ -294,20 +295,21 @@ def explore(
                 [(s, done[s.key]) for s in scenarios if s.key in done], names, simulated, n_sims
             )
         )
-    bar = writer = None
+    bar = executors.ProgressBar(
+        len(scenarios), wanted=progress, desc="explore", unit="scenario", without_tqdm="warn"
+    )
+    writer = None
     try:
-        bar = _progress_bar(progress, total=len(scenarios), initial=len(scenarios) - len(todo))
+        bar.start(initial=len(scenarios) - len(todo))
         writer = _CacheWriter(cache_path) if cache_path and todo else None
-        for finished in runner.run(task, chunks):
+        for _, finished in runner.run(task, chunks):
             pairs = [(by_index[index], rows) for index, rows in finished]
             if writer is not None:
                 writer.write(pairs, n_sims=n_sims, base_seed=base_seed, method=method)
             frames.append(_chunk_frame(pairs, names, simulated, n_sims))
-            if bar is not None:
-                bar.update(len(pairs))
+            bar.update(len(pairs))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         if writer is not None:
             writer.close()
         runner.close()
@@ -678,147 +680,54 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class _Runner:
-    """Runs chunks serially, on a concurrent.futures executor or a Dask client."""
+def _make_runner(
+    executor: Any, *, simulated: bool, factory: Any, options: Any, workers: int, n_todo: int
+) -> TaskRunner:
+    """Where the scenarios run (:class:`~trialplan.simulate.executors.TaskRunner`).
 
-    def __init__(self, kind: str, executor: Any, workers: int, owned: bool) -> None:
-        self.kind, self.executor, self.workers, self.owned = kind, executor, workers, owned
-
-    @classmethod
-    def make(
-        cls,
-        executor: Any,
-        *,
-        simulated: bool,
-        factory: Any,
-        options: Any,
-        workers: int,
-        n_todo: int,
-    ) -> _Runner:
-        if executor is None:
-            if not simulated or workers == 1 or n_todo <= 1:
-                return cls("serial", None, 1, False)
-            problem = _pickle_problem(factory, options)
-            if problem:
-                warnings.warn(
-                    f"explore: running scenarios serially because the factory "
-                    f"cannot be sent to other processes ({problem}); define it "
-                    "at module level (or use functools.partial) to run in "
-                    "parallel",
-                    UserWarning,
-                    stacklevel=3,
-                )
-                return cls("serial", None, 1, False)
-            return cls("futures", cf.ProcessPoolExecutor(max_workers=workers), workers, True)
-        if isinstance(executor, str):
-            if executor not in _EXECUTOR_WORDS:
-                raise ValueError(
-                    f"executor={executor!r} is not allowed; choose one of "
-                    f"{_EXECUTOR_WORDS}, a concurrent.futures.Executor or a "
-                    "dask distributed.Client" + did_you_mean(executor, _EXECUTOR_WORDS)
-                )
-            if executor == "serial" or n_todo == 0:
-                return cls("serial", None, 1, False)
-            _require_picklable(factory, options)
-            return cls("futures", cf.ProcessPoolExecutor(max_workers=workers), workers, True)
-        if _is_dask_client(executor):
-            n = (
-                max(1, sum(executor.nthreads().values()))
-                if hasattr(executor, "nthreads")
-                else workers
+    Serially for analytic power or a single scenario; on local processes for
+    simulation (serially, with a warning, when the factory cannot be pickled);
+    on the caller's executor or Dask client as given.
+    """
+    if executor is None:
+        if not simulated or workers == 1 or n_todo <= 1:
+            return TaskRunner.serial()
+        problem = executors.pickle_problem(factory, options)
+        if problem:
+            warnings.warn(
+                f"explore: running scenarios serially because the factory "
+                f"cannot be sent to other processes ({problem}); define it "
+                "at module level (or use functools.partial) to run in "
+                "parallel",
+                UserWarning,
+                stacklevel=3,
             )
-            return cls("dask", executor, n, False)
-        if isinstance(executor, cf.Executor):
-            if isinstance(executor, cf.ProcessPoolExecutor):
-                _require_picklable(factory, options)
-            n = getattr(executor, "_max_workers", None) or workers
-            return cls("futures", executor, int(n), False)
+            return TaskRunner.serial()
+        return TaskRunner.processes(workers)
+    if isinstance(executor, str):
+        if executor not in _EXECUTOR_WORDS:
+            raise ValueError(
+                f"executor={executor!r} is not allowed; choose one of "
+                f"{_EXECUTOR_WORDS}, a concurrent.futures.Executor or a "
+                "dask distributed.Client" + did_you_mean(executor, _EXECUTOR_WORDS)
+            )
+        if executor == "serial" or n_todo == 0:
+            return TaskRunner.serial()
+        _require_picklable(factory, options)
+        return TaskRunner.processes(workers)
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        _require_picklable(factory, options)
+    if not (executors.is_dask_client(executor) or isinstance(executor, cf.Executor)):
         raise TypeError(
             f"executor must be None, one of {_EXECUTOR_WORDS}, a "
             "concurrent.futures.Executor or a dask distributed.Client; got "
             f"executor={executor!r}"
         )
-
-    def run(self, task: Callable[[Any], Any], chunks: list[Any]) -> Iterator[Any]:
-        if self.kind == "serial":
-            for chunk in chunks:
-                yield task(chunk)
-        elif self.kind == "futures":
-            yield from self._run_futures(task, chunks)
-        else:
-            yield from self._run_dask(task, chunks)
-
-    def _run_futures(self, task: Callable[[Any], Any], chunks: list[Any]) -> Iterator[Any]:
-        queue = iter(chunks)
-        pending: set[cf.Future[Any]] = set()
-        try:
-            while True:
-                while len(pending) < 2 * self.workers:
-                    chunk = next(queue, None)
-                    if chunk is None:
-                        break
-                    pending.add(self.executor.submit(task, chunk))
-                if not pending:
-                    return
-                finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for future in finished:
-                    yield future.result()
-        finally:
-            for future in pending:
-                future.cancel()
-
-    def _run_dask(self, task: Callable[[Any], Any], chunks: list[Any]) -> Iterator[Any]:
-        from distributed import as_completed
-
-        queue = iter(chunks)
-        client = self.executor
-        live = set()  # futures not yet consumed; dropped after use so the cluster frees them
-        stream = as_completed()
-        try:
-            for chunk in queue:
-                future = client.submit(task, chunk, pure=False)
-                live.add(future)
-                stream.add(future)
-                if len(live) >= 2 * self.workers:
-                    break
-            for future in stream:
-                result = future.result()
-                live.discard(future)
-                chunk = next(queue, None)
-                if chunk is not None:
-                    nxt = client.submit(task, chunk, pure=False)
-                    live.add(nxt)
-                    stream.add(nxt)
-                del future
-                yield result
-        finally:
-            for future in live:
-                future.cancel()
-            stream.clear()
-
-    def close(self) -> None:
-        if self.owned and self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _is_dask_client(obj: Any) -> bool:
-    return (
-        type(obj).__module__.split(".")[0] == "distributed"
-        and hasattr(obj, "submit")
-        and hasattr(obj, "gather")
-    )
-
-
-def _pickle_problem(factory: Any, options: Any) -> str:
-    try:
-        pickle.dumps((factory, options))
-    except Exception as exc:  # lambdas, nested functions, open handles
-        return f"{type(exc).__name__}: {exc}"
-    return ""
+    return TaskRunner.on(executor)
 
 
 def _require_picklable(factory: Any, options: Any) -> None:
-    problem = _pickle_problem(factory, options)
+    problem = executors.pickle_problem(factory, options)
     if problem:
         raise TypeError(
             f"executor runs scenarios on other processes, so the factory must be "
@@ -826,32 +735,6 @@ def _require_picklable(factory: Any, options: Any) -> None:
             "level (or as functools.partial of such a function), or use "
             "executor='serial' or a dask Client (which pickles lambdas)"
         )
-
-
-def _available_cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _progress_bar(progress: bool | None, *, total: int, initial: int) -> Any:
-    if progress is False:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        if progress:
-            warnings.warn(
-                "explore: progress=True needs tqdm (pip install tqdm); running "
-                "without a progress bar",
-                UserWarning,
-                stacklevel=3,
-            )
-        return None
-    if progress is None and not sys.stderr.isatty():
-        return None
-    return tqdm(total=total, initial=initial, desc="explore", unit="scenario")
 
 
 # -------------------------------------------------------------------- cache
