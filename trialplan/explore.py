@@ -408,7 +408,7 @@ def _check_signature(factory: Callable[..., Any], values: Mapping[str, Any]) -> 
 
 
 def _check_method(method: Any) -> str:
-    from trialplan.designs.base import POWER_METHODS
+    from trialplan.designs.dispatch import POWER_METHODS
 
     allowed = POWER_METHODS
     if method not in allowed:

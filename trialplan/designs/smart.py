@@ -49,7 +49,8 @@ from trialplan._validation import (
     check_unit_interval,
     did_you_mean,
 )
-from trialplan.designs.base import Design, _doc, check_primary
+from trialplan.designs.base import Design, check_primary
+from trialplan.designs.dispatch import document
 from trialplan.power import statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.sequential import GroupSequential
@@ -747,7 +748,7 @@ class SMART(Design):
         return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
 
     # ----------------------------------------------------------------- power
-    @_doc(
+    @document(
         """Power of the stage-1 comparison and of regime comparisons.
 
         Parameters
@@ -782,7 +783,7 @@ class SMART(Design):
         0.634
         """
     )
-    def power(  # noqa: D102  (docstring filled in by _doc)
+    def power(  # noqa: D102  (docstring filled in by document)
         self,
         hypotheses: Any = None,
         *,
@@ -870,7 +871,7 @@ class SMART(Design):
             raise ValueError(f"regime_a and regime_b must differ; both are {a!r}")
         return float(self.power([(a, b)], **options).rows[0].power)
 
-    @_doc(
+    @document(
         """Smallest ``n_total`` at which the comparisons reach ``power``.
 
         The one integer search of every design
@@ -912,7 +913,7 @@ class SMART(Design):
         (201, {{'a': 101, 'b': 100}})
         """
     )
-    def sample_size(  # noqa: D102  (docstring filled in by _doc)
+    def sample_size(  # noqa: D102  (docstring filled in by document)
         self,
         *,
         power: float,
