@@ -358,7 +358,8 @@ def test_quoted_spec_errors_are_what_trialplan_says(tmp_path):
         key = next(k for k in SPEC_MISTAKES if k in line)
         old, new = SPEC_MISTAKES[key]
         assert old in spec
-        path = tmp_path / f"{key}.toml"
+        (tmp_path / key).mkdir(exist_ok=True)
+        path = tmp_path / key / "trial.toml"  # messages name the file: the docs quote trial.toml
         path.write_text(spec.replace(old, new, 1))
         code, err = _run_cli(["power", str(path)], tmp_path)
         assert code == 1, (line, err)

@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # the same names, for type checkers and static documentation 
     from trialplan.designs.factorial import Factorial
     from trialplan.designs.parallel import Parallel
     from trialplan.designs.smart import SMART
-    from trialplan.explore import explore, explore_curves, explore_heatmap
+    from trialplan.explore import explore
+    from trialplan.labels import Labels
     from trialplan.multiplicity.dunnett import Dunnett
     from trialplan.multiplicity.graphs import Bonferroni, FixedSequence, Graphical, Holm
     from trialplan.multiplicity.procedures import Gatekeeping, Hochberg
@@ -42,11 +43,13 @@ if TYPE_CHECKING:  # the same names, for type checkers and static documentation 
     from trialplan.outcomes.continuous import Continuous
     from trialplan.outcomes.repeated import Repeated
     from trialplan.outcomes.survival import TimeToEvent, required_events, schoenfeld_events
+    from trialplan.plan import TrialPlan, plan
     from trialplan.power import anova_power
+    from trialplan.report.figures.explore import explore_curves, explore_heatmap
     from trialplan.results import PowerResult, SampleSizeResult
     from trialplan.sequential.application import SequentialSampleSizeResult
     from trialplan.sequential.design import GroupSequential
-    from trialplan.spec import dump_spec, load_spec
+    from trialplan.spec.io import dump_spec, load_spec
     from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "Hochberg",
     "Holm",
     "IntersectionUnion",
+    "Labels",
     "NormalPrior",
     "Parallel",
     "PosteriorRule",
@@ -76,6 +80,7 @@ __all__ = [
     "StatisticFamily",
     "TestStatistic",
     "TimeToEvent",
+    "TrialPlan",
     "adaptive",
     "anova_power",
     "boundaries",
@@ -84,6 +89,7 @@ __all__ = [
     "explore_curves",
     "explore_heatmap",
     "load_spec",
+    "plan",
     "randomization",
     "report",
     "required_events",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from functools import reduce
@@ -676,6 +677,7 @@ class CellDesign(Design):
         return simulator_for(self.outcome)
 
     def _analytic_power(self, family: StatisticFamily) -> PowerResult:
+        warn_wrong_direction(list(family), getattr(self.outcome, "better", None))
         rows = tuple(_power_row(s, self.n_total) for s in family)
         # e.g. Binary: the interaction on other scales
         rows += tuple(
@@ -722,6 +724,33 @@ def check_primary(
                 + (did_you_mean(name, design.hypothesis_names) or f" ({err})")
             ) from None
     return tuple(dict.fromkeys(checked))
+
+
+class DirectionWarning(UserWarning):
+    """A one-sided test whose planning effect points against the outcome's ``better``."""
+
+
+def warn_wrong_direction(stats: Sequence[Any], better: str | None) -> None:
+    """Warn for one-sided tests whose planned effect favours the reference (power < alpha).
+
+    A ``Continuous`` left at ``better="lower"`` with a positive planned effect
+    printed power 0.000 with no word on why (issue 19).
+    """
+    for stat in stats:
+        parts = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
+        for part in parts:
+            if part.sided == 1 and part.favourable * part.effect < 0:
+                sign = "positive" if part.effect > 0 else "negative"
+                wanted = "lower" if part.favourable < 0 else "higher"
+                warnings.warn(
+                    f"hypothesis {stat.hypothesis!r}: the planned effect {part.effect:g} is "
+                    f"{sign}, but the one-sided test rejects for {wanted} outcomes "
+                    f"(better={better or wanted!r}), so its power is below alpha; check the "
+                    "sign of the planning values or set better=",
+                    DirectionWarning,
+                    stacklevel=4,
+                )
+                break
 
 
 def _power_row(stat: TestStatistic | IntersectionUnion, n_total: int) -> PowerRow:
