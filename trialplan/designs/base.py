@@ -677,7 +677,7 @@ class CellDesign(Design):
         return simulator_for(self.outcome)
 
     def _analytic_power(self, family: StatisticFamily) -> PowerResult:
-        warn_wrong_direction(list(family), getattr(self.outcome, "better", None))
+        warn_wrong_direction(list(family), self.outcome.better)
         rows = tuple(_power_row(s, self.n_total) for s in family)
         # e.g. Binary: the interaction on other scales
         rows += tuple(

@@ -211,6 +211,20 @@ class Outcome(ABC):
         """+1 when higher values are better, -1 when lower values are."""
         return 1 if self.better == "higher" else -1
 
+    @property
+    def common_sd(self) -> float | None:
+        """The outcome's one standard deviation, when it has one (continuous); None otherwise.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.Continuous(means={"a": 0.0, "b": 1.0}, sd=8.0).common_sd
+        8.0
+        >>> tp.Binary(rates={"a": 0.3, "b": 0.5}).common_sd is None
+        True
+        """
+        return None
+
     @abstractmethod
     def cell_keys(self) -> tuple[Cell, ...]:
         """The cells (or arms) the outcome gives planning values for, in its order."""

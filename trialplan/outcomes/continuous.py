@@ -87,6 +87,11 @@ class Continuous(Outcome):
         """Number of covariates in the planned analysis (1 for ANCOVA, else 0)."""
         return int(self.baseline_corr != 0.0)
 
+    @property
+    def common_sd(self) -> float:
+        """The SD of the outcome (before any baseline adjustment)."""
+        return self.sd
+
     def cell_keys(self) -> tuple[Cell, ...]:
         """Cells with a mean, in the order given."""
         return tuple(self.means)

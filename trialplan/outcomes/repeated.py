@@ -280,6 +280,11 @@ class Repeated(Outcome):
         return float(beta[1])
 
     # ---------------------------------------------------------- outcome API
+    @property
+    def common_sd(self) -> float | None:
+        """The SD shared by every visit, or None when it differs by visit."""
+        return float(self.sd) if isinstance(self.sd, float | int) else None
+
     def cell_keys(self) -> tuple[Cell, ...]:
         """The cells this outcome gives means for."""
         return tuple(self.means)

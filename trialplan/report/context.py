@@ -84,13 +84,8 @@ def _dropout_text(labels: Sequence[str], dropout: Sequence[float]) -> str:
 # ------------------------------------------------------------------ outcome
 def _outcome(plan: Any, rows: Any) -> dict[str, Any]:
     outcome = plan.design.outcome
-    kind = {
-        "Continuous": "continuous",
-        "Binary": "binary",
-        "TimeToEvent": "time_to_event",
-        "Repeated": "repeated",
-    }.get(type(outcome).__name__, "other")
-    scale = getattr(outcome, "scale", None) if kind == "binary" else None
+    kind = outcome.kind
+    scale = outcome.scale  # binary: the analysis scale; None for the other kinds
     first_scale = rows["scale"].iloc[0] if "scale" in rows and len(rows) else ""
     scale_words = _SCALE_WORDS.get(scale or "", None) or _SCALE_WORDS.get(
         first_scale, first_scale or "the planned contrast"
@@ -124,11 +119,8 @@ def _outcome(plan: Any, rows: Any) -> dict[str, Any]:
         }.get(scale or "", "a binary regression model")
     elif kind == "time_to_event":
         context.update(
-            accrual=num(outcome.accrual) if getattr(outcome, "accrual", None) else "",
-            analysis_time=num(
-                getattr(outcome, "analysis_time", None)
-                or (getattr(outcome, "accrual", 0) or 0) + (getattr(outcome, "follow_up", 0) or 0)
-            ),
+            accrual=num(outcome.accrual) if outcome.accrual else "",
+            analysis_time=num(outcome.end_time),
         )
     elif kind == "repeated":
         sd = outcome.sd
@@ -154,11 +146,9 @@ def _cell_values(plan: Any, kind: str) -> list[str]:
     cells = plan.allocation.cells
     if kind == "repeated":
         return ["(" + ", ".join(num(v) for v in outcome.means[c]) + ")" for c in cells]
-    for name, fmt in (("means", num), ("rates", share), ("hazards", num)):
-        values = getattr(outcome, name, None)
-        if isinstance(values, Mapping):
-            return [fmt(values[c]) for c in cells]
-    return ["" for _ in cells]
+    values = outcome.planning_values()  # means, rates or hazards
+    fmt = share if kind == "binary" else num
+    return [fmt(values[c]) for c in cells]
 
 
 # ---------------------------------------------------------------- hypotheses
