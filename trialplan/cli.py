@@ -32,6 +32,10 @@ from typing import Any
 
 from trialplan._version import __version__
 
+# Deferred imports: each subcommand imports the spec, plan and report layers (and
+# through them numpy, scipy and pandas) inside the function that runs it, so that
+# `trialplan --help` and `--version` start without them (benchmarks/bench_startup.py).
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -352,6 +356,7 @@ def _override(spec: Any, option: str, **changes: Any) -> Any:
 
 
 def _cmd_sample_size(args: argparse.Namespace) -> int:
+    # deferred: pandas is heavy and only this needs it
     import pandas as pd
 
     source = _Source(args.spec)

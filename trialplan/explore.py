@@ -52,6 +52,7 @@ import pandas as pd
 
 from trialplan._validation import check_int, did_you_mean
 from trialplan._version import __version__
+from trialplan.designs.dispatch import POWER_METHODS
 from trialplan.simulate import executors
 from trialplan.simulate.executors import TaskRunner
 
@@ -410,8 +411,6 @@ def _check_signature(factory: Callable[..., Any], values: Mapping[str, Any]) -> 
 
 
 def _check_method(method: Any) -> str:
-    from trialplan.designs.dispatch import POWER_METHODS
-
     allowed = POWER_METHODS
     if method not in allowed:
         raise ValueError(

@@ -27,6 +27,7 @@ Hajek estimates and sandwich (empirical) variances.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import warnings
@@ -961,9 +962,7 @@ class SMART(Design):
         ...
         ValueError: sd must be a finite number > 0; got sd=0.0
         """
-        from dataclasses import replace
-
-        return replace(self, **changes)
+        return dataclasses.replace(self, **changes)
 
     def describe(self) -> str:
         """One line naming the design, its size and its tests.

@@ -355,6 +355,7 @@ def _check_formats(formats: Sequence[str] | None) -> list[str]:
 
 def _docx() -> tuple[Any, Any]:
     try:
+        # deferred: only DOCX output needs python-docx (optional)
         import docx
         from docx.shared import Inches
     except ImportError as exc:
@@ -369,6 +370,7 @@ def _svg_text(fig: Any) -> str:
     """A figure as an inline ``<svg>`` element (no XML prolog), deterministic ids."""
     import io
 
+    # deferred: matplotlib is heavy; only figures need it
     import matplotlib
 
     from trialplan.report.figures import freeze_layout

@@ -283,6 +283,7 @@ class ClusteredBinarySimulator(BaseSimulator):
         ``group`` numbers the therapy groups from 1 (0 for individually
         treated participants).  The draws are those of the individual engine.
         """
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         y = _patients(params, rng, 1)[0]

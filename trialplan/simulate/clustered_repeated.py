@@ -317,6 +317,7 @@ class ClusteredRepeatedSimulator(BaseSimulator):
         ``group`` numbers the therapy groups from 1 (0 for individually
         treated participants); only observed visits are listed.
         """
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         y, observed, index, group = _patients(params, rng)

@@ -537,6 +537,7 @@ class ClusteredSurvivalSimulator(BaseSimulator):
         ``group`` numbers the therapy groups from 1 (0 for individually
         treated participants).  The draws are those of either engine.
         """
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         time, event = _patients(params, rng, 1)
@@ -551,6 +552,7 @@ class ClusteredSurvivalSimulator(BaseSimulator):
 
 def _gee_fits(params: ClusteredSurvivalParams, time: np.ndarray, event: np.ndarray) -> CellDraws:
     """Fit the Poisson GEE with statsmodels to every trial (the individual engine)."""
+    # deferred: statsmodels is heavy; only the patient-level fit needs it
     import statsmodels.api as sm
 
     p = params

@@ -253,6 +253,7 @@ class RepeatedSimulator(BaseSimulator):
 
     def patient_data(self, params: RepeatedParams, rng: np.random.Generator) -> Any:
         """One trial in long format: patient, cell (and factors), time, y (observed only)."""
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         y, observed, index = _patients(params, rng)
