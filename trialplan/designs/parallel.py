@@ -26,6 +26,7 @@ import numpy as np
 from trialplan._validation import as_sequence, check_open_unit, check_sided, did_you_mean
 from trialplan.designs.base import (
     CellDesign,
+    _cell_parameter,
     check_cell_sizes,
     check_dropout,
     check_primary,
@@ -205,7 +206,7 @@ class Parallel(CellDesign):
 
     def _check_outcome_arms(self) -> None:
         keys = self.outcome.cell_keys()
-        what = f"{type(self.outcome).__name__} arms"
+        what = f"{type(self.outcome).__name__} {_cell_parameter(self.outcome)}"
         given = [self._arm(k, what) for k in keys]
         missing = [a for a in self.arms if a not in given]
         if missing:

@@ -33,7 +33,7 @@ from scipy import optimize, special
 from trialplan._validation import check_open_unit
 from trialplan.power import SizeSearch, joint_power, sample_size_search
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
-from trialplan.sequential.design import GroupSequential
+from trialplan.sequential.design import MIN_BETA, GroupSequential
 from trialplan.sequential.recursion import combination_crossings
 from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
 
@@ -411,6 +411,12 @@ def sequential_sample_size(
     """
     gsd = check_sequential(sequential)
     target = check_open_unit("power", power)
+    if target > 1.0 - MIN_BETA:
+        raise ValueError(
+            f"power must be at most {1 - MIN_BETA:g} with sequential=: the recursive "
+            "integration computes crossing probabilities to about 1e-8, too coarse for a "
+            f"type II error below {MIN_BETA:g}; got power={power!r}"
+        )
     names = family.hypotheses
     _check_level(family, gsd)
     note = ""
@@ -446,7 +452,7 @@ def sequential_sample_size(
     for name in names:
         s = _statistic(final, name, gsd)
         h1 = _crossing(gsd, s)
-        powers[name] = float(h1[0].sum())
+        powers[name] = min(1.0, float(h1[0].sum()))
         expected[name] = _expected_n(gsd, s, n_max, h1)
         fixed[name] = n_max * _fixed_scale(s, gsd, target)
         methods.append(_method_text(gsd, s))
@@ -510,7 +516,7 @@ def sequential_power(family: StatisticFamily, *, sequential: GroupSequential) ->
     for name in family.hypotheses:
         stat = _statistic(family, name, gsd)
         up, low = _crossing(gsd, stat)
-        seq_power = float(up.sum())
+        seq_power = min(1.0, float(up.sum()))
         if isinstance(stat, IntersectionUnion):
             weak = stat.weakest
             rows.append(

@@ -23,6 +23,8 @@ import concurrent.futures as cf
 import os
 import pickle
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -64,8 +66,16 @@ class TaskRunner:
 
     @classmethod
     def processes(cls, workers: int) -> TaskRunner:
-        """Run on a new pool of ``workers`` local processes, shut down by :meth:`close`."""
-        return cls("futures", cf.ProcessPoolExecutor(max_workers=workers), workers, owned=True)
+        """Run on a new pool of ``workers`` local processes, shut down by :meth:`close`.
+
+        The workers end when the process that made the pool dies: one blocked
+        on its task queue, or busy with a long task, does not notice that the
+        parent was killed (the queue's pipe stays open in its siblings), so
+        each runs a daemon thread that exits the process once its parent is
+        gone (it is re-parented: ``os.getppid()`` changes).
+        """
+        pool = cf.ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent)
+        return cls("futures", pool, workers, owned=True)
 
     @classmethod
     def on(cls, executor: Any) -> TaskRunner:
@@ -161,6 +171,21 @@ class TaskRunner:
 
 
 _END = object()
+
+#: Seconds between a pool worker's checks that the process that made the pool is alive.
+_PARENT_POLL = 0.5
+
+
+def _watch_parent() -> None:
+    """Pool initializer: start the thread that ends this worker with its parent."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL)
+        os._exit(1)  # the parent is gone: nobody will read this worker's results
+
+    threading.Thread(target=watch, name="trialplan-pool-parent-watch", daemon=True).start()
 
 
 def _pool_size(executor: cf.Executor) -> int:
