@@ -236,36 +236,15 @@ def explore(
     method = _check_method(method)
     hyps = _check_hypotheses(hypotheses)
     simulated = method != "analytic"
-    if not simulated and (n_sims is not None or seed is not None):
-        given = "n_sims" if n_sims is not None else "seed"
-        raise ValueError(
-            f"{given} is for simulated power; got {given}="
-            f"{n_sims if n_sims is not None else seed!r} with method='analytic' "
-            "(use method='simulation' or drop it)"
-        )
-    if n_sims is not None:
-        n_sims = check_int("n_sims", n_sims)
-    if max_workers is not None:
-        max_workers = check_int("max_workers", max_workers)
-    if chunksize is not None:
-        chunksize = check_int("chunksize", chunksize)
-    if power_options is None:
-        power_options = {}
-    if not isinstance(power_options, Mapping):
-        raise TypeError(
-            f"power_options must be a mapping of keyword to value; got "
-            f"power_options={power_options!r}"
-        )
-    clash = sorted({"method", "n_sims", "seed", "hypotheses"} & set(power_options))
-    if clash:
-        raise ValueError(
-            f"power_options must not contain {clash}; they are explore() parameters of their own"
-        )
-    power_options = dict(power_options)
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(
-            f"progress must be True, False or None (automatic); got progress={progress!r}"
-        )
+    n_sims, max_workers, chunksize, power_options = _check_run_options(
+        simulated,
+        n_sims=n_sims,
+        seed=seed,
+        max_workers=max_workers,
+        chunksize=chunksize,
+        power_options=power_options,
+        progress=progress,
+    )
     cache_path = _check_cache(cache)
     base_seed = _base_entropy(seed) if simulated else None
 
@@ -353,6 +332,51 @@ def explore(
 
 
 # ---------------------------------------------------------------- validation
+def _check_run_options(
+    simulated: bool,
+    *,
+    n_sims: Any,
+    seed: Any,
+    max_workers: Any,
+    chunksize: Any,
+    power_options: Any,
+    progress: Any,
+) -> tuple[int | None, int | None, int | None, dict[str, Any]]:
+    """``n_sims``, ``max_workers``, ``chunksize`` and ``power_options``, checked."""
+    if not simulated and (n_sims is not None or seed is not None):
+        given = "n_sims" if n_sims is not None else "seed"
+        raise ValueError(
+            f"{given} is for simulated power; got {given}="
+            f"{n_sims if n_sims is not None else seed!r} with method='analytic' "
+            "(use method='simulation' or drop it)"
+        )
+    n_sims, max_workers, chunksize = (
+        None if value is None else check_int(name, value)
+        for name, value in (
+            ("n_sims", n_sims),
+            ("max_workers", max_workers),
+            ("chunksize", chunksize),
+        )
+    )
+    if power_options is None:
+        power_options = {}
+    if not isinstance(power_options, Mapping):
+        raise TypeError(
+            f"power_options must be a mapping of keyword to value; got "
+            f"power_options={power_options!r}"
+        )
+    clash = sorted({"method", "n_sims", "seed", "hypotheses"} & set(power_options))
+    if clash:
+        raise ValueError(
+            f"power_options must not contain {clash}; they are explore() parameters of their own"
+        )
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(
+            f"progress must be True, False or None (automatic); got progress={progress!r}"
+        )
+    return n_sims, max_workers, chunksize, dict(power_options)
+
+
 def _check_grid(grid: Any, factory: Callable[..., Any]) -> dict[str, tuple[Any, ...]]:
     if not isinstance(grid, Mapping):
         raise TypeError(
