@@ -5,11 +5,7 @@ the short public name used in
 ``tp.GroupSequential(efficacy=tp.boundaries.obrien_fleming())``.
 """
 
-from trialplan.sequential.boundaries import (
-    ClassicalBoundary,
-    obrien_fleming,
-    pocock,
-    wang_tsiatis,
-)
+from trialplan.sequential import boundaries as _home
+from trialplan.sequential.boundaries import *  # noqa: F403  (exactly the home's public names)
 
-__all__ = ["ClassicalBoundary", "obrien_fleming", "pocock", "wang_tsiatis"]
+__all__ = list(_home.__all__)

@@ -4,20 +4,7 @@ Their home is ``trialplan/sequential/spending.py``; this module only gives them
 the short public name used in ``tp.GroupSequential(efficacy=tp.spending.pocock())``.
 """
 
-from trialplan.sequential.spending import (
-    SpendingFunction,
-    from_name,
-    hwang_shih_decani,
-    obrien_fleming,
-    pocock,
-    power_family,
-)
+from trialplan.sequential import spending as _home
+from trialplan.sequential.spending import *  # noqa: F403  (exactly the home's public names)
 
-__all__ = [
-    "SpendingFunction",
-    "from_name",
-    "hwang_shih_decani",
-    "obrien_fleming",
-    "pocock",
-    "power_family",
-]
+__all__ = list(_home.__all__)

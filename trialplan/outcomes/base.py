@@ -10,7 +10,7 @@ Designs, simulators and reports rely on the :class:`Outcome` interface only
 (``kind``, ``better``, ``favourable``, ``scale``, ``cell_keys``,
 ``planning_values``, ``cell_model``, ``extra_rows``, ``replace``), never on
 probing an outcome for attributes.  A new outcome type subclasses
-:class:`Outcome` (as a frozen dataclass), implements ``cell_keys``,
+:class:`Outcome` (as a frozen dataclass), implements
 ``planning_values`` and ``cell_model``, and registers a simulator in
 :mod:`trialplan.simulate` if it is to be simulated.
 """
@@ -177,8 +177,8 @@ class Outcome(ABC):
 
     Subclasses are frozen dataclasses (``tp.Continuous``, ``tp.Binary``,
     ``tp.TimeToEvent``, ``tp.Repeated``).  They set the class attribute
-    :attr:`kind` and implement :meth:`cell_keys`, :meth:`planning_values` and
-    :meth:`cell_model`; the rest has defaults.
+    :attr:`kind` and implement :meth:`planning_values` and :meth:`cell_model`;
+    the rest has defaults.
 
     Attributes
     ----------
@@ -225,9 +225,9 @@ class Outcome(ABC):
         """
         return None
 
-    @abstractmethod
     def cell_keys(self) -> tuple[Cell, ...]:
         """The cells (or arms) the outcome gives planning values for, in its order."""
+        return tuple(self.planning_values())
 
     @abstractmethod
     def planning_values(self) -> Mapping[Cell, Any]:

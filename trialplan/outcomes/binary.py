@@ -151,10 +151,6 @@ class Binary(Outcome):
         check_choice("scale", self.scale, SCALES)
         check_choice("better", self.better, ("higher", "lower"))
 
-    def cell_keys(self) -> tuple[Cell, ...]:
-        """The cells this outcome gives rates for."""
-        return tuple(self.rates)
-
     def planning_values(self) -> Mapping[Cell, float]:
         """The planned event rate of each cell."""
         return self.rates

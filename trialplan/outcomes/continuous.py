@@ -97,10 +97,6 @@ class Continuous(Outcome):
         """The SD of the outcome (before any baseline adjustment)."""
         return self.sd
 
-    def cell_keys(self) -> tuple[Cell, ...]:
-        """Cells with a mean, in the order given."""
-        return tuple(self.means)
-
     def planning_values(self) -> Mapping[Cell, float]:
         """The planned mean of each cell."""
         return self.means

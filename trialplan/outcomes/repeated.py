@@ -303,10 +303,6 @@ class Repeated(Outcome):
         """The SD shared by every visit, or None when it differs by visit."""
         return float(self.sd) if isinstance(self.sd, float | int) else None
 
-    def cell_keys(self) -> tuple[Cell, ...]:
-        """The cells this outcome gives means for."""
-        return tuple(self.means)
-
     def planning_values(self) -> Mapping[Cell, tuple[float, ...]]:
         """The planned means of each cell, one per visit."""
         return self.means

@@ -227,10 +227,6 @@ class TimeToEvent(Outcome):
         """Time of the analysis from the first entry (``accrual + follow_up``)."""
         return self._end  # type: ignore[attr-defined,no-any-return]
 
-    def cell_keys(self) -> tuple[Cell, ...]:
-        """The cells this outcome gives hazards for."""
-        return tuple(self.hazard_rates)
-
     def planning_values(self) -> Mapping[Cell, float]:
         """The planned hazard of each cell (per unit of time)."""
         return self.hazard_rates
