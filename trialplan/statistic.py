@@ -229,11 +229,12 @@ class IntersectionUnion:
 
         Examples
         --------
-        >>> import trialplan as tp
-        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
-        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): -5,
-        ...                      ("a0", "b1"): -4, ("a1", "b1"): -8}, sd=8.0), n_per_cell=116)
-        >>> d.statistics("combination")[0]  # doctest: +NORMALIZE_WHITESPACE
+        >>> parts = [TestStatistic(hypothesis=f"c[{k}]", estimand="", effect=e, se=1.05,
+        ...                        df=460.0, sided=1, alpha=0.025, favourable=-1)
+        ...          for k, e in ((1, -4.0), (2, -3.0))]
+        >>> IntersectionUnion(hypothesis="combination", estimand="", components=tuple(parts),
+        ...                   correlation=np.array([[1.0, 0.5], [0.5, 1.0]]))
+        ... # doctest: +NORMALIZE_WHITESPACE
         IntersectionUnion('combination': all of 2 one-sided tests at alpha 0.025, effects -4, -3,
         se 1.05, 1.05, correlation 0.5, df 460)
         """
