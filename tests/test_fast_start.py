@@ -109,15 +109,17 @@ def test_every_public_name_resolves_to_its_home_and_is_listed_by_dir() -> None:
         _ = tp.Factorail
 
 
-def test_the_explore_function_survives_an_import_of_the_explore_module() -> None:
-    # ``explore`` names a module and the function it defines; importing the
-    # module must not replace tp.explore by it (in a fresh interpreter, both orders).
+@pytest.mark.parametrize("name", ["explore", "plan"])
+def test_a_function_survives_an_import_of_the_module_of_its_name(name) -> None:
+    # ``explore`` and ``plan`` each name a module and the function it defines;
+    # importing the module must not replace tp.<name> by it (in a fresh
+    # interpreter, both orders).
     for code in (
-        "import trialplan as tp\nimport trialplan.explore\nf = tp.explore",
-        "import trialplan as tp\nf = tp.explore\nfrom trialplan.explore import scenario_seed",
+        f"import trialplan as tp\nimport trialplan.{name}\nf = tp.{name}",
+        f"import trialplan as tp\nf = tp.{name}\nimport trialplan.{name}",
     ):
-        probe = code + "\nimport trialplan as tp\nprint(callable(tp.explore), type(tp.explore))"
+        probe = code + f"\nprint(callable(tp.{name}), type(tp.{name}).__name__)"
         out = subprocess.run(
             [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300
         ).stdout
-        assert out.startswith("True <class 'function'>"), out
+        assert out.startswith("True function"), out
