@@ -358,7 +358,7 @@ class Binary(Outcome):
         inter = ":".join(design.factors)
         if inter not in hypotheses:
             return []
-        # stacklevel 6: interaction_scales < extra_rows < _analytic_power < _dispatch_power
+        # stacklevel 6: interaction_scales < extra_rows < _analytic_power < dispatch_power
         # < power < user
         table = self.interaction_scales(design, inter, _stacklevel=6)
         out = []
