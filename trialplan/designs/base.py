@@ -749,7 +749,7 @@ def warn_wrong_direction(stats: Sequence[Any], better: str | None) -> None:
                     f"(better={better or wanted!r}), so its power is below alpha; check the "
                     "sign of the planning values or set better=",
                     DirectionWarning,
-                    stacklevel=4,
+                    stacklevel=5,  # < _analytic_power < dispatch_power < power < user
                 )
                 break
 
