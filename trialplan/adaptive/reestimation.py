@@ -989,7 +989,7 @@ def adaptive_power(
         seed=seed,
         executor=executor,
         analysis=analysis,
-        sd=float(getattr(design.outcome, "sd", math.nan)),
+        sd=math.nan if design.outcome.common_sd is None else design.outcome.common_sd,
         dropout=design.dropout_array,
         summary=summary,
     )

@@ -140,7 +140,7 @@ class Factorial(CellDesign):
             raise ValueError(
                 f"n_per_cell={_plain(self.n_per_cell)} leaves no residual degrees of freedom: "
                 f"N={self.n_total} with {len(self.cells)} cells"
-                f"{' and a baseline covariate' if getattr(self.outcome, 'n_covariates', 0) else ''}"
+                f"{' and a baseline covariate' if self.outcome.n_covariates else ''}"
                 f" gives df={model.df:g}; use at least "
                 f"{math.ceil((len(self.cells) + 2) / len(self.cells))} per cell"
             )
@@ -368,7 +368,7 @@ class Factorial(CellDesign):
             row[self.cells.index(rival)] = -1.0
             rows.append(row)
             rivals.append(self.cell_label(rival))
-        better = getattr(self.outcome, "better", "lower")
+        better = self.outcome.better
         estimand = (
             f"combination {self.cell_label(top)} is {better} than each of "
             f"{', '.join(rivals)} (all one-sided, intersection-union)"

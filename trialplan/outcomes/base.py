@@ -212,6 +212,11 @@ class Outcome(ABC):
         return 1 if self.better == "higher" else -1
 
     @property
+    def n_covariates(self) -> int:
+        """Covariates in the planned analysis (1 for an ANCOVA on baseline); 0 by default."""
+        return 0
+
+    @property
     def common_sd(self) -> float | None:
         """The outcome's one standard deviation, when it has one (continuous); None otherwise.
 

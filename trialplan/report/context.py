@@ -96,7 +96,7 @@ def _outcome(plan: Any, rows: Any) -> dict[str, Any]:
         "kind": kind,
         "scale_words": scale_words,
         "scale_name": "mean difference" if scale_words == "difference in means" else scale_words,
-        "better": getattr(outcome, "better", "lower"),
+        "better": outcome.better,
     }
     model = {
         "continuous": "a linear regression model",

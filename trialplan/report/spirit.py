@@ -79,7 +79,7 @@ def sample_size_section(
     effects = "; ".join(f"{r.hypothesis}: {r.effect:g} ({r.estimand})" for r in rows)
     sided = "two-sided" if design.sided == 2 else "one-sided"
     ancova = ""
-    if getattr(outcome, "baseline_corr", 0.0):
+    if outcome.n_covariates:  # a continuous outcome analysed by ANCOVA on baseline
         ancova = (
             f" The analysis adjusts for the baseline score (ANCOVA), assuming a "
             f"baseline-outcome correlation of {outcome.baseline_corr:g}, which reduces "
