@@ -46,9 +46,12 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from trialplan.adaptive.reestimation import SampleSizeReestimation
 from trialplan.designs import Factorial, Parallel
 from trialplan.labels import Labels
 from trialplan.outcomes import Binary, Continuous
+from trialplan.sequential import spending
+from trialplan.sequential.design import GroupSequential
 from trialplan.spec import RandomizationPlan, SensitivityGrid, Spec
 from trialplan.synergy import StateDependent
 
@@ -552,19 +555,17 @@ def adaptive_synergy(
     >>> s.adaptive.max_factor, s.sequential.info_fractions, s.design.sided
     (2.0, (0.6, 1.0), 1)
     """
-    import trialplan as tp
-
     base = state_dependent_synergy(power=power)
-    gsd = tp.GroupSequential(
+    gsd = GroupSequential(
         info_fractions=(info_fraction, 1.0),
         alpha=0.025,
         sided=1,
-        efficacy=tp.spending.obrien_fleming(),
-        futility=tp.spending.obrien_fleming(),
+        efficacy=spending.obrien_fleming(),
+        futility=spending.obrien_fleming(),
         beta=round(1.0 - power, 10),
         binding=False,
     )
-    rule = tp.SampleSizeReestimation(
+    rule = SampleSizeReestimation(
         conditional_power=conditional_power,
         effect="observed",
         min_factor=1.0,
