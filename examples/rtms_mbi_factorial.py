@@ -1,4 +1,5 @@
-"""A 2x2 factorial trial of rTMS x mindfulness (MBI) in treatment-resistant depression.
+"""A 2x2 factorial trial of rTMS x mindfulness (MBI) in treatment-resistant depression
+===================================================================================
 
 Prints the power of every hypothesis at a first-guess size, the sample size for
 90 % power on the interaction (the synergy test) and on the combination
@@ -29,6 +30,11 @@ import sys
 from pathlib import Path
 
 import trialplan as tp
+
+# %%
+# Planning values
+# ---------------
+# The literature behind each number, then the 2x2 design at a first-guess size.
 
 SOURCES = (
     "Kedzior KK et al. 2015: rTMS vs sham in depression, standardized effect about -0.54.",
@@ -70,6 +76,14 @@ def build_design(n_per_cell: int = 120) -> tp.Factorial:
     )
 
 
+# %%
+# Power, sample size and protocol text
+# ------------------------------------
+# ``main`` prints the power of every hypothesis, the sample sizes for 90 % power
+# on the interaction and on the combination test, and writes the SPIRIT item 14
+# section.
+
+
 def main(argv: list[str]) -> int:
     output = Path(argv[1]) if len(argv) > 1 else Path("output/rtms_mbi_factorial_sample_size.md")
     design = build_design()
@@ -92,6 +106,11 @@ def main(argv: list[str]) -> int:
     print(f"\nWrote the protocol sample-size section to {output}")
     return 0
 
+
+# %%
+# Run
+# ---
+# As a script, and when this page was built; the output follows.
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv))
