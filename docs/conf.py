@@ -15,7 +15,8 @@ What runs at build time:
 * ``_ext/validation.py`` fills the tables of ``validation.md``.
 
 Adding a page: write ``docs/<name>.md``. It appears under "Topics" unless it is
-placed in ``NAVIGATION`` below (the one list of the site's sections).
+placed in ``NAVIGATION`` below (the one list of the site's sections and their
+pages).
 """
 
 from __future__ import annotations
@@ -49,16 +50,19 @@ extensions = [
     "validation",
 ]
 
-# The site's sections, in order: (caption, pages). Any docs/*.md page not listed
-# here is added to "Topics" (_ext/navigation.py), so a new page never breaks the
-# build; list it here to place it elsewhere.
+# The site's sections, in order: (caption, landing page, pages). The landing page's
+# "<!-- navigation -->" marker becomes the list of its pages. Any docs/*.md page not
+# listed here is added to "Topics" (_ext/navigation.py), so a new page never breaks
+# the build; list it here to place it elsewhere.
 NAVIGATION = [
     (
         "User guide",
-        ["user-guide", "tutorial", "spec", "cli", "protocols", "scenarios"],
+        "guide",
+        ["user-guide", "tutorial", "spec", "cli", "protocols", "scenarios", "tools"],
     ),
     (
         "Topics",
+        "topics",
         [
             "factorial",
             "outcomes",
@@ -71,8 +75,8 @@ NAVIGATION = [
             "performance",
         ],
     ),
-    ("Examples", ["auto_examples/index"]),
-    ("Reference", ["api", "tools", "methods", "validation"]),
+    ("Examples", "auto_examples/index", []),
+    ("Reference", "reference", ["api", "methods", "validation"]),
 ]
 navigation_topics = "Topics"
 
@@ -154,7 +158,8 @@ html_theme_options = {
     "header_links_before_dropdown": 5,
     "secondary_sidebar_items": ["page-toc", "sourcelink"],
 }
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["trialplan.css"]
 html_show_sourcelink = True
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True

@@ -96,8 +96,8 @@ def test_every_public_object_has_a_page_and_a_row(site):
 @needs_sphinx
 def test_topic_pages_show_outputs_computed_at_build(site):
     conf = _conf()
-    guide = [p for caption, pages in conf["NAVIGATION"] for p in pages if caption != "Reference"]
-    for name in [p for p in guide if "/" not in p] + ["tools"]:
+    guide = [p for caption, _, pages in conf["NAVIGATION"] for p in pages if caption != "Reference"]
+    for name in guide:
         page = _text(site / f"{name}.html")
         assert 'class="cell_output' in page, f"{name}.md shows no output computed at build"
     tutorial = _text(site / "tutorial.html")
@@ -125,22 +125,31 @@ def test_gallery_pages_show_output_figures_and_downloads(site):
 
 
 def test_navigation_drops_unwritten_pages_and_adds_new_ones():
-    nav = [("User guide", ["user-guide", "not-written-yet"]), ("Topics", ["factorial"])]
-    found = {"index", "user-guide", "factorial", "adaptive", "generated/trialplan.Factorial"}
+    nav = [
+        ("User guide", "guide", ["user-guide", "not-written-yet"]),
+        ("Topics", "topics", ["factorial"]),
+        ("Later", "not-written-landing", ["x"]),
+    ]
+    found = {"index", "guide", "topics", "user-guide", "factorial", "adaptive"}
+    found.add("generated/trialplan.Factorial")
     parts = navigation.sections(nav, found, "Topics")
-    assert parts == [("User guide", ["user-guide"]), ("Topics", ["factorial", "adaptive"])]
-    text = navigation.toctrees(parts)
-    assert text.count("```{toctree}") == 2
-    assert ":caption: Topics" in text
+    assert parts == [
+        ("User guide", "guide", ["user-guide"]),
+        ("Topics", "topics", ["factorial", "adaptive"]),
+    ]
+    text = navigation.toctree(["guide", "topics"], hidden=True)
+    assert text.startswith("```{toctree}")
+    assert ":hidden:" in text
+    assert text.rstrip().endswith("```")
 
 
 def test_every_page_is_in_the_navigation():
     conf = _conf()
-    found = {p.stem for p in DOCS.glob("*.md")}
-    listed = {
-        p for _, pages in navigation.sections(conf["NAVIGATION"], found, "Topics") for p in pages
-    }
+    found = {p.stem for p in DOCS.glob("*.md")} | {"auto_examples/index"}
+    parts = navigation.sections(conf["NAVIGATION"], found, "Topics")
+    listed = {landing for _, landing, _ in parts} | {p for _, _, pages in parts for p in pages}
     assert found - {"index"} <= listed
+    assert [caption for caption, _, _ in parts] == [c for c, _, _ in conf["NAVIGATION"]]
 
 
 def test_api_modules_cover_the_public_submodules():
@@ -193,3 +202,24 @@ def test_nothing_of_the_old_site_generator_remains():
     paths += sorted(DOCS.glob("*.py")) + sorted((DOCS / "_ext").glob("*.py"))
     for path in paths:
         assert old not in path.read_text(encoding="utf-8").lower(), path
+
+
+def test_tools_page_quotes_the_r_fixture_unchanged():
+    import csv
+
+    sys.path.insert(0, str(DOCS / "_ext"))
+    from mdpages import extract_blocks
+
+    sys.path.pop(0)
+    code = next(
+        b.code
+        for b in extract_blocks((DOCS / "tools.md").read_text(encoding="utf-8"))
+        if b.lang == "python" and "R_VALUES" in b.code
+    )
+    namespace: dict = {}
+    exec(code, namespace)
+    with (ROOT / "tests" / "references" / "tools_rtms_mbi.csv").open() as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    fixture = {row["quantity"]: (row["tool"], float(row["value"])) for row in rows}
+    assert namespace["R_VALUES"] == fixture
+    assert set(namespace["trialplan_values"]) == set(fixture)
