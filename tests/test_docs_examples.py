@@ -53,7 +53,7 @@ SLOW_PAGES = {"simulation.md", "multiplicity.md"}
 # the blocks (CommonMark fences and MyST's ```{code-cell}, also inside directives)
 # and turns each page into the notebook the Sphinx build executes.
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
-from mdpages import NO_RUN, Block, extract_blocks, page_cells  # noqa: E402
+from mdpages import NO_RUN, SETUP, Block, extract_blocks, page_cells  # noqa: E402
 
 sys.path.pop(0)
 
@@ -269,6 +269,8 @@ def test_page_notebook_shows_live_output_in_place_of_the_copy():
         "\n```python\nprint(b)\n```\n"
     )
     _, cells = page_cells(text)
+    assert cells[0]["source"] == SETUP  # hidden: figures are shown as images
+    cells = cells[1:]
     kinds = [(c["cell_type"], tuple(c["metadata"].get("tags", ()))) for c in cells]
     assert kinds == [
         ("markdown", ()),
@@ -309,7 +311,9 @@ def test_site_executes_the_code_this_test_runs(page):
     executed = [
         c["source"]
         for c in cells
-        if c["cell_type"] == "code" and "remove-input" not in c["metadata"].get("tags", ())
+        if c["cell_type"] == "code"
+        and "remove-input" not in c["metadata"].get("tags", ())
+        and c["source"] != SETUP
     ]
     assert "\n".join(executed) == "\n".join(_python_code(page))
 

@@ -227,6 +227,11 @@ def _trialplan_docs_run(argv):
 """
 
 
+#: The hidden first cell of every executed page: matplotlib figures, also those built
+#: without pyplot (trialplan's protocol figures), are shown as images.
+SETUP = "%matplotlib inline"
+
+
 def _code_cell(source: str, tags: tuple[str, ...] = ()) -> dict:
     metadata = {"tags": list(tags)} if tags else {}
     return {
@@ -304,6 +309,8 @@ def page_cells(text: str) -> tuple[dict, list[dict]]:
                 cells.append(_code_cell(calls, ("remove-input",)))
         shown_output = False
     flush(len(lines))
+    if any(cell["cell_type"] == "code" for cell in cells):
+        cells.insert(0, _code_cell(SETUP, ("remove-cell",)))
     return metadata, cells
 
 
