@@ -139,6 +139,7 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"__init__\.py",
     "download_all_examples": False,
     "abort_on_example_error": True,
+    "run_stale_examples": True,  # rerun unchanged scripts too: the library may have changed
     "reset_argv": "gallery.example_argv",
     "image_scrapers": ("matplotlib", "gallery.written_figures"),
     "capture_repr": (),
