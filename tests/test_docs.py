@@ -90,6 +90,9 @@ def test_every_public_object_has_a_page_and_a_row(site):
     factorial = _text(site / "generated" / "trialplan.Factorial.html")
     assert "Parameters" in factorial
     assert "sample_size" in factorial  # inherited methods are documented too
+    result = _text(site / "generated" / "trialplan.PowerResult.html")
+    assert "to_frame" in result
+    assert "if k in D" not in result  # but not those of Mapping, dict or Exception
 
 
 @pytest.mark.slow

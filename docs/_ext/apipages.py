@@ -129,12 +129,30 @@ def reference_markdown(modules: list[str]) -> str:
         parts += [f"## `{module_name}`", "", _summary(module), ""]
         if not objects:
             continue
-        parts += ["```{eval-rst}", f".. currentmodule:: {module_name}", "", ".. autosummary::", ""]
+        parts += ["```{eval-rst}", f".. py:module:: {module_name}", ""]
+        parts += [f".. currentmodule:: {module_name}", "", ".. autosummary::", ""]
         parts += [f"   {name}" for name, _ in objects]
         parts += ["```", ""]
     pages = [f"{STUBS}/{m}.{n}" for m, objects in public_objects(modules) for n, _ in objects]
     parts += ["```{toctree}", ":hidden:", ":maxdepth: 1", "", *pages, "```", ""]
     return "\n".join(parts)
+
+
+def _defined_outside(obj: Any) -> bool:
+    """Whether a class member comes from outside trialplan (``Mapping.get``, ``Exception.args``)."""
+    owner = getattr(obj, "__objclass__", None)
+    module = getattr(owner, "__module__", None) if owner is not None else None
+    if module is None:
+        target = getattr(obj, "fget", None) or getattr(obj, "__func__", None) or obj
+        module = getattr(target, "__module__", None)
+    return module is not None and not module.startswith("trialplan")
+
+
+def _skip_member(app: Any, what: str, name: str, obj: Any, skip: bool, options: Any) -> Any:
+    """Leave out members a class inherits from Python or other libraries."""
+    if what in ("class", "exception") and _defined_outside(obj):
+        return True
+    return None
 
 
 def _builder_inited(app: Any) -> None:
@@ -156,4 +174,5 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("api_modules", ["trialplan"], "env")
     app.connect("builder-inited", _builder_inited)
     app.connect("source-read", _source_read)
+    app.connect("autodoc-skip-member", _skip_member)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
