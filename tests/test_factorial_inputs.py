@@ -171,7 +171,10 @@ def test_sample_size_rejects_bad_targets():
         d.sample_size(power=1.2, hypothesis="rTMS")
     with pytest.raises(ValueError, match=r"hypotheses must name at least one"):
         d.sample_size(power=0.8, hypothesis=[])
-    with pytest.raises(TypeError, match=r"unexpected option 'sequentail'"):
+    # a misspelt keyword is Python's own TypeError, naming the function and the keyword
+    with pytest.raises(
+        TypeError, match=r"sample_size\(\) got an unexpected keyword argument 'sequentail'"
+    ):
         d.sample_size(power=0.8, hypothesis="rTMS", sequentail=None)
 
 

@@ -33,9 +33,9 @@ from trialplan.simulate.clustered_binary import (
     ClusteredBinarySimulator,
     _exact_counts,
     _individual_counts,
-    group_delivered_simulator,
     robust_cell_estimates,
 )
+from trialplan.simulate.grouped import group_delivered_simulator
 
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
 RATES = {

@@ -36,13 +36,13 @@ import statsmodels.api as sm
 from scipy.linalg import block_diag
 
 import trialplan as tp
-from trialplan.simulate.clustered_binary import group_delivered_simulator
 from trialplan.simulate.clustered_repeated import (
     ClusteredRepeatedSimulator,
     _patients,
     max_icc,
     robust_gls,
 )
+from trialplan.simulate.grouped import group_delivered_simulator
 from trialplan.simulate.repeated import fit_monotone, monotone_covariance
 
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}

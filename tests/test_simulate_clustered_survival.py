@@ -24,13 +24,13 @@ import statsmodels.api as sm
 from scipy import integrate, stats
 
 import trialplan as tp
-from trialplan.simulate.clustered_binary import group_delivered_simulator
 from trialplan.simulate.clustered_survival import (
     ClusteredSurvivalSimulator,
     _patients,
     gamma_frailty,
     robust_log_hazards,
 )
+from trialplan.simulate.grouped import group_delivered_simulator
 
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
 HAZARDS = {

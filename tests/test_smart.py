@@ -68,7 +68,7 @@ def test_regimes_starting_differently_match_oetting_closed_form(g, delta, power)
     # 2011; Kidwell et al. 2018), p1 = p2 = 1/2, equal second moments, normal approx.
     expected = math.ceil(4 * (Z(0.975) + Z(power)) ** 2 * (2 - g) / delta**2)
     smart = oetting(g, g, mean_a=8.0 * delta, mean_b=0.0)
-    ss = smart.sample_size(power=power, comparison=(("a", "x"), ("b", "y")))
+    ss = smart.sample_size(power=power, hypothesis=(("a", "x"), ("b", "y")))
     assert ss.n_total == expected
     assert ss.power >= power
 
@@ -77,7 +77,7 @@ def test_unequal_response_rates_average_two_minus_g() -> None:
     # METHODS.md: unequal g -> the factor (2 - g) becomes the average of (2 - g_i).
     g1, g2, delta = 0.2, 0.5, 0.5
     expected = math.ceil(4 * (Z(0.975) + Z(0.8)) ** 2 * ((2 - g1) + (2 - g2)) / 2 / delta**2)
-    ss = oetting(g1, g2, 4.0, 0.0).sample_size(power=0.8, comparison=(("a", "y"), ("b", "x")))
+    ss = oetting(g1, g2, 4.0, 0.0).sample_size(power=0.8, hypothesis=(("a", "y"), ("b", "x")))
     assert ss.n_total == expected
 
 
@@ -107,7 +107,7 @@ def test_regimes_sharing_stage1_match_kidwell_closed_form() -> None:
         n_total=100,
     )
     closed = 8 * (Z(0.975) + Z(0.8)) ** 2 / ((1 - g) * delta_nr**2)
-    ss = smart.sample_size(power=0.8, comparison=(("a", "y"), ("a", "x")))
+    ss = smart.sample_size(power=0.8, hypothesis=(("a", "y"), ("a", "x")))
     assert ss.n_total == pytest.approx(closed, rel=0.01)
 
 
@@ -302,5 +302,5 @@ def test_sample_size_ends_for_an_astronomical_answer() -> None:
     g, delta = 0.4, 0.5
     expected = 4 * (Z(0.975) + Z(0.8)) ** 2 * (2 - g) / (delta / 1e6) ** 2
     smart = oetting(g, g, mean_a=delta, mean_b=0.0, sd=1e6)
-    ss = smart.sample_size(power=0.8, comparison=(("a", "x"), ("b", "y")))
+    ss = smart.sample_size(power=0.8, hypothesis=(("a", "x"), ("b", "y")))
     assert ss.n_total == pytest.approx(expected, rel=1e-5)

@@ -36,7 +36,7 @@ from trialplan.power import anova_power
 from trialplan.results import PowerResult, SampleSizeResult
 from trialplan.sequential import GroupSequential, SequentialSampleSizeResult
 from trialplan.spec import dump_spec, load_spec
-from trialplan.statistic import IntersectionUnion, TestStatistic
+from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
 from trialplan.survival import TimeToEvent, required_events, schoenfeld_events
 
 try:
@@ -67,6 +67,7 @@ __all__ = [
     "Repeated",
     "SampleSizeResult",
     "SequentialSampleSizeResult",
+    "StatisticFamily",
     "TestStatistic",
     "TimeToEvent",
     "anova_power",

@@ -35,9 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from trialplan._seeds import normalize_seed
 from trialplan._validation import check_int, check_open_unit, check_positive, check_real
 from trialplan.power import _imbalance_quadrature, _upper_tail
-from trialplan.statistic import IntersectionUnion, TestStatistic, critical_value
+from trialplan.statistic import IntersectionUnion, TestStatistic, as_family, critical_value
 
 __all__ = [
     "AssuranceResult",
@@ -174,7 +175,7 @@ class AssuranceResult:
 
 
 def assurance(
-    design: Any,
+    family: Any,
     *,
     hypothesis: str,
     prior: Any,
@@ -188,8 +189,9 @@ def assurance(
 
     Parameters
     ----------
-    design : CellDesign
-        A design (Factorial, Parallel, ...).
+    family : StatisticFamily
+        The hypothesis's statistic family (``design.statistics(hypothesis)``;
+        a design is accepted and asked for it).
     hypothesis : str
         A single-contrast hypothesis, e.g. ``"rTMS:MBI"``.
     prior : NormalPrior, scipy.stats frozen distribution or array_like
@@ -235,7 +237,7 @@ def assurance(
     """
     if not isinstance(hypothesis, str):
         raise TypeError(f"hypothesis must be one hypothesis name; got hypothesis={hypothesis!r}")
-    stat = design.statistics(hypothesis)[0]
+    stat = as_family(family, hypothesis)[hypothesis]
     return statistic_assurance(stat, prior=prior, method=method, n_sims=n_sims, seed=seed)
 
 
@@ -310,9 +312,8 @@ def statistic_assurance(
     at_mean = float(power(np.array([mean]))[0]) if math.isfinite(mean) else math.nan
     if method == "simulation":
         n_sims = check_int("n_sims", n_sims, minimum=2)
-        if seed is None:
-            seed = _DEFAULT_SEED
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        seq, seed = normalize_seed(seed, default=_DEFAULT_SEED)
+        rng = np.random.default_rng(seq)
         draws = (
             rng.normal(spec[0], spec[1], n_sims)
             if kind == "normal"
@@ -533,14 +534,16 @@ class PosteriorRule:
         return needed / data_weight
 
     def operating_characteristics(
-        self, design: Any, *, hypothesis: str, effects: Any = None, design_prior: Any = None
+        self, family: Any, *, hypothesis: str, effects: Any = None, design_prior: Any = None
     ) -> pd.DataFrame:
         """Probability of declaring success, by true effect and over a design prior.
 
         Parameters
         ----------
-        design : CellDesign
-            Gives the estimate's se and the favourable direction.
+        family : StatisticFamily
+            Gives the estimate's se and the favourable direction
+            (``design.statistics(hypothesis)``; a design is accepted and asked
+            for it).
         hypothesis : str
             A single-contrast hypothesis.
         effects : sequence of float, optional
@@ -571,7 +574,7 @@ class PosteriorRule:
         >>> round(float(oc["probability_of_success"].iloc[0]), 4)
         0.025
         """
-        stat = design.statistics(hypothesis)[0]
+        stat = as_family(family, hypothesis)[hypothesis]
         if isinstance(stat, IntersectionUnion):
             raise ValueError(
                 f"hypothesis {hypothesis!r} is an intersection-union test; the "

@@ -341,8 +341,9 @@ class Binary:
         inter = ":".join(design.factors)
         if inter not in hypotheses:
             return []
-        # stacklevel 5: interaction_scales < extra_rows < _analytic_power < power < user
-        table = self.interaction_scales(design, inter, _stacklevel=5)
+        # stacklevel 6: interaction_scales < extra_rows < _analytic_power < _dispatch_power
+        # < power < user
+        table = self.interaction_scales(design, inter, _stacklevel=6)
         out = []
         for row in table.to_dict("records"):
             if row["measure"] == self.scale or not math.isfinite(row["estimate"]):

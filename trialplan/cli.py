@@ -287,7 +287,7 @@ def _cmd_sample_size(args: argparse.Namespace) -> int:
         if len(names) != 1:
             raise _UsageError("a SMART is sized for one comparison; give one --hypothesis")
         result = spec.design.sample_size(
-            power=target, comparison=_smart_items(spec.design, names)[0]
+            power=target, hypothesis=_smart_items(spec.design, names)[0]
         )
         _emit(result.to_frame(), repr(result), args.format)
         return EXIT_OK

@@ -17,8 +17,8 @@ and the critical value is the root of the coverage equation (Dunnett 1955).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,14 +26,17 @@ from scipy import optimize
 
 from trialplan._validation import as_sequence, check_open_unit, check_sided
 from trialplan.power import (
+    SizeSearch,
     _average_uw,
     _interval_given_uw,
+    check_reachable,
+    normal_guess,
     product_loadings,
     rectangle_probability,
-    smallest_multiplier,
+    sample_size_search,
 )
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
-from trialplan.statistic import TestStatistic
+from trialplan.statistic import StatisticFamily, SupportsStatistics, TestStatistic, as_family
 
 __all__ = ["Dunnett", "dunnett_critical_value", "rectangle_probabilities"]
 
@@ -249,25 +252,45 @@ class Dunnett:
             )
         object.__setattr__(self, "hypotheses", names)
 
-    def family(self, design: Any, hypotheses: Any = None) -> tuple[str, ...]:
-        """Return the names tested: ours, else those asked of ``power()``, else many-to-one."""
+    # ------------------------------------------------------------- the family
+    def family_names(self, requested: Any = None) -> tuple[str, ...] | None:
+        """Names tested: ours, else those asked of ``power()``; None: the many-to-one default."""
         if self.hypotheses is not None:
             return tuple(self.hypotheses)
-        if hypotheses is not None:
-            return (hypotheses,) if isinstance(hypotheses, str) else tuple(hypotheses)
-        if hasattr(design, "many_to_one_names"):
-            return tuple(design.many_to_one_names)
-        raise ValueError(
-            "Dunnett() needs hypotheses=[...] for a design without a control "
-            f"arm ({type(design).__name__}); name comparisons sharing one cell"
-        )
+        if requested is not None:
+            return (requested,) if isinstance(requested, str) else tuple(requested)
+        return None
+
+    def _select(self, source: Any, requested: Any = None) -> StatisticFamily:
+        """The family tested, from a statistic family (or a design) of any hypotheses."""
+        names = self.family_names(requested)
+        family = as_family(source, names)
+        if names is not None:
+            return family
+        if not family.many_to_one:
+            raise ValueError(
+                "Dunnett() needs hypotheses=[...] for a design without a control "
+                "arm; name comparisons sharing one cell"
+            )
+        return family.select(family.many_to_one)
+
+    def family(
+        self, source: StatisticFamily | SupportsStatistics, hypotheses: Any = None
+    ) -> tuple[str, ...]:
+        """Return the names tested: ours, else those asked of ``power()``, else many-to-one."""
+        return self._select(source, hypotheses).hypotheses
 
     def statistics(
-        self, design: Any, hypotheses: Any = None
+        self, source: StatisticFamily | SupportsStatistics, hypotheses: Any = None
     ) -> tuple[tuple[TestStatistic, ...], np.ndarray, str]:
-        """Return the family's statistics, product-form loadings and method note."""
-        names = self.family(design, hypotheses)
-        stats_ = design.statistics(names)
+        """Return the family's statistics, product-form loadings and method note.
+
+        ``source`` is a :class:`~trialplan.statistic.StatisticFamily` (or a
+        design, asked for one through ``statistics()``).
+        """
+        family = self._select(source, hypotheses)
+        names = family.hypotheses
+        stats_ = tuple(family)
         for s in stats_:
             if not isinstance(s, TestStatistic):
                 raise ValueError(
@@ -275,7 +298,7 @@ class Dunnett:
                     "Dunnett() compares single contrasts with a control"
                 )
         note = ""
-        cov = design.covariance(names)
+        cov = family.contrast_covariance(np.array([c[0] for c in family.contrasts]))
         ses = np.sqrt(np.diag(cov))
         corr = cov / np.outer(ses, ses)
         covariate_df = stats_[0].covariate_df
@@ -294,8 +317,10 @@ class Dunnett:
             )
         return stats_, loadings, note
 
-    def critical_value(self, design: Any, hypotheses: Any = None) -> float:
-        """Return the Dunnett critical value for the family at the design's alpha and sidedness.
+    def critical_value(
+        self, source: StatisticFamily | SupportsStatistics, hypotheses: Any = None
+    ) -> float:
+        """Return the Dunnett critical value for the family at its alpha and sidedness.
 
         Examples
         --------
@@ -305,24 +330,36 @@ class Dunnett:
         >>> round(tp.Dunnett().critical_value(d), 3)   # k = 2, df = 27, two-sided
         2.333
         """
-        stats_, loadings, _ = self.statistics(design, hypotheses)
+        family = self._select(source, hypotheses)
+        stats_, loadings, _ = self.statistics(family)
         return dunnett_critical_value(
-            loadings=loadings, df=stats_[0].df, alpha=design.alpha, sided=design.sided
+            loadings=loadings, df=stats_[0].df, alpha=family.alpha, sided=family.sided
         )
 
+    # ----------------------------------------------------------------- power
     def evaluate(
-        self, design: Any, hypotheses: Any = None, *, method: str = "analytic", **options: Any
+        self,
+        family: StatisticFamily,
+        hypotheses: Any = None,
+        *,
+        method: str = "analytic",
+        n_sims: int | None = None,
+        seed: Any = None,
     ) -> PowerResult:
         """Compute the power of each comparison, and of any and all, under Dunnett's procedure.
 
         Parameters
         ----------
-        design : CellDesign
-            A design such as :class:`trialplan.Parallel`.
+        family : StatisticFamily
+            The comparisons (``design.statistics(...)``; a design is accepted
+            and asked for them).  Without ``Dunnett(hypotheses=...)`` or
+            ``hypotheses``, the family's many-to-one comparisons.
         hypotheses : str or sequence of str, optional
             The family, when ``Dunnett(hypotheses=...)`` did not name one.
         method : {"analytic"}
             Exact quadrature; no other method is offered.
+        n_sims, seed : None
+            Not used (nothing is simulated); giving them is an error.
 
         Returns
         -------
@@ -333,26 +370,29 @@ class Dunnett:
         Raises
         ------
         ValueError
-            For another ``method``, unknown options or a family that is not
-            many-to-one.
+            For another ``method``, ``n_sims`` or ``seed``, or a family that is
+            not many-to-one.
         """
         if method != "analytic":
             raise ValueError(
                 f"method={method!r} is not available for Dunnett(); choose "
                 "'analytic' (exact multivariate t quadrature)"
             )
-        if options:
-            raise TypeError(f"Dunnett().evaluate() got unexpected options {sorted(options)}")
-        stats_, loadings, note = self.statistics(design, hypotheses)
+        if n_sims is not None or seed is not None:
+            raise ValueError(
+                "Dunnett() computes power by exact quadrature: n_sims= and seed= do not "
+                f"apply; got n_sims={n_sims!r}, seed={seed!r}"
+            )
+        family = self._select(family, hypotheses)
+        stats_, loadings, note = self.statistics(family)
         df = stats_[0].df
-        crit = dunnett_critical_value(
-            loadings=loadings, df=df, alpha=design.alpha, sided=design.sided
-        )
+        alpha, sided = family.alpha, family.sided
+        crit = dunnett_critical_value(loadings=loadings, df=df, alpha=alpha, sided=sided)
         delta = np.array([s.favourable * s.noncentrality for s in stats_])
-        if design.sided == 2:
+        if sided == 2:
             delta = np.array([s.noncentrality for s in stats_])
         probs = rectangle_probabilities(
-            critical=crit, noncentrality=delta, loadings=loadings, df=df, sided=design.sided
+            critical=crit, noncentrality=delta, loadings=loadings, df=df, sided=sided
         )
         label = "normal" if math.isinf(df) else "t"
         method_text = (
@@ -374,21 +414,90 @@ class Dunnett:
             )
             for s, p in zip(stats_, probs["each"], strict=True)
         )
-        sided = "two-sided" if design.sided == 2 else "one-sided"
-        summary = (
-            f"{design.describe()} | Dunnett: familywise alpha={design.alpha:g} {sided}, "
-            f"critical value {crit:.4f}"
-        )
+        words = "two-sided" if sided == 2 else "one-sided"
         return PowerResult(
             rows=rows,
-            summary=summary,
+            summary=f"Dunnett: familywise alpha={alpha:g} {words}, critical value {crit:.4f}",
             method="analytic",
-            design=design,
             extras={
                 "any": probs["any"],
                 "all": probs["all"],
                 "critical_value": crit,
                 "procedure": "Dunnett",
+            },
+        )
+
+    # ----------------------------------------------------------- sample size
+    def size_search(
+        self,
+        family: StatisticFamily,
+        *,
+        power: float,
+        hypothesis: Any = None,
+        target: str = "each",
+    ) -> SizeSearch:
+        """Smallest multiplier (allocation kept) whose Dunnett power reaches ``power``.
+
+        The one integer search (:func:`trialplan.power.sample_size_search`)
+        on ``family.scaled(k)``; the critical value always controls the whole
+        family.  Called by ``design.sample_size(multiplicity=tp.Dunnett())``.
+
+        Parameters
+        ----------
+        family : StatisticFamily
+            The design's family at its planned sizes.
+        power : float
+            Target power in (0, 1).
+        hypothesis : str or sequence of str, optional
+            With ``target="each"``, the comparisons whose power must reach the
+            target (default: all of the family).
+        target : {"each", "any", "all"}, default "each"
+            Every named comparison's power; the probability of at least one
+            rejection; of rejecting every comparison.
+
+        Returns
+        -------
+        SizeSearch
+        """
+        goal = check_open_unit("power", power)
+        if target not in ("each", "any", "all"):
+            raise ValueError(
+                f"target={target!r} is not allowed; choose one of ('each', 'any', 'all')"
+            )
+        family = self._select(family)
+        names = family.hypotheses
+        goal_names = self._goal(names, hypothesis, target)
+        if target != "any":
+            check_reachable(family, goal_names)
+
+        def power_of(fam: StatisticFamily) -> tuple[float, Mapping[str, float]]:
+            res = self.evaluate(fam)
+            value = (
+                min(res[h] for h in goal_names) if target == "each" else float(res.extras[target])
+            )
+            return value, {h: res[h] for h in res}
+
+        found = sample_size_search(
+            family,
+            power=goal,
+            power_of=power_of,
+            guess=normal_guess(family, goal, goal_names),
+        )
+        res = self.evaluate(found.family)
+        return SizeSearch(
+            multiplier=found.multiplier,
+            family=found.family,
+            power=found.power,
+            powers=found.powers,
+            evaluations=found.evaluations,
+            method=res.rows[0].method,
+            hypotheses=tuple(names),
+            extras={
+                "any": res.extras["any"],
+                "all": res.extras["all"],
+                "critical_value": res.extras["critical_value"],
+                "target": target,
+                "goal": tuple(goal_names),
             },
         )
 
@@ -403,9 +512,12 @@ class Dunnett:
     ) -> SampleSizeResult:
         """Smallest design (allocation ratios kept) whose Dunnett power reaches ``power``.
 
+        A convenience for ``design.sample_size(power=, hypothesis=,
+        multiplicity=...)`` with Dunnett's ``target``.
+
         Parameters
         ----------
-        design : CellDesign
+        design : Design
             A design such as :class:`trialplan.Parallel`; its ``n_per_arm``
             ratios are kept and the smallest integer multiple is searched.
         power : float
@@ -419,9 +531,7 @@ class Dunnett:
         hypothesis : str or sequence of str, optional
             With ``target="each"``, the comparisons of the family whose power
             must reach the target (default: all of them); the critical value
-            still controls the whole family.  This is what
-            ``design.sample_size(power=, hypothesis=, multiplicity=tp.Dunnett())``
-            passes.
+            still controls the whole family.
 
         Returns
         -------
@@ -445,55 +555,13 @@ class Dunnett:
         >>> tp.Dunnett().sample_size(arms, power=0.8).n_per_cell
         76
         """
-        goal = check_open_unit("power", power)
         if target not in ("each", "any", "all"):
             raise ValueError(
                 f"target={target!r} is not allowed; choose one of ('each', 'any', 'all')"
             )
-        names = self.family(design, hypotheses)
-        goal_names = self._goal(names, hypothesis, target)
-        ratios = design.allocation_ratios
-
-        def evaluate_at(k: int) -> PowerResult:
-            return self.evaluate(design.with_cell_sizes(k * ratios), names)
-
-        def power_at(k: int) -> float:
-            res = evaluate_at(k)
-            return (
-                min(res[h] for h in goal_names) if target == "each" else float(res.extras[target])
-            )
-
-        k = smallest_multiplier(
-            power_at,
-            goal,
-            lo=design._min_multiplier(ratios),
-            start=design._start_multiplier(names, goal, ratios),
-            what="allocation multiplier",
-        )
-        res = evaluate_at(k)
-        solved = res.design
-        powers = {h: res[h] for h in res}
-        achieved = (
-            min(powers[h] for h in goal_names) if target == "each" else float(res.extras[target])
-        )
-        return SampleSizeResult(
-            n_per_cell=solved.n_per_cell,
-            n_total=solved.n_total,
-            n_randomized_per_cell=solved.n_randomized_per_cell,
-            n_randomized=solved.n_randomized,
-            power=achieved,
-            powers=powers,
-            target=goal,
-            hypotheses=tuple(names),
-            design=solved,
-            method=res.rows[0].method,
-            extras={
-                "any": res.extras["any"],
-                "all": res.extras["all"],
-                "critical_value": res.extras["critical_value"],
-                "target": target,
-                "goal": tuple(goal_names),
-            },
+        procedure = self if hypotheses is None else replace(self, hypotheses=hypotheses)
+        return design.sample_size(
+            power=power, hypothesis=hypothesis, multiplicity=_Targeted(procedure, target)
         )
 
     @staticmethod
@@ -517,7 +585,24 @@ class Dunnett:
         return names
 
 
-def _replace_se(stat: TestStatistic, se: float) -> TestStatistic:
-    from dataclasses import replace
+@dataclass(frozen=True)
+class _Targeted:
+    """A Dunnett procedure with a sample-size target other than the default."""
 
+    procedure: Dunnett
+    target: str
+
+    def family_names(self, requested: Any = None) -> tuple[str, ...] | None:
+        return self.procedure.family_names(requested)
+
+    def evaluate(self, family: StatisticFamily, hypotheses: Any = None, **options: Any) -> Any:
+        return self.procedure.evaluate(family, hypotheses, **options)
+
+    def size_search(self, family: StatisticFamily, *, power: float, hypothesis: Any) -> SizeSearch:
+        return self.procedure.size_search(
+            family, power=power, hypothesis=hypothesis, target=self.target
+        )
+
+
+def _replace_se(stat: TestStatistic, se: float) -> TestStatistic:
     return replace(stat, se=se, covariate_df=None)

@@ -405,9 +405,9 @@ def _check_signature(factory: Callable[..., Any], values: Mapping[str, Any]) -> 
 
 
 def _check_method(method: Any) -> str:
-    from trialplan.designs.base import _POWER_METHODS
+    from trialplan.designs.base import POWER_METHODS
 
-    allowed = tuple(_POWER_METHODS) + tuple(m for m in ("simulation",) if m not in _POWER_METHODS)
+    allowed = POWER_METHODS
     if method not in allowed:
         raise ValueError(
             f"method={method!r} is not available; choose one of {allowed}"

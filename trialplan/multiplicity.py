@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,14 +42,24 @@ import numpy as np
 from scipy import special, stats
 
 from trialplan._linalg import psd_cholesky
+from trialplan._seeds import block_seed, normalize_seed
 from trialplan._validation import as_sequence, check_int, check_open_unit, did_you_mean
-from trialplan.hypotheses import contrast_covariance
-from trialplan.power import rectangle_probability, smallest_multiplier, statistic_power
+from trialplan.power import (
+    SizeSearch,
+    normal_guess,
+    product_loadings,
+    rectangle_probability,
+    sample_size_search,
+    statistic_power,
+)
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
-from trialplan.statistic import IntersectionUnion, critical_value
+from trialplan.statistic import IntersectionUnion, StatisticFamily, as_family, critical_value
 
 __all__ = [
+    "EXACT_WARN_INTEGRALS",
+    "EXACT_MAX_INTEGRALS",
     "Bonferroni",
+    "ExpensiveComputationWarning",
     "FixedSequence",
     "Gatekeeping",
     "Graphical",
@@ -66,6 +77,20 @@ DEFAULT_SEED = 20260101
 _BATCH = 25_000
 _SUCCESS = ("each", "any", "all")
 _TOL = 1e-12
+#: Exact power by multivariate integration sums one integral per tail combination
+#: of the two-sided tests involved (2^m for m two-sided hypotheses, more with the
+#: inclusion-exclusion of an intersection-union test).  When the correlation has no
+#: product form each integral is a randomized quasi-Monte Carlo integration of
+#: about 0.1-0.5 s, so the cost doubles with every hypothesis (Hochberg's power to
+#: reject all of 5 two-sided hypotheses took 6 s, of 7 took 42 s, of 10 over 240 s).
+#: Above this many such integrals trialplan warns (and shows progress, with tqdm) ...
+EXACT_WARN_INTEGRALS = 32
+#: ... and above this many it refuses, naming the alternative: method="simulation".
+EXACT_MAX_INTEGRALS = 512
+
+
+class ExpensiveComputationWarning(UserWarning):
+    """An exact computation whose cost grows exponentially with the family is large."""
 
 
 # --------------------------------------------------------------------------- engines
@@ -285,16 +310,13 @@ class JointStatistics:
     note: str = ""
 
     @classmethod
-    def from_design(cls, design: Any, hypotheses: Sequence[str]) -> JointStatistics:
-        """Joint law of ``hypotheses`` of a cell design at its planned sizes.
+    def from_family(cls, family: StatisticFamily) -> JointStatistics:
+        """Joint law of the hypotheses of a statistic family at its sizes.
 
         Parameters
         ----------
-        design : CellDesign
-            A design with ``statistics()`` and ``cell_model()`` (Factorial,
-            Parallel).
-        hypotheses : sequence of str
-            Hypothesis names.
+        family : StatisticFamily
+            ``design.statistics(hypotheses)``.
 
         Returns
         -------
@@ -306,28 +328,20 @@ class JointStatistics:
         >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
         ...     outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): -3,
         ...         ("a0", "b1"): -2, ("a1", "b1"): -8}, sd=8.0), n_per_cell=50)
-        >>> j = JointStatistics.from_design(d, ["A", "combination"])
+        >>> j = JointStatistics.from_family(d.statistics(["A", "combination"]))
         >>> j.members, j.correlation.round(3).tolist()
         (((0,), (1, 2)), [[1.0, 0.707, 0.0], [0.707, 1.0, 0.5], [0.0, 0.5, 1.0]])
         """
-        names = tuple(hypotheses)
-        stats_ = tuple(design.statistics(names))
-        model = design.cell_model()
+        stats_ = tuple(family)
         contrasts: list[tuple[float, ...]] = []
         deltas: list[float] = []
         favourable: list[int] = []
         members: list[tuple[int, ...]] = []
         note = ""
-        for stat in stats_:
+        for stat, rows in zip(stats_, family.contrasts, strict=True):
             comps = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
             idx = []
-            for comp in comps:
-                if comp.contrast is None:
-                    raise ValueError(
-                        f"hypothesis {comp.hypothesis!r} is not a contrast of "
-                        "cell estimates, so its joint law with the others is "
-                        "unknown to trialplan"
-                    )
+            for comp, row in zip(comps, rows, strict=True):
                 delta = comp.noncentrality
                 if comp.covariate_df is not None and comp.covariate_df > 2:
                     delta /= math.sqrt(1.0 + 1.0 / (comp.covariate_df - 2.0))
@@ -335,7 +349,7 @@ class JointStatistics:
                         "ANCOVA: baseline imbalance taken as its expected variance "
                         "inflation 1 + 1/(m - 2) (approx.)"
                     )
-                key = tuple(np.round(comp.contrast, 12))
+                key = tuple(np.round(row, 12))
                 if key in contrasts:
                     idx.append(contrasts.index(key))
                     continue
@@ -344,28 +358,43 @@ class JointStatistics:
                 favourable.append(int(comp.favourable))
                 idx.append(len(contrasts) - 1)
             members.append(tuple(idx))
-        cov = contrast_covariance(np.array(contrasts), model.variances)
+        cov = family.contrast_covariance(np.array(contrasts))
         sd = np.sqrt(np.diag(cov))
         corr = cov / np.outer(sd, sd)
         np.fill_diagonal(corr, 1.0)
         dfs = {float(s.df) for s in stats_}
         if len(dfs) != 1:
             raise ValueError(
-                f"hypotheses {names} have different degrees of freedom {dfs}; "
+                f"hypotheses {family.hypotheses} have different degrees of freedom {dfs}; "
                 "their joint law is not one multivariate t"
             )
         return cls(
-            hypotheses=names,
+            hypotheses=family.hypotheses,
             statistics=stats_,
             members=tuple(members),
             noncentrality=np.array(deltas),
             favourable=np.array(favourable),
             correlation=corr,
             df=dfs.pop(),
-            alpha=float(design.alpha),
-            sided=int(design.sided),
+            alpha=float(family.alpha),
+            sided=int(family.sided),
             note=note,
         )
+
+    @classmethod
+    def from_design(cls, design: Any, hypotheses: Sequence[str]) -> JointStatistics:
+        """Joint law of ``hypotheses`` of a design: ``from_family(design.statistics(...))``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...     outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): -3,
+        ...         ("a0", "b1"): -2, ("a1", "b1"): -8}, sd=8.0), n_per_cell=50)
+        >>> JointStatistics.from_design(d, ["A", "combination"]).members
+        ((0,), (1, 2))
+        """
+        return cls.from_family(as_family(design, tuple(hypotheses)))
 
     @property
     def label(self) -> str:
@@ -416,13 +445,18 @@ class JointStatistics:
         return out
 
     # ------------------------------------------------------- exact integrals
-    def prob_all(self, subset: Sequence[int], levels: Sequence[float]) -> float:
+    def prob_all(
+        self, subset: Sequence[int], levels: Sequence[float], *, _checked: bool = False
+    ) -> float:
         """Exact P(every hypothesis in ``subset`` rejects at its local level).
 
         Sums rectangle probabilities of the noncentral multivariate t over
-        the tails of the two-sided tests.
+        the tails of the two-sided tests (``2^m`` of them for ``m`` two-sided
+        hypotheses: see :meth:`check_cost`).
         """
         pieces: list[list[tuple[int, float, float]]] = [[]]
+        if not _checked:
+            self.check_cost(subset, 2 ** self._two_sided(subset), "all")
         for j, level in zip(subset, levels, strict=True):
             kind = self.kind(j)
             idx = self.members[j]
@@ -454,14 +488,70 @@ class JointStatistics:
                     c = critical_value(level, self.df)
                     none.append((i, -math.inf, c) if self.favourable[i] > 0 else (i, -c, math.inf))
             return 1.0 - self._rectangles([none])
-        # inclusion-exclusion over the non-empty subsets
+        # inclusion-exclusion over the non-empty subsets: prod(1 + 2^two-sided) - 1 integrals
+        count = math.prod(2 ** self._two_sided([j]) + 1 for j in subset) - 1
+        show = self.check_cost(subset, count, "any")
         total = 0.0
         pairs = list(zip(subset, levels, strict=True))
-        for size in range(1, len(pairs) + 1):
-            for combo in itertools.combinations(pairs, size):
+        combos = [
+            combo
+            for size in range(1, len(pairs) + 1)
+            for combo in itertools.combinations(pairs, size)
+        ]
+        with _progress(len(combos), show, "inclusion-exclusion terms") as bar:
+            for combo in combos:
                 js, ls = zip(*combo, strict=True)
-                total += (-1) ** (size + 1) * self.prob_all(js, ls)
+                total += (-1) ** (len(combo) + 1) * self.prob_all(js, ls, _checked=True)
+                bar.update(1)
         return float(min(1.0, max(0.0, total)))
+
+    def _two_sided(self, subset: Sequence[int]) -> int:
+        return sum(self.kind(j) == "two-sided" for j in subset)
+
+    def check_cost(self, subset: Sequence[int], count: int, what: str) -> bool:
+        """Warn about, or refuse, an exact computation of ``count`` general integrals.
+
+        Integrals over a correlation with product form (comparisons sharing
+        one cell) are one-dimensional quadratures and cheap; others are
+        randomized quasi-Monte Carlo integrations whose number grows
+        exponentially with the two-sided hypotheses.
+
+        Returns
+        -------
+        bool
+            True when the computation is long enough to show progress.
+
+        Raises
+        ------
+        ValueError
+            Above :data:`EXACT_MAX_INTEGRALS` integrals, naming the
+            alternative (``method="simulation"``).
+        """
+        if count <= EXACT_WARN_INTEGRALS:
+            return False
+        idx = sorted({i for j in subset for i in self.members[j]})
+        if product_loadings(self.correlation[np.ix_(idx, idx)]) is not None:
+            return False
+        names = [self.hypotheses[j] for j in subset]
+        cost = (
+            f"the exact probability of rejecting {what} of {names} needs {count} "
+            f"multivariate {self.label.split()[-1]} integrations (their number doubles with "
+            "every two-sided hypothesis whose correlations with the others have no product "
+            "form)"
+        )
+        if count > EXACT_MAX_INTEGRALS:
+            raise ValueError(
+                f"{cost}, more than trialplan computes exactly ({EXACT_MAX_INTEGRALS}); "
+                "use method='simulation' (simulated joint statistics with Monte Carlo "
+                "standard errors), or fewer hypotheses in the family"
+            )
+        warnings.warn(
+            f"{cost}; this may take minutes (above {EXACT_MAX_INTEGRALS} trialplan refuses): "
+            "method='simulation' is faster",
+            ExpensiveComputationWarning,
+            stacklevel=4,
+        )
+        return True
 
     def exact_available(self, subset: Sequence[int]) -> bool:
         """True when the elementary statistics of ``subset`` have a non-singular law."""
@@ -473,7 +563,8 @@ class JointStatistics:
         """Sum over ``pieces`` of P(lower_i < T_i < upper_i for the listed i).
 
         A piece lists ``(i, lower, upper)``; repeated i intersect, unlisted i
-        are unbounded.  All pieces are integrated in one batch.
+        are unbounded.  The pieces are integrated in batches (with a progress
+        bar when there are many general ones).
         """
         idx = sorted({i for piece in pieces for i, _, _ in piece})
         column = {i: n for n, i in enumerate(idx)}
@@ -484,14 +575,45 @@ class JointStatistics:
                 col = column[i]
                 lower[row, col] = max(lower[row, col], lo)
                 upper[row, col] = min(upper[row, col], hi)
-        probs = rectangle_probability(
-            lower=lower,
-            upper=upper,
-            noncentrality=self.noncentrality[idx],
-            correlation=self.correlation[np.ix_(idx, idx)],
-            df=self.df,
-        )
-        return float(np.sum(probs))
+        corr = self.correlation[np.ix_(idx, idx)]
+        general = len(pieces) > EXACT_WARN_INTEGRALS and product_loadings(corr) is None
+        step = 8 if general else max(1, len(pieces))
+        total = 0.0
+        with _progress(len(pieces), general, "multivariate integrals") as bar:
+            for start in range(0, len(pieces), step):
+                rows = slice(start, start + step)
+                probs = rectangle_probability(
+                    lower=lower[rows],
+                    upper=upper[rows],
+                    noncentrality=self.noncentrality[idx],
+                    correlation=corr,
+                    df=self.df,
+                )
+                total += float(np.sum(probs))
+                bar.update(lower[rows].shape[0])
+        return total
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        """Do nothing."""
+
+
+def _progress(total: int, show: bool, unit: str) -> Any:
+    """A tqdm progress bar when ``show`` and tqdm is installed; else a no-op."""
+    if not show:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm  # optional dependency (trialplan[progress])
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, unit=" " + unit, desc="exact power", leave=False)
 
 
 def _upper(x: np.ndarray, df: float) -> np.ndarray:
@@ -522,39 +644,19 @@ def _check_names(name: str, hypotheses: Any) -> tuple[str, ...]:
 
 
 def _check_seed(seed: Any) -> None:
-    ok = (
-        seed is None
-        or isinstance(seed, np.random.SeedSequence | np.random.Generator)
-        or (isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0)
-    )
-    if not ok:
-        raise TypeError(
-            "seed must be a non-negative int, a numpy SeedSequence or a "
-            f"Generator; got seed={seed!r}"
-        )
+    """Validate a procedure's seed without drawing from a Generator."""
+    if not isinstance(seed, np.random.Generator):
+        normalize_seed(seed)
 
 
 def _fixed_seed(seed: Any) -> Any:
-    """A seed that gives the same draws every time it is used (common random numbers).
+    """A value that gives the same draws every time it is used (common random numbers).
 
-    A Generator is asked once for an integer; a SeedSequence is rebuilt from its
-    entropy and spawn key on each use, so its spawn counter does not advance.
+    The library's one normalizer records it: a Generator is asked once for
+    entropy; a SeedSequence is kept and copied on each use, so its spawn
+    counter does not advance; None is :data:`DEFAULT_SEED`.
     """
-    _check_seed(seed)
-    if seed is None:
-        return DEFAULT_SEED
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(2**63))
-    if isinstance(seed, np.random.SeedSequence):
-        return (seed.entropy, tuple(seed.spawn_key))
-    return int(seed)
-
-
-def _seed_sequence(seed: Any) -> np.random.SeedSequence:
-    """A fresh SeedSequence from a value of :func:`_fixed_seed`."""
-    if isinstance(seed, tuple):
-        return np.random.SeedSequence(seed[0], spawn_key=seed[1])
-    return np.random.SeedSequence(seed)
+    return normalize_seed(seed, default=DEFAULT_SEED)[1]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -644,15 +746,18 @@ class _Procedure:
         decisions = self.reject(arr, alpha=check_open_unit("alpha", alpha))
         return {h: bool(d) for h, d in zip(self.hypotheses, decisions, strict=True)}
 
+    def family_names(self, requested: Any = None) -> tuple[str, ...]:
+        """The hypotheses whose joint law the procedure needs: its family."""
+        return self.hypotheses
+
     def evaluate(
         self,
-        design: Any,
+        family: StatisticFamily,
         hypotheses: Any = None,
         *,
         method: str = "analytic",
         n_sims: int | None = None,
         seed: Any = None,
-        **options: Any,
     ) -> PowerResult:
         """Power of each hypothesis after the procedure, and of rejecting any / all.
 
@@ -660,8 +765,9 @@ class _Procedure:
 
         Parameters
         ----------
-        design : CellDesign
-            The design (Factorial, Parallel).
+        family : StatisticFamily
+            The procedure's hypotheses (``design.statistics(procedure.hypotheses)``;
+            a design is accepted and asked for them).
         hypotheses : sequence of str, optional
             Which of the family's hypotheses to report (default: all).
         method : {"analytic", "simulation"}, default "analytic"
@@ -676,12 +782,14 @@ class _Procedure:
         -------
         PowerResult
             Rows per hypothesis; ``.any`` and ``.all`` over the whole family.
+            ``summary`` names the procedure (a design adds its description).
+
+        Raises
+        ------
+        ValueError
+            For an unknown method, too few ``n_sims``, a hypothesis outside the
+            family, or an exact computation above :data:`EXACT_MAX_INTEGRALS`.
         """
-        if options:
-            raise TypeError(
-                f"power(multiplicity=...) got unexpected options {sorted(options)}; "
-                "it takes method=, n_sims= and seed="
-            )
         allowed = ("analytic", "simulation")
         if method not in allowed:
             raise ValueError(
@@ -691,9 +799,8 @@ class _Procedure:
         n_sims = self.n_sims if n_sims is None else check_int("n_sims", n_sims, minimum=100)
         seed = self.seed if seed is None else seed
         fixed = _fixed_seed(seed)
-        self._check_family(design)
         report = self._report_names(hypotheses)
-        joint = JointStatistics.from_design(design, self.hypotheses)
+        joint = JointStatistics.from_family(as_family(family, self.hypotheses))
         m = len(self.hypotheses)
         full = tuple(range(m))
         wanted = [("reject", (j,)) for j in range(m)] + [("any", full), ("all", full)]
@@ -724,30 +831,57 @@ class _Procedure:
         }
         return PowerResult(
             rows=tuple(rows),
-            summary=f"{design.describe()} | {self.describe()}",
+            summary=self.describe(),
             method="simulation" if sim_used else "analytic",
             mcse=mcse_rows,
             n_sims=n_sims if sim_used else None,
-            seed=(seed if isinstance(seed, np.random.SeedSequence) else fixed)
-            if sim_used
-            else None,
-            design=design,
+            seed=fixed if sim_used else None,
             extras=extras,
         )
 
-    def sample_size(
-        self, design: Any, *, power: float, hypothesis: str | Sequence[str]
-    ) -> SampleSizeResult:
-        """Smallest sample (allocation kept) at which the success definition holds.
+    def size_search(
+        self,
+        family: StatisticFamily,
+        *,
+        power: float,
+        hypothesis: str | Sequence[str] | None = None,
+    ) -> SizeSearch:
+        """Smallest multiplier (allocation kept) at which the success definition holds.
 
         Called by ``design.sample_size(power=, hypothesis=, multiplicity=procedure)``.
         ``success="each"``: every hypothesis in ``hypothesis`` reaches ``power``
         after the procedure; ``"all"``/``"any"``: the probability that the
         procedure rejects all / at least one of them reaches ``power``.
         Simulated quantities reuse the same draws at every size (common random
-        numbers), so the search sees a smooth curve.
+        numbers), so the search sees a smooth curve.  The search is the one of
+        :func:`trialplan.power.sample_size_search`, on ``family.scaled(k)``.
+
+        Parameters
+        ----------
+        family : StatisticFamily
+            The procedure's family at the design's planned sizes.
+        power : float
+            Target power in (0, 1).
+        hypothesis : str or sequence of str
+            The hypotheses of the family the success definition is about.
+
+        Returns
+        -------
+        SizeSearch
+
+        Raises
+        ------
+        ValueError
+            For no hypothesis named, one outside the family (the closest is
+            suggested), or a target no size reaches.
         """
         target = check_open_unit("power", power)
+        if hypothesis is None:
+            raise ValueError(
+                f"sample_size(multiplicity={type(self).__name__}(...)) needs hypothesis=: name "
+                f"the hypotheses of the family {list(self.hypotheses)} that must reach the "
+                "power (or give the design primary=...)"
+            )
         names = (hypothesis,) if isinstance(hypothesis, str) else tuple(hypothesis)
         unknown = [h for h in names if h not in self.hypotheses]
         if not names or unknown:
@@ -757,32 +891,32 @@ class _Procedure:
                 f"procedure's family {list(self.hypotheses)}"
                 + (did_you_mean(bad, self.hypotheses) if bad else "")
             )
-        self._check_family(design)
+        family = as_family(family, self.hypotheses)
         idx = tuple(self.hypotheses.index(h) for h in names)
         if self.success == "each":
             wanted = [("reject", (j,)) for j in idx]
         else:
             wanted = [(self.success, idx)]
-        ratios = design.allocation_ratios
         fixed = _fixed_seed(self.seed)
-        self._check_reachable(JointStatistics.from_design(design, self.hypotheses), idx, power)
+        self._check_reachable(JointStatistics.from_family(family), idx, power)
 
-        def power_at(k: int) -> float:
-            joint = JointStatistics.from_design(design.with_cell_sizes(k * ratios), self.hypotheses)
+        def power_of(fam: StatisticFamily) -> tuple[float, Mapping[str, float]]:
             values, *_ = self._compute(
-                joint, wanted, method="analytic", n_sims=self.n_sims, seed=fixed
+                JointStatistics.from_family(fam),
+                wanted,
+                method="analytic",
+                n_sims=self.n_sims,
+                seed=fixed,
             )
-            return min(values.values())
+            return min(values.values()), {}
 
-        k = smallest_multiplier(
-            power_at,
-            target,
-            lo=design._min_multiplier(ratios),
-            start=design._start_multiplier(names, target, ratios),
-            what="allocation multiplier",
+        found = sample_size_search(
+            family,
+            power=target,
+            power_of=power_of,
+            guess=normal_guess(family, target, names),
         )
-        solved = design.with_cell_sizes(k * ratios)
-        joint = JointStatistics.from_design(solved, self.hypotheses)
+        joint = JointStatistics.from_family(found.family)
         each = [("reject", (j,)) for j in idx]
         full = tuple(range(len(self.hypotheses)))
         extra_keys = [(self.success, idx)] if self.success != "each" else []
@@ -802,17 +936,14 @@ class _Procedure:
                 f"success = reject {self.success} of {', '.join(names)} "
                 f"(probability {achieved:.4f})",
             )
-        return SampleSizeResult(
-            n_per_cell=solved.n_per_cell,
-            n_total=solved.n_total,
-            n_randomized_per_cell=solved.n_randomized_per_cell,
-            n_randomized=solved.n_randomized,
+        return SizeSearch(
+            multiplier=found.multiplier,
+            family=found.family,
             power=achieved,
             powers=powers,
-            target=target,
-            hypotheses=names,
-            design=solved,
+            evaluations=found.evaluations,
             method="; ".join(methods),
+            hypotheses=names,
             extras={
                 "success": self.success,
                 "procedure": self,
@@ -820,6 +951,26 @@ class _Procedure:
                 "all": values[("all", full)],
             },
         )
+
+    def sample_size(
+        self, design: Any, *, power: float, hypothesis: str | Sequence[str] | None = None
+    ) -> SampleSizeResult:
+        """``design.sample_size(power=, hypothesis=, multiplicity=self)``: a convenience.
+
+        Parameters
+        ----------
+        design : Design
+            The design to size (its public ``sample_size`` is called).
+        power : float
+            Target power in (0, 1).
+        hypothesis : str or sequence of str, optional
+            See :meth:`size_search`.
+
+        Returns
+        -------
+        SampleSizeResult
+        """
+        return design.sample_size(power=power, hypothesis=hypothesis, multiplicity=self)
 
     # ------------------------------------------------------------ internals
     def _check_reachable(self, joint: JointStatistics, idx: tuple[int, ...], power: float) -> None:
@@ -839,18 +990,6 @@ class _Procedure:
                 f"{bad} have a zero (or, one-sided, adverse) effect {effects}; "
                 "check the planning values"
             )
-
-    def _check_family(self, design: Any) -> None:
-        known = tuple(getattr(design, "hypothesis_names", ()))
-        for h in self.hypotheses:
-            try:
-                design.hypothesis(h)
-            except (ValueError, TypeError) as err:
-                raise ValueError(
-                    f"{type(self).__name__} names {h!r}, which is not a hypothesis of this "
-                    f"design; its hypotheses include {list(known)}"
-                    + (did_you_mean(h, known) or f" ({err})")
-                ) from None
 
     def _report_names(self, hypotheses: Any) -> tuple[str, ...]:
         if hypotheses is None:
@@ -907,7 +1046,8 @@ class _Procedure:
         seed: Any,
     ) -> dict:
         n_batches = -(-n_sims // _BATCH)
-        children = _seed_sequence(seed).spawn(n_batches)
+        root = normalize_seed(seed)[0]
+        children = [block_seed(root, b) for b in range(n_batches)]
         counts = dict.fromkeys(wanted, 0)
         k = joint.noncentrality.size
         for b, child in enumerate(children):
@@ -1507,27 +1647,3 @@ def _hochberg_two(joint: JointStatistics, what: str, subset: tuple[int, ...]) ->
             - both((1, 0), [h, a])
         )
     return None
-
-
-# ------------------------------------------------------------- registration
-def _multiplicity_sample_size(
-    design: Any, *, power: float, hypothesis: Any, multiplicity: Any
-) -> SampleSizeResult:
-    """sample_size(multiplicity=procedure): the procedure solves for the size."""
-    if not isinstance(multiplicity, _Procedure):
-        if hasattr(multiplicity, "sample_size"):  # tp.Dunnett and other single-step tests
-            return multiplicity.sample_size(design, power=power, hypothesis=hypothesis)
-        raise TypeError(
-            "multiplicity must be a procedure such as tp.Holm([...]); got "
-            f"multiplicity={multiplicity!r}"
-        )
-    return multiplicity.sample_size(design, power=power, hypothesis=hypothesis)
-
-
-def _register() -> None:
-    from trialplan.designs import base
-
-    base._SAMPLE_SIZE_OPTIONS.setdefault("multiplicity", _multiplicity_sample_size)
-
-
-_register()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from trialplan._validation import check_cell_mapping, check_choice, check_positive, check_real
+from trialplan.statistic import DfRule
 
 __all__ = ["CellModel", "Continuous"]
 
@@ -58,6 +59,10 @@ class CellModel:
         square; ``None`` when one pooled residual variance serves all cells.
     part_df : tuple of float
         Degrees of freedom of each of those mean squares.
+    df_rule : DfRule or None
+        How ``df`` (and ``covariate_df``) follow the cell sizes; ``None``
+        means a fixed number of parameters, ``df = N - (N_planned - df)``
+        (see :meth:`rule`).
     """
 
     estimates: np.ndarray
@@ -70,6 +75,28 @@ class CellModel:
     notes: tuple[str, ...] = field(default=())
     part_of_cell: np.ndarray | None = None
     part_df: tuple[float, ...] = ()
+    df_rule: DfRule | None = None
+
+    def rule(self, sizes: Any) -> DfRule:
+        """The degrees-of-freedom rule, derived from ``df`` at ``sizes`` when not given.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> m = CellModel(estimates=np.zeros(2), variances=np.ones(2), df=18.0,
+        ...               method="t", scale="mean difference", favourable=1)
+        >>> m.rule([10, 10])
+        DfRule(subtract=2.0, covariate_subtract=None, clustered=(), group_size=1.0)
+        """
+        if self.df_rule is not None:
+            return self.df_rule
+        if math.isinf(self.df):
+            return DfRule()
+        total = float(np.sum(sizes))
+        return DfRule(
+            subtract=total - self.df,
+            covariate_subtract=None if self.covariate_df is None else total - self.covariate_df,
+        )
 
     def contrast_df(self, weights: Any) -> float:
         """Degrees of freedom of the t statistic of the contrast ``weights``.
@@ -230,4 +257,8 @@ class Continuous:
             scale="mean difference",
             favourable=self.favourable,
             covariate_df=covariate_df,
+            df_rule=DfRule(
+                subtract=float(len(cells) + self.n_covariates),
+                covariate_subtract=float(len(cells)) if self.n_covariates else None,
+            ),
         )

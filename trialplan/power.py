@@ -1,4 +1,4 @@
-"""Analytic power of canonical statistics and the exact integer sample-size search.
+"""Analytic power of canonical statistics and the one integer sample-size search.
 
 Single tests use the exact noncentral t distribution (``scipy.stats.nct``), or
 the normal distribution for large-sample statistics.  Joint tests (the
@@ -16,20 +16,37 @@ multiplicity procedures and Dunnett's procedure all use it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
 from trialplan._validation import check_int, check_open_unit, check_positive
-from trialplan.statistic import IntersectionUnion, TestStatistic
+from trialplan.statistic import (
+    IntersectionUnion,
+    StatisticFamily,
+    TestStatistic,
+    critical_value,
+)
 
-__all__ = ["anova_power", "joint_power", "rectangle_probability", "statistic_power"]
+__all__ = [
+    "MAX_CELL_SIZE",
+    "SizeSearch",
+    "anova_power",
+    "joint_power",
+    "rectangle_probability",
+    "sample_size_search",
+    "statistic_power",
+]
 
-#: Largest sample size (per allocation unit) the sample-size search will try.
-MAX_SEARCH_UNITS = 10**8
+#: Most participants in one cell that the sample-size search tries, the same for
+#: every outcome and design: 10**15, below 2**53, so that every size up to it is
+#: an exact integer in double precision (sizes, totals and dropout arithmetic).
+MAX_CELL_SIZE = 10**15
 
 
 def statistic_power(stat: TestStatistic | IntersectionUnion) -> float:
@@ -484,26 +501,280 @@ def _chi_quadrature(df: float, n_nodes: int = _U_NODES_PRODUCT) -> tuple[np.ndar
     return nodes, weights / weights.sum()
 
 
-def smallest_multiplier(
-    power_at: Callable[[int], float], target: float, *, lo: int, start: int, what: str
-) -> int:
-    """Smallest integer ``k >= lo`` with ``power_at(k) >= target`` (power rises with k).
+@dataclass(frozen=True, kw_only=True)
+class SizeSearch:
+    """What the integer sample-size search found (engines return it; designs report it).
 
-    Doubles from ``start`` until the target is bracketed, then bisects; raises
-    ``ValueError`` when the target is out of reach below ``MAX_SEARCH_UNITS``.
+    Attributes
+    ----------
+    multiplier : int
+        The smallest multiplier ``k`` (cell sizes ``k * family.ratios``)
+        whose power reaches the target.
+    family : StatisticFamily
+        The family at that multiplier.
+    power : float
+        The achieved value compared with the target (e.g. the smallest power
+        over the required hypotheses).
+    powers : mapping of str to float
+        Achieved power per required hypothesis.
+    evaluations : int
+        Power evaluations the search made.
+    hypotheses : tuple of str
+        The hypotheses the result reports (default: those of ``powers``).
+    method : str
+        How the power was computed.
+    extras : mapping
+        Engine-specific values for the result's ``extras``.
+    result_type : type or None
+        A :class:`~trialplan.results.SampleSizeResult` subclass the design
+        builds (e.g. the sequential one); None for the plain result.
+    result_fields : mapping
+        Further fields of ``result_type``.
     """
-    hi = max(lo, start)
-    while power_at(hi) < target:
-        if hi >= MAX_SEARCH_UNITS:
-            raise ValueError(
-                f"power={target} is out of reach: only {power_at(hi):.4f} at {what}={hi}; "
-                "check that the hypothesised effect is not zero or in the wrong direction"
-            )
-        lo, hi = hi + 1, min(2 * hi, MAX_SEARCH_UNITS)
+
+    multiplier: int
+    family: StatisticFamily
+    power: float
+    powers: Mapping[str, float]
+    evaluations: int
+    method: str = ""
+    hypotheses: tuple[str, ...] = ()
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    result_type: type | None = None
+    result_fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+def max_multiplier(family: StatisticFamily) -> int:
+    """Largest multiplier the search tries: no cell above :data:`MAX_CELL_SIZE`."""
+    return max(1, int(MAX_CELL_SIZE // float(np.max(family.ratios))))
+
+
+def check_reachable(family: StatisticFamily, names: Sequence[str] | None = None) -> None:
+    """Fail fast when no sample size can reach a target: a zero (or wrong-way) effect.
+
+    Raises
+    ------
+    ValueError
+        Naming the hypothesis, its effect and what a one-sided test needs.
+    """
+    for stat in family if names is None else (family[n] for n in names):
+        parts = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
+        for part in parts:
+            oriented = part.effect if part.sided == 2 else part.favourable * part.effect
+            if (part.sided == 2 and oriented == 0) or (part.sided == 1 and oriented <= 0):
+                direction = (
+                    ""
+                    if part.sided == 2
+                    else (
+                        " or in the wrong direction for a one-sided test (better="
+                        f"{'higher' if part.favourable > 0 else 'lower'})"
+                    )
+                )
+                raise ValueError(
+                    f"hypothesis {stat.hypothesis!r} has effect {part.effect:g} at the "
+                    f"planning values, which is zero{direction}: no sample size gives "
+                    "power above alpha; check the planning values"
+                )
+
+
+def normal_guess(
+    family: StatisticFamily, target: float, names: Sequence[str] | None = None
+) -> float:
+    """Normal-approximation multiplier for ``target`` power: the search's first bracket.
+
+    Every variance scales as ``1 / k``, so a statistic with variance ``v`` at
+    the family's multiplier ``k0`` needs about
+    ``k0 v (z_{alpha/sided} + z_{power})^2 / effect^2``; the largest over the
+    named hypotheses (and intersection-union components) is returned.
+    """
+    z = critical_value(family.alpha / family.sided, math.inf) + critical_value(1 - target, math.inf)
+    guesses = []
+    for stat in family if names is None else (family[n] for n in names):
+        parts = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
+        for part in parts:
+            if part.effect != 0:
+                guesses.append(family.multiplier * z**2 * part.se**2 / part.effect**2)
+    return max(guesses, default=1.0)
+
+
+def smallest_multiplier(
+    power_at: Callable[[int], float],
+    target: float,
+    *,
+    lo: int,
+    guess: float,
+    cap: int,
+    what: str = "allocation multiplier",
+    where: Callable[[int], str] | None = None,
+) -> int:
+    """Smallest integer ``k`` in ``[lo, cap]`` with ``power_at(k) >= target``; power rises with k.
+
+    The search brackets the answer from ``guess`` (the normal approximation)
+    in steps of 2% of it, doubled until the target is bracketed, then
+    bisects; every value is evaluated once.
+
+    Raises
+    ------
+    ValueError
+        When even ``cap`` (the search's limit, the same for every outcome)
+        does not reach the target: the message names the cap and the power
+        there.
+
+    Examples
+    --------
+    >>> smallest_multiplier(lambda k: 1 - 0.9**k, 0.8, lo=1, guess=10, cap=10**6)
+    16
+    """
+    values: dict[int, float] = {}
+
+    def p(k: int) -> float:
+        if k not in values:
+            values[k] = power_at(k)
+        return values[k]
+
+    lo = max(1, int(lo))
+    if lo > cap:
+        cap = lo
+    start = int(min(max(math.ceil(guess) if math.isfinite(guess) else cap, lo), cap))
+    step = max(1, start // 50)
+    if p(start) >= target:
+        hi = start
+        while hi > lo:  # step down until a size misses the target
+            below = max(lo, hi - step)
+            if p(below) < target:
+                lo = below + 1
+                break
+            hi = below
+            step *= 2
+    else:
+        lo, hi = start + 1, start
+        while True:
+            if hi >= cap:
+                at = f" ({where(cap)})" if where is not None else ""
+                raise ValueError(
+                    f"power={target} is out of reach: only {p(cap):.4f} at {what}={cap}{at}, "
+                    "the search's cap; the planned effect is too small to reach the target at "
+                    f"any size up to the cap (designs search up to {MAX_CELL_SIZE:.0e} "
+                    "participants in a cell, whatever the outcome)"
+                )
+            hi = min(hi + step, cap)
+            if p(hi) >= target:
+                break
+            lo = hi + 1
+            step *= 2
     while lo < hi:
         mid = (lo + hi) // 2
-        lo, hi = (mid + 1, hi) if power_at(mid) < target else (lo, mid)
+        lo, hi = (mid + 1, hi) if p(mid) < target else (lo, mid)
     return lo
+
+
+def sample_size_search(
+    family: StatisticFamily,
+    *,
+    power: float,
+    hypotheses: Sequence[str] | None = None,
+    power_of: Callable[[StatisticFamily], tuple[float, Mapping[str, float]]] | None = None,
+    guess: float | None = None,
+    method: str | None = None,
+    cap: int | None = None,
+) -> SizeSearch:
+    """The one integer sample-size search: smallest multiplier reaching ``power``.
+
+    Cell sizes are ``k * family.ratios``; power is evaluated on
+    ``family.scaled(k)`` (the design is never rebuilt), bracketing from the
+    normal approximation (:func:`normal_guess`) and bisecting.  Every design
+    and engine sizes through it, so the limit (:data:`MAX_CELL_SIZE`
+    participants in a cell) and its message are the same everywhere.
+
+    Parameters
+    ----------
+    family : StatisticFamily
+        The hypotheses at the design's planned sizes.
+    power : float
+        Target power in (0, 1).
+    hypotheses : sequence of str, optional
+        The hypotheses that must all reach the target (default: the family's).
+    power_of : callable, optional
+        ``power_of(family_at_k) -> (value, {hypothesis: power})``, the value
+        compared with the target; by default the exact power of each named
+        hypothesis, and their minimum.
+    guess : float, optional
+        A better first bracket than the normal approximation (e.g. the
+        group-sequential one).
+    method : str, optional
+        How power is computed, for the result (default: the statistics' methods).
+    cap : int, optional
+        Largest multiplier tried; by default the one that puts
+        :data:`MAX_CELL_SIZE` participants in the largest cell, which every
+        design uses (a helper that returns a bare number rather than a design
+        may allow more).
+
+    Returns
+    -------
+    SizeSearch
+
+    Raises
+    ------
+    ValueError
+        For ``power`` outside (0, 1), a zero or wrong-way effect, or a target
+        that the limit does not reach.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Parallel(arms=("c", "t"), n_per_arm=10,
+    ...                 outcome=tp.Continuous(means={"c": 0.0, "t": -4.0}, sd=8.0))
+    >>> found = sample_size_search(d.statistics(), power=0.8)
+    >>> found.multiplier, round(found.power, 4), found.evaluations <= 6
+    (64, 0.8015, True)
+    """
+    target = check_open_unit("power", power)
+    names = tuple(family.hypotheses if hypotheses is None else hypotheses)
+    family = family.select(names) if names != family.hypotheses else family
+    if power_of is None:
+        check_reachable(family)
+
+        def power_of(fam: StatisticFamily) -> tuple[float, Mapping[str, float]]:
+            powers = {s.hypothesis: statistic_power(s) for s in fam}
+            return min(powers.values()), powers
+
+    cache: dict[int, tuple[float, Mapping[str, float]]] = {}
+
+    def power_at(k: int) -> float:
+        if k not in cache:
+            cache[k] = power_of(family.scaled(k))
+        return cache[k][0]
+
+    lo = family.smallest_multiplier()
+    cap = max_multiplier(family) if cap is None else int(cap)
+    start = normal_guess(family, target) if guess is None else guess
+    k = smallest_multiplier(
+        power_at,
+        target,
+        lo=lo,
+        guess=start,
+        cap=cap,
+        what=family.unit,
+        where=lambda c: f"cell sizes {_sizes_text(c * family.ratios)}",
+    )
+    power_at(k)
+    value, powers = cache[k]
+    solved = family.scaled(k)
+    if method is None:
+        method = "; ".join(sorted({s.method for s in solved}))
+    return SizeSearch(
+        multiplier=k,
+        family=solved,
+        power=value,
+        powers=dict(powers),
+        evaluations=len(cache),
+        method=method,
+    )
+
+
+def _sizes_text(sizes: np.ndarray) -> str:
+    values = [f"{v:.4g}" for v in sizes]
+    return values[0] + " each" if len(set(values)) == 1 else ", ".join(values)
 
 
 def anova_power(

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialplan._seeds import normalize_seed
 from trialplan._validation import (
     as_sequence,
     check_choice,
@@ -124,7 +125,9 @@ class _Units:
 
 def _units(design: Any, *, stage: Any, ratios: Any) -> _Units:
     """Read the treatments and allocation ratios off a trialplan design."""
-    if hasattr(design, "stage1") and hasattr(design, "stage2"):
+    # The design protocol names its kind; objects without it are read by their fields.
+    kind = getattr(design, "design_kind", None) or _kind_of_fields(design)
+    if kind == "smart":
         units = _smart_units(design, stage)
     else:
         if stage is not None:
@@ -133,9 +136,9 @@ def _units(design: Any, *, stage: Any, ratios: Any) -> _Units:
                 f"{type(design).__name__} has a single randomization, so leave "
                 "stage=None"
             )
-        if hasattr(design, "factors") and hasattr(design, "cells"):
+        if kind == "factorial":
             units = _factorial_units(design)
-        elif hasattr(design, "arms"):
+        elif kind == "parallel":
             units = _parallel_units(design)
         else:
             raise TypeError(
@@ -152,6 +155,14 @@ def _units(design: Any, *, stage: Any, ratios: Any) -> _Units:
             implied_strata=units.implied_strata,
         )
     return units
+
+
+def _kind_of_fields(design: Any) -> str | None:
+    if hasattr(design, "stage1") and hasattr(design, "stage2"):
+        return "smart"
+    if hasattr(design, "factors") and hasattr(design, "cells"):
+        return "factorial"
+    return "parallel" if hasattr(design, "arms") else None
 
 
 def _factorial_units(design: Any) -> _Units:
@@ -398,21 +409,12 @@ def _check_block_probs(block_probs: Any, sizes: tuple[int, ...]) -> tuple[float,
 
 
 def _check_seed(seed: Any) -> np.random.SeedSequence:
-    if seed is None:
-        return np.random.SeedSequence()
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if isinstance(seed, np.random.Generator):
-        raise TypeError(
-            "seed must be a whole number >= 0 or a numpy SeedSequence, so that the "
-            "schedule can be regenerated from the seed written in its header; got "
-            "a numpy Generator, whose state cannot be recorded"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral | np.integer) or seed < 0:
-        raise TypeError(
-            f"seed must be a whole number >= 0, a numpy SeedSequence or None; got seed={seed!r}"
-        )
-    return np.random.SeedSequence(int(seed))
+    return normalize_seed(  # the library's one seed normalizer
+        seed,
+        allow_generator=False,
+        generator_reason="so that the schedule can be regenerated from the seed written in "
+        "its header",
+    )[0]
 
 
 def _stream(

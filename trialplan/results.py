@@ -175,6 +175,55 @@ class PowerResult(Mapping[str, float]):
         """
         return self._family("all")
 
+    @property
+    def expected_n(self) -> float:
+        """Expected total sample size at stopping, under the planned effects (a float).
+
+        Every sequential (and adaptive) result names it: ``design.power(
+        sequential=gsd)``, its simulation, and :class:`SequentialSampleSizeResult`.
+        When several hypotheses are reported, the trial's stopping rule is
+        the first listed hypothesis' test; every hypothesis' value is in
+        :attr:`expected_n_by_hypothesis`.
+
+        Raises
+        ------
+        AttributeError
+            For a result without interim analyses (a fixed design).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
+        ...                      ("a0", "b1"): 0, ("a1", "b1"): -4}, sd=8.0), n_per_cell=127)
+        >>> gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025)
+        >>> round(d.power("A:B", sequential=gsd).expected_n, 1)   # of N = 508
+        465.9
+        """
+        if "expected_n" not in self.extras:
+            raise AttributeError(
+                "this result has no .expected_n: the expected size at stopping belongs to "
+                "trials with interim analyses, e.g. design.power(sequential=tp.GroupSequential"
+                "(...))"
+            )
+        return float(self.extras["expected_n"])
+
+    @property
+    def expected_n_by_hypothesis(self) -> Mapping[str, float]:
+        """Expected total size at stopping per hypothesis, each tested on its own.
+
+        Raises
+        ------
+        AttributeError
+            For a result without interim analyses.
+        """
+        if "expected_n_by_hypothesis" not in self.extras:
+            raise AttributeError(
+                "this result has no .expected_n_by_hypothesis: it belongs to sequential "
+                "results (design.power(sequential=...))"
+            )
+        return MappingProxyType(dict(self.extras["expected_n_by_hypothesis"]))
+
     def _family(self, key: str) -> float:
         if key not in self.extras:
             raise AttributeError(

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -55,17 +56,22 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from trialplan import boundaries as _boundaries
-from trialplan import spending as _spending
+import trialplan.boundaries as _boundaries
+import trialplan.spending as _spending
 from trialplan._validation import check_int, check_open_unit, check_real
 from trialplan.boundaries import ClassicalBoundary
-from trialplan.designs.base import _POWER_OPTIONS, _SAMPLE_SIZE_OPTIONS
-from trialplan.power import MAX_SEARCH_UNITS, joint_power, smallest_multiplier
+from trialplan.power import SizeSearch, joint_power, sample_size_search
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.spending import SpendingFunction
-from trialplan.statistic import IntersectionUnion, TestStatistic
+from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
 
-__all__ = ["GroupSequential", "SequentialSampleSizeResult"]
+__all__ = [
+    "GroupSequential",
+    "SequentialSampleSizeResult",
+    "check_sequential",
+    "sequential_power",
+    "sequential_sample_size",
+]
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _NORMAL_NOTE = "t statistics treated as canonical normal statistics (approx.)"
@@ -1153,13 +1159,11 @@ def _fmt(x: float) -> str:
 
 
 def _wrap(text: str, width: int = 88) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(text, width))
 
 
 # --------------------------------------------------------------------------
-# Use with designs: design.sample_size(sequential=gsd), design.power(sequential=gsd)
+# Use on a statistic family: design.power(sequential=gsd), sample_size(sequential=gsd)
 # --------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class SequentialSampleSizeResult(SampleSizeResult):
@@ -1186,6 +1190,8 @@ class SequentialSampleSizeResult(SampleSizeResult):
         (the largest over the listed hypotheses), from the canonical normal
         approximation: ``n_total_max / inflation`` for a single statistic, the
         bivariate normal power of the min test for the combination.
+    family : StatisticFamily
+        The required hypotheses' statistics at the maximum size.
 
     Examples
     --------
@@ -1199,16 +1205,35 @@ class SequentialSampleSizeResult(SampleSizeResult):
     (508, (254, 508), 502.3)
     >>> {k: round(v, 1) for k, v in ss.expected_n_total.items()}
     {'H0': 507.6, 'H1': 465.9}
+    >>> round(ss.expected_n, 1)                     # the H1 value: the trial's expected size
+    465.9
     """
 
     sequential: Any = field(default=None, repr=False, compare=False)
     n_total_per_look: tuple[int, ...] = ()
     expected_n_total: Mapping[str, float] = field(default_factory=dict)
     n_total_fixed: float = math.nan
+    family: StatisticFamily | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "expected_n_total", MappingProxyType(dict(self.expected_n_total)))
+
+    @property
+    def expected_n(self) -> float:
+        """Expected total size at stopping under the planned effects (float).
+
+        The ``"H1"`` value of :attr:`expected_n_total`: the first listed
+        hypothesis' test decides when the trial stops.  Every sequential (and
+        adaptive) result names this ``expected_n``.
+        """
+        return float(self.expected_n_total["H1"])
+
+    @property
+    def expected_n_by_hypothesis(self) -> Mapping[str, float]:
+        """Expected total size at stopping under the planned effects, per required hypothesis."""
+        every = self.extras.get("expected_n_total", {})
+        return MappingProxyType({h: float(v["H1"]) for h, v in every.items()})
 
     def looks_frame(self, hypothesis: str | None = None) -> pd.DataFrame:
         """One row per look: information fraction, N, bounds and stopping probabilities.
@@ -1240,7 +1265,7 @@ class SequentialSampleSizeResult(SampleSizeResult):
                 f"hypothesis={hypothesis!r} is not one of the required "
                 f"hypotheses {list(self.hypotheses)}"
             )
-        stat = _statistic(self.design, name, gsd)
+        stat = _statistic(self.family, name, gsd)
         up, low = _crossing(gsd, stat)
         frame.insert(2, "n_total", list(self.n_total_per_look))
         if isinstance(stat, IntersectionUnion):
@@ -1279,7 +1304,8 @@ class SequentialSampleSizeResult(SampleSizeResult):
     __str__ = __repr__
 
 
-def _check_gsd(sequential: Any) -> GroupSequential:
+def check_sequential(sequential: Any) -> GroupSequential:
+    """Return ``sequential`` if it is a :class:`GroupSequential`; else a TypeError."""
     if not isinstance(sequential, GroupSequential):
         raise TypeError(
             f"sequential must be a tp.GroupSequential(...) design; got sequential={sequential!r}"
@@ -1287,15 +1313,15 @@ def _check_gsd(sequential: Any) -> GroupSequential:
     return sequential
 
 
-def _check_level(design: Any, gsd: GroupSequential) -> None:
+def _check_level(family: StatisticFamily, gsd: GroupSequential) -> None:
     """The design's per-tail level must be the sequential test's."""
-    design_level = design.alpha / design.sided
+    design_level = family.alpha / family.sided
     gsd_level = gsd.alpha / gsd.sided
     if not math.isclose(design_level, gsd_level, rel_tol=1e-9):
         raise ValueError(
             f"sequential={'one' if gsd.sided == 1 else 'two'}-sided alpha={gsd.alpha:g} "
             f"({gsd_level:g} per tail) disagrees with the design's "
-            f"{'one' if design.sided == 1 else 'two'}-sided alpha={design.alpha:g} "
+            f"{'one' if family.sided == 1 else 'two'}-sided alpha={family.alpha:g} "
             f"({design_level:g} per tail); give both the same level"
         )
 
@@ -1303,9 +1329,9 @@ def _check_level(design: Any, gsd: GroupSequential) -> None:
 Statistic = TestStatistic | IntersectionUnion
 
 
-def _statistic(design: Any, name: str, gsd: GroupSequential) -> Statistic:
+def _statistic(family: StatisticFamily, name: str, gsd: GroupSequential) -> Statistic:
     """The hypothesis' statistic, checked to be one the sequential engine handles."""
-    stat = design.statistics(name)[0]
+    stat = family[name]
     if isinstance(stat, IntersectionUnion):
         if len(stat.components) != 2:
             raise ValueError(
@@ -1330,6 +1356,20 @@ def _statistic(design: Any, name: str, gsd: GroupSequential) -> Statistic:
                 "(a more balanced allocation brings it down)"
             )
     return stat
+
+
+def check_sequential_statistic(
+    family: StatisticFamily, name: str, sequential: GroupSequential
+) -> Statistic:
+    """Check that the sequential engines handle hypothesis ``name`` (used by simulation too).
+
+    Raises
+    ------
+    ValueError
+        For an intersection-union test of more than two comparisons, one under
+        a two-sided design, or two comparisons correlated beyond 0.99.
+    """
+    return _statistic(family, name, check_sequential(sequential))
 
 
 def _drift(stat: TestStatistic, gsd: GroupSequential) -> float:
@@ -1375,7 +1415,7 @@ def _expected_fraction(gsd: GroupSequential, up: np.ndarray, low: np.ndarray) ->
 def _expected_n(
     gsd: GroupSequential,
     stat: Statistic,
-    n_total: int,
+    n_total: float,
     h1: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Expected analysed participants at stopping, no effect (H0) and planned (H1)."""
@@ -1425,14 +1465,18 @@ def _method_text(gsd: GroupSequential, stat: Statistic) -> str:
     return text + (_NORMAL_NOTE if math.isfinite(stat.df) else stat.method)
 
 
+def _look_sizes(gsd: GroupSequential, n_total: float) -> tuple[int, ...]:
+    return tuple(math.ceil(t * n_total - 1e-9) for t in gsd.info_fractions)
+
+
 def _looks_table(
-    gsd: GroupSequential, n_total: int, up: np.ndarray, low: np.ndarray
+    gsd: GroupSequential, n_total: float, up: np.ndarray, low: np.ndarray
 ) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "look": np.arange(1, gsd.n_looks + 1),
             "info_fraction": gsd.info_fractions,
-            "n_total": [math.ceil(t * n_total - 1e-9) for t in gsd.info_fractions],
+            "n_total": list(_look_sizes(gsd, n_total)),
             "stop_efficacy": up,
             "stop_futility": low if gsd.futility is not None else np.zeros(gsd.n_looks),
             "power": np.cumsum(up),
@@ -1440,24 +1484,48 @@ def _looks_table(
     )
 
 
-def _sequential_sample_size(
-    design: Any, *, power: float, hypothesis: Any, sequential: Any
-) -> SequentialSampleSizeResult:
-    """``design.sample_size(power=, hypothesis=, sequential=gsd)``.
+def sequential_sample_size(
+    family: StatisticFamily, *, power: float, sequential: GroupSequential
+) -> SizeSearch:
+    """Maximum size at which every hypothesis of ``family`` reaches ``power`` sequentially.
 
-    Every listed hypothesis must reach ``power``: each is solved on its own
-    (smallest allocation multiplier whose sequential power reaches the
-    target) and the largest multiplier is kept.
+    Each hypothesis is solved on its own by the one integer search
+    (:func:`trialplan.power.sample_size_search`) on ``family.scaled(k)``,
+    starting from the fixed design's normal approximation times the
+    inflation factor; the largest multiplier is kept.  Called by
+    ``design.sample_size(power=, hypothesis=, sequential=gsd)``.
+
+    Parameters
+    ----------
+    family : StatisticFamily
+        The required hypotheses at the design's planned sizes.
+    power : float
+        Target power in (0, 1).
+    sequential : GroupSequential
+        The group-sequential test; with beta-spending futility bounds at
+        another beta it is re-solved at ``beta = 1 - power``.
+
+    Returns
+    -------
+    SizeSearch
+        With ``result_type`` :class:`SequentialSampleSizeResult`.
+
+    Raises
+    ------
+    ValueError
+        For a level that disagrees with the family's, an effect that is zero
+        or unfavourable for the one-sided sequential test, or a target out
+        of the search's reach.
     """
-    gsd = _check_gsd(sequential)
+    gsd = check_sequential(sequential)
     target = check_open_unit("power", power)
-    names = design._names(hypothesis)
-    _check_level(design, gsd)
+    names = family.hypotheses
+    _check_level(family, gsd)
     note = ""
     if gsd.futility is not None and not math.isclose(1.0 - gsd.beta, target, abs_tol=1e-12):
         gsd = gsd.replace(beta=1.0 - target)  # futility bounds are solved at this power
         note = f"; futility bounds re-solved at beta={gsd.beta:g} for the target power"
-    stats_ = [_statistic(design, name, gsd) for name in names]
+    stats_ = [_statistic(family, name, gsd) for name in names]
     for name, stat in zip(names, stats_, strict=True):
         if min(_drifts(stat, gsd)) <= 0:
             parts = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
@@ -1467,37 +1535,20 @@ def _sequential_sample_size(
                 f"effect ({effects}) is zero or in the unfavourable direction "
                 "for the one-sided sequential test"
             )
-    ratios = design.allocation_ratios
-    current = float(design.n_array[0] / ratios[0])
-    lo = design._min_multiplier(ratios)
-    multipliers = []
+    multipliers, evaluations = [], 0
     for name, stat in zip(names, stats_, strict=True):
-        cache: dict[int, float] = {}
+        one = family.select([name])
 
-        def power_at(k: int, name: str = name, cache: dict[int, float] = cache) -> float:
-            if k not in cache:
-                s = _statistic(design.with_cell_sizes(k * ratios), name, gsd)
-                cache[k] = float(_crossing(gsd, s)[0].sum())
-            return cache[k]
+        def power_of(fam: StatisticFamily, name: str = name) -> tuple[float, Mapping[str, float]]:
+            value = float(_crossing(gsd, _statistic(fam, name, gsd))[0].sum())
+            return value, {name: value}
 
-        # The normal-approximation guess is within a few percent: bracket it
-        # tightly, so the exact search needs few (costly) evaluations.
-        guess = min(
-            current * _fixed_scale(stat, gsd, target) * gsd.inflation_factor,
-            float(MAX_SEARCH_UNITS),
-        )  # float noise effects would overflow int64
-        below = max(lo, int(0.97 * guess))
-        start_lo = below + 1 if below > lo and power_at(below) < target else lo
-        multipliers.append(
-            smallest_multiplier(
-                power_at,
-                target,
-                lo=start_lo,
-                start=max(start_lo, math.ceil(1.03 * guess)),
-                what="allocation multiplier",
-            )
-        )
-    final = design.with_cell_sizes(max(multipliers) * ratios)
+        # the fixed design's normal approximation times the inflation factor
+        guess = family.multiplier * _fixed_scale(stat, gsd, target) * gsd.inflation_factor
+        found = sample_size_search(one, power=target, power_of=power_of, guess=guess)
+        multipliers.append(found.multiplier)
+        evaluations += found.evaluations
+    final = family.scaled(max(multipliers))
     n_max = final.n_total
     powers, expected, fixed, methods = {}, {}, {}, []
     for name in names:
@@ -1507,52 +1558,65 @@ def _sequential_sample_size(
         expected[name] = _expected_n(gsd, s, n_max, h1)
         fixed[name] = n_max * _fixed_scale(s, gsd, target)
         methods.append(_method_text(gsd, s))
-    first = names[0]
-    return SequentialSampleSizeResult(
-        n_per_cell=final.n_per_cell,
-        n_total=n_max,
-        n_randomized_per_cell=final.n_randomized_per_cell,
-        n_randomized=final.n_randomized,
+    return SizeSearch(
+        multiplier=max(multipliers),
+        family=final,
         power=min(powers.values()),
         powers=powers,
-        target=target,
-        hypotheses=tuple(names),
-        design=final,
+        evaluations=evaluations,
         method="; ".join(dict.fromkeys(methods)) + note,
-        sequential=gsd,
-        n_total_per_look=tuple(math.ceil(t * n_max - 1e-9) for t in gsd.info_fractions),
-        expected_n_total=expected[first],
-        n_total_fixed=max(fixed.values()),
+        hypotheses=tuple(names),
         extras={"expected_n_total": expected, "n_total_fixed": fixed},
+        result_type=SequentialSampleSizeResult,
+        result_fields={
+            "sequential": gsd,
+            "n_total_per_look": _look_sizes(gsd, n_max),
+            "expected_n_total": expected[names[0]],
+            "n_total_fixed": max(fixed.values()),
+            "family": final,
+        },
     )
 
 
-def _sequential_power(
-    design: Any, hypotheses: Any, *, method: str, sequential: Any, **options: Any
-) -> PowerResult:
-    """``design.power(sequential=gsd)``: power of the sequential test per hypothesis."""
-    gsd = _check_gsd(sequential)
-    _check_level(design, gsd)
-    if hypotheses is None:
-        names = tuple(
-            n for n in design.hypothesis_names if not design.hypothesis(n).is_intersection_union
-        )
-    else:
-        names = design._names(hypotheses)
-    if method == "simulation":
-        from trialplan.simulate.sequential import simulate_sequential_power
+def sequential_power(family: StatisticFamily, *, sequential: GroupSequential) -> PowerResult:
+    """Power of the group-sequential test of every hypothesis of ``family``.
 
-        return simulate_sequential_power(design, names, sequential=gsd, **options)
-    if method != "analytic":
-        raise ValueError(
-            f"method={method!r} is not available with sequential=; choose "
-            "'analytic' or 'simulation'"
-        )
-    if options:
-        raise TypeError(f"power(sequential=...) got unexpected options {sorted(options)}")
+    Called by ``design.power(sequential=gsd)``.  Each hypothesis is tested on
+    the bounds of ``sequential`` at the family's sizes (its final look); the
+    result's ``extras["stopping"]`` holds each hypothesis' stopping
+    probabilities per look, and ``result.expected_n`` the expected total size
+    at stopping under the planned effects (the first hypothesis' test; every
+    hypothesis' in ``result.expected_n_by_hypothesis``).
+
+    Parameters
+    ----------
+    family : StatisticFamily
+        The hypotheses at the final look's sizes.
+    sequential : GroupSequential
+        The group-sequential test.
+
+    Returns
+    -------
+    PowerResult
+        ``summary`` describes the looks; the design adds its own description.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
+    ...                      ("a0", "b1"): 0, ("a1", "b1"): -4}, sd=8.0), n_per_cell=127)
+    >>> gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025)
+    >>> res = sequential_power(d.statistics("A:B"), sequential=gsd)
+    >>> round(res["A:B"], 3), round(res.expected_n, 1)
+    (0.803, 465.9)
+    """
+    gsd = check_sequential(sequential)
+    _check_level(family, gsd)
+    n_total = family.n_total
     rows, stopping, expected = [], {}, {}
-    for name in names:
-        stat = _statistic(design, name, gsd)
+    for name in family.hypotheses:
+        stat = _statistic(family, name, gsd)
         up, low = _crossing(gsd, stat)
         seq_power = float(up.sum())
         if isinstance(stat, IntersectionUnion):
@@ -1586,20 +1650,26 @@ def _sequential_power(
                     scale=stat.scale,
                 )
             )
-        stopping[name] = _looks_table(gsd, design.n_total, up, low)
-        expected[name] = _expected_n(gsd, stat, design.n_total, (up, low))
+        stopping[name] = _looks_table(gsd, n_total, up, low)
+        expected[name] = _expected_n(gsd, stat, n_total, (up, low))
     summary = (
-        f"{design.describe()} | group-sequential: {gsd.n_looks} looks at "
-        f"{', '.join(f'{t:.3g}' for t in gsd.info_fractions)} of N={design.n_total}"
+        f"group-sequential: {gsd.n_looks} looks at "
+        f"{', '.join(f'{t:.3g}' for t in gsd.info_fractions)} of N={_count(n_total)}"
     )
+    first = family.hypotheses[0]
     return PowerResult(
         rows=tuple(rows),
         summary=summary,
         method="analytic",
-        design=design,
-        extras={"sequential": gsd, "stopping": stopping, "expected_n_total": expected},
+        extras={
+            "sequential": gsd,
+            "stopping": stopping,
+            "expected_n_total": expected,
+            "expected_n": expected[first]["H1"],
+            "expected_n_by_hypothesis": {h: v["H1"] for h, v in expected.items()},
+        },
     )
 
 
-_SAMPLE_SIZE_OPTIONS["sequential"] = _sequential_sample_size
-_POWER_OPTIONS["sequential"] = _sequential_power
+def _count(n: float) -> Any:
+    return int(round(n)) if abs(n - round(n)) < 1e-9 else round(n, 3)

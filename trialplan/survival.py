@@ -23,9 +23,8 @@ import numpy as np
 from scipy import optimize, stats
 
 from trialplan._validation import check_open_unit, check_positive, check_real, check_sided
-from trialplan.hypotheses import contrast_covariance
 from trialplan.outcomes import CellModel
-from trialplan.statistic import critical_value
+from trialplan.statistic import contrast_covariance, critical_value
 
 __all__ = ["EventsResult", "TimeToEvent", "required_events", "schoenfeld_events"]
 

@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from trialplan._validation import (
     as_sequence,
     check_choice,
@@ -35,8 +37,10 @@ from trialplan._validation import (
     check_real,
     check_sided,
 )
-from trialplan.power import smallest_multiplier, statistic_power
-from trialplan.statistic import TestStatistic, critical_value
+from trialplan.designs import Factorial
+from trialplan.outcomes import Continuous
+from trialplan.power import sample_size_search, statistic_power
+from trialplan.statistic import DfRule, StatisticFamily, TestStatistic
 
 __all__ = ["Interaction", "StateDependent", "cell_means", "interaction_contrasts"]
 
@@ -422,9 +426,6 @@ class StateDependent:
         >>> round(model.factorial(sd=8.0, n_per_cell=50).power()["rTMS:MBI"], 3)
         0.261
         """
-        from trialplan.designs import Factorial
-        from trialplan.outcomes import Continuous
-
         lv = _levels(["rTMS", "MBI"], _RTMS_MBI_LEVELS if levels is None else levels)
         outcome_keys = {k: options.pop(k) for k in ("baseline_corr", "better") if k in options}
         outcome = Continuous(means=self.cell_means(lv), sd=sd, **outcome_keys)
@@ -468,26 +469,39 @@ class StateDependent:
         TestStatistic
         """
         n_total = check_int("n_total", n_total, minimum=5)
+        return self._moderator_family(
+            sd=sd, alpha=alpha, allocation=allocation, sided=sided, method=method
+        ).scaled(n_total)[0]
+
+    def _moderator_family(
+        self, *, sd: float, alpha: float, allocation: float, sided: int, method: str
+    ) -> StatisticFamily:
+        """The moderator test as a one-cell statistic family at N = 5 (variance ~ 1/N)."""
         sd = check_positive("sd", sd)
         p = check_open_unit("allocation", allocation)
         check_choice("method", method, ("t", "normal"))
-        se = sd / math.sqrt(n_total * p * (1.0 - p))
-        df = math.inf if method == "normal" else float(n_total - 4)
         note = (
             "z test (normal approx.)"
             if method == "normal"
             else "noncentral t at the expected information, state variance 1 (approx.)"
         )
-        return TestStatistic(
-            hypothesis="rTMS x state",
-            estimand="difference in the outcome-on-state slope between active and sham rTMS",
-            effect=self.state_slope,
-            se=se,
-            df=df,
-            sided=check_sided(sided),
+        return StatisticFamily(
+            hypotheses=("rTMS x state",),
+            estimands=("difference in the outcome-on-state slope between active and sham rTMS",),
+            contrasts=(np.ones((1, 1)),),
+            estimates=np.array([self.state_slope]),
+            covariance=np.array([[sd**2 / (5 * p * (1.0 - p))]]),
+            cell_of=np.zeros(1, dtype=int),
+            ratios=np.ones(1),
+            multiplier=5.0,
+            df_rule=DfRule() if method == "normal" else DfRule(subtract=4.0),
             alpha=check_open_unit("alpha", alpha),
+            sided=check_sided(sided),
             favourable=-1 if self.state_slope <= 0 else 1,
             method=f"moderator analysis, {note}",
+            scale="mean difference",
+            min_multiplier=5,
+            unit="n_total",
         )
 
     def moderator_power(
@@ -554,18 +568,10 @@ class StateDependent:
         target = check_open_unit("power", power)
         if self.state_slope == 0:
             raise ValueError("power is out of reach: state_slope=0 gives no moderation to detect")
-        sd = check_positive("sd", sd)
-        p = check_open_unit("allocation", allocation)
-        z = critical_value(
-            check_open_unit("alpha", alpha) / check_sided(sided), math.inf
-        ) + critical_value(1 - target, math.inf)
-        n = max(5, math.ceil(z**2 * sd**2 / (p * (1 - p) * self.state_slope**2)) - 2)
-
-        def power_at(m: int) -> float:
-            return self.moderator_power(
-                n_total=m, sd=sd, alpha=alpha, allocation=p, sided=sided, method=method
-            )
-
-        # Bracket-and-bisect with a cap: stepping n by one never ended when the
-        # normal guess was astronomically large (sd=1e12) and power stalled below target.
-        return smallest_multiplier(power_at, target, lo=5, start=n, what="n_total")
+        family = self._moderator_family(
+            sd=sd, alpha=alpha, allocation=allocation, sided=sided, method=method
+        )
+        # The one integer search: bracket from the normal approximation, bisect.  This
+        # helper returns a bare number (no design is built at that size), so its sizes
+        # may pass the designs' cap of 1e15 participants a cell.
+        return sample_size_search(family, power=target, cap=10**30).multiplier

@@ -1,15 +1,33 @@
-"""What every cell-based design shares: sizes, statistics, power and sample size.
+"""What every design shares: the design protocol, and power and sample size through it.
 
-A concrete design (``Factorial``, ``Parallel``) says what its cells are, how
-hypotheses map to contrasts and how to describe itself; this base class turns
-that into canonical statistics and runs the engines on them.
+Every design (:class:`~trialplan.Factorial`, :class:`~trialplan.Parallel`,
+:class:`~trialplan.SMART`) implements one protocol, :class:`Design`:
+
+* ``statistics(hypotheses=None)``: the named hypotheses as a
+  :class:`~trialplan.statistic.StatisticFamily`, the only thing engines see;
+* ``hypothesis_names`` (the defaults) and ``primary`` (what ``sample_size()``
+  sizes when no hypothesis is named);
+* ``at_multiplier(k)``: the design at ``k`` times its allocation ratios (the
+  sample-size search's unit), built once for the result;
+* ``n_per_cell``, ``n_total``, ``n_randomized_per_cell``, ``n_randomized``;
+* ``simulator()``: the :class:`~trialplan.simulate.protocol.OutcomeSimulator`
+  that draws its trials for ``method="simulation"``;
+* ``design_kind`` (``"factorial"``, ``"parallel"``, ``"smart"``) and
+  ``describe()``.
+
+It inherits :meth:`Design.power`, :meth:`Design.sample_size` and
+:meth:`Design.assurance`, whose keyword-only parameters are explicit; they
+build the family and call the engines.  Which engine runs is decided in one
+place, :func:`_dispatch_power` and :func:`_dispatch_sample_size`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
@@ -21,39 +39,559 @@ from trialplan._validation import (
     check_unit_interval,
     did_you_mean,
 )
-from trialplan.hypotheses import Hypothesis, contrast_covariance
+from trialplan.assurance import AssuranceResult
+from trialplan.assurance import assurance as _assurance
+from trialplan.hypotheses import Hypothesis
 from trialplan.outcomes import CellModel
-from trialplan.power import MAX_SEARCH_UNITS, smallest_multiplier, statistic_power
+from trialplan.power import SizeSearch, sample_size_search, statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
-from trialplan.statistic import IntersectionUnion, TestStatistic, critical_value
+from trialplan.sequential import (
+    GroupSequential,
+    check_sequential,
+    sequential_power,
+    sequential_sample_size,
+)
+from trialplan.simulate.grouped import group_delivered_simulator
+from trialplan.simulate.protocol import OutcomeSimulator, simulator_for
+from trialplan.simulate.runner import simulate_power
+from trialplan.simulate.sequential import simulate_sequential_power
+from trialplan.statistic import (
+    IntersectionUnion,
+    StatisticFamily,
+    TestStatistic,
+    critical_value,
+)
 
-__all__ = ["CellDesign"]
+__all__ = ["CellDesign", "Design"]
 
 Cell = Hashable
 
+#: Methods of ``power(method=...)``.
+POWER_METHODS = ("analytic", "simulation")
 
-class CellDesign:
-    """Mixin for designs whose hypotheses are contrasts of independent cells.
+_POWER_PARAMETERS = """\
+        method : {"analytic", "simulation"}, default "analytic"
+            ``"analytic"``: exact noncentral t (or the outcome's named method),
+            exact group-sequential recursion with ``sequential=``, exact
+            multivariate integration with ``multiplicity=`` where available.
+            ``"simulation"``: simulated trials analysed as planned.
+        sequential : GroupSequential, optional
+            Power of the group-sequential test of each hypothesis (its
+            efficacy and futility bounds); the result names the expected
+            total size at stopping, ``result.expected_n``.  Without
+            ``hypotheses`` the single-contrast defaults are reported.
+        multiplicity : procedure, optional
+            A multiple-testing procedure (``tp.Holm([...])``,
+            ``tp.Bonferroni``, ``tp.Hochberg``, ``tp.FixedSequence``,
+            ``tp.Gatekeeping``, ``tp.Graphical``, ``tp.Dunnett()``): power of
+            each hypothesis after it, and ``result.any`` / ``result.all``.
+            Not together with ``sequential``.
+        n_sims : int, optional
+            Simulated trials: with ``method="simulation"`` (default 10000),
+            or for the simulated quantities of a multiplicity procedure
+            (default the procedure's).
+        seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
+            Reproduces a simulation exactly, whatever the executor, memory
+            budget or batching (``None``: fresh entropy, recorded in
+            ``result.seed``; a multiplicity procedure's default is fixed).
+        engine : {"exact", "individual"}, optional
+            Simulation only: sufficient statistics with the exact sampling
+            distribution of the planned analysis, or patient-level data; by
+            default the outcome's preferred one.
+        executor : concurrent.futures.Executor, optional
+            Simulation only: runs blocks of trials in parallel (a process
+            pool, a Dask client's ``get_executor()``); results do not depend
+            on it.
+        progress : bool, optional
+            Simulation only: show a tqdm progress bar (default: when the run
+            is long and stderr is a terminal).
+        memory_budget : int, optional
+            Simulation only: bound on one task's working memory, in bytes
+            (default 256 MiB); results do not depend on it.
+        analysis : callable, optional
+            Simulation only, without ``sequential``: a user analysis
+            ``f(frame) -> {hypothesis: p_value}`` of each simulated trial's
+            patient data.
+        statistic : str, optional
+            Sequential simulation only: ``"t"`` or ``"z"`` (continuous),
+            ``"wald"`` (binary), ``"exponential"`` (time to event).
+        timing : {"information", "events"}, optional
+            Sequential simulation of a time-to-event outcome only: interim
+            looks when the information, or the expected events, reach the
+            information fractions.
+"""
 
-    Subclasses are frozen dataclasses with fields ``outcome``, ``alpha``,
-    ``sided``, ``dropout`` and a per-cell size field, and implement
-    ``cells``, ``n_array``, ``hypothesis``, ``hypothesis_names``,
-    ``with_cell_sizes`` and ``describe``.
+_POWER_RAISES = """\
+        Raises
+        ------
+        ValueError
+            For an unknown method or hypothesis (the closest is suggested),
+            options that do not apply together (the message names both, e.g.
+            ``n_sims`` with ``method="analytic"``, or ``sequential`` with
+            ``multiplicity``), or invalid option values.
+        TypeError
+            For a misspelt keyword (Python's own message names the function)
+            or options of the wrong type.
+"""
+
+_SAMPLE_SIZE_PARAMETERS = """\
+        power : float
+            Target power in (0, 1).
+        hypothesis : str or sequence of str, optional
+            One hypothesis, or several that must ALL reach the target.  By
+            default the design's ``primary`` hypotheses; a design without
+            ``primary`` raises, naming the hypotheses to choose from (it
+            never sizes all of them silently).  With ``tp.Dunnett()`` the
+            default is the whole many-to-one family.
+        sequential : GroupSequential, optional
+            Maximum size of a group-sequential trial whose sequential power
+            reaches the target; the result has the looks' sizes and the
+            expected size ``expected_n``.
+        multiplicity : procedure, optional
+            Size for power after a multiple-testing procedure (its
+            ``success`` definition: each named hypothesis, any or all).
+"""
+
+
+def _doc(template: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Fill the shared parameter sections into a method's docstring."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__doc__ = template.format(
+            power_parameters=_POWER_PARAMETERS,
+            power_raises=_POWER_RAISES,
+            sample_size_parameters=_SAMPLE_SIZE_PARAMETERS,
+        )
+        return func
+
+    return decorate
+
+
+# ---------------------------------------------------------------- options
+_WHY = {
+    "n_sims": "it sets the number of simulated trials of method='simulation' (or of a "
+    "multiplicity procedure's simulated quantities)",
+    "seed": "it seeds method='simulation' (or a multiplicity procedure's simulated quantities)",
+    "engine": "it chooses the engine of method='simulation'",
+    "executor": "it runs method='simulation' in parallel",
+    "progress": "it shows the progress of method='simulation'",
+    "memory_budget": "it bounds the memory of method='simulation'",
+    "analysis": "a user analysis runs with method='simulation', without sequential= or "
+    "multiplicity=",
+    "statistic": "it chooses the test statistic of sequential= with method='simulation'",
+    "timing": "it times the looks of sequential= with method='simulation' (time to event)",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PowerOptions:
+    """Everything ``power()`` was asked, checked together in one place."""
+
+    method: str = "analytic"
+    sequential: Any = None
+    multiplicity: Any = None
+    n_sims: int | None = None
+    seed: Any = None
+    engine: str | None = None
+    executor: Executor | None = None
+    progress: bool | None = None
+    memory_budget: int | None = None
+    analysis: Callable[[Any], Mapping[str, float]] | None = None
+    statistic: str | None = None
+    timing: str | None = None
+
+    def check(self) -> None:
+        """Refuse an unknown method and options that do not apply together."""
+        if not isinstance(self.method, str) or self.method not in POWER_METHODS:
+            raise ValueError(
+                f"method={self.method!r} is not available; choose one of "
+                f"{POWER_METHODS}" + did_you_mean(self.method, POWER_METHODS)
+            )
+        if self.sequential is not None and self.multiplicity is not None:
+            raise ValueError(
+                "sequential= and multiplicity= cannot be combined: the group-sequential "
+                "engine tests each hypothesis on its own bounds; give one of them"
+            )
+        simulating = self.method == "simulation"
+        if self.multiplicity is not None:
+            allowed, mode = {"n_sims", "seed"}, "multiplicity="
+        elif not simulating:
+            allowed = set()
+            mode = "method='analytic'" + (" and sequential=" if self.sequential else "")
+        elif self.sequential is not None:
+            allowed = {"n_sims", "seed", "engine", "executor", "progress", "memory_budget"}
+            allowed |= {"statistic", "timing"}
+            mode = "sequential= and method='simulation'"
+        else:
+            allowed = {"n_sims", "seed", "engine", "executor", "progress", "memory_budget"}
+            allowed |= {"analysis"}
+            mode = "method='simulation'"
+        for name in _WHY:
+            if getattr(self, name) is not None and name not in allowed:
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} does not apply with {mode}: {_WHY[name]}"
+                )
+
+    def given(self, *names: str) -> dict[str, Any]:
+        """The named options that were given (not None)."""
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
+def _dispatch_power(design: Design, hypotheses: Any, options: _PowerOptions) -> PowerResult:
+    """The one place that decides which engine computes ``design.power(...)``."""
+    options.check()
+    simulation = options.given("n_sims", "seed", "engine", "executor", "progress", "memory_budget")
+    if options.sequential is not None:
+        gsd = check_sequential(options.sequential)
+        family = design.statistics(hypotheses)
+        if hypotheses is None:  # the single-contrast defaults
+            family = family.select(
+                [n for n in family.hypotheses if not family.is_intersection_union(n)]
+            )
+        if options.method == "simulation":
+            return simulate_sequential_power(
+                design,
+                family.hypotheses,
+                sequential=gsd,
+                **simulation,
+                **options.given("statistic", "timing"),
+            )
+        return _attach(design, sequential_power(family, sequential=gsd))
+    if options.multiplicity is not None:
+        procedure = options.multiplicity
+        if not callable(getattr(procedure, "evaluate", None)) or not callable(
+            getattr(procedure, "family_names", None)
+        ):
+            raise TypeError(
+                "multiplicity must be a procedure such as tp.Holm([...]) or "
+                f"tp.Dunnett(); got multiplicity={procedure!r}"
+            )
+        family = design.statistics(procedure.family_names(hypotheses))
+        result = procedure.evaluate(
+            family, hypotheses, method=options.method, **options.given("n_sims", "seed")
+        )
+        return _attach(design, result)
+    if options.method == "simulation":
+        return simulate_power(design, hypotheses, **simulation, **options.given("analysis"))
+    return design._analytic_power(design.statistics(hypotheses))
+
+
+def _dispatch_sample_size(
+    design: Design,
+    names: tuple[str, ...] | None,
+    target: float,
+    *,
+    sequential: Any,
+    multiplicity: Any,
+) -> SizeSearch:
+    """The one place that decides which engine sizes ``design.sample_size(...)``."""
+    if sequential is not None and multiplicity is not None:
+        raise ValueError(
+            "sequential= and multiplicity= cannot be combined in sample_size(); give one of them"
+        )
+    if multiplicity is not None:
+        if not callable(getattr(multiplicity, "size_search", None)):
+            raise TypeError(
+                "multiplicity must be a procedure such as tp.Holm([...]) or "
+                f"tp.Dunnett(); got multiplicity={multiplicity!r}"
+            )
+        family = design.statistics(multiplicity.family_names(None))
+        if names is None and design.primary and set(design.primary) <= set(family.hypotheses):
+            names = design.primary
+        return multiplicity.size_search(family, power=target, hypothesis=names)
+    if names is None:
+        names = design._primary_names()
+    if sequential is not None:
+        return sequential_sample_size(
+            design.statistics(names), power=target, sequential=check_sequential(sequential)
+        )
+    return sample_size_search(design.statistics(names), power=target)
+
+
+def _attach(design: Design, result: PowerResult) -> PowerResult:
+    """An engine's result with the design and its description."""
+    summary = design.describe() + (f" | {result.summary}" if result.summary else "")
+    return dataclasses.replace(result, summary=summary, design=design)
+
+
+# ------------------------------------------------------------------ protocol
+class Design:
+    """The protocol every design implements, and what it inherits from it.
+
+    A design provides ``statistics()``, ``hypothesis_names``, ``primary``,
+    ``at_multiplier()``, ``n_per_cell``, ``n_total``,
+    ``n_randomized_per_cell``, ``n_randomized``, ``simulator()``,
+    ``design_kind``, ``alpha``, ``sided`` and ``describe()``; it inherits
+    :meth:`power`, :meth:`sample_size` and :meth:`assurance`.
     """
 
-    # ----------------------------------------------------------- to implement
-    cells: tuple[Cell, ...]
+    design_kind: str = ""
     alpha: float
     sided: int
-    outcome: Any
+    primary: tuple[str, ...] | None
 
-    def hypothesis(self, name: str) -> Hypothesis:  # pragma: no cover - abstract
-        """The :class:`Hypothesis` called ``name``."""
+    # ----------------------------------------------------------- to implement
+    def statistics(self, hypotheses: Any = None) -> StatisticFamily:  # pragma: no cover
+        """The named hypotheses (all defaults if None) as a statistic family."""
         raise NotImplementedError
 
     @property
     def hypothesis_names(self) -> tuple[str, ...]:  # pragma: no cover - abstract
         """Names of the hypotheses reported by default."""
+        raise NotImplementedError
+
+    def at_multiplier(self, multiplier: int) -> Design:  # pragma: no cover - abstract
+        """The design at ``multiplier`` units of its allocation (the search's unit)."""
+        raise NotImplementedError
+
+    def simulator(self) -> OutcomeSimulator:  # pragma: no cover - abstract
+        """The simulator that draws this design's trials."""
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        """One line naming the design, its sizes and its test."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- shared
+    def _names(self, hypotheses: str | Sequence[str] | None) -> tuple[str, ...]:
+        if hypotheses is None:
+            return self.hypothesis_names
+        if isinstance(hypotheses, str):
+            return (hypotheses,)
+        if not isinstance(hypotheses, Iterable):
+            raise TypeError(
+                "hypotheses must be a hypothesis name or a list of names, e.g. "
+                f"{list(self.hypothesis_names[:2])}; got hypotheses={hypotheses!r}"
+            )
+        names = tuple(hypotheses)
+        if not names:
+            raise ValueError("hypotheses must name at least one hypothesis; got an empty list")
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError(f"hypothesis names must be strings; got {name!r}")
+        return names
+
+    def _primary_names(self) -> tuple[str, ...]:
+        """The primary hypotheses, or a ValueError naming the ones to choose from."""
+        if self.primary:
+            return tuple(self.primary)
+        raise ValueError(
+            "sample_size() needs hypothesis=: name the hypothesis (or hypotheses) whose power "
+            f"sets the size, e.g. one of {list(self.hypothesis_names)}, or give the design "
+            "primary=(...) (sample_size never sizes all hypotheses silently)"
+        )
+
+    @_doc(
+        """Power of each hypothesis at the planned sample size.
+
+        Parameters
+        ----------
+        hypotheses : str or sequence of str, optional
+            Hypotheses to report; by default all of ``hypothesis_names``.
+{power_parameters}
+        Returns
+        -------
+        PowerResult
+            ``result[name]`` is a float; ``result.to_frame()`` a DataFrame;
+            ``result.mcse`` for simulations; ``result.any`` / ``result.all``
+            after a multiplicity procedure; ``result.expected_n`` for a
+            group-sequential test.
+
+{power_raises}
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={{"A": ("a0", "a1"), "B": ("b0", "b1")}},
+        ...                  outcome=tp.Continuous(means={{("a0", "b0"): 20, ("a1", "b0"): 20,
+        ...                      ("a0", "b1"): 20, ("a1", "b1"): 25}}, sd=20.0), n_per_cell=150)
+        >>> round(d.power()["A:B"], 3)
+        0.333
+        >>> d.power(nsims=10)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: ...power() got an unexpected keyword argument 'nsims'
+        """
+    )
+    def power(  # noqa: D102  (docstring filled in by _doc)
+        self,
+        hypotheses: str | Sequence[str] | None = None,
+        *,
+        method: str = "analytic",
+        sequential: GroupSequential | None = None,
+        multiplicity: Any = None,
+        n_sims: int | None = None,
+        seed: Any = None,
+        engine: str | None = None,
+        executor: Executor | None = None,
+        progress: bool | None = None,
+        memory_budget: int | None = None,
+        analysis: Callable[[Any], Mapping[str, float]] | None = None,
+        statistic: str | None = None,
+        timing: str | None = None,
+    ) -> PowerResult:
+        options = _PowerOptions(
+            method=method,
+            sequential=sequential,
+            multiplicity=multiplicity,
+            n_sims=n_sims,
+            seed=seed,
+            engine=engine,
+            executor=executor,
+            progress=progress,
+            memory_budget=memory_budget,
+            analysis=analysis,
+            statistic=statistic,
+            timing=timing,
+        )
+        return _dispatch_power(self, hypotheses, options)
+
+    @_doc(
+        """Smallest sample, allocation ratios kept, whose power reaches ``power``.
+
+        The cell sizes are ``k * r`` for the design's allocation ratios ``r``;
+        the search (:func:`trialplan.power.sample_size_search`, the same for
+        every design and engine) finds the smallest integer ``k`` at which
+        every listed hypothesis reaches the target, bracketing from the normal
+        approximation and bisecting on the exact power of the statistic family
+        at ``k`` (the design is rebuilt once, at the answer).
+
+        Parameters
+        ----------
+{sample_size_parameters}
+        Returns
+        -------
+        SampleSizeResult
+            ``SequentialSampleSizeResult`` with ``sequential=``.
+
+        Raises
+        ------
+        ValueError
+            If ``power`` is outside (0, 1), a hypothesis is unknown, no
+            hypothesis is named and the design has no ``primary``, the effect
+            is zero (or the wrong way for a one-sided test), or the search's
+            limit (:data:`trialplan.power.MAX_CELL_SIZE` participants in a
+            cell, the same for every outcome) does not reach the target.
+        TypeError
+            For a misspelt keyword (Python's own message).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={{"A": ("a0", "a1"), "B": ("b0", "b1")}},
+        ...                  outcome=tp.Continuous(means={{("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 0, ("a1", "b1"): 1}}, sd=2.0), n_per_cell=10)
+        >>> d.sample_size(power=0.8, hypothesis="A").n_per_cell
+        32
+        >>> d.replace(primary=["A"]).sample_size(power=0.8).n_per_cell
+        32
+        """
+    )
+    def sample_size(  # noqa: D102  (docstring filled in by _doc)
+        self,
+        *,
+        power: float,
+        hypothesis: str | Sequence[str] | None = None,
+        sequential: GroupSequential | None = None,
+        multiplicity: Any = None,
+    ) -> SampleSizeResult:
+        target = check_open_unit("power", power)
+        names = None if hypothesis is None else self._names(hypothesis)
+        search = _dispatch_sample_size(
+            self, names, target, sequential=sequential, multiplicity=multiplicity
+        )
+        return self._size_result(search, target)
+
+    def _size_result(self, search: SizeSearch, target: float) -> SampleSizeResult:
+        """The result at the solved multiplier: the search's one design rebuild."""
+        design = self.at_multiplier(search.multiplier)
+        result_type = search.result_type or SampleSizeResult
+        return result_type(
+            n_per_cell=design.n_per_cell,  # type: ignore[attr-defined]
+            n_total=design.n_total,  # type: ignore[attr-defined]
+            n_randomized_per_cell=design.n_randomized_per_cell,  # type: ignore[attr-defined]
+            n_randomized=design.n_randomized,  # type: ignore[attr-defined]
+            power=search.power,
+            powers=search.powers,
+            target=target,
+            hypotheses=search.hypotheses or tuple(search.powers),
+            design=design,
+            method=search.method,
+            extras=search.extras,
+            **search.result_fields,
+        )
+
+    def assurance(
+        self,
+        *,
+        hypothesis: str,
+        prior: Any,
+        method: str = "auto",
+        n_sims: int = 100_000,
+        seed: Any = None,
+    ) -> AssuranceResult:
+        """Assurance of ``hypothesis``: power averaged over a design prior.
+
+        Parameters
+        ----------
+        hypothesis : str
+            A single-contrast hypothesis, e.g. ``"rTMS:MBI"``.
+        prior : NormalPrior, scipy.stats frozen distribution or array_like
+            Design prior on the hypothesis's effect, or draws from one.
+        method : {"auto", "simulation"}, default "auto"
+            See :func:`trialplan.assurance.assurance`.
+        n_sims : int, default 100000
+            Prior draws for ``method="simulation"``.
+        seed : int, SeedSequence or Generator, optional
+            Seed of the prior draws.
+
+        Returns
+        -------
+        AssuranceResult
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
+        ...                      ("a0", "b1"): 0, ("a1", "b1"): -4}, sd=8.0), n_per_cell=100)
+        >>> res = d.assurance(hypothesis="A:B", prior=tp.NormalPrior(mean=-4.0, sd=2.0))
+        >>> round(res.value, 4)                 # below the power at the prior mean
+        0.6308
+        >>> round(d.power("A:B")["A:B"], 4)
+        0.7033
+        """
+        if not isinstance(hypothesis, str):
+            raise TypeError(
+                f"hypothesis must be one hypothesis name (a string); got hypothesis={hypothesis!r}"
+            )
+        return _assurance(
+            self.statistics(hypothesis),
+            hypothesis=hypothesis,
+            prior=prior,
+            method=method,
+            n_sims=n_sims,
+            seed=seed,
+        )
+
+
+# ------------------------------------------------------------ cell designs
+class CellDesign(Design):
+    """Mixin for designs whose hypotheses are contrasts of independent cells.
+
+    Subclasses are frozen dataclasses with fields ``outcome``, ``alpha``,
+    ``sided``, ``dropout``, ``primary`` and a per-cell size field, and
+    implement ``cells``, ``n_array``, ``hypothesis``, ``hypothesis_names``,
+    ``with_cell_sizes`` and ``describe``.
+    """
+
+    # ----------------------------------------------------------- to implement
+    cells: tuple[Cell, ...]
+    outcome: Any
+    #: Group delivery (tp.Clustering), a field of designs that offer it; None otherwise.
+    clusters = None
+
+    def hypothesis(self, name: str) -> Hypothesis:  # pragma: no cover - abstract
+        """The :class:`Hypothesis` called ``name``."""
         raise NotImplementedError
 
     @property
@@ -65,9 +603,10 @@ class CellDesign:
         """The same design with these analysed sizes per cell."""
         raise NotImplementedError
 
-    def describe(self) -> str:  # pragma: no cover - abstract
-        """One line naming the design, its sizes and its test."""
-        raise NotImplementedError
+    @property
+    def many_to_one_names(self) -> tuple[str, ...]:
+        """Comparisons of every arm with a control (none unless the design has one)."""
+        return ()
 
     # ------------------------------------------------------------ shared logic
     def replace(self, **changes: Any) -> CellDesign:
@@ -141,6 +680,19 @@ class CellDesign:
         n = [int(v) for v in self.n_array]
         return np.array(n) // reduce(math.gcd, n)
 
+    def at_multiplier(self, multiplier: int) -> CellDesign:
+        """The design with ``multiplier`` times the allocation ratios per cell.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> p = tp.Parallel(arms=("c", "t"), n_per_arm={"c": 20, "t": 40},
+        ...                 outcome=tp.Continuous(means={"c": 0.0, "t": -3.0}, sd=8.0))
+        >>> dict(p.at_multiplier(30).n_per_arm)
+        {'c': 30, 't': 60}
+        """
+        return self.with_cell_sizes(int(multiplier) * self.allocation_ratios)
+
     def cell_model(self) -> CellModel:
         """Cell estimates and variances at the planned sizes.
 
@@ -158,7 +710,7 @@ class CellDesign:
         >>> model.estimates.tolist(), model.variances.tolist(), model.df
         ([0.0, 1.0, 1.0, 3.0], [0.2, 0.2, 0.2, 0.2], 76.0)
         """
-        clusters = getattr(self, "clusters", None)
+        clusters = self.clusters
         if clusters is None:
             return self.outcome.cell_model(self.cells, self.n_array)
         model = self.outcome.cell_model(
@@ -181,7 +733,7 @@ class CellDesign:
         >>> grouped.design_effects().tolist()   # 1 + (8 - 1) 0.05 in the cells with b1
         [1.0, 1.35, 1.0, 1.35]
         """
-        clusters = getattr(self, "clusters", None)
+        clusters = self.clusters
         if clusters is None:
             return np.ones(len(self.cells))
         return clusters.design_effects(self)
@@ -214,10 +766,12 @@ class CellDesign:
             )
         return self.outcome.expected_events(self.cells, self.n_array)
 
-    def statistics(
-        self, hypotheses: str | Sequence[str] | None = None
-    ) -> tuple[TestStatistic | IntersectionUnion, ...]:
-        """Canonical statistics of the named hypotheses (all defaults if None).
+    def statistics(self, hypotheses: str | Sequence[str] | None = None) -> StatisticFamily:
+        """The named hypotheses (all defaults if None) as a :class:`StatisticFamily`.
+
+        The family is a sequence of canonical statistics (``family[0]``,
+        ``family["A:B"]``) that also knows their correlation and how their
+        standard errors and degrees of freedom follow the cell sizes.
 
         Examples
         --------
@@ -229,10 +783,29 @@ class CellDesign:
         >>> s.effect, round(s.se, 4), s.df
         (1.0, 0.8944, 76.0)
         """
-        names = self._names(hypotheses)
+        hyps = [self.hypothesis(n) for n in self._names(hypotheses)]
+        hyps = list({h.name: h for h in hyps}.values())  # a name listed twice is one hypothesis
         model = self.cell_model()
-        return tuple(
-            self.hypothesis(n).statistic(model, alpha=self.alpha, sided=self.sided) for n in names
+        n = self.n_array
+        ratios = self.allocation_ratios
+        return StatisticFamily(
+            hypotheses=tuple(h.name for h in hyps),
+            estimands=tuple(h.estimand for h in hyps),
+            contrasts=tuple(h.contrasts for h in hyps),
+            estimates=model.estimates,
+            covariance=np.diag(model.variances),
+            cell_of=np.arange(len(self.cells)),
+            ratios=ratios,
+            multiplier=int(n[0]) // int(ratios[0]),
+            df_rule=model.rule(n),
+            alpha=self.alpha,
+            sided=self.sided,
+            favourable=model.favourable,
+            method=model.method,
+            scale=model.scale,
+            cells=tuple(self.cells),
+            many_to_one=self.many_to_one_names,
+            notes=model.notes,
         )
 
     def covariance(self, hypotheses: Sequence[str]) -> np.ndarray:
@@ -247,262 +820,86 @@ class CellDesign:
         >>> d.covariance(["A | B=b0", "A:B"]).round(3).tolist()
         [[0.4, -0.4], [-0.4, 0.8]]
         """
+        family = self.statistics(hypotheses)
         rows = []
-        for name in self._names(hypotheses):
-            hyp = self.hypothesis(name)
-            if hyp.is_intersection_union:
+        for name, contrast in zip(family.hypotheses, family.contrasts, strict=True):
+            if contrast.shape[0] > 1:
                 raise ValueError(
                     f"hypothesis {name!r} is an intersection-union test, not "
                     "one contrast; it has no single estimate"
                 )
-            rows.append(hyp.contrasts[0])
-        return contrast_covariance(np.array(rows), self.cell_model().variances)
+            rows.append(contrast[0])
+        return family.contrast_covariance(np.array(rows))
 
-    def _names(self, hypotheses: str | Sequence[str] | None) -> tuple[str, ...]:
-        if hypotheses is None:
-            return self.hypothesis_names
-        if isinstance(hypotheses, str):
-            return (hypotheses,)
-        if not isinstance(hypotheses, Iterable):
-            raise TypeError(
-                "hypotheses must be a hypothesis name or a list of names, e.g. "
-                f"{list(self.hypothesis_names[:2])}; got hypotheses={hypotheses!r}"
-            )
-        names = tuple(hypotheses)
-        if not names:
-            raise ValueError("hypotheses must name at least one hypothesis; got an empty list")
-        for name in names:
-            if not isinstance(name, str):
-                raise TypeError(f"hypothesis names must be strings; got {name!r}")
-        return names
-
-    def power(
-        self,
-        hypotheses: str | Sequence[str] | None = None,
-        *,
-        method: str = "analytic",
-        **options: Any,
-    ) -> PowerResult:
-        """Power of each hypothesis at the planned sample size.
-
-        Parameters
-        ----------
-        hypotheses : str or sequence of str, optional
-            Hypotheses to report; by default all of ``hypothesis_names``.
-        method : {"analytic"}, default "analytic"
-            ``"analytic"``: exact noncentral t (or the outcome's named method).
-        **options
-            Options of other methods (see the engines' documentation).
-
-        Returns
-        -------
-        PowerResult
-            ``result[name]`` is a float; ``result.to_frame()`` a DataFrame.
-
-        Examples
-        --------
-        >>> import trialplan as tp
-        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
-        ...                  outcome=tp.Continuous(means={("a0", "b0"): 20, ("a1", "b0"): 20,
-        ...                      ("a0", "b1"): 20, ("a1", "b1"): 25}, sd=20.0), n_per_cell=150)
-        >>> round(d.power()["A:B"], 3)
-        0.333
-        """
-        hooks = [key for key in options if key in _POWER_OPTIONS]
-        if len(hooks) > 1:
-            raise TypeError(f"power() takes one of {sorted(_POWER_OPTIONS)} at a time; got {hooks}")
-        if hooks:
-            return _POWER_OPTIONS[hooks[0]](self, hypotheses, method=method, **options)
-        methods = _POWER_METHODS
-        if method not in methods:
-            raise ValueError(
-                f"method={method!r} is not available; choose one of "
-                f"{tuple(methods)}" + did_you_mean(method, methods)
-            )
-        return methods[method](self, hypotheses, **options)
-
-    def _analytic_power(
-        self, hypotheses: str | Sequence[str] | None = None, **options: Any
-    ) -> PowerResult:
-        if options:
-            raise TypeError(f"power(method='analytic') got unexpected options {sorted(options)}")
-        stats_ = self.statistics(hypotheses)
-        rows = tuple(_power_row(s, self.n_total) for s in stats_)
-        if hasattr(self.outcome, "extra_rows"):  # e.g. Binary: interaction on other scales
-            rows += tuple(
-                _extra_row(r, self.alpha, self.sided)
-                for r in self.outcome.extra_rows(self, [s.hypothesis for s in stats_])
-            )
-        return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
-
-    def sample_size(
-        self, *, power: float, hypothesis: str | Sequence[str], **options: Any
-    ) -> SampleSizeResult:
-        """Smallest sample, allocation ratios kept, whose exact power reaches ``power``.
-
-        The cell sizes are ``k * r`` for the design's integer allocation
-        ratios ``r`` (its ``n_per_cell`` divided by their common divisor); the
-        search finds the smallest integer ``k`` at which every listed
-        hypothesis reaches the target, by doubling and bisection on the exact
-        power (power rises with ``k``).
-
-        Parameters
-        ----------
-        power : float
-            Target power in (0, 1).
-        hypothesis : str or sequence of str
-            One hypothesis, or several that must ALL reach the target.
-
-        Returns
-        -------
-        SampleSizeResult
+    def simulator(self) -> OutcomeSimulator:
+        """The simulator of this design's outcome (group-delivered when ``clusters`` is set).
 
         Raises
         ------
+        TypeError
+            If no simulator is registered for the outcome type.
         ValueError
-            If ``power`` is outside (0, 1), a hypothesis is unknown, or the
-            target cannot be reached (e.g. a zero effect).
+            For a group-delivered outcome without a group-delivered simulator.
 
         Examples
         --------
         >>> import trialplan as tp
-        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
-        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
-        ...                      ("a0", "b1"): 0, ("a1", "b1"): 1}, sd=2.0), n_per_cell=10)
-        >>> d.sample_size(power=0.8, hypothesis="A").n_per_cell
-        32
+        >>> d = tp.Parallel(arms=("c", "t"), n_per_arm=20,
+        ...                 outcome=tp.Binary(rates={"c": 0.3, "t": 0.5}))
+        >>> type(d.simulator()).__name__, d.simulator().engines
+        ('BinarySimulator', ('exact', 'individual'))
         """
-        if options:
-            methods = _SAMPLE_SIZE_OPTIONS
-            unknown = [k for k in options if k not in methods]
-            if unknown:
-                raise TypeError(
-                    f"sample_size() got an unexpected option {unknown[0]!r}; "
-                    f"available: {sorted(methods)}" + did_you_mean(unknown[0], methods)
-                )
-            (key, value), *rest = options.items()
-            if rest:
-                raise TypeError(f"sample_size() takes one of {sorted(methods)} at a time")
-            return methods[key](self, power=power, hypothesis=hypothesis, **{key: value})
-        target = check_open_unit("power", power)
-        names = self._names(hypothesis)
-        self._check_reachable(names)
+        if self.clusters is not None:
+            return group_delivered_simulator(self)
+        return simulator_for(self.outcome)
 
-        def power_at(k: int) -> float:
-            return min(self._power_at_multiplier(k, names).values())
+    def _analytic_power(self, family: StatisticFamily) -> PowerResult:
+        rows = tuple(_power_row(s, self.n_total) for s in family)
+        if hasattr(self.outcome, "extra_rows"):  # e.g. Binary: interaction on other scales
+            rows += tuple(
+                _extra_row(r, self.alpha, self.sided)
+                for r in self.outcome.extra_rows(self, list(family.hypotheses))
+            )
+        return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
 
-        ratios = self.allocation_ratios
-        k = smallest_multiplier(
-            power_at,
-            target,
-            lo=self._min_multiplier(ratios),
-            start=self._start_multiplier(names, target, ratios),
-            what="allocation multiplier",
+
+def check_primary(
+    design: Any, primary: Any, resolve: Callable[[str], str]
+) -> tuple[str, ...] | None:
+    """Validate ``primary`` (hypothesis names of ``design``) and return them as a tuple.
+
+    ``resolve(name)`` returns the hypothesis's canonical name or raises.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming ``primary``, the value and the hypotheses to choose from (the
+        closest is suggested).
+    """
+    if primary is None:
+        return None
+    if isinstance(primary, str):
+        primary = (primary,)
+    if not isinstance(primary, Iterable) or isinstance(primary, Mapping):
+        raise TypeError(
+            f"primary must be a hypothesis name or a sequence of them; got primary={primary!r}"
         )
-        return self._sample_size_result(k, names, target)
-
-    def assurance(self, *, hypothesis: str, prior: Any, **options: Any) -> Any:
-        """Assurance of ``hypothesis``: power averaged over a design prior.
-
-        See :func:`trialplan.assurance.assurance` for the parameters.
-
-        Examples
-        --------
-        >>> import trialplan as tp
-        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
-        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 0,
-        ...                      ("a0", "b1"): 0, ("a1", "b1"): -4}, sd=8.0), n_per_cell=100)
-        >>> res = d.assurance(hypothesis="A:B", prior=tp.NormalPrior(mean=-4.0, sd=2.0))
-        >>> round(res.value, 4)                 # below the power at the prior mean
-        0.6308
-        >>> round(d.power("A:B")["A:B"], 4)
-        0.7033
-        """
-        from trialplan.assurance import assurance
-
-        return assurance(self, hypothesis=hypothesis, prior=prior, **options)
-
-    # ------------------------------------------------------------- internals
-    def _check_reachable(self, names: Sequence[str]) -> None:
-        """Fail fast when no sample size can reach a target (zero or wrong-way effects)."""
-        for stat in self.statistics(names):
-            parts = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
-            for part in parts:
-                oriented = part.effect if part.sided == 2 else part.favourable * part.effect
-                if (part.sided == 2 and oriented == 0) or (part.sided == 1 and oriented <= 0):
-                    direction = (
-                        ""
-                        if part.sided == 2
-                        else (
-                            " or in the wrong direction for a one-sided test (better="
-                            f"{'higher' if part.favourable > 0 else 'lower'})"
-                        )
-                    )
-                    raise ValueError(
-                        f"hypothesis {stat.hypothesis!r} has effect {part.effect:g} at the "
-                        f"planning values, which is zero{direction}: no sample size gives "
-                        "power above alpha; check the planning values"
-                    )
-
-    def _power_at_multiplier(self, k: int, names: Sequence[str]) -> dict[str, float]:
-        design = self.with_cell_sizes(k * self.allocation_ratios)
-        return {s.hypothesis: statistic_power(s) for s in design.statistics(names)}
-
-    def _min_multiplier(self, ratios: np.ndarray) -> int:
-        """Smallest k that leaves at least one residual degree of freedom."""
-        k = 1
-        while not self._has_residual_df(k * ratios):
-            k += 1
-        return k
-
-    def _has_residual_df(self, sizes: np.ndarray) -> bool:
+    names = tuple(primary)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise TypeError(
+            f"primary must name at least one hypothesis, as strings; got primary={primary!r}"
+        )
+    checked = []
+    for name in names:
         try:
-            model = self.with_cell_sizes(sizes).cell_model()
-        except ValueError:
-            return False
-        return model.df >= 1
-
-    def _start_multiplier(self, names: Sequence[str], target: float, ratios: np.ndarray) -> int:
-        """Normal-approximation guess for k, the search's first bracket."""
-        model = self.with_cell_sizes(ratios).cell_model() if self._has_residual_df(ratios) else None
-        if model is None:
-            return self._min_multiplier(ratios)
-        z = critical_value(self.alpha / self.sided, math.inf) + critical_value(1 - target, math.inf)
-        guesses = []
-        for name in names:
-            hyp = self.hypothesis(name)
-            effects = hyp.contrasts @ model.estimates
-            var = np.diag(contrast_covariance(hyp.contrasts, model.variances))
-            nonzero = effects != 0
-            if not np.all(nonzero):
-                continue
-            guesses.append(np.max(z**2 * var / effects**2))
-        guess = max(guesses, default=1.0)
-        # Capped: a near-zero effect (1e-17 of float noise) made k ~ 1e300, whose
-        # k * ratios overflowed numpy ("Python int too large to convert to C long").
-        return max(1, int(min(0.8 * guess, MAX_SEARCH_UNITS)))
-
-    def _sample_size_result(
-        self, k: int, names: Sequence[str], target: float, **extras: Any
-    ) -> SampleSizeResult:
-        design = self.with_cell_sizes(k * self.allocation_ratios)
-        stats_ = design.statistics(names)
-        powers = {s.hypothesis: statistic_power(s) for s in stats_}
-        n_per_cell: Any = design.n_per_cell  # type: ignore[attr-defined]
-        methods = sorted({s.method for s in stats_})
-        return SampleSizeResult(
-            n_per_cell=n_per_cell,
-            n_total=design.n_total,
-            n_randomized_per_cell=design.n_randomized_per_cell,
-            n_randomized=design.n_randomized,
-            power=min(powers.values()),
-            powers=powers,
-            target=target,
-            hypotheses=tuple(names),
-            design=design,
-            method="; ".join(methods),
-            extras=extras,
-        )
+            checked.append(resolve(name))
+        except (ValueError, TypeError, KeyError) as err:
+            raise ValueError(
+                f"primary={names!r}: {name!r} is not a hypothesis of this design; choose "
+                f"from {list(design.hypothesis_names)}"
+                + (did_you_mean(name, design.hypothesis_names) or f" ({err})")
+            ) from None
+    return tuple(dict.fromkeys(checked))
 
 
 def _power_row(stat: TestStatistic | IntersectionUnion, n_total: int) -> PowerRow:
@@ -552,35 +949,6 @@ def _extra_row(row: Mapping[str, Any], alpha: float, sided: int) -> PowerRow:
         noncentrality=row["z"] ** 2,
         scale=row["measure"],
     )
-
-
-#: power(method=...) dispatch: engines register themselves here.
-_POWER_METHODS: dict[str, Any] = {"analytic": CellDesign._analytic_power}
-#: power(<option>=...) dispatch, e.g. ``sequential``, ``multiplicity``: engines
-#: register ``handler(design, hypotheses, *, method, **options)`` here.
-_POWER_OPTIONS: dict[str, Any] = {}
-#: sample_size(<option>=...) dispatch, e.g. ``sequential``: engines register
-#: ``handler(design, *, power, hypothesis, **{option: value})`` here.
-_SAMPLE_SIZE_OPTIONS: dict[str, Any] = {}
-
-
-def _multiplicity_power(
-    design: CellDesign, hypotheses: Any, *, method: str, multiplicity: Any, **options: Any
-) -> PowerResult:
-    """power(multiplicity=procedure): the procedure object evaluates itself.
-
-    A procedure (tp.Holm, tp.Dunnett, ...) implements
-    ``evaluate(design, hypotheses, *, method, **options) -> PowerResult``.
-    """
-    if not hasattr(multiplicity, "evaluate"):
-        raise TypeError(
-            "multiplicity must be a procedure such as tp.Holm([...]) or "
-            f"tp.Dunnett(); got multiplicity={multiplicity!r}"
-        )
-    return multiplicity.evaluate(design, hypotheses, method=method, **options)
-
-
-_POWER_OPTIONS["multiplicity"] = _multiplicity_power
 
 
 def check_dropout(dropout: Any, cells: Sequence[Cell], normalize: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from trialplan._validation import check_real, did_you_mean
+from trialplan.statistic import therapy_groups
 
 __all__ = ["Clustering"]
 
@@ -157,13 +158,14 @@ class Clustering:
 
     def groups(self, design: Any) -> np.ndarray:
         """Therapy groups per cell, ``ceil(n_j / m)`` (0 in unclustered cells)."""
-        n = np.asarray(design.n_array, dtype=float)
-        return np.where(
-            self.clustered(design), np.ceil(np.round(n / self.group_size, 9)), 0
-        ).astype(int)
+        return therapy_groups(design.n_array, self.clustered(design), self.group_size)
 
     def adjust_model(self, design: Any, model: Any) -> Any:
         """Give t outcomes the two mean squares of the partially nested analysis.
+
+        The model's degrees-of-freedom rule records the clustered cells and
+        the group size, so the statistics follow the groups at other sizes
+        (:class:`trialplan.statistic.DfRule`).
 
         Raises
         ------
@@ -172,8 +174,9 @@ class Clustering:
             (the between-group variance cannot be estimated).
         """
         mask = self.clustered(design)
+        level = self.resolved(design.factors).level
         note = (
-            f"{self.factor}={self.resolved(design.factors).level} delivered in groups of "
+            f"{self.factor}={level} delivered in groups of "
             f"{self.group_size:g} (ICC {self.icc:g}, design effect "
             f"{self.design_effect:.3f})"
         )
@@ -182,21 +185,24 @@ class Clustering:
                 model, method=f"{model.method}; {note}", notes=model.notes + (note,)
             )
         n = np.asarray(design.n_array, dtype=float)
-        groups = self.groups(design)
-        lost = float(np.sum(n[mask] - groups[mask]))
-        between_df = float(groups[mask].sum() - mask.sum())  # G_c - J_c
-        if between_df < 1:
+        rule = dataclasses.replace(
+            model.rule(n), clustered=tuple(bool(v) for v in mask), group_size=self.group_size
+        )
+        try:
+            df, _, part_of_cell, part_df = rule.at(n)
+        except ValueError:
             raise ValueError(
-                f"clusters: the cells with {self.factor}={self.resolved(design.factors).level} "
-                f"hold {groups[mask].tolist()} therapy group(s) of group_size="
+                f"clusters: the cells with {self.factor}={level} "
+                f"hold {self.groups(design)[mask].tolist()} therapy group(s) of group_size="
                 f"{self.group_size:g}, too few to estimate the between-group variance; "
                 "allowed: at least two groups in a clustered cell (n > group_size)"
-            )
+            ) from None
         return dataclasses.replace(
             model,
-            df=model.df - lost,
-            part_of_cell=np.where(mask, 0, 1),
-            part_df=(between_df, model.df - lost - between_df),
+            df=df,
+            part_of_cell=part_of_cell,
+            part_df=part_df,
+            df_rule=rule,
             method=(
                 f"{model.method}; {note}, Satterthwaite df from the between-group and "
                 "within-cell mean squares"

@@ -32,6 +32,7 @@ from trialplan.designs.base import (
     CellDesign,
     check_cell_sizes,
     check_dropout,
+    check_primary,
     check_size_list,
 )
 from trialplan.designs.clustering import Clustering
@@ -69,6 +70,10 @@ class Factorial(CellDesign):
         cells at that level get the design effect ``1 + (m - 1) ICC`` on
         their variance, and t-based outcomes count groups in the degrees of
         freedom (see :class:`~trialplan.Clustering`).
+    primary : str or sequence of str, optional
+        The hypotheses ``sample_size()`` sizes when no ``hypothesis`` is
+        named (checked against the design's hypotheses, with the closest
+        name suggested); without it ``sample_size()`` asks for one.
 
     Raises
     ------
@@ -101,6 +106,9 @@ class Factorial(CellDesign):
     sided: int = 2
     dropout: float | Mapping[Cell, float] = 0.0
     clusters: Clustering | None = None
+    primary: Sequence[str] | None = None
+
+    design_kind = "factorial"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", MappingProxyType(_check_factors(self.factors)))
@@ -134,6 +142,9 @@ class Factorial(CellDesign):
                 f" gives df={model.df:g}; use at least "
                 f"{math.ceil((len(self.cells) + 2) / len(self.cells))} per cell"
             )
+        object.__setattr__(
+            self, "primary", check_primary(self, self.primary, lambda n: self.hypothesis(n).name)
+        )
 
     # ---------------------------------------------------------------- cells
     @property

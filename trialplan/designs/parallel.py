@@ -28,6 +28,7 @@ from trialplan.designs.base import (
     CellDesign,
     check_cell_sizes,
     check_dropout,
+    check_primary,
     check_size_list,
 )
 from trialplan.hypotheses import Hypothesis
@@ -67,6 +68,10 @@ class Parallel(CellDesign):
     dropout : float or mapping of str to float, default 0.0
         Expected proportion lost per arm; ``n_per_arm`` counts analysed
         participants and ``ceil(n / (1 - dropout))`` are randomized.
+    primary : str or sequence of str, optional
+        The hypotheses ``sample_size()`` sizes when no ``hypothesis`` is
+        named (checked against the design's hypotheses, with the closest
+        name suggested); without it ``sample_size()`` asks for one.
 
     Raises
     ------
@@ -103,6 +108,9 @@ class Parallel(CellDesign):
     alpha: float = 0.05
     sided: int = 2
     dropout: float | Mapping[str, float] = 0.0
+    primary: Sequence[str] | None = None
+
+    design_kind = "parallel"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arms", _check_arms(self.arms))
@@ -130,6 +138,9 @@ class Parallel(CellDesign):
                 f"N={self.n_total} with {len(self.arms)} arms gives df={model.df:g}; use at "
                 f"least {math.ceil((len(self.arms) + 2) / len(self.arms))} per arm"
             )
+        object.__setattr__(
+            self, "primary", check_primary(self, self.primary, lambda n: self.hypothesis(n).name)
+        )
 
     # ----------------------------------------------------------------- cells
     @property

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -47,9 +49,13 @@ from trialplan._validation import (
     check_unit_interval,
     did_you_mean,
 )
-from trialplan.power import smallest_multiplier, statistic_power
+from trialplan.designs.base import Design, _doc, check_primary
+from trialplan.power import statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
-from trialplan.statistic import TestStatistic, critical_value
+from trialplan.sequential import GroupSequential
+from trialplan.simulate.protocol import OutcomeSimulator
+from trialplan.simulate.smart import SMARTSimulator
+from trialplan.statistic import DfRule, StatisticFamily, TestStatistic
 
 __all__ = ["SMART"]
 
@@ -63,7 +69,7 @@ _SIMULATION = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class SMART:
+class SMART(Design):
     """A two-stage SMART that re-randomizes non-responders.
 
     Parameters
@@ -98,6 +104,11 @@ class SMART:
         Expected proportion lost; ``ceil(N / (1 - dropout))`` are randomized.
     better : {"lower", "higher"}, default "lower"
         Direction of benefit (HAM-D: lower), for one-sided tests.
+    primary : sequence of str, optional
+        The comparisons ``sample_size()`` sizes when no hypothesis is named,
+        by the names its results print (``"rTMS+MBI vs rTMS"``,
+        ``"rTMS+MBI/augment vs rTMS/continue"``); by default the stage-1
+        comparison.
 
     Raises
     ------
@@ -107,6 +118,17 @@ class SMART:
         in (0, 1) or do not sum to 1, ``sd <= 0`` or ``alpha`` outside (0, 1).
     TypeError
         For values of the wrong type.
+
+    Notes
+    -----
+    A SMART shares the design protocol of the cell designs
+    (:class:`trialplan.designs.base.Design`): ``statistics()`` returns the
+    comparisons' :class:`~trialplan.statistic.StatisticFamily` (estimates:
+    the stage-1 arms' means, then the embedded regimes' Hajek means, with
+    their exact asymptotic covariance, scaling as ``1 / N``), so
+    ``power(sequential=...)``, ``power(multiplicity=...)``,
+    ``sample_size(hypothesis=...)`` and ``method="simulation"`` (with every
+    simulation keyword) work as they do for a factorial.
 
     References
     ----------
@@ -149,6 +171,9 @@ class SMART:
     stage2_allocation: Mapping[Any, float] | None = None
     dropout: float = 0.0
     better: str = "lower"
+    primary: Sequence[str] | None = None
+
+    design_kind = "smart"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -187,6 +212,7 @@ class SMART:
         check_choice("better", self.better, ("lower", "higher"))
         set_(self, "stage1_allocation", MappingProxyType(self._stage1_probs()))
         set_(self, "stage2_allocation", MappingProxyType(self._stage2_probs()))
+        set_(self, "primary", check_primary(self, self.primary, lambda n: self._parse(n)[0]))
 
     # ------------------------------------------------------------ validation
     def _arm(self, key: Any, what: str) -> str:
@@ -318,6 +344,30 @@ class SMART:
         return int(math.ceil(round(self.n_total / (1.0 - self.dropout), 9)))
 
     @property
+    def n_per_cell(self) -> dict[str, int]:
+        """Expected participants analysed per stage-1 arm, as whole numbers adding to ``n_total``.
+
+        ``n_total * p1`` rounded by largest remainders (Hamilton's method), so
+        the arms always add up to ``n_total``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> s = tp.SMART(stage1=("a", "b"), stage2=("x", "y"),
+        ...     response_rate={"a": 0.3, "b": 0.3}, responder_mean={"a": 0, "b": 0},
+        ...     nonresponder_mean={("a", "x"): 0, ("a", "y"): 0, ("b", "x"): -3,
+        ...                        ("b", "y"): -4}, sd=8.0, n_total=333)
+        >>> s.n_per_cell
+        {'a': 167, 'b': 166}
+        """
+        return _apportion(self.n_total, self.stage1_allocation)
+
+    @property
+    def n_randomized_per_cell(self) -> dict[str, int]:
+        """Participants to randomize per stage-1 arm, adding to ``n_randomized``."""
+        return _apportion(self.n_randomized, self.stage1_allocation)
+
+    @property
     def favourable(self) -> int:
         """+1 when higher outcomes are better, -1 when lower ones are."""
         return 1 if self.better == "higher" else -1
@@ -440,26 +490,7 @@ class SMART:
         reference = self.stage1[0] if reference is None else self._arm(reference, "reference")
         if arm == reference:
             raise ValueError(f"arm and reference must differ; both are {arm!r}")
-        moments = self.stage1_moments()
-        p1 = self.stage1_allocation
-        effect = moments[arm][0] - moments[reference][0]
-        se = math.sqrt(
-            moments[arm][1] / (self.n_total * p1[arm])
-            + moments[reference][1] / (self.n_total * p1[reference])
-        )
-        return TestStatistic(
-            hypothesis=f"{arm} vs {reference}",
-            estimand=(
-                f"stage 1: mean outcome of {arm} minus {reference}, averaged over stage-2 options"
-            ),
-            effect=effect,
-            se=se,
-            df=math.inf,
-            sided=self.sided,
-            alpha=self.alpha,
-            favourable=self.favourable,
-            method=_STAGE1,
-        )
+        return self.statistics(f"{arm} vs {reference}")[0]  # type: ignore[return-value]
 
     def statistic_regimes(self, regime_a: Regime, regime_b: Regime) -> TestStatistic:
         """Canonical statistic of the regime comparison ``regime_a`` minus ``regime_b``.
@@ -482,86 +513,207 @@ class SMART:
         b = self.regime(regime_b, "regime_b")
         if a == b:
             raise ValueError(f"regime_a and regime_b must differ; both are {a!r}")
-        mu = self.regime_means()
-        cov = self.regime_covariance((a, b))
-        var = cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1]
-        if not var > 0:
-            raise ValueError(
-                f"regimes {a!r} and {b!r} coincide (every participant consistent "
-                "with one is consistent with the other: response rate 1)"
+        return self.statistics(f"{_label(a)} vs {_label(b)}")[0]  # type: ignore[return-value]
+
+    @property
+    def hypothesis_names(self) -> tuple[str, ...]:
+        """The stage-1 comparison, then every pair of embedded regimes, as results print them."""
+        return tuple(self._name(item) for item in self._comparisons(None))
+
+    @property
+    def _stage1_name(self) -> str:
+        return f"{self.stage1[1]} vs {self.stage1[0]}"
+
+    def _primary_names(self) -> tuple[str, ...]:
+        """The primary comparisons: ``primary``, else the stage-1 comparison."""
+        return tuple(self.primary) if self.primary else (self._stage1_name,)
+
+    def _name(self, item: Any) -> str:
+        if item == "stage1":
+            return self._stage1_name
+        return f"{_label(item[0])} vs {_label(item[1])}"
+
+    def _names(self, hypotheses: Any) -> tuple[str, ...]:
+        """Printed names of the comparisons asked for (names, "stage1" or regime pairs)."""
+        if hypotheses is None:
+            return self.hypothesis_names
+        if isinstance(hypotheses, str):
+            return (self._parse(hypotheses)[0],)
+        if isinstance(hypotheses, Sequence) and not hypotheses:
+            raise ValueError("hypotheses must name at least one comparison; got an empty list")
+        if (
+            isinstance(hypotheses, Sequence)
+            and len(hypotheses) == 2
+            and all(isinstance(c, Sequence) and not isinstance(c, str) for c in hypotheses)
+        ):
+            hypotheses = [hypotheses]
+        if not isinstance(hypotheses, Sequence):
+            raise TypeError(
+                "hypotheses must be a comparison name, 'stage1', a pair of regimes, or a "
+                f"list of these, e.g. {list(self.hypothesis_names[:2])}; got {hypotheses!r}"
             )
-        shared = "sharing the stage-1 treatment" if a[0] == b[0] else "starting differently"
-        return TestStatistic(
-            hypothesis=f"{_label(a)} vs {_label(b)}",
-            estimand=(f"mean outcome of regime {_words(a)} minus regime {_words(b)} ({shared})"),
-            effect=mu[a] - mu[b],
-            se=math.sqrt(var),
-            df=math.inf,
-            sided=self.sided,
+        names = []
+        for item in hypotheses:
+            if isinstance(item, str):
+                names.append(self._parse(item)[0])
+            elif isinstance(item, Sequence) and len(item) == 2:
+                a = self.regime(item[0], "comparison")
+                b = self.regime(item[1], "comparison")
+                if a == b:
+                    raise ValueError(f"regime_a and regime_b must differ; both are {a!r}")
+                names.append(self._name((a, b)))
+            else:
+                raise ValueError(
+                    f"each comparison must be a name, 'stage1' or a pair of regimes; got {item!r}"
+                )
+        return tuple(dict.fromkeys(names))
+
+    def _parse(self, name: str) -> tuple[str, str, Any, Any]:
+        """(printed name, kind, first, second) of a comparison name."""
+        if name == "stage1":
+            return self._stage1_name, "stage1", self.stage1[1], self.stage1[0]
+        first, sep, second = name.partition(" vs ")
+        first, second = first.strip(), second.strip()
+        if sep and "/" not in first and "/" not in second:
+            arm = self._arm(first, f"comparison {name!r}")
+            ref = self._arm(second, f"comparison {name!r}")
+            if arm == ref:
+                raise ValueError(f"arm and reference must differ; both are {arm!r}")
+            return f"{arm} vs {ref}", "stage1", arm, ref
+        if sep and "/" in first and "/" in second:
+            a = self.regime(tuple(first.split("/", 1)), f"comparison {name!r}")
+            b = self.regime(tuple(second.split("/", 1)), f"comparison {name!r}")
+            if a == b:
+                raise ValueError(f"regime_a and regime_b must differ; both are {a!r}")
+            return self._name((a, b)), "regimes", a, b
+        raise ValueError(
+            f"comparison {name!r} is not one of this SMART's: name a stage-1 comparison "
+            f"'<arm> vs <arm>' or a regime comparison '<a1>/<a2> vs <b1>/<b2>', e.g. "
+            f"{list(self.hypothesis_names[:3])}" + did_you_mean(name, self.hypothesis_names)
+        )
+
+    def statistics(self, hypotheses: Any = None) -> StatisticFamily:
+        """The comparisons (all by default) as a :class:`~trialplan.statistic.StatisticFamily`.
+
+        Estimates are the stage-1 arms' means, then the regimes' Hajek means,
+        with their exact asymptotic covariance at ``n_total`` (every entry is
+        a per-participant covariance over the arm's expected size
+        ``n_total * p1``, so the family scales as ``1 / N``).  Comparisons are
+        named as results print them, and also accepted as ``"stage1"`` or a
+        pair of regimes.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> s = tp.SMART(stage1=("a", "b"), stage2=("x", "y"),
+        ...     response_rate={"a": 0.4, "b": 0.4}, responder_mean={"a": 4, "b": 0},
+        ...     nonresponder_mean={("a", "x"): 4, ("a", "y"): 4, ("b", "x"): 0,
+        ...                        ("b", "y"): 0}, sd=8.0, n_total=100)
+        >>> fam = s.statistics(["b vs a", "a/x vs b/y"])
+        >>> fam.hypotheses, [round(st.se, 4) for st in fam]
+        (('b vs a', 'a/x vs b/y'), [1.6, 2.0239])
+        >>> round(fam.scaled(400)[1].se, 4)        # 4 times N: half the se
+        1.0119
+        """
+        names = self._names(hypotheses)
+        k1 = len(self.stage1)
+        moments = self.stage1_moments()
+        mu = self.regime_means()
+        regimes = self.regimes
+        m = k1 + len(regimes)
+        estimates = np.array(
+            [moments[a][0] for a in self.stage1] + [mu[d] for d in regimes], dtype=float
+        )
+        cell_of = np.array(list(range(k1)) + [self.stage1.index(d[0]) for d in regimes])
+        unit = np.zeros((m, m))  # per-participant covariance within each stage-1 arm
+        s2 = self.sd**2
+        g, m_r, m_nr = self.response_rate, self.responder_mean, self.nonresponder_mean
+        for i, a in enumerate(self.stage1):
+            unit[i, i] = moments[a][1]
+        for j, d in enumerate(regimes):
+            a = d[0]
+            i = self.stage1.index(a)
+            mean_a = moments[a][0]
+            # Cov(arm mean, regime mean): responders and the regime's non-responders
+            cross = g[a] * (s2 + (m_r[a] - mean_a) * (m_r[a] - mu[d])) + (1.0 - g[a]) * (
+                s2 + (m_nr[d] - mean_a) * (m_nr[d] - mu[d])
+            )
+            unit[i, k1 + j] = unit[k1 + j, i] = cross
+        regime_cov = self.regime_covariance()  # already over N p1
+        p1 = np.array([self.stage1_allocation[a] for a in self.stage1])
+        size = self.n_total * p1[cell_of]
+        covariance = unit / np.sqrt(np.outer(size, size))
+        covariance[k1:, k1:] = regime_cov
+        rows, estimands, methods = [], [], []
+        for name in names:
+            _, kind, first, second = self._parse(name)
+            row = np.zeros(m)
+            if kind == "stage1":
+                row[self.stage1.index(first)] = 1.0
+                row[self.stage1.index(second)] = -1.0
+                estimands.append(
+                    f"stage 1: mean outcome of {first} minus {second}, averaged over "
+                    "stage-2 options"
+                )
+                methods.append(_STAGE1)
+            else:
+                row[k1 + regimes.index(first)] = 1.0
+                row[k1 + regimes.index(second)] = -1.0
+                var = float(row @ covariance @ row)
+                if not var > 0:
+                    raise ValueError(
+                        f"regimes {first!r} and {second!r} coincide (every participant "
+                        "consistent with one is consistent with the other: response rate 1)"
+                    )
+                shared = (
+                    "sharing the stage-1 treatment"
+                    if first[0] == second[0]
+                    else "starting differently"
+                )
+                estimands.append(
+                    f"mean outcome of regime {_words(first)} minus regime {_words(second)} "
+                    f"({shared})"
+                )
+                methods.append(_ANALYTIC)
+            rows.append(row[None, :])
+        return StatisticFamily(
+            hypotheses=names,
+            estimands=tuple(estimands),
+            contrasts=tuple(rows),
+            estimates=estimates,
+            covariance=covariance,
+            cell_of=cell_of,
+            ratios=p1,
+            multiplier=float(self.n_total),
+            df_rule=DfRule(),
             alpha=self.alpha,
+            sided=self.sided,
             favourable=self.favourable,
             method=_ANALYTIC,
+            scale="mean difference",
+            methods=tuple(methods),
+            cells=tuple(self.stage1),
+            min_multiplier=2,
+            unit="n_total",
         )
 
     def _comparisons(self, comparisons: Any) -> list[Any]:
+        """Comparisons as ``"stage1"`` or pairs of regimes (all by default)."""
         if comparisons is None:
             return ["stage1", *itertools.combinations(self.regimes, 2)]
-        if isinstance(comparisons, str) or (
-            isinstance(comparisons, Sequence)
-            and len(comparisons) == 2
-            and all(isinstance(c, Sequence) and not isinstance(c, str) for c in comparisons)
-        ):
-            comparisons = [comparisons]
         out = []
-        for item in comparisons:
-            if isinstance(item, str):
-                check_choice("comparison", item, ("stage1",))
+        for name in self._names(comparisons):
+            _, kind, first, second = self._parse(name)
+            if kind == "stage1" and (first, second) == (self.stage1[1], self.stage1[0]):
                 out.append("stage1")
-            elif isinstance(item, Sequence) and len(item) == 2:
-                out.append((self.regime(item[0], "comparison"), self.regime(item[1], "comparison")))
+            elif kind == "stage1":
+                out.append(name)
             else:
-                raise ValueError(
-                    f"each comparison must be 'stage1' or a pair of regimes; got {item!r}"
-                )
+                out.append((first, second))
         return out
 
-    def _statistic(self, comparison: Any) -> TestStatistic:
-        if comparison == "stage1":
-            return self.statistic_stage1()
-        return self.statistic_regimes(*comparison)
-
-    # ----------------------------------------------------------------- power
-    def power(
-        self,
-        comparisons: Any = None,
-        *,
-        method: str = "analytic",
-        n_sims: int = 10_000,
-        seed: Any = None,
-        batch_size: int | None = None,
-    ) -> PowerResult:
-        """Power of the stage-1 comparison and of regime comparisons.
-
-        Parameters
-        ----------
-        comparisons : "stage1", a pair of regimes, or a sequence of these
-            By default the stage-1 comparison and every pair of regimes.
-        method : {"analytic", "simulation"}, default "analytic"
-            ``"analytic"``: the exact asymptotic variance and the z test.
-            ``"simulation"``: patient-level data analysed with Hajek
-            estimates and sandwich variances.
-        n_sims : int, default 10000
-            Simulated trials (simulation only).
-        seed : int, SeedSequence or Generator, optional
-            Seed that reproduces a simulation.
-        batch_size : int, optional
-            Trials simulated at once (bounds memory); by default so that a
-            batch holds about two million participants.
-
-        Returns
-        -------
-        PowerResult
-            ``result[name]`` is a float; simulation results carry ``mcse``.
+    def at_multiplier(self, multiplier: int) -> SMART:
+        """The design with ``n_total = multiplier`` (the sample-size search's unit).
 
         Examples
         --------
@@ -570,36 +722,106 @@ class SMART:
         ...     response_rate={"a": 0.3, "b": 0.3}, responder_mean={"a": 0, "b": 0},
         ...     nonresponder_mean={("a", "x"): 0, ("a", "y"): 0, ("b", "x"): -3,
         ...                        ("b", "y"): -4}, sd=8.0, n_total=300)
+        >>> s.at_multiplier(451).n_per_cell
+        {'a': 226, 'b': 225}
+        """
+        return self.replace(n_total=int(multiplier))
+
+    def simulator(self) -> OutcomeSimulator:
+        """The patient-level SMART simulator (:mod:`trialplan.simulate.smart`).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> s = tp.SMART(stage1=("a", "b"), stage2=("x", "y"),
+        ...     response_rate={"a": 0.3, "b": 0.3}, responder_mean={"a": 0, "b": 0},
+        ...     nonresponder_mean={("a", "x"): 0, ("a", "y"): 0, ("b", "x"): -3,
+        ...                        ("b", "y"): -4}, sd=8.0, n_total=300)
+        >>> type(s.simulator()).__name__
+        'SMARTSimulator'
+        """
+        return _SIMULATOR
+
+    def _analytic_power(self, family: StatisticFamily) -> PowerResult:
+        rows = tuple(_row(s, statistic_power(s), s.method) for s in family)
+        return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
+
+    # ----------------------------------------------------------------- power
+    @_doc(
+        """Power of the stage-1 comparison and of regime comparisons.
+
+        Parameters
+        ----------
+        hypotheses : str, pair of regimes, or a sequence of these, optional
+            Comparisons by the names results print (``"rTMS+MBI vs rTMS"``,
+            ``"rTMS+MBI/augment vs rTMS/continue"``), ``"stage1"``, or pairs of
+            regimes ``((a1, a2), (b1, b2))``; by default the stage-1 comparison
+            and every pair of regimes.
+{power_parameters}
+        batch_size : int, optional
+            Deprecated (a DeprecationWarning): results never depend on how
+            trials are batched; ``memory_budget`` bounds memory.
+
+        Returns
+        -------
+        PowerResult
+            ``result[name]`` is a float; simulation results carry ``mcse``.
+
+{power_raises}
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> s = tp.SMART(stage1=("a", "b"), stage2=("x", "y"),
+        ...     response_rate={{"a": 0.3, "b": 0.3}}, responder_mean={{"a": 0, "b": 0}},
+        ...     nonresponder_mean={{("a", "x"): 0, ("a", "y"): 0, ("b", "x"): -3,
+        ...                        ("b", "y"): -4}}, sd=8.0, n_total=300)
         >>> res = s.power([("b", "y"), ("a", "x")])
         >>> list(res), round(res["b/y vs a/x"], 3)
         (['b/y vs a/x'], 0.634)
+        >>> round(s.power("b/y vs a/x")["b/y vs a/x"], 3)   # the printed name works too
+        0.634
         """
-        chosen = self._comparisons(comparisons)
-        stats_ = [self._statistic(c) for c in chosen]
-        if method == "analytic":
-            rows = tuple(_row(s, statistic_power(s), s.method) for s in stats_)
-            return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
-        if method != "simulation":
-            raise ValueError(
-                f"method={method!r} is not available; choose one of "
-                "('analytic', 'simulation')" + did_you_mean(method, ("analytic", "simulation"))
+    )
+    def power(  # noqa: D102  (docstring filled in by _doc)
+        self,
+        hypotheses: Any = None,
+        *,
+        method: str = "analytic",
+        sequential: GroupSequential | None = None,
+        multiplicity: Any = None,
+        n_sims: int | None = None,
+        seed: Any = None,
+        engine: str | None = None,
+        executor: Executor | None = None,
+        progress: bool | None = None,
+        memory_budget: int | None = None,
+        analysis: Callable[[Any], Mapping[str, float]] | None = None,
+        statistic: str | None = None,
+        timing: str | None = None,
+        batch_size: int | None = None,
+    ) -> PowerResult:
+        if batch_size is not None:
+            check_int("batch_size", batch_size)
+            warnings.warn(
+                "SMART.power(batch_size=...) is deprecated and ignored: simulated results "
+                "never depend on batching; bound memory with memory_budget=",
+                DeprecationWarning,
+                stacklevel=2,
             )
-        n_sims = check_int("n_sims", n_sims)
-        rejections = self._simulate(chosen, n_sims=n_sims, seed=seed, batch_size=batch_size)
-        powers = rejections / n_sims
-        rows = tuple(_row(s, p, _SIMULATION) for s, p in zip(stats_, powers, strict=True))
-        mcse = {
-            s.hypothesis: math.sqrt(p * (1 - p) / n_sims)
-            for s, p in zip(stats_, powers, strict=True)
-        }
-        return PowerResult(
-            rows=rows,
-            summary=self.describe(),
-            method="simulation",
-            mcse=mcse,
+        return super().power(
+            hypotheses,
+            method=method,
+            sequential=sequential,
+            multiplicity=multiplicity,
             n_sims=n_sims,
             seed=seed,
-            design=self,
+            engine=engine,
+            executor=executor,
+            progress=progress,
+            memory_budget=memory_budget,
+            analysis=analysis,
+            statistic=statistic,
+            timing=timing,
         )
 
     def power_stage1(self, **options: Any) -> float:
@@ -640,28 +862,38 @@ class SMART:
         >>> round(smart.power_regimes(("rTMS+MBI", "augment"), ("rTMS", "continue")), 4)
         0.7938
         """
-        return float(self.power([(regime_a, regime_b)], **options).rows[0].power)
+        a = self.regime(regime_a, "regime_a")
+        b = self.regime(regime_b, "regime_b")
+        if a == b:
+            raise ValueError(f"regime_a and regime_b must differ; both are {a!r}")
+        return float(self.power([(a, b)], **options).rows[0].power)
 
-    def sample_size(self, *, power: float, comparison: Any = "stage1") -> SampleSizeResult:
-        """Smallest ``n_total`` at which the comparison reaches ``power``.
+    @_doc(
+        """Smallest ``n_total`` at which the comparisons reach ``power``.
+
+        The one integer search of every design
+        (:func:`trialplan.power.sample_size_search`) over ``n_total``,
+        bracketing from the normal approximation; the per-arm sizes of the
+        result are whole numbers that add up to ``n_total``.
 
         Parameters
         ----------
-        power : float
-            Target power in (0, 1).
-        comparison : "stage1" or (regime, regime), default "stage1"
-            The stage-1 comparison or a pair of embedded regimes.
+{sample_size_parameters}
+        comparison : "stage1" or (regime, regime), optional
+            Deprecated alias of ``hypothesis`` (a DeprecationWarning).
 
         Returns
         -------
         SampleSizeResult
             ``n_total`` analysed, ``n_randomized`` after dropout and
-            ``n_per_cell`` the expected numbers per stage-1 treatment.
+            ``n_per_cell`` the expected numbers per stage-1 treatment (whole
+            numbers adding up to ``n_total``).
 
         Raises
         ------
         ValueError
-            If ``power`` is outside (0, 1) or the effect is zero.
+            If ``power`` is outside (0, 1), the effect is zero, or both
+            ``hypothesis`` and ``comparison`` are given.
 
         Examples
         --------
@@ -670,50 +902,40 @@ class SMART:
 
         >>> import trialplan as tp
         >>> s = tp.SMART(stage1=("a", "b"), stage2=("x", "y"),
-        ...     response_rate={"a": 0.4, "b": 0.4}, responder_mean={"a": 4, "b": 0},
-        ...     nonresponder_mean={("a", "x"): 4, ("a", "y"): 4, ("b", "x"): 0,
-        ...                        ("b", "y"): 0}, sd=8.0, n_total=100)
-        >>> s.sample_size(power=0.8, comparison=(("a", "x"), ("b", "x"))).n_total
-        201
+        ...     response_rate={{"a": 0.4, "b": 0.4}}, responder_mean={{"a": 4, "b": 0}},
+        ...     nonresponder_mean={{("a", "x"): 4, ("a", "y"): 4, ("b", "x"): 0,
+        ...                        ("b", "y"): 0}}, sd=8.0, n_total=100)
+        >>> ss = s.sample_size(power=0.8, hypothesis="a/x vs b/x")
+        >>> ss.n_total, dict(ss.n_per_cell)
+        (201, {{'a': 101, 'b': 100}})
         """
-        target = check_open_unit("power", power)
-        chosen = self._comparisons([comparison] if isinstance(comparison, str) else [comparison])[0]
-        stat = self._statistic(chosen)
-        if stat.effect == 0:
-            raise ValueError(
-                f"power={target} is out of reach: the effect of "
-                f"{stat.hypothesis!r} is zero at these planning values"
+    )
+    def sample_size(  # noqa: D102  (docstring filled in by _doc)
+        self,
+        *,
+        power: float,
+        hypothesis: Any = None,
+        sequential: GroupSequential | None = None,
+        multiplicity: Any = None,
+        comparison: Any = None,
+    ) -> SampleSizeResult:
+        if comparison is not None:
+            if hypothesis is not None:
+                raise ValueError(
+                    "give hypothesis= (comparison= is its deprecated alias), not both; got "
+                    f"hypothesis={hypothesis!r} and comparison={comparison!r}"
+                )
+            warnings.warn(
+                "SMART.sample_size(comparison=...) is deprecated; use hypothesis= (a "
+                "comparison name as results print it, 'stage1' or a pair of regimes)",
+                DeprecationWarning,
+                stacklevel=2,
             )
-        # Normal approximation with variance proportional to 1/N: the
-        # two-sided power also counts the (tiny) wrong-direction tail, so
-        # search from the closed form until the target is met.  Bracket and
-        # bisect: stepping n by one never ended when the closed form was
-        # astronomically large (sd=1e6 gives N ~ 1e12).
-        unit_var = stat.se**2 * self.n_total
-        z = critical_value(self.alpha / self.sided, math.inf) + critical_value(1 - target, math.inf)
-        n = max(2, math.ceil(z**2 * unit_var / stat.effect**2 - 1e-9))
-
-        def power_at(m: int) -> float:
-            return statistic_power(self.replace(n_total=m)._statistic(chosen))
-
-        n = smallest_multiplier(power_at, target, lo=2, start=n, what="n_total")
-        design = self.replace(n_total=n)
-        achieved = statistic_power(design._statistic(chosen))
-        per_arm = {a: int(round(n * p)) for a, p in self.stage1_allocation.items()}
-        randomized = {
-            a: int(math.ceil(round(v / (1 - self.dropout), 9))) for a, v in per_arm.items()
-        }
-        return SampleSizeResult(
-            n_per_cell=per_arm,
-            n_total=n,
-            n_randomized_per_cell=randomized,
-            n_randomized=design.n_randomized,
-            power=achieved,
-            powers={stat.hypothesis: achieved},
-            target=target,
-            hypotheses=(stat.hypothesis,),
-            design=design,
-            method=stat.method,
+            hypothesis = comparison
+        if hypothesis is not None:
+            hypothesis = self._names(hypothesis)
+        return super().sample_size(
+            power=power, hypothesis=hypothesis, sequential=sequential, multiplicity=multiplicity
         )
 
     def replace(self, **changes: Any) -> SMART:
@@ -759,90 +981,8 @@ class SMART:
             f"N={self.n_total} | alpha={self.alpha:g} {sided}"
         )
 
-    # ------------------------------------------------------------ simulation
-    def _simulate(
-        self, comparisons: Sequence[Any], *, n_sims: int, seed: Any, batch_size: int | None
-    ) -> np.ndarray:
-        """Count rejections per comparison over ``n_sims`` simulated trials."""
-        n = self.n_total
-        if batch_size is None:
-            batch_size = max(1, min(n_sims, 2_000_000 // n))
-        batch_size = check_int("batch_size", batch_size)
-        n_batches = math.ceil(n_sims / batch_size)
-        root = (
-            seed
-            if isinstance(seed, np.random.SeedSequence)
-            else (
-                np.random.SeedSequence(seed)
-                if not isinstance(seed, np.random.Generator)
-                else np.random.SeedSequence(seed.integers(2**63))
-            )
-        )
-        counts = np.zeros(len(comparisons))
-        for b, child in enumerate(root.spawn(n_batches)):
-            size = min(batch_size, n_sims - b * batch_size)
-            counts += self._simulate_batch(np.random.default_rng(child), comparisons, size)
-        return counts
 
-    def _simulate_batch(
-        self, rng: np.random.Generator, comparisons: Sequence[Any], size: int
-    ) -> np.ndarray:
-        n = self.n_total
-        k1, k2 = len(self.stage1), len(self.stage2)
-        p1 = np.array([self.stage1_allocation[a] for a in self.stage1])
-        p2 = np.array(
-            [[self.stage2_allocation[(a1, a2)] for a2 in self.stage2] for a1 in self.stage1]
-        )
-        g = np.array([self.response_rate[a] for a in self.stage1])
-        m_r = np.array([self.responder_mean[a] for a in self.stage1])
-        m_nr = np.array(
-            [[self.nonresponder_mean[(a1, a2)] for a2 in self.stage2] for a1 in self.stage1]
-        )
-        a1 = np.minimum(np.searchsorted(np.cumsum(p1), rng.random((size, n)), side="right"), k1 - 1)
-        responder = rng.random((size, n)) < g[a1]
-        cum2 = np.cumsum(p2, axis=1)[a1]  # (size, n, k2)
-        a2 = np.minimum((rng.random((size, n))[..., None] >= cum2).sum(axis=2), k2 - 1)
-        mean = np.where(responder, m_r[a1], m_nr[a1, a2])
-        y = mean + self.sd * rng.standard_normal((size, n))
-        weight = np.where(responder, 1.0 / p1[a1], 1.0 / (p1[a1] * p2[a1, a2]))
-        z_crit = critical_value(self.alpha / self.sided, math.inf)
-        out = np.zeros(len(comparisons))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cache: dict[Regime, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-            def hajek(d: Regime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-                if d not in cache:
-                    i, j = self.stage1.index(d[0]), self.stage2.index(d[1])
-                    w = weight * ((a1 == i) & (responder | (a2 == j)))
-                    total = w.sum(axis=1)
-                    est = (w * y).sum(axis=1) / total
-                    score = w * (y - est[:, None])  # influence terms
-                    cache[d] = (est, score, total)
-                return cache[d]
-
-            for c, comp in enumerate(comparisons):
-                if comp == "stage1":
-                    first, second = (a1 == 0), (a1 == 1)
-                    n0, n1 = first.sum(axis=1), second.sum(axis=1)
-                    m0 = (y * first).sum(axis=1) / n0
-                    m1 = (y * second).sum(axis=1) / n1
-                    v0 = (((y - m0[:, None]) ** 2) * first).sum(axis=1) / (n0 - 1)
-                    v1 = (((y - m1[:, None]) ** 2) * second).sum(axis=1) / (n1 - 1)
-                    z = (m1 - m0) / np.sqrt(v1 / n1 + v0 / n0)
-                else:
-                    (est_a, sc_a, t_a), (est_b, sc_b, t_b) = hajek(comp[0]), hajek(comp[1])
-                    var = (
-                        (sc_a**2).sum(axis=1) / t_a**2
-                        + (sc_b**2).sum(axis=1) / t_b**2
-                        - 2.0 * (sc_a * sc_b).sum(axis=1) / (t_a * t_b)
-                    )
-                    z = (est_a - est_b) / np.sqrt(var)
-                z = np.nan_to_num(z, nan=0.0)
-                if self.sided == 2:
-                    out[c] = np.count_nonzero(np.abs(z) > z_crit)
-                else:
-                    out[c] = np.count_nonzero(self.favourable * z > z_crit)
-        return out
+_SIMULATOR = SMARTSimulator()
 
 
 def _row(stat: TestStatistic, power: float, method: str) -> PowerRow:
@@ -891,3 +1031,24 @@ def _check_sum(name: str, probs: Any) -> None:
     total = float(sum(probs))
     if not math.isclose(total, 1.0, abs_tol=1e-9):
         raise ValueError(f"{name} probabilities must sum to 1; they sum to {total:g}")
+
+
+def _apportion(total: int, probabilities: Mapping[str, float]) -> dict[str, int]:
+    """Whole numbers proportional to ``probabilities`` adding up to ``total`` (largest remainder).
+
+    Examples
+    --------
+    >>> _apportion(333, {"a": 0.5, "b": 0.5})
+    {'a': 167, 'b': 166}
+    >>> _apportion(10, {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3})
+    {'a': 4, 'b': 3, 'c': 3}
+    """
+    keys = list(probabilities)
+    exact = np.array([total * probabilities[k] for k in keys])
+    # round() first: 0.3 * 10 is 3.0000000000000004, whose floor must stay 3
+    base = np.floor(np.round(exact, 9)).astype(int)
+    remainder = exact - base
+    order = sorted(range(len(keys)), key=lambda i: (-round(remainder[i], 9), i))
+    for i in order[: total - int(base.sum())]:
+        base[i] += 1
+    return {k: int(v) for k, v in zip(keys, base, strict=True)}

@@ -1007,7 +1007,7 @@ def _smart_protocol(spec: Spec, *, figures: bool, spec_name: str, out_name: str)
             f"primary={primary_name!r} is not a comparison of this SMART; choose "
             f"one of {list(comparisons)}"
         )
-    ss = design.sample_size(power=spec.power, comparison=comparisons[primary_name])
+    ss = design.sample_size(power=spec.power, hypothesis=comparisons[primary_name])
     planned = ss.design
     names = [n for n in spec.hypothesis_names if n in comparisons] or list(comparisons)
     if primary_name not in names:

@@ -1,12 +1,12 @@
 """Simulation engine: exact sufficient-statistic and patient-level simulators.
 
 ``design.power(method="simulation", n_sims=..., seed=...)`` runs
-:func:`~trialplan.simulate.runner.simulate_power`.  Outcome types plug in
-through the registry in :mod:`trialplan.simulate.protocol`; a new outcome's
-simulator module registers itself and is imported below.
+:func:`~trialplan.simulate.runner.simulate_power` on the simulator the design
+names (``design.simulator()``).  Outcome types plug in through the registry in
+:mod:`trialplan.simulate.protocol`; a new outcome's simulator module registers
+itself and is imported below.  Nothing here imports a design.
 """
 
-from trialplan.designs.base import _POWER_METHODS
 from trialplan.simulate import binary as _binary  # noqa: F401  (registers)
 from trialplan.simulate import continuous as _continuous  # noqa: F401  (registers)
 from trialplan.simulate import repeated as _repeated  # noqa: F401  (registers)
@@ -19,8 +19,6 @@ from trialplan.simulate.protocol import (
     simulator_for,
 )
 from trialplan.simulate.runner import DEFAULT_MEMORY_BUDGET, block_length, simulate_power
-
-_POWER_METHODS["simulation"] = simulate_power
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",

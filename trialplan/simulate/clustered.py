@@ -80,8 +80,10 @@ __all__ = [
     "PartiallyNestedStats",
     "TherapyUnits",
     "clustered_simulator",
+    "corrected_meat",
     "group_sizes",
     "partially_nested_fit",
+    "sandwich_units",
     "therapy_units",
 ]
 
@@ -642,7 +644,7 @@ def clustered_simulator(design: Any) -> OutcomeSimulator:
     """Return the partially nested simulator of a group-delivered Continuous design.
 
     The runner chooses through
-    :func:`trialplan.simulate.clustered_binary.group_delivered_simulator`,
+    :func:`trialplan.simulate.grouped.group_delivered_simulator`,
     which sends Binary outcomes to their own simulator.
 
     Raises
@@ -670,3 +672,68 @@ def clustered_simulator(design: Any) -> OutcomeSimulator:
             "the simulator of each outcome)"
         )
     return _CLUSTERED
+
+
+def corrected_meat(
+    score: np.ndarray, leverage: np.ndarray, cell_of: np.ndarray, n_cells: int
+) -> np.ndarray:
+    """Mancl-DeRouen meat per cell: ``sum over clusters (score / (1 - leverage))^2``.
+
+    Shared by the group-delivered binary and time-to-event simulators.
+
+    Parameters
+    ----------
+    score : numpy.ndarray
+        Shape (trials, clusters): each cluster's residual (score) sum.
+    leverage : numpy.ndarray
+        Each cluster's leverage, shape (clusters,) or (trials, clusters).
+    cell_of : numpy.ndarray
+        Cell of each cluster.
+    n_cells : int
+        Number of cells.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (trials, n_cells).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> corrected_meat(np.array([[1.0, -1.0, 2.0]]), np.array([0.5, 0.5, 0.0]),
+    ...                np.array([0, 0, 1]), 2).tolist()
+    [[8.0, 4.0]]
+    """
+    return ((score / (1.0 - leverage)) ** 2) @ np.eye(n_cells)[cell_of]
+
+
+def sandwich_units(design: Any) -> TherapyUnits:
+    """The design's units, refusing clustered cells with fewer than two therapy groups.
+
+    A cell's cluster-robust (sandwich) variance needs at least two clusters;
+    shared by the binary and time-to-event simulators of group-delivered designs.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> rates = {("a0", "b0"): .2, ("a1", "b0"): .3, ("a0", "b1"): .3, ("a1", "b1"): .5}
+    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+    ...     outcome=tp.Binary(rates=rates), n_per_cell=8,
+    ...     clusters=tp.Clustering(factor="B", icc=0.05, group_size=8))
+    >>> sandwich_units(d)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: simulation of a group-delivered Binary outcome needs at least two therapy ...
+    """
+    clusters = design.clusters
+    units = therapy_units(design)
+    groups, mask = units.groups, units.clustered
+    if np.any(groups[mask] < 2):
+        raise ValueError(
+            f"simulation of a group-delivered {type(design.outcome).__name__} outcome needs at "
+            f"least two therapy groups in every cell with {clusters.factor}={clusters.level} "
+            f"(a cell's sandwich variance needs two clusters); got {groups[mask].tolist()} "
+            f"group(s) of group_size={clusters.group_size:g} for n={units.n[mask].tolist()}; "
+            "allowed: n > group_size in those cells"
+        )
+    return units

@@ -77,24 +77,19 @@ from typing import Any
 import numpy as np
 
 from trialplan.binary import Binary, _unit_variance
-from trialplan.longitudinal import Repeated
-from trialplan.outcomes import Continuous
 from trialplan.simulate.binary import ZERO_CELL_KEY, wald_from_counts
 from trialplan.simulate.clustered import (
     GroupedUnits,
-    TherapyUnits,
-    clustered_simulator,
-    therapy_units,
+    corrected_meat,
+    sandwich_units,
 )
 from trialplan.simulate.continuous import _cell_columns, _cell_names
-from trialplan.simulate.protocol import BaseSimulator, CellDraws, OutcomeSimulator
-from trialplan.survival import TimeToEvent
+from trialplan.simulate.protocol import BaseSimulator, CellDraws
 
 __all__ = [
     "ClusteredBinaryParams",
     "ClusteredBinarySimulator",
     "corrected_meat",
-    "group_delivered_simulator",
     "robust_cell_estimates",
     "sandwich_units",
 ]
@@ -137,39 +132,6 @@ class ClusteredBinaryParams(GroupedUnits):
     cells: tuple[Any, ...]
     labels: tuple[str, ...]
     factor_names: tuple[str, ...] = ()
-
-
-def corrected_meat(
-    score: np.ndarray, leverage: np.ndarray, cell_of: np.ndarray, n_cells: int
-) -> np.ndarray:
-    """Mancl-DeRouen meat per cell: ``sum over clusters (score / (1 - leverage))^2``.
-
-    Shared by the group-delivered binary and time-to-event simulators.
-
-    Parameters
-    ----------
-    score : numpy.ndarray
-        Shape (trials, clusters): each cluster's residual (score) sum.
-    leverage : numpy.ndarray
-        Each cluster's leverage, shape (clusters,) or (trials, clusters).
-    cell_of : numpy.ndarray
-        Cell of each cluster.
-    n_cells : int
-        Number of cells.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape (trials, n_cells).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> corrected_meat(np.array([[1.0, -1.0, 2.0]]), np.array([0.5, 0.5, 0.0]),
-    ...                np.array([0, 0, 1]), 2).tolist()
-    [[8.0, 4.0]]
-    """
-    return ((score / (1.0 - leverage)) ** 2) @ np.eye(n_cells)[cell_of]
 
 
 def robust_cell_estimates(
@@ -371,90 +333,3 @@ def _patients(p: ClusteredBinaryParams, rng: np.random.Generator, size: int) -> 
 
 #: The module-level instance (pickles by reference).
 _CLUSTERED_BINARY = ClusteredBinarySimulator()
-
-
-def sandwich_units(design: Any) -> TherapyUnits:
-    """The design's units, refusing clustered cells with fewer than two therapy groups.
-
-    A cell's cluster-robust (sandwich) variance needs at least two clusters;
-    shared by the binary and time-to-event simulators of group-delivered designs.
-
-    Examples
-    --------
-    >>> import trialplan as tp
-    >>> rates = {("a0", "b0"): .2, ("a1", "b0"): .3, ("a0", "b1"): .3, ("a1", "b1"): .5}
-    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
-    ...     outcome=tp.Binary(rates=rates), n_per_cell=8,
-    ...     clusters=tp.Clustering(factor="B", icc=0.05, group_size=8))
-    >>> sandwich_units(d)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: simulation of a group-delivered Binary outcome needs at least two therapy ...
-    """
-    clusters = design.clusters
-    units = therapy_units(design)
-    groups, mask = units.groups, units.clustered
-    if np.any(groups[mask] < 2):
-        raise ValueError(
-            f"simulation of a group-delivered {type(design.outcome).__name__} outcome needs at "
-            f"least two therapy groups in every cell with {clusters.factor}={clusters.level} "
-            f"(a cell's sandwich variance needs two clusters); got {groups[mask].tolist()} "
-            f"group(s) of group_size={clusters.group_size:g} for n={units.n[mask].tolist()}; "
-            "allowed: n > group_size in those cells"
-        )
-    return units
-
-
-def group_delivered_simulator(design: Any) -> OutcomeSimulator:
-    """Return the simulator of a group-delivered (``clusters=``) design.
-
-    Parameters
-    ----------
-    design : object
-        A design with a ``clusters`` field.
-
-    Returns
-    -------
-    OutcomeSimulator
-        :class:`ClusteredBinarySimulator` for a Binary outcome, the
-        partially nested continuous simulator
-        (:class:`trialplan.simulate.clustered.ClusteredSimulator`) for a
-        Continuous one, and the gamma-frailty simulator
-        (:class:`trialplan.simulate.clustered_survival.ClusteredSurvivalSimulator`)
-        for a TimeToEvent one, and the random-intercept simulator
-        (:class:`trialplan.simulate.clustered_repeated.ClusteredRepeatedSimulator`)
-        for a Repeated one.
-
-    Raises
-    ------
-    ValueError
-        For other outcomes, which are analytic only when delivered in groups.
-
-    Examples
-    --------
-    >>> import trialplan as tp
-    >>> rates = {("a0", "b0"): .2, ("a1", "b0"): .3, ("a0", "b1"): .3, ("a1", "b1"): .5}
-    >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
-    ...     outcome=tp.Binary(rates=rates), n_per_cell=50,
-    ...     clusters=tp.Clustering(factor="B", icc=0.05, group_size=8))
-    >>> type(group_delivered_simulator(d)).__name__
-    'ClusteredBinarySimulator'
-    """
-    outcome = design.outcome
-    if isinstance(outcome, Binary):
-        return _CLUSTERED_BINARY
-    if isinstance(outcome, Continuous):
-        return clustered_simulator(design)
-    if isinstance(outcome, TimeToEvent):
-        from trialplan.simulate.clustered_survival import _CLUSTERED_SURVIVAL
-
-        return _CLUSTERED_SURVIVAL
-    if isinstance(outcome, Repeated):
-        from trialplan.simulate.clustered_repeated import _CLUSTERED_REPEATED
-
-        return _CLUSTERED_REPEATED
-    raise ValueError(
-        "simulation of group-delivered (clustered) designs is available for Continuous, "
-        f"Binary, TimeToEvent and Repeated outcomes; got a {type(outcome).__name__} outcome with "
-        f"clusters={design.clusters!r}; use method='analytic'"
-    )

@@ -53,7 +53,7 @@ import numpy as np
 
 from trialplan._linalg import psd_cholesky
 from trialplan.longitudinal import Repeated
-from trialplan.simulate.clustered_binary import sandwich_units
+from trialplan.simulate.clustered import sandwich_units
 from trialplan.simulate.continuous import _cell_columns
 from trialplan.simulate.protocol import BaseSimulator, CellDraws
 from trialplan.simulate.repeated import (

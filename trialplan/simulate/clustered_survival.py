@@ -83,8 +83,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
-from trialplan.simulate.clustered import GroupedUnits
-from trialplan.simulate.clustered_binary import corrected_meat, sandwich_units
+from trialplan.simulate.clustered import GroupedUnits, corrected_meat, sandwich_units
 from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws
 from trialplan.simulate.survival import NO_EVENT_KEY

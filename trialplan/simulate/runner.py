@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from trialplan._seeds import normalize_seed
 from trialplan._validation import check_choice, check_int, did_you_mean
 from trialplan.results import PowerResult, PowerRow
-from trialplan.simulate.clustered_binary import group_delivered_simulator
-from trialplan.simulate.protocol import CellDraws, OutcomeSimulator, simulator_for
-from trialplan.statistic import IntersectionUnion, TestStatistic
+from trialplan.simulate.protocol import CellDraws, OutcomeSimulator
+from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "block_length", "simulate_power"]
+__all__ = ["DEFAULT_MEMORY_BUDGET", "block_length", "run_blocks", "simulate_power"]
 
 #: Default bound on the working memory of one task (bytes): 256 MiB.
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
@@ -108,7 +108,7 @@ def simulate_power(
     progress: bool | None = None,
     engine: str | None = None,
     analysis: Callable[[Any], Mapping[str, float]] | None = None,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    memory_budget: int | None = None,
 ) -> PowerResult:
     """Power by simulating the trial: ``design.power(method="simulation", ...)``.
 
@@ -121,9 +121,10 @@ def simulate_power(
 
     Parameters
     ----------
-    design : CellDesign
-        Any cell design (``tp.Factorial``, ...) whose outcome type has a
-        registered simulator (see :mod:`trialplan.simulate.protocol`).
+    design : Design
+        Any design (``tp.Factorial``, ``tp.Parallel``, ``tp.SMART``) whose
+        ``simulator()`` draws its trials (for cell designs, the outcome
+        type's registered simulator, see :mod:`trialplan.simulate.protocol`).
     hypotheses : str or sequence of str, optional
         Hypotheses to report; all the design's defaults if omitted.
     n_sims : int, default 10000
@@ -161,9 +162,10 @@ def simulate_power(
         combination when its p-value, the largest of its one-sided
         components' p-values, is <= ``alpha / sided``.  One call per trial:
         slow, so use modest ``n_sims`` or an executor.
-    memory_budget : int, default 268435456 (256 MiB)
+    memory_budget : int, optional
         Bound on the working memory of one task, in bytes (per worker with an
-        executor).  Must hold at least one block of trials.
+        executor); default 268435456 (256 MiB).  Must hold at least one block
+        of trials.
 
     Returns
     -------
@@ -205,32 +207,18 @@ def simulate_power(
     >>> sim.n_sims, sim.seed, sim.method
     (4000, 1, 'simulation')
     """
-    if not (hasattr(design, "outcome") and hasattr(design, "statistics")):
+    if not (
+        callable(getattr(design, "statistics", None))
+        and callable(getattr(design, "simulator", None))
+    ):
         raise TypeError(
             "design must be a trialplan design such as tp.Factorial(...) or "
             f"tp.Parallel(...); got design={design!r}"
         )
     n_sims = check_int("n_sims", n_sims)
-    if isinstance(memory_budget, bool) or not isinstance(
-        memory_budget, numbers.Integral | np.integer
-    ):
-        raise TypeError(
-            f"memory_budget must be a whole number of bytes; got memory_budget={memory_budget!r}"
-        )
-    memory_budget = int(memory_budget)
-    if memory_budget < 1:
-        raise ValueError(
-            f"memory_budget must be a whole number of bytes >= 1; got "
-            f"memory_budget={memory_budget!r}"
-        )
-    if executor is not None and not isinstance(executor, Executor):
-        raise TypeError(
-            "executor must be a concurrent.futures.Executor (e.g. "
-            "ProcessPoolExecutor(), or a Dask Client's get_executor()); got "
-            f"executor={executor!r}"
-        )
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"progress must be True, False or None; got progress={progress!r}")
+    memory_budget = check_memory_budget(memory_budget)
+    check_executor(executor)
+    check_progress(progress)
     if analysis is not None and not callable(analysis):
         raise TypeError(
             f"analysis must be a callable frame -> {{hypothesis: p-value}}; got "
@@ -243,12 +231,14 @@ def simulate_power(
             "analysis= analyses patient-level data, so it needs "
             f"engine='individual' (or no engine); got engine={engine!r}"
         )
-    if getattr(design, "clusters", None) is not None:
-        simulator = group_delivered_simulator(design)  # Continuous or Binary
-        what = f"group-delivered (clusters=) {type(design.outcome).__name__} outcomes"
+    simulator = design.simulator()
+    outcome = getattr(design, "outcome", None)
+    if outcome is None:
+        what = f"{type(design).__name__} designs"
+    elif getattr(design, "clusters", None) is not None:
+        what = f"group-delivered (clusters=) {type(outcome).__name__} outcomes"
     else:
-        simulator = simulator_for(design.outcome)
-        what = f"{type(design.outcome).__name__} outcomes"
+        what = f"{type(outcome).__name__} outcomes"
     if engine is None:
         # The outcome's preferred engine; patient-level data for a user analysis.
         engine = "individual" if analysis is not None else simulator.engines[0]
@@ -258,22 +248,14 @@ def simulate_power(
             f"{tuple(simulator.engines)} (or engine=None for the outcome's "
             f"default, {simulator.engines[0]!r})"
         )
-    seed_seq, seed_record = _seed_sequence(seed)
+    seed_seq, seed_record = normalize_seed(seed)
 
-    stats_ = design.statistics(hypotheses)
-    names = tuple(s.hypothesis for s in stats_)
+    family = design.statistics(hypotheses)
     params = simulator.prepare(design)
-    plan = _make_plan(design, stats_, simulator, params, engine, analysis)
+    plan = _make_plan(design, family, simulator, params, engine, analysis)
 
     length = block_length(simulator, params, engine)
     block_bytes = length * max(1, int(simulator.bytes_per_trial(params, engine)))
-    if memory_budget < block_bytes:
-        raise ValueError(
-            f"memory_budget={memory_budget} bytes cannot hold one block of "
-            f"{length} simulated trials, which needs {block_bytes} bytes; "
-            f"allowed: memory_budget >= {block_bytes}"
-        )
-    n_blocks = -(-n_sims // length)
     blocks = _Blocks(
         entropy=seed_seq.entropy,
         spawn_key=tuple(seed_seq.spawn_key),
@@ -281,83 +263,133 @@ def simulate_power(
         length=length,
         n_sims=n_sims,
     )
-    per_task = max(1, memory_budget // block_bytes) if analysis is None else 1
+    totals = _Totals(len(plan.names))
+    run_blocks(
+        _run_blocks,
+        plan,
+        blocks,
+        block_bytes=block_bytes,
+        memory_budget=memory_budget,
+        executor=executor,
+        progress=progress,
+        add=totals.add,
+        one_block_per_task=analysis is not None,
+    )
+    n_blocks = blocks.count
+    return _result(design, family, plan, totals, n_sims, seed_record, length, n_blocks)
+
+
+# ------------------------------------------------------- checks, blocks, tasks
+def check_memory_budget(memory_budget: Any) -> int:
+    """Return the memory budget in bytes (the default when None), or raise naming it."""
+    if memory_budget is None:
+        return DEFAULT_MEMORY_BUDGET
+    if isinstance(memory_budget, bool) or not isinstance(
+        memory_budget, numbers.Integral | np.integer
+    ):
+        raise TypeError(
+            f"memory_budget must be a whole number of bytes; got memory_budget={memory_budget!r}"
+        )
+    if int(memory_budget) < 1:
+        raise ValueError(
+            f"memory_budget must be a whole number of bytes >= 1; got "
+            f"memory_budget={memory_budget!r}"
+        )
+    return int(memory_budget)
+
+
+def check_executor(executor: Any) -> None:
+    """Refuse anything but a ``concurrent.futures.Executor`` (or None)."""
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(
+            "executor must be a concurrent.futures.Executor (e.g. "
+            "ProcessPoolExecutor(), or a Dask Client's get_executor()); got "
+            f"executor={executor!r}"
+        )
+
+
+def check_progress(progress: Any) -> None:
+    """Refuse anything but True, False or None."""
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None; got progress={progress!r}")
+
+
+def run_blocks(
+    worker: Callable[[Any, _Blocks, int, int], Any],
+    payload: Any,
+    blocks: _Blocks,
+    *,
+    block_bytes: int,
+    memory_budget: int,
+    executor: Executor | None,
+    progress: bool | None,
+    add: Callable[[Any], None],
+    one_block_per_task: bool = False,
+) -> None:
+    """Run ``worker(payload, blocks, first, stop)`` over all blocks; ``add`` each part.
+
+    Tasks are ranges of whole blocks, as many as the memory budget holds
+    (fewer with an executor, so that its workers share the run); block 0
+    runs alone, here, first: it times the run (for the default progress bar)
+    and fails fast on a broken simulator.  Block ``k`` draws from the
+    ``k``-th child of the seed whatever the task it falls in, so results do
+    not depend on the budget, the executor or the number of workers.
+
+    Raises
+    ------
+    ValueError
+        If ``memory_budget`` cannot hold one block.
+    """
+    if memory_budget < block_bytes:
+        raise ValueError(
+            f"memory_budget={memory_budget} bytes cannot hold one block of "
+            f"{blocks.length} simulated trials, which needs {block_bytes} bytes; "
+            f"allowed: memory_budget >= {block_bytes}"
+        )
+    n_blocks = blocks.count
+    per_task = 1 if one_block_per_task else max(1, memory_budget // block_bytes)
     if executor is not None:
         per_task = min(per_task, max(1, -(-n_blocks // 64)))
-    # Tasks are ranges of blocks [first, stop); block 0 runs alone, here, first:
-    # it times the run (for the default progress bar) and fails fast on a broken
-    # simulator or analysis.
     tasks = [(1, min(per_task, n_blocks))] + [
         (k, min(k + per_task, n_blocks)) for k in range(per_task, n_blocks, per_task)
     ]
     tasks = [(first, stop) for first, stop in tasks if first < stop]
-
-    totals = _Totals(len(names))
-    bar = _ProgressBar(n_sims, progress)
+    bar = _ProgressBar(blocks.n_sims, progress)
     start = time.perf_counter()
-    totals.add(_run_blocks(plan, blocks, 0, 1))
+    add(worker(payload, blocks, 0, 1))
     elapsed = time.perf_counter() - start
     bar.maybe_start(expected=elapsed * n_blocks, done=blocks.size(0))
     try:
         if executor is None:
             for first, stop in tasks:
-                totals.add(_run_blocks(plan, blocks, first, stop))
+                add(worker(payload, blocks, first, stop))
                 bar.update(blocks.trials(first, stop))
         else:
             futures = {
-                executor.submit(_run_blocks, plan, blocks, first, stop): blocks.trials(first, stop)
+                executor.submit(worker, payload, blocks, first, stop): blocks.trials(first, stop)
                 for first, stop in tasks
             }
             for future in as_completed(futures):
-                totals.add(future.result())
+                add(future.result())
                 bar.update(futures[future])
     finally:
         bar.close()
 
-    return _result(design, stats_, plan, totals, n_sims, seed_record, length, n_blocks)
-
-
-# ---------------------------------------------------------------- seeds, plan
-def _seed_sequence(seed: Any) -> tuple[np.random.SeedSequence, Any]:
-    """Return a fresh SeedSequence from the user's seed, and what to record."""
-    if seed is None:
-        seq = np.random.SeedSequence()
-        return seq, seq.entropy
-    if isinstance(seed, np.random.Generator):
-        high, low = (int(v) for v in seed.integers(0, 2**63, size=2))
-        entropy = high * 2**63 + low  # an int, so result.seed reruns the trials
-        return np.random.SeedSequence(entropy), entropy
-    if isinstance(seed, np.random.SeedSequence):
-        fresh = np.random.SeedSequence(
-            seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size
-        )
-        return fresh, seed
-    if (
-        isinstance(seed, bool)
-        or not isinstance(seed, numbers.Integral | np.integer)
-        or int(seed) < 0
-    ):
-        raise TypeError(
-            "seed must be a whole number >= 0, a numpy SeedSequence or "
-            f"Generator, or None; got seed={seed!r}"
-        )
-    return np.random.SeedSequence(int(seed)), int(seed)
-
 
 def _make_plan(
     design: Any,
-    stats_: Sequence[TestStatistic | IntersectionUnion],
+    family: StatisticFamily,
     simulator: OutcomeSimulator,
     params: Any,
     engine: str,
     analysis: Any,
 ) -> _Plan:
+    """What the workers need: the simulator and each hypothesis' contrasts and test."""
     contrasts, two_sided, levels, favourable = [], [], [], []
-    sided = int(design.sided)
-    alpha = float(design.alpha)
-    for stat in stats_:
-        hyp = design.hypothesis(stat.hypothesis)
-        contrasts.append(np.array(hyp.contrasts, dtype=float))
+    sided = int(family.sided)
+    alpha = float(family.alpha)
+    for stat, rows in zip(family, family.contrasts, strict=True):
+        contrasts.append(np.array(rows, dtype=float))
         iut = isinstance(stat, IntersectionUnion)
         two_sided.append(not iut and sided == 2)
         levels.append(alpha / sided if iut else alpha)
@@ -366,7 +398,7 @@ def _make_plan(
         simulator=simulator,
         params=params,
         engine=engine,
-        names=tuple(s.hypothesis for s in stats_),
+        names=tuple(family.hypotheses),
         contrasts=tuple(contrasts),
         two_sided=tuple(two_sided),
         level=alpha / sided,
@@ -402,6 +434,11 @@ class _Blocks:
 
     def trials(self, first: int, stop: int) -> int:
         return sum(self.size(k) for k in range(first, stop))
+
+    @property
+    def count(self) -> int:
+        """Number of blocks, ``ceil(n_sims / length)``."""
+        return -(-self.n_sims // self.length)
 
 
 def _run_blocks(
@@ -559,7 +596,7 @@ def _interactive() -> bool:
 
 def _result(
     design: Any,
-    stats_: Sequence[TestStatistic | IntersectionUnion],
+    stats_: Sequence[TestStatistic | IntersectionUnion],  # a StatisticFamily
     plan: _Plan,
     totals: _Totals,
     n_sims: int,

@@ -49,8 +49,8 @@ References
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -58,8 +58,22 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
+from trialplan._seeds import block_seed, normalize_seed
 from trialplan._validation import check_int
+from trialplan.binary import Binary
+from trialplan.outcomes import Continuous
 from trialplan.results import PowerResult, PowerRow
+from trialplan.sequential import GroupSequential, check_sequential_statistic
+from trialplan.simulate.binary import wald_from_counts
+from trialplan.simulate.runner import (
+    _Blocks,
+    check_executor,
+    check_memory_budget,
+    check_progress,
+    run_blocks,
+)
+from trialplan.simulate.survival import SurvivalSimulator
+from trialplan.survival import TimeToEvent
 
 __all__ = ["SequentialSimulation", "simulate_sequential", "simulate_sequential_power"]
 
@@ -113,17 +127,6 @@ class SequentialSimulation:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
-
-
-def _children(seed: Any, n: int) -> list[np.random.Generator]:
-    if isinstance(seed, np.random.Generator):
-        return list(seed.spawn(n))
-    if seed is None or isinstance(seed, numbers.Integral | np.random.SeedSequence):
-        base = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        return [np.random.default_rng(s) for s in base.spawn(n)]
-    raise TypeError(
-        f"seed must be an int, a numpy SeedSequence or Generator, or None; got seed={seed!r}"
-    )
 
 
 def _look_sizes(n: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
@@ -349,7 +352,11 @@ def simulate_sequential(
     seed: Any = None,
     statistic: str | None = None,
     timing: str | None = None,
-    batch_size: int = 20_000,
+    batch_size: int | None = None,
+    engine: str | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    memory_budget: int | None = None,
 ) -> SequentialSimulation:
     """Simulate the group-sequential trial of one hypothesis look by look.
 
@@ -372,7 +379,9 @@ def simulate_sequential(
     n_sims : int
         Number of simulated trials.
     seed : int, SeedSequence, Generator or None
-        Batch ``i`` uses the ``i``-th spawned child, so a seed reproduces the run.
+        Block ``k`` of trials (a fixed length that depends only on the design)
+        uses the ``k``-th child of the seed, so a seed reproduces the run
+        whatever ``batch_size``, ``executor`` or ``memory_budget``.
     statistic : {"t", "z", "wald", "exponential"}, optional
         Continuous outcomes: ``"t"`` (the default) is the analysis a trial
         runs (pooled-variance t statistics, mapped to z through their
@@ -404,8 +413,20 @@ def simulate_sequential(
         analysis time; when the cells' event rates differ, the tested
         contrast's information fraction then differs from ``t_k`` and so do
         the stopping probabilities.
-    batch_size : int, default 20000
-        Trials per batch (bounds memory).
+    batch_size : int, optional
+        Kept for compatibility: trials held in memory at once.  Results do
+        not depend on it (nor on ``memory_budget``, which it overrides).
+    engine : {"exact", "individual"}, optional
+        ``"exact"`` (continuous and binary outcomes: cumulative sufficient
+        statistics) or ``"individual"`` (time to event: every patient's
+        times); only the one the outcome has is offered.
+    executor : concurrent.futures.Executor, optional
+        Runs blocks of trials in parallel; results do not depend on it.
+    progress : bool, optional
+        Show a tqdm progress bar (default: for long runs in a terminal).
+    memory_budget : int, optional
+        Bound on one task's working memory in bytes (default 256 MiB);
+        results do not depend on it.
 
     Returns
     -------
@@ -435,15 +456,85 @@ def simulate_sequential(
     >>> abs(sim.power - 0.025) < 4 * math.sqrt(0.025 * 0.975 / 2000)
     True
     """
-    from trialplan.binary import Binary
-    from trialplan.outcomes import Continuous
-    from trialplan.sequential import GroupSequential, _statistic
-    from trialplan.simulate.binary import wald_from_counts
-    from trialplan.simulate.survival import SurvivalSimulator
-    from trialplan.survival import TimeToEvent
-
     if not isinstance(sequential, GroupSequential):
         raise TypeError(f"sequential must be a tp.GroupSequential; got {sequential!r}")
+    n_sims = check_int("n_sims", n_sims)
+    memory_budget = check_memory_budget(memory_budget)
+    check_executor(executor)
+    check_progress(progress)
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size)
+    plan = _plan(design, hypothesis, sequential, statistic, timing, engine)
+    seed_seq, seed_record = normalize_seed(seed)
+    blocks = _Blocks(
+        entropy=seed_seq.entropy,
+        spawn_key=tuple(seed_seq.spawn_key),
+        pool_size=seed_seq.pool_size,
+        length=plan.block_length,
+        n_sims=n_sims,
+    )
+    block_bytes = plan.block_length * plan.bytes_per_trial
+    if batch_size is not None:  # the old knob: trials in memory at once, as a budget
+        memory_budget = max(block_bytes, batch_size * plan.bytes_per_trial)
+    totals = _Counts(plan.k_max)
+    run_blocks(
+        _sequential_blocks,
+        plan,
+        blocks,
+        block_bytes=block_bytes,
+        memory_budget=memory_budget,
+        executor=executor,
+        progress=progress,
+        add=totals.add,
+    )
+    return _simulation(plan, totals, hypothesis, sequential, n_sims, seed_record)
+
+
+@dataclass(frozen=True)
+class _SeqPlan:
+    """Everything a worker needs to simulate blocks of one sequential trial (picklable)."""
+
+    kind: str  # "continuous", "ancova", "binary" or "survival"
+    statistic: str
+    contrasts: np.ndarray  # (cells, comparisons)
+    sizes: np.ndarray  # (looks, cells) cumulative analysed sizes
+    scale_k: np.ndarray  # (looks, comparisons) sqrt(sum c^2 / n) per look
+    upper: np.ndarray
+    lower: np.ndarray
+    orient: float
+    one_sided: bool
+    k_max: int
+    totals: np.ndarray  # participants analysed at each look
+    n_cells: int
+    block_length: int
+    bytes_per_trial: int
+    means: np.ndarray | None = None
+    sd: float = 1.0
+    rho: float = 0.0
+    rates: np.ndarray | None = None
+    binary_scale: str = ""
+    params: Any = None  # survival parameters
+    targets: tuple[int, ...] = ()
+    look_times: np.ndarray | None = None
+    timing: str | None = None
+    planned: float = 0.0
+
+
+#: Trials per block of a sequential simulation (whatever the memory or executor) ...
+_MAX_BLOCK = 2048
+#: ... and at most this many (trial x participant) cells for time to event (8 MB).
+_MAX_PATIENT_CELLS = 1_000_000
+
+
+def _plan(
+    design: Any,
+    hypothesis: str,
+    sequential: GroupSequential,
+    statistic: str | None,
+    timing: str | None,
+    engine: str | None,
+) -> _SeqPlan:
+    """Check the request and read the planning values off the design."""
     outcome = design.outcome
     binary = isinstance(outcome, Binary)
     survival = isinstance(outcome, TimeToEvent)
@@ -461,9 +552,16 @@ def simulate_sequential(
             f"clusters={design.clusters!r} (allowed: None); the analytic "
             "design.power(sequential=...) uses the design-effect variances"
         )
-    hyp = design.hypothesis(hypothesis)
-    if hyp.is_intersection_union:
-        _statistic(design, hypothesis, sequential)  # two comparisons, one-sided bounds
+    family = design.statistics(hypothesis)
+    name = family.hypotheses[0]
+    if family.is_intersection_union(name):
+        check_sequential_statistic(family, name, sequential)  # two comparisons, one-sided
+    offered = ("individual",) if survival else ("exact",)
+    if engine is not None and engine not in offered:
+        raise ValueError(
+            f"engine={engine!r} is not offered for sequential simulation of "
+            f"{type(outcome).__name__} outcomes; choose {offered[0]!r} (or engine=None)"
+        )
     allowed = (
         ("wald",) if binary else ("exponential",) if survival else ("t",) if ancova else ("t", "z")
     )
@@ -484,14 +582,25 @@ def simulate_sequential(
             else f"a {type(outcome).__name__} outcome"
         )
         raise ValueError(f"statistic={statistic!r} is not allowed for {what}; choose {choices}")
-    n_sims = check_int("n_sims", n_sims)
-    batch_size = check_int("batch_size", batch_size)
-    contrasts = hyp.contrasts.T  # (cells, comparisons)
+    if timing is not None and not survival:
+        raise ValueError(
+            f"timing={timing!r} applies to TimeToEvent outcomes only (the "
+            "looks of other outcomes are at info_fractions of the participants); "
+            "leave timing=None"
+        )
+    contrasts = np.asarray(family.contrasts[0], dtype=float).T  # (cells, comparisons)
     n_final = np.asarray(design.n_array, dtype=int)
+    k_max = sequential.n_looks
+    extra: dict[str, Any] = {}
     if binary:
-        rates = np.array([outcome.rates[c] for c in design.cells], dtype=float)
-        n_cells = rates.size
+        kind = "binary"
+        extra.update(
+            rates=np.array([outcome.rates[c] for c in design.cells], dtype=float),
+            binary_scale=outcome.scale,
+        )
+        n_cells = n_final.size
     elif survival:
+        kind = "survival"
         params = SurvivalSimulator().prepare(design)
         n_cells = params.n_cells
         planned = float(sum(outcome.expected_events(design.cells, n_final).values()))
@@ -503,149 +612,217 @@ def simulate_sequential(
                 "info_fractions, as the analytic path assumes) or 'events' "
                 "(looks at that fraction of the expected total events)"
             )
-        targets = [max(1, round(t * planned)) for t in sequential.info_fractions[:-1]]
-        look_times = (
-            _information_times(params, contrasts, sequential.info_fractions)
-            if timing == "information"
-            else None
+        extra.update(
+            params=params,
+            planned=planned,
+            timing=timing,
+            targets=tuple(max(1, round(t * planned)) for t in sequential.info_fractions[:-1]),
+            look_times=(
+                _information_times(params, contrasts, sequential.info_fractions)
+                if timing == "information"
+                else None
+            ),
         )
-        # one (trials x participants) array per batch stays near 8 MB
-        batch_size = max(1, min(batch_size, 1_000_000 // int(n_final.sum())))
     else:
-        means = np.array([outcome.means[c] for c in design.cells], dtype=float)
-        sd, rho = outcome.sd, outcome.baseline_corr
-        n_cells = means.size
-    if timing is not None and not survival:
-        raise ValueError(
-            f"timing={timing!r} applies to TimeToEvent outcomes only (the "
-            "looks of other outcomes are at info_fractions of the participants); "
-            "leave timing=None"
+        kind = "ancova" if ancova else "continuous"
+        extra.update(
+            means=np.array([outcome.means[c] for c in design.cells], dtype=float),
+            sd=float(outcome.sd),
+            rho=float(outcome.baseline_corr),
         )
+        n_cells = n_final.size
     if survival:
-        sizes = np.tile(n_final, (sequential.n_looks, 1))  # everyone, entered by the end
+        sizes = np.tile(n_final, (k_max, 1))  # everyone, entered by the end
+        per_trial = 8 * int(n_final.sum()) * 10
+        length = max(1, min(_MAX_BLOCK, _MAX_PATIENT_CELLS // int(n_final.sum())))
     else:
         sizes = _look_sizes(n_final, sequential.info_fractions)
-    scale = np.sqrt(np.sum(contrasts**2 / sizes[:, :, None], axis=1))  # (looks, comparisons)
+        per_trial = 8 * (6 * n_cells + 16)
+        length = _MAX_BLOCK
     upper = sequential.efficacy_z
     if sequential.sided == 2:
         lower = -upper
     else:
         fut = sequential.futility_z
-        lower = np.full(sequential.n_looks, -np.inf) if fut is None else fut
-    orient = 1.0 if sequential.sided == 2 else float(outcome.favourable)
-    n_batches = math.ceil(n_sims / batch_size)
-    rngs = _children(seed, n_batches)
-    k_max = sequential.n_looks
-    up_count, low_count = np.zeros(k_max), np.zeros(k_max)
-    n_stop_sum, n_stop_sq = 0.0, 0.0
-    corrected = 0
-    totals = sizes.sum(axis=1)
-    entered_sum, times_sum, capped = np.zeros(k_max), np.zeros(k_max), np.zeros(k_max, int)
-    for b, rng in enumerate(rngs):
-        size = min(batch_size, n_sims - b * batch_size)
+        lower = np.full(k_max, -np.inf) if fut is None else fut
+    return _SeqPlan(
+        kind=kind,
+        statistic=statistic,
+        contrasts=contrasts,
+        sizes=sizes,
+        scale_k=np.sqrt(np.sum(contrasts**2 / sizes[:, :, None], axis=1)),
+        upper=upper,
+        lower=lower,
+        orient=1.0 if sequential.sided == 2 else float(outcome.favourable),
+        one_sided=sequential.sided == 1,
+        k_max=k_max,
+        totals=sizes.sum(axis=1),
+        n_cells=n_cells,
+        block_length=length,
+        bytes_per_trial=per_trial,
+        **extra,
+    )
+
+
+class _Counts:
+    """Sums over blocks of a sequential simulation."""
+
+    def __init__(self, k_max: int) -> None:
+        self.up = np.zeros(k_max)
+        self.low = np.zeros(k_max)
+        self.n_sum = 0.0
+        self.n_sq = 0.0
+        self.corrected = 0
+        self.entered = np.zeros(k_max)
+        self.times = np.zeros(k_max)
+        self.capped = np.zeros(k_max, dtype=int)
+
+    def add(self, part: _Counts) -> None:
+        self.up += part.up
+        self.low += part.low
+        self.n_sum += part.n_sum
+        self.n_sq += part.n_sq
+        self.corrected += part.corrected
+        self.entered += part.entered
+        self.times += part.times
+        self.capped += part.capped
+
+
+def _sequential_blocks(plan: _SeqPlan, blocks: _Blocks, first: int, stop: int) -> _Counts:
+    """Simulate blocks ``[first, stop)`` of trials look by look (a picklable worker)."""
+    out = _Counts(plan.k_max)
+    for b in range(first, stop):
+        _one_block(plan, np.random.default_rng(blocks.seed(b)), blocks.size(b), out)
+    return out
+
+
+def _one_block(plan: _SeqPlan, rng: np.random.Generator, size: int, out: _Counts) -> None:
+    k_max, n_cells, contrasts = plan.k_max, plan.n_cells, plan.contrasts
+    survival = plan.kind == "survival"
+    if survival:
+        looks = _event_driven_looks(
+            plan.params,
+            rng,
+            size,
+            contrasts,
+            targets=plan.targets,
+            times=plan.look_times,
+        )
+        out.entered += looks["entered"].sum(axis=0)
+        out.times += looks["times"].sum(axis=0)
+        out.capped[:-1] += looks["capped"]
+    mean = np.zeros((size, n_cells))
+    events = np.zeros((size, n_cells))
+    ss = np.zeros(size)
+    path = _AncovaLooks(size, n_cells) if plan.kind == "ancova" else None
+    prev = np.zeros(n_cells, dtype=int)
+    active = np.ones(size, dtype=bool)
+    stop_n = np.full(size, float(plan.totals[-1]))
+    for k in range(k_max):
+        now = plan.sizes[k]
+        inc = now - prev
         if survival:
-            looks = _event_driven_looks(
-                params, rng, size, contrasts, targets=targets, times=look_times
-            )
-            entered_sum += looks["entered"].sum(axis=0)
-            times_sum += looks["times"].sum(axis=0)
-            capped[:-1] += looks["capped"]
-        mean = np.zeros((size, n_cells))
-        events = np.zeros((size, n_cells))
-        ss = np.zeros(size)
-        path = _AncovaLooks(size, n_cells) if ancova else None
-        prev = np.zeros(n_cells, dtype=int)
-        active = np.ones(size, dtype=bool)
-        stop_n = np.full(size, float(totals[-1]))
-        for k in range(k_max):
-            now = sizes[k]
-            inc = now - prev
-            if survival:
-                z = orient * looks["z"][:, k]
-                corrected += int((looks["zero_event"][:, k] & active).sum())
-            elif binary:
-                events = events + rng.binomial(inc, rates, size=(size, n_cells))
-                est, var, fixed = wald_from_counts(events, now, outcome.scale)
-                z = orient * (est @ contrasts) / np.sqrt(var @ contrasts**2)
-                corrected += int((fixed & active).sum())
-            elif path is not None:
-                # New participants' cell means of (baseline, outcome) ~ N((0, mu), Sigma / m)
-                # and their within-cell SSCP summed over cells ~ Wishart(sum(m - 1), Sigma).
-                u = rng.standard_normal((2, size, n_cells)) * (sd / np.sqrt(inc))
-                inc_x = u[0]
-                inc_y = means + rho * u[0] + math.sqrt(1.0 - rho**2) * u[1]
-                w = _wishart_2x2(rng, int((inc - 1).sum()), sd, rho, size)
-                path.add(inc, inc_x, inc_y, *w)
-                if path.df < 1:
-                    raise ValueError(
-                        f"look {k + 1} has no residual degrees of freedom for "
-                        f"the ANCOVA (n={now.tolist()}); put the first look "
-                        "later"
-                    )
-                t = orient * path.t(contrasts)
-                z = special.ndtri(stats.t.cdf(t, path.df))
-                z = np.where(np.isfinite(z), z, np.sign(t) * 40.0)
+            z = plan.orient * looks["z"][:, k]
+            out.corrected += int((looks["zero_event"][:, k] & active).sum())
+        elif plan.kind == "binary":
+            events = events + rng.binomial(inc, plan.rates, size=(size, n_cells))
+            est, var, fixed = wald_from_counts(events, now, plan.binary_scale)
+            z = plan.orient * (est @ contrasts) / np.sqrt(var @ contrasts**2)
+            out.corrected += int((fixed & active).sum())
+        elif path is not None:
+            # New participants' cell means of (baseline, outcome) ~ N((0, mu), Sigma / m)
+            # and their within-cell SSCP summed over cells ~ Wishart(sum(m - 1), Sigma).
+            sd, rho = plan.sd, plan.rho
+            u = rng.standard_normal((2, size, n_cells)) * (sd / np.sqrt(inc))
+            inc_x = u[0]
+            inc_y = plan.means + rho * u[0] + math.sqrt(1.0 - rho**2) * u[1]
+            w = _wishart_2x2(rng, int((inc - 1).sum()), sd, rho, size)
+            path.add(inc, inc_x, inc_y, *w)
+            if path.df < 1:
+                raise ValueError(
+                    f"look {k + 1} has no residual degrees of freedom for "
+                    f"the ANCOVA (n={now.tolist()}); put the first look "
+                    "later"
+                )
+            t = plan.orient * path.t(contrasts)
+            z = special.ndtri(stats.t.cdf(t, path.df))
+            z = np.where(np.isfinite(z), z, np.sign(t) * 40.0)
+        else:
+            sd = plan.sd
+            inc_mean = rng.normal(plan.means, sd / np.sqrt(inc), size=(size, n_cells))
+            dof_inc = np.maximum(inc - 1, 0)
+            inc_ss = sd**2 * rng.chisquare(np.maximum(dof_inc, 1), size=(size, n_cells))
+            inc_ss = np.where(dof_inc > 0, inc_ss, 0.0)
+            pooled = np.where(prev > 0, prev * inc / now, 0.0)
+            ss = ss + (inc_ss + pooled * (mean - inc_mean) ** 2).sum(axis=1)
+            mean = (prev * mean + inc * inc_mean) / now
+            df = int(now.sum() - n_cells)
+            if df < 1:
+                raise ValueError(
+                    f"look {k + 1} has no residual degrees of freedom "
+                    f"(n={now.tolist()}); put the first look later"
+                )
+            if plan.statistic == "z":
+                z = plan.orient * (mean @ contrasts) / (sd * plan.scale_k[k])
             else:
-                inc_mean = rng.normal(means, sd / np.sqrt(inc), size=(size, n_cells))
-                dof_inc = np.maximum(inc - 1, 0)
-                inc_ss = sd**2 * rng.chisquare(np.maximum(dof_inc, 1), size=(size, n_cells))
-                inc_ss = np.where(dof_inc > 0, inc_ss, 0.0)
-                pooled = np.where(prev > 0, prev * inc / now, 0.0)
-                ss = ss + (inc_ss + pooled * (mean - inc_mean) ** 2).sum(axis=1)
-                mean = (prev * mean + inc * inc_mean) / now
-                df = int(now.sum() - n_cells)
-                if df < 1:
-                    raise ValueError(
-                        f"look {k + 1} has no residual degrees of freedom "
-                        f"(n={now.tolist()}); put the first look later"
-                    )
-                if statistic == "z":
-                    z = orient * (mean @ contrasts) / (sd * scale[k])
-                else:
-                    s2 = ss / df
-                    t = orient * (mean @ contrasts) / (np.sqrt(s2)[:, None] * scale[k])
-                    z = special.ndtri(stats.t.cdf(t, df))
-                    z = np.where(np.isfinite(z), z, np.sign(t) * 40.0)
-            prev = now
-            z = z.min(axis=1)  # one comparison: itself; the min test: both must cross
-            hit_up = active & (z >= upper[k])
-            hit_low = active & (z <= lower[k]) & ~hit_up
-            if k == k_max - 1:
-                hit_low = active & ~hit_up if sequential.sided == 1 else hit_low
-            up_count[k] += hit_up.sum()
-            low_count[k] += hit_low.sum()
-            stopped = hit_up | hit_low
-            stop_n[stopped] = looks["entered"][stopped, k] if survival else totals[k]
-            active &= ~stopped
-        n_stop_sum += stop_n.sum()
-        n_stop_sq += (stop_n**2).sum()
-    p_up, p_low = up_count / n_sims, low_count / n_sims
+                s2 = ss / df
+                t = plan.orient * (mean @ contrasts) / (np.sqrt(s2)[:, None] * plan.scale_k[k])
+                z = special.ndtri(stats.t.cdf(t, df))
+                z = np.where(np.isfinite(z), z, np.sign(t) * 40.0)
+        prev = now
+        z = z.min(axis=1)  # one comparison: itself; the min test: both must cross
+        hit_up = active & (z >= plan.upper[k])
+        hit_low = active & (z <= plan.lower[k]) & ~hit_up
+        if k == k_max - 1:
+            hit_low = active & ~hit_up if plan.one_sided else hit_low
+        out.up[k] += hit_up.sum()
+        out.low[k] += hit_low.sum()
+        stopped = hit_up | hit_low
+        stop_n[stopped] = looks["entered"][stopped, k] if survival else plan.totals[k]
+        active &= ~stopped
+    out.n_sum += stop_n.sum()
+    out.n_sq += (stop_n**2).sum()
+
+
+def _simulation(
+    plan: _SeqPlan,
+    totals: _Counts,
+    hypothesis: str,
+    sequential: GroupSequential,
+    n_sims: int,
+    seed: Any,
+) -> SequentialSimulation:
+    """The operating characteristics from the summed counts."""
+    survival = plan.kind == "survival"
+    binary = plan.kind == "binary"
+    p_up, p_low = totals.up / n_sims, totals.low / n_sims
     if sequential.sided == 1 and sequential.futility is None:
         p_low[-1] = 0.0  # no futility bound: not rejecting at the end is not "stopping low"
     power = float(p_up.sum())
-    mean_n = n_stop_sum / n_sims
-    var_n = max(n_stop_sq / n_sims - mean_n**2, 0.0)
+    mean_n = totals.n_sum / n_sims
+    var_n = max(totals.n_sq / n_sims - mean_n**2, 0.0)
     ancova_text = (
         "ANCOVA on baseline at every look (cell means of baseline and outcome, "
         "Wishart cross-products by the Bartlett decomposition); "
-        if ancova
+        if plan.kind == "ancova"
         else ""
     )
+    look_totals = plan.totals
     if survival:
         when = (
             "interim looks at the calendar times when the tested contrast's expected "
             "information (1 / sum c_j^2 / E[d_j], the mean over the min test's two "
             "comparisons) reaches info_fractions of its value at the analysis time"
-            if timing == "information"
+            if plan.timing == "information"
             else "interim looks at the calendar time of the round(t_k D)-th event, D = "
-            f"{planned:.1f} expected events at the analysis time"
+            f"{plan.planned:.1f} expected events at the analysis time"
         )
         looks_text = (
             f"events targeted at the interim looks: "
-            f"{', '.join(str(t) for t in targets)}; trials whose target was not "
+            f"{', '.join(str(t) for t in plan.targets)}; trials whose target was not "
             "reached by the analysis time (look held then): "
-            f"{', '.join(str(int(c)) for c in capped[:-1])}; "
-            if timing == "events"
+            f"{', '.join(str(int(c)) for c in totals.capped[:-1])}; "
+            if plan.timing == "events"
             else ""
         )
         notes = {
@@ -656,13 +833,14 @@ def simulate_sequential(
             ),
             "looks": (
                 f"{looks_text}mean calendar time of each look: "
-                f"{', '.join(f'{v / n_sims:.4g}' for v in times_sum)}"
+                f"{', '.join(f'{v / n_sims:.4g}' for v in totals.times)}"
             ),
             "corrected": (
-                f"{corrected} analyses (trial x look) had a cell without events (d = 0.5 used)"
+                f"{totals.corrected} analyses (trial x look) had a cell without events "
+                "(d = 0.5 used)"
             ),
         }
-        totals = np.rint(entered_sum / n_sims).astype(int)  # mean participants entered
+        look_totals = np.rint(totals.entered / n_sims).astype(int)  # mean participants entered
     else:
         notes = {
             "method": (
@@ -671,16 +849,17 @@ def simulate_sequential(
                 + {
                     "t": "t statistics mapped to z through their p-values",
                     "z": "z statistics with known variance",
-                    "wald": f"Binomial cell counts, Wald z on the {outcome.scale} scale (0-or-n "
-                    "cells: 0.5 added)"
+                    "wald": f"Binomial cell counts, Wald z on the {plan.binary_scale} scale "
+                    "(0-or-n cells: 0.5 added)"
                     if binary
                     else "",
-                }[statistic]
+                }[plan.statistic]
             )
         }
     if binary:
         notes["corrected"] = (
-            f"{corrected} analyses (trial x look) had a 0-or-n cell (Haldane-Anscombe 0.5 added)"
+            f"{totals.corrected} analyses (trial x look) had a 0-or-n cell (Haldane-Anscombe "
+            "0.5 added)"
         )
     return SequentialSimulation(
         hypothesis=hypothesis,
@@ -690,13 +869,13 @@ def simulate_sequential(
         mcse_lower=np.sqrt(p_low * (1 - p_low) / n_sims),
         power=power,
         mcse=math.sqrt(power * (1 - power) / n_sims),
-        n_total_per_look=tuple(int(v) for v in totals),
+        n_total_per_look=tuple(int(v) for v in look_totals),
         expected_n_total=mean_n,
         mcse_expected_n_total=math.sqrt(var_n / n_sims),
         n_sims=n_sims,
         seed=seed,
         notes=notes,
-        look_times=tuple(float(v) for v in times_sum / n_sims) if survival else None,
+        look_times=tuple(float(v) for v in totals.times / n_sims) if survival else None,
     )
 
 
@@ -709,12 +888,21 @@ def simulate_sequential_power(
     seed: Any = None,
     statistic: str | None = None,
     timing: str | None = None,
-    batch_size: int = 20_000,
+    batch_size: int | None = None,
+    engine: str | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    memory_budget: int | None = None,
 ) -> PowerResult:
-    """``design.power(sequential=gsd, method="simulation", n_sims=, seed=)``.
+    """``design.power(sequential=gsd, method="simulation", n_sims=, seed=, ...)``.
 
     Each hypothesis is simulated with its own child of ``seed``; the result's
-    ``extras["simulations"]`` holds the :class:`SequentialSimulation` of each.
+    ``extras["simulations"]`` holds the :class:`SequentialSimulation` of each,
+    and ``result.expected_n`` the simulated expected total size at stopping
+    (the first hypothesis' test; every hypothesis' in
+    ``result.expected_n_by_hypothesis``).  The executor, progress bar and
+    memory budget are those of :func:`trialplan.simulate.simulate_power`; the
+    results do not depend on them.
 
     Examples
     --------
@@ -726,26 +914,30 @@ def simulate_sequential_power(
     >>> res = d.power("A:B", sequential=gsd, method="simulation", n_sims=4000, seed=3)
     >>> abs(res["A:B"] - d.power("A:B", sequential=gsd)["A:B"]) < 4 * res.mcse["A:B"]
     True
+    >>> abs(res.expected_n - d.power("A:B", sequential=gsd).expected_n) < 10
+    True
     """
     names = tuple(hypotheses)
-    children = (
-        np.random.SeedSequence(seed).spawn(len(names))
-        if not isinstance(seed, np.random.Generator)
-        else seed.spawn(len(names))
-    )
+    n_sims = check_int("n_sims", n_sims)
+    root, record = normalize_seed(seed)
+    family = design.statistics(names)
     rows, mcse, sims = [], {}, {}
-    for name, child in zip(names, children, strict=True):
+    for h, name in enumerate(names):
         sim = simulate_sequential(
             design,
             hypothesis=name,
             sequential=sequential,
             n_sims=n_sims,
-            seed=child,
+            seed=block_seed(root, h),
             statistic=statistic,
             timing=timing,
             batch_size=batch_size,
+            engine=engine,
+            executor=executor,
+            progress=progress,
+            memory_budget=memory_budget,
         )
-        stat = design.statistics(name)[0]
+        stat = family[name]
         stat = getattr(stat, "weakest", stat)  # the min test reports its weaker comparison
         rows.append(
             PowerRow(
@@ -772,7 +964,12 @@ def simulate_sequential_power(
         method="simulation",
         mcse=mcse,
         n_sims=n_sims,
-        seed=seed,
+        seed=record,
         design=design,
-        extras={"sequential": sequential, "simulations": sims},
+        extras={
+            "sequential": sequential,
+            "simulations": sims,
+            "expected_n": sims[names[0]].expected_n_total,
+            "expected_n_by_hypothesis": {h: s.expected_n_total for h, s in sims.items()},
+        },
     )
