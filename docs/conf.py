@@ -47,6 +47,7 @@ extensions = [
     "apipages",
     "gallery",
     "navigation",
+    "pagecheck",
     "validation",
 ]
 
@@ -118,6 +119,7 @@ api_modules = [
     "trialplan",
     "trialplan.spending",
     "trialplan.boundaries",
+    "trialplan.adaptive",
     "trialplan.synergy",
     "trialplan.randomization",
     "trialplan.simulate",

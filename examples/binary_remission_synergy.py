@@ -13,9 +13,10 @@ is an assumption, and an interaction depends on its scale:
   the risk-difference scale, but a negative one on the log-risk scale.
 
 For each assumption the script prints the interaction on every scale
-(risk difference, log risk, log odds, RERI), then writes a protocol (sample
+(risk difference, log risk, log odds, RERI), then resolves the plan (sample
 size for the rTMS main effect at 80 % power, the interaction reported on the
-pre-specified risk-difference scale) into its own sub-folder.
+pre-specified risk-difference scale) and writes its protocol and randomization
+list into its own sub-folder.
 
 Usage: ``python examples/binary_remission_synergy.py [OUTPUT_DIR]``
 (default ``output/binary_remission_synergy``).
@@ -47,18 +48,21 @@ def main(argv: list[str]) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the scale disagreement is the point here
             scales = design.outcome.interaction_scales(design)
-            protocol = make_protocol(spec)
+            plan = spec.evaluate()
+            protocol = make_protocol(plan)
         print(
             f"\n{synergy} synergy: remission rates "
             + ", ".join(f"{design.cell_label(c)} {p:.3f}" for c, p in design.outcome.rates.items())
         )
         print(scales[["measure", "estimate", "se", "power"]].to_string(index=False))
         folder = out / synergy
-        written = protocol.write(folder)
+        written = protocol.write(folder, overwrite=True)  # the example's own folder
         scales.to_csv(folder / "interaction_scales.csv", index=False)
-        ss = protocol.results["sample_size"]
+        plan.schedule().to_csv(folder / "schedule.csv")
+        alloc = plan.allocation
         print(
-            f"-> {ss.n_total} analysed, {ss.n_randomized} randomized; protocol in {written['md']}"
+            f"-> {alloc.n_randomized} randomized, {alloc.n_analysed} analysed; protocol in "
+            f"{written['md']}"
         )
     return 0
 

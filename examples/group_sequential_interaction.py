@@ -8,10 +8,11 @@ O'Brien-Fleming-type alpha spending (Lan & DeMets 1983) and non-binding
 futility bounds from a Pocock-type beta-spending function.  The interaction
 is tested one-sided at 2.5 % (synergy means a larger HAM-D reduction).
 
-Planning values: the literature-based preset ``tp.scenarios.hamd_factorial``
-(THREE-D course, Kedzior's rTMS effect, Eisendrath's MBCT response rates via
-Chinn's conversion, SD 8, baseline correlation 0.4, dropout 7 % / 30 %), with
-an assumed synergy of -3 HAM-D points (difference of differences).
+Planning values: the literature-based preset
+``tp.scenarios.state_dependent_synergy`` (THREE-D course, Kedzior's rTMS
+effect, Eisendrath's MBCT response rates via Chinn's conversion, SD 8, baseline
+correlation 0.4, dropout 7 % / 30 %), whose state-dependent synergy model gives
+an interaction of -3 HAM-D points (difference of differences).
 
 Usage: ``python examples/group_sequential_interaction.py [OUTPUT_DIR]``
 (default ``output/group_sequential_interaction``).
@@ -33,7 +34,7 @@ from trialplan.report import make_protocol
 
 
 def build_spec() -> tp.spec.Spec:
-    preset = tp.scenarios.hamd_factorial(interaction=-3.0, power=0.9)
+    preset = tp.scenarios.state_dependent_synergy(power=0.9)
     design = preset.design.replace(alpha=0.025, sided=1)
     gsd = tp.GroupSequential(
         info_fractions=(1 / 3, 2 / 3, 1.0),
@@ -64,11 +65,12 @@ def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else Path("output") / "group_sequential_interaction"
     spec = build_spec()
     print(spec.sequential)
-    protocol = make_protocol(spec)
-    ss = protocol.results["sample_size"]
-    print(ss)
-    written = protocol.write(out)
-    tp.dump_spec(spec, out / "trial.toml")  # rerun with: trialplan protocol trial.toml -o DIR
+    plan = spec.evaluate()
+    print(plan)
+    protocol = make_protocol(plan)
+    written = protocol.write(out, overwrite=True, spec_name="trial.toml")  # own folder
+    plan.schedule().to_csv(out / "schedule.csv")
+    # rerun with: trialplan protocol trial.toml -o OTHER_DIR
     print(f"-> protocol in {written['md']}; boundaries in {out / 'figures'}")
     return 0
 

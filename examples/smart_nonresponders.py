@@ -88,17 +88,16 @@ def build_spec() -> Spec:
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else Path("output") / "smart_nonresponders"
     spec = build_spec()
-    protocol = make_protocol(spec)
-    print(protocol.results["power"])
-    ss = protocol.results["sample_size"]
-    written = protocol.write(out)
-    schedule = tp.randomization.permuted_blocks(
-        ss.design, n=ss.n_randomized, block_sizes=(2, 4), seed=2026, stage=1
-    )
-    schedule.to_csv(out / "stage1_randomization.csv")
+    plan = spec.evaluate()
+    print(plan)
+    protocol = make_protocol(plan)
+    written = protocol.write(out, overwrite=True)  # the example's own folder
+    plan.schedule(stage=1).to_csv(out / "schedule.csv")
+    alloc = plan.allocation
+    power = plan.primary_power[plan.primary[0]]
     print(
-        f"-> N = {ss.n_total} analysed, {ss.n_randomized} randomized "
-        f"(power {ss.power:.3f}); protocol in {written['md']}"
+        f"-> {alloc.n_randomized} randomized, {alloc.n_analysed} analysed (power "
+        f"{100 * power:.1f}%); protocol in {written['md']}"
     )
     return 0
 

@@ -68,6 +68,16 @@ def build_spec() -> Spec:
         hypotheses=("rTMS", "MBI", "timing", "rTMS:MBI", "MBI:timing"),
         primary=("MBI",),
         power=0.9,
+        randomization=tp.spec.RandomizationPlan(seed=2026),
+        labels=tp.Labels(
+            levels={
+                **{f: dict(v) for f, v in tp.scenarios.LABELS.levels.items()},
+                "timing": {
+                    "concurrent": "concurrent schedule",
+                    "sequential": "sequential schedule",
+                },
+            },
+        ),
     )
 
 
@@ -81,13 +91,15 @@ def build_spec() -> Spec:
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else Path("output") / "three_factor_timing"
     spec = build_spec()
-    protocol = make_protocol(spec)
-    print(protocol.results["power"])
-    written = protocol.write(out)
-    ss = protocol.results["sample_size"]
+    plan = spec.evaluate()
+    print(plan)
+    protocol = make_protocol(plan)
+    written = protocol.write(out, overwrite=True)  # the example's own folder
+    plan.schedule().to_csv(out / "schedule.csv")
+    alloc = plan.allocation
     print(
-        f"-> {ss.n_per_cell} per cell ({ss.n_total} analysed, {ss.n_randomized} "
-        f"randomized); protocol in {written['md']}"
+        f"-> {alloc.n_randomized} randomized, {alloc.n_analysed} analysed; protocol in "
+        f"{written['md']}"
     )
     return 0
 

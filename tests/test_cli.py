@@ -15,7 +15,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 from trialplan.cli import main
 from trialplan.spec import spec_from_toml
@@ -39,9 +45,9 @@ means = {"a1+b1" = 20.0, "a1+b2" = 20.0, "a2+b1" = 20.0, "a2+b2" = 25.0}
 [analysis]
 hypotheses = ["A", "B", "A:B"]
 primary = ["A"]
+size = "fixed"
 
 [randomization]
-n = 40
 block_sizes = [4, 8]
 seed = 11
 strata = {site = ["north", "south"]}
@@ -110,8 +116,10 @@ def test_invalid_value_exits_1_with_the_key_path_and_no_traceback(tmp_path):
     proc = run("power", path)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
+    line = SUPERPOWER.splitlines().index("sd = 20.0") + 1
     assert proc.stderr.strip().splitlines() == [
-        "trialplan: error: design.outcome.sd: must be a finite number > 0; got sd=-1"
+        f"trialplan: error: bad.toml, line {line}, design.outcome.sd: must be a finite number "
+        "> 0; got sd=-1"
     ]
     assert proc.stdout == ""
 
@@ -171,7 +179,8 @@ def test_power_table_output_reads_as_a_table(superpower, capsys):
     assert main(["power", str(superpower)]) == 0
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.strip().startswith("A:B"))
-    assert float(line.split()[-1]) == pytest.approx(0.333, abs=5e-4)  # published to 3 dp
+    power = next(word for word in line.split() if word.endswith("%"))
+    assert float(power[:-1]) == pytest.approx(33.3, abs=0.05)  # published: 0.333
 
 
 def test_power_hypotheses_option(superpower, capsys):
@@ -246,7 +255,7 @@ def test_randomize_writes_a_reproducible_stratified_list(superpower, tmp_path, c
             for r in body
             if r[header.index("site")] == site
         ]
-        assert len(cells) >= 40  # n = 40 per stratum at least
+        assert len(cells) == 600  # the plan's 4 x 150, no dropout, in every stratum
         # complete blocks: every cell equally often within the stratum
         assert len({cells.count(c) for c in set(cells)}) == 1
 
@@ -267,8 +276,8 @@ def test_protocol_writes_documents(gpower, tmp_path, capsys):
     assert (out / "protocol.md").exists()
     assert (out / "protocol.html").exists()
     assert (out / "gpower.toml").exists()
-    assert "128 analysed" in capsys.readouterr().out
-    assert "32 participants per cell" in (out / "protocol.md").read_text()
+    assert "128 randomized, 128 analysed" in capsys.readouterr().out
+    assert "32 per cell must be analysed (128 in total)" in (out / "protocol.md").read_text()
 
 
 def test_init_writes_a_preset_and_refuses_to_overwrite(tmp_path, capsys):
@@ -330,11 +339,8 @@ def test_smart_power_and_unknown_comparison(smart, capsys):
 
 
 def test_smart_randomize_stages(smart, gpower, tmp_path, capsys):
-    assert main(["randomize", str(smart), "-o", str(tmp_path / "s1.csv"), "--n", "8"]) == 0
-    assert (
-        main(["randomize", str(smart), "-o", str(tmp_path / "s2.csv"), "--n", "8", "--stage", "2"])
-        == 0
-    )
+    assert main(["randomize", str(smart), "-o", str(tmp_path / "s1.csv")]) == 0
+    assert main(["randomize", str(smart), "-o", str(tmp_path / "s2.csv"), "--stage", "2"]) == 0
     header = next(
         line for line in (tmp_path / "s2.csv").read_text().splitlines() if not line.startswith("#")
     )
@@ -351,7 +357,10 @@ def test_power_with_a_multiplicity_procedure_reports_its_family(tmp_path, capsys
         GPOWER + '\n[analysis.multiplicity]\ntype = "holm"\nhypotheses = ["A", "B"]\n',
     )
     assert main(["power", str(path), "--format", "json"]) == 0
-    assert [r["hypothesis"] for r in json.loads(capsys.readouterr().out)] == ["A", "B"]
+    records = {r["hypothesis"]: r for r in json.loads(capsys.readouterr().out)}
+    assert records["A"]["analysis"] == records["B"]["analysis"] == "multiplicity"
+    assert records["A:B"]["analysis"] == "single"
+    assert records["A"]["role"] == "primary"
 
 
 def test_protocol_self_contained_html(gpower, tmp_path):
@@ -362,3 +371,131 @@ def test_protocol_self_contained_html(gpower, tmp_path):
     page = (out / "protocol.html").read_text()
     assert "<svg" in page
     assert "<img" not in page
+
+
+# ------------------------------------------------------------ one plan, safe files
+def test_init_spec_sizes_synergy_with_rounded_values(tmp_path, capsys):
+    path = tmp_path / "trial.toml"
+    assert main(["init", "-o", str(path)]) == 0
+    text = path.read_text()
+
+    def floats(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from floats(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from floats(item)
+        elif isinstance(value, float):
+            yield value
+
+    written = list(floats(tomllib.loads(text)))
+    assert written
+    for value in written:  # planning values as a protocol states them, not -5.779999999999999
+        assert len(repr(value).split(".")[-1]) <= 3, value
+    spec = spec_from_toml(text)
+    assert "rTMS:MBI" in spec.primary
+    assert spec.design.hypothesis("rTMS:MBI") is not None
+    capsys.readouterr()
+    assert main(["sample-size", str(path), "--hypothesis", "rTMS:MBI", "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)[0]
+    assert record["hypothesis"] == "rTMS:MBI"
+    assert record["power"] >= 0.9
+
+
+def test_sample_size_write_makes_protocol_and_randomize_use_the_size(tmp_path, capsys):
+    path = tmp_path / "trial.toml"
+    assert main(["init", "-o", str(path)]) == 0
+    path.write_text("# our trial\n" + path.read_text())
+    assert main(["sample-size", str(path), "--hypothesis", "rTMS:MBI", "--write"]) == 0
+    out = capsys.readouterr().out
+    assert 'analysis.size = "fixed"' in out
+    spec = spec_from_toml(path.read_text())
+    assert spec.size == "fixed"
+    assert path.read_text().startswith("# our trial\n")
+    assert (
+        main(["protocol", str(path), "-o", str(tmp_path / "p"), "--no-figures", "--format", "md"])
+        == 0
+    )
+    assert main(["randomize", str(path), "-o", str(tmp_path / "list.csv")]) == 0
+    plan = spec.evaluate()
+    md = (tmp_path / "p" / "protocol.md").read_text()
+    assert f"{plan.allocation.n_randomized} participants will be randomized" in md
+    frame = pd.read_csv(tmp_path / "list.csv", comment="#")
+    assert len(frame) == plan.allocation.n_randomized * len(frame["site"].unique())
+
+
+def test_protocol_never_replaces_files_without_force(gpower, tmp_path, capsys):
+    out = tmp_path / "p"
+    args = ["protocol", str(gpower), "-o", str(out), "--no-figures", "--format", "md"]
+    assert main(args) == 0
+    edited = out / "protocol.md"
+    edited.write_text("my edits")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "would replace existing files" in err
+    assert "protocol.md" in err
+    assert "--force" in err
+    assert edited.read_text() == "my edits"
+    assert main([*args, "--force"]) == 0
+    assert edited.read_text() != "my edits"
+
+
+def test_protocol_into_the_spec_folder_keeps_the_spec(tmp_path, capsys):
+    path = tmp_path / "trial.toml"
+    path.write_text("# my comments stay\n" + GPOWER)
+    before = path.read_bytes()
+    for extra in ([], ["--force"]):
+        assert main(
+            ["protocol", str(path), "-o", str(tmp_path), "--no-figures", "--format", "md", *extra]
+        ) in (0, 2)
+        assert path.read_bytes() == before
+    assert "kept" in capsys.readouterr().out
+
+
+def test_randomize_never_replaces_without_force_and_never_the_spec(gpower, tmp_path, capsys):
+    out = tmp_path / "list.csv"
+    out.write_text("the list we printed")
+    assert main(["randomize", str(gpower), "-o", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert out.read_text() == "the list we printed"
+    assert main(["randomize", str(gpower), "-o", str(out), "--force"]) == 0
+    assert out.read_text() != "the list we printed"
+    before = gpower.read_bytes()
+    assert main(["randomize", str(gpower), "-o", str(gpower), "--force"]) == 2
+    assert "is the spec being read" in capsys.readouterr().err
+    assert gpower.read_bytes() == before
+
+
+def test_missing_docx_writer_is_an_error_naming_the_package(gpower, tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_docx(name, *args, **kwargs):
+        if name == "docx" or name.startswith("docx."):
+            raise ImportError("No module named 'docx'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_docx)
+    assert main(["protocol", str(gpower), "-o", str(tmp_path / "p"), "--no-figures"]) == 1
+    err = capsys.readouterr().err
+    assert "python-docx" in err
+    assert "pip install 'trialplan[full]'" in err
+    assert not (tmp_path / "p").exists()  # nothing half-written
+
+
+def test_cli_uses_public_functions_only():
+    import ast
+
+    tree = ast.parse((ROOT / "trialplan" / "cli.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("trialplan"):
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                assert not private, f"cli imports {node.module}.{alias.name}"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id in ("tp", "trialplan", "report", "protocol"):
+                assert not node.attr.startswith("_"), node.attr
+    text = (ROOT / "trialplan" / "cli.py").read_text()
+    assert "__name__ ==" not in text.replace('if __name__ == "__main__"', "")

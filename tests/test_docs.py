@@ -25,6 +25,7 @@ sys.path.insert(0, str(DOCS / "_ext"))
 import apipages  # noqa: E402
 import gallery  # noqa: E402
 import navigation  # noqa: E402
+import pagecheck  # noqa: E402
 
 sys.path.pop(0)
 
@@ -104,7 +105,7 @@ def test_topic_pages_show_outputs_computed_at_build(site):
         page = _text(site / f"{name}.html")
         assert 'class="cell_output' in page, f"{name}.md shows no output computed at build"
     tutorial = _text(site / "tutorial.html")
-    assert tutorial.count("<img") >= 2  # the boundary plot and the power curve
+    assert tutorial.count("<img") >= 3  # the boundary plot, power curve and heat map
     assert "exact noncentral t" in tutorial  # the printed power table
 
 
@@ -180,11 +181,14 @@ def test_api_modules_cover_the_public_submodules():
 
 def test_gallery_gives_each_example_the_output_its_usage_names(tmp_path):
     conf = {"src_dir": str(tmp_path)}
-    file_example = ROOT / "examples" / "rtms_mbi_factorial.py"
     folder_example = ROOT / "examples" / "group_sequential_interaction.py"
-    assert gallery.output_path(file_example, conf).suffix == ".md"
     assert gallery.output_path(folder_example, conf) == (
         tmp_path / "auto_examples" / "output" / "group_sequential_interaction"
+    )
+    file_example = tmp_path / "one_file.py"
+    file_example.write_text('"""T\n=\n\nUsage: ``python examples/one_file.py [OUTPUT.md]``\n"""\n')
+    assert gallery.output_path(file_example, conf) == (
+        tmp_path / "auto_examples" / "output" / "one_file" / "one_file.md"
     )
 
 
@@ -202,7 +206,9 @@ def test_nothing_of_the_old_site_generator_remains():
     assert not (DOCS / "hooks").exists()
     paths = [ROOT / "pyproject.toml", ROOT / "README.md", ROOT / ".ci" / "run"]
     paths += sorted((ROOT / "tests").glob("*.py")) + sorted(DOCS.glob("*.md"))
-    paths += sorted(DOCS.glob("*.py")) + sorted((DOCS / "_ext").glob("*.py"))
+    paths += sorted(DOCS.glob("*.py"))
+    # pagecheck.py names the old syntax to reject it
+    paths += [p for p in sorted((DOCS / "_ext").glob("*.py")) if p.name != "pagecheck.py"]
     for path in paths:
         assert old not in path.read_text(encoding="utf-8").lower(), path
 
@@ -226,3 +232,13 @@ def test_tools_page_quotes_the_r_fixture_unchanged():
     fixture = {row["quantity"]: (row["tool"], float(row["value"])) for row in rows}
     assert namespace["R_VALUES"] == fixture
     assert set(namespace["trialplan_values"]) == set(fixture)
+
+
+def test_mkdocs_only_syntax_is_caught_outside_code():
+    text = (
+        '::: trialplan.Factorial\n\n!!! note "Title"\n    body\n\n'
+        "```text\n::: shown as code\n```\n\n:::{note}\nMyST is fine\n:::\n"
+    )
+    assert [number for number, _, _ in pagecheck.leftovers(text)] == [1, 3]
+    for page in sorted(DOCS.glob("*.md")):
+        assert pagecheck.leftovers(page.read_text(encoding="utf-8")) == [], page.name

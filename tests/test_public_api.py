@@ -76,6 +76,7 @@ MAIN_CLASSES = (
     tp.PowerResult,
     tp.SampleSizeResult,
     tp.report.Protocol,
+    tp.TrialPlan,
 )
 
 

@@ -8,6 +8,7 @@ from importlib.metadata import version as _version
 
 from trialplan import (
     _pickle,  # noqa: F401  (registers pickling of frozen mappings)
+    adaptive,
     boundaries,
     randomization,
     report,
@@ -16,12 +17,14 @@ from trialplan import (
     spending,
     synergy,
 )
+from trialplan.adaptive import SampleSizeReestimation
 from trialplan.assurance import AssuranceResult, NormalPrior, PosteriorRule
 from trialplan.binary import Binary
 from trialplan.designs import SMART, Factorial, Parallel
 from trialplan.designs.clustering import Clustering
 from trialplan.dunnett import Dunnett
-from trialplan.explore import explore, explore_curves, explore_heatmap
+from trialplan.explore import explore
+from trialplan.labels import Labels
 from trialplan.longitudinal import Repeated
 from trialplan.multiplicity import (
     Bonferroni,
@@ -32,7 +35,9 @@ from trialplan.multiplicity import (
     Holm,
 )
 from trialplan.outcomes import Continuous
+from trialplan.plan import TrialPlan, plan
 from trialplan.power import anova_power
+from trialplan.report.figures import explore_curves, explore_heatmap
 from trialplan.results import PowerResult, SampleSizeResult
 from trialplan.sequential import GroupSequential, SequentialSampleSizeResult
 from trialplan.spec import dump_spec, load_spec
@@ -60,16 +65,20 @@ __all__ = [
     "Hochberg",
     "Holm",
     "IntersectionUnion",
+    "Labels",
     "NormalPrior",
     "Parallel",
     "PosteriorRule",
     "PowerResult",
     "Repeated",
+    "SampleSizeReestimation",
     "SampleSizeResult",
     "SequentialSampleSizeResult",
     "StatisticFamily",
     "TestStatistic",
     "TimeToEvent",
+    "TrialPlan",
+    "adaptive",
     "anova_power",
     "boundaries",
     "dump_spec",
@@ -77,6 +86,7 @@ __all__ = [
     "explore_curves",
     "explore_heatmap",
     "load_spec",
+    "plan",
     "randomization",
     "report",
     "required_events",

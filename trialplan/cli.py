@@ -1,17 +1,24 @@
-"""The ``trialplan`` command: power, sample size, protocol text and schedules from a spec.
+"""The ``trialplan`` command: one resolved plan behind power, sample size, protocol and list.
 
 Usage::
 
-    trialplan power SPEC                 # power of every hypothesis at the spec's size
-    trialplan sample-size SPEC           # smallest size reaching the target power
-    trialplan protocol SPEC -o DIR       # Markdown + HTML (+ DOCX) protocol, figures
-    trialplan randomize SPEC -o FILE     # permuted-block randomization list (CSV)
-    trialplan check SPEC                 # validate a spec and print it in canonical form
-    trialplan init -o FILE [--scenario NAME]   # write a starting spec from a preset
+    trialplan init -o FILE [--scenario NAME]     # a starting spec from a preset
+    trialplan check SPEC                         # validate; print the canonical spec
+    trialplan power SPEC                         # power of each hypothesis at the plan
+    trialplan sample-size SPEC [--write]         # the size; --write records it in SPEC
+    trialplan protocol SPEC -o DIR               # Markdown, HTML, Word protocol + figures
+    trialplan randomize SPEC -o FILE             # the permuted-block randomization list
+
+Every command reads the spec, resolves it into the same plan
+(``Spec.evaluate()``) and prints or writes from it, so the protocol and the
+randomization list cannot disagree.  No command replaces an existing file
+unless given ``--force``, and the spec being read is never replaced (only
+``sample-size --write`` edits it, keeping its comments).
 
 Exit codes: 0 success; 1 the spec or a value in it is invalid (one-line
-message naming the TOML key); 2 usage errors (unknown options, missing
-files).  User mistakes never print a traceback.
+message naming the file, line and TOML key); 2 usage errors (unknown options,
+missing files, files that would be replaced).  User mistakes never print a
+traceback.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ class _UsageError(Exception):
     """A mistake in how the command was called (exit code 2)."""
 
 
+# ------------------------------------------------------------------ parser
 def _parser() -> argparse.ArgumentParser:
     from trialplan import __version__
 
@@ -44,26 +52,83 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"trialplan {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _power_parser(commands)
+    _sample_size_parser(commands)
+    _protocol_parser(commands)
+    _randomize_parser(commands)
+    sub = commands.add_parser(
+        "check",
+        help="validate a spec and print it in canonical form",
+        description="Read a spec and run every check the other commands run (the plan is "
+        "resolved: sizes, randomization settings, analysis); print the canonical TOML, its "
+        "SHA-256 and the plan in one line.",
+    )
+    _spec_argument(sub)
+    sub = commands.add_parser(
+        "init",
+        help="write a starting spec from a scenario preset",
+        description="Write a spec for one of the literature-based presets in trialplan.scenarios.",
+    )
+    sub.add_argument("-o", "--output", required=True, metavar="FILE", help="spec file to write")
+    sub.add_argument(
+        "--scenario",
+        default="state_dependent_synergy",
+        metavar="NAME",
+        help="preset name (default: state_dependent_synergy); see --list",
+    )
+    sub.add_argument("--list", action="store_true", help="list the presets and exit")
+    _force_argument(sub)
+    return parser
 
-    def spec_argument(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("spec", metavar="SPEC", help="the TOML design spec")
 
+def _spec_argument(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("spec", metavar="SPEC", help="the TOML design spec")
+
+
+def _force_argument(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--force", action="store_true", help="replace existing files (never the spec being read)"
+    )
+
+
+def _size_argument(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--size",
+        choices=("solve", "fixed"),
+        help="override analysis.size: 'solve' sizes for the target power, 'fixed' uses the "
+        "spec's sizes",
+    )
+
+
+def _format_argument(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="output format (default: a readable table)",
+    )
+
+
+def _power_parser(commands: Any) -> None:
     sub = commands.add_parser(
         "power",
-        help="power of each hypothesis at the spec's size",
-        description="Power of each hypothesis at the sample size in the "
-        "spec (analytic unless the spec or --method says "
-        "simulation).",
+        help="power of each hypothesis at the plan's size",
+        description="Power of each hypothesis at the plan's size (solved for the target power, "
+        "or the spec's own with analysis.size = 'fixed'), under the plan's analysis "
+        "(group-sequential test, multiplicity procedure).",
     )
-    spec_argument(sub)
+    _spec_argument(sub)
     sub.add_argument(
         "--hypotheses",
         nargs="+",
         metavar="H",
         help="hypotheses to report (default: the spec's [analysis] hypotheses)",
     )
+    _size_argument(sub)
     sub.add_argument(
-        "--method", choices=("analytic", "simulation"), help="override the spec's analysis.method"
+        "--method",
+        choices=("analytic", "simulation"),
+        help="override analysis.method (simulation adds simulated powers)",
     )
     sub.add_argument(
         "--n-sims",
@@ -74,15 +139,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--seed", type=_nonnegative_int, help="simulation seed")
     _format_argument(sub)
 
+
+def _sample_size_parser(commands: Any) -> None:
     sub = commands.add_parser(
         "sample-size",
-        help="smallest size reaching the target power",
-        description="Smallest sample size (allocation ratios kept) at "
-        "which the primary hypotheses reach the target "
-        "power; uses the spec's sequential or multiplicity "
-        "settings.",
+        help="the smallest size reaching the target power; --write records it",
+        description="Smallest sample size (allocation ratios kept) at which the primary "
+        "hypotheses reach the target power under the spec's analysis, then the numbers "
+        "randomized in whole blocks and expected to be analysed.  --write stores the size in "
+        "the spec (keeping its comments) and sets analysis.size = 'fixed', so that the next "
+        "protocol and randomize use it.",
     )
-    spec_argument(sub)
+    _spec_argument(sub)
     sub.add_argument(
         "--power",
         type=_probability,
@@ -95,47 +163,55 @@ def _parser() -> argparse.ArgumentParser:
         metavar="H",
         help="hypotheses that must all reach the target (default: the spec's analysis.primary)",
     )
+    sub.add_argument(
+        "--write",
+        action="store_true",
+        help="write the size (and --hypothesis / --power) into SPEC, keeping its comments",
+    )
     _format_argument(sub)
 
+
+def _protocol_parser(commands: Any) -> None:
     sub = commands.add_parser(
         "protocol",
         help="write protocol text, tables and figures",
-        description="Write the sample-size section (SPIRIT item 14), "
-        "CONSORT factorial items, the analysis plan, a "
-        "sensitivity table, figures and a reproducibility "
-        "block into a folder.",
+        description="Write the sample-size section (SPIRIT item 14), CONSORT factorial items, "
+        "interim analyses, the analysis plan, the randomization paragraph, a sensitivity table, "
+        "figures, the spec and a reproducibility block into a folder.",
     )
-    spec_argument(sub)
+    _spec_argument(sub)
     sub.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     sub.add_argument(
         "--format",
         nargs="+",
         choices=("md", "html", "docx"),
         dest="formats",
-        help="documents to write (default: md and html, plus docx when python-docx is installed)",
+        help="documents to write (default: md, html and docx)",
     )
+    _size_argument(sub)
     sub.add_argument("--no-figures", action="store_true", help="skip the figures")
     sub.add_argument(
         "--self-contained",
         action="store_true",
         help="inline the figures into the HTML page (one file to share)",
     )
+    _force_argument(sub)
 
+
+def _randomize_parser(commands: Any) -> None:
     sub = commands.add_parser(
         "randomize",
-        help="write a permuted-block randomization list",
-        description="Write a stratified permuted-block randomization "
-        "list (CSV) using the spec's [randomization] "
-        "settings.",
+        help="write the plan's permuted-block randomization list",
+        description="Write the stratified permuted-block randomization list (CSV) of the plan: "
+        "every stratum's list holds the plan's number randomized, in its allocation ratios.",
     )
-    spec_argument(sub)
+    _spec_argument(sub)
     sub.add_argument("-o", "--output", required=True, metavar="FILE", help="CSV file to write")
     sub.add_argument(
         "--n",
         type=_positive_int,
         metavar="N",
-        help="minimum list length per stratum (default: randomization.n, else "
-        "the design's number randomized)",
+        help="participants per stratum list (at least the plan's number; default: the plan's)",
     )
     sub.add_argument("--seed", type=_nonnegative_int, help="override randomization.seed")
     sub.add_argument(
@@ -151,38 +227,8 @@ def _parser() -> argparse.ArgumentParser:
         choices=(1, 2),
         help="SMART only: list the stage-1 (default) or stage-2 randomization",
     )
-
-    sub = commands.add_parser(
-        "check",
-        help="validate a spec and print it in canonical form",
-        description="Read and validate a spec; print the canonical TOML and its SHA-256.",
-    )
-    spec_argument(sub)
-
-    sub = commands.add_parser(
-        "init",
-        help="write a starting spec from a scenario preset",
-        description="Write a spec for one of the literature-based presets in trialplan.scenarios.",
-    )
-    sub.add_argument("-o", "--output", required=True, metavar="FILE", help="spec file to write")
-    sub.add_argument(
-        "--scenario",
-        default="hamd_factorial",
-        metavar="NAME",
-        help="preset name (default: hamd_factorial); see --list",
-    )
-    sub.add_argument("--list", action="store_true", help="list the presets and exit")
-    sub.add_argument("--force", action="store_true", help="overwrite an existing file")
-    return parser
-
-
-def _format_argument(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument(
-        "--format",
-        choices=("table", "csv", "json"),
-        default="table",
-        help="output format (default: a readable table)",
-    )
+    _size_argument(sub)
+    _force_argument(sub)
 
 
 def _option_type(
@@ -207,14 +253,44 @@ _nonnegative_int = _option_type(int, lambda v: v >= 0, "a whole number >= 0")
 _probability = _option_type(float, lambda v: 0 < v < 1, "a number in (0, 1)")
 
 
-# ------------------------------------------------------------------ commands
-def _read(path: str) -> Any:
-    from trialplan.spec import read_spec
+# ------------------------------------------------------------------ reading
+class _Source:
+    """The spec file: its path, text and Spec; plans resolved from it name its lines."""
 
-    file = Path(path)
-    if not file.is_file():
-        raise _UsageError(f"spec file not found: {path}")
-    return read_spec(file)
+    def __init__(self, path: str) -> None:
+        from trialplan.spec import spec_from_toml
+        from trialplan.spec.text import decode
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise _UsageError(f"spec file not found: {path}")
+        self.text = decode(self.path.read_bytes(), self.path.name)
+        self.spec = spec_from_toml(self.text, source=self.path.name)
+
+    def with_options(self, option: str, **changes: Any) -> Any:
+        """The spec with command-line overrides (an error names the option)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if not changes:
+            return self.spec
+        try:
+            return self.spec.replace(**changes)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{option}: {_reason(exc)}") from None
+
+    def evaluate(self, spec: Any) -> Any:
+        """``spec.evaluate()``, an error located at its key's line in this file."""
+        from trialplan.spec import SpecError, line_of
+
+        try:
+            return spec.evaluate()
+        except SpecError as error:
+            raise error.at(
+                line=error.line or line_of(self.text, error.path), source=self.path.name
+            ) from None
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "reason", None) or str(exc)
 
 
 def _emit(frame: Any, text: str, fmt: str) -> None:
@@ -227,128 +303,209 @@ def _emit(frame: Any, text: str, fmt: str) -> None:
         sys.stdout.write(text + "\n")
 
 
-def _cmd_power(args: argparse.Namespace) -> int:
-    from trialplan.report.protocol import _analysis_options, _family
+def _power_text(plan: Any, frame: Any) -> str:
+    shown = frame[["hypothesis", "role", "effect", "se", "power", "analysis"]].copy()
+    shown["effect"] = shown["effect"].map(lambda v: f"{v:.4g}")
+    shown["se"] = shown["se"].map(lambda v: f"{v:.4g}")
+    shown["power"] = [
+        "no effect" if abs(e) < 1e-12 else f"{100 * p:.1f}%"
+        for e, p in zip(frame["effect"], frame["power"], strict=True)
+    ]
+    if "simulated" in frame.columns:
+        shown["simulated (mcse)"] = [
+            f"{100 * s:.1f}% ({100 * m:.1f}%)"
+            for s, m in zip(frame["simulated"], frame["mcse"], strict=True)
+        ]
+    how = (
+        f"size solved for {100 * plan.target:.0f}% power of {', '.join(plan.primary)}"
+        if plan.size == "solve"
+        else 'size as written in the spec (analysis.size = "fixed")'
+    )
+    return f"{plan.describe()}\n{how}\n{shown.to_string(index=False)}"
 
-    spec = _read(args.spec)
-    design = spec.design
-    names = list(args.hypotheses) if args.hypotheses else list(spec.hypothesis_names) or None
-    method = args.method or spec.method
-    options: dict[str, Any] = {}
-    if method == "simulation":
-        options.update(
-            n_sims=args.n_sims or spec.n_sims, seed=spec.seed if args.seed is None else args.seed
-        )
-    elif args.n_sims is not None or args.seed is not None:
+
+# ------------------------------------------------------------------ commands
+def _cmd_power(args: argparse.Namespace) -> int:
+    source = _Source(args.spec)
+    simulating = (args.method or source.spec.method) == "simulation"
+    if not simulating and (args.n_sims is not None or args.seed is not None):
         raise _UsageError("--n-sims and --seed apply to --method simulation only")
-    options.update(_analysis_options(spec))
-    if "multiplicity" in options and not args.hypotheses:
-        names = _family(spec.multiplicity)
-    if _is_smart(design):
-        comparisons = _smart_items(design, names)
-        result = design.power(comparisons, method=method, **options)
-    else:
-        result = design.power(names, method=method, **options)
-    _emit(result.to_frame(), repr(result), args.format)
+    spec = source.with_options("--hypotheses", hypotheses=args.hypotheses)
+    spec = _override(spec, "--size", size=args.size)
+    spec = _override(spec, "--method", method=args.method, n_sims=args.n_sims, seed=args.seed)
+    plan = source.evaluate(spec)
+    frame = plan.power_table
+    if args.hypotheses:
+        frame = frame[frame["hypothesis"].isin(args.hypotheses)]
+    _emit(frame, _power_text(plan, frame), args.format)
     return EXIT_OK
 
 
-def _is_smart(design: Any) -> bool:
-    return hasattr(design, "stage1") and hasattr(design, "power_regimes")
-
-
-def _smart_items(design: Any, names: Sequence[str] | None) -> list[Any]:
-    """SMART comparisons ("stage1" or regime pairs) for comparison names."""
-    from trialplan.report.protocol import _smart_comparisons
-
-    comparisons = _smart_comparisons(design)
-    if not names:
-        return list(comparisons.values())
-    from trialplan._validation import did_you_mean
-
-    items = []
-    for name in names:
-        if name not in comparisons:
-            raise ValueError(
-                f"{name!r} is not a comparison of this SMART; choose from "
-                f"{list(comparisons)}" + did_you_mean(name, comparisons)
-            )
-        items.append(comparisons[name])
-    return items
+def _override(spec: Any, option: str, **changes: Any) -> Any:
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        return spec
+    try:
+        return spec.replace(**changes)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{option}: {_reason(exc)}") from None
 
 
 def _cmd_sample_size(args: argparse.Namespace) -> int:
-    from trialplan.report.protocol import _sample_size
+    import pandas as pd
 
-    spec = _read(args.spec)
-    target = spec.power if args.power is None else args.power
-    names = list(args.hypothesis) if args.hypothesis else list(spec.primary or ())
-    if _is_smart(spec.design):
-        if len(names) != 1:
-            raise _UsageError("a SMART is sized for one comparison; give one --hypothesis")
-        result = spec.design.sample_size(
-            power=target, hypothesis=_smart_items(spec.design, names)[0]
+    source = _Source(args.spec)
+    if args.write:
+        from trialplan.spec.edit import require_tomlkit
+
+        require_tomlkit()  # before any work: say what is missing first
+    spec = source.with_options("--hypothesis", primary=args.hypothesis)
+    spec = _override(spec, "--power", power=args.power, size="solve")
+    plan = source.evaluate(spec)
+    alloc = plan.allocation
+    sizing = plan.sizing
+    frame = pd.DataFrame(
+        {
+            "hypothesis": list(plan.primary),
+            "target": plan.target,
+            "n_total": sizing.n_total,
+            "n_required": alloc.n_required,
+            "n_randomized": alloc.n_randomized,
+            "n_analysed": alloc.n_analysed,
+            "power": [plan.primary_power[h] for h in plan.primary],
+            "method": sizing.method,
+        }
+    )
+    text = _sample_size_text(plan)
+    _emit(frame, text, args.format)
+    if args.write:
+        from trialplan.spec import write_size
+        from trialplan.spec.edit import size_key
+
+        write_size(source.path, sizing.design, primary=plan.primary, power=plan.target)
+        value = getattr(sizing.design, size_key(sizing.design))
+        shown = value if isinstance(value, int) else dict(value)
+        print(
+            f'wrote {size_key(sizing.design)} = {shown} and analysis.size = "fixed" to '
+            f"{source.path}; protocol and randomize now use this size",
+            file=sys.stderr if args.format != "table" else sys.stdout,
         )
-        _emit(result.to_frame(), repr(result), args.format)
-        return EXIT_OK
-    result = _sample_size(spec, power=target, hypotheses=names)
-    _emit(result.to_frame(), repr(result), args.format)
     return EXIT_OK
 
 
-def _cmd_protocol(args: argparse.Namespace) -> int:
-    from trialplan.report.protocol import make_protocol
+def _sample_size_text(plan: Any) -> str:
+    alloc = plan.allocation
+    lines = [
+        f"Sample size for {100 * plan.target:.0f}% power of {', '.join(plan.primary)}",
+        f"  analysed (required): {alloc.n_required} "
+        + ("(" + ", ".join(map(str, alloc.required)) + " per cell)"),
+        f"  randomized:          {alloc.n_randomized} in blocks of "
+        f"{' or '.join(map(str, alloc.block_sizes))} ("
+        + ", ".join(map(str, alloc.randomized))
+        + " per cell)",
+        f"  expected analysed:   {alloc.n_analysed} ("
+        + ", ".join(map(str, alloc.analysed))
+        + " per cell, after dropout)",
+    ]
+    for name, value in plan.primary_power.items():
+        lines.append(f"  power of {name}: {100 * value:.1f}% ({plan.analysis_of(name)} test)")
+    if plan.sequential is not None:
+        looks = plan.looks()
+        lines.append(
+            "  interim analyses at "
+            + ", ".join(str(n) for n in looks["n_analysed"].iloc[:-1])
+            + " analysed"
+        )
+    lines.append(f"  method: {plan.sizing.method}")
+    return "\n".join(lines)
 
-    spec = _read(args.spec)
+
+def _cmd_protocol(args: argparse.Namespace) -> int:
+    from trialplan.report import make_protocol
+
+    source = _Source(args.spec)
+    plan = source.evaluate(_override(source.spec, "--size", size=args.size))
     out = Path(args.output)
     protocol = make_protocol(
-        spec, figures=not args.no_figures, spec_name=Path(args.spec).name, out_name=str(out)
+        plan, figures=not args.no_figures, spec_name=source.path.name, out_name=str(out)
     )
     written = protocol.write(
-        out, formats=args.formats, spec_name=Path(args.spec).name, embed_figures=args.self_contained
+        out,
+        formats=args.formats,
+        spec_name=source.path.name,
+        embed_figures=args.self_contained,
+        overwrite=args.force,
+        keep=[source.path],
     )
-    ss = protocol.results["sample_size"]
+    alloc = plan.allocation
     print(
-        f"{ss.n_total} analysed, {ss.n_randomized} randomized "
-        f"(power {ss.power:.3f} for {', '.join(ss.hypotheses)})"
+        f"{alloc.n_randomized} randomized, {alloc.n_analysed} analysed; power "
+        + ", ".join(f"{100 * p:.1f}% for {h}" for h, p in plan.primary_power.items())
     )
     for kind, path in written.items():
         print(f"wrote {kind:<11} {path}")
+    if "toml" not in written:
+        print(f"kept        {source.path} (the spec being read; it is the folder's spec)")
     return EXIT_OK
 
 
 def _cmd_randomize(args: argparse.Namespace) -> int:
-    from trialplan.randomization import permuted_blocks
-    from trialplan.spec import RandomizationPlan
+    source = _Source(args.spec)
+    out = Path(args.output)
+    _check_output(out, source.path, force=args.force)
+    settings = source.spec.randomization
+    changes = {
+        "n": args.n,
+        "seed": args.seed,
+        "block_sizes": tuple(args.block_sizes) if args.block_sizes else None,
+    }
+    if any(v is not None for v in changes.values()):
+        from trialplan.spec import RandomizationPlan
 
-    spec = _read(args.spec)
-    plan = spec.randomization or RandomizationPlan()
-    design = spec.design
-    n = args.n or plan.n or getattr(design, "n_randomized", None)
-    if n is None:
-        raise _UsageError("give --n (the design has no n_randomized)")
-    kwargs: dict[str, Any] = {"n": n, "seed": plan.seed if args.seed is None else args.seed}
-    sizes = args.block_sizes or plan.block_sizes
-    if sizes:
-        kwargs["block_sizes"] = tuple(sizes)
-    if plan.strata:
-        kwargs["strata"] = {k: tuple(v) for k, v in plan.strata.items()}
-    if _is_smart(design):
-        kwargs["stage"] = args.stage or 1
-    elif args.stage is not None:
+        base = settings or RandomizationPlan()
+        try:
+            settings = base.replace(**{k: v for k, v in changes.items() if v is not None})
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"--n/--seed/--block-sizes: {exc}") from None
+    spec = _override(source.spec, "--n/--seed/--block-sizes", randomization=settings)
+    spec = _override(spec, "--size", size=args.size)
+    plan = source.evaluate(spec)
+    if args.stage is not None and not plan.is_regime_design:
         raise _UsageError("--stage applies to SMART designs only")
-    schedule = permuted_blocks(design, **kwargs)
-    path = schedule.to_csv(args.output)
-    print(f"wrote {len(schedule)} assignments to {path} (seed {kwargs['seed']})")
+    schedule = plan.schedule(stage=args.stage)
+    path = schedule.to_csv(out)
+    alloc = plan.allocation
+    strata = max(1, len(schedule) // max(alloc.n_randomized, 1)) if args.stage != 2 else 0
+    counts = ", ".join(
+        f"{label} {n}" for label, n in zip(plan.cell_labels(), alloc.randomized, strict=True)
+    )
+    print(
+        f"wrote {len(schedule)} assignments to {path} (seed {plan.randomization.seed}): "
+        + (
+            f"{strata} stratum list{'s' if strata > 1 else ''} of {alloc.n_randomized} ({counts})"
+            if strata
+            else "stage-2 lists"
+        )
+    )
     return EXIT_OK
+
+
+def _check_output(out: Path, spec_path: Path, *, force: bool) -> None:
+    if out.exists() and out.resolve() == spec_path.resolve():
+        raise _UsageError(f"{out} is the spec being read; it is never replaced")
+    if out.exists() and not force:
+        raise _UsageError(f"{out} exists; pass --force to replace it")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from trialplan.spec import spec_hash, spec_to_toml
 
-    spec = _read(args.spec)
-    sys.stdout.write(spec_to_toml(spec))
-    print(f"# sha256: {spec_hash(spec)}")
+    source = _Source(args.spec)
+    plan = source.evaluate(source.spec)
+    plan.schedule()  # the list's own checks, on the plan's numbers
+    sys.stdout.write(spec_to_toml(source.spec))
+    print(f"# plan: {plan.describe()}")
+    print(f"# sha256: {spec_hash(source.spec)}")
     return EXIT_OK
 
 
@@ -362,7 +519,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
         return EXIT_OK
     out = Path(args.output)
     if out.exists() and not args.force:
-        raise _UsageError(f"{out} exists; pass --force to overwrite it")
+        raise _UsageError(f"{out} exists; pass --force to replace it")
     spec = scenarios.spec(args.scenario)
     out.write_text(spec_to_toml(spec), encoding="utf-8")
     print(f"wrote {out} (scenario {args.scenario})")
@@ -404,19 +561,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version (0) or usage errors (2)
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    from trialplan.spec import SpecError
+
     try:
         return _COMMANDS[args.command](args)
-    except _UsageError as exc:
+    except (_UsageError, FileExistsError) as exc:
         _fail(str(exc))
         return EXIT_USAGE
+    except SpecError as exc:
+        _fail(exc.located())
+        return EXIT_INVALID
     except (ValueError, TypeError, KeyError) as exc:
-        # SpecError is a ValueError naming the TOML key; library checks name the
-        # parameter, its value and what is allowed.
+        # Library checks name the parameter, its value and what is allowed.
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         _fail(str(message))
         return EXIT_INVALID
     except ImportError as exc:
-        _fail(f"{exc} (optional dependency missing)")
+        _fail(str(exc))
         return EXIT_INVALID
     except BrokenPipeError:  # e.g. `trialplan power SPEC | head`
         import os

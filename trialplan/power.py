@@ -151,6 +151,12 @@ def _far_tail(crit: float, df: float, delta: npt.ArrayLike) -> np.ndarray:
     return np.where(delta < 0, stats.chi2.sf(bound, df), 1.0)
 
 
+@lru_cache(maxsize=8)
+def _legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1] (an eigenproblem of size n: cache it)."""
+    return np.polynomial.legendre.leggauss(n)
+
+
 @lru_cache(maxsize=256)
 def _imbalance_quadrature(m: float, n_nodes: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Nodes ``a = 1/sqrt(1 + F/m)`` and weights for F ~ F(1, m).
@@ -164,7 +170,7 @@ def _imbalance_quadrature(m: float, n_nodes: int = 64) -> tuple[np.ndarray, np.n
     if m <= 1000:
         x, w = special.roots_jacobi(n_nodes, -0.5, m / 2.0 - 1.0)
         return np.sqrt(0.5 * (x + 1.0)), w / w.sum()
-    x, w = np.polynomial.legendre.leggauss(4 * n_nodes)
+    x, w = _legendre(4 * n_nodes)  # the same nodes for every m: computed once
     t_nodes = 20.0 * (x + 1.0)
     weights = 20.0 * w * 2.0 * stats.t.pdf(t_nodes, m)
     return 1.0 / np.sqrt(1.0 + t_nodes**2 / m), weights / weights.sum()

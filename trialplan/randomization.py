@@ -40,6 +40,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -56,6 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialplan._blocks import is_fillable, smallest_fillable
 from trialplan._seeds import normalize_seed
 from trialplan._validation import (
     as_sequence,
@@ -441,6 +443,8 @@ def permuted_blocks(
     block_probs: Sequence[float] | Mapping[int, float] | None = None,
     ratios: Mapping[Any, int] | None = None,
     stage: int | None = None,
+    exact: bool = False,
+    description: str | None = None,
 ) -> Schedule:
     """Stratified permuted-block randomization list with random block sizes.
 
@@ -484,6 +488,14 @@ def permuted_blocks(
         its planned sizes, e.g. ``n_per_arm={"A": 60, "B": 30}`` gives 2:1).
     stage : {1, 2}, optional
         For a SMART only: which randomization to list.
+    exact : bool, default False
+        End every stratum's list at exactly ``n`` entries: each block's size
+        is drawn (with ``block_probs``) among the sizes that leave a
+        remainder whole blocks can still fill.  ``n`` must be a sum of block
+        sizes (e.g. a multiple of 4 for sizes (4, 8)).
+    description : str, optional
+        The ``design:`` line of the CSV header and of the repr (by default
+        the design's ``describe()``), e.g. the planned numbers randomized.
 
     Returns
     -------
@@ -533,6 +545,13 @@ def permuted_blocks(
     probs = _check_block_probs(block_probs, sizes)
     strata_ = _check_strata(strata, units)
     root = _check_seed(seed)
+    if exact and not is_fillable(n, sizes):
+        raise ValueError(
+            f"exact=True needs n to be a sum of block sizes {sizes}; got n={n} (the "
+            f"nearest longer list holds {smallest_fillable(n, sizes)})"
+        )
+    if description is not None:
+        units = dataclasses.replace(units, description=str(description))
     rows: list[tuple[Any, ...]] = []
     variables = tuple(strata_)
     for levels in itertools.product(*strata_.values()):
@@ -544,7 +563,14 @@ def permuted_blocks(
         position = 0
         block = 0
         while position < n:
-            size = int(sizes[rng.choice(len(sizes), p=probs)])
+            if exact:  # only sizes after which whole blocks can still fill the rest
+                fits = np.array([is_fillable(n - position - b, sizes) for b in sizes])
+                weights = np.where(fits, probs, 0.0)
+                if not weights.sum() > 0:  # only zero-probability sizes still fit
+                    weights = fits.astype(float)
+                size = int(sizes[rng.choice(len(sizes), p=weights / weights.sum())])
+            else:
+                size = int(sizes[rng.choice(len(sizes), p=probs)])
             block += 1
             order = rng.permutation(np.tile(base, size // total))
             for t in order:

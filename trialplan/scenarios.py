@@ -30,10 +30,14 @@ Examples
 --------
 >>> from trialplan import scenarios
 >>> spec = scenarios.hamd_factorial()
->>> round(spec.design.outcome.means[("active", "control")], 2)
+>>> spec.design.outcome.means[("active", "control")]
 -10.1
 >>> scenarios.names()[:2]
-('hamd_factorial', 'remission_factorial')
+('state_dependent_synergy', 'hamd_factorial')
+
+Planning values are rounded as a protocol states them (HAM-D points to one
+decimal, rates to three), so a spec written from a preset reads -5.8, not
+-5.779999999999999.
 """
 
 from __future__ import annotations
@@ -42,16 +46,19 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from trialplan.labels import Labels
 from trialplan.spec import RandomizationPlan, SensitivityGrid, Spec
 
 __all__ = [
     "CITATIONS",
+    "LABELS",
     "describe",
     "hamd_factorial",
     "names",
     "remission_factorial",
     "response_factorial",
     "spec",
+    "state_dependent_synergy",
     "timing_parallel",
 ]
 
@@ -92,6 +99,23 @@ DROPOUT_WITH_MBI = 0.30  # 20-40 % with added psychotherapy
 DROPOUT_CONCURRENT = 0.41  # stopped concurrent MBCT (Cavallero)
 
 _FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}
+#: Display names of the 2x2's levels and hypotheses in the presets' protocols.
+LABELS = Labels(
+    levels={
+        "rTMS": {"sham": "sham rTMS", "active": "active rTMS"},
+        "MBI": {"control": "no MBI", "MBI": "MBI"},
+    },
+)
+
+
+def _points(value: float) -> float:
+    """A HAM-D value as a protocol states it: one decimal (-5.779999999999999 -> -5.8)."""
+    return round(float(value), 1) + 0.0
+
+
+def _rate(value: float) -> float:
+    """A rate as a protocol states it: three decimals."""
+    return round(float(value), 3) + 0.0
 
 
 def _logit_d(p_treated: float, p_control: float) -> float:
@@ -161,24 +185,24 @@ def hamd_factorial(
     >>> s = hamd_factorial(interaction=-2.0)
     >>> s.primary
     ('rTMS:MBI',)
-    >>> {k: round(v, 2) for k, v in s.design.outcome.means.items()}
+    >>> dict(s.design.outcome.means)
     ... # doctest: +NORMALIZE_WHITESPACE
-    {('sham', 'control'): -5.78, ('active', 'control'): -10.1, ('sham', 'MBI'): -9.65,
-     ('active', 'MBI'): -15.97}
+    {('sham', 'control'): -5.8, ('active', 'control'): -10.1, ('sham', 'MBI'): -9.7,
+     ('active', 'MBI'): -16.0}
     """
     import trialplan as tp
 
-    rtms_points = RTMS_D * sd
+    rtms_points = _points(RTMS_D * sd)
     mbi_d = _logit_d(*MBCT_RESPONSE)
-    mbi_points = -mbi_d * sd
-    active_change = HAMD_RTMS_END - HAMD_BASELINE
-    sham_change = active_change - rtms_points
+    mbi_points = _points(-mbi_d * sd)
+    active_change = _points(HAMD_RTMS_END - HAMD_BASELINE)
+    sham_change = _points(active_change - rtms_points)
     means = _cells(
         {
             ("sham", "control"): sham_change,
             ("active", "control"): active_change,
-            ("sham", "MBI"): sham_change + mbi_points,
-            ("active", "MBI"): active_change + mbi_points + interaction,
+            ("sham", "MBI"): _points(sham_change + mbi_points),
+            ("active", "MBI"): _points(active_change + mbi_points + interaction),
         }
     )
     design = tp.Factorial(
@@ -191,11 +215,11 @@ def hamd_factorial(
     sources = (
         f"Active rTMS without MBI: HAM-D-17 from {HAMD_BASELINE:g} to {HAMD_RTMS_END:g}, a "
         f"change of {active_change:.1f} points ({CITATIONS['blumberger2018']})",
-        f"rTMS vs sham: standardized effect {RTMS_D:g}, i.e. {rtms_points:.2f} points at SD "
+        f"rTMS vs sham: standardized effect {RTMS_D:g}, i.e. {rtms_points:g} points at SD "
         f"{sd:g} ({CITATIONS['kedzior2015']})",
         f"MBI vs control: response {MBCT_RESPONSE[0]:.1%} vs {MBCT_RESPONSE[1]:.1%} "
-        f"({CITATIONS['eisendrath2016']}), a standardized effect of {mbi_d:.3f} by the logit "
-        f"conversion ({CITATIONS['chinn2000']}), i.e. {mbi_points:.2f} points; against "
+        f"({CITATIONS['eisendrath2016']}), a standardized effect of {mbi_d:.2f} by the logit "
+        f"conversion ({CITATIONS['chinn2000']}), i.e. {mbi_points:g} points; against "
         f"active controls MBIs may add little ({CITATIONS['goldberg2019']})",
         f"Endpoint SD {sd:g} and baseline-endpoint correlation {baseline_corr:g}: typical of "
         "rTMS trials (HAM-D endpoint SD about 7-8, correlation .3-.5)",
@@ -220,7 +244,94 @@ def hamd_factorial(
             sd=(7.0, sd, 9.0) if sd not in (7.0, 9.0) else (7.0, 8.0, 9.0),
             effect_scale=(0.75, 1.0, 1.25),
         ),
+        labels=LABELS,
         scenario="hamd_factorial",
+    )
+
+
+def state_dependent_synergy(
+    *,
+    state_slope: float = -2.0,
+    mbi_state_shift: float = 1.5,
+    sd: float = HAMD_SD,
+    baseline_corr: float = BASELINE_CORR,
+    n_per_cell: int = 50,
+    power: float = 0.9,
+) -> Spec:
+    """2x2 rTMS x MBI trial sized for synergy: the state-dependent model (continuous).
+
+    The starting spec of ``trialplan init``.  Under the state-dependent
+    synergy hypothesis (Silvanto et al. 2008; ``tp.synergy.StateDependent``)
+    the effect of rTMS grows by ``state_slope`` HAM-D points per SD of the
+    brain state at stimulation, and MBI shifts that state by
+    ``mbi_state_shift`` SD, so the combination gains ``state_slope *
+    mbi_state_shift`` points beyond the sum of the monotherapies: the
+    interaction the trial is sized to detect (primary hypothesis
+    ``"rTMS:MBI"``).  The monotherapy effects are :func:`hamd_factorial`'s
+    literature values (THREE-D course, Kedzior's rTMS effect, Eisendrath's
+    MBCT response rates via Chinn's conversion), rounded to 0.1 point; the
+    slope and the shift are assumptions the trial tests.
+
+    Parameters
+    ----------
+    state_slope : float, default -2.0
+        Change in the rTMS effect per SD of brain state (HAM-D points).
+    mbi_state_shift : float, default 1.5
+        Shift of the state produced by MBI (SD units).
+    sd : float, default 8.0
+        Endpoint SD of HAM-D.
+    baseline_corr : float, default 0.4
+        Baseline-endpoint correlation (ANCOVA).
+    n_per_cell : int, default 50
+        Starting size (the plan solves for the target power).
+    power : float, default 0.9
+        Target power of the interaction.
+
+    Returns
+    -------
+    Spec
+
+    Examples
+    --------
+    >>> s = state_dependent_synergy()
+    >>> s.primary, dict(s.design.outcome.means)   # doctest: +NORMALIZE_WHITESPACE
+    (('rTMS:MBI',), {('sham', 'control'): -5.8, ('active', 'control'): -10.1,
+     ('sham', 'MBI'): -9.7, ('active', 'MBI'): -17.0})
+    """
+    import trialplan as tp
+
+    rtms_points = _points(RTMS_D * sd)
+    mbi_points = _points(-_logit_d(*MBCT_RESPONSE) * sd)
+    active_change = _points(HAMD_RTMS_END - HAMD_BASELINE)
+    sham_change = _points(active_change - rtms_points)
+    model = tp.synergy.StateDependent(
+        rtms_effect=rtms_points,
+        state_slope=state_slope,
+        mbi_state_shift=mbi_state_shift,
+        mbi_effect=mbi_points,
+        control=sham_change,
+    )
+    means = _cells({cell: _points(v) for cell, v in model.cell_means(_FACTORS).items()})
+    interaction = _points(model.interaction)
+    base = hamd_factorial(interaction=interaction, sd=sd, baseline_corr=baseline_corr)
+    design = base.design.replace(
+        outcome=base.design.outcome.replace(means=means), n_per_cell=n_per_cell
+    )
+    sources = base.sources[:-1] + (
+        f"Synergy: the state-dependent model (Silvanto et al. 2008, Trends Cogn Sci 12:447-454): "
+        f"the rTMS effect changes by {state_slope:g} points per SD of brain state and MBI "
+        f"shifts the state by {mbi_state_shift:g} SD, an interaction (difference of "
+        f"differences) of {interaction:g} points; an assumption the trial is designed to test",
+    )
+    return base.replace(
+        design=design,
+        title="rTMS x MBI factorial trial in treatment-resistant depression: is the "
+        "combination synergistic?",
+        sources=sources,
+        primary=("rTMS:MBI",),
+        power=power,
+        labels=LABELS,
+        scenario="state_dependent_synergy",
     )
 
 
@@ -245,17 +356,20 @@ def _binary_factorial(
         )
     active, sham = rtms
     mbi_treated, mbi_control = mbi
-    risk_ratio = mbi_treated / mbi_control
-    risk_difference = mbi_treated - mbi_control
+    # The ratio and the difference are rounded as a protocol states them; the rates then
+    # follow exactly (to 6 decimals), so "no interaction" on the chosen scale stays exact.
+    risk_ratio = round(mbi_treated / mbi_control, 3)
+    risk_difference = round(mbi_treated - mbi_control, 3)
     if synergy == "multiplicative":
-        with_mbi = {"sham": sham * risk_ratio, "active": active * risk_ratio}
-        rule = (
-            f"MBI multiplies the rate by {risk_ratio:.3f} (no interaction on the risk-ratio scale)"
-        )
+        with_mbi = {"sham": round(sham * risk_ratio, 6), "active": round(active * risk_ratio, 6)}
+        rule = f"MBI multiplies the rate by {risk_ratio:g} (no interaction on the risk-ratio scale)"
     else:
-        with_mbi = {"sham": sham + risk_difference, "active": active + risk_difference}
+        with_mbi = {
+            "sham": round(sham + risk_difference, 6),
+            "active": round(active + risk_difference, 6),
+        }
         rule = (
-            f"MBI adds {risk_difference:.3f} to the rate (no interaction on the "
+            f"MBI adds {risk_difference:g} to the rate (no interaction on the "
             "risk-difference scale)"
         )
     rates = _cells(
@@ -291,6 +405,7 @@ def _binary_factorial(
         power=power,
         randomization=RandomizationPlan(block_sizes=(4, 8), seed=2026),
         sensitivity=SensitivityGrid(dropout=(0.1, 0.2, 0.3), effect_scale=(0.75, 1.0, 1.25)),
+        labels=LABELS,
         scenario=name,
     )
 
@@ -422,11 +537,12 @@ def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60, power: float = 
 
     arms = ("rTMS alone", "MBI then rTMS", "rTMS with concurrent MBI")
     active_change = HAMD_RTMS_END - HAMD_BASELINE
-    mbi_points = -_logit_d(*MBCT_RESPONSE) * sd
+    mbi_points = _points(-_logit_d(*MBCT_RESPONSE) * sd)
+    active_change = _points(active_change)
     means = {
         arms[0]: active_change,
-        arms[1]: active_change + mbi_points,
-        arms[2]: active_change + mbi_points,
+        arms[1]: _points(active_change + mbi_points),
+        arms[2]: _points(active_change + mbi_points),
     }
     design = tp.Parallel(
         arms=arms,
@@ -438,7 +554,7 @@ def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60, power: float = 
     )
     sources = (
         f"rTMS alone: HAM-D-17 change {active_change:.1f} ({CITATIONS['blumberger2018']})",
-        f"Added MBI: {mbi_points:.2f} points from the response rates of "
+        f"Added MBI: {mbi_points:g} points from the response rates of "
         f"{CITATIONS['eisendrath2016']} via {CITATIONS['chinn2000']}",
         f"Dropout {DROPOUT_RTMS:.0%} (rTMS alone), {DROPOUT_WITH_MBI:.0%} (MBI then rTMS), "
         f"{DROPOUT_CONCURRENT:.0%} (concurrent; {CITATIONS['cavallero']})",
@@ -457,6 +573,7 @@ def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60, power: float = 
 
 
 _PRESETS: dict[str, Callable[..., Spec]] = {
+    "state_dependent_synergy": state_dependent_synergy,
     "hamd_factorial": hamd_factorial,
     "remission_factorial": remission_factorial,
     "response_factorial": response_factorial,

@@ -69,6 +69,7 @@ __all__ = [
     "GroupSequential",
     "SequentialSampleSizeResult",
     "check_sequential",
+    "crossing_probabilities",
     "sequential_power",
     "sequential_sample_size",
 ]
@@ -261,6 +262,54 @@ def _crossings(
         if k < k_max - 1:
             rec.advance(float(lower[k]), float(upper[k]))
     return up, low
+
+
+def crossing_probabilities(
+    info_fractions: Sequence[float],
+    lower: Sequence[float],
+    upper: Sequence[float],
+    *,
+    drift: float = 0.0,
+    grid_points: int = 32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-look exit probabilities of canonical statistics through arbitrary bounds.
+
+    ``Z_k ~ N(drift sqrt(t_k), 1)`` with ``Cov(Z_j, Z_k) = sqrt(t_j / t_k)``;
+    the path continues while ``lower[k] < Z_k < upper[k]``.  The same exact
+    recursion (Armitage, McPherson & Rowe 1969) as :class:`GroupSequential`,
+    for bounds that are not a design's own (shifted bounds of conditional
+    power and stage-wise ordering, adaptive designs).
+
+    Parameters
+    ----------
+    info_fractions : sequence of float
+        Increasing fractions ``t_k`` in (0, 1]; the last need not be 1.
+    lower, upper : sequence of float
+        Bounds per look (``-inf`` / ``inf`` allowed).
+    drift : float, default 0.0
+        Mean of ``Z`` at ``t = 1``.
+    grid_points : int, default 32
+        Jennison & Turnbull's grid parameter.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        P(first exit at look k above ``upper[k]``) and below ``lower[k]``.
+
+    Examples
+    --------
+    >>> up, low = crossing_probabilities([0.5, 1.0], [-math.inf, -math.inf], [2.9626, 1.9686])
+    >>> round(float(up.sum()), 4)
+    0.025
+    """
+    fractions = np.asarray(info_fractions, dtype=float)
+    return _crossings(
+        fractions,
+        np.asarray(lower, dtype=float),
+        np.asarray(upper, dtype=float),
+        float(drift),
+        int(grid_points),
+    )
 
 
 # --------------------------------------------------------------------------

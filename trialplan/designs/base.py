@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from trialplan._validation import (
     check_unit_interval,
     did_you_mean,
 )
+from trialplan.adaptive.reestimation import adaptive_power
 from trialplan.assurance import AssuranceResult
 from trialplan.assurance import assurance as _assurance
 from trialplan.hypotheses import Hypothesis
@@ -80,6 +82,16 @@ _POWER_PARAMETERS = """\
             efficacy and futility bounds); the result names the expected
             total size at stopping, ``result.expected_n``.  Without
             ``hypotheses`` the single-contrast defaults are reported.
+        adaptive : SampleSizeReestimation or ArmSelection, optional
+            An adaptive design on ``sequential``'s looks (which must be
+            given; a ``tp.GroupSequential`` for the inverse normal combination
+            test, or ``tp.adaptive.FisherCombination``), evaluated with
+            ``method="simulation"``: sample-size re-estimation
+            (``tp.SampleSizeReestimation``, for one hypothesis, by default
+            the design's primary one or its interaction) or arm selection
+            (``tp.adaptive.ArmSelection``); the result adds the type I error,
+            ``expected_n`` (a float), ``max_n`` and the distribution of the
+            final N.  See :func:`trialplan.adaptive.adaptive_power`.
         multiplicity : procedure, optional
             A multiple-testing procedure (``tp.Holm([...])``,
             ``tp.Bonferroni``, ``tp.Hochberg``, ``tp.FixedSequence``,
@@ -113,8 +125,9 @@ _POWER_PARAMETERS = """\
             ``f(frame) -> {hypothesis: p_value}`` of each simulated trial's
             patient data.
         statistic : str, optional
-            Sequential simulation only: ``"t"`` or ``"z"`` (continuous),
-            ``"wald"`` (binary), ``"exponential"`` (time to event).
+            Sequential or adaptive simulation only: ``"t"`` or ``"z"``
+            (continuous), ``"wald"`` (binary; ``"pooled"`` with ``adaptive``),
+            ``"exponential"`` (time to event).
         timing : {"information", "events"}, optional
             Sequential simulation of a time-to-event outcome only: interim
             looks when the information, or the expected events, reach the
@@ -178,7 +191,8 @@ _WHY = {
     "memory_budget": "it bounds the memory of method='simulation'",
     "analysis": "a user analysis runs with method='simulation', without sequential= or "
     "multiplicity=",
-    "statistic": "it chooses the test statistic of sequential= with method='simulation'",
+    "statistic": "it chooses the test statistic of sequential= (or adaptive=) with "
+    "method='simulation'",
     "timing": "it times the looks of sequential= with method='simulation' (time to event)",
 }
 
@@ -189,6 +203,7 @@ class _PowerOptions:
 
     method: str = "analytic"
     sequential: Any = None
+    adaptive: Any = None
     multiplicity: Any = None
     n_sims: int | None = None
     seed: Any = None
@@ -213,11 +228,30 @@ class _PowerOptions:
                 "engine tests each hypothesis on its own bounds; give one of them"
             )
         simulating = self.method == "simulation"
+        if self.adaptive is not None:
+            if self.sequential is None:
+                raise ValueError(
+                    "adaptive= needs sequential=, the looks and bounds of its combination test "
+                    "(e.g. sequential=tp.GroupSequential(info_fractions=(0.5, 1.0)))"
+                )
+            if self.multiplicity is not None:
+                raise ValueError(
+                    "adaptive= and multiplicity= cannot be combined: arm selection "
+                    "(tp.adaptive.ArmSelection) does its own closed testing; give one of them"
+                )
+            if not simulating:
+                raise ValueError(
+                    "adaptive= is evaluated by simulation; give method='simulation' "
+                    f"(got method={self.method!r})"
+                )
         if self.multiplicity is not None:
             allowed, mode = {"n_sims", "seed"}, "multiplicity="
         elif not simulating:
             allowed = set()
             mode = "method='analytic'" + (" and sequential=" if self.sequential else "")
+        elif self.adaptive is not None:
+            allowed = {"n_sims", "seed", "executor", "statistic"}
+            mode = "adaptive="
         elif self.sequential is not None:
             allowed = {"n_sims", "seed", "engine", "executor", "progress", "memory_budget"}
             allowed |= {"statistic", "timing"}
@@ -241,6 +275,15 @@ def _dispatch_power(design: Design, hypotheses: Any, options: _PowerOptions) -> 
     """The one place that decides which engine computes ``design.power(...)``."""
     options.check()
     simulation = options.given("n_sims", "seed", "engine", "executor", "progress", "memory_budget")
+    if options.adaptive is not None:
+        return adaptive_power(
+            design,
+            hypotheses,
+            sequential=options.sequential,
+            adaptive=options.adaptive,
+            method=options.method,
+            **options.given("n_sims", "seed", "executor", "statistic"),
+        )
     if options.sequential is not None:
         gsd = check_sequential(options.sequential)
         family = design.statistics(hypotheses)
@@ -418,6 +461,7 @@ class Design:
         *,
         method: str = "analytic",
         sequential: GroupSequential | None = None,
+        adaptive: Any = None,
         multiplicity: Any = None,
         n_sims: int | None = None,
         seed: Any = None,
@@ -432,6 +476,7 @@ class Design:
         options = _PowerOptions(
             method=method,
             sequential=sequential,
+            adaptive=adaptive,
             multiplicity=multiplicity,
             n_sims=n_sims,
             seed=seed,
@@ -854,6 +899,7 @@ class CellDesign(Design):
         return simulator_for(self.outcome)
 
     def _analytic_power(self, family: StatisticFamily) -> PowerResult:
+        warn_wrong_direction(list(family), getattr(self.outcome, "better", None))
         rows = tuple(_power_row(s, self.n_total) for s in family)
         if hasattr(self.outcome, "extra_rows"):  # e.g. Binary: interaction on other scales
             rows += tuple(
@@ -900,6 +946,33 @@ def check_primary(
                 + (did_you_mean(name, design.hypothesis_names) or f" ({err})")
             ) from None
     return tuple(dict.fromkeys(checked))
+
+
+class DirectionWarning(UserWarning):
+    """A one-sided test whose planning effect points against the outcome's ``better``."""
+
+
+def warn_wrong_direction(stats: Sequence[Any], better: str | None) -> None:
+    """Warn for one-sided tests whose planned effect favours the reference (power < alpha).
+
+    A ``Continuous`` left at ``better="lower"`` with a positive planned effect
+    printed power 0.000 with no word on why (issue 19).
+    """
+    for stat in stats:
+        parts = stat.components if isinstance(stat, IntersectionUnion) else (stat,)
+        for part in parts:
+            if part.sided == 1 and part.favourable * part.effect < 0:
+                sign = "positive" if part.effect > 0 else "negative"
+                wanted = "lower" if part.favourable < 0 else "higher"
+                warnings.warn(
+                    f"hypothesis {stat.hypothesis!r}: the planned effect {part.effect:g} is "
+                    f"{sign}, but the one-sided test rejects for {wanted} outcomes "
+                    f"(better={better or wanted!r}), so its power is below alpha; check the "
+                    "sign of the planning values or set better=",
+                    DirectionWarning,
+                    stacklevel=4,
+                )
+                break
 
 
 def _power_row(stat: TestStatistic | IntersectionUnion, n_total: int) -> PowerRow:

@@ -298,11 +298,12 @@ class Parallel(CellDesign):
         >>> import trialplan as tp
         >>> tp.Parallel(arms=("a", "b"), outcome=tp.Continuous(means={"a": 0, "b": 1},
         ...             sd=1.0), n_per_arm=10).describe()
-        'Parallel 2 arms (control a) | n_per_arm=10 (N=20) | alpha=0.05 two-sided'
+        'Parallel 2 arms vs a | n_per_arm=10 (N=20) | alpha=0.05 two-sided'
         """
         sided = "two-sided" if self.sided == 2 else "one-sided"
         return (
-            f"Parallel {len(self.arms)} arms (control {self.control}) | "
+            # the control arm's name once: "(control control)" read as a stutter
+            f"Parallel {len(self.arms)} arms vs {self.control} | "
             f"n_per_arm={_plain(self.n_per_arm)} (N={self.n_total}) | "
             f"alpha={self.alpha:g} {sided}"
         )

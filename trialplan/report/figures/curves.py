@@ -1,33 +1,23 @@
-"""Protocol figures: power curves and group-sequential boundary plots.
-
-Figures are built on :class:`matplotlib.figure.Figure` with the Agg canvas,
-without pyplot, so they never open a window, need no display and leave the
-user's matplotlib backend alone.  :func:`save_figure` writes PNG and SVG.
-matplotlib is part of the optional ``report`` extra.
-"""
+"""Power curves: by the size of a design, or by the number a plan randomizes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from trialplan._validation import check_int, check_open_unit
+from trialplan.report.figures._style import (
+    _figure,
+    _legend_below,
+    _legend_outside,
+    _percent_axis,
+    _target_line,
+    style,
+)
 
-__all__ = ["boundary_plot", "power_curve", "power_curve_data", "save_figure"]
-
-
-def _figure(width: float = 6.4, height: float = 4.0) -> Any:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("figures need matplotlib: pip install 'trialplan[report]'") from exc
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
+__all__ = ["plan_power_curve", "power_curve", "power_curve_data"]
 
 
 def power_curve_data(
@@ -43,8 +33,8 @@ def power_curve_data(
         Hypotheses to trace.
     multipliers : sequence of int, optional
         Multiples ``k`` of the allocation ratios (cell sizes ``k * ratios``);
-        by default 15 values from the smallest feasible size to twice the
-        planned size.
+        by default 61 values from the smallest feasible size to twice the
+        planned size, so the curve shows its shape.
 
     Returns
     -------
@@ -87,7 +77,7 @@ def power_curve_data(
                 if lo > planned * 2 + 2:
                     raise
         hi = max(2 * planned, lo + 2)
-        multipliers = sorted({int(round(k)) for k in np.linspace(lo, hi, 15)})
+        multipliers = sorted({int(round(k)) for k in np.linspace(lo, hi, 61)} | {planned})
     n_total, curves = [], {h: [] for h in hypotheses}
     for k in multipliers:
         result = design.with_cell_sizes(int(k) * ratios).power(list(hypotheses))
@@ -101,7 +91,7 @@ def power_curve(
     design: Any,
     hypotheses: Sequence[str],
     *,
-    target: float | None = None,
+    target: float | None = 0.9,
     planned_n_total: int | None = None,
     multipliers: Sequence[int] | None = None,
     title: str = "",
@@ -114,8 +104,8 @@ def power_curve(
         The planned design (allocation ratios kept).
     hypotheses : sequence of str
         One line per hypothesis.
-    target : float, optional
-        Target power, drawn as a horizontal line.
+    target : float or None, default 0.9
+        Target power, drawn as a horizontal line (None: no line).
     planned_n_total : int, optional
         The planned total, drawn as a vertical line.
     multipliers : sequence of int, optional
@@ -145,29 +135,38 @@ def power_curve(
     data = power_curve_data(design, hypotheses, multipliers=multipliers)
     fig = _figure()
     ax = fig.add_subplot()
-    for h in hypotheses:
-        ax.plot(data["n_total"], data["power"][h], marker=".", label=h)
-    if target is not None:
-        ax.axhline(target, color="0.4", linestyle="--", linewidth=1, label="_target")
+    points = len(data["n_total"])
+    for k, h in enumerate(hypotheses):
+        ax.plot(data["n_total"], data["power"][h], label=h, **style(k, points))
+    _target_line(ax, target)
     if planned_n_total is not None:
-        ax.axvline(planned_n_total, color="0.4", linestyle=":", linewidth=1, label="_planned")
-    ax.set_xlabel("participants analysed (all cells)")
-    ax.set_ylabel("power")
-    ax.set_ylim(0, 1)
+        ax.axvline(planned_n_total, color="0.5", linestyle=":", linewidth=1, label="planned size")
+    ax.set_xlabel("Participants analysed (all cells)")
+    ax.set_ylabel("Power")
+    ax.set_ylim(0, 1.02)
+    _percent_axis(ax)
     ax.grid(True, alpha=0.3)
-    ax.legend(title="hypothesis", loc="lower right")
+    _legend_outside(ax, title="Hypothesis")
     ax.set_title(title or "Power by sample size (allocation ratios kept)")
     return fig
 
 
-def boundary_plot(sequential: Any, *, title: str = "") -> Any:
-    """Figure of a group-sequential design's efficacy (and futility) bounds.
+def plan_power_curve(plan: Any, *, points: int = 41, title: str = "") -> Any:
+    """The protocol's power curve: every curve hypothesis by participants randomized.
+
+    Power is computed the way the plan computes it (the group-sequential
+    test for a sequential plan's primary hypotheses, the multiplicity
+    procedure for its family), at the expected analysed counts of each
+    number randomized, so the curve passes through the plan's power at the
+    planned size (marked).  The combination (min) test is drawn when it is
+    reported.  A second axis gives the participants analysed.
 
     Parameters
     ----------
-    sequential : tp.GroupSequential
-        The design; its ``info_fractions``, ``efficacy_z`` and ``futility_z``
-        are drawn on the z scale.
+    plan : TrialPlan
+        The resolved plan.
+    points : int, default 41
+        Sizes evaluated (plus the planned one).
     title : str, optional
         Figure title.
 
@@ -177,91 +176,59 @@ def boundary_plot(sequential: Any, *, title: str = "") -> Any:
 
     Examples
     --------
-    Any object with ``info_fractions``, ``efficacy_z`` and ``futility_z``
-    works; the bounds below are rpact's O'Brien-Fleming type bounds for two
-    looks at one-sided alpha 0.025:
-
-    >>> from types import SimpleNamespace
-    >>> gsd = SimpleNamespace(info_fractions=(0.5, 1.0), efficacy_z=(2.963, 1.969),
-    ...                       futility_z=None, sided=1)
-    >>> fig = boundary_plot(gsd)
-    >>> fig.axes[0].get_lines()[0].get_ydata().tolist()
-    [2.963, 1.969]
+    >>> import trialplan as tp
+    >>> plan = tp.scenarios.state_dependent_synergy().evaluate()
+    >>> fig = plan_power_curve(plan, points=21)
+    >>> fig.axes[0].get_lines()[0].get_label()
+    'the rTMS x MBI interaction (primary)'
     """
-    if not all(hasattr(sequential, a) for a in ("info_fractions", "efficacy_z", "futility_z")):
-        raise TypeError(
-            "sequential must be a tp.GroupSequential (or have info_fractions, "
-            f"efficacy_z and futility_z); got sequential={sequential!r}"
-        )
-    fractions = np.asarray(sequential.info_fractions, dtype=float)
-    fig = _figure()
+    frame = plan.curve(points=points)
+    fig = _figure(7.4, 5.0)
     ax = fig.add_subplot()
-    upper = np.asarray(sequential.efficacy_z, dtype=float)
-    ax.plot(fractions, upper, marker="o", color="tab:green", label="efficacy bound")
-    if getattr(sequential, "sided", 1) == 2:
-        ax.plot(fractions, -upper, marker="o", color="tab:green", label="_lower efficacy")
-    futility = getattr(sequential, "futility_z", None)
-    if futility is not None:
+    names = list(dict.fromkeys(frame["hypothesis"]))
+    count = frame["n_randomized"].nunique()
+    for k, name in enumerate(names):
+        part = frame[frame["hypothesis"] == name]
+        label = plan.label(name) + (" (primary)" if name in plan.primary else "")
+        ax.plot(part["n_randomized"], part["power"], label=label, **style(k, count))
+    _target_line(ax, plan.target)
+    planned = plan.allocation.n_randomized
+    ax.axvline(
+        planned, color="0.5", linestyle=":", linewidth=1, label=f"planned: {planned} randomized"
+    )
+    for name in plan.primary:
         ax.plot(
-            fractions,
-            np.asarray(futility, dtype=float),
-            marker="s",
-            color="tab:red",
-            label="futility bound",
+            [planned],
+            [plan.primary_power[name]],
+            linestyle="none",
+            marker="o",
+            markersize=9,
+            markerfacecolor="none",
+            markeredgecolor="black",
+            markeredgewidth=1.5,
+            zorder=5,
+            label="_planned power",
         )
-    ax.axhline(0, color="0.6", linewidth=0.8)
-    ax.set_xlabel("information fraction")
-    ax.set_ylabel("z statistic")
-    ax.set_xlim(0, 1.05)
+    ax.set_xlabel("Participants randomized")
+    ax.set_ylabel("Power")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, frame["n_randomized"].max() * 1.02)
+    _percent_axis(ax)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper right")
-    ax.set_title(title or "Group-sequential stopping boundaries")
+    ratio = plan.allocation.n_analysed / planned
+    top = ax.secondary_xaxis("top", functions=(lambda n: n * ratio, lambda n: n / ratio))
+    top.set_xlabel("Participants analysed (expected, after dropout)")
+    fig.suptitle(title or _curve_title(plan), fontsize="medium")
+    _legend_below(fig, ax)
     return fig
 
 
-def save_figure(fig: Any, stem: str | Path) -> list[Path]:
-    """Write ``fig`` as ``<stem>.png`` and ``<stem>.svg``; return both paths.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-        The figure to save.
-    stem : str or pathlib.Path
-        Path without suffix; its folder is created if needed.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The PNG and SVG paths.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from types import SimpleNamespace
-    >>> gsd = SimpleNamespace(info_fractions=(0.5, 1.0), efficacy_z=(2.963, 1.969),
-    ...                       futility_z=None)
-    >>> paths = save_figure(boundary_plot(gsd), pathlib.Path(tempfile.mkdtemp()) / "bounds")
-    >>> [p.suffix for p in paths]
-    ['.png', '.svg']
-    """
-    if not hasattr(fig, "savefig"):
-        raise TypeError(
-            "fig must be a matplotlib Figure (e.g. from power_curve or "
-            f"boundary_plot); got fig={fig!r}"
-        )
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    import matplotlib
-
-    paths = []
-    # Fixed metadata and SVG ids: the same design gives byte-identical files.
-    with matplotlib.rc_context({"svg.hashsalt": "trialplan"}):
-        for suffix in (".png", ".svg"):
-            path = stem.with_suffix(suffix)
-            metadata = {"Software": None} if suffix == ".png" else {"Date": None}
-            fig.savefig(path, dpi=150, metadata=metadata)
-            paths.append(path)
-    return paths
+def _curve_title(plan: Any) -> str:
+    if plan.sequential is not None:
+        return "Power by sample size (primary: group-sequential test; others: one final test)"
+    if plan.multiplicity is not None:
+        return "Power by sample size (family: multiplicity-adjusted; others: unadjusted)"
+    return "Power by sample size"
 
 
 def _hypothesis_list(hypotheses: Any) -> tuple[str, ...]:
