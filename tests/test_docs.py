@@ -234,7 +234,7 @@ def test_tools_page_quotes_the_r_fixture_unchanged():
     assert set(namespace["trialplan_values"]) == set(fixture)
 
 
-def test_mkdocs_only_syntax_is_caught_outside_code():
+def test_old_site_syntax_is_caught_outside_code():
     text = (
         '::: trialplan.Factorial\n\n!!! note "Title"\n    body\n\n'
         "```text\n::: shown as code\n```\n\n:::{note}\nMyST is fine\n:::\n"
