@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -534,11 +535,17 @@ def compute(cases: dict[str, pd.DataFrame]) -> pd.DataFrame:
     >>> frame[["kind", "case", "quantity"]].values.tolist()
     [['events', 'events-01', 'events']]
     """
+    from trialplan.designs.base import DirectionWarning
+
     rows = []
-    for kind, frame in cases.items():
-        for _, row in frame.iterrows():
-            for quantity, value in _COMPUTE[kind](row).items():
-                rows.append((kind, row.case, quantity, float(value)))
+    with warnings.catch_warnings():
+        # Random one-sided designs may plan an effect against the tested direction on
+        # purpose (power below alpha, which R computes too): no warning for those.
+        warnings.simplefilter("ignore", DirectionWarning)
+        for kind, frame in cases.items():
+            for _, row in frame.iterrows():
+                for quantity, value in _COMPUTE[kind](row).items():
+                    rows.append((kind, row.case, quantity, float(value)))
     return pd.DataFrame(rows, columns=["kind", "case", "quantity", "value"])
 
 
