@@ -52,7 +52,7 @@ def site(tmp_path_factory) -> Path:
         return path
     out = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-d"]
+        [sys.executable, "-m", "sphinx", "-j", "auto", "-W", "--keep-going", "-b", "html", "-d"]
         + [str(out / "doctrees"), str(DOCS), str(out / "html")],
         cwd=ROOT,
         capture_output=True,
