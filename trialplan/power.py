@@ -7,8 +7,11 @@ share one variance estimate) are computed by numerical integration: conditional
 on ``U = S / sigma`` the statistics are multivariate normal, and when their
 correlation has product form ``R_ik = l_i l_k`` (always true for two statistics
 and for contrasts sharing one cell) every rectangle probability is a
-one-dimensional integral (Dunnett 1955; Genz & Bretz 2009, ch. 2).  Both
-integrals use fixed Gauss-Legendre rules, accurate to about 1e-10 here.
+one-dimensional integral (Dunnett 1955; Genz & Bretz 2009, ch. 2).  Two
+statistics (the min test of a 2x2's combination) need no such integral: their
+bivariate normal probability is Genz's (2004) one-dimensional arcsine integral,
+about 20 exponentials a point.  Every integral uses fixed Gauss-Legendre rules,
+accurate to about 1e-10 here.
 :func:`rectangle_probability` is that one primitive; :func:`joint_power`, the
 multiplicity procedures and Dunnett's procedure all use it.
 """
@@ -243,6 +246,8 @@ def rectangle_probability(
        treatments with a control. J Am Stat Assoc 1955;50:1096-1121.
     .. [2] Genz A, Bretz F. Computation of Multivariate Normal and t
        Probabilities. Lecture Notes in Statistics 195, Springer 2009.
+    .. [3] Genz A. Numerical computation of rectangular bivariate and
+       trivariate normal and t probabilities. Stat Comput 2004;14:251-260.
 
     Examples
     --------
@@ -287,7 +292,10 @@ def rectangle_probability(
     flat_lo, flat_hi = lo.reshape(-1, k), hi.reshape(-1, k)
     out = np.zeros(flat_lo.shape[0])
     open_ = ~np.any(flat_lo >= flat_hi, axis=1)
-    if load is not None:
+    if k == 2 and load is not None and abs(load[0] * load[1]) <= _BVN_MAX_RHO:
+        rho = float(load[0] * load[1])
+        out[open_] = _bivariate_rectangles(flat_lo[open_], flat_hi[open_], delta, rho, df)
+    elif load is not None:
         out[open_] = _product_rectangles(flat_lo[open_], flat_hi[open_], delta, load, df)
     else:
         out[open_] = _genz_rectangles(flat_lo[open_], flat_hi[open_], delta, corr, df)
@@ -403,11 +411,21 @@ def product_loadings(corr: np.ndarray) -> np.ndarray | None:
     return loadings
 
 
-# Gauss-Legendre rule for the one-dimensional product-form integral over w.
-_W_NODES, _W_WEIGHTS = np.polynomial.legendre.leggauss(400)
 _W_HALF = 9.0
-_W_NODES = _W_NODES * _W_HALF
-_W_WEIGHTS = _W_WEIGHTS * _W_HALF * stats.norm.pdf(_W_NODES)
+
+
+@lru_cache(maxsize=1)
+def _w_rule() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre rule on [-9, 9] for the product-form integral over w (density folded in).
+
+    Built on first use: the 400-node rule is an eigenproblem that took seconds
+    on a loaded machine, which every ``import`` paid before.
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(400)
+    nodes = nodes * _W_HALF
+    return nodes, weights * _W_HALF * stats.norm.pdf(nodes)
+
+
 #: Nodes of U for the product form, and for the slower Genz fallback: there
 #: 32 nodes (48 below df = 3) keep the error of the U rule under 1e-8, below
 #: the fallback's own 1e-7.
@@ -435,7 +453,7 @@ def _interval_given_uw(
     """
     u_nodes, u_weights = _chi_quadrature(float(df), _U_NODES_PRODUCT)
     scale = np.sqrt(1.0 - loadings**2)
-    centre = delta[None, :] + loadings[None, :] * _W_NODES[:, None]  # (W, k)
+    centre = delta[None, :] + loadings[None, :] * _w_rule()[0][:, None]  # (W, k)
     u = u_nodes[None, :, None, None]
     a = (lower[:, None, None, :] * u - centre) / scale
     b = (upper[:, None, None, :] * u - centre) / scale
@@ -446,7 +464,7 @@ def _interval_given_uw(
 
 def _average_uw(values: np.ndarray, u_weights: np.ndarray) -> np.ndarray:
     """Average ``values`` of shape ``(..., U nodes, W nodes)`` over ``W``, then ``U``."""
-    return (values @ _W_WEIGHTS) @ u_weights
+    return (values @ _w_rule()[1]) @ u_weights
 
 
 def _product_rectangles(
@@ -454,13 +472,76 @@ def _product_rectangles(
 ) -> np.ndarray:
     """Product-form rectangle probabilities of the rows of ``lower``/``upper`` (r, k)."""
     n_u = 1 if math.isinf(df) else _U_NODES_PRODUCT
-    step = max(1, _CHUNK_ELEMENTS // (n_u * _W_NODES.size * delta.size))
+    step = max(1, _CHUNK_ELEMENTS // (n_u * _w_rule()[0].size * delta.size))
     out = np.empty(lower.shape[0])
     for start in range(0, lower.shape[0], step):
         rows = slice(start, start + step)
         probs, u_weights = _interval_given_uw(lower[rows], upper[rows], delta, loadings, df)
         out[rows] = _average_uw(np.prod(np.clip(probs, 0.0, 1.0), axis=-1), u_weights)
     return out
+
+
+#: Genz (2004): Gauss-Legendre rules with 6, 12 and 20 nodes on the arcsine integral
+#: reach double precision for |rho| below 0.3, 0.75 and 0.925; above, the W rule.
+_BVN_MAX_RHO = 0.925
+_BVN_RULES = tuple(
+    (limit, *np.polynomial.legendre.leggauss(n)) for limit, n in ((0.3, 6), (0.75, 12), (0.925, 20))
+)
+#: Normal bounds beyond +-40 are infinite in double precision (Phi(-40) < 1e-300).
+_BVN_BOUND = 40.0
+
+
+def _bvn_lower(h: np.ndarray, k: np.ndarray, rho: float) -> np.ndarray:
+    """``P(X < h, Y < k)`` for standard bivariate normal ``(X, Y)`` with correlation ``rho``.
+
+    Genz (2004), for ``|rho| <= 0.925``: ``Phi(h) Phi(k) + (1 / 2 pi)
+    int_0^{asin rho} exp(-(h^2 + k^2 - 2 h k sin t) / (2 cos^2 t)) dt`` by
+    Gauss-Legendre (Drezner & Wesolowsky 1990's form, error about 1e-15).
+    Infinite bounds are cut at +-40, where ``Phi`` is 0 or 1 in double precision.
+    """
+    h = np.clip(h, -_BVN_BOUND, _BVN_BOUND)
+    k = np.clip(k, -_BVN_BOUND, _BVN_BOUND)
+    base = special.ndtr(h) * special.ndtr(k)
+    if rho == 0.0:
+        return base
+    x, w = next((x, w) for limit, x, w in _BVN_RULES if abs(rho) <= limit)
+    half = 0.5 * math.asin(rho)
+    sine = np.sin(half * (x + 1.0))
+    cos2 = 1.0 - sine * sine
+    hk = (h * k)[..., None]
+    squares = (0.5 * (h * h + k * k))[..., None]
+    values = np.exp((hk * sine - squares) / cos2)
+    return base + (half / (2.0 * math.pi)) * (values @ w)
+
+
+def _bivariate_rectangles(
+    lower: np.ndarray, upper: np.ndarray, delta: np.ndarray, rho: float, df: float
+) -> np.ndarray:
+    """Rectangle probabilities of two statistics (rows of ``lower``/``upper``, shape (r, 2)).
+
+    Given ``U = u`` the normal rectangle ``lower u - delta < Z < upper u -
+    delta`` is a bivariate normal probability (:func:`_bvn_lower`: one
+    corner for an orthant, four by inclusion-exclusion otherwise), averaged
+    over the same Gauss-Legendre rule of ``U`` as the product form.
+    """
+    n_u = 1 if math.isinf(df) else _U_NODES_PRODUCT
+    u_nodes, u_weights = _chi_quadrature(float(df), n_u)
+    u = u_nodes[None, :, None]
+    with np.errstate(invalid="ignore"):  # inf * u, u > 0: stays infinite
+        a = lower[:, None, :] * u - delta
+        b = upper[:, None, :] * u - delta
+    if np.all(np.isposinf(upper)):  # P(Z > a) = P(-Z < -a): one corner, full precision
+        probs = _bvn_lower(-a[..., 0], -a[..., 1], rho)
+    elif np.all(np.isneginf(lower)):
+        probs = _bvn_lower(b[..., 0], b[..., 1], rho)
+    else:
+        probs = (
+            _bvn_lower(b[..., 0], b[..., 1], rho)
+            - _bvn_lower(a[..., 0], b[..., 1], rho)
+            - _bvn_lower(b[..., 0], a[..., 1], rho)
+            + _bvn_lower(a[..., 0], a[..., 1], rho)
+        )
+    return np.clip(probs, 0.0, 1.0) @ u_weights
 
 
 def _genz_rectangles(
@@ -549,6 +630,13 @@ class SizeSearch:
     extras: Mapping[str, Any] = field(default_factory=dict)
     result_type: type | None = None
     result_fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        powers = ", ".join(f"{h} {p:.4f}" for h, p in self.powers.items())
+        return (
+            f"SizeSearch: multiplier {self.multiplier} (n_total {self.family.n_total:g}), power "
+            f"{powers} after {self.evaluations} evaluations\n  method: {self.method}"
+        )
 
 
 def max_multiplier(family: StatisticFamily) -> int:

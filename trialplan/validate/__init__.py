@@ -381,8 +381,38 @@ def read_cases(folder: Path) -> dict[str, pd.DataFrame]:
 # -- trialplan's values ----------------------------------------------------------------
 
 
+def _public() -> Any:
+    """The public objects validate uses, imported from their homes.
+
+    A module of trialplan never imports the top-level package (the import
+    contract in pyproject.toml), so ``tp.X`` here is this namespace.
+    """
+    from types import SimpleNamespace
+
+    from trialplan.designs.factorial import Factorial
+    from trialplan.designs.parallel import Parallel
+    from trialplan.multiplicity.dunnett import Dunnett
+    from trialplan.outcomes.binary import Binary
+    from trialplan.outcomes.continuous import Continuous
+    from trialplan.outcomes.survival import schoenfeld_events
+    from trialplan.sequential import boundaries, spending
+    from trialplan.sequential.design import GroupSequential
+
+    return SimpleNamespace(
+        Factorial=Factorial,
+        Parallel=Parallel,
+        Dunnett=Dunnett,
+        Binary=Binary,
+        Continuous=Continuous,
+        schoenfeld_events=schoenfeld_events,
+        boundaries=boundaries,
+        spending=spending,
+        GroupSequential=GroupSequential,
+    )
+
+
 def _two_by_two(mu: list[float], n: Any, sd: float, alpha: float, sided: int) -> Any:
-    import trialplan as tp
+    tp = _public()
 
     sizes = n if isinstance(n, int) else dict(zip(CELLS, n, strict=True))
     return tp.Factorial(
@@ -415,7 +445,7 @@ def _mintest(row: pd.Series) -> dict[str, float]:
 
 
 def _dunnett(row: pd.Series) -> dict[str, float]:
-    import trialplan as tp
+    tp = _public()
 
     n = [int(v) for v in _split(row.n)]
     d = _split(row.d)
@@ -439,7 +469,7 @@ def _dunnett(row: pd.Series) -> dict[str, float]:
 
 
 def _spending(code: str, gamma: float) -> Any:
-    import trialplan as tp
+    tp = _public()
 
     kind = code[2:]
     return {
@@ -451,7 +481,7 @@ def _spending(code: str, gamma: float) -> Any:
 
 
 def _gsd(row: pd.Series) -> dict[str, float]:
-    import trialplan as tp
+    tp = _public()
 
     if row.efficacy in ("OF", "P"):
         efficacy = {"OF": tp.boundaries.obrien_fleming, "P": tp.boundaries.pocock}[row.efficacy]()
@@ -477,7 +507,7 @@ def _gsd(row: pd.Series) -> dict[str, float]:
 
 
 def _proportions(row: pd.Series) -> dict[str, float]:
-    import trialplan as tp
+    tp = _public()
 
     design = tp.Parallel(
         arms=("p1", "p2"),
@@ -491,7 +521,7 @@ def _proportions(row: pd.Series) -> dict[str, float]:
 
 
 def _events(row: pd.Series) -> dict[str, float]:
-    import trialplan as tp
+    tp = _public()
 
     return {
         "events": tp.schoenfeld_events(
@@ -772,14 +802,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         Exit status: 0 all checks within tolerance, 1 a check exceeds its
         tolerance, 2 a usage error (``--record`` without R).
     """
-    import trialplan
+    from trialplan._version import __version__
 
     args = _parser().parse_args(argv)
     rscript, r_info = (None, "--without-r was given") if args.without_r else find_r(args.rscript)
     if args.record and rscript is None:
         print(f"--record needs R with {', '.join(R_PACKAGES)}: {r_info}", file=sys.stderr)
         return 2
-    header = [f"trialplan {trialplan.__version__}: differential validation against R"]
+    header = [f"trialplan {__version__}: differential validation against R"]
     if rscript is not None:
         seed = DEFAULT_SEED if args.seed is None else args.seed
         counts = None if args.cases is None else dict.fromkeys(KINDS, args.cases)
