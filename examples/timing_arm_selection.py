@@ -1,4 +1,5 @@
-"""Which timing of MBI with rTMS? A three-arm trial that keeps the better arm at an interim.
+"""Which timing of MBI with rTMS? A three-arm trial that keeps the better arm at an interim
+========================================================================================
 
 Three arms on the change in HAM-D-17 at week 8 (the ``timing_parallel``
 preset's literature values): rTMS alone (control), MBI then rTMS, and rTMS
@@ -40,6 +41,13 @@ from trialplan.adaptive import ArmSelection
 from trialplan.report import make_protocol
 from trialplan.sequential import GroupSequential
 
+# %%
+# The plan with treatment selection
+# ---------------------------------
+# The timing_parallel preset's planning values, one-sided 2.5%, an interim at half
+# the participants that keeps the better MBI arm, sized for 80% power to reject at
+# least one comparison with rTMS alone.
+
 
 def build_spec() -> tp.spec.Spec:
     preset = tp.scenarios.timing_parallel(power=0.8)
@@ -52,6 +60,13 @@ def build_spec() -> tp.spec.Spec:
         n_sims=10_000,
         title="Timing of MBI with rTMS: a three-arm trial with treatment selection at an interim",
     )
+
+
+# %%
+# Operating characteristics, protocol and lists
+# ---------------------------------------------
+# ``main`` prints the resolved plan, each comparison's simulated power and selection
+# probability, and writes the protocol, the stage-1 list and the stage-2 lists.
 
 
 def main(argv: list[str]) -> int:
@@ -75,6 +90,11 @@ def main(argv: list[str]) -> int:
     )
     return 0
 
+
+# %%
+# Run
+# ---
+# As a script, and when this page was built; the output and figures follow.
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
