@@ -431,6 +431,9 @@ def operating_characteristics(plan: Any) -> pd.DataFrame:
     interim = stages.iloc[:-1]
     n_sims = result.n_sims
     best = _best(plan.design)
+    effects = plan.design.power(list(plan.primary)).to_frame()["effect"].astype(float)
+    fav = 1.0 if plan.design.outcome.favourable == "higher" else -1.0
+    unique = int(((fav * effects) >= (fav * effects).max() - 1e-12).sum()) == 1
     rows = []
     for scenario, suffix in (("planned", ""), ("null", "_h0")):
         if scenario == "planned":
@@ -456,6 +459,7 @@ def operating_characteristics(plan: Any) -> pd.DataFrame:
                 "reject_best": float(reject_best),
                 "reject_best_mcse": float(best_mcse),
                 "best": best,
+                "best_unique": unique,
                 "fwer": float(fwer),
                 "fwer_mcse": float(fwer_mcse),
                 "stop_efficacy_interim": float(interim[f"stop_efficacy{suffix}"].sum()),

@@ -426,6 +426,20 @@ class TrialPlan:
         every arm in whole blocks until the selection look; then the unit
         opens the stage-2 list of the selection made (the control and the
         selected arms, each arm's remaining planned count).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> from trialplan.adaptive import ArmSelection
+        >>> arms = ("rTMS alone", "MBI then rTMS", "rTMS with MBI")
+        >>> d = tp.Parallel(arms=arms, outcome=tp.Continuous(
+        ...     means=dict(zip(arms, (-10.0, -12.0, -14.0))), sd=8.0), n_per_arm=80,
+        ...     dropout=0.1, alpha=0.025, sided=1)
+        >>> p = tp.plan(d, sequential=tp.GroupSequential(info_fractions=(0.5, 1.0)),
+        ...             adaptive=ArmSelection(), n_sims=1000, seed=1)
+        >>> lists = p.stage_lists()
+        >>> lists.groupby("list", sort=False)["randomized"].apply(list).tolist()
+        [[45, 45, 45], [44, 44], [44, 44]]
         """
         if not self.selects_arms:
             return None
@@ -463,6 +477,21 @@ class TrialPlan:
         ------
         ValueError
             Without arm selection.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> from trialplan.adaptive import ArmSelection
+        >>> arms = ("rTMS alone", "MBI then rTMS", "rTMS with MBI")
+        >>> d = tp.Parallel(arms=arms, outcome=tp.Continuous(
+        ...     means=dict(zip(arms, (-10.0, -12.0, -14.0))), sd=8.0), n_per_arm=80,
+        ...     dropout=0.1, alpha=0.025, sided=1)
+        >>> p = tp.plan(d, sequential=tp.GroupSequential(info_fractions=(0.5, 1.0)),
+        ...             adaptive=ArmSelection(), n_sims=1000, seed=1)
+        >>> lists = p.selection_schedules()
+        >>> {name: len(s) for name, s in lists.items()}  # doctest: +NORMALIZE_WHITESPACE
+        {'stage 1': 135, 'stage 2: rTMS alone + MBI then rTMS': 88,
+         'stage 2: rTMS alone + rTMS with MBI': 88}
         """
         if not self.selects_arms:
             raise ValueError(

@@ -237,11 +237,17 @@ def _oc_block(plan: Any, ctx: Mapping[str, Any]) -> Block:
             f"{pct(planned['reject_any'])} ({_mcse(planned['reject_any_mcse'])})",
             f"{pct(null['reject_any'])} ({_mcse(null['reject_any_mcse'])})",
         ),
-        (
-            f"Probability of rejecting the comparison of the best {ctx['arm']} ({ctx['best']})",
-            f"{pct(planned['reject_best'])} ({_mcse(planned['reject_best_mcse'])})",
-            f"{pct(null['reject_best'])} ({_mcse(null['reject_best_mcse'])})",
-        ),
+    ]
+    if planned["best_unique"]:  # one arm has the largest planned effect
+        rows.append(
+            (
+                f"Probability of rejecting the comparison of the {ctx['arm']} with the largest "
+                f"planned effect ({ctx['best']})",
+                f"{pct(planned['reject_best'])} ({_mcse(planned['reject_best_mcse'])})",
+                f"{pct(null['reject_best'])} ({_mcse(null['reject_best_mcse'])})",
+            )
+        )
+    rows += [
         (
             "Probability of stopping at the interim for efficacy",
             pct(planned["stop_efficacy_interim"]),
