@@ -330,3 +330,20 @@ def test_cli_randomize_writes_the_stage_lists(tmp_path: Path) -> None:
     assert cli(["randomize", str(path), "-o", str(out)]) != 0
     assert not out.exists()
     assert cli(["randomize", str(path), "-o", str(out), "--force"]) == 0
+
+
+def test_cli_power_and_sample_size_word_the_selection_design(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "trial.toml"
+    path.write_text(spec_to_toml(spec().replace(n_sims=1000)), encoding="utf-8")
+    assert cli(["power", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "arm selection (1000 simulated trials" in shown
+    assert "stage-1 list 120 randomized" in shown
+    assert cli(["sample-size", str(path), "--power", "0.8", "--write"]) == 0
+    shown = capsys.readouterr().out
+    assert "power to reject at least one comparison reaches the target" in shown
+    written = spec_from_toml(path.read_text(encoding="utf-8"))
+    assert written.size == "fixed"
+    plan = written.evaluate()
+    assert plan.familywise()["any"] >= 0.8
+    assert plan.allocation.analysed == tuple(int(n) for n in written.design.n_array)

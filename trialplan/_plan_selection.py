@@ -204,6 +204,11 @@ class SelectionSizing:
     power: float
     method: str
 
+    @property
+    def n_total(self) -> int:
+        """Participants analysed in all arms at the size found."""
+        return int(sum(int(n) for n in self.design.n_array))
+
 
 def _best(design: Any) -> str:
     table = design.power(list(comparisons(design))).to_frame()
