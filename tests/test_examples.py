@@ -328,6 +328,9 @@ def check_selection(md: str, plan, out: Path) -> None:
         counts = dict(zip(group["label"], group["randomized"], strict=True))
         for label in labels:
             assert row[label] == (str(counts[label]) if label in counts else "none")
+    totals = lists.groupby("list", sort=False)["randomized"].sum()
+    most = int(_number(r"at most (\d+) randomized: the stage-1 list", md))
+    assert most == totals.iloc[0] + totals.iloc[1:].max()
     second = sorted(out.glob("schedule-stage2-*.csv"))
     assert len(second) == len(listed) - 1
     for path, (_, group) in zip(second, list(lists.groupby("list", sort=False))[1:], strict=True):

@@ -191,6 +191,11 @@ def selection_context(plan: Any, unit: str) -> dict[str, Any]:
             ]
         ),
         "n_lists": count(int(second["list"].nunique())),
+        # the most randomized: the stage-1 list and the longest stage-2 list
+        "largest_randomized": str(
+            int(first["randomized"].sum())
+            + (int(second.groupby("list")["randomized"].sum().max()) if len(second) else 0)
+        ),
         "stage1_ends": str(int(first["randomized"].sum())) if len(second) else None,
     }
 
