@@ -11,6 +11,10 @@ Each participant is measured at visits ``t_1 < ... < t_J`` with covariance
 * ``contrast="slope"``: each cell's linear slope over time by generalized
   least squares, ``Var = [(sum_k (r_k - r_{k+1}) X_k' V_k^{-1} X_k)^{-1}]_{22} / n``
   (Diggle, Heagerty, Liang & Zeger 2002, section 2.4).
+
+Delivered in therapy groups (``tp.Clustering``), a random group intercept on
+every visit adds ``(DE - 1) V[J, J] / n`` to a last-visit mean and nothing to
+a slope (first order in ``1 / n``; see :meth:`Repeated.cell_model`).
 """
 
 from __future__ import annotations
