@@ -58,7 +58,7 @@ CASES = [
     ("ar1-n60-m10-icc.1", 60, 10, 0.1, (0.0, 1.0, 2.0, 3.0), 5.0, "ar1", 0.6, (1.0, 0.9, 0.8, 0.7)),
     ("cs-n64-m8-icc.05-complete", 64, 8, 0.05, (0.0, 1.0, 2.0), 6.0, "cs", 0.5, (1.0, 1.0, 1.0)),
 ]
-N_SIMS = int(sys.argv[1]) if len(sys.argv) > 1 else 400_000
+N_SIMS = 400_000
 CHUNK = 5_000
 SEED = 20261202
 
@@ -123,14 +123,14 @@ def exact_variance(n, m, tau2, probs, info, shift, target):
     )
 
 
-def simulate(n, m, tau2, v, probs, weights, info, target, rng):
+def simulate(n, m, tau2, v, probs, weights, info, target, rng, n_sims=N_SIMS):
     visits = v.shape[0]
     own = np.linalg.cholesky(v - tau2 * np.ones_like(v))
     groups = n // m
     values = []
     done = 0
-    while done < N_SIMS:
-        size = min(CHUNK, N_SIMS - done)
+    while done < n_sims:
+        size = min(CHUNK, n_sims - done)
         e = rng.standard_normal((size, n, visits)) @ own.T
         b = math.sqrt(tau2) * rng.standard_normal((size, groups))
         y = e + np.repeat(b, m, axis=1)[:, :, None]
