@@ -367,7 +367,9 @@ class Repeated(Outcome):
             Participants randomized per cell.
         design_effect : numpy.ndarray, optional
             Per cell, the design effect ``DE = 1 + (m - 1) ICC`` of group
-            delivery (1 in individually treated cells; the default).
+            delivery (``1 + ((1 + cv^2) m - 1) ICC`` for unequal group sizes,
+            where ``sum_k m_k (m_k - 1) / n`` replaces ``m - 1`` below); 1 in
+            individually treated cells, the default.
 
         Returns
         -------
