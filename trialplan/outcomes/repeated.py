@@ -424,7 +424,7 @@ class Repeated(Outcome):
             if grouped:
                 method += (
                     "; therapy groups add (DE - 1) V[J,J] / n, a random group intercept "
-                    "averaged over dropout patterns (first order in 1/n)"
+                    "averaged over dropout patterns (first order in 1/n, exact without dropout)"
                 )
             scale = "mean difference at the last visit"
         else:
