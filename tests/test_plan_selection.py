@@ -235,6 +235,24 @@ def test_lists_per_stratum_and_for_rules_that_keep_several_arms() -> None:
             assert stratum.groupby("arm").size().to_dict() == want, name
 
 
+def test_selection_at_a_chosen_interim_of_three_looks() -> None:
+    three = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025)
+    plan = tp.plan(
+        timing(n=90), sequential=three, adaptive=ArmSelection(selection_look=2), n_sims=2000
+    )
+    looks = plan.looks()
+    # every arm through interim 2 (30 and 60 per arm), then the control and one arm
+    assert looks["n_analysed"].tolist() == [90, 180, 270]
+    assert looks["n_largest"].tolist() == [90, 180, 240]
+    assert plan.adaptive_result.max_n == 240
+    lists = plan.stage_lists()
+    assert lists[lists["stage"] == 1]["randomized"].tolist() == [60, 60, 60]
+    assert set(lists[lists["stage"] == 2]["randomized"]) == {30}
+    selected = plan.selection_table()["selected"]
+    reached = plan.adaptive_result.stages.set_index("stage")["reached"]
+    assert float(selected.sum()) == pytest.approx(reached[3], abs=1e-12)
+
+
 def test_size_is_the_smallest_that_rejects_at_least_one_comparison() -> None:
     design = timing(n=10)
     plan = tp.plan(design, power=0.8, sequential=GSD, adaptive=ArmSelection(), n_sims=4000)
@@ -266,6 +284,9 @@ def test_plan_refuses_what_it_cannot_resolve() -> None:
         tp.plan(design, sequential=GSD, adaptive=ArmSelection(), primary=NAMES[0])
     with pytest.raises(ValueError, match="selection_look=2 must be an interim"):
         tp.plan(design, sequential=GSD, adaptive=ArmSelection(selection_look=2))
+    three = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025)
+    with pytest.raises(ValueError, match="give selection_look"):
+        tp.plan(design, sequential=three, adaptive=ArmSelection())
     factorial = tp.scenarios.state_dependent_synergy().design
     with pytest.raises(TypeError, match="tp.Parallel design with a control"):
         tp.plan(factorial, sequential=GSD, adaptive=ArmSelection())

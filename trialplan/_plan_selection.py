@@ -145,6 +145,17 @@ def check_selection(
             ),
             "adaptive.selection_look",
         )
+    if rule.selection_look is None and sequential.n_looks > 2:
+        raise _tagged(
+            ValueError(
+                f"with {sequential.n_looks - 1} interims a plan selects arms at one of them "
+                "(its randomization is a stage-1 list and one stage-2 list per selection): "
+                f"give selection_look (1 to {sequential.n_looks - 1}); selection at every "
+                "interim is simulated by design.power(sequential=..., adaptive=..., "
+                "method='simulation')"
+            ),
+            "adaptive.selection_look",
+        )
     if multiplicity is not None:
         raise _tagged(
             ValueError(

@@ -95,8 +95,9 @@ def selection_context(plan: Any, unit: str) -> dict[str, Any]:
     stage2_per_arm = (
         second.groupby("cell")["randomized"].max().reindex(plan.allocation.cells).fillna(0)
     )
+    what = "event rate" if type(plan.design.outcome).__name__ == "Binary" else "mean outcome"
     measure = (
-        "the difference between its mean outcome and the control's, all data so far"
+        f"the difference between its {what} and the control's, all data so far"
         if rule.effect_measure == "estimate"
         else "its z statistic against the control, all data so far"
     )
@@ -135,6 +136,14 @@ def selection_context(plan: Any, unit: str) -> dict[str, Any]:
         "look": count(look),
         "look_number": look,
         "only_look": len(t) == 2,
+        "every_interim": len(t) > 2 and rule.selection_look is None,
+        "when": (
+            "the interim"
+            if len(t) == 2
+            else "each interim analysis"
+            if rule.selection_look is None
+            else f"interim analysis {look}"
+        ),
         "selection_fraction": fraction(t[look - 1]),
         "interim_fractions": [fraction(v) for v in t[:-1]],
         "selection_total": str(int(at_selection["planned"].sum())),
