@@ -9,6 +9,7 @@ from importlib.metadata import version as _version
 from trialplan import (
     _pickle,  # noqa: F401  (registers pickling of frozen mappings)
     adaptive,
+    app,
     boundaries,
     randomization,
     report,
@@ -80,6 +81,7 @@ __all__ = [
     "TrialPlan",
     "adaptive",
     "anova_power",
+    "app",
     "boundaries",
     "dump_spec",
     "explore",

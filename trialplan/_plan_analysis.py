@@ -135,11 +135,18 @@ class Analysis:
         return {n: out[n] for n in names}
 
     def simulated(
-        self, design: Any, names: Sequence[str], *, n_sims: int, seed: int
+        self, design: Any, names: Sequence[str], *, n_sims: int, seed: int, executor: Any = None
     ) -> tuple[dict[str, float], dict[str, float]]:
-        """Simulated power and its Monte Carlo standard error, by the same analysis."""
+        """Simulated power and its Monte Carlo standard error, by the same analysis.
+
+        ``executor`` (optional) runs the blocks of trials; the results do not
+        depend on it (the web page passes one that counts blocks for its
+        progress bar).
+        """
         names = list(dict.fromkeys(names))
         options: dict[str, Any] = {"method": "simulation", "n_sims": n_sims, "seed": seed}
+        if executor is not None:
+            options["executor"] = executor
         power: dict[str, float] = {}
         mcse: dict[str, float] = {}
 
