@@ -631,23 +631,24 @@ def _edit_design(
         ]
     else:
         new_labels = list(layout.base_labels)
-    # outcome
-    table = design.get("outcome") if layout.outcome == outcome else None
-    table = dict(table) if isinstance(table, Mapping) else {"type": outcome}
+    # outcome: the spec's own table, or a new one with the cells in the spec's order
+    base = design.get("outcome") if isinstance(design.get("outcome"), Mapping) else {}
+    order = next((base[k] for k in _CELL_TABLES if isinstance(base.get(k), Mapping)), None)
+    table = dict(base) if layout.outcome == outcome else {"type": outcome}
     if outcome == "continuous":
-        table["means"] = _cell_table(table.get("means"), new_labels, layout, cells, scalar=False)
+        table["means"] = _cell_table(order, new_labels, layout, cells, scalar=False)
         table["sd"] = _number(values.get("sd"))
         table["baseline_corr"] = _number(values.get("baseline_corr"))
         table["better"] = values.get("better_continuous") or "lower"
     elif outcome == "binary":
-        table["rates"] = _cell_table(table.get("rates"), new_labels, layout, cells, scalar=False)
+        table["rates"] = _cell_table(order, new_labels, layout, cells, scalar=False)
         table["scale"] = values.get("scale") or "risk_difference"
         table["better"] = values.get("better_binary") or "higher"
     else:
         key = layout.tte_values if layout.outcome == outcome else "medians"
         other = "hazards" if key == "medians" else "medians"
         table.pop(other, None)
-        table[key] = _cell_table(table.get(key), new_labels, layout, cells, scalar=False)
+        table[key] = _cell_table(order, new_labels, layout, cells, scalar=False)
         table["accrual"] = _number(values.get("accrual"))
         time_key = layout.tte_time if layout.outcome == outcome else "follow_up"
         table[time_key] = _number(values.get("follow_up"))
