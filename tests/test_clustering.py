@@ -103,6 +103,7 @@ def test_design_effect_matches_brute_force_simulation() -> None:
 
 
 def test_binary_and_tte_get_the_design_effect() -> None:
+    # Binary: Wald variances p (1 - p) / n times DE in the clustered cells.
     rates = {
         ("sham", "control"): 0.2,
         ("active", "control"): 0.3,
@@ -116,6 +117,38 @@ def test_binary_and_tte_get_the_design_effect() -> None:
     de = np.array([1.35 if c[1] == "MBI" else 1.0 for c in d.cells])
     assert np.allclose(d.cell_model().variances, p * (1 - p) * de / 100)
     assert math.isinf(d.cell_model().df)
+    # Time to event, which the name promised but the test did not check: uniform
+    # accrual on [0, A], analysis at T, exponential hazard lambda, no dropout, so
+    # P(event) = 1 - [exp(-lambda (T - A)) - exp(-lambda T)] / (lambda A) (Lachin &
+    # Foulkes 1986, METHODS.md section 4), events d_j = n_j P_j, and a clustered cell's
+    # log-hazard variance is DE / d_j (METHODS.md section 5), written out here.
+    hazards = {
+        ("sham", "control"): 0.06,
+        ("active", "control"): 0.045,
+        ("sham", "MBI"): 0.045,
+        ("active", "MBI"): 0.03,
+    }
+    accrual, end = 18.0, 30.0
+    tte = tp.Factorial(
+        factors=FACTORS,
+        outcome=tp.TimeToEvent(hazards=hazards, accrual=accrual, analysis_time=end),
+        n_per_cell=100,
+        clusters=GROUPS,
+    )
+    lam = np.array([hazards[c] for c in tte.cells])
+    p_event = 1 - (np.exp(-lam * (end - accrual)) - np.exp(-lam * end)) / (lam * accrual)
+    de = np.array([1.35 if c[1] == "MBI" else 1.0 for c in tte.cells])
+    expected = de / (100 * p_event)
+    assert np.allclose(tte.cell_model().variances, expected, rtol=1e-12)
+    assert math.isinf(tte.cell_model().df)
+    # and the power of the MBI main effect is the Wald z power with that variance
+    c = np.array([-0.5 if lv == "control" else 0.5 for _, lv in tte.cells])
+    se = math.sqrt(c**2 @ expected)
+    z = abs(c @ np.log(lam)) / se
+    crit = stats.norm.isf(0.025)
+    assert tte.power("MBI")["MBI"] == pytest.approx(
+        stats.norm.sf(crit - z) + stats.norm.sf(crit + z), rel=1e-12
+    )
 
 
 def test_explicit_level_and_replace_keep_validation() -> None:

@@ -8,10 +8,12 @@ resume tests compare runs with each other and count the factory's calls.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import functools
 import importlib
 import json
 import math
+import sqlite3
 import sys
 import warnings
 import weakref
@@ -75,6 +77,12 @@ def exact_interaction_power(sd: float, n: int, ic: float = -3.0, alpha: float = 
     crit = stats.t.ppf(1 - alpha / 2, df)
     nc = ic / se
     return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
+
+
+def cache_entries(path) -> list[dict]:
+    """The entries of an explore cache file, read with sqlite3 directly."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return [json.loads(entry) for (entry,) in conn.execute("SELECT entry FROM scenarios")]
 
 
 def by_scenario(frame: pd.DataFrame, grid_names: list[str]) -> dict:
@@ -236,7 +244,8 @@ def test_default_executor_runs_processes_for_simulation(monkeypatch: pytest.Monk
     monkeypatch.setattr(explore_module.cf, "ProcessPoolExecutor", spy)
     monkeypatch.setattr(explore_module, "_available_cpus", lambda: 2)
     frame = tp.explore(factory, {"sd": (7.0, 8.0), "n": (50,)}, **FAST_SIM)
-    assert made == [{"max_workers": 2}]
+    # two workers, each watching for its parent's death (see test_explore_cache.py)
+    assert made == [{"max_workers": 2, "initializer": explore_module._watch_parent}]
     assert len(frame) == 2 * len(BASE.hypothesis_names)
 
 
@@ -284,7 +293,7 @@ def test_cache_resume_skips_finished_scenarios(tmp_path) -> None:
         first, {"sd": (7.0, 8.0), "n": (40, 60)}, cache=cache, **FAST_SIM, executor="serial"
     )
     assert len(first.calls) == 4
-    assert len(cache.read_text().splitlines()) == 4
+    assert len(cache_entries(cache)) == 4
     again = CountingFactory()
     grown = tp.explore(
         again, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, cache=cache, **FAST_SIM, executor="serial"
@@ -320,7 +329,7 @@ def test_cache_resumes_after_a_crash(tmp_path) -> None:
             executor="serial",
             hypotheses="rTMS:MBI",
         )
-    assert len(cache.read_text().splitlines()) == 4
+    assert len(cache_entries(cache)) == 4
     fixed = CountingFactory()
     frame = tp.explore(
         fixed, {"sd": (7.0, 8.0, 9.0), "n": (40, 60)}, cache=cache, hypotheses="rTMS:MBI"
@@ -392,21 +401,31 @@ def test_cache_key_sees_the_base_design_the_factory_reads(tmp_path) -> None:
 
 
 def test_cache_tolerates_a_line_cut_short(tmp_path) -> None:
-    cache = tmp_path / "runs.jsonl"
+    # a JSON-lines cache of an older trialplan, killed mid-write: the whole lines are
+    # converted to the SQLite cache, the cut one is skipped with a warning and recomputed
+    sqlite_cache = tmp_path / "new.sqlite"
     tp.explore(
-        CountingFactory(), {"sd": (7.0, 8.0), "n": (50,)}, cache=cache, hypotheses="rTMS:MBI"
+        CountingFactory(),
+        {"sd": (7.0, 8.0), "n": (50,)},
+        cache=sqlite_cache,
+        hypotheses="rTMS:MBI",
     )
-    lines = cache.read_text().splitlines()
+    legacy = [
+        {k: v for k, v in e.items() if k not in ("n_rows", "columns", "digest")}
+        for e in sorted(cache_entries(sqlite_cache), key=lambda e: e["params"]["sd"])
+    ]
+    lines = [json.dumps(e) for e in legacy]
+    cache = tmp_path / "runs.jsonl"
     cache.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])  # killed mid-write
     counter = CountingFactory()
-    with pytest.warns(UserWarning, match="skipped 1 unreadable line"):
+    with pytest.warns(UserWarning, match="1 unreadable or invalid line"):
         frame = tp.explore(
             counter, {"sd": (7.0, 8.0), "n": (50,)}, cache=cache, hypotheses="rTMS:MBI"
         )
     assert counter.calls == [(8.0, 50)]
     assert frame.attrs["n_cached"] == 1
-    entries = [json.loads(line) for line in cache.read_text().splitlines()[-1:]]
-    assert entries[0]["params"] == {"sd": 8.0, "n": 50}
+    assert sorted(e["params"]["sd"] for e in cache_entries(cache)) == [7.0, 8.0]
+    assert (tmp_path / "runs.jsonl.bak").read_text().startswith(lines[0])
 
 
 RESUME_SCRIPT = """

@@ -247,17 +247,23 @@ def test_simulated_power_is_near_analytic(n: int, retention) -> None:
     sim = d.power(MAIN, method="simulation", n_sims=1500, seed=n)
     analytic = d.power(MAIN)
     for h in MAIN:
-        # measured analytic - simulated: +0.012 to +0.026 (module docstring)
+        # measured analytic - simulated: +0.012 to +0.026 (module docstring).  This
+        # window was calibrated on trialplan's own runs: a regression guard, not
+        # evidence that the analytic power is right -- that is checked against exact
+        # variance algebra in tests/test_formula_references.py.
         gap = analytic[h] - sim[h]
         assert -4 * sim.mcse[h] < gap < 0.03 + 4 * sim.mcse[h], (h, gap)
 
 
 def test_type_one_error_is_near_alpha() -> None:
+    # The sandwich-based analysis is designed to hold alpha: the tolerance is 4 MCSE
+    # of 6000 trials (0.011), no slack, so a type I error of 0.073 (an analysis that
+    # ignored the groups) fails; the old 2500 trials + 0.006 accepted it.
     d = grouped(n=80, effects=(0.0, 0.0, 0.0), retention=(1.0, 0.9, 0.8))
-    sim = d.power(MAIN, method="simulation", n_sims=2500, seed=99)
+    n_sims = 6000
+    sim = d.power(MAIN, method="simulation", n_sims=n_sims, seed=99)
     for h in MAIN:
-        # measured 0.048-0.056 with 8000 trials per design
-        assert abs(sim[h] - 0.05) < 4 * np.sqrt(0.05 * 0.95 / 2500) + 0.006, h
+        assert abs(sim[h] - 0.05) < 4 * np.sqrt(0.05 * 0.95 / n_sims), (h, sim[h])
 
 
 def test_slope_is_untouched_by_a_group_intercept() -> None:

@@ -19,7 +19,10 @@ def check_real(name: str, value: Any) -> float:
     """Return ``value`` as a finite float or raise naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {name}={value!r}")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:  # an int beyond the float range (about 1.8e308)
+        result = math.inf
     if not math.isfinite(result):
         raise ValueError(f"{name} must be finite; got {name}={value!r}")
     return result
@@ -30,6 +33,54 @@ def check_positive(name: str, value: Any) -> float:
     result = check_real(name, value)
     if result <= 0:
         raise ValueError(f"{name} must be a finite number > 0; got {name}={value!r}")
+    return result
+
+
+#: Outcome values (means, standard deviations) must stay within these magnitudes, so
+#: that their squares and products, which variances are made of, are normal floats:
+#: sd=1e-200 gave a zero standard error and sd=1e300 an OverflowError (issue 21).
+MAX_MAGNITUDE = 1e150
+MIN_SCALE = 1e-150
+
+
+def check_magnitude(name: str, value: Any, *, scale: bool = False) -> float:
+    """Return ``value`` as a finite float of magnitude at most 1e150 (and >= 1e-150 if ``scale``).
+
+    ``scale=True`` is for a standard deviation or another scale parameter (> 0).
+    """
+    result = check_positive(name, value) if scale else check_real(name, value)
+    if abs(result) > MAX_MAGNITUDE or (scale and result < MIN_SCALE):
+        allowed = (
+            f"between {MIN_SCALE:g} and {MAX_MAGNITUDE:g}"
+            if scale
+            else f"between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}"
+        )
+        raise ValueError(
+            f"{name} must lie {allowed} (its square must stay a normal floating-point "
+            f"number; express the outcome in other units); got {name}={value!r}"
+        )
+    return result
+
+
+#: Largest size a cell (or a SMART) may have: far above any trial, and small enough
+#: that sizes stay exact float64 integers (below 2**53), totals fit int64 and the
+#: statistics stay finite (n_per_cell=2**62+2 used to overflow n_total to 8, and 1e18
+#: gave a NaN combination power; issue 21, item 6).
+MAX_CELL_SIZE = 10**15
+
+#: Smallest significance level accepted where alpha is split or inverted: a subnormal
+#: alpha (e.g. 5e-324) halves to 0 and its critical value is infinite.
+MIN_ALPHA = 1e-300
+
+
+def check_alpha(name: str, value: Any) -> float:
+    """Return ``value`` as a significance level in [1e-300, 1) or raise naming ``name``."""
+    result = check_open_unit(name, value)
+    if result < MIN_ALPHA:
+        raise ValueError(
+            f"{name} must be at least {MIN_ALPHA:g} (a smaller level has an infinite "
+            f"critical value); got {name}={value!r}"
+        )
     return result
 
 

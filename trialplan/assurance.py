@@ -335,7 +335,8 @@ def statistic_assurance(
             value = special.ndtr((fav * m - crit * stat.se) / math.hypot(stat.se, sd))
             how = f"closed form, normal prior and normal statistic (O'Hagan et al. 2005; {tail})"
         else:
-            value = float(_HERMITE_WEIGHTS @ power(m + sd * _HERMITE_NODES))
+            # the weights sum to 1 only to rounding (1.0000000000000002 at mean=-1e300)
+            value = min(1.0, float(_HERMITE_WEIGHTS @ power(m + sd * _HERMITE_NODES)))
             how = (
                 f"Gauss-Hermite quadrature (96 nodes) of the exact "
                 f"{'noncentral t' if not math.isinf(stat.df) else 'normal'} power "
@@ -344,12 +345,24 @@ def statistic_assurance(
         return AssuranceResult(
             value=float(value), mcse=None, method=how + note, power_at_prior_mean=at_mean, **common
         )
-    value = spec.expect(lambda theta: float(power(np.array([theta], dtype=float))[0]))
+    discrete = isinstance(getattr(spec, "dist", None), stats.rv_discrete)
+
+    def power_of(theta: Any) -> Any:
+        # scipy's expect passes scalars for continuous priors and arrays of support
+        # points for discrete ones (a matmul shape error before)
+        values = power(np.atleast_1d(np.asarray(theta, dtype=float)).ravel())
+        return values.reshape(np.shape(theta)) if np.ndim(theta) else float(values[0])
+
+    value = min(1.0, max(0.0, float(spec.expect(power_of))))  # quadrature rounding
     return AssuranceResult(
         value=float(value),
         mcse=None,
-        method=f"adaptive quadrature of the exact power over the prior "
-        f"(scipy expect; {tail}){note}",
+        method=(
+            "sum of the exact power over the prior's support"
+            if discrete
+            else "adaptive quadrature of the exact power over the prior"
+        )
+        + f" (scipy expect; {tail}){note}",
         power_at_prior_mean=at_mean,
         **common,
     )

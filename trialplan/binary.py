@@ -32,6 +32,10 @@ Cell = Hashable
 
 #: Analysis scales: name -> (transform, per-participant variance, words).
 SCALES = ("risk_difference", "log_risk", "log_odds", "arcsine")
+#: Smallest rate accepted, so that risk ratios p / p00 (up to 1e100), their squares
+#: and the delta-method variances of RERI stay finite (a rate of 1e-310 gave a NaN
+#: RERI power; 1e-300 still overflowed RR^2 v).
+MIN_RATE = 1e-100
 _WORDS = {
     "risk_difference": "risk difference",
     "log_risk": "log risk ratio",
@@ -134,6 +138,12 @@ class Binary:
                 {key: check_open_unit(f"rates[{key!r}]", value) for key, value in rates.items()}
             ),
         )
+        for key, value in self.rates.items():
+            if value < MIN_RATE:
+                raise ValueError(
+                    f"rates[{key!r}] must be at least {MIN_RATE:g}: below it risk ratios "
+                    f"and their variances overflow; got rates[{key!r}]={value!r}"
+                )
         check_choice("scale", self.scale, SCALES)
         check_choice("better", self.better, ("higher", "lower"))
 

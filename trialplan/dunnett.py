@@ -179,6 +179,11 @@ def dunnett_critical_value(
     # The familywise error falls from above alpha at the unadjusted critical
     # value to below it at the Bonferroni one (stretched for small df).
     lo = 0.0 if sided == 1 else 1e-6
+    if excess(lo) < 0:  # alpha near 1: the familywise error cannot reach it with c >= 0
+        raise ValueError(
+            f"alpha={alpha!r} is too large for a Dunnett test: even a critical value of "
+            f"{lo:g} gives a familywise error of only {excess(lo) + alpha:.6g}"
+        )
     hi = 5.0
     while excess(hi) > 0:
         hi *= 2.0

@@ -10,11 +10,14 @@ returns one tidy DataFrame with one row per scenario and hypothesis.
   :class:`numpy.random.SeedSequence` keyed by a SHA-256 hash of them), so the
   same scenario gets the same seed whatever the grid's order, the other
   scenarios, the executor or the number of workers.
-* **Resumable.**  With ``cache="runs.jsonl"`` each finished scenario is
-  appended to a JSON-lines file under its scenario hash (factory fingerprint,
+* **Resumable.**  With ``cache="runs.sqlite"`` each finished scenario is
+  stored in an SQLite file under its scenario hash (factory fingerprint,
   parameter values, method, ``n_sims``, seed, hypotheses, options and the
   trialplan version); a rerun reads the file and skips every scenario already
-  there, so an interrupted exploration continues where it stopped.
+  there, so an interrupted exploration continues where it stopped.  Entries
+  are checked before they are trusted (an invalid one is skipped with a
+  warning and recomputed), several processes may share one file, and a
+  JSON-lines cache of an older trialplan is converted on first use.
 * **Parallel.**  ``method="simulation"`` runs scenarios on local processes by
   default (:class:`concurrent.futures.ProcessPoolExecutor`); any
   :class:`concurrent.futures.Executor` or a Dask ``distributed.Client`` can be
@@ -39,6 +42,7 @@ import os
 import pickle
 import re
 import sys
+import time
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -49,6 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialplan._explore_cache import ScenarioCache, make_entry
 from trialplan._validation import check_int, did_you_mean
 
 __all__ = ["explore", "scenario_seed"]
@@ -140,11 +145,18 @@ def explore(
         open.
     max_workers : int, optional
         Processes for ``executor="processes"`` or the default pool (all CPUs
-        available to this process if None).
+        available to this process if None).  The workers of a pool explore
+        makes exit within about a second if the exploring process dies.
     cache : str or path-like, optional
-        JSON-lines file of finished scenarios.  Scenarios whose hash is in the
-        file are read instead of computed; new ones are appended as they
-        finish.  One file may hold many explorations.
+        SQLite file of finished scenarios (created if missing).  Scenarios
+        whose hash is in the file, with an entry that passes its checks, are
+        read instead of computed; new ones are stored as they finish, one
+        transaction per chunk.  One file may hold many explorations and be
+        shared by several processes at once.  An entry that fails its checks
+        (damaged bytes, no rows, a missing column, power outside [0, 1], a
+        row list that does not match its digest) is skipped with a warning
+        and recomputed; a JSON-lines cache of an older trialplan is converted
+        in place (the original kept as ``<name>.bak``).
     progress : bool, optional
         Show a tqdm progress bar (optional dependency).  ``None``: when tqdm
         is installed and standard error is a terminal.
@@ -266,17 +278,28 @@ def explore(
     )
     scenarios = list(_scenarios(values, common, base_seed))
 
-    done = _read_cache(cache_path, {s.key for s in scenarios}) if cache_path else {}
+    store = ScenarioCache(cache_path, stacklevel=2) if cache_path else None
+    try:
+        done = store.read([s.key for s in scenarios], hyps) if store else {}
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
     todo = [s for s in scenarios if s.key not in done]
     workers = max_workers or _available_cpus()
-    runner = _Runner.make(
-        executor,
-        simulated=simulated,
-        factory=factory,
-        options=power_options,
-        workers=workers,
-        n_todo=len(todo),
-    )
+    try:
+        runner = _Runner.make(
+            executor,
+            simulated=simulated,
+            factory=factory,
+            options=power_options,
+            workers=workers,
+            n_todo=len(todo),
+        )
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
     size = chunksize or max(1, math.ceil(len(todo) / (4 * runner.workers)))
     chunks = [
         [(s.index, s.params, s.seed) for s in todo[i : i + size]] for i in range(0, len(todo), size)
@@ -293,22 +316,23 @@ def explore(
                 [(s, done[s.key]) for s in scenarios if s.key in done], names, simulated, n_sims
             )
         )
-    bar = writer = None
+    bar = None
     try:
         bar = _progress_bar(progress, total=len(scenarios), initial=len(scenarios) - len(todo))
-        writer = _CacheWriter(cache_path) if cache_path and todo else None
         for finished in runner.run(task, chunks):
             pairs = [(by_index[index], rows) for index, rows in finished]
-            if writer is not None:
-                writer.write(pairs, n_sims=n_sims, base_seed=base_seed, method=method)
+            if store is not None:  # one transaction per chunk: all of it or none
+                store.write(
+                    _cache_entries(pairs, n_sims=n_sims, base_seed=base_seed, method=method)
+                )
             frames.append(_chunk_frame(pairs, names, simulated, n_sims))
             if bar is not None:
                 bar.update(len(pairs))
     finally:
         if bar is not None:
             bar.close()
-        if writer is not None:
-            writer.close()
+        if store is not None:
+            store.close()
         runner.close()
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     frame = frame.sort_values(["scenario"], kind="stable", ignore_index=True)
@@ -443,7 +467,7 @@ def _check_cache(cache: Any) -> Path | None:
     if path.is_dir():
         raise ValueError(
             f"cache must be a file, not a directory; got cache={str(cache)!r} "
-            "(e.g. cache='explore.jsonl')"
+            "(e.g. cache='explore.sqlite')"
         )
     return path
 
@@ -712,7 +736,7 @@ class _Runner:
                     stacklevel=3,
                 )
                 return cls("serial", None, 1, False)
-            return cls("futures", cf.ProcessPoolExecutor(max_workers=workers), workers, True)
+            return cls("futures", _process_pool(workers), workers, True)
         if isinstance(executor, str):
             if executor not in _EXECUTOR_WORDS:
                 raise ValueError(
@@ -723,7 +747,7 @@ class _Runner:
             if executor == "serial" or n_todo == 0:
                 return cls("serial", None, 1, False)
             _require_picklable(factory, options)
-            return cls("futures", cf.ProcessPoolExecutor(max_workers=workers), workers, True)
+            return cls("futures", _process_pool(workers), workers, True)
         if _is_dask_client(executor):
             n = (
                 max(1, sum(executor.nthreads().values()))
@@ -804,6 +828,36 @@ class _Runner:
             self.executor.shutdown(wait=True, cancel_futures=True)
 
 
+#: Seconds between a pool worker's checks that the explore process is still alive.
+_PARENT_POLL = 0.5
+
+
+def _process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A process pool whose workers exit when the process that made it dies.
+
+    A worker blocked on its task queue, or busy with a long scenario, does
+    not notice that the parent was killed (its queue's pipe stays open in
+    the sibling workers), so each worker runs a daemon thread that exits the
+    process once its parent is gone (it is re-parented: ``os.getppid()``
+    changes).
+    """
+    return cf.ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent)
+
+
+def _watch_parent() -> None:
+    """Pool initializer: start the thread that ends this worker with its parent."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL)
+        os._exit(1)  # the parent is gone: nobody will read this worker's results
+
+    threading.Thread(target=watch, name="trialplan-explore-parent-watch", daemon=True).start()
+
+
 def _is_dask_client(obj: Any) -> bool:
     return (
         type(obj).__module__.split(".")[0] == "distributed"
@@ -858,82 +912,27 @@ def _progress_bar(progress: bool | None, *, total: int, initial: int) -> Any:
 
 
 # -------------------------------------------------------------------- cache
-def _read_cache(path: Path, wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the wanted scenarios found in the cache file (others are not kept)."""
-    if not path.exists():
-        return {}
-    found: dict[str, list[dict[str, Any]]] = {}
-    bad = 0
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-                key, rows = entry["key"], entry["rows"]
-            except (ValueError, KeyError, TypeError):
-                bad += 1  # e.g. a line cut short when a run was killed
-                continue
-            if key in wanted:
-                found[key] = rows
-    if bad:
-        warnings.warn(
-            f"explore: skipped {bad} unreadable line(s) in cache {str(path)!r}; "
-            "those scenarios are computed again",
-            UserWarning,
-            stacklevel=3,
+def _cache_entries(
+    pairs: list[tuple[_Scenario, list[dict[str, Any]]]],
+    *,
+    n_sims: int | None,
+    base_seed: int | None,
+    method: str,
+) -> list[dict[str, Any]]:
+    """The cache records of finished scenarios (see trialplan._explore_cache)."""
+    return [
+        make_entry(
+            key=scenario.key,
+            params=scenario.params,
+            method=method,
+            n_sims=n_sims,
+            base_seed=base_seed,
+            seed=scenario.seed,
+            version=_version(),
+            rows=rows,
         )
-    return found
-
-
-class _CacheWriter:
-    """Appends one JSON line per finished scenario, flushed after every chunk."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        needs_newline = (
-            path.exists() and path.stat().st_size > 0 and not path.read_bytes()[-1:] == b"\n"
-        )
-        self.handle = path.open("a", encoding="utf-8")
-        if needs_newline:  # a run killed mid-line: start clean
-            self.handle.write("\n")
-
-    def write(
-        self,
-        pairs: list[tuple[_Scenario, list[dict[str, Any]]]],
-        *,
-        n_sims: int | None,
-        base_seed: int | None,
-        method: str,
-    ) -> None:
-        for scenario, rows in pairs:
-            entry = {
-                "key": scenario.key,
-                "params": scenario.params,
-                "method": method,
-                "n_sims": n_sims,
-                "base_seed": base_seed,
-                "seed": scenario.seed,
-                "version": _version(),
-                "rows": rows,
-            }
-            self.handle.write(json.dumps(entry, default=_json_default) + "\n")
-        self.handle.flush()
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Mapping):
-        return {str(k): v for k, v in obj.items()}
-    if isinstance(obj, tuple | set | frozenset):
-        return list(obj)
-    return repr(obj)
+        for scenario, rows in pairs
+    ]
 
 
 # -------------------------------------------------------------------- frame

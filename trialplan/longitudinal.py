@@ -24,7 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from trialplan._validation import check_choice, check_positive, check_real
+from trialplan._validation import (
+    MAX_MAGNITUDE,
+    check_choice,
+    check_magnitude,
+    check_real,
+)
 from trialplan.outcomes import CellModel
 
 __all__ = ["Repeated"]
@@ -106,7 +111,12 @@ class Repeated:
     better: str = "lower"
 
     def __post_init__(self) -> None:
-        times = np.asarray(self.times, dtype=float)
+        try:
+            times = np.asarray(self.times, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            raise TypeError(
+                f"times must be a sequence of visit times (numbers); got times={self.times!r}"
+            ) from None
         if times.ndim != 1 or times.size < 2 or not np.all(np.isfinite(times)):
             raise ValueError(
                 f"times must be at least two finite visit times; got times={self.times!r}"
@@ -121,23 +131,26 @@ class Repeated:
             )
         means = {}
         for key, values in self.means.items():
-            arr = np.asarray(values, dtype=float)
-            if arr.shape != (J,) or not np.all(np.isfinite(arr)):
+            try:
+                arr = np.asarray(values, dtype=float)
+            except (TypeError, ValueError, OverflowError):
+                arr = np.full(0, np.nan)
+            if arr.shape != (J,) or not np.all(np.abs(arr) <= MAX_MAGNITUDE):
                 raise ValueError(
-                    f"means[{key!r}] must be {J} finite values, one per visit "
-                    f"time {tuple(times)}; got {values!r}"
+                    f"means[{key!r}] must be {J} finite values of magnitude at most "
+                    f"{MAX_MAGNITUDE:g}, one per visit in times={tuple(times)}; got {values!r}"
                 )
             means[key] = tuple(arr.tolist())
         object.__setattr__(self, "means", MappingProxyType(means))
         if isinstance(self.sd, Sequence) or isinstance(self.sd, np.ndarray):
-            sds = [check_positive(f"sd[{i}]", v) for i, v in enumerate(self.sd)]
+            sds = [check_magnitude(f"sd[{i}]", v, scale=True) for i, v in enumerate(self.sd)]
             if len(sds) != J:
                 raise ValueError(
                     f"sd must be one number or {J} numbers (one per visit); got sd={self.sd!r}"
                 )
             object.__setattr__(self, "sd", tuple(sds))
         else:
-            object.__setattr__(self, "sd", check_positive("sd", self.sd))
+            object.__setattr__(self, "sd", check_magnitude("sd", self.sd, scale=True))
         object.__setattr__(self, "correlation", self._check_correlation(times))
         if self.retention is None:
             object.__setattr__(self, "retention", (1.0,) * J)
@@ -183,15 +196,20 @@ class Repeated:
             if self.rho is None:
                 raise ValueError(f"correlation={corr!r} needs rho=; got rho=None")
             rho = check_real("rho", self.rho)
+            # the margin keeps the covariance numerically positive definite (as the
+            # 1e-10 on a full matrix's eigenvalues below): rho=1-1e-16 made it singular
             if corr == "cs":
                 lower = -1.0 / (J - 1)
-                if not lower < rho < 1.0:
+                if not lower + 1e-10 < rho < 1.0 - 1e-10:
                     raise ValueError(
                         f"rho must lie in ({lower:.4g}, 1) for compound symmetry "
-                        f"with {J} visits; got rho={self.rho!r}"
+                        f"with {J} visits, at least 1e-10 inside; got rho={self.rho!r}"
                     )
-            elif not 0.0 <= rho < 1.0:
-                raise ValueError(f"rho must lie in [0, 1) for AR(1); got rho={self.rho!r}")
+            elif not 0.0 <= rho < 1.0 - 1e-10:
+                raise ValueError(
+                    "rho must lie in [0, 1) for AR(1), at least 1e-10 below 1; got "
+                    f"rho={self.rho!r}"
+                )
             object.__setattr__(self, "rho", rho)
             return corr
         if self.rho is not None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,7 +43,13 @@ from scipy import special, stats
 
 from trialplan._linalg import psd_cholesky
 from trialplan._seeds import block_seed, normalize_seed
-from trialplan._validation import as_sequence, check_int, check_open_unit, did_you_mean
+from trialplan._validation import (
+    as_sequence,
+    check_int,
+    check_open_unit,
+    check_real,
+    did_you_mean,
+)
 from trialplan.power import (
     SizeSearch,
     normal_guess,
@@ -734,12 +740,20 @@ class _Procedure:
                 )
             p = [p_values[h] for h in self.hypotheses]
         else:
+            if isinstance(p_values, str | bytes) or not isinstance(p_values, Iterable):
+                raise TypeError(
+                    "p_values must be a mapping {hypothesis: p-value} or a sequence of "
+                    f"p-values; got p_values={p_values!r}"
+                )
             p = list(p_values)
             if len(p) != len(self.hypotheses):
                 raise ValueError(
                     f"p_values has {len(p)} entries; the family has "
                     f"{len(self.hypotheses)}: {list(self.hypotheses)}"
                 )
+        for h, value in zip(self.hypotheses, p, strict=True):
+            # a number, not text: Holm.test({"a": "0.01"}) used to be accepted
+            check_real(f"p_values[{h!r}]", value)
         arr = np.array(p, dtype=float)
         if not np.all((arr >= 0) & (arr <= 1)):
             raise ValueError(f"p_values must lie in [0, 1]; got {p!r}")

@@ -17,7 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from trialplan._validation import check_cell_mapping, check_choice, check_positive, check_real
+from trialplan._validation import (
+    check_cell_mapping,
+    check_choice,
+    check_magnitude,
+    check_real,
+)
 from trialplan.statistic import DfRule
 
 __all__ = ["CellModel", "Continuous"]
@@ -183,11 +188,11 @@ class Continuous:
 
     def __post_init__(self) -> None:
         means = {
-            key: check_real(f"means[{key!r}]", value)
+            key: check_magnitude(f"means[{key!r}]", value)
             for key, value in check_cell_mapping("means", self.means, holding="mean").items()
         }
         object.__setattr__(self, "means", MappingProxyType(means))
-        object.__setattr__(self, "sd", check_positive("sd", self.sd))
+        object.__setattr__(self, "sd", check_magnitude("sd", self.sd, scale=True))
         rho = check_real("baseline_corr", self.baseline_corr)
         if not -1.0 < rho < 1.0:
             raise ValueError(

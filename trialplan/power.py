@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
-from trialplan._validation import check_int, check_open_unit, check_positive
+from trialplan._validation import MAX_CELL_SIZE, check_int, check_open_unit, check_positive
 from trialplan.statistic import (
     IntersectionUnion,
     StatisticFamily,
@@ -43,10 +43,11 @@ __all__ = [
     "statistic_power",
 ]
 
-#: Most participants in one cell that the sample-size search tries, the same for
-#: every outcome and design: 10**15, below 2**53, so that every size up to it is
-#: an exact integer in double precision (sizes, totals and dropout arithmetic).
-MAX_CELL_SIZE = 10**15
+#: MAX_CELL_SIZE (imported above from trialplan._validation, where the designs' size
+#: checks read it too): most participants in one cell that the sample-size search
+#: tries and that a design accepts, the same for every outcome and design: 10**15,
+#: below 2**53, so that every size up to it is an exact integer in double precision
+#: (sizes, totals and dropout arithmetic).
 
 
 def statistic_power(stat: TestStatistic | IntersectionUnion) -> float:
@@ -841,6 +842,14 @@ def anova_power(
     n_groups = check_int("n_groups", n_groups, minimum=1)
     df_num = check_int("df_num", df_num, minimum=1)
     n_covariates = check_int("n_covariates", n_covariates, minimum=0)
+    for name, count in (
+        ("n_total", n_total),
+        ("n_groups", n_groups),
+        ("df_num", df_num),
+        ("n_covariates", n_covariates),
+    ):
+        if count > MAX_CELL_SIZE:  # scipy's F takes C doubles; df_num=1e300 raised inside it
+            raise ValueError(f"{name} must be at most {MAX_CELL_SIZE:.0e}; got {name}={count!r}")
     alpha = check_open_unit("alpha", alpha)
     df_den = n_total - n_groups - n_covariates
     if df_den < 1:
@@ -850,6 +859,11 @@ def anova_power(
         )
     crit = stats.f.isf(alpha, df_num, df_den)
     lam = n_total * f * f  # f**2 overflows to an error at 1e155
+    if lam < 1e-300:
+        # scipy's ncf.sf is wrong at a (denormal or underflowed) zero noncentrality
+        # (-0.896 for lambda=0, 0.0 for 5e-324); the difference from the central F
+        # is of order lambda there.
+        return float(stats.f.sf(crit, df_num, df_den))
     power = float(stats.ncf.sf(crit, df_num, df_den, lam))
     if math.isnan(power):
         # scipy's ncf gives NaN once lambda passes about 1e19 (e.g. cohens_f=1e12);

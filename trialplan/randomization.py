@@ -19,7 +19,10 @@ Two ways to decide who gets what:
 Both are reproducible from a seed.  A schedule's CSV export opens with a
 header that records the seed, the parameters and the trialplan version; the
 default (blinded) export leaves out block sizes and block numbers, which
-enrolling staff must not see (SPIRIT 2013 item 16a).
+enrolling staff must not see (SPIRIT 2013 item 16a).  :func:`read_schedule`
+and :func:`read_minimization_log` read the CSV files back exactly as they
+were written, whatever the labels hold (every text field is quoted, and text
+that a spreadsheet would run as a formula is escaped with a leading ``'``).
 
 References
 ----------
@@ -40,13 +43,20 @@ References
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import dataclasses
 import hashlib
+import io
 import itertools
 import json
 import math
 import numbers
-from collections.abc import Hashable, Mapping, Sequence
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import reduce
@@ -67,10 +77,20 @@ from trialplan._validation import (
     did_you_mean,
 )
 
-__all__ = ["Minimization", "Schedule", "permuted_blocks"]
+__all__ = [
+    "Minimization",
+    "Schedule",
+    "permuted_blocks",
+    "read_minimization_log",
+    "read_schedule",
+]
 
 Treatment = Hashable
 _RESERVED_COLUMNS = ("sequence", "block", "block_size")
+#: Most rows a schedule may hold (a list is built in memory, about 100 bytes a row).
+_MAX_ROWS = 10**7
+#: Columns of the minimization audit log besides the factors and treatment columns.
+_LOG_COLUMNS = ("participant", "preferred", "u", "rule", "assigned")
 
 
 # ---------------------------------------------------------------------------
@@ -98,7 +118,7 @@ class _Units:
     def ratio_sets(self) -> dict[str, tuple[int, ...]]:
         """Return every distinct list's ratios, labelled (``""`` when all lists share one)."""
         if self.ratios_by_stage1:
-            return {f" (stage1={a})": r for a, r in self.ratios_by_stage1.items()}
+            return {f" (stage1={_label(a)})": r for a, r in self.ratios_by_stage1.items()}
         return {"": self.ratios}
 
     def values(self, treatment: Treatment) -> tuple[Any, ...]:
@@ -341,10 +361,24 @@ def _check_strata(
                 raise TypeError(
                     f"{name}[{variable!r}] levels must be strings or whole numbers; got {level!r}"
                 )
+        for text in (variable, *(lv for lv in levels if isinstance(lv, str))):
+            if not _encodable(text):
+                raise ValueError(
+                    f"{name}[{variable!r}] has the label {text!r}, which contains a lone "
+                    "surrogate (not a character) and cannot be written to a UTF-8 file"
+                )
         if len(set(levels)) != len(levels):
             raise ValueError(f"{name}[{variable!r}] lists a level twice: {levels!r}")
         checked[variable] = levels
     return {**checked, **dict(units.implied_strata)}
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_block_sizes(block_sizes: Any, units: _Units) -> tuple[int, ...]:
@@ -364,6 +398,8 @@ def _check_block_sizes(block_sizes: Any, units: _Units) -> tuple[int, ...]:
             f"e.g. (4, 8); got block_sizes={block_sizes!r}"
         )
     sizes = tuple(check_int("block_sizes", b) for b in block_sizes)
+    if max(sizes) > _MAX_ROWS:
+        raise ValueError(f"block_sizes must be at most {_MAX_ROWS:,}; got block_sizes={sizes!r}")
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"block_sizes lists a size twice: {sizes!r}")
     for where, ratios in units.ratio_sets().items():
@@ -428,6 +464,294 @@ def _stream(
     key = tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
     child = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + key)
     return np.random.Generator(np.random.PCG64(child))
+
+
+# ---------------------------------------------------------------------------
+# CSV files: csv-module quoting, formula escapes, one-line headers, exact read-back
+# ---------------------------------------------------------------------------
+#: A text field starting with one of these is written with a leading "'" (OWASP's
+#: defence against spreadsheet formula injection); "'" itself is included so that
+#: the escape can be undone without ambiguity.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+#: A label written bare in a header line: starts with a letter or "_", no
+#: delimiters of the header syntax (",", ";", "=", parentheses, quotes, "#").
+_PLAIN_LABEL = re.compile(r"[^\W\d](?:[\w .+/-]*[\w.+/-])?")
+_LABEL_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?\d+|[^\W\d](?:[\w .+/-]*[\w.+/-])?')
+#: Characters that end a line for some reader (str.splitlines, editors).
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _label(value: Any) -> str:
+    """A level or name for a header line: bare if plain, else a JSON string."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return str(int(value))
+    text = str(value)
+    if _PLAIN_LABEL.fullmatch(text):
+        return text
+    quoted = json.dumps(text, ensure_ascii=False)  # escapes only characters below U+0020
+    return "".join(f"\\u{ord(ch):04x}" if _breaks_line(ch) else ch for ch in quoted)
+
+
+def _breaks_line(ch: str) -> bool:
+    return ch in _LINE_BREAKS or unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+
+
+def _one_line(text: str) -> str:
+    """Text that stays on one header line: line breaks and control characters escaped."""
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if _breaks_line(ch) else ch for ch in text
+    )
+
+
+def _levels_text(levels: Mapping[str, Sequence[Any]]) -> str:
+    """``name=(level, level); ...`` with every name and level written by :func:`_label`."""
+    return (
+        "; ".join(
+            f"{_label(v)}=({', '.join(_label(lv) for lv in lvs)})" for v, lvs in levels.items()
+        )
+        or "none"
+    )
+
+
+def _parse_levels(text: str) -> dict[str, tuple[Any, ...]]:
+    """Invert :func:`_levels_text`."""
+    if text == "none":
+        return {}
+
+    def token(pos: int) -> tuple[Any, int]:
+        match = _LABEL_TOKEN.match(text, pos)
+        if match is None:
+            raise ValueError(f"cannot read a label at character {pos} of {text!r}")
+        word = match.group()
+        if word.startswith('"'):
+            return json.loads(word), match.end()
+        if re.fullmatch(r"-?\d+", word):
+            return int(word), match.end()
+        return word, match.end()
+
+    def expect(literal: str, pos: int) -> int:
+        if not text.startswith(literal, pos):
+            raise ValueError(f"expected {literal!r} at character {pos} of {text!r}")
+        return pos + len(literal)
+
+    out: dict[str, tuple[Any, ...]] = {}
+    pos = 0
+    while True:
+        name, pos = token(pos)
+        pos = expect("=(", pos)
+        levels = []
+        while True:
+            level, pos = token(pos)
+            levels.append(level)
+            if text.startswith(", ", pos):
+                pos += 2
+                continue
+            pos = expect(")", pos)
+            break
+        out[str(name)] = tuple(levels)
+        if pos == len(text):
+            return out
+        pos = expect("; ", pos)
+
+
+def _csv_cell(value: Any) -> Any:
+    """Return what the csv writer gets: whole numbers and floats as numbers, text escaped."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _write_csv(
+    path: str | Path, header: Sequence[str], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> Path:
+    """Write ``# `` header lines, then a CSV table, atomically (a temporary file renamed).
+
+    Every text field is quoted (``csv.QUOTE_NONNUMERIC``), so delimiters, ``#``,
+    quotes and line breaks inside labels survive; numbers are not, which is how
+    the reader tells the number 1 from the text "1".
+    """
+    path = Path(path)
+    buffer = io.StringIO(newline="")
+    for line in header:
+        buffer.write(f"# {_one_line(line)}\n")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    writer.writerow([_csv_cell(str(c)) for c in columns])
+    writer.writerows([_csv_cell(v) for v in row] for row in rows)
+    text = buffer.getvalue()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"cannot write {str(path)!r} as UTF-8: a label contains "
+            f"{exc.object[exc.start : exc.end]!r}, a lone surrogate that is not a character "
+            f"(near {exc.object[max(0, exc.start - 20) : exc.end + 20]!r}); fix the label"
+        ) from None
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _read_csv(path: str | Path, *, kind: str) -> tuple[dict[str, str], list[str], list[list[Any]]]:
+    """Read a file written by :func:`_write_csv`: header, column names, typed rows."""
+    path = Path(path)
+    with open(path, encoding="utf-8", newline="") as handle:
+        text = handle.read()
+    text = text.removeprefix("\ufeff")  # a byte-order mark added by an editor
+    header: dict[str, str] = {}
+    title = None
+    while text.startswith("#"):
+        end = text.find("\n")
+        line, text = (text, "") if end < 0 else (text[:end], text[end + 1 :])
+        line = line[1:].removeprefix(" ").removesuffix("\r")
+        if title is None:
+            title = line
+        key, sep, value = line.partition(": ")
+        if sep:
+            header[key] = value
+    if title is None or kind not in title:
+        raise ValueError(
+            f"{str(path)!r} is not a trialplan {kind} CSV (its first line should start "
+            f"with '# trialplan {kind}'); got {title!r}"
+        )
+    texts = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        typed = list(csv.reader(io.StringIO(text, newline=""), quoting=csv.QUOTE_NONNUMERIC))
+    except ValueError as exc:
+        raise ValueError(
+            f"{str(path)!r} has an unquoted field that is not a number ({exc}): it was "
+            "changed after trialplan wrote it (text fields are always quoted)"
+        ) from None
+    if not texts:
+        return header, [], []
+    columns = [_uncell(t, q) for t, q in zip(texts[0], typed[0], strict=True)]
+    rows = []
+    for i, (row_text, row_typed) in enumerate(zip(texts[1:], typed[1:], strict=True), start=2):
+        if len(row_text) != len(columns):
+            raise ValueError(
+                f"{str(path)!r}: data row {i - 1} has {len(row_text)} fields, not "
+                f"{len(columns)}; the file was changed after trialplan wrote it"
+            )
+        rows.append([_uncell(t, q) for t, q in zip(row_text, row_typed, strict=True)])
+    return header, columns, rows
+
+
+def _uncell(text: str, typed: Any) -> Any:
+    """Invert :func:`_csv_cell` for one field (``typed`` is str when the field was quoted)."""
+    if isinstance(typed, str):
+        return text[1:] if text.startswith("'") else text
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    return float(text)
+
+
+def read_schedule(path: str | Path) -> pd.DataFrame:
+    """Read a schedule CSV written by :meth:`Schedule.to_csv`, exactly as written.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Equal to the ``schedule.to_frame(blocks=...)`` that was written: the
+        same columns, values and types (a stratum level 1 stays the number 1,
+        a level "1" the text "1"), whatever the labels contain (delimiters,
+        ``#``, quotes, line breaks, a leading ``=``).  ``frame.attrs`` holds
+        ``"header"`` (each ``# key: value`` line as text) and ``"strata"``
+        (the stratification variables and their levels).
+
+    Raises
+    ------
+    ValueError
+        If the file is not a trialplan schedule or was changed after it was
+        written (a wrong number of fields, an unquoted text field).
+
+    Notes
+    -----
+    Text fields are quoted and a text that begins with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return (or ``'``) is written with a leading
+    ``'``, so a spreadsheet shows it as text instead of running it as a
+    formula (OWASP, CSV injection); this function removes that ``'``.  Plain
+    ``pandas.read_csv(path, comment="#")`` reads most files too, but keeps the
+    ``'`` and guesses the types.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd, trialplan as tp
+    >>> d = tp.Parallel(arms=("=SUM(A1)", "B"), outcome=tp.Continuous(
+    ...     means={"=SUM(A1)": 0, "B": 1}, sd=1.0), n_per_arm=20)
+    >>> s = tp.randomization.permuted_blocks(
+    ...     d, n=4, strata={"site": ("Site #1", "Site, 2")}, seed=7)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     back = tp.randomization.read_schedule(s.to_csv(pathlib.Path(tmp) / "s.csv"))
+    >>> back.equals(s.to_frame()), back.attrs["strata"]
+    (True, {'site': ('Site #1', 'Site, 2')})
+    """
+    header, columns, rows = _read_csv(path, kind="randomization schedule")
+    counts = {"sequence", "block", "block_size"}
+    for row in rows:
+        for j, column in enumerate(columns):
+            if column in counts and not isinstance(row[j], int):
+                raise ValueError(f"{str(path)!r}: column {column!r} holds {row[j]!r}, not a count")
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    frame.attrs["header"] = header
+    frame.attrs["strata"] = _parse_levels(header.get("strata", "none"))
+    return frame
+
+
+def read_minimization_log(path: str | Path) -> pd.DataFrame:
+    """Read an audit log written by :meth:`Minimization.to_csv`, exactly as written.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Equal to the ``Minimization.log()`` that was written (participant
+        identifiers keep their type, text or whole number).  ``frame.attrs``
+        holds ``"header"`` (each ``# key: value`` line as text) and
+        ``"factors"`` (the minimization factors and their levels).
+
+    Raises
+    ------
+    ValueError
+        If the file is not a trialplan minimization audit log or was changed
+        after it was written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, trialplan as tp
+    >>> d = tp.Parallel(arms=("A", "B"), outcome=tp.Continuous(means={"A": 0, "B": 1},
+    ...                 sd=1.0), n_per_arm=20)
+    >>> m = tp.randomization.Minimization(d, factors={"site": ("+1", "#2")}, seed=0)
+    >>> _ = [m.assign({"site": s}) for s in ("+1", "#2", "+1")]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     back = tp.randomization.read_minimization_log(m.to_csv(pathlib.Path(tmp) / "a.csv"))
+    >>> back.equals(m.log()), back["site"].tolist()
+    (True, ['+1', '#2', '+1'])
+    """
+    header, columns, rows = _read_csv(path, kind="minimization audit log")
+    frame = pd.DataFrame([dict(zip(columns, r, strict=True)) for r in rows])
+    if not rows:
+        frame = pd.DataFrame()
+    frame.attrs["header"] = header
+    frame.attrs["factors"] = _parse_levels(header.get("factors", "none"))
+    return frame
 
 
 # ---------------------------------------------------------------------------
@@ -544,6 +868,12 @@ def permuted_blocks(
     sizes = _check_block_sizes(block_sizes, units)
     probs = _check_block_probs(block_probs, sizes)
     strata_ = _check_strata(strata, units)
+    n_lists = math.prod(len(levels) for levels in strata_.values())
+    if (n + max(sizes)) * n_lists > _MAX_ROWS:  # n=2**62 used to exhaust the memory
+        raise ValueError(
+            f"n={n} per stratum over {n_lists} strata would list more than {_MAX_ROWS:,} "
+            "assignments; n is the most participants one stratum can enrol"
+        )
     root = _check_seed(seed)
     if exact and not is_fillable(n, sizes):
         raise ValueError(
@@ -839,14 +1169,13 @@ class Schedule:
         units = self.units
         ratio_text = "; ".join(
             ", ".join(
-                f"{units.label(t)}={r}" for t, r in zip(units.treatments, ratios, strict=True)
+                f"{_label(units.label(t))}={r}"
+                for t, r in zip(units.treatments, ratios, strict=True)
             )
             + where
             for where, ratios in units.ratio_sets().items()
         )
-        strata_text = (
-            "; ".join(f"{v}=({', '.join(map(str, lv))})" for v, lv in self.strata.items()) or "none"
-        )
+        strata_text = _levels_text(self.strata)
         seed_text = str(self.seed.entropy)
         if self.seed.spawn_key:
             seed_text += f" (spawn_key={tuple(self.seed.spawn_key)})"
@@ -890,8 +1219,20 @@ class Schedule:
         Returns
         -------
         pathlib.Path
-            The path written.  Read it back with
-            ``pandas.read_csv(path, comment="#")``.
+            The path written.  Read it back, exactly, with
+            :func:`read_schedule`.
+
+        Notes
+        -----
+        The file is UTF-8: ``#`` header lines (labels that are not plain
+        words are written as JSON strings, and line breaks are escaped, so
+        the header keeps one line per item), then the table.  Every text
+        field is quoted (Python's ``csv`` module, ``QUOTE_NONNUMERIC``), so
+        commas, ``#``, quotes and line breaks in labels survive, and a text
+        field that begins with ``=``, ``+``, ``-``, ``@``, a tab, a carriage
+        return or ``'`` gets a leading ``'`` so that a spreadsheet does not
+        run it as a formula.  The file is written to a temporary file and
+        renamed, so a crash never leaves half a schedule.
 
         Examples
         --------
@@ -903,17 +1244,19 @@ class Schedule:
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     out = s.to_csv(pathlib.Path(tmp) / "schedule.csv")
         ...     first = out.read_text().splitlines()[0]
-        ...     back = pd.read_csv(out, comment="#")
+        ...     back = tp.randomization.read_schedule(out)
         >>> first
         '# trialplan randomization schedule: stratified permuted blocks'
-        >>> back.shape == s.to_frame().shape
+        >>> back.equals(s.to_frame())
         True
         """
-        path = Path(path)
-        text = "".join(f"# {line}\n" for line in self.header(blocks=blocks))
-        text += self.to_frame(blocks=blocks).to_csv(index=False, lineterminator="\n")
-        path.write_text(text, encoding="utf-8")
-        return path
+        frame = self.to_frame(blocks=blocks)
+        return _write_csv(
+            path,
+            self.header(blocks=blocks),
+            list(frame.columns),
+            frame.itertuples(index=False, name=None),
+        )
 
     def describe(self) -> str:
         """Return a protocol sentence for the allocation sequence (SPIRIT 2013 item 16a).
@@ -995,6 +1338,20 @@ class Schedule:
 # ---------------------------------------------------------------------------
 # Minimization
 # ---------------------------------------------------------------------------
+def _plain_id(participant: Any) -> Any:
+    return int(participant) if isinstance(participant, numbers.Integral) else participant
+
+
+def _check_participant(participant: Any) -> None:
+    if participant is not None and (
+        isinstance(participant, bool) or not isinstance(participant, str | numbers.Integral)
+    ):
+        raise TypeError(
+            "participant must be a text or whole-number identifier (or None for "
+            f"the running number); got participant={participant!r}"
+        )
+
+
 def _check_covariates(
     given: Mapping[str, Any], factors: Mapping[str, tuple[Any, ...]], *, what: str
 ) -> None:
@@ -1119,6 +1476,15 @@ class Minimization:
         self.factors: Mapping[str, tuple[Any, ...]] = MappingProxyType(
             _check_strata(factors, units, name="factors")
         )
+        # the audit log has one column per factor and per treatment column besides
+        # its own; a clash would overwrite one with the other
+        for name in (*self.factors, *units.columns):
+            if name in _LOG_COLUMNS or name.startswith("G["):
+                raise ValueError(
+                    f"{name!r} names a minimization factor or treatment column, but the "
+                    f"audit log uses the names {list(_LOG_COLUMNS)} and 'G[...]' for its "
+                    "own columns; rename it"
+                )
         if not self.factors:
             raise ValueError(
                 "factors must name at least one minimization factor, e.g. "
@@ -1212,7 +1578,7 @@ class Minimization:
         ----------
         covariates : mapping of str to level
             The participant's level of every minimization factor.
-        participant : optional
+        participant : str or int, optional
             An identifier written to the audit log (default: the running
             number).
 
@@ -1239,6 +1605,7 @@ class Minimization:
         True
         """
         _check_covariates(covariates, self.factors, what="covariates")
+        _check_participant(participant)
         scores = self._scores(covariates)
         k = len(self.treatments)
         best = np.flatnonzero(np.isclose(scores, scores.min(), rtol=0.0, atol=1e-9))
@@ -1279,7 +1646,7 @@ class Minimization:
             The participant's level of every minimization factor.
         treatment : tuple or str
             The cell or arm the participant received.
-        participant : optional
+        participant : str or int, optional
             An identifier for the audit log.
 
         Returns
@@ -1299,6 +1666,7 @@ class Minimization:
         'B'
         """
         _check_covariates(covariates, self.factors, what="covariates")
+        _check_participant(participant)
         chosen = self._units.index(treatment, "treatment")
         return self._add(
             covariates,
@@ -1325,7 +1693,7 @@ class Minimization:
             self._counts[factor][levels.index(covariates[factor]), chosen] += 1
         treatment = self.treatments[chosen]
         entry: dict[str, Any] = {
-            "participant": self.n_assigned + 1 if participant is None else participant,
+            "participant": self.n_assigned + 1 if participant is None else _plain_id(participant),
             **{f: covariates[f] for f in self.factors},
             **{
                 f"G[{self._units.label(t)}]": float(g)
@@ -1387,6 +1755,14 @@ class Minimization:
     def to_csv(self, path: str | Path) -> Path:
         """Write the audit log as CSV after a ``#`` header with the settings.
 
+        Quoted and escaped as :meth:`Schedule.to_csv` is; read it back,
+        exactly, with :func:`read_minimization_log`.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            File to write (overwritten).
+
         Returns
         -------
         pathlib.Path
@@ -1399,24 +1775,20 @@ class Minimization:
             if isinstance(self.seed, np.random.SeedSequence)
             else "a caller-supplied numpy Generator (not recorded)"
         )
-        factors = "; ".join(f"{f}=({', '.join(map(str, lv))})" for f, lv in self.factors.items())
         lines = [
             "trialplan minimization audit log (Pocock-Simon)",
             f"trialplan_version: {__version__}",
             f"design: {self._units.description}",
-            f"factors: {factors}",
-            f"weights: {', '.join(f'{f}={w:g}' for f, w in self.weights.items())}",
+            f"factors: {_levels_text(self.factors)}",
+            f"weights: {', '.join(f'{_label(f)}={w:g}' for f, w in self.weights.items())}",
             f"imbalance: {self.imbalance}",
             f"p: {self.p:g}",
             f"seed: {seed}",
             f"numpy_version: {np.__version__}",
             f"assigned: {self.n_assigned}",
         ]
-        path = Path(path)
-        text = "".join(f"# {line}\n" for line in lines)
-        text += self.log().to_csv(index=False, lineterminator="\n")
-        path.write_text(text, encoding="utf-8")
-        return path
+        log = self.log()
+        return _write_csv(path, lines, list(log.columns), log.itertuples(index=False, name=None))
 
     def __repr__(self) -> str:
         return (

@@ -630,6 +630,15 @@ def _solve_design(
 # --------------------------------------------------------------------------
 # The public design object
 # --------------------------------------------------------------------------
+#: Smallest alpha and beta a GroupSequential accepts: the recursion computes crossing
+#: probabilities to an absolute accuracy of about 1e-8 (18 grid points per unit, as in
+#: gsDesign), so a type II error below 1e-4 moves the drift visibly (inflation factor
+#: off by 1e-5 at beta=1e-4, below 1 at 1e-7) and an alpha below 1e-10 left the root
+#: finder with NaN (issue 21, item 6).
+MIN_ALPHA = 1e-10
+MIN_BETA = 1e-4
+
+
 def _as_spending(value: Any, name: str) -> SpendingFunction | ClassicalBoundary:
     if isinstance(value, SpendingFunction | ClassicalBoundary):
         return value
@@ -808,7 +817,19 @@ class GroupSequential:
                 f"{'one' if self.sided == 1 else 'two'}-sided test; got "
                 f"alpha={self.alpha!r}"
             )
+        if alpha < MIN_ALPHA:
+            raise ValueError(
+                f"alpha must be at least {MIN_ALPHA:g} for group-sequential bounds (the "
+                f"accuracy of the recursive integration); got alpha={self.alpha!r}"
+            )
         beta = check_open_unit("beta", self.beta)
+        if beta < MIN_BETA:
+            raise ValueError(
+                f"beta must be at least {MIN_BETA:g} (power at most {1 - MIN_BETA:g}) for "
+                "group-sequential bounds: the recursive integration computes crossing "
+                "probabilities to about 1e-8, too coarse for a smaller type II error (the "
+                f"inflation factor fell below 1 at beta=1e-7); got beta={self.beta!r}"
+            )
         if beta >= 1.0 - alpha / self.sided:
             raise ValueError(
                 f"beta must be below 1 - alpha/sided = {1 - alpha / self.sided:g} "
@@ -991,7 +1012,7 @@ class GroupSequential:
         0.8
         """
         up, _ = self.crossing_probabilities(drift)
-        return float(up.sum())
+        return min(1.0, float(up.sum()))  # a sum of probabilities may pass 1 by rounding
 
     def drift_for_power(self, power: float) -> float:
         """The drift ``theta sqrt(I_max)`` at which the test has ``power``.
@@ -1007,6 +1028,12 @@ class GroupSequential:
         0.0
         """
         target = check_open_unit("power", power)
+        if target > 1.0 - MIN_BETA:
+            raise ValueError(
+                f"power must be at most {1 - MIN_BETA:g}: the recursive integration computes "
+                "crossing probabilities to about 1e-8, too coarse for a type II error below "
+                f"{MIN_BETA:g}; got power={power!r}"
+            )
         size = self.power_at(0.0)
         if target <= size:
             raise ValueError(
@@ -1568,6 +1595,12 @@ def sequential_sample_size(
     """
     gsd = check_sequential(sequential)
     target = check_open_unit("power", power)
+    if target > 1.0 - MIN_BETA:
+        raise ValueError(
+            f"power must be at most {1 - MIN_BETA:g} with sequential=: the recursive "
+            "integration computes crossing probabilities to about 1e-8, too coarse for a "
+            f"type II error below {MIN_BETA:g}; got power={power!r}"
+        )
     names = family.hypotheses
     _check_level(family, gsd)
     note = ""
@@ -1603,7 +1636,7 @@ def sequential_sample_size(
     for name in names:
         s = _statistic(final, name, gsd)
         h1 = _crossing(gsd, s)
-        powers[name] = float(h1[0].sum())
+        powers[name] = min(1.0, float(h1[0].sum()))
         expected[name] = _expected_n(gsd, s, n_max, h1)
         fixed[name] = n_max * _fixed_scale(s, gsd, target)
         methods.append(_method_text(gsd, s))
@@ -1667,7 +1700,7 @@ def sequential_power(family: StatisticFamily, *, sequential: GroupSequential) ->
     for name in family.hypotheses:
         stat = _statistic(family, name, gsd)
         up, low = _crossing(gsd, stat)
-        seq_power = float(up.sum())
+        seq_power = min(1.0, float(up.sum()))
         if isinstance(stat, IntersectionUnion):
             weak = stat.weakest
             rows.append(

@@ -167,7 +167,12 @@ class SpendingFunction:
             values = level * np.log1p((math.e - 1.0) * t)
         elif self.kind == "hwang_shih_decani":
             gamma = float(self.parameter)  # type: ignore[arg-type]
-            values = level * t if gamma == 0 else level * np.expm1(-gamma * t) / math.expm1(-gamma)
+            # |gamma| < 1e-12: the limit level * t (the ratio underflowed to 0 at 5e-324)
+            values = (
+                level * t
+                if abs(gamma) < 1e-12
+                else level * np.expm1(-gamma * t) / math.expm1(-gamma)
+            )
         else:
             values = level * t ** float(self.parameter)  # type: ignore[arg-type]
         values = np.where(t >= 1.0, level, values)

@@ -395,7 +395,15 @@ def schoenfeld_events(
     level = check_open_unit("alpha", alpha) / check_sided(sided)
     p = check_open_unit("allocation", allocation)
     z = stats.norm.isf(level) + stats.norm.ppf(target)
-    return float(z**2 / (p * (1.0 - p) * math.log(hr) ** 2))
+    with np.errstate(over="ignore", divide="ignore"):
+        events = float(z**2 / (p * (1.0 - p) * math.log(hr) ** 2))
+    if not math.isfinite(events):
+        raise ValueError(
+            "the events needed overflow the float range: alpha, power, hazard_ratio and "
+            f"allocation are too extreme (alpha={alpha!r}, power={power!r}, "
+            f"hazard_ratio={hazard_ratio!r}, allocation={allocation!r})"
+        )
+    return events
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -502,18 +510,29 @@ def required_events(design: Any, *, power: float, hypothesis: str) -> EventsResu
     unit_var = float(contrast_covariance(contrast, de / share)[0, 0])  # times 1/D
     level = design.alpha / design.sided
     crit = critical_value(level, math.inf)
+    if target <= design.alpha:
+        raise ValueError(
+            f"power must exceed the test's type I error alpha={design.alpha:g} (with no "
+            f"events at all a test rejects that often); got power={power!r}"
+        )
+
+    # One-sided tests look in the favourable direction: favourable = -1 for time to
+    # event (a log hazard ratio below 0 is a benefit), so the oriented effect is
+    # favourable * effect, positive for a beneficial hazard ratio.
+    oriented = design.outcome.favourable * effect
 
     def power_at(total: float) -> float:
-        z = abs(effect) / math.sqrt(unit_var / total)
         if design.sided == 1:
-            z = -design.outcome.favourable * effect / math.sqrt(unit_var / total)
+            z = oriented / math.sqrt(unit_var / total)
             return float(stats.norm.sf(crit - z))
+        z = abs(effect) / math.sqrt(unit_var / total)
         return float(stats.norm.sf(crit - z) + stats.norm.sf(crit + z))
 
-    if design.sided == 1 and -design.outcome.favourable * effect <= 0:
+    if design.sided == 1 and oriented <= 0:
         raise ValueError(
-            f"hypothesis {hypothesis!r} has its effect in the unfavourable "
-            "direction (hazard ratio >= 1) for a one-sided test"
+            f"hypothesis {hypothesis!r} has its effect in the unfavourable direction "
+            f"(hazard ratio {math.exp(effect):.4g} >= 1) for a one-sided test, which "
+            "looks for lower hazards; no number of events reaches the target power"
         )
     guess = (crit + stats.norm.ppf(target)) ** 2 * unit_var / effect**2
     total = optimize.brentq(lambda d: power_at(d) - target, guess * 0.5, guess * 1.5, xtol=1e-10)

@@ -259,6 +259,9 @@ def interaction_contrasts(cells: Mapping[tuple[str, str], float]) -> dict[str, f
     if len(first) != 2 or len(second) != 2:
         raise ValueError(f"cells must be a 2x2 (two levels per factor); got keys {keys}")
     vals = {k: check_real(f"cells[{k!r}]", v) for k, v in cells.items()}
+    for k, v in vals.items():
+        if 0.0 < abs(v) < 1e-300:  # subnormal: ratios to it overflow (RERI was -inf)
+            raise ValueError(f"cells[{k!r}] must be 0 or of magnitude at least 1e-300; got {v!r}")
     v00, v01 = vals[(first[0], second[0])], vals[(first[0], second[1])]
     v10, v11 = vals[(first[1], second[0])], vals[(first[1], second[1])]
     out = {"identity": v11 - v10 - v01 + v00}

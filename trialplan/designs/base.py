@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from trialplan._validation import (
+    MAX_CELL_SIZE,
     check_int,
     check_open_unit,
     check_unit_interval,
@@ -1041,10 +1042,27 @@ def check_dropout(dropout: Any, cells: Sequence[Cell], normalize: Any) -> Any:
     return check_unit_interval("dropout", dropout)
 
 
+def _cell_size(name: str, value: Any) -> int:
+    size = check_int(name, value)
+    if size > MAX_CELL_SIZE:
+        raise ValueError(
+            f"{name} must be at most {MAX_CELL_SIZE:.0e} participants; got {name}={value!r}"
+        )
+    return size
+
+
+def _cell_parameter(outcome: Any) -> str:
+    """The outcome's parameter keyed by cell, named in errors (``means``, ``rates``, ...)."""
+    for name in ("means", "rates", "hazards"):
+        if isinstance(getattr(outcome, name, None), Mapping):
+            return name
+    return "cells"
+
+
 def check_cell_sizes(n: Any, cells: Sequence[Cell], normalize: Any, *, name: str) -> Any:
     """Validate ``n`` (an int, or a mapping of every cell to an int >= 1)."""
     if isinstance(n, Mapping):
-        sizes = {normalize(k, name): check_int(f"{name}[{k!r}]", v) for k, v in n.items()}
+        sizes = {normalize(k, name): _cell_size(f"{name}[{k!r}]", v) for k, v in n.items()}
         missing = [c for c in cells if c not in sizes]
         if missing:
             raise ValueError(
@@ -1054,7 +1072,7 @@ def check_cell_sizes(n: Any, cells: Sequence[Cell], normalize: Any, *, name: str
         if len(set(sizes.values())) == 1:
             return next(iter(sizes.values()))
         return {c: sizes[c] for c in cells}
-    return check_int(name, n)
+    return _cell_size(name, n)
 
 
 def check_size_list(sizes: Any, cells: Sequence[Cell], *, name: str) -> list[int]:
@@ -1070,4 +1088,4 @@ def check_size_list(sizes: Any, cells: Sequence[Cell], *, name: str) -> list[int
             f"sizes must hold {len(cells)} whole numbers, one per cell of "
             f"{list(cells)}; got {len(values)}: sizes={values!r}"
         )
-    return [check_int(f"{name}[{cell!r}]", v) for cell, v in zip(cells, values, strict=True)]
+    return [_cell_size(f"{name}[{cell!r}]", v) for cell, v in zip(cells, values, strict=True)]

@@ -119,6 +119,15 @@ class Clustering:
         object.__setattr__(self, "icc", icc)
         object.__setattr__(self, "group_size", m)
         object.__setattr__(self, "size_cv", cv)
+        try:
+            finite = math.isfinite(self.design_effect)
+        except OverflowError:  # size_cv**2 beyond the float range
+            finite = False
+        if not finite:
+            raise ValueError(
+                f"group_size={self.group_size!r} and size_cv={self.size_cv!r} give a design "
+                "effect 1 + ((1 + size_cv^2) group_size - 1) icc beyond the float range"
+            )
 
     @property
     def design_effect(self) -> float:

@@ -30,6 +30,7 @@ import numpy as np
 from trialplan._validation import as_sequence, check_open_unit, check_sided, did_you_mean
 from trialplan.designs.base import (
     CellDesign,
+    _cell_parameter,
     check_cell_sizes,
     check_dropout,
     check_primary,
@@ -225,7 +226,7 @@ class Factorial(CellDesign):
             if hasattr(self.outcome, "cell_keys")
             else tuple(self.outcome.means)
         )
-        what = f"{type(self.outcome).__name__} cells"
+        what = f"{type(self.outcome).__name__} {_cell_parameter(self.outcome)}"
         given = [self._cell(k, what) for k in keys]
         missing = [c for c in self.cells if c not in given]
         if missing:

@@ -26,6 +26,7 @@ import numpy as np
 from trialplan._validation import as_sequence, check_open_unit, check_sided, did_you_mean
 from trialplan.designs.base import (
     CellDesign,
+    _cell_parameter,
     check_cell_sizes,
     check_dropout,
     check_primary,
@@ -208,7 +209,7 @@ class Parallel(CellDesign):
             if hasattr(self.outcome, "cell_keys")
             else tuple(self.outcome.means)
         )
-        what = f"{type(self.outcome).__name__} arms"
+        what = f"{type(self.outcome).__name__} {_cell_parameter(self.outcome)}"
         given = [self._arm(k, what) for k in keys]
         missing = [a for a in self.arms if a not in given]
         if missing:

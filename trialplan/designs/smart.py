@@ -39,12 +39,13 @@ from typing import Any
 import numpy as np
 
 from trialplan._validation import (
+    MAX_CELL_SIZE,
     as_sequence,
+    check_alpha,
     check_choice,
     check_int,
+    check_magnitude,
     check_open_unit,
-    check_positive,
-    check_real,
     check_sided,
     check_unit_interval,
     did_you_mean,
@@ -194,7 +195,7 @@ class SMART(Design):
             "responder_mean",
             MappingProxyType(
                 {
-                    a: check_real(f"responder_mean[{a!r}]", v)
+                    a: check_magnitude(f"responder_mean[{a!r}]", v)
                     for a, v in self._per_arm("responder_mean", self.responder_mean).items()
                 }
             ),
@@ -204,9 +205,13 @@ class SMART(Design):
             "nonresponder_mean",
             MappingProxyType(self._per_regime("nonresponder_mean", self.nonresponder_mean)),
         )
-        set_(self, "sd", check_positive("sd", self.sd))
+        set_(self, "sd", check_magnitude("sd", self.sd, scale=True))
         set_(self, "n_total", check_int("n_total", self.n_total, minimum=2))
-        set_(self, "alpha", check_open_unit("alpha", self.alpha))
+        if self.n_total > MAX_CELL_SIZE:
+            raise ValueError(
+                f"n_total must be at most {MAX_CELL_SIZE:.0e}; got n_total={self.n_total!r}"
+            )
+        set_(self, "alpha", check_alpha("alpha", self.alpha))
         set_(self, "sided", check_sided(self.sided))
         set_(self, "dropout", check_unit_interval("dropout", self.dropout))
         check_choice("better", self.better, ("lower", "higher"))
@@ -287,7 +292,9 @@ class SMART(Design):
             raise TypeError(
                 f"{name} must be a mapping {{(stage-1, stage-2): value}}; got {name}={values!r}"
             )
-        checked = {self.regime(k, name): check_real(f"{name}[{k!r}]", v) for k, v in values.items()}
+        checked = {
+            self.regime(k, name): check_magnitude(f"{name}[{k!r}]", v) for k, v in values.items()
+        }
         missing = [d for d in self.regimes if d not in checked]
         if missing:
             raise ValueError(

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from trialplan._linalg import psd_cholesky
 from trialplan.longitudinal import Repeated
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
 
@@ -84,7 +85,7 @@ def _patients(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One trial: outcomes (N, J), number of observed visits (N,), cell index (N,)."""
     index = np.repeat(np.arange(params.n_cells), params.n)
-    chol = np.linalg.cholesky(params.covariance)
+    chol = psd_cholesky(params.covariance)  # unique factor: same trials on every machine
     y = params.means[index] + rng.standard_normal((index.size, params.times.size)) @ chol.T
     r = np.append(params.retention, 0.0)
     weights = np.append(1.0 - r[0], r[:-1] - r[1:])  # 0, 1, ..., J visits
