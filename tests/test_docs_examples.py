@@ -178,6 +178,7 @@ OPTIONAL_MODULES = {
     "matplotlib": "report",
     "distributed": "dask",
     "tqdm": "progress",
+    "shiny": "app",
 }
 
 

@@ -34,6 +34,7 @@ table.tp-cells td.tp-cell-name { padding-top: 0.35rem; font-size: 0.8rem; min-wi
 .tp-table { font-size: 0.86rem; margin-bottom: 0.4rem; }
 .tp-table th { font-weight: 600; color: #34495e; white-space: nowrap; }
 .tp-table td { vertical-align: middle; }
+.tp-compact { font-size: 0.8rem; }
 .tp-hyp-label { font-weight: 500; }
 .tp-hyp-code code { font-size: 0.74rem; color: var(--tp-muted); background: none; padding: 0; }
 .tp-primary-row { background: #eef4fb; }

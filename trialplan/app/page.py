@@ -455,12 +455,16 @@ def _downloads(spec_name: str, out_name: str) -> Tag:
             " to get the same protocol.",
         ),
         ui.h6("Spec"),
-        ui.download_button("download_spec", f"Spec (TOML): {spec_name}"),
+        ui.download_button(
+            "download_spec", f"Spec (TOML): {spec_name}", class_="btn-outline-primary"
+        ),
         ui.h6("Protocol", class_="mt-3"),
-        ui.download_button("download_md", "Markdown"),
-        ui.download_button("download_html", "HTML (one file)"),
-        ui.download_button("download_docx", "Word (DOCX)"),
-        ui.download_button("download_folder", f"Folder (ZIP): {out_name}/"),
+        ui.download_button("download_md", "Markdown", class_="btn-outline-primary"),
+        ui.download_button("download_html", "HTML (one file)", class_="btn-outline-primary"),
+        ui.download_button("download_docx", "Word (DOCX)", class_="btn-outline-primary"),
+        ui.download_button(
+            "download_folder", f"Folder (ZIP): {out_name}/", class_="btn-outline-primary"
+        ),
         ui.p(
             "The HTML file has its figures inline (",
             ui.tags.code("--self-contained"),
@@ -469,8 +473,12 @@ def _downloads(spec_name: str, out_name: str) -> Tag:
             class_="tp-note",
         ),
         ui.h6("Randomization and figures", class_="mt-3"),
-        ui.download_button("download_randomization", "Randomization list (CSV)"),
-        ui.download_button("download_figures", "Figures (PNG and SVG, ZIP)"),
+        ui.download_button(
+            "download_randomization", "Randomization list (CSV)", class_="btn-outline-primary"
+        ),
+        ui.download_button(
+            "download_figures", "Figures (PNG and SVG, ZIP)", class_="btn-outline-primary"
+        ),
         ui.p(
             "The list is ",
             ui.tags.code(f"trialplan randomize {spec_name} -o randomization.csv"),
@@ -554,7 +562,7 @@ def page(layout: form.Layout, *, title: str, spec_name: str, out_name: str) -> T
             ui.layout_columns(
                 ui.div(ui.output_ui("boundary_figure"), class_="tp-figure"),
                 ui.output_ui("looks_table"),
-                col_widths=(6, 6),
+                col_widths={"xl": (5, 7), "md": (12, 12)},
             ),
         ),
         ui.nav_panel(

@@ -26,7 +26,8 @@ def _require_shiny() -> None:
     except ImportError as exc:
         raise ImportError(
             "the web page needs Shiny for Python: pip install 'trialplan[app]' "
-            f"({exc.name or 'shiny'} is not installed)"
+            f"({exc.name or 'shiny'} is not installed)",
+            name=exc.name or "shiny",
         ) from None
 
 

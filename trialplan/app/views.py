@@ -55,8 +55,13 @@ def _power_cell(value: float, effect: float) -> Tag:
 
 
 def power_table(plan: Any) -> Tag:
-    """The plan's power table: every hypothesis, its effect, standard error and power."""
+    """The plan's power table: every hypothesis, its effect, standard error and power.
+
+    The "Test" column (group-sequential, multiplicity-adjusted or one test)
+    appears when the plan has interim looks or a multiplicity procedure.
+    """
     frame = plan.power_table
+    tests = set(frame["analysis"]) != {"single"}
     rows = []
     for row in frame.itertuples(index=False):
         primary = row.role == "primary"
@@ -65,17 +70,18 @@ def power_table(plan: Any) -> Tag:
             tags.span("primary", class_="badge text-bg-primary ms-2") if primary else None,
             tags.div(tags.code(row.hypothesis), class_="tp-hyp-code"),
         )
-        df = "∞" if not math.isfinite(row.df) else f"{row.df:.0f}"
+        df = "a z test" if not math.isfinite(row.df) else f"a t test on {row.df:.0f} df"
         rows.append(
             tags.tr(
                 tags.td(name, title=row.estimand),
                 tags.td(num(0.0 if abs(row.effect) < 1e-12 else row.effect), class_="text-end"),
-                tags.td(num(row.se), class_="text-end"),
-                tags.td(df, class_="text-end"),
+                tags.td(num(row.se), class_="text-end", title=df),
                 _power_cell(row.power, row.effect),
                 tags.td(
                     _ANALYSIS_WORDS.get(row.analysis, row.analysis), class_="text-muted text-nowrap"
-                ),
+                )
+                if tests
+                else None,
                 class_="tp-primary-row" if primary else None,
                 data_hypothesis=row.hypothesis,
             )
@@ -87,9 +93,8 @@ def power_table(plan: Any) -> Tag:
                 tags.th("Hypothesis"),
                 tags.th("Effect", class_="text-end", title=f"on the {scale} scale"),
                 tags.th("SE", class_="text-end"),
-                tags.th("df", class_="text-end"),
                 tags.th("Power", class_="text-end"),
-                tags.th("Test"),
+                tags.th("Test") if tests else None,
             )
         ),
         tags.tbody(*rows),
@@ -230,23 +235,26 @@ def looks_table(plan: Any) -> Tag:
         else ""
     )
     return TagList(
-        tags.table(
-            tags.thead(
-                tags.tr(
-                    tags.th("Look"),
-                    tags.th("Information", class_="text-end"),
-                    tags.th("Analysed", class_="text-end"),
-                    tags.th("Efficacy z", class_="text-end"),
-                    tags.th("Nominal p", class_="text-end"),
-                    tags.th("Futility z", class_="text-end"),
-                    tags.th("Alpha spent", class_="text-end"),
-                    tags.th("P(stop)", class_="text-end", title="at the planned effect"),
-                    tags.th("Power", class_="text-end", title="cumulative"),
-                )
+        tags.div(
+            tags.table(
+                tags.thead(
+                    tags.tr(
+                        tags.th("Look"),
+                        tags.th("Information", class_="text-end"),
+                        tags.th("Analysed", class_="text-end"),
+                        tags.th("Efficacy z", class_="text-end"),
+                        tags.th("Nominal p", class_="text-end"),
+                        tags.th("Futility z", class_="text-end"),
+                        tags.th("Alpha spent", class_="text-end"),
+                        tags.th("P(stop)", class_="text-end", title="at the planned effect"),
+                        tags.th("Power", class_="text-end", title="cumulative"),
+                    )
+                ),
+                tags.tbody(*rows),
+                class_="table table-sm tp-table tp-compact",
+                id="looks-table",
             ),
-            tags.tbody(*rows),
-            class_="table table-sm tp-table",
-            id="looks-table",
+            class_="table-responsive",
         ),
         tags.p(note, class_="text-muted small"),
     )
