@@ -69,7 +69,8 @@ def analytic_seconds(repeat: int) -> list[float]:
 
 def _wait_text(page, selector: str, text: str) -> None:
     page.wait_for_function(
-        "([s, t]) => { const e = document.querySelector(s); return e && e.innerText.trim() === t; }",
+        "([s, t]) => { const e = document.querySelector(s);"
+        " return e && e.innerText.trim() === t; }",
         arg=[selector, text],
     )
 
