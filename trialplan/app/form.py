@@ -26,195 +26,51 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from trialplan.app.fields import field_of
+from trialplan.app.layout import (
+    CELL_TABLES,
+    EFFICACY,
+    FUTILITY,
+    MULTIPLICITY,
+    OUTCOMES,
+    OWN_MULTIPLICITY,
+    PARAMETRIC,
+    SYNERGY_MODELS,
+    SYNERGY_SCALES,
+    VALUE_PREFIX,
+    FormError,
+    Layout,
+    clean_text,
+    hypothesis_names,
+    layout_names,
+    layout_of,
+)
+from trialplan.app.models import default_cells, implied_cells, invert_cells, synergy_defaults
 from trialplan.spec import Spec, SpecError
-from trialplan.spec.codec import label as cell_label
-from trialplan.spec.io import spec_from_dict, spec_to_dict
+from trialplan.spec.io import spec_from_dict
 
 __all__ = [
+    "EFFICACY",
+    "FUTILITY",
+    "MULTIPLICITY",
     "OUTCOMES",
+    "SYNERGY_MODELS",
+    "SYNERGY_SCALES",
+    "VALUE_PREFIX",
     "Built",
+    "FormError",
     "Layout",
     "build",
+    "field_of",
+    "hypothesis_names",
     "implied_cells",
     "initial_values",
     "invert_cells",
+    "layout_names",
     "layout_of",
 ]
 
-#: Outcome types the form offers, with their words.
-OUTCOMES = {"continuous": "Continuous", "binary": "Binary", "time_to_event": "Time to event"}
-#: Field prefix of each outcome type's cell values.
-VALUE_PREFIX = {"continuous": "mean", "binary": "rate", "time_to_event": "median"}
-#: Synergy models: how the combination cell follows from the monotherapies.
-SYNERGY_MODELS = {
-    "additive": "Additive (no interaction on the difference scale)",
-    "multiplicative": "Multiplicative (no interaction on the ratio scale)",
-    "interaction": "A stated interaction",
-    "state_dependent": "State-dependent (MBI shifts the state rTMS depends on)",
-}
-#: Scales a stated interaction may be given on (tp.synergy.cell_means).
-SYNERGY_SCALES = {
-    "identity": "difference of differences",
-    "log": "log ratio of ratios",
-    "logit": "log ratio of odds ratios",
-}
-#: Efficacy boundaries: (TOML table, needs a parameter).
-EFFICACY = {
-    "obrien_fleming": "O'Brien-Fleming-type spending (Lan-DeMets)",
-    "pocock": "Pocock-type spending (Lan-DeMets)",
-    "hwang_shih_decani": "Hwang-Shih-DeCani spending (gamma)",
-    "power_family": "Kim-DeMets power spending (rho)",
-    "classical_obrien_fleming": "Classical O'Brien-Fleming bounds",
-    "classical_pocock": "Classical Pocock bounds",
-}
-FUTILITY = {
-    "none": "None",
-    "obrien_fleming": "O'Brien-Fleming-type beta-spending",
-    "pocock": "Pocock-type beta-spending",
-    "hwang_shih_decani": "Hwang-Shih-DeCani beta-spending (gamma)",
-    "power_family": "Kim-DeMets beta-spending (rho)",
-}
-_PARAMETRIC = ("hwang_shih_decani", "power_family")
-MULTIPLICITY = {
-    "none": "None (each hypothesis at alpha)",
-    "bonferroni": "Bonferroni",
-    "holm": "Holm",
-    "hochberg": "Hochberg",
-    "fixed_sequence": "Fixed sequence (in the order chosen)",
-}
-_OWN_MULTIPLICITY = "spec"  # a procedure the form cannot edit (gatekeeping, graphs): kept
 
-
-# Planning values used when the outcome type is switched to one the spec does not have
-# (a 2x2, by level positions): the presets' own values, and tp.TimeToEvent's example.
-def _preset_cells(name: str, table: str) -> dict[tuple[int, int], float]:
-    from trialplan import scenarios
-
-    design = scenarios.spec(name).design
-    levels = [tuple(design.factors[f]) for f in design.factors]
-    values = getattr(design.outcome, table)
-    return {
-        (levels[0].index(cell[0]), levels[1].index(cell[1])): float(v) for cell, v in values.items()
-    }
-
-
-def _default_2x2(outcome: str) -> dict[tuple[int, int], float]:
-    if outcome == "continuous":  # HAM-D change (tp.scenarios.state_dependent_synergy)
-        return _preset_cells("state_dependent_synergy", "means")
-    if outcome == "binary":  # response (tp.scenarios.response_factorial)
-        return _preset_cells("response_factorial", "rates")
-    # median months to relapse (the tp.TimeToEvent example)
-    return {(0, 0): 12.0, (1, 0): 16.0, (0, 1): 16.0, (1, 1): 24.0}
-
-
-_DEFAULT_OTHER = {"continuous": (0.0, -4.0), "binary": (0.2, 0.35), "time_to_event": (12.0, 18.0)}
-
-
-# ------------------------------------------------------------------ layout
-@dataclass(frozen=True, eq=False)
-class Layout:
-    """The shape of the design the page edits, read once from the opening spec.
-
-    Attributes
-    ----------
-    spec : Spec
-        The spec the page opened on.
-    data : dict
-        Its TOML tables (``spec_to_dict``): the form edits a copy of these.
-    kind : str
-        ``"factorial"``, ``"parallel"`` or ``"smart"`` (a SMART is shown, not edited).
-    factors : tuple of str
-        Factor names (factorial) in design order.
-    levels : tuple of (str, str)
-        Each factor's (reference, active) levels.
-    arms : tuple of str
-        Arm names (parallel).
-    cells : tuple
-        Cell keys in the design's order.
-    positions : tuple of tuple of int
-        Each cell's level positions (factorial) or ``(arm index,)``.
-    hypotheses : tuple of str
-        The design's hypothesis names, in order (chosen by position).
-    outcome : str
-        The opening outcome type.
-    """
-
-    spec: Spec
-    data: dict[str, Any]
-    kind: str
-    factors: tuple[str, ...] = ()
-    levels: tuple[tuple[str, str], ...] = ()
-    arms: tuple[str, ...] = ()
-    cells: tuple[Any, ...] = ()
-    positions: tuple[tuple[int, ...], ...] = ()
-    hypotheses: tuple[str, ...] = ()
-    outcome: str = "continuous"
-    size_key: str = "n_per_cell"
-    tte_values: str = "medians"
-    tte_time: str = "follow_up"
-
-    @property
-    def editable(self) -> bool:
-        """True when the form edits the design (factorial and parallel designs)."""
-        return self.kind in ("factorial", "parallel") and self.outcome in OUTCOMES
-
-    @property
-    def is_2x2(self) -> bool:
-        """True for a two-factor factorial: the synergy models apply."""
-        return self.kind == "factorial" and len(self.factors) == 2
-
-    @property
-    def base_labels(self) -> tuple[str, ...]:
-        """The cells' TOML labels in the opening spec ("sham+control")."""
-        return tuple(cell_label(c) for c in self.cells)
-
-
-def layout_of(spec: Spec) -> Layout:
-    """The :class:`Layout` of a spec (what the form shows for it).
-
-    Examples
-    --------
-    >>> import trialplan as tp
-    >>> layout = layout_of(tp.scenarios.state_dependent_synergy())
-    >>> layout.kind, layout.factors, layout.base_labels[:2], layout.hypotheses[2]
-    ('factorial', ('rTMS', 'MBI'), ('sham+control', 'sham+MBI'), 'rTMS:MBI')
-    """
-    design = spec.design
-    data = spec_to_dict(spec)
-    kind = getattr(design, "design_kind", "")
-    outcome_table = data["design"].get("outcome", {})
-    outcome = outcome_table.get("type", "") if isinstance(outcome_table, Mapping) else ""
-    common: dict[str, Any] = {
-        "spec": spec,
-        "data": data,
-        "kind": kind,
-        "outcome": outcome,
-        "hypotheses": tuple(getattr(design, "hypothesis_names", ()) or ()),
-    }
-    if kind == "factorial":
-        factors = tuple(design.factors)
-        levels = tuple(tuple(design.factors[f]) for f in factors)
-        cells = tuple(design.cells)
-        positions = tuple(
-            tuple(levels[i].index(level) for i, level in enumerate(cell)) for cell in cells
-        )
-        common.update(factors=factors, levels=levels, cells=cells, positions=positions)
-    elif kind == "parallel":
-        arms = tuple(design.arms)
-        common.update(
-            arms=arms,
-            cells=arms,
-            positions=tuple((i,) for i in range(len(arms))),
-            size_key="n_per_arm",
-        )
-    if outcome == "time_to_event":
-        table = outcome_table
-        common["tte_values"] = "medians" if "medians" in table else "hazards"
-        common["tte_time"] = "analysis_time" if "analysis_time" in table else "follow_up"
-    return Layout(**common)
-
-
-# ------------------------------------------------------------------ values
 def _values_of(table: Any, layout: Layout) -> list[float] | None:
     """Per-cell values of a TOML table keyed by cell label (or one value for all)."""
     if isinstance(table, Mapping):
@@ -223,14 +79,6 @@ def _values_of(table: Any, layout: Layout) -> list[float] | None:
     if isinstance(table, int | float) and not isinstance(table, bool):
         return [float(table)] * len(layout.cells)
     return None
-
-
-def _defaults(layout: Layout, outcome: str) -> list[float]:
-    if layout.is_2x2:
-        table = _default_2x2(outcome)
-        return [table[pos] for pos in layout.positions]
-    first, other = _DEFAULT_OTHER[outcome]
-    return [first] + [other] * (len(layout.cells) - 1)
 
 
 def initial_values(layout: Layout) -> dict[str, Any]:
@@ -262,7 +110,7 @@ def initial_values(layout: Layout) -> dict[str, Any]:
         if outcome == layout.outcome:
             key = {"continuous": "means", "binary": "rates"}.get(outcome, layout.tte_values)
             own = _values_of(outcome_table.get(key), layout)
-        cells = own if own is not None else _defaults(layout, outcome)
+        cells = own if own is not None else default_cells(layout, outcome)
         for i, value in enumerate(cells):
             values[f"{prefix}_{i}"] = value
     # allocation: ratios and analysed per unit of ratio
@@ -348,155 +196,9 @@ def _multiplicity_values(layout: Layout, table: Any) -> dict[str, Any]:
     kind = table.get("type", "")
     if kind in MULTIPLICITY and "hypotheses" in table:
         return {"multiplicity": kind, "family": _positions(layout, table["hypotheses"])}
-    return {"multiplicity": _OWN_MULTIPLICITY, "family": []}
+    return {"multiplicity": OWN_MULTIPLICITY, "family": []}
 
 
-# ----------------------------------------------------------------- synergy
-def synergy_defaults(layout: Layout, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Synergy-model fields that reproduce each outcome type's current cells (2x2 only).
-
-    The control cell, each monotherapy's difference from it, the interaction
-    (difference of differences) and, for the state-dependent model, a state
-    shift of 1.5 SD (the starter spec's) with the slope that gives the same
-    interaction.
-    """
-    if not layout.is_2x2:
-        return {}
-    out: dict[str, Any] = {}
-    for prefix in VALUE_PREFIX.values():
-        cells = [values.get(f"{prefix}_{i}") for i in range(4)]
-        for name, value in invert_cells(layout, cells).items():
-            out[f"syn_{prefix}_{name}"] = value
-    out["syn_model"] = "additive"
-    out["syn_scale"] = "identity"
-    return out
-
-
-def invert_cells(layout: Layout, cells: Sequence[Any]) -> dict[str, float]:
-    """Control, monotherapy effects, interaction, state shift and slope of four cells.
-
-    Examples
-    --------
-    >>> import trialplan as tp
-    >>> layout = layout_of(tp.scenarios.state_dependent_synergy())
-    >>> invert_cells(layout, [-5.8, -9.7, -10.1, -17.0])   # design order
-    {'control': -5.8, 'effect_0': -4.3, 'effect_1': -3.9, 'ic': -3.0, 'shift': 1.5, 'slope': -2.0}
-    """
-    by_position = dict(zip(layout.positions, cells, strict=True))
-    try:
-        v00, v10, v01, v11 = (float(by_position[p]) for p in ((0, 0), (1, 0), (0, 1), (1, 1)))
-    except (TypeError, ValueError):
-        return {}
-    ic = _tidy(v11 - v10 - v01 + v00)
-    return {
-        "control": v00,
-        "effect_0": _tidy(v10 - v00),
-        "effect_1": _tidy(v01 - v00),
-        "ic": ic,
-        "shift": 1.5,
-        "slope": _tidy(ic / 1.5),
-    }
-
-
-def _tidy(value: float) -> float:
-    """A value computed from typed ones, to 10 decimals (-4.3, not -4.299999999999999)."""
-    return round(value, 10) + 0.0
-
-
-class FormError(ValueError):
-    """A value of the form that the library refused, with the field it belongs to."""
-
-    def __init__(self, fields: Mapping[str, str]) -> None:
-        self.fields = dict(fields)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.fields.items()))
-
-
-def implied_cells(layout: Layout, values: Mapping[str, Any], outcome: str) -> list[float]:
-    """The cell values of the synergy model in the form, in design order.
-
-    Raises
-    ------
-    FormError
-        With the library's message (``tp.synergy``) at the field it names.
-
-    Examples
-    --------
-    >>> import trialplan as tp
-    >>> layout = layout_of(tp.scenarios.state_dependent_synergy())
-    >>> values = initial_values(layout)
-    >>> values.update(syn_model="state_dependent", syn_mean_slope=-2.0, syn_mean_shift=1.5)
-    >>> implied_cells(layout, values, "continuous")
-    [-5.8, -9.7, -10.1, -17.0]
-    """
-    from trialplan import synergy
-
-    prefix = f"syn_{VALUE_PREFIX[outcome]}_"
-    model = values.get("syn_model", "additive")
-    names = layout_names(values, layout)
-    factors, levels = names["factors"], names["levels"]
-
-    def number(name: str) -> Any:
-        return values.get(prefix + name)
-
-    try:
-        if model == "state_dependent":
-            if outcome != "continuous":
-                raise FormError(
-                    {"syn_model": "the state-dependent model gives means: continuous outcomes only"}
-                )
-            sd_model = synergy.StateDependent(
-                rtms_effect=number("effect_0"),
-                mbi_effect=number("effect_1"),
-                state_slope=number("slope"),
-                mbi_state_shift=number("shift"),
-                control=number("control"),
-            )
-            cells = sd_model.cell_means({"rTMS": levels[0], "MBI": levels[1]})
-        else:
-            chosen: Any = model
-            scale = None
-            if model == "interaction":
-                chosen = synergy.Interaction(number("ic"))
-                scale = values.get("syn_scale", "identity")
-            cells = synergy.cell_means(
-                control=number("control"),
-                effects={factors[0]: number("effect_0"), factors[1]: number("effect_1")},
-                model=chosen,
-                scale=scale,
-                levels={factors[0]: levels[0], factors[1]: levels[1]},
-            )
-    except FormError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise FormError({_synergy_field(str(exc), prefix, factors): str(exc)}) from None
-    by_levels = {key: _tidy(v) for key, v in cells.items()}
-    return [by_levels[(levels[0][p[0]], levels[1][p[1]])] for p in layout.positions]
-
-
-def _synergy_field(message: str, prefix: str, factors: Sequence[str]) -> str:
-    """The synergy field a ``tp.synergy`` message is about."""
-    match = re.match(r"^(?:control \+ )?effects\[['\"](.+?)['\"]\]", message)
-    if match:
-        name = match.group(1)
-        return prefix + f"effect_{list(factors).index(name) if name in factors else 0}"
-    rules = (
-        ("control", "control"),
-        ("rtms_effect", "effect_0"),
-        ("mbi_effect", "effect_1"),
-        ("state_slope", "slope"),
-        ("mbi_state_shift", "shift"),
-        ("Interaction value", "ic"),
-        ("the implied combination", "ic"),
-    )
-    for start, name in rules:
-        if message.startswith(start):
-            return prefix + name
-    if message.startswith("scale") or "scale=" in message:
-        return "syn_scale"
-    return "syn_model"
-
-
-# ------------------------------------------------------------------- build
 @dataclass
 class Built:
     """What the form describes: a Spec, or the errors by field.
@@ -514,22 +216,6 @@ class Built:
     spec: Spec | None
     errors: dict[str, str] = field(default_factory=dict)
     cells: list[float] = field(default_factory=list)
-
-
-def layout_names(values: Mapping[str, Any], layout: Layout) -> dict[str, Any]:
-    """Factor names and levels as typed in the form (positional, stripped)."""
-    factors = []
-    levels = []
-    for i in range(len(layout.factors)):
-        factors.append(_text(values.get(f"factor_{i}_name")))
-        levels.append(
-            (_text(values.get(f"factor_{i}_level_0")), _text(values.get(f"factor_{i}_level_1")))
-        )
-    return {"factors": factors, "levels": levels}
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else "" if value is None else str(value)
 
 
 def _number(value: Any, *, whole: bool = False) -> Any:
@@ -623,6 +309,12 @@ def _edit_design(
     design = data["design"]
     if layout.kind == "factorial":
         names = layout_names(values, layout)
+        for j, name in enumerate(names["factors"]):
+            if name and name in names["factors"][:j]:
+                # a TOML table cannot hold two keys of one name: said here, not by the library
+                raise FormError(
+                    {f"factor_{j}_name": f"factor names must differ; {name!r} names two factors"}
+                )
         design["factors"] = {
             f: list(lv) for f, lv in zip(names["factors"], names["levels"], strict=True)
         }
@@ -633,7 +325,7 @@ def _edit_design(
         new_labels = list(layout.base_labels)
     # outcome: the spec's own table, or a new one with the cells in the spec's order
     base = design.get("outcome") if isinstance(design.get("outcome"), Mapping) else {}
-    order = next((base[k] for k in _CELL_TABLES if isinstance(base.get(k), Mapping)), None)
+    order = next((base[k] for k in CELL_TABLES if isinstance(base.get(k), Mapping)), None)
     table = dict(base) if layout.outcome == outcome else {"type": outcome}
     if outcome == "continuous":
         table["means"] = _cell_table(order, new_labels, layout, cells, scalar=False)
@@ -682,40 +374,6 @@ def _edit_design(
     return new_labels
 
 
-def hypothesis_names(values: Mapping[str, Any], layout: Layout) -> list[str]:
-    """The design's hypothesis names under the factor and level names in the form."""
-    if layout.kind != "factorial":
-        return list(layout.hypotheses)
-    names = layout_names(values, layout)
-    rename = dict(zip(layout.factors, names["factors"], strict=True))
-    level_maps = {
-        old: dict(zip(layout.levels[i], names["levels"][i], strict=True))
-        for i, old in enumerate(layout.factors)
-    }
-    return [_rename(h, rename, level_maps) for h in layout.hypotheses]
-
-
-def _rename(name: str, factors: Mapping[str, str], levels: Mapping[str, Mapping[str, str]]) -> str:
-    """A hypothesis name with its factors and levels renamed ("rTMS | MBI=control")."""
-    suffix = ""
-    match = re.match(r"^(.*?)( \(.+\))$", name)
-    if match:
-        name, suffix = match.group(1), match.group(2)
-    if name == "combination":
-        return name + suffix
-    term, _, condition = name.partition(" | ")
-    out = ":".join(factors.get(t, t) for t in term.split(":"))
-    if condition:
-        parts = []
-        for part in condition.split(", "):
-            factor, _, level = part.partition("=")
-            parts.append(
-                f"{factors.get(factor, factor)}={levels.get(factor, {}).get(level, level)}"
-            )
-        out += " | " + ", ".join(parts)
-    return out + suffix
-
-
 def _chosen(values: Mapping[str, Any], key: str, names: Sequence[str]) -> list[str]:
     chosen = values.get(key) or []
     if isinstance(chosen, str):
@@ -747,7 +405,7 @@ def _edit_analysis(data: dict[str, Any], values: Mapping[str, Any], layout: Layo
     kind = values.get("multiplicity", "none")
     if kind == "none":
         analysis.pop("multiplicity", None)
-    elif kind != _OWN_MULTIPLICITY:
+    elif kind != OWN_MULTIPLICITY:
         base = analysis.get("multiplicity")
         table = dict(base) if isinstance(base, Mapping) and base.get("type") == kind else {}
         table["type"] = kind
@@ -764,7 +422,7 @@ def _edit_analysis(data: dict[str, Any], values: Mapping[str, Any], layout: Layo
 
 def _fractions(values: Mapping[str, Any]) -> list[Any]:
     looks = int(values.get("looks") or 1)
-    text = _text(values.get("info_fractions"))
+    text = clean_text(values.get("info_fractions"))
     if not text:
         return [round((k + 1) / looks, 10) for k in range(looks)]
     out: list[Any] = []
@@ -786,7 +444,7 @@ def _spending(kind: str, parameter: Any) -> dict[str, Any]:
     if kind == "classical_pocock":
         return {"type": "boundaries.classical_boundary", "delta": 0.5}
     table: dict[str, Any] = {"type": "spending.spending_function", "kind": kind}
-    if kind in _PARAMETRIC:
+    if kind in PARAMETRIC:
         table["parameter"] = _number(parameter)
     return table
 
@@ -817,7 +475,7 @@ def _edit_labels(data: dict[str, Any], values: Mapping[str, Any], layout: Layout
         levels: dict[str, dict[str, str]] = {}
         for i, factor in enumerate(names["factors"]):
             for j, level in enumerate(names["levels"][i]):
-                text = _text(values.get(f"factor_{i}_label_{j}"))
+                text = clean_text(values.get(f"factor_{i}_label_{j}"))
                 if text:
                     levels.setdefault(factor, {})[level] = text
         if levels:
@@ -834,7 +492,7 @@ def _edit_labels(data: dict[str, Any], values: Mapping[str, Any], layout: Layout
         arms = {
             arm: text
             for i, arm in enumerate(layout.arms)
-            if (text := _text(values.get(f"arm_{i}_label")))
+            if (text := clean_text(values.get(f"arm_{i}_label")))
         }
         if arms:
             labels["arms"] = arms
@@ -847,7 +505,7 @@ def _edit_labels(data: dict[str, Any], values: Mapping[str, Any], layout: Layout
 
 
 def _edit_randomization(data: dict[str, Any], values: Mapping[str, Any]) -> None:
-    text = _text(values.get("block_sizes"))
+    text = clean_text(values.get("block_sizes"))
     table = data.get("randomization")
     if not text:
         if isinstance(table, dict):
@@ -864,133 +522,3 @@ def _edit_randomization(data: dict[str, Any], values: Mapping[str, Any]) -> None
                 {"block_sizes": f"block_sizes must be whole numbers such as 4, 8; got {part!r}"}
             ) from None
     data.setdefault("randomization", {})["block_sizes"] = blocks
-
-
-# ------------------------------------------------------------------ errors
-_OUTCOME_FIELDS = {
-    "sd": "sd",
-    "baseline_corr": "baseline_corr",
-    "better": None,  # per outcome type
-    "scale": "scale",
-    "accrual": "accrual",
-    "follow_up": "follow_up",
-    "analysis_time": "follow_up",
-    "dropout_hazard": "follow_up",
-}
-_CELL_TABLES = ("means", "rates", "medians", "hazards")
-
-
-def _cell_index(text: str, labels: Sequence[str], layout: Layout) -> int | None:
-    """The cell an error message names ("means[('sham', 'MBI')]" or '"sham+MBI"')."""
-    match = re.search(r"\[\(([^)]*)\)\]", text)
-    if match:
-        parts = tuple(p.strip().strip("'\"") for p in match.group(1).split(",") if p.strip())
-        joined = "+".join(parts)
-        if joined in labels:
-            return labels.index(joined)
-    match = re.search(r"\[['\"]([^'\"]+)['\"]\]", text)
-    if match and match.group(1) in labels:
-        return labels.index(match.group(1))
-    for i, lab in enumerate(labels):
-        if f'"{lab}"' in text or f"'{lab}'" in text:
-            return i
-    return None
-
-
-def field_of(
-    error: SpecError,
-    layout: Layout,
-    labels: Sequence[str],
-    outcome: str,
-    names: Mapping[str, Any] | None = None,
-) -> str:
-    """The form field a spec error is about (``"form"`` when none is).
-
-    Examples
-    --------
-    >>> import trialplan as tp
-    >>> layout = layout_of(tp.scenarios.state_dependent_synergy())
-    >>> labels = list(layout.base_labels)
-    >>> field_of(SpecError("design.outcome.sd", "must be > 0"), layout, labels, "continuous")
-    'sd'
-    >>> error = SpecError("design.dropout", "dropout[('active', 'MBI')] must lie in [0, 1)")
-    >>> field_of(error, layout, labels, "continuous")
-    'dropout_3'
-    """
-    path = error.path or ""
-    reason = error.reason or ""
-    parts = path.split(".", 2)
-    text = f"{path} {reason}"
-    if path.startswith("design.outcome"):
-        rest = path[len("design.outcome") :].lstrip(".")
-        key = rest.split(".", 1)[0]
-        if key in _CELL_TABLES or not key and any(t in reason for t in _CELL_TABLES):
-            index = _cell_index(text, labels, layout)
-            return f"{VALUE_PREFIX[outcome]}_{index if index is not None else 0}"
-        if key == "better":
-            return f"better_{outcome}" if outcome != "time_to_event" else "outcome_type"
-        return _OUTCOME_FIELDS.get(key) or "outcome_type"
-    if path.startswith("design.dropout"):
-        index = _cell_index(text, labels, layout)
-        return f"dropout_{index if index is not None else 0}"
-    if path.startswith(f"design.{layout.size_key}"):
-        if any(lab in reason for lab in labels) or "{" in reason:
-            index = _cell_index(text, labels, layout)
-            return f"ratio_{index}" if index is not None else "n"
-        return "n"
-    if path in ("design.alpha", "design.sided"):
-        return parts[1]
-    if path.startswith("design"):
-        return _factor_field(reason, layout, names)
-    if path.startswith("analysis.sequential"):
-        key = path.split(".")[2] if path.count(".") >= 2 else ""
-        return {
-            "info_fractions": "info_fractions",
-            "efficacy": "efficacy",
-            "futility": "futility",
-            "binding": "binding",
-            "alpha": "looks",
-            "sided": "looks",
-        }.get(key, "looks")
-    if path.startswith("analysis.multiplicity"):
-        return "family" if "hypothes" in path or "famil" in path else "multiplicity"
-    if path.startswith("analysis"):
-        key = parts[1] if len(parts) > 1 else ""
-        return {"power": "power", "primary": "primary", "size": "size"}.get(key, "primary")
-    if path.startswith("randomization"):
-        return "block_sizes"
-    if path.startswith("labels"):
-        return _label_field(reason, layout)
-    return "form"
-
-
-def _factor_field(reason: str, layout: Layout, names: Mapping[str, Any] | None) -> str:
-    """The factor or level field of a message about the factors ("factors['rTMS'] ...")."""
-    factors = list((names or {}).get("factors", layout.factors))
-    levels = list((names or {}).get("levels", layout.levels))
-    match = re.search(r"factors\[['\"]([^'\"]*)['\"]\]", reason) or re.search(
-        r"factor(?: name)? ['\"]([^'\"]*)['\"]", reason
-    )
-    if match and match.group(1) in factors:
-        i = factors.index(match.group(1))
-        if "level" in reason or "two different" in reason:
-            pair = levels[i]
-            return f"factor_{i}_level_{0 if not pair[0] else 1}"
-        return f"factor_{i}_name"
-    match = re.search(r"level ['\"]([^'\"]*)['\"]", reason)
-    if match:
-        for i, pair in enumerate(levels):
-            if match.group(1) in pair:
-                return f"factor_{i}_level_{pair.index(match.group(1))}"
-    return "factor_0_name" if layout.factors else "form"
-
-
-def _label_field(reason: str, layout: Layout) -> str:
-    match = re.search(r"levels\['([^']*)'\]\['([^']*)'\]", reason)
-    if match:
-        for i, lv in enumerate(layout.levels):
-            if match.group(2) in lv:
-                return f"factor_{i}_label_{lv.index(match.group(2))}"
-    if layout.kind == "parallel":
-        return "arm_0_label"
-    return "factor_0_label_0" if layout.factors else "form"

@@ -603,30 +603,36 @@ def make_server(layout: form.Layout, *, spec_name: str, out_name: str) -> Any:
             yield spec_bytes(good().spec)
 
         @_download(filename="protocol.md", media_type="text/markdown")
-        def download_md() -> Any:
-            yield folder.read(good().plan, "protocol.md")
+        async def download_md() -> Any:
+            plan = good().plan  # written on a worker thread: the page stays live
+            yield await asyncio.to_thread(folder.read, plan, "protocol.md")
 
         @_download(filename="protocol.html", media_type="text/html")
-        def download_html() -> Any:
-            yield folder.html_one_file(good().plan)
+        async def download_html() -> Any:
+            plan = good().plan  # written on a worker thread: the page stays live
+            yield await asyncio.to_thread(folder.html_one_file, plan)
 
         @_download(
             filename="protocol.docx",
             media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         )
-        def download_docx() -> Any:
-            yield folder.read(good().plan, "protocol.docx")
+        async def download_docx() -> Any:
+            plan = good().plan  # written on a worker thread: the page stays live
+            yield await asyncio.to_thread(folder.read, plan, "protocol.docx")
 
         @_download(filename=f"{out_name}.zip", media_type="application/zip")
-        def download_folder() -> Any:
-            yield folder.folder_zip(good().plan)
+        async def download_folder() -> Any:
+            plan = good().plan  # written on a worker thread: the page stays live
+            yield await asyncio.to_thread(folder.folder_zip, plan)
 
         @_download(filename="randomization.csv", media_type="text/csv")
-        def download_randomization() -> Any:
-            yield folder.randomization(good().plan)
+        async def download_randomization() -> Any:
+            plan = good().plan  # written on a worker thread: the page stays live
+            yield await asyncio.to_thread(folder.randomization, plan)
 
         @_download(filename="figures.zip", media_type="application/zip")
-        def download_figures() -> Any:
-            yield folder.figures_zip(good().plan)
+        async def download_figures() -> Any:
+            plan = good().plan  # written on a worker thread: the page stays live
+            yield await asyncio.to_thread(folder.figures_zip, plan)
 
     return server
