@@ -169,6 +169,64 @@ def test_fixed_size_and_unequal_allocation(layout) -> None:
     assert built.spec.randomization.block_sizes == (5, 10)
 
 
+def _sequential_specs() -> list:
+    starter = STARTER()
+    one_sided = starter.design.replace(alpha=0.025, sided=1)
+    return [
+        pytest.param(
+            starter.replace(
+                sequential=tp.GroupSequential(
+                    info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.05, sided=2
+                )
+            ),
+            id="three-equal-looks",
+        ),
+        pytest.param(
+            starter.replace(
+                design=one_sided,
+                sequential=tp.GroupSequential(
+                    info_fractions=(0.4, 1.0),
+                    alpha=0.025,
+                    efficacy=tp.spending.hwang_shih_decani(-2.0),
+                    futility=tp.spending.power_family(2.0),
+                    binding=True,
+                ),
+            ),
+            id="hsd-and-futility",
+        ),
+        pytest.param(
+            starter.replace(
+                design=one_sided,
+                sequential=tp.GroupSequential(
+                    info_fractions=(0.5, 1.0), alpha=0.025, efficacy=tp.boundaries.pocock()
+                ),
+            ),
+            id="classical-pocock",
+        ),
+        pytest.param(starter.replace(multiplicity=tp.Holm(["rTMS:MBI", "rTMS", "MBI"])), id="holm"),
+    ]
+
+
+@pytest.mark.parametrize("spec", _sequential_specs())
+def test_interim_looks_and_multiplicity_survive_an_unchanged_form(spec) -> None:
+    layout = form.layout_of(spec)
+    built = form.build(form.initial_values(layout), layout)
+    assert built.errors == {}
+    assert spec_to_toml(built.spec) == spec_to_toml(spec)
+
+
+def test_interim_looks_from_the_form(layout) -> None:
+    built = form.build(
+        _values(layout, looks="3", efficacy="power_family", efficacy_param=3.0), layout
+    )
+    gsd = built.spec.sequential
+    assert gsd.info_fractions == pytest.approx((1 / 3, 2 / 3, 1.0), abs=0)
+    assert gsd.efficacy == tp.spending.power_family(3.0)
+    assert (gsd.alpha, gsd.sided) == (0.05, 2)
+    looks = built.spec.evaluate().looks()
+    assert len(looks) == 3
+
+
 # ---------------------------------------------------------------- synergy
 def _model_cells(layout, outcome, **params) -> dict:
     prefix = f"syn_{form.VALUE_PREFIX[outcome]}_"

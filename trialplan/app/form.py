@@ -169,9 +169,10 @@ def _sequential_values(table: Any) -> dict[str, Any]:
     }
     if not isinstance(table, Mapping):
         return out
-    fractions = table.get("info_fractions", [])
+    fractions = [float(f) for f in table.get("info_fractions", [])]
     out["looks"] = str(len(fractions))
-    out["info_fractions"] = ", ".join(f"{f:g}" for f in fractions)
+    if fractions != _even(len(fractions)):  # equally spaced looks leave the field empty
+        out["info_fractions"] = ", ".join(repr(f) for f in fractions)  # exact round trip
     out["efficacy"], out["efficacy_param"] = _boundary_choice(table.get("efficacy"))
     futility = table.get("futility")
     if isinstance(futility, Mapping):
@@ -420,11 +421,16 @@ def _edit_analysis(data: dict[str, Any], values: Mapping[str, Any], layout: Layo
             table["families"] = [[mapping.get(h, h) for h in fam] for fam in table["families"]]
 
 
+def _even(looks: int) -> list[float]:
+    """Equally spaced information fractions ending at 1."""
+    return [(k + 1) / looks for k in range(looks)]
+
+
 def _fractions(values: Mapping[str, Any]) -> list[Any]:
     looks = int(values.get("looks") or 1)
     text = clean_text(values.get("info_fractions"))
     if not text:
-        return [round((k + 1) / looks, 10) for k in range(looks)]
+        return _even(looks)
     out: list[Any] = []
     for part in re.split(r"[,\s;]+", text):
         if not part:
@@ -449,21 +455,39 @@ def _spending(kind: str, parameter: Any) -> dict[str, Any]:
     return table
 
 
+def _boundary_table(base: Any, kind: str, parameter: Any) -> dict[str, Any]:
+    """The spec's own boundary table when the form still reads it so, else a new one."""
+    if isinstance(base, Mapping):
+        own_kind, own_parameter = _boundary_choice(base)
+        if own_kind == kind and (kind not in PARAMETRIC or own_parameter == parameter):
+            return dict(base)
+    return _spending(kind, parameter)
+
+
 def _sequential_table(
     base: Any, values: Mapping[str, Any], design: Mapping[str, Any]
 ) -> dict[str, Any]:
     table = dict(base) if isinstance(base, Mapping) else {"type": "group_sequential"}
     table["info_fractions"] = _fractions(values)
-    # the looks test the design's hypotheses at the design's level
-    table["alpha"] = design.get("alpha")
-    table["sided"] = design.get("sided")
+    # the looks test the design's hypotheses at the design's level (alpha per tail)
+    alpha, sided = design.get("alpha"), design.get("sided")
+    try:
+        same = math.isclose(table["alpha"] / table["sided"], alpha / sided, rel_tol=1e-12)
+    except (KeyError, TypeError, ZeroDivisionError):
+        same = False
+    if not same:
+        table["alpha"], table["sided"] = alpha, sided
     efficacy = values.get("efficacy") or "obrien_fleming"
-    table["efficacy"] = _spending(efficacy, values.get("efficacy_param"))
+    table["efficacy"] = _boundary_table(
+        table.get("efficacy"), efficacy, values.get("efficacy_param")
+    )
     futility = values.get("futility") or "none"
     if futility == "none":
         table.pop("futility", None)
     else:
-        table["futility"] = _spending(futility, values.get("futility_param"))
+        table["futility"] = _boundary_table(
+            table.get("futility"), futility, values.get("futility_param")
+        )
     table["binding"] = bool(values.get("binding"))
     return table
 

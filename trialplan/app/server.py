@@ -218,9 +218,8 @@ def make_server(layout: form.Layout, *, spec_name: str, out_name: str) -> Any:
         @reactive.effect
         @reactive.event(input.looks, ignore_init=True)
         def _even_looks() -> None:
-            looks = int(input.looks() or 1)
-            text = "" if looks == 1 else ", ".join(f"{(k + 1) / looks:.4g}" for k in range(looks))
-            ui.update_text("info_fractions", value=text)
+            # a new number of analyses starts equally spaced (an empty field; exact fractions)
+            ui.update_text("info_fractions", value="")
 
         if layout.is_2x2:
 
