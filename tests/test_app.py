@@ -207,6 +207,17 @@ def _sequential_specs() -> list:
     ]
 
 
+def test_dunnett_for_parallel_arms() -> None:
+    spec = tp.scenarios.timing_parallel()
+    layout = form.layout_of(spec)
+    built = form.build({**form.initial_values(layout), "multiplicity": "dunnett"}, layout)
+    assert spec_to_toml(built.spec) == spec_to_toml(spec.replace(multiplicity=tp.Dunnett()))
+    again = form.layout_of(built.spec)
+    assert spec_to_toml(form.build(form.initial_values(again), again).spec) == spec_to_toml(
+        built.spec
+    )
+
+
 @pytest.mark.parametrize("spec", _sequential_specs())
 def test_interim_looks_and_multiplicity_survive_an_unchanged_form(spec) -> None:
     layout = form.layout_of(spec)

@@ -195,6 +195,8 @@ def _multiplicity_values(layout: Layout, table: Any) -> dict[str, Any]:
     if not isinstance(table, Mapping):
         return {"multiplicity": "none", "family": []}
     kind = table.get("type", "")
+    if kind == "dunnett" and layout.kind == "parallel":
+        return {"multiplicity": kind, "family": []}
     if kind in MULTIPLICITY and "hypotheses" in table:
         return {"multiplicity": kind, "family": _positions(layout, table["hypotheses"])}
     return {"multiplicity": OWN_MULTIPLICITY, "family": []}
@@ -406,6 +408,10 @@ def _edit_analysis(data: dict[str, Any], values: Mapping[str, Any], layout: Layo
     kind = values.get("multiplicity", "none")
     if kind == "none":
         analysis.pop("multiplicity", None)
+    elif kind == "dunnett":  # every arm against the control: the family is the design's
+        base = analysis.get("multiplicity")
+        keep = isinstance(base, Mapping) and base.get("type") == kind
+        analysis["multiplicity"] = dict(base) if keep else {"type": kind}
     elif kind != OWN_MULTIPLICITY:
         base = analysis.get("multiplicity")
         table = dict(base) if isinstance(base, Mapping) and base.get("type") == kind else {}

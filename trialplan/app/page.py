@@ -156,7 +156,7 @@ def _factors_panel(layout: form.Layout, v: Mapping[str, Any]) -> Any:
             )
             for i, arm in enumerate(layout.arms)
         ]
-        return ui.accordion_panel("Arms", *rows, value="factors")
+        return ui.accordion_panel("Arm names", *rows, value="factors")
     labels = Labels()
     blocks = []
     for i, name in enumerate(layout.factors):
@@ -392,13 +392,15 @@ def _looks_panel(v: Mapping[str, Any]) -> Any:
 def _multiplicity_panel(layout: form.Layout, v: Mapping[str, Any]) -> Any:
     choices = {str(i): h for i, h in enumerate(layout.hypotheses)}
     options = dict(form.MULTIPLICITY)
+    if layout.kind == "parallel":
+        options["dunnett"] = "Dunnett (each arm against the control)"
     if v["multiplicity"] == "spec":
         options["spec"] = "As in the spec (edit the file)"
     return ui.accordion_panel(
         "Multiplicity",
         ui.input_select("multiplicity", "Procedure", options, selected=v["multiplicity"]),
         _when(
-            "!['none', 'spec'].includes(input.multiplicity)",
+            "!['none', 'spec', 'dunnett'].includes(input.multiplicity)",
             ui.input_selectize(
                 "family", "Family of hypotheses", choices, selected=v["family"], multiple=True
             ),

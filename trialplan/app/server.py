@@ -152,8 +152,10 @@ def make_server(layout: form.Layout, *, spec_name: str, out_name: str) -> Any:
     """The Shiny server function of a page opened on ``layout.spec``."""
     first = evaluate(form.initial_values(layout), layout) if layout.editable else None
     if first is None or first.plan is None:
+        start = time.perf_counter()
         plan = layout.spec.evaluate()
-        first = State(spec=layout.spec, plan=plan)
+        plan.power_table  # noqa: B018  (timed with the plan, as for an edit)
+        first = State(spec=layout.spec, plan=plan, seconds=time.perf_counter() - start)
     ids = field_ids(layout) if layout.editable else []
 
     def server(input: Inputs, output: Outputs, session: Session) -> None:  # noqa: A002
@@ -350,9 +352,13 @@ def make_server(layout: form.Layout, *, spec_name: str, out_name: str) -> Any:
 
         @render.text
         def box_design() -> str:
-            plan = good().plan
-            head = plan.design.describe().split(" | ")[0]
-            return head.split(" (")[0]
+            design = good().plan.design
+            kind = design.design_kind
+            if kind == "parallel":
+                return f"{len(design.arms)} parallel arms"
+            if kind == "factorial":
+                return "Factorial " + "x".join("2" for _ in design.factors)
+            return design.describe().split(" | ")[0].split(" (")[0]
 
         @render.text
         def box_design_note() -> str:
