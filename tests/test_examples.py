@@ -18,6 +18,7 @@ and review the diff (tests/golden/README.md).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import runpy
@@ -135,7 +136,17 @@ def check_consistency(out: Path) -> None:
     assert [counts[label] for label in labels] == list(alloc.randomized)
     assert sum(counts.values()) == n
     held = int(_number(r"list holds (\d+) assignments", md))
-    assert held == n
+    listed = plan.list_allocation
+    if plan.adaptive is None:
+        assert held == n
+        held_counts = counts
+    else:
+        # an adaptive plan's list holds its largest trial, not the planned one
+        assert listed is plan.maximum
+        held_counts = _per_cell(_number(r"list holds \d+ assignments \(([^)]*)\)", md), labels)
+        assert [held_counts[label] for label in labels] == list(listed.randomized)
+        check_adaptive(md, plan, held, held_counts)
+    assert held == listed.n_randomized
     # --- the randomization list: every stratum holds the protocol's counts per cell
     schedule = pd.read_csv(out / "schedule.csv", comment="#")
     columns = [
@@ -146,12 +157,12 @@ def check_consistency(out: Path) -> None:
     n_strata = 0
     for _, stratum in groups:
         n_strata += 1
-        assert len(stratum) == n
+        assert len(stratum) == held
         found = stratum.groupby(columns).size()
         for cell, label in zip(alloc.cells, labels, strict=True):
             key = cell if isinstance(cell, tuple) else (cell,)
             key = key if len(key) > 1 else key[0]
-            assert found[key] == counts[label], (label, found[key], counts[label])
+            assert found[key] == held_counts[label], (label, found[key], held_counts[label])
     assert n_strata == max(
         1,
         int(pd.Series([len(v) for v in plan.randomization.strata.values()]).prod())
@@ -201,6 +212,56 @@ def check_consistency(out: Path) -> None:
     assert not re.search(r"\d+\.\d+ (analysed )?participants", body)
 
 
+def check_adaptive(md: str, plan, held: int, held_counts: dict[str, int]) -> None:
+    """An adaptive protocol's sizes, rule and simulated numbers agree with the plan and list."""
+    result = plan.adaptive_result
+    name = plan.primary[0]
+    labels = plan.cell_labels()
+    stages = plan.stages()
+    final = stages[stages["look"] == stages["look"].max()]
+    first = stages[stages["look"] == 1]
+    largest = dict(zip(final["label"], final["maximum"], strict=True))
+    # the largest trial: the text, the engine's maximum and the list agree
+    top, top_randomized = re.search(
+        r"so that up to (\d+) participants are analysed \((\d+) randomized\)", md
+    ).groups()
+    assert int(top) == result.max_n == sum(largest.values())
+    assert int(top_randomized) == held
+    # the list holds enough for the largest trial in every cell at the planned dropout
+    for label, dropout in zip(labels, plan.allocation.dropout, strict=True):
+        assert math.floor(round(held_counts[label] * (1 - dropout), 9)) >= largest[label], label
+    # the planned stages add up to the planned sizes, and the interim is the text's
+    assert list(final["planned"]) == list(plan.allocation.analysed)
+    interim = int(_number(r"interim analysis, when (\d+) participants have", md))
+    assert interim == int(first["planned"].sum())
+    per = _per_cell(_number(r"information on [^:]+: ([^)]*)\)", md), labels)
+    assert [per[label] for label in labels] == list(first["planned"])
+    # the stages table per cell
+    rows = _table(md, "Participants per cell at each stage")
+    for row, label in zip(rows, labels, strict=True):
+        cell = final[final["label"] == label].iloc[0]
+        assert int(row["Analysed at the end, largest"]) == cell["maximum"]
+        assert int(row["Analysed at the end, planned"]) == cell["planned"]
+        assert int(row["Randomized, list"]) == held_counts[label]
+    # the operating characteristics: the power stated, the type I error, expected N
+    oc = _table(md, "Operating characteristics of the adaptive design")
+    by = {r["Operating characteristic"]: r for r in oc}
+    power = by["Probability of rejecting the null hypothesis"]
+    assert _percent(power["Planning values"].split(" (")[0]) == round(100 * result[name], 1)
+    size = _percent(power["No effect (null hypothesis)"].split(" (")[0])
+    assert size == round(100 * result.type_i_error[name], 1)
+    expected = int(by["Expected participants analysed"]["Planning values"].split(" (")[0])
+    assert expected == math.ceil(result.expected_n - 1e-9)
+    # the rule in words: conditional power and factors as specified
+    rule = plan.adaptive
+    assert f"gives {100 * rule.conditional_power:g}% conditional power" in md
+    assert f"at most {rule.max_factor:g} times the planned number" in md
+    # type I error control: CHW weights sqrt of the planned stage fractions
+    t = plan.sequential.info_fractions
+    weights = re.search(r"w1 = ([\d.]+), w2 = ([\d.]+)", md).groups()
+    assert [float(w) for w in weights] == [round(math.sqrt(t[0]), 3), round(math.sqrt(1 - t[0]), 3)]
+
+
 # ------------------------------------------------------------------- tests
 def test_there_are_at_least_five_examples():
     names = {p.stem for p in EXAMPLES}
@@ -210,6 +271,7 @@ def test_there_are_at_least_five_examples():
         "smart_nonresponders",
         "group_sequential_interaction",
         "three_factor_timing",
+        "adaptive_interaction",
     } <= names
 
 
@@ -231,9 +293,11 @@ def test_example_writes_its_protocol_and_list(script, example_outputs):
         md = (folder / "protocol.md").read_text()
         assert "## Sample size (SPIRIT 2013 item 14)" in md
         assert "## Reproducibility" in md
-    if script.stem == "group_sequential_interaction":
+    if script.stem in ("group_sequential_interaction", "adaptive_interaction"):
         assert (out / "figures" / "boundaries.png").exists()
         assert (out / "trial.toml").exists()
+    if script.stem == "adaptive_interaction":
+        assert (out / "figures" / "final_n.png").exists()
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)

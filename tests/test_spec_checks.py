@@ -211,6 +211,33 @@ NAMES = st.text(
 ).filter(lambda s: s.strip() == s and s not in ("combination",) and not set(s) & set(":|=,+/"))
 
 
+@st.composite
+def adaptations(draw):
+    """None, or an interim at a random fraction with a random re-estimation rule."""
+    if not draw(st.booleans()):
+        return None, None
+    gsd = tp.GroupSequential(info_fractions=(draw(st.floats(0.2, 0.8)), 1.0), alpha=0.025, sided=1)
+    sd = draw(st.sampled_from(["planned", "blinded", "blinded_adjusted"]))
+    effects = [st.just("planned"), st.floats(-10.0, -0.1), st.floats(0.1, 10.0)]
+    if sd == "planned":
+        effects.append(st.just("observed"))
+    low = draw(st.floats(0.25, 1.5))
+    zone = None
+    if sd == "planned" and draw(st.booleans()):
+        first = draw(st.floats(0.0, 0.8))
+        zone = (first, draw(st.floats(first + 0.01, 1.0)))
+    rule = tp.SampleSizeReestimation(
+        conditional_power=draw(st.floats(0.5, 0.99)),
+        effect=draw(st.one_of(*effects)),
+        min_factor=low,
+        max_factor=low + draw(st.floats(0.0, 3.0)),
+        promising_zone=zone,
+        sd=sd,
+        round_up=draw(st.booleans()),
+    )
+    return gsd, rule
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     factor_a=st.one_of(st.just("type"), NAMES),
@@ -224,9 +251,21 @@ NAMES = st.text(
     power=st.floats(0.5, 0.99),
     size=st.sampled_from(["solve", "fixed"]),
     title=st.text(max_size=30),
+    adaptation=adaptations(),
 )
 def test_any_valid_spec_survives_dump_load_dump_byte_for_byte(
-    factor_a, factor_b, levels, stratum, stratum_levels, sd, means, n, power, size, title
+    factor_a,
+    factor_b,
+    levels,
+    stratum,
+    stratum_levels,
+    sd,
+    means,
+    n,
+    power,
+    size,
+    title,
+    adaptation,
 ):
     if len({factor_a, factor_b, stratum}) < 3 or stratum in ("sequence", "block", "block_size"):
         return  # a stratum may not share a column name with the list
@@ -248,8 +287,11 @@ def test_any_valid_spec_survives_dump_load_dump_byte_for_byte(
         randomization=RandomizationPlan(strata={stratum: tuple(stratum_levels)}),
         sensitivity=SensitivityGrid(sd=(sd,)),
         labels=tp.Labels(levels={factor_a: {levels[0]: f"{levels[0]} shown"}}),
+        sequential=adaptation[0],
+        adaptive=adaptation[1],  # the [adaptive] table (issue 17 item 5)
     )
     first = spec_to_toml(spec)
+    assert ("\n[adaptive]\n" in first) == (adaptation[1] is not None)
     back = spec_from_toml(first)
     assert back == spec
     assert spec_to_toml(back) == first

@@ -13,6 +13,9 @@ The analysis of a hypothesis is one of
   (the power of the group-sequential test at the maximum size);
 * ``"multiplicity"``: a member of the multiplicity procedure's family (its
   power under the procedure);
+* ``"adaptive"``: the primary hypothesis of a plan with sample-size
+  re-estimation (its power by simulation of the adaptive design, with the
+  plan's ``n_sims`` and ``seed``, so every figure reproduces the same number);
 * ``"single"``: one test at the final analysis, unadjusted.
 """
 
@@ -92,11 +95,19 @@ class Analysis:
         Interim looks for the primary hypotheses.
     multiplicity : procedure, optional
         A multiplicity procedure and its family.
+    adaptive : SampleSizeReestimation, optional
+        Sample-size re-estimation of the (one) primary hypothesis on
+        ``sequential``'s looks; its power is simulated.
+    n_sims, seed : int
+        Simulated trials and seed of the adaptive design's simulation.
     """
 
     primary: tuple[str, ...]
     sequential: Any = None
     multiplicity: Any = None
+    adaptive: Any = None
+    n_sims: int = 10_000
+    seed: int = 2026
 
     # --------------------------------------------------------------- family
     def family(self, design: Any) -> tuple[str, ...]:
@@ -109,7 +120,9 @@ class Analysis:
         return family
 
     def kind(self, design: Any, name: str) -> str:
-        """``"group-sequential"``, ``"multiplicity"`` or ``"single"`` for one hypothesis."""
+        """``"adaptive"``, ``"group-sequential"``, ``"multiplicity"`` or ``"single"``."""
+        if self.adaptive is not None and name == self.primary[0]:
+            return "adaptive"
         if self.sequential is not None and name in self.primary:
             return "group-sequential"
         if self.multiplicity is not None and name in self.family(design):
@@ -117,13 +130,34 @@ class Analysis:
         return "single"
 
     # ---------------------------------------------------------------- power
-    def powers(self, design: Any, names: Sequence[str]) -> dict[str, float]:
-        """Power of each named hypothesis of ``design`` under this analysis."""
+    def adaptive_result(self, design: Any) -> Any:
+        """The adaptive design's simulation at ``design`` (plan's ``n_sims`` and ``seed``)."""
+        return design.power(
+            [self.primary[0]],
+            sequential=self.sequential,
+            adaptive=self.adaptive,
+            method="simulation",
+            n_sims=self.n_sims,
+            seed=self.seed,
+        )
+
+    def powers(
+        self, design: Any, names: Sequence[str], *, adaptive_result: Any = None
+    ) -> dict[str, float]:
+        """Power of each named hypothesis of ``design`` under this analysis.
+
+        ``adaptive_result``: the adaptive simulation at ``design`` when it is
+        already known (the plan keeps its own), so it is not run again.
+        """
         names = list(dict.fromkeys(names))
         out: dict[str, float] = {}
+        adaptive = [n for n in names if self.kind(design, n) == "adaptive"]
+        if adaptive:
+            result = adaptive_result or self.adaptive_result(design)
+            out.update({n: float(result[n]) for n in adaptive})
         sequential = [n for n in names if self.kind(design, n) == "group-sequential"]
         family = [n for n in names if self.kind(design, n) == "multiplicity"]
-        fixed = [n for n in names if n not in sequential and n not in family]
+        fixed = [n for n in names if n not in sequential and n not in family and n not in adaptive]
         for name in sequential:
             out[name] = float(design.power([name], sequential=self.sequential)[name])
         if family:
@@ -135,7 +169,14 @@ class Analysis:
         return {n: out[n] for n in names}
 
     def simulated(
-        self, design: Any, names: Sequence[str], *, n_sims: int, seed: int, executor: Any = None
+        self,
+        design: Any,
+        names: Sequence[str],
+        *,
+        n_sims: int,
+        seed: int,
+        adaptive_result: Any = None,
+        executor: Any = None,
     ) -> tuple[dict[str, float], dict[str, float]]:
         """Simulated power and its Monte Carlo standard error, by the same analysis.
 
@@ -155,9 +196,12 @@ class Analysis:
                 power[name] = float(result[name])
                 mcse[name] = float(result.mcse[name])
 
+        adaptive = [n for n in names if self.kind(design, n) == "adaptive"]
+        if adaptive:  # the adaptive design's power is its simulation
+            take(adaptive_result or self.adaptive_result(design), adaptive)
         sequential = [n for n in names if self.kind(design, n) == "group-sequential"]
         family = [n for n in names if self.kind(design, n) == "multiplicity"]
-        fixed = [n for n in names if n not in sequential and n not in family]
+        fixed = [n for n in names if n not in sequential and n not in family and n not in adaptive]
         if sequential:
             take(design.power(sequential, sequential=self.sequential, **options), sequential)
         if family:

@@ -77,6 +77,14 @@ def check_method(method: Any) -> str:
     return str(method)
 
 
+def check_simulation(n_sims: Any, seed: Any) -> tuple[int, int]:
+    """``n_sims`` (>= 1) and ``seed`` (>= 0) as whole numbers, or a ValueError naming them."""
+    for name, value, low in (("n_sims", n_sims, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"{name} must be a whole number >= {low}; got {name}={value!r}")
+    return int(n_sims), int(seed)
+
+
 def names(name: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()

@@ -50,9 +50,16 @@ def power_table(plan: Any) -> pd.DataFrame:
         out["scale"] = rows["scale"]
     if plan.method == "simulation":
         simulated, mcse = plan.analysis.simulated(
-            plan.design, names, n_sims=plan.n_sims, seed=plan.seed
+            plan.design,
+            names,
+            n_sims=plan.n_sims,
+            seed=plan.seed,
+            adaptive_result=plan.adaptive_result,
         )
         out["simulated"] = [simulated.get(h, math.nan) for h in out["hypothesis"]]
+        out["mcse"] = [mcse.get(h, math.nan) for h in out["hypothesis"]]
+    elif plan.adaptive is not None:  # the adaptive power is simulated: its MCSE (others exact)
+        mcse = plan.adaptive_result.mcse
         out["mcse"] = [mcse.get(h, math.nan) for h in out["hypothesis"]]
     return out
 
@@ -158,6 +165,13 @@ def _sequential_result(plan: Any) -> Any:
 
 def looks_frame(plan: Any) -> pd.DataFrame:
     """See :meth:`TrialPlan.looks`."""
+    if plan.adaptive is not None:
+        from trialplan._plan_adaptive import looks_frame as adaptive_looks
+
+        frame = adaptive_looks(plan, plan.adaptive_result)
+        # the cumulative power at the final look is the plan's power (the same tally)
+        frame.loc[frame.index[-1], "power"] = plan.primary_power[plan.primary[0]]
+        return frame
     gsd = plan.sequential
     result, name = _sequential_result(plan)
     stopping = result.extras["stopping"][name]
@@ -182,6 +196,12 @@ def looks_frame(plan: Any) -> pd.DataFrame:
 
 def expected_n(plan: Any) -> dict[str, int]:
     """See :meth:`TrialPlan.expected_n`."""
+    if plan.adaptive is not None:
+        result = plan.adaptive_result
+        return {
+            "H0": int(math.ceil(result.expected_n_h0 - 1e-9)),
+            "H1": int(math.ceil(result.expected_n - 1e-9)),
+        }
     result, name = _sequential_result(plan)
     extras = result.extras
     expected = (extras.get("expected_n_total") or extras.get("expected_n") or {})[name]
@@ -198,9 +218,12 @@ def curve_frame(plan: Any, *, points: int = 41) -> pd.DataFrame:
     lo = _smallest_cycles(plan, top)
     # Linear and geometric spacing together: steep curves (secondary hypotheses that
     # reach full power early) get points where they rise, the primary's keep theirs.
-    spaced = np.concatenate(
-        [np.linspace(lo, top, points), np.geomspace(lo, top, max(points // 2, 2))]
-    )
+    linear, geometric = points, max(points // 2, 2)
+    if plan.adaptive is not None:
+        # every point is a simulation of the adaptive design (common random numbers, so
+        # the curve is smooth): a third of the points show its shape
+        linear, geometric = max(points // 3, 7), max(points // 6, 3)
+    spaced = np.concatenate([np.linspace(lo, top, linear), np.geomspace(lo, top, geometric)])
     cycles = sorted({int(round(c)) for c in spaced} | {planned_cycles})
     names = _curve_names(plan)
     rows = []

@@ -354,7 +354,24 @@ def _power_text(plan: Any, frame: Any) -> str:
         if plan.size == "solve"
         else 'size as written in the spec (analysis.size = "fixed")'
     )
-    return f"{plan.describe()}\n{how}\n{shown.to_string(index=False)}"
+    text = f"{plan.describe()}\n{how}\n{shown.to_string(index=False)}"
+    return text + _adaptive_text(plan)
+
+
+def _adaptive_text(plan: Any) -> str:
+    """An adaptive plan's simulated operating characteristics, two lines ("" without one)."""
+    if plan.adaptive is None:
+        return ""
+    oc = plan.operating_characteristics().set_index("scenario")
+    h1, h0 = oc.loc["planned"], oc.loc["null"]
+    return (
+        f"\nadaptive design ({int(h1['n_sims'])} simulated trials, seed {plan.seed}): power "
+        f"{100 * h1['reject']:.1f}% (mcse {100 * h1['reject_mcse']:.1f}%), type I error "
+        f"{100 * h0['reject']:.1f}% (mcse {100 * h0['reject_mcse']:.1f}%)"
+        f"\n  expected analysed {h1['expected_n']:.1f} (no effect: {h0['expected_n']:.1f}); "
+        f"largest {h1['max_n']:.0f} analysed, {plan.maximum.n_randomized} randomized "
+        "(the randomization list's length)"
+    )
 
 
 # ------------------------------------------------------------------ commands
@@ -450,7 +467,7 @@ def _sample_size_text(plan: Any) -> str:
             + " analysed"
         )
     lines.append(f"  method: {plan.sizing.method}")
-    return "\n".join(lines)
+    return "\n".join(lines) + _adaptive_text(plan)
 
 
 def _cmd_protocol(args: argparse.Namespace) -> int:
@@ -472,7 +489,13 @@ def _cmd_protocol(args: argparse.Namespace) -> int:
     )
     alloc = plan.allocation
     print(
-        f"{alloc.n_randomized} randomized, {alloc.n_analysed} analysed; power "
+        f"{alloc.n_randomized} randomized, {alloc.n_analysed} analysed"
+        + (
+            f" (at most {plan.maximum.n_randomized} randomized with re-estimation)"
+            if plan.maximum is not None
+            else ""
+        )
+        + "; power "
         + ", ".join(f"{100 * p:.1f}% for {h}" for h, p in plan.primary_power.items())
     )
     for kind, path in written.items():
@@ -507,7 +530,7 @@ def _cmd_randomize(args: argparse.Namespace) -> int:
         raise _UsageError("--stage applies to SMART designs only")
     schedule = plan.schedule(stage=args.stage)
     path = schedule.to_csv(out)
-    alloc = plan.allocation
+    alloc = plan.list_allocation  # an adaptive plan's list holds its largest trial
     strata = max(1, len(schedule) // max(alloc.n_randomized, 1)) if args.stage != 2 else 0
     counts = ", ".join(
         f"{label} {n}" for label, n in zip(plan.cell_labels(), alloc.randomized, strict=True)
@@ -518,6 +541,12 @@ def _cmd_randomize(args: argparse.Namespace) -> int:
             f"{strata} stratum list{'s' if strata > 1 else ''} of {alloc.n_randomized} ({counts})"
             if strata
             else "stage-2 lists"
+        )
+        + (
+            f"; enough for the largest trial the re-estimation allows (planned: "
+            f"{plan.allocation.n_randomized} randomized)"
+            if plan.maximum is not None
+            else ""
         )
     )
     return EXIT_OK

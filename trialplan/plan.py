@@ -4,8 +4,11 @@ A design says what is randomized and the planning values; a plan decides the
 rest, once: the sample size (solved for a target power, or the size stated),
 the numbers randomized and expected to be analysed per cell (whole allocation
 blocks, dropout allowed for), the group-sequential design and multiplicity
-procedure the primary hypotheses are tested with, the randomization settings,
-the sensitivity grid and the words the protocol uses.  The CLI, the report,
+procedure the primary hypotheses are tested with, any sample-size
+re-estimation at the interims (its operating characteristics simulated once,
+and the randomization list made long enough for the largest trial the rule
+allows), the randomization settings, the sensitivity grid and the words the
+protocol uses.  The CLI, the report,
 the examples and the web page all read these numbers from the
 :class:`TrialPlan`, so a protocol and its randomization list cannot disagree.
 
@@ -36,6 +39,7 @@ from types import MappingProxyType
 from typing import Any
 
 from trialplan import _plan_build as build
+from trialplan._plan_adaptive import check_adaptive, maximum_allocation
 from trialplan._plan_analysis import (
     Analysis,
     default_primary,
@@ -100,12 +104,24 @@ class TrialPlan:
         bounds re-solved at the target power when it has beta-spending).
     multiplicity : procedure or None
         The multiplicity procedure and its family.
+    adaptive : SampleSizeReestimation or None
+        Sample-size re-estimation of the primary hypothesis at the interims
+        of ``sequential`` (inverse normal combination test with the planned
+        CHW weights).  The planned sizes are ``allocation``'s; the primary
+        power is the adaptive design's, simulated once with ``n_sims`` and
+        ``seed`` (:attr:`adaptive_result`, :meth:`operating_characteristics`,
+        :meth:`stages`, :meth:`final_n`).
+    maximum : Allocation or None
+        With ``adaptive``: the randomized counts (whole blocks) that hold the
+        largest trial the rule allows; the randomization list has this
+        length.
     method : {"analytic", "simulation"}
         ``"simulation"`` adds simulated powers (with Monte Carlo standard
-        errors) beside the exact ones; ``n_sims`` and ``seed`` set it.
+        errors) beside the exact ones; ``n_sims`` and ``seed`` set it (and
+        the simulation of an adaptive design).
     randomization : RandomizationPlan
-        Settings of the list; ``randomization.n`` is the plan's number
-        randomized.
+        Settings of the list; ``randomization.n`` is the list's length: the
+        plan's number randomized, or with ``adaptive`` the maximum.
     sensitivity_grid : SensitivityGrid
         Values of the sensitivity table (always including the planned ones).
     labels : Labels
@@ -139,6 +155,8 @@ class TrialPlan:
     primary_power: Mapping[str, float]
     sequential: Any = None
     multiplicity: Any = None
+    adaptive: Any = None
+    maximum: Allocation | None = None
     method: str = "analytic"
     n_sims: int = 10_000
     seed: int = 2026
@@ -157,10 +175,17 @@ class TrialPlan:
     @property
     def analysis(self) -> Analysis:
         """How each hypothesis is tested (see :mod:`trialplan._plan_analysis`)."""
-        return Analysis(self.primary, self.sequential, self.multiplicity)
+        return Analysis(
+            self.primary,
+            self.sequential,
+            self.multiplicity,
+            self.adaptive,
+            n_sims=self.n_sims,
+            seed=self.seed,
+        )
 
     def analysis_of(self, hypothesis: str) -> str:
-        """``"group-sequential"``, ``"multiplicity"`` or ``"single"``.
+        """``"adaptive"``, ``"group-sequential"``, ``"multiplicity"`` or ``"single"``.
 
         Examples
         --------
@@ -190,7 +215,20 @@ class TrialPlan:
         >>> plan.power_at(bigger)["rTMS:MBI"] > plan.primary_power["rTMS:MBI"]
         True
         """
-        return self.analysis.powers(design, list(hypotheses or self.primary))
+        return self.analysis.powers(
+            design, list(hypotheses or self.primary), adaptive_result=self._known(design)
+        )
+
+    def _known(self, design: Any) -> Any:
+        """The adaptive simulation already run at ``design`` (the plan's own), else None."""
+        known = self._cache.get("adaptive_result")
+        if known is None:
+            return None
+        try:
+            same = design is self.design or bool(design == self.design)
+        except (TypeError, ValueError):  # pragma: no cover - designs compare as dataclasses
+            same = False
+        return known if same else None
 
     # --------------------------------------------------------------- words
     def label(self, hypothesis: str) -> str:
@@ -284,7 +322,10 @@ class TrialPlan:
         ``efficacy_p`` (nominal one-sided p), ``futility_z``,
         ``alpha_spent`` (cumulative), ``stop_efficacy``, ``stop_futility``
         (probabilities at the planned effect, for the first primary
-        hypothesis) and ``power`` (cumulative).
+        hypothesis) and ``power`` (cumulative).  An adaptive plan's looks
+        add ``n_minimum`` and ``n_maximum`` (participants the rule allows),
+        ``stop_efficacy_h0`` and ``mean_conditional_power``, and take the
+        stopping probabilities and power from its simulation.
 
         Examples
         --------
@@ -311,7 +352,8 @@ class TrialPlan:
         """Expected participants analysed at stopping, no effect and planned, rounded up.
 
         ``{"H0": ..., "H1": ...}`` for the first primary hypothesis of a
-        group-sequential plan; None without interim looks.
+        group-sequential plan (an adaptive plan: from its simulation); None
+        without interim looks.
 
         Examples
         --------
@@ -332,13 +374,114 @@ class TrialPlan:
             self._cache["expected_n"] = expected_n(self)
         return dict(self._cache["expected_n"])
 
+    # -------------------------------------------------------------- adaptive
+    @property
+    def adaptive_result(self) -> Any:
+        """The adaptive design's simulation at the plan (None without ``adaptive``).
+
+        A :class:`~trialplan.adaptive.AdaptivePowerResult`, run once when the
+        plan is made, with the plan's ``n_sims`` and ``seed``: power, type I
+        error, expected and maximum N, the distribution of the final N and
+        their Monte Carlo standard errors.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> plan = tp.scenarios.adaptive_synergy().evaluate()
+        >>> plan.adaptive_result["rTMS:MBI"] == plan.primary_power["rTMS:MBI"]
+        True
+        """
+        return self._cache.get("adaptive_result")
+
+    def stages(self) -> Any:
+        """Participants analysed per cell at each look of an adaptive plan (None without one).
+
+        Cumulative counts: ``planned`` (the planned stages, adding up to
+        ``allocation.analysed``), ``minimum`` and ``maximum`` (every later
+        stage at ``min_factor`` or ``max_factor`` times its planned size),
+        rounded up per cell as the simulation does.  Columns ``look``,
+        ``info_fraction``, ``cell``, ``label``, ``planned``, ``minimum``,
+        ``maximum``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> plan = tp.scenarios.adaptive_synergy().evaluate()
+        >>> final = plan.stages().query("look == 2")
+        >>> final["planned"].tolist() == list(plan.allocation.analysed)
+        True
+        >>> int(final["maximum"].sum()) == int(plan.adaptive_result.max_n)
+        True
+        """
+        if self.adaptive is None:
+            return None
+        if "stages" not in self._cache:
+            from trialplan._plan_adaptive import stages_frame
+
+            self._cache["stages"] = stages_frame(self)
+        return self._cache["stages"].copy()
+
+    def operating_characteristics(self) -> Any:
+        """Simulated operating characteristics of an adaptive plan (None without one).
+
+        One row per scenario: ``"planned"`` (the planning values) and
+        ``"null"`` (the primary hypothesis' effect set to zero).  Columns:
+        ``reject`` (power, or the type I error under the null) and
+        ``reject_mcse``; ``stop_efficacy_interim`` and
+        ``stop_futility_interim`` (probability of stopping at an interim);
+        ``enlarged`` and ``reduced`` (probability that the final number
+        analysed is above, or below, the planned one after continuing);
+        ``expected_n`` (participants analysed, with ``expected_n_mcse``) and
+        ``expected_n_randomized``; ``n_p05``, ``n_median``, ``n_p95``
+        (quantiles of the final number analysed); ``max_n``; ``n_sims``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> plan = tp.scenarios.adaptive_synergy().evaluate()
+        >>> oc = plan.operating_characteristics().set_index("scenario")
+        >>> float(oc.loc["planned", "reject"]) == plan.primary_power["rTMS:MBI"]
+        True
+        >>> bool(oc.loc["null", "reject"] < 0.025 + 3 * oc.loc["null", "reject_mcse"])
+        True
+        """
+        if self.adaptive is None:
+            return None
+        from trialplan._plan_adaptive import operating_characteristics
+
+        return operating_characteristics(self, self.adaptive_result)
+
+    def final_n(self) -> Any:
+        """Distribution of the final number analysed in an adaptive plan (None without one).
+
+        Columns ``n_analysed``, ``probability`` (at the planning values) and
+        ``probability_h0`` (no effect), from the plan's simulation.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> plan = tp.scenarios.adaptive_synergy().evaluate()
+        >>> dist = plan.final_n()
+        >>> round(float(dist["probability"].sum()), 9), int(dist["n_analysed"].max()) <= int(
+        ...     plan.adaptive_result.max_n)
+        (1.0, True)
+        """
+        if self.adaptive is None:
+            return None
+        from trialplan._plan_adaptive import final_n_frame
+
+        return final_n_frame(self.adaptive_result)
+
     def curve(self, *, points: int = 41) -> Any:
         """Power against the number randomized, by the plan's analysis (a long DataFrame).
 
         The grid holds ``points`` totals (whole allocation cycles) from the
         smallest feasible size to twice the plan's, and the plan's own
-        total, so its power lies on the curve.  Columns ``n_randomized``,
-        ``n_analysed``, ``hypothesis``, ``label``, ``power``, ``analysis``.
+        total, so its power lies on the curve.  An adaptive plan simulates
+        its design at each total (with the plan's ``n_sims`` and ``seed``;
+        the total is then the *planned* number randomized) at a third as
+        many totals.  Columns ``n_randomized``, ``n_analysed``,
+        ``hypothesis``, ``label``, ``power``, ``analysis``.
 
         Examples
         --------
@@ -394,13 +537,27 @@ class TrialPlan:
         return self.allocation.to_frame(self.cell_labels())
 
     # -------------------------------------------------------- randomization
+    @property
+    def list_allocation(self) -> Allocation:
+        """What the randomization list holds: ``maximum`` for an adaptive plan, else ``allocation``.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> plan = tp.scenarios.state_dependent_synergy().evaluate()
+        >>> plan.list_allocation is plan.allocation
+        True
+        """
+        return self.maximum if self.maximum is not None else self.allocation
+
     def schedule(self, *, stage: int | None = None, seed: int | None = None) -> Any:
         """The permuted-block randomization list of the plan.
 
         Every stratum's list holds exactly ``allocation.n_randomized``
         assignments, in the plan's ratios, so its counts per cell are the
         plan's randomized counts (enough should the whole trial enrol in one
-        stratum).
+        stratum).  An adaptive plan's list holds ``maximum.n_randomized``,
+        enough for the largest trial the re-estimation allows.
 
         Parameters
         ----------
@@ -443,13 +600,14 @@ class TrialPlan:
                 f"stage={stage!r} applies to SMART designs only; this design has one "
                 "randomization, so leave stage=None"
             )
+        alloc = self.list_allocation
         return permuted_blocks(
             self.design,
-            n=self.allocation.n_randomized,
-            block_sizes=self.allocation.block_sizes,
+            n=alloc.n_randomized,
+            block_sizes=alloc.block_sizes,
             strata=strata,
             seed=seed,
-            ratios=dict(zip(self.allocation.cells, self.allocation.ratios, strict=True)),
+            ratios=dict(zip(alloc.cells, alloc.ratios, strict=True)),
             stage=stage,
             exact=True,
             description=self.describe(),
@@ -479,10 +637,15 @@ class TrialPlan:
             )
         )
         sided = "two-sided" if design.sided == 2 else "one-sided"
-        return (
+        text = (
             f"{head} | {alloc.n_randomized} randomized ({per}), {alloc.n_analysed} analysed | "
             f"alpha={design.alpha:g} {sided}"
         )
+        if self.maximum is not None:
+            text += (
+                f" | re-estimated at the interim: at most {self.maximum.n_randomized} randomized"
+            )
+        return text
 
     def __repr__(self) -> str:
         alloc = self.allocation
@@ -499,6 +662,14 @@ class TrialPlan:
         if self.sequential is not None:
             looks = ", ".join(f"{t:.3g}" for t in self.sequential.info_fractions)
             lines.append(f"  interim looks at {looks}")
+        if self.adaptive is not None:
+            result = self.adaptive_result
+            lines.append(
+                f"  adaptive: {self.adaptive.describe()} Simulated ({result.n_sims} trials, seed "
+                f"{self.seed}): type I error {result.type_i_error[self.primary[0]]:.4f}, expected "
+                f"N analysed {result.expected_n:.1f}, at most {result.max_n:g} analysed "
+                f"({self.maximum.n_randomized} randomized)"
+            )
         lines.append(f"  blocks {alloc.block_sizes}, seed {self.randomization.seed}")
         return "\n".join(lines)
 
@@ -515,6 +686,7 @@ def plan(
     size: str | None = None,
     sequential: Any = None,
     multiplicity: Any = None,
+    adaptive: Any = None,
     method: str = "analytic",
     n_sims: int = 10_000,
     seed: int = 2026,
@@ -555,10 +727,21 @@ def plan(
     multiplicity : procedure, optional
         A multiplicity procedure (``tp.Holm([...])`` ...); primary hypotheses
         in its family are sized under it.
+    adaptive : tp.SampleSizeReestimation, optional
+        Re-estimate the size of the stages after each interim of
+        ``sequential`` (a one-sided ``tp.GroupSequential``; its bounds are
+        those of the inverse normal combination test with the planned CHW
+        weights) for the one primary hypothesis.  The planned sizes are the
+        group-sequential design's (solved for ``power`` at the planning
+        effect, or as stated); the adaptive design's power, type I error and
+        sample-size distribution are simulated once, with ``n_sims`` and
+        ``seed``, and the randomization list holds the largest trial the
+        rule allows (:attr:`TrialPlan.maximum`).
     method : {"analytic", "simulation"}, default "analytic"
         ``"simulation"`` adds simulated powers beside the exact ones.
     n_sims : int, default 10000
-        Simulated trials when ``method="simulation"``.
+        Simulated trials when ``method="simulation"`` or ``adaptive`` is
+        given.
     seed : int, default 2026
         Seed of the simulation.
     randomization : RandomizationPlan, optional
@@ -586,7 +769,12 @@ def plan(
         For an unknown hypothesis, a target power out of reach (a zero
         effect, or one against a one-sided test's direction), a ``size``
         not in ``("solve", "fixed")``, ``size="solve"`` without ``power``,
-        or a ``randomization.n`` below the plan's number.
+        a ``randomization.n`` below the plan's number (with ``adaptive``:
+        below the maximum), or ``adaptive`` without a one-sided
+        ``sequential``, with ``multiplicity`` or with several primary
+        hypotheses.
+    TypeError
+        For an ``adaptive`` that is not a ``tp.SampleSizeReestimation``.
 
     Examples
     --------
@@ -600,6 +788,18 @@ def plan(
     ('fixed', (75, 75), (60, 60))
     >>> round(p.primary_power["MBI then rTMS vs rTMS alone"], 3)
     0.531
+
+    Sample-size re-estimation at an interim with 60% of the information:
+
+    >>> gsd = tp.GroupSequential(info_fractions=(0.6, 1.0), alpha=0.025)
+    >>> ssr = tp.SampleSizeReestimation(conditional_power=0.9, max_factor=2.0)
+    >>> a = tp.plan(arms.replace(alpha=0.025, sided=1), sequential=gsd, adaptive=ssr,
+    ...             n_sims=4000, seed=1)
+    >>> a.analysis_of("MBI then rTMS vs rTMS alone"), a.allocation.randomized, \
+a.maximum.randomized
+    ('adaptive', (75, 75), (105, 105))
+    >>> a.stages()[["look", "planned", "minimum", "maximum"]].values.tolist()
+    [[1, 36, 36, 36], [1, 36, 36, 36], [2, 60, 60, 84], [2, 60, 60, 84]]
     """
     if hasattr(design, "evaluate") and hasattr(design, "design"):  # a Spec
         changes = {
@@ -615,6 +815,10 @@ def plan(
     for name in primary_ + tuple(n for n in reported if n not in primary_):
         build.check_hypothesis(design, name)
     method = build.check_method(method)
+    check_adaptive(
+        design, adaptive, sequential=sequential, multiplicity=multiplicity, primary=primary_
+    )
+    n_sims, seed = build.check_simulation(n_sims, seed)
     analysis = Analysis(primary_, sequential, multiplicity)
     settings = randomization if randomization is not None else RandomizationPlan()
     if size == "solve":
@@ -627,11 +831,23 @@ def plan(
     else:
         sizing, sized = None, design
     with build.setting("randomization"):
-        allocation = build.allocation(sized, settings)
+        # an adaptive plan's randomization.n is the list's length: the maximum
+        own = settings if adaptive is None else settings.replace(n=None)
+        allocation = build.allocation(sized, own)
     planned = build.at(sized, allocation.analysed)
-    analysis = Analysis(primary_, sequential, multiplicity)
+    analysis = Analysis(primary_, sequential, multiplicity, adaptive, n_sims=n_sims, seed=seed)
+    cache: dict[str, Any] = {}
+    maximum = None
+    if adaptive is not None:
+        try:
+            cache["adaptive_result"] = analysis.adaptive_result(planned)
+        except ValueError as exc:  # the rule's stated effect, or a stage too small to analyse
+            exc.setting = "adaptive.effect" if "effect" in str(exc) else "adaptive"  # type: ignore[attr-defined]
+            raise
+        with build.setting("randomization"):
+            maximum = maximum_allocation(allocation, sequential.info_fractions, adaptive, settings)
     with build.setting("primary"):
-        powers = analysis.powers(planned, primary_)
+        powers = analysis.powers(planned, primary_, adaptive_result=cache.get("adaptive_result"))
     family = analysis.family(planned)
     shown = list(primary_) + [n for n in reported if n not in primary_]
     shown += [n for n in family if n not in shown]
@@ -648,10 +864,12 @@ def plan(
         primary_power=MappingProxyType(powers),
         sequential=sequential,
         multiplicity=multiplicity,
+        adaptive=adaptive,
+        maximum=maximum,
         method=method,
-        n_sims=int(n_sims),
-        seed=int(seed),
-        randomization=settings.replace(n=allocation.n_randomized),
+        n_sims=n_sims,
+        seed=seed,
+        randomization=settings.replace(n=(maximum or allocation).n_randomized),
         sensitivity_grid=grid,
         labels=labels if labels is not None else Labels(),
         title=title,
@@ -660,4 +878,5 @@ def plan(
         sources=tuple(sources),
         scenario=scenario,
         source=source,
+        _cache=cache,
     )

@@ -423,7 +423,8 @@ def _run_block(plan: _Plan, branch: int, k_block: int) -> _Tally:
         n_total[active] += draw.added
         units[active] += draw.units
         if plan.dropout is not None:
-            n_rand[active] += (sampler.sizes(fraction[active]) / (1.0 - plan.dropout)).sum(axis=1)
+            cells = draw.cells if draw.cells is not None else sampler.sizes(fraction[active])
+            n_rand[active] += (cells / (1.0 - plan.dropout)).sum(axis=1)
         else:
             n_rand[active] += draw.added
         evidence[active] += np.sqrt(draw.fraction)[:, None] * draw.evidence * plan.favourable
@@ -681,7 +682,7 @@ def simulate_reestimation(
 def _check_stage_sizes(sampler: Any, planned: np.ndarray, rule: SampleSizeReestimation) -> None:
     """Every stage the rule allows must leave something to analyse."""
     smallest = np.concatenate([planned[:1], rule.min_factor * planned[1:]])
-    sizes = sampler.sizes(smallest)
+    sizes = sampler.cumulative_sizes(smallest)
     total = sizes.sum(axis=-1) if sizes.ndim > 1 else sizes
     if np.any(total < sampler.min_units):
         k = int(np.argmax(total < sampler.min_units))
@@ -769,11 +770,11 @@ def _result(
         unit_note = (
             f"; stages in events: planned total {sampler.planned_total:.1f}, expected "
             f"{alt.units_sum / n_sims:.1f}, at most "
-            f"{float(sampler.sizes(largest).sum()):g}"
+            f"{float(sampler.cumulative_sizes(largest).sum()):g}"
         )
     else:
-        max_n = float(sampler.sizes(largest).sum())
-        planned_n = float(sampler.sizes(plan.planned).sum())
+        max_n = float(sampler.cumulative_sizes(largest).sum())
+        planned_n = float(sampler.cumulative_sizes(plan.planned).sum())
         unit_note = ""
     corrected = alt.corrected + null.corrected
     description = (
@@ -795,6 +796,7 @@ def _result(
             math.sqrt(max(alt.units_sq / n_sims - (alt.units_sum / n_sims) ** 2, 0.0) / n_sims)
         ),
         "expected_units_h0": float(null.units_sum / n_sims),
+        "expected_n_randomized_h0": float(null.n_rand / n_sims),
         "corrected": corrected,
         "block_length": plan.block,
     }

@@ -23,7 +23,10 @@ would give, from the planning values that trialplan's simulators prepare
 
 Sizes are fractions of the planned total (participants per cell, or events)
 and are rounded up to whole participants per cell (whole events) unless the
-rule keeps them real (continuous outcomes only, as rpact does).
+rule keeps them real (continuous outcomes only, as rpact does).  For cells the
+*cumulative* size at each analysis is rounded up, so stages at their planned
+fractions add up to the planned sizes exactly (a first stage of 0.6 x 337 =
+202.2 gets 203, the planned second stage 134, not 135).
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ class StageDraw:
         The statistics before their conversion to z (t statistics); the
         observed effect is estimated from them, as rpact does.  Defaults to
         ``z``.
+    cells : numpy.ndarray, optional
+        Shape ``(trials, cells)``: the stage's participants per cell (cell
+        samplers).
     """
 
     z: np.ndarray
@@ -88,6 +94,7 @@ class StageDraw:
     units: np.ndarray
     corrected: int = 0
     raw: np.ndarray | None = None
+    cells: np.ndarray | None = None
 
     @property
     def evidence(self) -> np.ndarray:
@@ -121,12 +128,37 @@ class _CellSampler:
         raw = np.asarray(fraction, dtype=float)[..., None] * self.planned
         return np.ceil(raw - 1e-9) if self.round_up else raw
 
+    def _whole(self, cumulative: np.ndarray) -> np.ndarray:
+        """Cumulative per-cell sizes at these cumulative fractions (rounded up)."""
+        raw = np.asarray(cumulative, dtype=float)[..., None] * self.planned
+        return np.ceil(raw - 1e-9) if self.round_up else raw
+
+    def cumulative_sizes(self, fractions: Any) -> np.ndarray:
+        """Per-cell sizes of consecutive stages, shape ``(stages, cells)``.
+
+        The cumulative size at each analysis is rounded up to whole
+        participants per cell (not each stage on its own), so stages at the
+        planned fractions add up to the planned sizes exactly.
+        """
+        totals = self._whole(np.cumsum(np.asarray(fractions, dtype=float)))
+        return np.diff(totals, axis=0, prepend=np.zeros((1, self.n_cells)))
+
+    def _stage_sizes(
+        self, state: dict[str, Any], idx: np.ndarray, fraction: np.ndarray
+    ) -> np.ndarray:
+        """Per-cell sizes of this stage: cumulative size rounded up, minus the earlier stages."""
+        before = state["done"][idx]
+        after = before + np.asarray(fraction, dtype=float)
+        state["done"][idx] = after
+        return self._whole(after) - self._whole(before)
+
     def begin(self, rng: np.random.Generator, size: int) -> dict[str, Any]:
         return {
             "rng": rng,
             "n": np.zeros((size, self.n_cells)),
             "mean": np.zeros((size, self.n_cells)),
             "ss": np.zeros(size),
+            "done": np.zeros(size),  # cumulative fraction of the planned total so far
         }
 
     def _pool(
@@ -176,7 +208,7 @@ class ContinuousStages(_CellSampler):
         self, state: dict[str, Any], idx: np.ndarray, k: int, fraction: np.ndarray
     ) -> StageDraw:
         rng: np.random.Generator = state["rng"]
-        n = self.sizes(fraction)
+        n = self._stage_sizes(state, idx, fraction)
         size, j = n.shape
         total = n.sum(axis=1)
         c = self.contrasts
@@ -211,7 +243,9 @@ class ContinuousStages(_CellSampler):
             se = np.sqrt(s2[:, None] * ((1.0 / n) @ (c**2).T + spread**2 / w_xx[:, None]))
         t = est / se
         z = t if self.statistic == "z" else t_to_z(t, df[:, None])
-        return StageDraw(z=z, added=total, fraction=total / self.planned_total, units=total, raw=t)
+        return StageDraw(
+            z=z, added=total, fraction=total / self.planned_total, units=total, raw=t, cells=n
+        )
 
     def blinded_variance(self, state: dict[str, Any], idx: np.ndarray, adjust: bool) -> np.ndarray:
         if self.rho != 0.0:
@@ -287,7 +321,7 @@ class BinaryStages(_CellSampler):
         self, state: dict[str, Any], idx: np.ndarray, k: int, fraction: np.ndarray
     ) -> StageDraw:
         rng: np.random.Generator = state["rng"]
-        n = self.sizes(fraction)
+        n = self._stage_sizes(state, idx, fraction)
         counts = rng.binomial(n.astype(np.int64), self.rates)
         est, var, fixed = wald_from_counts(counts, n, self.scale)
         c = self.contrasts
@@ -311,6 +345,7 @@ class BinaryStages(_CellSampler):
             fraction=total / self.planned_total,
             units=total,
             corrected=int(fixed.sum()),
+            cells=n,
         )
 
 
@@ -339,6 +374,10 @@ class SurvivalStages:
 
     def sizes(self, fraction: np.ndarray) -> np.ndarray:
         return np.ceil(np.asarray(fraction, dtype=float) * self.planned_events - 1e-9)
+
+    def cumulative_sizes(self, fractions: Any) -> np.ndarray:
+        """Events of consecutive stages (each stage rounded up on its own)."""
+        return self.sizes(fractions)
 
     def begin(self, rng: np.random.Generator, size: int) -> dict[str, Any]:
         p = self.params

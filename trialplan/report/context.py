@@ -374,6 +374,11 @@ def protocol_context(
     if plan.method == "simulation":
         mcse = p_value(np.nanmax(table["mcse"].to_numpy(dtype=float)))
         simulation = {"n_sims": str(plan.n_sims), "seed": str(plan.seed), "max_mcse": mcse}
+    adaptive = None
+    if plan.adaptive is not None:
+        from trialplan.report.adaptive import adaptive_context
+
+        adaptive = adaptive_context(plan, unit)
     return {
         "title": plan.title or "Sample size and statistical analysis plan",
         "kind": "factorial" if factorial else "parallel",
@@ -400,6 +405,7 @@ def protocol_context(
         **_allocation_words(plan, unit),
         "multiplicity": _multiplicity(plan, alpha_words),
         "sequential": _sequential(plan),
+        "adaptive": adaptive,
         "clustering": _clustering(plan),
         "simulation": simulation,
         "method": "; ".join(dict.fromkeys(_methods(plan))),
@@ -411,7 +417,12 @@ def protocol_context(
 def _methods(plan: Any) -> list[str]:
     rows = plan.design.power(list(plan.primary)).rows if not plan.is_regime_design else []
     methods = [r.method for r in rows]
-    if plan.sequential is not None:
+    if plan.adaptive is not None:
+        methods.append(
+            "power of the adaptive design with sample-size re-estimation by simulation "
+            "(inverse normal combination test, exact stage-wise sufficient statistics)"
+        )
+    elif plan.sequential is not None:
         methods.append(
             f"group-sequential power by recursive numerical integration over "
             f"{count(plan.sequential.n_looks)} looks"

@@ -13,6 +13,10 @@ text, its tables, its figures and the randomization list agree:
 * ``factorial_items.txt.j2``: the CONSORT factorial-extension items;
 * ``analysis_plan.txt.j2`` and ``randomization.txt.j2``: SPIRIT items 20a
   and 16a;
+* ``adaptive.txt.j2`` and ``adaptive_items.txt.j2``: an adaptive plan's
+  interim analysis, re-estimation rule, type I error control and simulated
+  operating characteristics, and the CONSORT ACE 2020 items
+  (:mod:`trialplan.report.adaptive`);
 * ``reproducibility.txt.j2``: versions, the spec's SHA-256 and the seeds;
 * ``protocol.md.j2`` / ``protocol.html.j2``: the documents.
 
@@ -387,6 +391,7 @@ def spec_of(plan: Any) -> Spec:
         seed=plan.seed,
         sequential=plan.sequential,
         multiplicity=plan.multiplicity,
+        adaptive=plan.adaptive,
         randomization=plan.randomization.replace(n=None),
         sensitivity=plan.sensitivity_grid,
         labels=plan.labels,
@@ -465,6 +470,10 @@ def make_protocol(
         figs["power_curve"] = plan_power_curve(plan)
         if plan.sequential is not None:
             figs["boundaries"] = plan_boundary_plot(plan)
+        if plan.adaptive is not None:
+            from trialplan.report.figures import final_n_plot
+
+            figs["final_n"] = final_n_plot(plan)
         if len(plan.sensitivity) > 1 and not plan.is_regime_design:
             figs["sensitivity"] = sensitivity_heatmap(plan)
     blocks = (smart_blocks if plan.is_regime_design else plan_blocks)(plan, context, figs)

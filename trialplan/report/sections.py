@@ -39,7 +39,11 @@ def plan_blocks(plan: Any, context: dict[str, Any], figures: Mapping[str, Any]) 
     if context["interaction"] is not None:
         blocks.append(Block("heading", "Factorial design items (CONSORT factorial extension)"))
         blocks.append(Block("list", items=tuple(lines("factorial_items.txt.j2", context))))
-    if plan.sequential is not None:
+    if plan.adaptive is not None:
+        from trialplan.report.adaptive import adaptive_blocks
+
+        blocks += adaptive_blocks(plan, context, figures)
+    elif plan.sequential is not None:
         blocks += interim_blocks(plan, figures)
     blocks.append(Block("heading", "Statistical analysis plan"))
     blocks += paragraphs("analysis_plan.txt.j2", context)
@@ -76,7 +80,18 @@ def power_table_block(plan: Any) -> Block:
         f"Power of each hypothesis at the planned size ({alloc.n_randomized} randomized, "
         f"{alloc.n_analysed} analysed)"
     )
-    if plan.sequential is not None:
+    if plan.adaptive is not None:
+        result = plan.adaptive_result
+        name = plan.primary[0]
+        caption += (
+            f". The primary hypothesis ({plan.label(name)}) is tested with the adaptive design "
+            "(sample-size re-estimation at the interim) and its power is that design's, simulated "
+            f"({result.n_sims:,} trials, Monte Carlo standard error "
+            f"{100 * result.mcse[name]:.1f} percentage points); the secondary hypotheses are "
+            "tested once, at the final analysis, and their power is computed at the planned size "
+            "(fixed-design power; the final size depends on the interim)"
+        )
+    elif plan.sequential is not None:
         caption += (
             f". The primary hypothesis ({words_list([plan.label(h) for h in plan.primary])}) is "
             "tested group-sequentially and its power is that of the group-sequential test; the "
@@ -199,7 +214,12 @@ def sensitivity_blocks(plan: Any, figures: Mapping[str, Any]) -> list[Block]:
         + words_list(varied)
         + " differ from the planning values; the row of the planned values is marked"
     )
-    if plan.sequential is not None:
+    if plan.adaptive is not None:
+        caption += (
+            " (power of the adaptive design with sample-size re-estimation, each row simulated "
+            f"with {plan.adaptive_result.n_sims:,} trials and the same seed)"
+        )
+    elif plan.sequential is not None:
         caption += " (power of the group-sequential test)"
     if skipped:
         caption += (
@@ -227,7 +247,13 @@ def curve_caption(plan: Any) -> str:
     alloc = plan.allocation
     primary = plan.primary[0]
     how = "each hypothesis's test"
-    if plan.sequential is not None:
+    if plan.adaptive is not None:
+        how = (
+            "the adaptive design (simulated, the same seed at every size; the number randomized "
+            "is the planned one, before re-estimation) for the primary hypothesis, one final "
+            "test for the others"
+        )
+    elif plan.sequential is not None:
         how = "the group-sequential test for the primary hypothesis, one final test for the others"
     elif plan.multiplicity is not None:
         how = f"the {procedure_words(plan.multiplicity)} for its family, unadjusted tests otherwise"
@@ -246,12 +272,26 @@ def curve_caption(plan: Any) -> str:
 
 def randomization_context(plan: Any, context: Mapping[str, Any]) -> dict[str, Any]:
     """The allocation-sequence sentence and the list's length, from the plan."""
+    listed = plan.list_allocation
     return {
         "sequence_sentence": _sequence_sentence(plan),
         "strata": bool(plan.randomization.strata),
         "n_randomized": context["n_randomized"],
         "randomized_text": context["randomized_text"],
+        "adaptive": plan.adaptive is not None,
+        "list_randomized": str(listed.n_randomized),
+        "list_text": _per_unit(plan, listed.randomized),
     }
+
+
+def _per_unit(plan: Any, values: Any) -> str:
+    """Counts per cell or arm in words ("408 per cell")."""
+    from trialplan.report.context import _per_cell
+
+    unit = {"factorial": "cell", "parallel": "arm"}.get(
+        plan.design.design_kind, "first-stage treatment"
+    )
+    return _per_cell(plan.cell_labels(), list(values), unit)
 
 
 def _sequence_sentence(plan: Any) -> str:

@@ -82,6 +82,19 @@ without changes here.  Tuple-keyed mappings (cells) are written with the
 labels ``"level+level"`` used in the protocol text (SMART regimes:
 ``"stage1/stage2"``, e.g. ``"rTMS+MBI/augment"``).
 
+An optional ``[adaptive]`` table re-estimates the sample size at the
+interims of ``[analysis.sequential]`` (a one-sided ``tp.GroupSequential``;
+one primary hypothesis; see :func:`trialplan.plan.plan`)::
+
+    [adaptive]                    # a tp.SampleSizeReestimation
+    type = "sample_size_reestimation"   # may be left out (the one a plan resolves)
+    conditional_power = 0.9
+    effect = "observed"           # "observed", "planned" or a value on the analysis scale
+    min_factor = 1.0              # the next stage is min..max x its planned size
+    max_factor = 2.0
+    promising_zone = [0.36, 0.8]  # optional (Mehta & Pocock 2011)
+    sd = "planned"                # or "blinded", "blinded_adjusted" (Kieser & Friede 2003)
+
 ``[analysis] size = "solve"`` (the default) makes every command use the
 smallest size that reaches ``power`` (the design's sizes give only the
 allocation ratios); ``trialplan sample-size SPEC --write`` writes the solved

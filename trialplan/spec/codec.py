@@ -36,11 +36,13 @@ KINDS = {
     "design": ("trialplan.designs",),
     "sequential": ("trialplan.sequential",),
     "multiplicity": ("trialplan.multiplicity", "trialplan.dunnett"),
+    "adaptive": ("trialplan.adaptive",),
 }
 _WORDS = {
     "design": "design (factorial, parallel, smart)",
     "sequential": "group-sequential design",
     "multiplicity": "multiplicity procedure",
+    "adaptive": "re-estimation rule (arm selection is not resolved by a plan)",
 }
 
 

@@ -39,6 +39,7 @@ SECTIONS = (
     "trial",
     "design",
     "analysis",
+    "adaptive",
     "randomization",
     "sensitivity",
     "labels",
@@ -55,6 +56,8 @@ ANALYSIS_KEYS = (
     "multiplicity",
 )
 TRIAL_KEYS = ("title", "outcome_label", "timepoint", "sources", "scenario")
+#: The ``type`` of an ``[adaptive]`` table that does not name one.
+ADAPTIVE_DEFAULT = "sample_size_reestimation"
 HEADER = "# trialplan design spec (read with tp.load_spec or `trialplan power FILE`)\n"
 
 
@@ -270,6 +273,8 @@ def spec_to_dict(spec: Spec) -> dict[str, Any]:
         if value is not None:
             analysis[name] = encode_object(value, f"analysis.{name}")
     data["analysis"] = analysis
+    if spec.adaptive is not None:
+        data["adaptive"] = encode_object(spec.adaptive, "adaptive")
     if spec.randomization is not None:
         data["randomization"] = encode_object(spec.randomization, "randomization", with_type=False)
     if spec.sensitivity is not None:
@@ -305,6 +310,10 @@ def spec_from_dict(data: Mapping[str, Any]) -> Spec:
             )
         else:
             kwargs[key] = tuple(value) if isinstance(value, list) else value
+    if "adaptive" in data:
+        table = dict(table_at(data, "adaptive", ""))
+        table.setdefault("type", ADAPTIVE_DEFAULT)  # the one adaptation a plan resolves
+        kwargs["adaptive"] = decode_object(table, "adaptive", no_cells, kind="adaptive")
     for section, cls in (
         ("randomization", RandomizationPlan),
         ("sensitivity", SensitivityGrid),

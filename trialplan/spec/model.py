@@ -43,6 +43,12 @@ SETTING_KEYS = {
     "method": "analysis.method",
     "sequential": "analysis.sequential",
     "multiplicity": "analysis.multiplicity",
+    "adaptive": "adaptive",
+    "adaptive.hypothesis": "adaptive.hypothesis",
+    "adaptive.effect": "adaptive.effect",
+    "adaptive.sd": "adaptive.sd",
+    "adaptive.round_up": "adaptive.round_up",
+    "adaptive.min_factor": "adaptive.min_factor",
     "randomization": "randomization",
     "randomization.n": "randomization.n",
     "randomization.block_sizes": "randomization.block_sizes",
@@ -86,6 +92,10 @@ class Spec:
         A ``tp.GroupSequential`` design for the primary hypotheses.
     multiplicity : object, optional
         A multiplicity procedure (``tp.Holm([...])`` ...).
+    adaptive : tp.SampleSizeReestimation, optional
+        Sample-size re-estimation of the primary hypothesis at the interims
+        of ``sequential`` (the ``[adaptive]`` table); see
+        :func:`trialplan.plan.plan`.
     randomization : RandomizationPlan, optional
         Settings for ``trialplan randomize``.
     sensitivity : SensitivityGrid, optional
@@ -131,6 +141,7 @@ of 4, the sum of the allocation ratios 1:1:1:1 over 4 treatments; got block_size
     seed: int = 2026
     sequential: Any = None
     multiplicity: Any = None
+    adaptive: Any = None
     randomization: RandomizationPlan | None = None
     sensitivity: SensitivityGrid | None = None
     labels: Labels = field(default_factory=Labels)
@@ -169,6 +180,7 @@ of 4, the sum of the allocation ratios 1:1:1:1 over 4 treatments; got block_size
             raise TypeError(f"labels must be a trialplan.Labels; got labels={self.labels!r}")
         _check_sequential(self)
         _check_multiplicity(self)
+        _check_adaptive(self)
         _check_randomization(self)
         _check_labels(self)
         _check_sensitivity(self)
@@ -247,6 +259,7 @@ of 4, the sum of the allocation ratios 1:1:1:1 over 4 treatments; got block_size
                 size=self.size,
                 sequential=self.sequential,
                 multiplicity=self.multiplicity,
+                adaptive=self.adaptive,
                 method=self.method,
                 n_sims=self.n_sims,
                 seed=self.seed,
@@ -302,6 +315,36 @@ def _check_sequential(spec: Spec) -> None:
             f"tail) disagrees with the design's {'one' if design.sided == 1 else 'two'}-sided "
             f"alpha={design.alpha:g} ({design_level:g} per tail); give both the same level",
         )
+
+
+#: Where the settings an adaptive plan checks live in a spec file.
+_ADAPTIVE_KEYS = {
+    "adaptive": "adaptive",
+    "adaptive.hypothesis": "adaptive.hypothesis",
+    "adaptive.sd": "adaptive.sd",
+    "adaptive.round_up": "adaptive.round_up",
+    "sequential": "analysis.sequential",
+    "primary": "analysis.primary",
+}
+
+
+def _check_adaptive(spec: Spec) -> None:
+    """The plan's checks of an ``[adaptive]`` table against the design and the analysis."""
+    from trialplan._plan_adaptive import check_adaptive
+
+    if spec.adaptive is None:
+        return
+    try:
+        check_adaptive(
+            spec.design,
+            spec.adaptive,
+            sequential=spec.sequential,
+            multiplicity=spec.multiplicity,
+            primary=spec.primary or (),
+        )
+    except (ValueError, TypeError) as exc:
+        key = _ADAPTIVE_KEYS.get(getattr(exc, "setting", "adaptive"), "adaptive")
+        raise SpecError(key, str(exc)) from None
 
 
 def _check_multiplicity(spec: Spec) -> None:

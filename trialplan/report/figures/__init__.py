@@ -5,8 +5,9 @@ that differ in colour (Okabe-Ito, safe for colour-blind readers), line style
 and marker so that none hides another, and its legend outside the axes.
 
 * :func:`plan_power_curve`, :func:`plan_boundary_plot`,
-  :func:`sensitivity_heatmap`: the protocol's figures, drawn from a
-  :class:`~trialplan.plan.TrialPlan` so they show the plan's numbers;
+  :func:`sensitivity_heatmap`, :func:`final_n_plot`: the protocol's figures,
+  drawn from a :class:`~trialplan.plan.TrialPlan` so they show the plan's
+  numbers;
 * :func:`power_curve`, :func:`boundary_plot`: the same from a design or a
   ``tp.GroupSequential``;
 * :func:`explore_curves`, :func:`explore_heatmap`: grids from :func:`tp.explore`
@@ -27,6 +28,7 @@ from trialplan.report.figures._style import (
     save_figure,
     style,
 )
+from trialplan.report.figures.adaptive import final_n_plot
 from trialplan.report.figures.boundaries import boundary_plot, plan_boundary_plot
 from trialplan.report.figures.curves import plan_power_curve, power_curve, power_curve_data
 from trialplan.report.figures.explore import explore_curves, explore_heatmap
@@ -39,6 +41,7 @@ __all__ = [
     "boundary_plot",
     "explore_curves",
     "explore_heatmap",
+    "final_n_plot",
     "freeze_layout",
     "plan_boundary_plot",
     "plan_power_curve",

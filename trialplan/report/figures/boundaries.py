@@ -171,10 +171,16 @@ def plan_boundary_plot(plan: Any, *, title: str = "") -> Any:
         raise ValueError("plan_boundary_plot needs a plan with interim looks (plan.sequential)")
     looks = plan.looks()
     name = plan.label(plan.primary[0])
+    adaptive = getattr(plan, "adaptive", None) is not None
+    default = (
+        f"Combination-test boundaries for {name} (adaptive design)"
+        if adaptive
+        else f"Stopping boundaries for {name}"
+    )
     return boundary_plot(
         plan.sequential,
         n_total=plan.allocation.n_analysed,
         power=looks["power"].tolist(),
         target=plan.target,
-        title=title or f"Stopping boundaries for {name}",
+        title=title or default,
     )

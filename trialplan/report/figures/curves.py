@@ -209,7 +209,10 @@ def plan_power_curve(plan: Any, *, points: int = 41, title: str = "") -> Any:
             zorder=5,
             label="_planned power",
         )
-    ax.set_xlabel("Participants randomized")
+    ax.set_xlabel(
+        "Participants randomized"
+        + (" (planned, before re-estimation)" if getattr(plan, "adaptive", None) else "")
+    )
     ax.set_ylabel("Power")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, frame["n_randomized"].max() * 1.02)
@@ -224,6 +227,11 @@ def plan_power_curve(plan: Any, *, points: int = 41, title: str = "") -> Any:
 
 
 def _curve_title(plan: Any) -> str:
+    if plan.adaptive is not None:
+        return (
+            "Power by planned sample size (primary: adaptive design, simulated; others: one "
+            "final test)"
+        )
     if plan.sequential is not None:
         return "Power by sample size (primary: group-sequential test; others: one final test)"
     if plan.multiplicity is not None:
