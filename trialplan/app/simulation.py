@@ -111,7 +111,8 @@ def simulate_check(
         ``hypothesis``, ``label``, ``analytic``, ``simulated``, ``mcse``
         (of the simulated power), ``difference_mcse`` (see :func:`agreement`)
         and ``agrees`` (``|difference_mcse| < 3``), one row per hypothesis
-        of the plan's power table.
+        of the plan's power table (but an adaptive design's primary
+        hypothesis, whose power is already simulated).
 
     Raises
     ------
@@ -130,7 +131,8 @@ def simulate_check(
     simulating = spec.replace(method="simulation", n_sims=n_sims, seed=seed)
     plan = simulating.replace(method="analytic").evaluate()
     progress = progress or Progress()
-    names = list(plan.hypotheses)
+    # an adaptive design's power is itself a simulation (the plan's): nothing to check it by
+    names = [h for h in plan.hypotheses if plan.analysis_of(h) != "adaptive"]
     executor = ProgressExecutor(progress)
     try:
         simulated, mcse = plan.analysis.simulated(

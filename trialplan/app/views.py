@@ -30,6 +30,7 @@ _ANALYSIS_WORDS = {
     "single": "one test",
     "group-sequential": "group-sequential",
     "multiplicity": "multiplicity-adjusted",
+    "adaptive": "adaptive (simulated)",
 }
 
 
