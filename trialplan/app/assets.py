@@ -21,6 +21,7 @@ body { font-size: 0.93rem; }
   color: #34495e; }
 .sidebar .form-control, .sidebar .form-select { font-size: 0.85rem; padding: 0.25rem 0.5rem; }
 .sidebar .shiny-input-container { margin-bottom: 0.55rem; width: 100%; }
+.tp-brand { font-weight: 700; color: var(--tp-accent); letter-spacing: 0.02em; }
 .tp-row { display: grid; gap: 0.5rem; grid-template-columns: repeat(var(--tp-cols, 2), 1fr); }
 .tp-factor { border-left: 3px solid var(--tp-accent); padding-left: 0.6rem; margin-bottom: 0.7rem; }
 .tp-factor-title { font-size: 0.78rem; text-transform: uppercase; letter-spacing: 0.04em;

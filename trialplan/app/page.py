@@ -409,6 +409,15 @@ def _multiplicity_panel(layout: form.Layout, v: Mapping[str, Any]) -> Any:
     )
 
 
+def _brand() -> Tag:
+    from trialplan import __version__
+
+    return ui.div(
+        ui.span("trialplan", class_="tp-brand"),
+        ui.span(f" {__version__} \u00b7 design spec", class_="tp-note"),
+    )
+
+
 def _sidebar(layout: form.Layout, v: Mapping[str, Any]) -> Any:
     if not layout.editable:
         return ui.sidebar(
@@ -417,6 +426,7 @@ def _sidebar(layout: form.Layout, v: Mapping[str, Any]) -> Any:
                 "edits factorial and parallel-arm designs. Edit the spec file and reload.",
                 class_="tp-note",
             ),
+            title=_brand(),
             width=420,
         )
     panels = [
@@ -429,6 +439,7 @@ def _sidebar(layout: form.Layout, v: Mapping[str, Any]) -> Any:
     ]
     return ui.sidebar(
         ui.accordion(*panels, id="form", open=["outcome", "cells", "testing"], multiple=True),
+        title=_brand(),
         width=440,
         id="sidebar",
     )
