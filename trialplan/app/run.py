@@ -6,12 +6,11 @@ free port), and is ready when the address is printed or returned.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-import webbrowser
 from pathlib import Path
 from typing import Any
+
+# socket, threading and webbrowser are imported where used: ``import trialplan`` loads this
+# module (``tp.app``), and should not pay for a web server it may never start.
 
 __all__ = ["AppServer", "create_app", "resolve_spec", "serve", "start"]
 
@@ -120,7 +119,9 @@ def create_app(
     return App(ui, make_server(layout, spec_name=spec_name, out_name=out_name))
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int) -> Any:
+    import socket
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -179,6 +180,8 @@ def serve(
     server = _server(app)
     announce(f"trialplan: the design page is at {url} (Ctrl+C to stop)")
     if open_browser:
+        import webbrowser
+
         webbrowser.open(url)
     try:
         server.run(sockets=[sock])
@@ -199,6 +202,9 @@ class AppServer:
     """
 
     def __init__(self, app: Any, *, host: str, port: int) -> None:
+        import threading
+        import time
+
         self._sock = _bind(host, port)
         self.url = _url(host, self._sock.getsockname()[1])
         self._server = _server(app)
@@ -223,6 +229,8 @@ class AppServer:
 
     def stop(self) -> None:
         """Stop the server and wait for its thread."""
+        import threading
+
         self._server.should_exit = True
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=10)
@@ -274,5 +282,7 @@ def start(
     """
     server = AppServer(create_app(spec_or_design), host=host, port=port)
     if open_browser:
+        import webbrowser
+
         webbrowser.open(server.url)
     return server
