@@ -264,6 +264,12 @@ def test_the_state_dependent_model_gives_the_starter_means(layout) -> None:
     assert spec_to_toml(built.spec) == spec_to_toml(STARTER())
 
 
+def test_switching_to_a_synergy_model_keeps_the_cells(layout) -> None:
+    # the form's first model is the stated interaction of the cells typed
+    built = form.build(_values(layout, values_from="model"), layout)
+    assert spec_to_toml(built.spec) == spec_to_toml(STARTER())
+
+
 @pytest.mark.parametrize(
     ("model", "scale", "expected_model"),
     [

@@ -67,7 +67,9 @@ def synergy_defaults(layout: Layout, values: Mapping[str, Any]) -> dict[str, Any
         cells = [values.get(f"{prefix}_{i}") for i in range(4)]
         for name, value in invert_cells(layout, cells).items():
             out[f"syn_{prefix}_{name}"] = value
-    out["syn_model"] = "additive"
+    # a stated interaction (the cells' own, on the difference scale) reproduces the cells
+    # when the form switches to a model; the other models are a choice away
+    out["syn_model"] = "interaction"
     out["syn_scale"] = "identity"
     return out
 
