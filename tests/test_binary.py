@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import trialplan as tp
-from trialplan.binary import ScaleDisagreementWarning
+from trialplan.outcomes.binary import ScaleDisagreementWarning
 
 REF = Path(__file__).parent / "references" / "binary_interaction.csv"
 FACTORS = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}

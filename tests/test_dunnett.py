@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import trialplan as tp
-from trialplan.dunnett import dunnett_critical_value, rectangle_probabilities
+from trialplan.multiplicity.dunnett import dunnett_critical_value, rectangle_probabilities
 
 REF = Path(__file__).parent / "references"
 

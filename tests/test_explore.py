@@ -25,6 +25,7 @@ from scipy import stats
 
 import trialplan as tp
 from trialplan.explore import scenario_seed
+from trialplan.simulate import executors
 
 # tp.explore is the function; the module of the same name is reached by import
 explore_module = importlib.import_module("trialplan.explore")
@@ -241,11 +242,11 @@ def test_default_executor_runs_processes_for_simulation(monkeypatch: pytest.Monk
         made.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(explore_module.cf, "ProcessPoolExecutor", spy)
-    monkeypatch.setattr(explore_module, "_available_cpus", lambda: 2)
+    monkeypatch.setattr(executors.cf, "ProcessPoolExecutor", spy)
+    monkeypatch.setattr(executors, "available_cpus", lambda: 2)
     frame = tp.explore(factory, {"sd": (7.0, 8.0), "n": (50,)}, **FAST_SIM)
     # two workers, each watching for its parent's death (see test_explore_cache.py)
-    assert made == [{"max_workers": 2, "initializer": explore_module._watch_parent}]
+    assert made == [{"max_workers": 2, "initializer": executors._watch_parent}]
     assert len(frame) == 2 * len(BASE.hypothesis_names)
 
 

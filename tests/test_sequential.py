@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import trialplan as tp
-from trialplan.sequential import _crossings
+from trialplan.sequential.recursion import crossings as _crossings
 
 REFERENCES = Path(__file__).parent / "references"
 RPACT = pd.read_csv(REFERENCES / "gsd_rpact.csv", comment="#")

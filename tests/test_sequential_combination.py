@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 import trialplan as tp
-from trialplan.sequential import _combination_crossings
+from trialplan.sequential.recursion import combination_crossings as _combination_crossings
 from trialplan.simulate.sequential import simulate_sequential
 
 REFERENCES = Path(__file__).parent / "references"

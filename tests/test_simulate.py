@@ -549,9 +549,9 @@ def test_progress_bar_by_default_for_long_interactive_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("tqdm")
-    from trialplan.simulate import runner
+    from trialplan.simulate import executors, runner
 
-    monkeypatch.setattr(runner, "_interactive", lambda: True)
+    monkeypatch.setattr(executors, "interactive", lambda: True)
     monkeypatch.setattr(runner, "_PROGRESS_AFTER", 0.0)  # every run counts as long
     two_by_two().power("A", method="simulation", n_sims=5000, seed=1)
     assert "simulating" in capsys.readouterr().err

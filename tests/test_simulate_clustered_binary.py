@@ -28,7 +28,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 import trialplan as tp
-from trialplan.binary import ScaleDisagreementWarning
+from trialplan.outcomes.binary import ScaleDisagreementWarning
 from trialplan.simulate.clustered_binary import (
     ClusteredBinarySimulator,
     _exact_counts,

@@ -146,7 +146,7 @@ def check_adaptive(
             ),
             "adaptive.hypothesis",
         )
-    outcome = type(getattr(design, "outcome", None)).__name__
+    outcome = type(design.outcome if design.design_kind != "smart" else None).__name__
     if outcome not in ("Continuous", "Binary"):
         raise _tagged(
             ValueError(
@@ -158,7 +158,7 @@ def check_adaptive(
             "adaptive",
         )
     if adaptive.sd != "planned" and (
-        outcome != "Continuous" or getattr(design.outcome, "baseline_corr", 0.0) != 0.0
+        outcome != "Continuous" or design.outcome.n_covariates != 0  # ANCOVA on baseline
     ):
         raise _tagged(
             ValueError(

@@ -158,8 +158,8 @@ def full_grid(design: Any, grid: SensitivityGrid | None) -> SensitivityGrid:
 
 
 def _planned_sd(design: Any) -> float | None:
-    sd = getattr(getattr(design, "outcome", design), "sd", None)
-    return float(sd) if isinstance(sd, numbers.Real) and not isinstance(sd, bool) else None
+    sd = design.sd if design.design_kind == "smart" else design.outcome.common_sd
+    return None if sd is None else float(sd)
 
 
 def _default_grid(design: Any) -> SensitivityGrid:

@@ -112,9 +112,8 @@ def sensitivity_frame(plan: Any) -> pd.DataFrame:
 
 def _planned_rows(plan: Any, frame: pd.DataFrame) -> np.ndarray:
     planned = (frame["effect_scale"] == 1.0).to_numpy(copy=True)
-    sd = getattr(plan.design.outcome, "sd", None) if hasattr(plan.design, "outcome") else None
-    if sd is None:
-        sd = getattr(plan.design, "sd", None)
+    design = plan.design
+    sd = design.sd if design.design_kind == "smart" else design.outcome.common_sd
     if "sd" in frame.columns and sd is not None:
         planned &= np.isclose(frame["sd"].to_numpy(dtype=float), float(sd), rtol=0, atol=1e-12)
     dropout = plan.design.dropout

@@ -213,6 +213,7 @@ class Allocation:
 
     def to_frame(self, labels: Sequence[str] | None = None) -> Any:
         """One row per cell: ratio, required, randomized, expected analysed, dropout."""
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         return pd.DataFrame(

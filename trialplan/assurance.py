@@ -29,16 +29,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy import special, stats
 
 from trialplan._seeds import normalize_seed
 from trialplan._validation import check_int, check_open_unit, check_positive, check_real
 from trialplan.power import _imbalance_quadrature, _upper_tail
 from trialplan.statistic import IntersectionUnion, TestStatistic, as_family, critical_value
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AssuranceResult",
@@ -159,6 +161,8 @@ class AssuranceResult:
           hypothesis   value   se     df
         0        A:B  0.6308  1.6  396.0
         """
+        import pandas as pd  # deferred: pandas is heavy and only frames need it
+
         return pd.DataFrame([self.__dict__])
 
     def __repr__(self) -> str:
@@ -587,6 +591,8 @@ class PosteriorRule:
         >>> round(float(oc["probability_of_success"].iloc[0]), 4)
         0.025
         """
+        import pandas as pd  # deferred: pandas is heavy and only frames need it
+
         stat = as_family(family, hypothesis)[hypothesis]
         if isinstance(stat, IntersectionUnion):
             raise ValueError(

@@ -31,6 +31,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from trialplan._version import __version__
+
+# Deferred imports: each subcommand imports the spec, plan and report layers (and
+# through them numpy, scipy and pandas) inside the function that runs it, so that
+# `trialplan --help` and `--version` start without them (benchmarks/bench_startup.py).
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -42,8 +48,6 @@ class _UsageError(Exception):
 
 # ------------------------------------------------------------------ parser
 def _parser() -> argparse.ArgumentParser:
-    from trialplan import __version__
-
     parser = argparse.ArgumentParser(
         prog="trialplan",
         description="Exact power, sample size, protocol text and randomization lists for "
@@ -402,6 +406,7 @@ def _override(spec: Any, option: str, **changes: Any) -> Any:
 
 
 def _cmd_sample_size(args: argparse.Namespace) -> int:
+    # deferred: pandas is heavy and only this needs it
     import pandas as pd
 
     source = _Source(args.spec)

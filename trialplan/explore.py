@@ -21,12 +21,14 @@ returns one tidy DataFrame with one row per scenario and hypothesis.
 * **Parallel.**  ``method="simulation"`` runs scenarios on local processes by
   default (:class:`concurrent.futures.ProcessPoolExecutor`); any
   :class:`concurrent.futures.Executor` or a Dask ``distributed.Client`` can be
-  given instead.
+  given instead.  They run on the executor framework of
+  :mod:`trialplan.simulate.executors`, as simulated trials do.
 * **Bounded memory.**  Designs are built inside the worker, used and dropped;
   only result rows travel back, and at most ``2 x workers`` chunks are in
   flight at any time.
-* **Plots.**  :func:`explore_curves` (power against one parameter) and
-  :func:`explore_heatmap` (power over two parameters) draw from the frame.
+* **Plots.**  ``tp.explore_curves`` (power against one parameter) and
+  ``tp.explore_heatmap`` (power over two parameters) draw from the frame; they
+  live in :mod:`trialplan.report.figures` (the report layer draws, explore computes).
 """
 
 from __future__ import annotations
@@ -41,8 +43,6 @@ import numbers
 import os
 import pickle
 import re
-import sys
-import time
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -55,6 +55,10 @@ import pandas as pd
 
 from trialplan._explore_cache import ScenarioCache, make_entry
 from trialplan._validation import check_int, did_you_mean
+from trialplan._version import __version__
+from trialplan.designs.dispatch import POWER_METHODS
+from trialplan.simulate import executors
+from trialplan.simulate.executors import TaskRunner
 
 __all__ = ["explore", "scenario_seed"]
 
@@ -232,36 +236,15 @@ def explore(
     method = _check_method(method)
     hyps = _check_hypotheses(hypotheses)
     simulated = method != "analytic"
-    if not simulated and (n_sims is not None or seed is not None):
-        given = "n_sims" if n_sims is not None else "seed"
-        raise ValueError(
-            f"{given} is for simulated power; got {given}="
-            f"{n_sims if n_sims is not None else seed!r} with method='analytic' "
-            "(use method='simulation' or drop it)"
-        )
-    if n_sims is not None:
-        n_sims = check_int("n_sims", n_sims)
-    if max_workers is not None:
-        max_workers = check_int("max_workers", max_workers)
-    if chunksize is not None:
-        chunksize = check_int("chunksize", chunksize)
-    if power_options is None:
-        power_options = {}
-    if not isinstance(power_options, Mapping):
-        raise TypeError(
-            f"power_options must be a mapping of keyword to value; got "
-            f"power_options={power_options!r}"
-        )
-    clash = sorted({"method", "n_sims", "seed", "hypotheses"} & set(power_options))
-    if clash:
-        raise ValueError(
-            f"power_options must not contain {clash}; they are explore() parameters of their own"
-        )
-    power_options = dict(power_options)
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(
-            f"progress must be True, False or None (automatic); got progress={progress!r}"
-        )
+    n_sims, max_workers, chunksize, power_options = _check_run_options(
+        simulated,
+        n_sims=n_sims,
+        seed=seed,
+        max_workers=max_workers,
+        chunksize=chunksize,
+        power_options=power_options,
+        progress=progress,
+    )
     cache_path = _check_cache(cache)
     base_seed = _base_entropy(seed) if simulated else None
 
@@ -286,9 +269,9 @@ def explore(
             store.close()
         raise
     todo = [s for s in scenarios if s.key not in done]
-    workers = max_workers or _available_cpus()
+    workers = max_workers or executors.available_cpus()
     try:
-        runner = _Runner.make(
+        runner = _make_runner(
             executor,
             simulated=simulated,
             factory=factory,
@@ -316,21 +299,21 @@ def explore(
                 [(s, done[s.key]) for s in scenarios if s.key in done], names, simulated, n_sims
             )
         )
-    bar = None
+    bar = executors.ProgressBar(
+        len(scenarios), wanted=progress, desc="explore", unit="scenario", without_tqdm="warn"
+    )
     try:
-        bar = _progress_bar(progress, total=len(scenarios), initial=len(scenarios) - len(todo))
-        for finished in runner.run(task, chunks):
+        bar.start(initial=len(scenarios) - len(todo))
+        for _, finished in runner.run(task, chunks):
             pairs = [(by_index[index], rows) for index, rows in finished]
             if store is not None:  # one transaction per chunk: all of it or none
                 store.write(
                     _cache_entries(pairs, n_sims=n_sims, base_seed=base_seed, method=method)
                 )
             frames.append(_chunk_frame(pairs, names, simulated, n_sims))
-            if bar is not None:
-                bar.update(len(pairs))
+            bar.update(len(pairs))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         if store is not None:
             store.close()
         runner.close()
@@ -349,6 +332,51 @@ def explore(
 
 
 # ---------------------------------------------------------------- validation
+def _check_run_options(
+    simulated: bool,
+    *,
+    n_sims: Any,
+    seed: Any,
+    max_workers: Any,
+    chunksize: Any,
+    power_options: Any,
+    progress: Any,
+) -> tuple[int | None, int | None, int | None, dict[str, Any]]:
+    """``n_sims``, ``max_workers``, ``chunksize`` and ``power_options``, checked."""
+    if not simulated and (n_sims is not None or seed is not None):
+        given = "n_sims" if n_sims is not None else "seed"
+        raise ValueError(
+            f"{given} is for simulated power; got {given}="
+            f"{n_sims if n_sims is not None else seed!r} with method='analytic' "
+            "(use method='simulation' or drop it)"
+        )
+    n_sims, max_workers, chunksize = (
+        None if value is None else check_int(name, value)
+        for name, value in (
+            ("n_sims", n_sims),
+            ("max_workers", max_workers),
+            ("chunksize", chunksize),
+        )
+    )
+    if power_options is None:
+        power_options = {}
+    if not isinstance(power_options, Mapping):
+        raise TypeError(
+            f"power_options must be a mapping of keyword to value; got "
+            f"power_options={power_options!r}"
+        )
+    clash = sorted({"method", "n_sims", "seed", "hypotheses"} & set(power_options))
+    if clash:
+        raise ValueError(
+            f"power_options must not contain {clash}; they are explore() parameters of their own"
+        )
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(
+            f"progress must be True, False or None (automatic); got progress={progress!r}"
+        )
+    return n_sims, max_workers, chunksize, dict(power_options)
+
+
 def _check_grid(grid: Any, factory: Callable[..., Any]) -> dict[str, tuple[Any, ...]]:
     if not isinstance(grid, Mapping):
         raise TypeError(
@@ -429,8 +457,6 @@ def _check_signature(factory: Callable[..., Any], values: Mapping[str, Any]) -> 
 
 
 def _check_method(method: Any) -> str:
-    from trialplan.designs.base import POWER_METHODS
-
     allowed = POWER_METHODS
     if method not in allowed:
         raise ValueError(
@@ -555,10 +581,6 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 
 def _version() -> str:
-    try:
-        from trialplan import __version__
-    except ImportError:  # pragma: no cover - partially initialised package
-        return "unknown"
     return __version__
 
 
@@ -705,177 +727,55 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class _Runner:
-    """Runs chunks serially, on a concurrent.futures executor or a Dask client."""
+def _make_runner(
+    executor: Any, *, simulated: bool, factory: Any, options: Any, workers: int, n_todo: int
+) -> TaskRunner:
+    """Where the scenarios run (:class:`~trialplan.simulate.executors.TaskRunner`).
 
-    def __init__(self, kind: str, executor: Any, workers: int, owned: bool) -> None:
-        self.kind, self.executor, self.workers, self.owned = kind, executor, workers, owned
-
-    @classmethod
-    def make(
-        cls,
-        executor: Any,
-        *,
-        simulated: bool,
-        factory: Any,
-        options: Any,
-        workers: int,
-        n_todo: int,
-    ) -> _Runner:
-        if executor is None:
-            if not simulated or workers == 1 or n_todo <= 1:
-                return cls("serial", None, 1, False)
-            problem = _pickle_problem(factory, options)
-            if problem:
-                warnings.warn(
-                    f"explore: running scenarios serially because the factory "
-                    f"cannot be sent to other processes ({problem}); define it "
-                    "at module level (or use functools.partial) to run in "
-                    "parallel",
-                    UserWarning,
-                    stacklevel=3,
-                )
-                return cls("serial", None, 1, False)
-            return cls("futures", _process_pool(workers), workers, True)
-        if isinstance(executor, str):
-            if executor not in _EXECUTOR_WORDS:
-                raise ValueError(
-                    f"executor={executor!r} is not allowed; choose one of "
-                    f"{_EXECUTOR_WORDS}, a concurrent.futures.Executor or a "
-                    "dask distributed.Client" + did_you_mean(executor, _EXECUTOR_WORDS)
-                )
-            if executor == "serial" or n_todo == 0:
-                return cls("serial", None, 1, False)
-            _require_picklable(factory, options)
-            return cls("futures", _process_pool(workers), workers, True)
-        if _is_dask_client(executor):
-            n = (
-                max(1, sum(executor.nthreads().values()))
-                if hasattr(executor, "nthreads")
-                else workers
+    Serially for analytic power or a single scenario; on local processes for
+    simulation (serially, with a warning, when the factory cannot be pickled);
+    on the caller's executor or Dask client as given.  A pool explore starts
+    itself ends its workers when this process dies.
+    """
+    if executor is None:
+        if not simulated or workers == 1 or n_todo <= 1:
+            return TaskRunner.serial()
+        problem = executors.pickle_problem(factory, options)
+        if problem:
+            warnings.warn(
+                f"explore: running scenarios serially because the factory "
+                f"cannot be sent to other processes ({problem}); define it "
+                "at module level (or use functools.partial) to run in "
+                "parallel",
+                UserWarning,
+                stacklevel=3,
             )
-            return cls("dask", executor, n, False)
-        if isinstance(executor, cf.Executor):
-            if isinstance(executor, cf.ProcessPoolExecutor):
-                _require_picklable(factory, options)
-            n = getattr(executor, "_max_workers", None) or workers
-            return cls("futures", executor, int(n), False)
+            return TaskRunner.serial()
+        return TaskRunner.processes(workers)
+    if isinstance(executor, str):
+        if executor not in _EXECUTOR_WORDS:
+            raise ValueError(
+                f"executor={executor!r} is not allowed; choose one of "
+                f"{_EXECUTOR_WORDS}, a concurrent.futures.Executor or a "
+                "dask distributed.Client" + did_you_mean(executor, _EXECUTOR_WORDS)
+            )
+        if executor == "serial" or n_todo == 0:
+            return TaskRunner.serial()
+        _require_picklable(factory, options)
+        return TaskRunner.processes(workers)
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        _require_picklable(factory, options)
+    if not (executors.is_dask_client(executor) or isinstance(executor, cf.Executor)):
         raise TypeError(
             f"executor must be None, one of {_EXECUTOR_WORDS}, a "
             "concurrent.futures.Executor or a dask distributed.Client; got "
             f"executor={executor!r}"
         )
-
-    def run(self, task: Callable[[Any], Any], chunks: list[Any]) -> Iterator[Any]:
-        if self.kind == "serial":
-            for chunk in chunks:
-                yield task(chunk)
-        elif self.kind == "futures":
-            yield from self._run_futures(task, chunks)
-        else:
-            yield from self._run_dask(task, chunks)
-
-    def _run_futures(self, task: Callable[[Any], Any], chunks: list[Any]) -> Iterator[Any]:
-        queue = iter(chunks)
-        pending: set[cf.Future[Any]] = set()
-        try:
-            while True:
-                while len(pending) < 2 * self.workers:
-                    chunk = next(queue, None)
-                    if chunk is None:
-                        break
-                    pending.add(self.executor.submit(task, chunk))
-                if not pending:
-                    return
-                finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for future in finished:
-                    yield future.result()
-        finally:
-            for future in pending:
-                future.cancel()
-
-    def _run_dask(self, task: Callable[[Any], Any], chunks: list[Any]) -> Iterator[Any]:
-        from distributed import as_completed
-
-        queue = iter(chunks)
-        client = self.executor
-        live = set()  # futures not yet consumed; dropped after use so the cluster frees them
-        stream = as_completed()
-        try:
-            for chunk in queue:
-                future = client.submit(task, chunk, pure=False)
-                live.add(future)
-                stream.add(future)
-                if len(live) >= 2 * self.workers:
-                    break
-            for future in stream:
-                result = future.result()
-                live.discard(future)
-                chunk = next(queue, None)
-                if chunk is not None:
-                    nxt = client.submit(task, chunk, pure=False)
-                    live.add(nxt)
-                    stream.add(nxt)
-                del future
-                yield result
-        finally:
-            for future in live:
-                future.cancel()
-            stream.clear()
-
-    def close(self) -> None:
-        if self.owned and self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-
-
-#: Seconds between a pool worker's checks that the explore process is still alive.
-_PARENT_POLL = 0.5
-
-
-def _process_pool(workers: int) -> cf.ProcessPoolExecutor:
-    """A process pool whose workers exit when the process that made it dies.
-
-    A worker blocked on its task queue, or busy with a long scenario, does
-    not notice that the parent was killed (its queue's pipe stays open in
-    the sibling workers), so each worker runs a daemon thread that exits the
-    process once its parent is gone (it is re-parented: ``os.getppid()``
-    changes).
-    """
-    return cf.ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent)
-
-
-def _watch_parent() -> None:
-    """Pool initializer: start the thread that ends this worker with its parent."""
-    import threading
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(_PARENT_POLL)
-        os._exit(1)  # the parent is gone: nobody will read this worker's results
-
-    threading.Thread(target=watch, name="trialplan-explore-parent-watch", daemon=True).start()
-
-
-def _is_dask_client(obj: Any) -> bool:
-    return (
-        type(obj).__module__.split(".")[0] == "distributed"
-        and hasattr(obj, "submit")
-        and hasattr(obj, "gather")
-    )
-
-
-def _pickle_problem(factory: Any, options: Any) -> str:
-    try:
-        pickle.dumps((factory, options))
-    except Exception as exc:  # lambdas, nested functions, open handles
-        return f"{type(exc).__name__}: {exc}"
-    return ""
+    return TaskRunner.on(executor)
 
 
 def _require_picklable(factory: Any, options: Any) -> None:
-    problem = _pickle_problem(factory, options)
+    problem = executors.pickle_problem(factory, options)
     if problem:
         raise TypeError(
             f"executor runs scenarios on other processes, so the factory must be "
@@ -883,32 +783,6 @@ def _require_picklable(factory: Any, options: Any) -> None:
             "level (or as functools.partial of such a function), or use "
             "executor='serial' or a dask Client (which pickles lambdas)"
         )
-
-
-def _available_cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _progress_bar(progress: bool | None, *, total: int, initial: int) -> Any:
-    if progress is False:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        if progress:
-            warnings.warn(
-                "explore: progress=True needs tqdm (pip install tqdm); running "
-                "without a progress bar",
-                UserWarning,
-                stacklevel=3,
-            )
-        return None
-    if progress is None and not sys.stderr.isatty():
-        return None
-    return tqdm(total=total, initial=initial, desc="explore", unit="scenario")
 
 
 # -------------------------------------------------------------------- cache
@@ -955,13 +829,3 @@ def _chunk_frame(
                     record.setdefault(name, value)
             records.append(record)
     return pd.DataFrame.from_records(records)
-
-
-# -------------------------------------------------------------------- plots
-def __getattr__(name: str) -> Any:
-    """``explore_curves`` and ``explore_heatmap`` moved to :mod:`trialplan.report.figures`."""
-    if name in ("explore_curves", "explore_heatmap"):
-        from trialplan.report import figures  # the report layer draws; explore computes
-
-        return getattr(figures, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

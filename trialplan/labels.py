@@ -253,7 +253,7 @@ class Labels:
         factors = dict(getattr(design, "factors", {}) or {})
         if not factors:
             first, sep, second = name.partition(" vs ")
-            if sep and getattr(design, "design_kind", "") != "smart":
+            if sep and design.design_kind != "smart":
                 return f"the difference between {self.arm(first)} and {self.arm(second)}"
             return self.hypothesis(design, name)
         if name.strip() == "combination":
@@ -261,7 +261,7 @@ class Labels:
             rivals = [
                 top[:i] + (levels[0],) + top[i + 1 :] for i, levels in enumerate(factors.values())
             ]
-            better = getattr(getattr(design, "outcome", None), "better", "lower")
+            better = design.outcome.better  # the combination is a factorial's hypothesis
             return (
                 f"whether {self.cell(design, top)} is better ({better}) than "
                 + ("both " if len(rivals) == 2 else "each of ")

@@ -403,11 +403,21 @@ def product_loadings(corr: np.ndarray) -> np.ndarray | None:
     return loadings
 
 
-# Gauss-Legendre rule for the one-dimensional product-form integral over w.
-_W_NODES, _W_WEIGHTS = np.polynomial.legendre.leggauss(400)
 _W_HALF = 9.0
-_W_NODES = _W_NODES * _W_HALF
-_W_WEIGHTS = _W_WEIGHTS * _W_HALF * stats.norm.pdf(_W_NODES)
+
+
+@lru_cache(maxsize=1)
+def _w_rule() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre rule on [-9, 9] for the product-form integral over w (density folded in).
+
+    Built on first use: the 400-node rule is an eigenproblem that took seconds
+    on a loaded machine, which every ``import`` paid before.
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(400)
+    nodes = nodes * _W_HALF
+    return nodes, weights * _W_HALF * stats.norm.pdf(nodes)
+
+
 #: Nodes of U for the product form, and for the slower Genz fallback: there
 #: 32 nodes (48 below df = 3) keep the error of the U rule under 1e-8, below
 #: the fallback's own 1e-7.
@@ -435,7 +445,7 @@ def _interval_given_uw(
     """
     u_nodes, u_weights = _chi_quadrature(float(df), _U_NODES_PRODUCT)
     scale = np.sqrt(1.0 - loadings**2)
-    centre = delta[None, :] + loadings[None, :] * _W_NODES[:, None]  # (W, k)
+    centre = delta[None, :] + loadings[None, :] * _w_rule()[0][:, None]  # (W, k)
     u = u_nodes[None, :, None, None]
     a = (lower[:, None, None, :] * u - centre) / scale
     b = (upper[:, None, None, :] * u - centre) / scale
@@ -446,7 +456,7 @@ def _interval_given_uw(
 
 def _average_uw(values: np.ndarray, u_weights: np.ndarray) -> np.ndarray:
     """Average ``values`` of shape ``(..., U nodes, W nodes)`` over ``W``, then ``U``."""
-    return (values @ _W_WEIGHTS) @ u_weights
+    return (values @ _w_rule()[1]) @ u_weights
 
 
 def _product_rectangles(
@@ -454,7 +464,7 @@ def _product_rectangles(
 ) -> np.ndarray:
     """Product-form rectangle probabilities of the rows of ``lower``/``upper`` (r, k)."""
     n_u = 1 if math.isinf(df) else _U_NODES_PRODUCT
-    step = max(1, _CHUNK_ELEMENTS // (n_u * _W_NODES.size * delta.size))
+    step = max(1, _CHUNK_ELEMENTS // (n_u * _w_rule()[0].size * delta.size))
     out = np.empty(lower.shape[0])
     for start in range(0, lower.shape[0], step):
         rows = slice(start, start + step)
@@ -549,6 +559,13 @@ class SizeSearch:
     extras: Mapping[str, Any] = field(default_factory=dict)
     result_type: type | None = None
     result_fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        powers = ", ".join(f"{h} {p:.4f}" for h, p in self.powers.items())
+        return (
+            f"SizeSearch: multiplier {self.multiplier} (n_total {self.family.n_total:g}), power "
+            f"{powers} after {self.evaluations} evaluations\n  method: {self.method}"
+        )
 
 
 def max_multiplier(family: StatisticFamily) -> int:

@@ -76,6 +76,7 @@ from trialplan._validation import (
     check_real,
     did_you_mean,
 )
+from trialplan._version import __version__
 
 __all__ = [
     "Minimization",
@@ -1164,8 +1165,6 @@ class Schedule:
         >>> [line for line in s.header() if line.startswith(("seed", "block"))]
         ['block_sizes: 4, 8', 'block_probs: 0.5, 0.5', 'seed: 7']
         """
-        from trialplan import __version__
-
         units = self.units
         ratio_text = "; ".join(
             ", ".join(
@@ -1282,8 +1281,6 @@ class Schedule:
         >>> text.endswith(f"(trialplan {tp.__version__}, seed 2026).")
         True
         """
-        from trialplan import __version__
-
         units = self.units
         words = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 8: "eight"}
         k = len(units.treatments)
@@ -1768,8 +1765,6 @@ class Minimization:
         pathlib.Path
             The path written.
         """
-        from trialplan import __version__
-
         seed = (
             self.seed.entropy
             if isinstance(self.seed, np.random.SeedSequence)

@@ -6,11 +6,12 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from trialplan._validation import did_you_mean
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PowerResult", "PowerRow", "SampleSizeResult"]
 
@@ -248,6 +249,8 @@ class PowerResult(Mapping[str, float]):
         0          A  76.0  0.912  exact noncentral t
         1        A:B  76.0  0.197  exact noncentral t
         """
+        import pandas as pd  # deferred: pandas is heavy and only frames need it
+
         frame = pd.DataFrame([row.__dict__ for row in self.rows])
         if self.mcse:
             frame.insert(
@@ -354,6 +357,8 @@ class SampleSizeResult:
           hypothesis   power  n_total              method
         0        A:B  0.8029      508  exact noncentral t
         """
+        import pandas as pd  # deferred: pandas is heavy and only frames need it
+
         return pd.DataFrame(
             {
                 "hypothesis": list(self.hypotheses),

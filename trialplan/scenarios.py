@@ -46,8 +46,14 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from trialplan.adaptive.reestimation import SampleSizeReestimation
+from trialplan.designs import Factorial, Parallel
 from trialplan.labels import Labels
+from trialplan.outcomes import Binary, Continuous
+from trialplan.sequential import spending
+from trialplan.sequential.design import GroupSequential
 from trialplan.spec import RandomizationPlan, SensitivityGrid, Spec
+from trialplan.synergy import StateDependent
 
 __all__ = [
     "CITATIONS",
@@ -191,8 +197,6 @@ def hamd_factorial(
     {('sham', 'control'): -5.8, ('active', 'control'): -10.1, ('sham', 'MBI'): -9.7,
      ('active', 'MBI'): -16.0}
     """
-    import trialplan as tp
-
     rtms_points = _points(RTMS_D * sd)
     mbi_d = _logit_d(*MBCT_RESPONSE)
     mbi_points = _points(-mbi_d * sd)
@@ -206,9 +210,9 @@ def hamd_factorial(
             ("active", "MBI"): _points(active_change + mbi_points + interaction),
         }
     )
-    design = tp.Factorial(
+    design = Factorial(
         factors=_FACTORS,
-        outcome=tp.Continuous(means=means, sd=sd, baseline_corr=baseline_corr, better="lower"),
+        outcome=Continuous(means=means, sd=sd, baseline_corr=baseline_corr, better="lower"),
         n_per_cell=n_per_cell,
         alpha=0.05,
         dropout=_per_cell_dropout(),
@@ -299,13 +303,11 @@ def state_dependent_synergy(
     (('rTMS:MBI',), {('sham', 'control'): -5.8, ('active', 'control'): -10.1,
      ('sham', 'MBI'): -9.7, ('active', 'MBI'): -17.0})
     """
-    import trialplan as tp
-
     rtms_points = _points(RTMS_D * sd)
     mbi_points = _points(-_logit_d(*MBCT_RESPONSE) * sd)
     active_change = _points(HAMD_RTMS_END - HAMD_BASELINE)
     sham_change = _points(active_change - rtms_points)
-    model = tp.synergy.StateDependent(
+    model = StateDependent(
         rtms_effect=rtms_points,
         state_slope=state_slope,
         mbi_state_shift=mbi_state_shift,
@@ -347,8 +349,6 @@ def _binary_factorial(
     power: float,
     primary: str,
 ) -> Spec:
-    import trialplan as tp
-
     if synergy not in ("multiplicative", "additive"):
         raise ValueError(
             f"synergy must be 'multiplicative' (no interaction on the risk-ratio "
@@ -381,9 +381,9 @@ def _binary_factorial(
             ("active", "MBI"): with_mbi["active"],
         }
     )
-    design = tp.Factorial(
+    design = Factorial(
         factors=_FACTORS,
-        outcome=tp.Binary(rates=rates, scale=scale),
+        outcome=Binary(rates=rates, scale=scale),
         n_per_cell=n_per_cell,
         alpha=0.05,
         dropout=_per_cell_dropout(),
@@ -555,19 +555,17 @@ def adaptive_synergy(
     >>> s.adaptive.max_factor, s.sequential.info_fractions, s.design.sided
     (2.0, (0.6, 1.0), 1)
     """
-    import trialplan as tp
-
     base = state_dependent_synergy(power=power)
-    gsd = tp.GroupSequential(
+    gsd = GroupSequential(
         info_fractions=(info_fraction, 1.0),
         alpha=0.025,
         sided=1,
-        efficacy=tp.spending.obrien_fleming(),
-        futility=tp.spending.obrien_fleming(),
+        efficacy=spending.obrien_fleming(),
+        futility=spending.obrien_fleming(),
         beta=round(1.0 - power, 10),
         binding=False,
     )
-    rule = tp.SampleSizeReestimation(
+    rule = SampleSizeReestimation(
         conditional_power=conditional_power,
         effect="observed",
         min_factor=1.0,
@@ -612,8 +610,6 @@ def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60, power: float = 
     >>> s.design.arms
     ('rTMS alone', 'MBI then rTMS', 'rTMS with concurrent MBI')
     """
-    import trialplan as tp
-
     arms = ("rTMS alone", "MBI then rTMS", "rTMS with concurrent MBI")
     active_change = HAMD_RTMS_END - HAMD_BASELINE
     mbi_points = _points(-_logit_d(*MBCT_RESPONSE) * sd)
@@ -623,9 +619,9 @@ def timing_parallel(*, sd: float = HAMD_SD, n_per_arm: int = 60, power: float = 
         arms[1]: _points(active_change + mbi_points),
         arms[2]: _points(active_change + mbi_points),
     }
-    design = tp.Parallel(
+    design = Parallel(
         arms=arms,
-        outcome=tp.Continuous(means=means, sd=sd, better="lower"),
+        outcome=Continuous(means=means, sd=sd, better="lower"),
         n_per_arm=n_per_arm,
         control=arms[0],
         alpha=0.05,

@@ -104,16 +104,16 @@ def scale_effects(outcome: Any, factor: float, *, reference: Any) -> Any:
     """
     if isinstance(factor, bool) or not isinstance(factor, int | float) or not factor > 0:
         raise ValueError(f"factor must be a number > 0; got factor={factor!r}")
-    for name in ("means", "rates"):
-        values = getattr(outcome, name, None)
-        if isinstance(values, Mapping):
-            ref = _reference_value(values, reference)
-            scaled = {cell: _shift(ref, v, factor) for cell, v in values.items()}
-            if name == "rates" and not all(0 < p < 1 for p in scaled.values()):
-                raise ValueError(f"effect_scale={factor:g} moves a rate outside (0, 1): {scaled}")
-            return outcome.replace(**{name: scaled})
-    hazards = getattr(outcome, "hazards", None)
-    if isinstance(hazards, Mapping):
+    name = {"continuous": "means", "repeated": "means", "binary": "rates"}.get(outcome.kind)
+    if name is not None:
+        values = outcome.planning_values()
+        ref = _reference_value(values, reference)
+        scaled = {cell: _shift(ref, v, factor) for cell, v in values.items()}
+        if name == "rates" and not all(0 < p < 1 for p in scaled.values()):
+            raise ValueError(f"effect_scale={factor:g} moves a rate outside (0, 1): {scaled}")
+        return outcome.replace(**{name: scaled})
+    if outcome.kind == "time_to_event":
+        hazards = outcome.planning_values()
         ref = _reference_value(hazards, reference)
         return outcome.replace(
             hazards={c: ref * (h / ref) ** factor for c, h in hazards.items()}, medians=None
@@ -206,7 +206,7 @@ def sensitivity_table(
         _values(name, value)
         for name, value in (("sd", sd), ("dropout", dropout), ("effect_scale", effect_scale))
     )
-    has_sd = hasattr(outcome, "sd") and not isinstance(outcome.sd, Mapping)
+    has_sd = outcome.common_sd is not None
     if sd and not has_sd:
         raise ValueError(
             f"sd={tuple(sd)!r} given, but a {type(outcome).__name__} outcome has "

@@ -166,6 +166,21 @@ class TestStatistic:
         """Critical value of the test on the t (or z) scale."""
         return critical_value(self.alpha / self.sided, self.df)
 
+    def __repr__(self) -> str:
+        """One line: the hypothesis, effect, se, df, level and sidedness, method.
+
+        Examples
+        --------
+        >>> TestStatistic(hypothesis="A", estimand="A vs control", effect=3.0, se=1.2,
+        ...               df=58.0, method="exact noncentral t")
+        TestStatistic('A': effect 3, se 1.2, df 58, alpha 0.05 two-sided; exact noncentral t)
+        """
+        side = "two-sided" if self.sided == 2 else "one-sided, " + _direction(self.favourable)
+        return (
+            f"TestStatistic({self.hypothesis!r}: effect {self.effect:.4g}, se {self.se:.4g}, "
+            f"df {self.df:.4g}, alpha {self.alpha:g} {side}; {self.method})"
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class IntersectionUnion:
@@ -209,6 +224,33 @@ class IntersectionUnion:
         corr.setflags(write=False)
         object.__setattr__(self, "correlation", corr)
 
+    def __repr__(self) -> str:
+        """One line: the hypothesis and its component tests.
+
+        Examples
+        --------
+        >>> parts = [TestStatistic(hypothesis=f"c[{k}]", estimand="", effect=e, se=1.05,
+        ...                        df=460.0, sided=1, alpha=0.025, favourable=-1)
+        ...          for k, e in ((1, -4.0), (2, -3.0))]
+        >>> IntersectionUnion(hypothesis="combination", estimand="", components=tuple(parts),
+        ...                   correlation=np.array([[1.0, 0.5], [0.5, 1.0]]))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        IntersectionUnion('combination': all of 2 one-sided tests at alpha 0.025, effects -4, -3,
+        se 1.05, 1.05, correlation 0.5, df 460)
+        """
+        first = self.components[0]
+        corr = self.correlation[np.triu_indices_from(self.correlation, k=1)]
+        return (
+            f"IntersectionUnion({self.hypothesis!r}: all of {len(self.components)} one-sided "
+            f"tests at alpha {first.alpha / first.sided:g}, effects "
+            + ", ".join(f"{c.effect:.4g}" for c in self.components)
+            + ", se "
+            + ", ".join(f"{c.se:.3g}" for c in self.components)
+            + ", correlation "
+            + ", ".join(f"{r:.3g}" for r in corr)
+            + f", df {self.df:.4g})"
+        )
+
     @property
     def weakest(self) -> TestStatistic:
         """The component with the smallest favourable noncentrality."""
@@ -225,6 +267,10 @@ class IntersectionUnion:
 
 
 Statistic = TestStatistic | IntersectionUnion
+
+
+def _direction(favourable: int) -> str:
+    return "larger is better" if favourable == 1 else "smaller is better"
 
 
 def contrast_covariance(contrasts: Any, variances: Any) -> np.ndarray:

@@ -104,7 +104,7 @@ def main() -> None:
         )
 
     import trialplan as tp
-    from trialplan.binary import ScaleDisagreementWarning
+    from trialplan.outcomes.binary import ScaleDisagreementWarning
 
     print("\n# Analytic vs simulated power (trialplan exact engine, 200,000 trials)")
     factors = {"rTMS": ("sham", "active"), "MBI": ("control", "MBI")}

@@ -52,7 +52,7 @@ from scipy import optimize, special
 
 from trialplan._validation import check_open_unit
 from trialplan.sequential import GroupSequential
-from trialplan.spending import SpendingFunction
+from trialplan.sequential.spending import SpendingFunction
 
 __all__ = [
     "FisherCombination",

@@ -835,7 +835,7 @@ def _driving_hypothesis(design: Any, hypotheses: Any, rule: SampleSizeReestimati
     if rule.hypothesis is not None:
         names = [rule.hypothesis]
     elif hypotheses is None:
-        primary = getattr(design, "primary", None)
+        primary = design.primary
         if primary:
             names = [primary[0]] if isinstance(primary, Sequence) else [primary]
         else:
@@ -935,7 +935,7 @@ def adaptive_power(
             f"adaptive designs are evaluated by simulation; give method='simulation' "
             f"(got method={method!r})"
         )
-    if not (hasattr(design, "cells") and hasattr(design, "n_array")):
+    if design.design_kind not in ("factorial", "parallel"):
         raise TypeError(
             "adaptive designs are simulated for designs of randomized cells (tp.Factorial, "
             f"tp.Parallel); got a {type(design).__name__}"
@@ -991,7 +991,7 @@ def adaptive_power(
         seed=seed,
         executor=executor,
         analysis=analysis,
-        sd=float(getattr(design.outcome, "sd", math.nan)),
+        sd=math.nan if design.outcome.common_sd is None else design.outcome.common_sd,
         dropout=design.dropout_array,
         summary=summary,
     )

@@ -503,7 +503,7 @@ def sampler_for(
     """
     import dataclasses
 
-    if getattr(design, "clusters", None) is not None:
+    if design.clusters is not None:
         raise ValueError(
             "adaptive simulation does not model therapy groups (clusters=) yet; got "
             f"clusters={design.clusters!r} (allowed: None)"

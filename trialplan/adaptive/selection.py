@@ -677,15 +677,15 @@ def simulate_selection(
 
 def _many_to_one(design: Any, sequential: Any) -> tuple[ManyToOne, list[str], list[float]]:
     """Control and arms of a Parallel design (its control) or a factorial (reference cell)."""
-    if getattr(design, "clusters", None) is not None:
+    if design.clusters is not None:
         raise ValueError("arm selection does not model therapy groups (clusters=) yet")
     cells = list(design.cells)
-    control = getattr(design, "control", None)
+    control = design.control if design.design_kind == "parallel" else None
     if control is None:  # factorial: the reference cell, every factor at its first level
         control = tuple(levels[0] for levels in design.factors.values())
     order = [control] + [c for c in cells if c != control]
     idx = [cells.index(c) for c in order]
-    label = getattr(design, "cell_label", str)
+    label = design.cell_label
     names = [f"{label(c)} vs {label(control)}" for c in order[1:]]
     outcome = design.outcome
     t = np.array(sequential.info_fractions)

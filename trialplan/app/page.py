@@ -410,7 +410,7 @@ def _multiplicity_panel(layout: form.Layout, v: Mapping[str, Any]) -> Any:
 
 
 def _brand() -> Tag:
-    from trialplan import __version__
+    from trialplan._version import __version__
 
     return ui.div(
         ui.span("trialplan", class_="tp-brand"),

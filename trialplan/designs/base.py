@@ -18,7 +18,7 @@ Every design (:class:`~trialplan.Factorial`, :class:`~trialplan.Parallel`,
 It inherits :meth:`Design.power`, :meth:`Design.sample_size` and
 :meth:`Design.assurance`, whose keyword-only parameters are explicit; they
 build the family and call the engines.  Which engine runs is decided in one
-place, :func:`_dispatch_power` and :func:`_dispatch_sample_size`.
+place, :mod:`trialplan.designs.dispatch`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import math
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
@@ -41,23 +40,24 @@ from trialplan._validation import (
     check_unit_interval,
     did_you_mean,
 )
-from trialplan.adaptive.reestimation import adaptive_power
 from trialplan.assurance import AssuranceResult
 from trialplan.assurance import assurance as _assurance
-from trialplan.hypotheses import Hypothesis
-from trialplan.outcomes import CellModel
-from trialplan.power import SizeSearch, sample_size_search, statistic_power
+from trialplan.designs.dispatch import (
+    PowerOptions,
+    dispatch_power,
+    dispatch_sample_size,
+    document,
+)
+from trialplan.designs.hypotheses import Hypothesis
+from trialplan.outcomes.base import CellModel, Outcome
+from trialplan.outcomes.survival import TimeToEvent
+from trialplan.power import SizeSearch, statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.sequential import (
     GroupSequential,
-    check_sequential,
-    sequential_power,
-    sequential_sample_size,
 )
 from trialplan.simulate.grouped import group_delivered_simulator
 from trialplan.simulate.protocol import OutcomeSimulator, simulator_for
-from trialplan.simulate.runner import simulate_power
-from trialplan.simulate.sequential import simulate_sequential_power
 from trialplan.statistic import (
     IntersectionUnion,
     StatisticFamily,
@@ -69,293 +69,8 @@ __all__ = ["CellDesign", "Design"]
 
 Cell = Hashable
 
-#: Methods of ``power(method=...)``.
-POWER_METHODS = ("analytic", "simulation")
-
-_POWER_PARAMETERS = """\
-        method : {"analytic", "simulation"}, default "analytic"
-            ``"analytic"``: exact noncentral t (or the outcome's named method),
-            exact group-sequential recursion with ``sequential=``, exact
-            multivariate integration with ``multiplicity=`` where available.
-            ``"simulation"``: simulated trials analysed as planned.
-        sequential : GroupSequential, optional
-            Power of the group-sequential test of each hypothesis (its
-            efficacy and futility bounds); the result names the expected
-            total size at stopping, ``result.expected_n``.  Without
-            ``hypotheses`` the single-contrast defaults are reported.
-        adaptive : SampleSizeReestimation or ArmSelection, optional
-            An adaptive design on ``sequential``'s looks (which must be
-            given; a ``tp.GroupSequential`` for the inverse normal combination
-            test, or ``tp.adaptive.FisherCombination``), evaluated with
-            ``method="simulation"``: sample-size re-estimation
-            (``tp.SampleSizeReestimation``, for one hypothesis, by default
-            the design's primary one or its interaction) or arm selection
-            (``tp.adaptive.ArmSelection``); the result adds the type I error,
-            ``expected_n`` (a float), ``max_n`` and the distribution of the
-            final N.  See :func:`trialplan.adaptive.adaptive_power`.
-        multiplicity : procedure, optional
-            A multiple-testing procedure (``tp.Holm([...])``,
-            ``tp.Bonferroni``, ``tp.Hochberg``, ``tp.FixedSequence``,
-            ``tp.Gatekeeping``, ``tp.Graphical``, ``tp.Dunnett()``): power of
-            each hypothesis after it, and ``result.any`` / ``result.all``.
-            Not together with ``sequential``.
-        n_sims : int, optional
-            Simulated trials: with ``method="simulation"`` (default 10000),
-            or for the simulated quantities of a multiplicity procedure
-            (default the procedure's).
-        seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
-            Reproduces a simulation exactly, whatever the executor, memory
-            budget or batching (``None``: fresh entropy, recorded in
-            ``result.seed``; a multiplicity procedure's default is fixed).
-        engine : {"exact", "individual"}, optional
-            Simulation only: sufficient statistics with the exact sampling
-            distribution of the planned analysis, or patient-level data; by
-            default the outcome's preferred one.
-        executor : concurrent.futures.Executor, optional
-            Simulation only: runs blocks of trials in parallel (a process
-            pool, a Dask client's ``get_executor()``); results do not depend
-            on it.
-        progress : bool, optional
-            Simulation only: show a tqdm progress bar (default: when the run
-            is long and stderr is a terminal).
-        memory_budget : int, optional
-            Simulation only: bound on one task's working memory, in bytes
-            (default 256 MiB); results do not depend on it.
-        analysis : callable, optional
-            Simulation only, without ``sequential``: a user analysis
-            ``f(frame) -> {hypothesis: p_value}`` of each simulated trial's
-            patient data.
-        statistic : str, optional
-            Sequential or adaptive simulation only: ``"t"`` or ``"z"``
-            (continuous), ``"wald"`` (binary; ``"pooled"`` with ``adaptive``),
-            ``"exponential"`` (time to event).
-        timing : {"information", "events"}, optional
-            Sequential simulation of a time-to-event outcome only: interim
-            looks when the information, or the expected events, reach the
-            information fractions.
-"""
-
-_POWER_RAISES = """\
-        Raises
-        ------
-        ValueError
-            For an unknown method or hypothesis (the closest is suggested),
-            options that do not apply together (the message names both, e.g.
-            ``n_sims`` with ``method="analytic"``, or ``sequential`` with
-            ``multiplicity``), or invalid option values.
-        TypeError
-            For a misspelt keyword (Python's own message names the function)
-            or options of the wrong type.
-"""
-
-_SAMPLE_SIZE_PARAMETERS = """\
-        power : float
-            Target power in (0, 1).
-        hypothesis : str or sequence of str, optional
-            One hypothesis, or several that must ALL reach the target.  By
-            default the design's ``primary`` hypotheses; a design without
-            ``primary`` raises, naming the hypotheses to choose from (it
-            never sizes all of them silently).  With ``tp.Dunnett()`` the
-            default is the whole many-to-one family.
-        sequential : GroupSequential, optional
-            Maximum size of a group-sequential trial whose sequential power
-            reaches the target; the result has the looks' sizes and the
-            expected size ``expected_n``.
-        multiplicity : procedure, optional
-            Size for power after a multiple-testing procedure (its
-            ``success`` definition: each named hypothesis, any or all).
-"""
-
-
-def _doc(template: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Fill the shared parameter sections into a method's docstring."""
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        func.__doc__ = template.format(
-            power_parameters=_POWER_PARAMETERS,
-            power_raises=_POWER_RAISES,
-            sample_size_parameters=_SAMPLE_SIZE_PARAMETERS,
-        )
-        return func
-
-    return decorate
-
 
 # ---------------------------------------------------------------- options
-_WHY = {
-    "n_sims": "it sets the number of simulated trials of method='simulation' (or of a "
-    "multiplicity procedure's simulated quantities)",
-    "seed": "it seeds method='simulation' (or a multiplicity procedure's simulated quantities)",
-    "engine": "it chooses the engine of method='simulation'",
-    "executor": "it runs method='simulation' in parallel",
-    "progress": "it shows the progress of method='simulation'",
-    "memory_budget": "it bounds the memory of method='simulation'",
-    "analysis": "a user analysis runs with method='simulation', without sequential= or "
-    "multiplicity=",
-    "statistic": "it chooses the test statistic of sequential= (or adaptive=) with "
-    "method='simulation'",
-    "timing": "it times the looks of sequential= with method='simulation' (time to event)",
-}
-
-
-@dataclass(frozen=True, kw_only=True)
-class _PowerOptions:
-    """Everything ``power()`` was asked, checked together in one place."""
-
-    method: str = "analytic"
-    sequential: Any = None
-    adaptive: Any = None
-    multiplicity: Any = None
-    n_sims: int | None = None
-    seed: Any = None
-    engine: str | None = None
-    executor: Executor | None = None
-    progress: bool | None = None
-    memory_budget: int | None = None
-    analysis: Callable[[Any], Mapping[str, float]] | None = None
-    statistic: str | None = None
-    timing: str | None = None
-
-    def check(self) -> None:
-        """Refuse an unknown method and options that do not apply together."""
-        if not isinstance(self.method, str) or self.method not in POWER_METHODS:
-            raise ValueError(
-                f"method={self.method!r} is not available; choose one of "
-                f"{POWER_METHODS}" + did_you_mean(self.method, POWER_METHODS)
-            )
-        if self.sequential is not None and self.multiplicity is not None:
-            raise ValueError(
-                "sequential= and multiplicity= cannot be combined: the group-sequential "
-                "engine tests each hypothesis on its own bounds; give one of them"
-            )
-        simulating = self.method == "simulation"
-        if self.adaptive is not None:
-            if self.sequential is None:
-                raise ValueError(
-                    "adaptive= needs sequential=, the looks and bounds of its combination test "
-                    "(e.g. sequential=tp.GroupSequential(info_fractions=(0.5, 1.0)))"
-                )
-            if self.multiplicity is not None:
-                raise ValueError(
-                    "adaptive= and multiplicity= cannot be combined: arm selection "
-                    "(tp.adaptive.ArmSelection) does its own closed testing; give one of them"
-                )
-            if not simulating:
-                raise ValueError(
-                    "adaptive= is evaluated by simulation; give method='simulation' "
-                    f"(got method={self.method!r})"
-                )
-        if self.multiplicity is not None:
-            allowed, mode = {"n_sims", "seed"}, "multiplicity="
-        elif not simulating:
-            allowed = set()
-            mode = "method='analytic'" + (" and sequential=" if self.sequential else "")
-        elif self.adaptive is not None:
-            allowed = {"n_sims", "seed", "executor", "statistic"}
-            mode = "adaptive="
-        elif self.sequential is not None:
-            allowed = {"n_sims", "seed", "engine", "executor", "progress", "memory_budget"}
-            allowed |= {"statistic", "timing"}
-            mode = "sequential= and method='simulation'"
-        else:
-            allowed = {"n_sims", "seed", "engine", "executor", "progress", "memory_budget"}
-            allowed |= {"analysis"}
-            mode = "method='simulation'"
-        for name in _WHY:
-            if getattr(self, name) is not None and name not in allowed:
-                raise ValueError(
-                    f"{name}={getattr(self, name)!r} does not apply with {mode}: {_WHY[name]}"
-                )
-
-    def given(self, *names: str) -> dict[str, Any]:
-        """The named options that were given (not None)."""
-        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
-
-
-def _dispatch_power(design: Design, hypotheses: Any, options: _PowerOptions) -> PowerResult:
-    """The one place that decides which engine computes ``design.power(...)``."""
-    options.check()
-    simulation = options.given("n_sims", "seed", "engine", "executor", "progress", "memory_budget")
-    if options.adaptive is not None:
-        return adaptive_power(
-            design,
-            hypotheses,
-            sequential=options.sequential,
-            adaptive=options.adaptive,
-            method=options.method,
-            **options.given("n_sims", "seed", "executor", "statistic"),
-        )
-    if options.sequential is not None:
-        gsd = check_sequential(options.sequential)
-        family = design.statistics(hypotheses)
-        if hypotheses is None:  # the single-contrast defaults
-            family = family.select(
-                [n for n in family.hypotheses if not family.is_intersection_union(n)]
-            )
-        if options.method == "simulation":
-            return simulate_sequential_power(
-                design,
-                family.hypotheses,
-                sequential=gsd,
-                **simulation,
-                **options.given("statistic", "timing"),
-            )
-        return _attach(design, sequential_power(family, sequential=gsd))
-    if options.multiplicity is not None:
-        procedure = options.multiplicity
-        if not callable(getattr(procedure, "evaluate", None)) or not callable(
-            getattr(procedure, "family_names", None)
-        ):
-            raise TypeError(
-                "multiplicity must be a procedure such as tp.Holm([...]) or "
-                f"tp.Dunnett(); got multiplicity={procedure!r}"
-            )
-        family = design.statistics(procedure.family_names(hypotheses))
-        result = procedure.evaluate(
-            family, hypotheses, method=options.method, **options.given("n_sims", "seed")
-        )
-        return _attach(design, result)
-    if options.method == "simulation":
-        return simulate_power(design, hypotheses, **simulation, **options.given("analysis"))
-    return design._analytic_power(design.statistics(hypotheses))
-
-
-def _dispatch_sample_size(
-    design: Design,
-    names: tuple[str, ...] | None,
-    target: float,
-    *,
-    sequential: Any,
-    multiplicity: Any,
-) -> SizeSearch:
-    """The one place that decides which engine sizes ``design.sample_size(...)``."""
-    if sequential is not None and multiplicity is not None:
-        raise ValueError(
-            "sequential= and multiplicity= cannot be combined in sample_size(); give one of them"
-        )
-    if multiplicity is not None:
-        if not callable(getattr(multiplicity, "size_search", None)):
-            raise TypeError(
-                "multiplicity must be a procedure such as tp.Holm([...]) or "
-                f"tp.Dunnett(); got multiplicity={multiplicity!r}"
-            )
-        family = design.statistics(multiplicity.family_names(None))
-        if names is None and design.primary and set(design.primary) <= set(family.hypotheses):
-            names = design.primary
-        return multiplicity.size_search(family, power=target, hypothesis=names)
-    if names is None:
-        names = design._primary_names()
-    if sequential is not None:
-        return sequential_sample_size(
-            design.statistics(names), power=target, sequential=check_sequential(sequential)
-        )
-    return sample_size_search(design.statistics(names), power=target)
-
-
-def _attach(design: Design, result: PowerResult) -> PowerResult:
-    """An engine's result with the design and its description."""
-    summary = design.describe() + (f" | {result.summary}" if result.summary else "")
-    return dataclasses.replace(result, summary=summary, design=design)
 
 
 # ------------------------------------------------------------------ protocol
@@ -396,6 +111,19 @@ class Design:
         """One line naming the design, its sizes and its test."""
         raise NotImplementedError
 
+    @property
+    def simulation_subject(self) -> str:
+        """What the design's simulator simulates, in words for messages (``"SMART designs"``)."""
+        return f"{type(self).__name__} designs"
+
+    def summary_items(self) -> list[tuple[str, str]]:  # pragma: no cover - abstract
+        """The lines of the design's printed summary, as ``(label, text)`` pairs."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        """A short summary: the design, its cells and sizes, alpha and sidedness, the outcome."""
+        return format_summary(self.describe().split(" | ")[0], self.summary_items())
+
     # ----------------------------------------------------------------- shared
     def _names(self, hypotheses: str | Sequence[str] | None) -> tuple[str, ...]:
         if hypotheses is None:
@@ -425,7 +153,7 @@ class Design:
             "primary=(...) (sample_size never sizes all hypotheses silently)"
         )
 
-    @_doc(
+    @document(
         """Power of each hypothesis at the planned sample size.
 
         Parameters
@@ -456,7 +184,7 @@ class Design:
         TypeError: ...power() got an unexpected keyword argument 'nsims'
         """
     )
-    def power(  # noqa: D102  (docstring filled in by _doc)
+    def power(  # noqa: D102  (docstring filled in by document)
         self,
         hypotheses: str | Sequence[str] | None = None,
         *,
@@ -474,7 +202,7 @@ class Design:
         statistic: str | None = None,
         timing: str | None = None,
     ) -> PowerResult:
-        options = _PowerOptions(
+        options = PowerOptions(
             method=method,
             sequential=sequential,
             adaptive=adaptive,
@@ -489,9 +217,9 @@ class Design:
             statistic=statistic,
             timing=timing,
         )
-        return _dispatch_power(self, hypotheses, options)
+        return dispatch_power(self, hypotheses, options)
 
-    @_doc(
+    @document(
         """Smallest sample, allocation ratios kept, whose power reaches ``power``.
 
         The cell sizes are ``k * r`` for the design's allocation ratios ``r``;
@@ -532,7 +260,7 @@ class Design:
         32
         """
     )
-    def sample_size(  # noqa: D102  (docstring filled in by _doc)
+    def sample_size(  # noqa: D102  (docstring filled in by document)
         self,
         *,
         power: float,
@@ -542,7 +270,7 @@ class Design:
     ) -> SampleSizeResult:
         target = check_open_unit("power", power)
         names = None if hypothesis is None else self._names(hypothesis)
-        search = _dispatch_sample_size(
+        search = dispatch_sample_size(
             self, names, target, sequential=sequential, multiplicity=multiplicity
         )
         return self._size_result(search, target)
@@ -632,7 +360,7 @@ class CellDesign(Design):
 
     # ----------------------------------------------------------- to implement
     cells: tuple[Cell, ...]
-    outcome: Any
+    outcome: Outcome
     #: Group delivery (tp.Clustering), a field of designs that offer it; None otherwise.
     clusters = None
 
@@ -684,17 +412,67 @@ class CellDesign(Design):
         design_changes = {k: v for k, v in changes.items() if k in own}
         if outcome_changes:
             outcome = design_changes.get("outcome", self.outcome)
-            design_changes["outcome"] = (
-                outcome.replace(**outcome_changes)
-                if hasattr(outcome, "replace")
-                else dataclasses.replace(outcome, **outcome_changes)
-            )
+            design_changes["outcome"] = outcome.replace(**outcome_changes)
         return dataclasses.replace(self, **design_changes)  # type: ignore[type-var]
 
     @property
     def n_total(self) -> int:
         """Analysed participants in all cells."""
         return int(self.n_array.sum())
+
+    @property
+    def simulation_subject(self) -> str:
+        """What is simulated, in words for messages (e.g. ``"Binary outcomes"``).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.Parallel(arms=("a", "b"), outcome=tp.Binary(rates={"a": 0.3, "b": 0.5}),
+        ...             n_per_arm=50).simulation_subject
+        'Binary outcomes'
+        """
+        what = f"{type(self.outcome).__name__} outcomes"
+        return what if self.clusters is None else f"group-delivered (clusters=) {what}"
+
+    def summary_items(self) -> list[tuple[str, str]]:
+        """The lines of ``repr(design)``: cells, sizes, alpha and sidedness, outcome.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> d = tp.Factorial(factors={"A": ("a0", "a1"), "B": ("b0", "b1")},
+        ...                  outcome=tp.Continuous(means={("a0", "b0"): 0, ("a1", "b0"): 1,
+        ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20,
+        ...                  dropout=0.1)
+        >>> d
+        Factorial 2x2 (A x B)
+          cells    a0+b0, a0+b1, a1+b0, a1+b1
+          sizes    20 per cell; N = 80 analysed, 92 randomized
+          alpha    0.05 two-sided
+          outcome  continuous: means a0+b0 0, a1+b0 1, a0+b1 1, a1+b1 3; sd 2; lower is better
+        """
+        word = "arm" if self.design_kind == "parallel" else "cell"
+        labels = [self.cell_label(c) for c in self.cells]  # type: ignore[attr-defined]
+        n = self.n_array
+        if np.all(n == n[0]):
+            sizes = f"{n[0]} per {word}"
+        else:
+            sizes = ", ".join(f"{label} {k}" for label, k in zip(labels, n, strict=True))
+        randomized = (
+            f", {self.n_randomized} randomized" if self.n_randomized != self.n_total else ""
+        )
+        sided = "two-sided" if self.sided == 2 else "one-sided"  # type: ignore[attr-defined]
+        items = [
+            (f"{word}s", ", ".join(labels)),
+            ("sizes", f"{sizes}; N = {self.n_total} analysed{randomized}"),
+            ("alpha", f"{self.alpha:g} {sided}"),  # type: ignore[attr-defined]
+            ("outcome", self.outcome.describe(self.cell_label)),  # type: ignore[attr-defined]
+        ]
+        if self.primary:  # type: ignore[attr-defined]
+            items.append(("primary", ", ".join(self.primary)))  # type: ignore[attr-defined]
+        if self.clusters is not None:
+            items.append(("groups", self.clusters.describe()))
+        return items
 
     @property
     def dropout_array(self) -> np.ndarray:
@@ -804,7 +582,7 @@ class CellDesign(Design):
         >>> {cell: round(e, 2) for cell, e in d.expected_events().items()}
         {('control',): 82.46, ('rTMS',): 70.79}
         """
-        if not hasattr(self.outcome, "expected_events"):
+        if not isinstance(self.outcome, TimeToEvent):
             raise TypeError(
                 "expected_events() needs a time-to-event outcome "
                 f"(tp.TimeToEvent); this design's outcome is "
@@ -900,13 +678,13 @@ class CellDesign(Design):
         return simulator_for(self.outcome)
 
     def _analytic_power(self, family: StatisticFamily) -> PowerResult:
-        warn_wrong_direction(list(family), getattr(self.outcome, "better", None))
+        warn_wrong_direction(list(family), self.outcome.better)
         rows = tuple(_power_row(s, self.n_total) for s in family)
-        if hasattr(self.outcome, "extra_rows"):  # e.g. Binary: interaction on other scales
-            rows += tuple(
-                _extra_row(r, self.alpha, self.sided)
-                for r in self.outcome.extra_rows(self, list(family.hypotheses))
-            )
+        # e.g. Binary: the interaction on other scales
+        rows += tuple(
+            _extra_row(r, self.alpha, self.sided)
+            for r in self.outcome.extra_rows(self, list(family.hypotheses))
+        )
         return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
 
 
@@ -971,7 +749,7 @@ def warn_wrong_direction(stats: Sequence[Any], better: str | None) -> None:
                     f"(better={better or wanted!r}), so its power is below alpha; check the "
                     "sign of the planning values or set better=",
                     DirectionWarning,
-                    stacklevel=4,
+                    stacklevel=5,  # < _analytic_power < dispatch_power < power < user
                 )
                 break
 
@@ -1051,12 +829,11 @@ def _cell_size(name: str, value: Any) -> int:
     return size
 
 
-def _cell_parameter(outcome: Any) -> str:
+def _cell_parameter(outcome: Outcome) -> str:
     """The outcome's parameter keyed by cell, named in errors (``means``, ``rates``, ...)."""
-    for name in ("means", "rates", "hazards"):
-        if isinstance(getattr(outcome, name, None), Mapping):
-            return name
-    return "cells"
+    if isinstance(outcome, TimeToEvent):
+        return "hazards" if outcome.hazards is not None else "medians"
+    return "rates" if outcome.kind == "binary" else "means"
 
 
 def check_cell_sizes(n: Any, cells: Sequence[Cell], normalize: Any, *, name: str) -> Any:
@@ -1089,3 +866,17 @@ def check_size_list(sizes: Any, cells: Sequence[Cell], *, name: str) -> list[int
             f"{list(cells)}; got {len(values)}: sizes={values!r}"
         )
     return [_cell_size(f"{name}[{cell!r}]", v) for cell, v in zip(cells, values, strict=True)]
+
+
+def format_summary(header: str, items: Sequence[tuple[str, str]]) -> str:
+    """A design's printed summary: the header, then one aligned ``label  text`` line per item.
+
+    Examples
+    --------
+    >>> print(format_summary("Design", [("alpha", "0.05 two-sided"), ("sizes", "20 per cell")]))
+    Design
+      alpha  0.05 two-sided
+      sizes  20 per cell
+    """
+    width = max((len(label) for label, _ in items), default=0)
+    return "\n".join([header] + [f"  {label:<{width}}  {text}" for label, text in items])

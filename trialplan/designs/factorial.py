@@ -37,7 +37,8 @@ from trialplan.designs.base import (
     check_size_list,
 )
 from trialplan.designs.clustering import Clustering
-from trialplan.hypotheses import Hypothesis
+from trialplan.designs.hypotheses import Hypothesis
+from trialplan.outcomes.base import Outcome
 
 __all__ = ["Factorial"]
 
@@ -45,7 +46,7 @@ Cell = tuple[str, ...]
 _RESERVED = (":", "|", "=", ",")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Factorial(CellDesign):
     """A 2^k factorial trial: every combination of k two-level factors is a cell.
 
@@ -101,7 +102,7 @@ class Factorial(CellDesign):
     """
 
     factors: Mapping[str, tuple[str, str]]
-    outcome: Any
+    outcome: Outcome
     n_per_cell: int | Mapping[Cell, int]
     alpha: float = 0.05
     sided: int = 2
@@ -115,7 +116,7 @@ class Factorial(CellDesign):
         object.__setattr__(self, "factors", MappingProxyType(_check_factors(self.factors)))
         object.__setattr__(self, "alpha", check_open_unit("alpha", self.alpha))
         object.__setattr__(self, "sided", check_sided(self.sided))
-        if not hasattr(self.outcome, "cell_model"):
+        if not isinstance(self.outcome, Outcome):
             raise TypeError(
                 "outcome must be an outcome type such as tp.Continuous(...); got "
                 f"outcome={self.outcome!r}"
@@ -139,7 +140,7 @@ class Factorial(CellDesign):
             raise ValueError(
                 f"n_per_cell={_plain(self.n_per_cell)} leaves no residual degrees of freedom: "
                 f"N={self.n_total} with {len(self.cells)} cells"
-                f"{' and a baseline covariate' if getattr(self.outcome, 'n_covariates', 0) else ''}"
+                f"{' and a baseline covariate' if self.outcome.n_covariates else ''}"
                 f" gives df={model.df:g}; use at least "
                 f"{math.ceil((len(self.cells) + 2) / len(self.cells))} per cell"
             )
@@ -221,11 +222,7 @@ class Factorial(CellDesign):
         return key
 
     def _check_outcome_cells(self) -> None:
-        keys = (
-            self.outcome.cell_keys()
-            if hasattr(self.outcome, "cell_keys")
-            else tuple(self.outcome.means)
-        )
+        keys = self.outcome.cell_keys()
         what = f"{type(self.outcome).__name__} {_cell_parameter(self.outcome)}"
         given = [self._cell(k, what) for k in keys]
         missing = [c for c in self.cells if c not in given]
@@ -371,7 +368,7 @@ class Factorial(CellDesign):
             row[self.cells.index(rival)] = -1.0
             rows.append(row)
             rivals.append(self.cell_label(rival))
-        better = getattr(self.outcome, "better", "lower")
+        better = self.outcome.better
         estimand = (
             f"combination {self.cell_label(top)} is {better} than each of "
             f"{', '.join(rivals)} (all one-sided, intersection-union)"

@@ -10,7 +10,7 @@ name (``"<arm> vs <arm>"``) or by listing it in ``comparisons``.  A comparison
 Power is exact for continuous outcomes (noncentral t with ``N - arms``
 residual degrees of freedom) and the outcome's named large-sample method
 otherwise.  ``power(multiplicity=tp.Dunnett())`` gives the exact many-to-one
-joint power (:mod:`trialplan.dunnett`).
+joint power (:mod:`trialplan.multiplicity.dunnett`).
 """
 
 from __future__ import annotations
@@ -32,14 +32,15 @@ from trialplan.designs.base import (
     check_primary,
     check_size_list,
 )
-from trialplan.hypotheses import Hypothesis
+from trialplan.designs.hypotheses import Hypothesis
+from trialplan.outcomes.base import Outcome
 
 __all__ = ["Parallel"]
 
 _SEPARATOR = " vs "
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Parallel(CellDesign):
     """A parallel-group trial with named arms, e.g. timing of MBI around rTMS.
 
@@ -102,7 +103,7 @@ class Parallel(CellDesign):
     """
 
     arms: Sequence[str]
-    outcome: Any
+    outcome: Outcome
     n_per_arm: int | Mapping[str, int]
     control: str | None = None
     comparisons: Sequence[tuple[str, str]] = ()
@@ -120,7 +121,7 @@ class Parallel(CellDesign):
         object.__setattr__(self, "comparisons", self._check_comparisons(self.comparisons))
         object.__setattr__(self, "alpha", check_open_unit("alpha", self.alpha))
         object.__setattr__(self, "sided", check_sided(self.sided))
-        if not hasattr(self.outcome, "cell_model"):
+        if not isinstance(self.outcome, Outcome):
             raise TypeError(
                 "outcome must be an outcome type such as tp.Continuous(...); got "
                 f"outcome={self.outcome!r}"
@@ -204,11 +205,7 @@ class Parallel(CellDesign):
         return key
 
     def _check_outcome_arms(self) -> None:
-        keys = (
-            self.outcome.cell_keys()
-            if hasattr(self.outcome, "cell_keys")
-            else tuple(self.outcome.means)
-        )
+        keys = self.outcome.cell_keys()
         what = f"{type(self.outcome).__name__} {_cell_parameter(self.outcome)}"
         given = [self._arm(k, what) for k in keys]
         missing = [a for a in self.arms if a not in given]
@@ -283,8 +280,8 @@ class Parallel(CellDesign):
         row = np.zeros(len(self.arms))
         row[self.arms.index(first)] = 1.0
         row[self.arms.index(second)] = -1.0
-        scale = getattr(self.outcome, "scale", None)
-        on = f" on the {scale} scale" if isinstance(scale, str) else ""
+        scale = self.outcome.scale
+        on = f" on the {scale} scale" if scale is not None else ""
         estimand = f"difference between {first} and {second} ({first} minus {second}){on}"
         return Hypothesis(
             name=f"{first}{_SEPARATOR}{second}", estimand=estimand, contrasts=row[None, :]

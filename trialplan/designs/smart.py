@@ -27,6 +27,7 @@ Hajek estimates and sandwich (empirical) variances.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import warnings
@@ -50,7 +51,8 @@ from trialplan._validation import (
     check_unit_interval,
     did_you_mean,
 )
-from trialplan.designs.base import Design, _doc, check_primary
+from trialplan.designs.base import Design, check_primary
+from trialplan.designs.dispatch import document
 from trialplan.power import statistic_power
 from trialplan.results import PowerResult, PowerRow, SampleSizeResult
 from trialplan.sequential import GroupSequential
@@ -69,7 +71,7 @@ _SIMULATION = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class SMART(Design):
     """A two-stage SMART that re-randomizes non-responders.
 
@@ -754,7 +756,7 @@ class SMART(Design):
         return PowerResult(rows=rows, summary=self.describe(), method="analytic", design=self)
 
     # ----------------------------------------------------------------- power
-    @_doc(
+    @document(
         """Power of the stage-1 comparison and of regime comparisons.
 
         Parameters
@@ -789,7 +791,7 @@ class SMART(Design):
         0.634
         """
     )
-    def power(  # noqa: D102  (docstring filled in by _doc)
+    def power(  # noqa: D102  (docstring filled in by document)
         self,
         hypotheses: Any = None,
         *,
@@ -877,7 +879,7 @@ class SMART(Design):
             raise ValueError(f"regime_a and regime_b must differ; both are {a!r}")
         return float(self.power([(a, b)], **options).rows[0].power)
 
-    @_doc(
+    @document(
         """Smallest ``n_total`` at which the comparisons reach ``power``.
 
         The one integer search of every design
@@ -919,7 +921,7 @@ class SMART(Design):
         (201, {{'a': 101, 'b': 100}})
         """
     )
-    def sample_size(  # noqa: D102  (docstring filled in by _doc)
+    def sample_size(  # noqa: D102  (docstring filled in by document)
         self,
         *,
         power: float,
@@ -967,9 +969,7 @@ class SMART(Design):
         ...
         ValueError: sd must be a finite number > 0; got sd=0.0
         """
-        from dataclasses import replace
-
-        return replace(self, **changes)
+        return dataclasses.replace(self, **changes)
 
     def describe(self) -> str:
         """One line naming the design, its size and its tests.
@@ -989,6 +989,50 @@ class SMART(Design):
             f"{', '.join(self.stage1)}; non-responders: {', '.join(self.stage2)}) | "
             f"N={self.n_total} | alpha={self.alpha:g} {sided}"
         )
+
+    def summary_items(self) -> list[tuple[str, str]]:
+        """The lines of ``repr(smart)``: arms and sizes, alpha and sidedness, outcome model.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.SMART(stage1=("a", "b"), stage2=("x", "y"),
+        ...     response_rate={"a": 0.3, "b": 0.4}, responder_mean={"a": -14, "b": -15},
+        ...     nonresponder_mean={("a", "x"): -4, ("a", "y"): -6, ("b", "x"): -6,
+        ...                        ("b", "y"): -9}, sd=8.0, n_total=300)
+        SMART 2 x 2 (stage 1: a, b; non-responders: x, y)
+          stage 1          a, b; non-responders re-randomized to x, y
+          sizes            a 150, b 150; N = 300 analysed
+          alpha            0.05 two-sided
+          outcome          continuous: sd 8; lower is better
+          response rate    a 0.3, b 0.4
+          responder means  a -14, b -15
+          non-responders   a/x -4, a/y -6, b/x -6, b/y -9
+        """
+        sizes = ", ".join(f"{arm} {n}" for arm, n in self.n_per_cell.items())
+        randomized = (
+            f", {self.n_randomized} randomized" if self.n_randomized != self.n_total else ""
+        )
+        sided = "two-sided" if self.sided == 2 else "one-sided"
+        items = [
+            (
+                "stage 1",
+                f"{', '.join(self.stage1)}; non-responders re-randomized to "
+                f"{', '.join(self.stage2)}",
+            ),
+            ("sizes", f"{sizes}; N = {self.n_total} analysed{randomized}"),
+            ("alpha", f"{self.alpha:g} {sided}"),
+            ("outcome", f"continuous: sd {self.sd:g}; {self.better} is better"),
+            ("response rate", ", ".join(f"{a} {r:g}" for a, r in self.response_rate.items())),
+            ("responder means", ", ".join(f"{a} {m:g}" for a, m in self.responder_mean.items())),
+            (
+                "non-responders",
+                ", ".join(f"{a1}/{a2} {m:g}" for (a1, a2), m in self.nonresponder_mean.items()),
+            ),
+        ]
+        if self.primary:
+            items.append(("primary", ", ".join(self.primary)))
+        return items
 
 
 _SIMULATOR = SMARTSimulator()

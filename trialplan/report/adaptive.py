@@ -35,8 +35,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from trialplan.report.blocks import Block, lines, paragraphs
-from trialplan.report.context import _per_cell, count, words_list
-from trialplan.report.formatting import fraction, num, p_value, pct, people, share, z
+from trialplan.report.formatting import (
+    count,
+    fraction,
+    num,
+    p_value,
+    pct,
+    people,
+    per_cell,
+    share,
+    words_list,
+    z,
+)
 
 __all__ = ["adaptive_blocks", "adaptive_context"]
 
@@ -101,7 +111,7 @@ def adaptive_context(plan: Any, unit: str) -> dict[str, Any]:
     if rule.promising_zone is not None:
         low, high = rule.promising_zone
         promising = {"low": share(low), "high": share(high)}
-    direction = "lower" if getattr(plan.design.outcome, "better", "higher") == "lower" else "higher"
+    direction = "lower" if plan.design.outcome.better == "lower" else "higher"
     return {
         "label": label,
         "short": label.removeprefix("the "),
@@ -110,20 +120,20 @@ def adaptive_context(plan: Any, unit: str) -> dict[str, Any]:
         "fraction_pct": share(t[0]),
         "fractions": [fraction(v) for v in t],
         "interim_total": str(sum(interim)),
-        "interim_text": _per_cell(labels, interim, unit),
-        "stage2_planned_text": _per_cell(
+        "interim_text": per_cell(labels, interim, unit),
+        "stage2_planned_text": per_cell(
             labels, [p - i for p, i in zip(planned, interim, strict=True)], unit
         ),
-        "stage2_smallest_text": _per_cell(
+        "stage2_smallest_text": per_cell(
             labels, [m - i for m, i in zip(smallest, interim, strict=True)], unit
         ),
-        "stage2_largest_text": _per_cell(
+        "stage2_largest_text": per_cell(
             labels, [m - i for m, i in zip(largest, interim, strict=True)], unit
         ),
         "planned_total": str(sum(planned)),
         "smallest_total": str(sum(smallest)),
         "largest_total": str(sum(largest)),
-        "largest_text": _per_cell(labels, largest, unit),
+        "largest_text": per_cell(labels, largest, unit),
         "min_factor": _factor(rule.min_factor),
         "max_factor": _factor(rule.max_factor),
         "min_is_planned": rule.min_factor == 1.0,
@@ -165,7 +175,7 @@ def adaptive_context(plan: Any, unit: str) -> dict[str, Any]:
         "stop_futility_h0": pct(null["stop_futility_interim"]),
         "n_randomized": str(plan.allocation.n_randomized),
         "max_randomized": str(maximum.n_randomized),
-        "max_randomized_text": _per_cell(labels, list(maximum.randomized), unit),
+        "max_randomized_text": per_cell(labels, list(maximum.randomized), unit),
         "final_power": pct(looks["power"].iloc[-1]),
     }
 

@@ -58,6 +58,7 @@ class Block:
 def environment(*, html: bool = False) -> Any:
     """The Jinja2 environment of the templates (strict: a missing value is an error)."""
     try:
+        # deferred: only protocol text needs jinja2 (optional)
         import jinja2
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("protocol text needs Jinja2: pip install 'trialplan[full]'") from exc

@@ -15,7 +15,21 @@ from typing import Any
 
 import numpy as np
 
-from trialplan.report.formatting import fraction, num, p_value, pct, people, share, z
+from trialplan._version import __version__
+from trialplan.report.adaptive import adaptive_context
+from trialplan.report.formatting import (
+    count,
+    fraction,
+    grouped,
+    num,
+    p_value,
+    pct,
+    people,
+    per_cell,
+    share,
+    words_list,
+    z,
+)
 
 __all__ = ["protocol_context"]
 
@@ -35,20 +49,6 @@ _PROCEDURES = {
     "Graphical": "graphical procedure",
     "Dunnett": "Dunnett many-to-one procedure",
 }
-_COUNT = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
-
-
-def words_list(items: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    items = list(items)
-    if len(items) <= 2:
-        return " and ".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def count(n: int) -> str:
-    """Small numbers in words."""
-    return _COUNT.get(n, str(n))
 
 
 def procedure_words(procedure: Any) -> str:
@@ -57,24 +57,8 @@ def procedure_words(procedure: Any) -> str:
     return _PROCEDURES.get(name, f"{name} procedure")
 
 
-def _grouped(labels: Sequence[str], values: Sequence[Any], fmt: Any) -> list[tuple[str, list[str]]]:
-    """Cells grouped by a shared value, in first-seen order: [(value text, [labels])]."""
-    groups: dict[str, list[str]] = {}
-    for label, value in zip(labels, values, strict=True):
-        groups.setdefault(fmt(value), []).append(label)
-    return list(groups.items())
-
-
-def _per_cell(labels: Sequence[str], values: Sequence[int], unit: str) -> str:
-    """Counts per cell in words: "360 per cell" or "334 in A and B and 252 in C and D"."""
-    groups = _grouped(labels, values, str)
-    if len(groups) == 1:
-        return f"{groups[0][0]} per {unit}"
-    return words_list([f"{value} in {words_list(cells)}" for value, cells in groups])
-
-
 def _dropout_text(labels: Sequence[str], dropout: Sequence[float]) -> str:
-    groups = _grouped(labels, dropout, share)
+    groups = grouped(labels, dropout, share)
     if len(groups) == 1:
         return f"dropout of {groups[0][0]}"
     return "dropout of " + words_list([f"{value} ({words_list(cells)})" for value, cells in groups])
@@ -83,13 +67,8 @@ def _dropout_text(labels: Sequence[str], dropout: Sequence[float]) -> str:
 # ------------------------------------------------------------------ outcome
 def _outcome(plan: Any, rows: Any) -> dict[str, Any]:
     outcome = plan.design.outcome
-    kind = {
-        "Continuous": "continuous",
-        "Binary": "binary",
-        "TimeToEvent": "time_to_event",
-        "Repeated": "repeated",
-    }.get(type(outcome).__name__, "other")
-    scale = getattr(outcome, "scale", None) if kind == "binary" else None
+    kind = outcome.kind
+    scale = outcome.scale  # binary: the analysis scale; None for the other kinds
     first_scale = rows["scale"].iloc[0] if "scale" in rows and len(rows) else ""
     scale_words = _SCALE_WORDS.get(scale or "", None) or _SCALE_WORDS.get(
         first_scale, first_scale or "the planned contrast"
@@ -100,7 +79,7 @@ def _outcome(plan: Any, rows: Any) -> dict[str, Any]:
         "kind": kind,
         "scale_words": scale_words,
         "scale_name": "mean difference" if scale_words == "difference in means" else scale_words,
-        "better": getattr(outcome, "better", "lower"),
+        "better": outcome.better,
     }
     model = {
         "continuous": "a linear regression model",
@@ -123,11 +102,8 @@ def _outcome(plan: Any, rows: Any) -> dict[str, Any]:
         }.get(scale or "", "a binary regression model")
     elif kind == "time_to_event":
         context.update(
-            accrual=num(outcome.accrual) if getattr(outcome, "accrual", None) else "",
-            analysis_time=num(
-                getattr(outcome, "analysis_time", None)
-                or (getattr(outcome, "accrual", 0) or 0) + (getattr(outcome, "follow_up", 0) or 0)
-            ),
+            accrual=num(outcome.accrual) if outcome.accrual else "",
+            analysis_time=num(outcome.end_time),
         )
     elif kind == "repeated":
         sd = outcome.sd
@@ -153,11 +129,9 @@ def _cell_values(plan: Any, kind: str) -> list[str]:
     cells = plan.allocation.cells
     if kind == "repeated":
         return ["(" + ", ".join(num(v) for v in outcome.means[c]) + ")" for c in cells]
-    for name, fmt in (("means", num), ("rates", share), ("hazards", num)):
-        values = getattr(outcome, name, None)
-        if isinstance(values, Mapping):
-            return [fmt(values[c]) for c in cells]
-    return ["" for _ in cells]
+    values = outcome.planning_values()  # means, rates or hazards
+    fmt = share if kind == "binary" else num
+    return [fmt(values[c]) for c in cells]
 
 
 # ---------------------------------------------------------------- hypotheses
@@ -323,11 +297,11 @@ def _allocation_words(plan: Any, unit: str) -> dict[str, Any]:
         "equal_allocation": alloc.equal,
         "ratio": ":".join(map(str, alloc.ratios)),
         "required_per_cell": str(alloc.required[0]) if len(set(alloc.required)) == 1 else None,
-        "required_text": _per_cell(labels, alloc.required, unit),
+        "required_text": per_cell(labels, alloc.required, unit),
         "required_total": str(alloc.n_required),
         "n_randomized": str(alloc.n_randomized),
-        "randomized_text": _per_cell(labels, alloc.randomized, unit),
-        "analysed_text": _per_cell(labels, alloc.analysed, unit),
+        "randomized_text": per_cell(labels, alloc.randomized, unit),
+        "analysed_text": per_cell(labels, alloc.analysed, unit),
         "n_analysed": str(alloc.n_analysed),
         "analysed_equals_required": alloc.analysed == alloc.required,
         "dropout_zero": not any(drops),
@@ -339,8 +313,6 @@ def _allocation_words(plan: Any, unit: str) -> dict[str, Any]:
 def environment(plan: Any, *, spec_name: str, out_name: str) -> dict[str, Any]:
     """Versions, seeds and the command that regenerates the protocol (reproducibility)."""
     import scipy
-
-    from trialplan import __version__
 
     return {
         "version": __version__,
@@ -376,8 +348,6 @@ def protocol_context(
         simulation = {"n_sims": str(plan.n_sims), "seed": str(plan.seed), "max_mcse": mcse}
     adaptive = None
     if plan.adaptive is not None:
-        from trialplan.report.adaptive import adaptive_context
-
         adaptive = adaptive_context(plan, unit)
     return {
         "title": plan.title or "Sample size and statistical analysis plan",

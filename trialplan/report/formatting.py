@@ -21,9 +21,22 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["fraction", "num", "p_value", "pct", "people", "share", "z"]
+__all__ = [
+    "count",
+    "fraction",
+    "grouped",
+    "num",
+    "p_value",
+    "pct",
+    "people",
+    "per_cell",
+    "share",
+    "words_list",
+    "z",
+]
 
 
 def num(value: Any) -> str:
@@ -87,3 +100,36 @@ def p_value(value: Any) -> str:
 def people(value: Any) -> str:
     """Participants: a whole number, an expected (fractional) count rounded up."""
     return str(int(math.ceil(float(value) - 1e-9)))
+
+
+# ---------------------------------------------------------------- words
+_COUNT = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
+
+
+def words_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def count(n: int) -> str:
+    """Small numbers in words."""
+    return _COUNT.get(n, str(n))
+
+
+def grouped(labels: Sequence[str], values: Sequence[Any], fmt: Any) -> list[tuple[str, list[str]]]:
+    """Cells grouped by a shared value, in first-seen order: [(value text, [labels])]."""
+    groups: dict[str, list[str]] = {}
+    for label, value in zip(labels, values, strict=True):
+        groups.setdefault(fmt(value), []).append(label)
+    return list(groups.items())
+
+
+def per_cell(labels: Sequence[str], values: Sequence[int], unit: str) -> str:
+    """Counts per cell in words: "360 per cell" or "334 in A and B and 252 in C and D"."""
+    groups = grouped(labels, values, str)
+    if len(groups) == 1:
+        return f"{groups[0][0]} per {unit}"
+    return words_list([f"{value} in {words_list(cells)}" for value, cells in groups])

@@ -80,6 +80,19 @@ class Protocol:
     results: Mapping[str, Any] = field(repr=False)
     figures: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
+    def __repr__(self) -> str:
+        """The document's outline: title, section headings, and its tables and figures."""
+        headings = [b for b in self.blocks if b.kind == "heading"]
+        title = headings[0].text if headings else "Protocol"
+        counts = [
+            f"{n} {kind}{'s' if n != 1 else ''}"
+            for kind in ("table", "figure")
+            for n in [sum(b.kind == kind for b in self.blocks)]
+        ]
+        lines = [f"Protocol: {title} ({', '.join(counts)})"]
+        lines += [f"  {'  ' * max(0, b.level - 2)}{b.text}" for b in headings[1:]]
+        return "\n".join(lines)
+
     def to_markdown(self) -> str:
         """The protocol as Markdown (figures referenced as ``figures/<name>.png``).
 
@@ -346,6 +359,7 @@ def _check_formats(formats: Sequence[str] | None) -> list[str]:
 
 def _docx() -> tuple[Any, Any]:
     try:
+        # deferred: only DOCX output needs python-docx (optional)
         import docx
         from docx.shared import Inches
     except ImportError as exc:
@@ -360,6 +374,7 @@ def _svg_text(fig: Any) -> str:
     """A figure as an inline ``<svg>`` element (no XML prolog), deterministic ids."""
     import io
 
+    # deferred: matplotlib is heavy; only figures need it
     import matplotlib
 
     from trialplan.report.figures import freeze_layout

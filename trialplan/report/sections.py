@@ -10,9 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trialplan._version import __version__
 from trialplan.report.blocks import Block, lines, paragraphs
-from trialplan.report.context import count, procedure_words, words_list
-from trialplan.report.formatting import fraction, num, p_value, pct, people, share, z
+from trialplan.report.context import procedure_words
+from trialplan.report.formatting import (
+    count,
+    fraction,
+    num,
+    p_value,
+    pct,
+    people,
+    per_cell,
+    share,
+    words_list,
+    z,
+)
 
 __all__ = ["plan_blocks"]
 
@@ -286,12 +298,10 @@ def randomization_context(plan: Any, context: Mapping[str, Any]) -> dict[str, An
 
 def _per_unit(plan: Any, values: Any) -> str:
     """Counts per cell or arm in words ("408 per cell")."""
-    from trialplan.report.context import _per_cell
-
     unit = {"factorial": "cell", "parallel": "arm"}.get(
         plan.design.design_kind, "first-stage treatment"
     )
-    return _per_cell(plan.cell_labels(), list(values), unit)
+    return per_cell(plan.cell_labels(), list(values), unit)
 
 
 def _sequence_sentence(plan: Any) -> str:
@@ -306,8 +316,6 @@ def _sequence_sentence(plan: Any) -> str:
         what = f"one of the {count(k)} arms ({words_list(labels)})"
     strata = list(plan.randomization.strata)
     strata_text = f", stratified by {words_list(strata)}" if strata else ""
-    from trialplan import __version__
-
     return (
         f"Participants will be randomized {ratio} to {what} by permuted blocks of random size"
         f"{strata_text}, with a computer-generated sequence (trialplan {__version__}, seed "

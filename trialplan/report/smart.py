@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from trialplan.report.blocks import Block, paragraphs
-from trialplan.report.context import count, environment, words_list
-from trialplan.report.formatting import num, pct, share
+from trialplan.report.context import environment
+from trialplan.report.formatting import count, num, pct, share, words_list
 from trialplan.report.sections import (
     closing_blocks,
     curve_caption,

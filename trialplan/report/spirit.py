@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from trialplan._version import __version__
 from trialplan.results import PowerResult, SampleSizeResult
 
 __all__ = ["sample_size_section"]
@@ -78,7 +79,7 @@ def sample_size_section(
     effects = "; ".join(f"{r.hypothesis}: {r.effect:g} ({r.estimand})" for r in rows)
     sided = "two-sided" if design.sided == 2 else "one-sided"
     ancova = ""
-    if getattr(outcome, "baseline_corr", 0.0):
+    if outcome.n_covariates:  # a continuous outcome analysed by ANCOVA on baseline
         ancova = (
             f" The analysis adjusts for the baseline score (ANCOVA), assuming a "
             f"baseline-outcome correlation of {outcome.baseline_corr:g}, which reduces "
@@ -170,6 +171,4 @@ def _scale_words(scale: str) -> str:
 
 
 def _version() -> str:
-    from trialplan import __version__
-
     return __version__

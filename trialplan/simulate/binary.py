@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from trialplan.binary import Binary, _transform, _unit_variance
+from trialplan.outcomes.binary import Binary, _transform, _unit_variance
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
 
 __all__ = ["BinaryParams", "BinarySimulator", "ZERO_CELL_KEY"]
@@ -80,7 +80,7 @@ def wald_from_counts(
     n : numpy.ndarray
         Participants per cell.
     scale : str
-        One of ``trialplan.binary.SCALES``.
+        One of ``trialplan.outcomes.binary.SCALES``.
 
     Returns
     -------
@@ -167,6 +167,7 @@ class BinarySimulator(BaseSimulator):
 
     def patient_data(self, params: BinaryParams, rng: np.random.Generator) -> Any:
         """One trial's patients: cell (and factor) columns and ``y`` (0/1)."""
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         y = _patients(params, rng, 1)[0]
@@ -187,6 +188,7 @@ _LINKS = {"risk_difference": "identity", "log_risk": "log", "log_odds": "logit"}
 
 
 def _individual(params: BinaryParams, rng: np.random.Generator, size: int) -> CellDraws:
+    # deferred: statsmodels is heavy; only the patient-level fit needs it
     import statsmodels.api as sm
 
     y = _patients(params, rng, size).astype(float)

@@ -444,6 +444,7 @@ class ClusteredSimulator(BaseSimulator):
         ``group`` numbers the therapy groups (0 for individually treated
         participants).  The draws are those of the individual engine.
         """
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         x, y = _patients(params, rng, 1)

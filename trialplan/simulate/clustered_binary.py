@@ -76,7 +76,7 @@ from typing import Any
 
 import numpy as np
 
-from trialplan.binary import Binary, _unit_variance
+from trialplan.outcomes.binary import Binary, _unit_variance
 from trialplan.simulate.binary import ZERO_CELL_KEY, wald_from_counts
 from trialplan.simulate.clustered import (
     GroupedUnits,
@@ -109,7 +109,7 @@ class ClusteredBinaryParams(GroupedUnits):
     n : numpy.ndarray
         Participants per cell.
     scale : str
-        The analysis scale (``trialplan.binary.SCALES``).
+        The analysis scale (``trialplan.outcomes.binary.SCALES``).
     icc : float
         Intraclass correlation of the outcome within a therapy group.
     clustered : numpy.ndarray
@@ -283,6 +283,7 @@ class ClusteredBinarySimulator(BaseSimulator):
         ``group`` numbers the therapy groups from 1 (0 for individually
         treated participants).  The draws are those of the individual engine.
         """
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         y = _patients(params, rng, 1)[0]

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from trialplan._linalg import psd_cholesky
-from trialplan.longitudinal import Repeated
+from trialplan.outcomes.repeated import Repeated
 from trialplan.simulate.clustered import sandwich_units
 from trialplan.simulate.continuous import _cell_columns
 from trialplan.simulate.protocol import BaseSimulator, CellDraws
@@ -317,6 +317,7 @@ class ClusteredRepeatedSimulator(BaseSimulator):
         ``group`` numbers the therapy groups from 1 (0 for individually
         treated participants); only observed visits are listed.
         """
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         y, observed, index, group = _patients(params, rng)

@@ -78,16 +78,17 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from scipy import optimize, special
 
+from trialplan.outcomes.survival import TimeToEvent
 from trialplan.simulate.clustered import GroupedUnits, corrected_meat, sandwich_units
 from trialplan.simulate.continuous import _cell_columns, _cell_names
 from trialplan.simulate.protocol import BaseSimulator, CellDraws
 from trialplan.simulate.survival import NO_EVENT_KEY
-from trialplan.survival import TimeToEvent
 
 __all__ = [
     "ClusteredSurvivalParams",
@@ -97,10 +98,18 @@ __all__ = [
     "robust_log_hazards",
 ]
 
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(400)
-_U = 0.5 * (_NODES + 1.0)  # Gauss-Legendre on (0, 1)
-_W = 0.5 * _WEIGHTS
 _THETA_MAX = 50.0
+
+
+@lru_cache(maxsize=1)
+def _unit_rule() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on (0, 1), 400 of them, built on first use.
+
+    (The rule is an eigenproblem of size 400: seconds on a loaded machine, which
+    every import of trialplan's designs paid when it was built at import time.)
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(400)
+    return 0.5 * (nodes + 1.0), 0.5 * weights
 
 
 def _any_end(h: np.ndarray, accrual: float, end: float) -> np.ndarray:
@@ -123,8 +132,9 @@ def _moments(
     theta: float, hazard: float, dropout: float, accrual: float, end: float
 ) -> tuple[float, float, float]:
     """``(p, ICC, rate)`` of the event indicators for conditional hazard and frailty."""
-    z = np.ones(1) if theta == 0.0 else special.gammaincinv(1.0 / theta, _U) * theta
-    w = np.ones(1) if theta == 0.0 else _W
+    u, w = _unit_rule()
+    z = np.ones(1) if theta == 0.0 else special.gammaincinv(1.0 / theta, u) * theta
+    w = np.ones(1) if theta == 0.0 else w
     h = np.maximum(hazard * z + dropout, 1e-300)  # a frailty may underflow to 0
     at_risk = _any_end(h, accrual, end) / h  # E[time at risk | Z]
     q = hazard * z * at_risk  # P(event | Z)
@@ -527,6 +537,7 @@ class ClusteredSurvivalSimulator(BaseSimulator):
         ``group`` numbers the therapy groups from 1 (0 for individually
         treated participants).  The draws are those of either engine.
         """
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         time, event = _patients(params, rng, 1)
@@ -541,6 +552,7 @@ class ClusteredSurvivalSimulator(BaseSimulator):
 
 def _gee_fits(params: ClusteredSurvivalParams, time: np.ndarray, event: np.ndarray) -> CellDraws:
     """Fit the Poisson GEE with statsmodels to every trial (the individual engine)."""
+    # deferred: statsmodels is heavy; only the patient-level fit needs it
     import statsmodels.api as sm
 
     p = params

@@ -190,6 +190,7 @@ class ContinuousSimulator(BaseSimulator):
         The draws are those of the individual engine for one trial, so a user
         analysis fitting the same OLS model reproduces its decisions.
         """
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         x, y = _patients(params, rng, 1)

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from trialplan.binary import Binary
-from trialplan.longitudinal import Repeated
 from trialplan.outcomes import Continuous
+from trialplan.outcomes.binary import Binary
+from trialplan.outcomes.repeated import Repeated
+from trialplan.outcomes.survival import TimeToEvent
 from trialplan.simulate.clustered import clustered_simulator
 from trialplan.simulate.clustered_binary import _CLUSTERED_BINARY
 from trialplan.simulate.clustered_repeated import _CLUSTERED_REPEATED
 from trialplan.simulate.clustered_survival import _CLUSTERED_SURVIVAL
 from trialplan.simulate.protocol import OutcomeSimulator
-from trialplan.survival import TimeToEvent
 
 __all__ = ["group_delivered_simulator"]
 

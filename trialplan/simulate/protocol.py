@@ -45,9 +45,30 @@ __all__ = [
     "BaseSimulator",
     "CellDraws",
     "OutcomeSimulator",
+    "SimulatedDesign",
     "register_simulator",
     "simulator_for",
 ]
+
+
+@runtime_checkable
+class SimulatedDesign(Protocol):
+    """What the runner asks of a design (every trialplan design implements it).
+
+    ``statistics(hypotheses)`` gives the hypotheses' family (their contrasts),
+    ``simulator()`` the simulator that draws trials, and ``simulation_subject``
+    names what is simulated in messages (e.g. ``"Binary outcomes"``).
+    """
+
+    simulation_subject: str
+
+    def statistics(self, hypotheses: Any = None) -> Any:
+        """The named hypotheses' statistic family."""
+        ...  # pragma: no cover - protocol
+
+    def simulator(self) -> Any:
+        """The simulator that draws this design's trials."""
+        ...  # pragma: no cover - protocol
 
 
 @dataclass(frozen=True)

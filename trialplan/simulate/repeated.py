@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from trialplan._linalg import psd_cholesky
-from trialplan.longitudinal import Repeated
+from trialplan.outcomes.repeated import Repeated
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
 
 __all__ = ["RepeatedParams", "RepeatedSimulator", "fit_monotone", "monotone_covariance"]
@@ -254,6 +254,7 @@ class RepeatedSimulator(BaseSimulator):
 
     def patient_data(self, params: RepeatedParams, rng: np.random.Generator) -> Any:
         """One trial in long format: patient, cell (and factors), time, y (observed only)."""
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         y, observed, index = _patients(params, rng)

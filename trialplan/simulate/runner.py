@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,8 @@ from scipy import stats
 from trialplan._seeds import normalize_seed
 from trialplan._validation import check_choice, check_int, did_you_mean
 from trialplan.results import PowerResult, PowerRow
-from trialplan.simulate.protocol import CellDraws, OutcomeSimulator
+from trialplan.simulate.executors import ProgressBar, TaskRunner
+from trialplan.simulate.protocol import CellDraws, OutcomeSimulator, SimulatedDesign
 from trialplan.statistic import IntersectionUnion, StatisticFamily, TestStatistic
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "block_length", "run_blocks", "simulate_power"]
@@ -207,10 +207,7 @@ def simulate_power(
     >>> sim.n_sims, sim.seed, sim.method
     (4000, 1, 'simulation')
     """
-    if not (
-        callable(getattr(design, "statistics", None))
-        and callable(getattr(design, "simulator", None))
-    ):
+    if not isinstance(design, SimulatedDesign):
         raise TypeError(
             "design must be a trialplan design such as tp.Factorial(...) or "
             f"tp.Parallel(...); got design={design!r}"
@@ -232,13 +229,7 @@ def simulate_power(
             f"engine='individual' (or no engine); got engine={engine!r}"
         )
     simulator = design.simulator()
-    outcome = getattr(design, "outcome", None)
-    if outcome is None:
-        what = f"{type(design).__name__} designs"
-    elif getattr(design, "clusters", None) is not None:
-        what = f"group-delivered (clusters=) {type(outcome).__name__} outcomes"
-    else:
-        what = f"{type(outcome).__name__} outcomes"
+    what = design.simulation_subject
     if engine is None:
         # The outcome's preferred engine; patient-level data for a user analysis.
         engine = "individual" if analysis is not None else simulator.engines[0]
@@ -333,7 +324,8 @@ def run_blocks(
     runs alone, here, first: it times the run (for the default progress bar)
     and fails fast on a broken simulator.  Block ``k`` draws from the
     ``k``-th child of the seed whatever the task it falls in, so results do
-    not depend on the budget, the executor or the number of workers.
+    not depend on the budget, the executor or the number of workers.  The
+    tasks run on :class:`~trialplan.simulate.executors.TaskRunner`.
 
     Raises
     ------
@@ -354,26 +346,25 @@ def run_blocks(
         (k, min(k + per_task, n_blocks)) for k in range(per_task, n_blocks, per_task)
     ]
     tasks = [(first, stop) for first, stop in tasks if first < stop]
-    bar = _ProgressBar(blocks.n_sims, progress)
+    bar = ProgressBar(blocks.n_sims, wanted=progress, desc="simulating", unit="trial")
     start = time.perf_counter()
     add(worker(payload, blocks, 0, 1))
     elapsed = time.perf_counter() - start
-    bar.maybe_start(expected=elapsed * n_blocks, done=blocks.size(0))
+    bar.start(initial=blocks.size(0), long=elapsed * n_blocks > _PROGRESS_AFTER)
+    runner = TaskRunner.serial() if executor is None else TaskRunner.on(executor)
     try:
-        if executor is None:
-            for first, stop in tasks:
-                add(worker(payload, blocks, first, stop))
-                bar.update(blocks.trials(first, stop))
-        else:
-            futures = {
-                executor.submit(worker, payload, blocks, first, stop): blocks.trials(first, stop)
-                for first, stop in tasks
-            }
-            for future in as_completed(futures):
-                add(future.result())
-                bar.update(futures[future])
+        for (first, stop), part in runner.run(
+            partial(_block_range, worker, payload, blocks), tasks
+        ):
+            add(part)
+            bar.update(blocks.trials(first, stop))
     finally:
         bar.close()
+
+
+def _block_range(worker: Callable[..., Any], payload: Any, blocks: _Blocks, span: Any) -> Any:
+    """One task: ``worker`` over the blocks ``span = (first, stop)`` (picklable, for pools)."""
+    return worker(payload, blocks, *span)
 
 
 def _make_plan(
@@ -554,44 +545,6 @@ class _Totals:
         self.nonfinite += nonfinite
         for key, value in counts.items():
             self.counts[key] = self.counts.get(key, 0) + value
-
-
-class _ProgressBar:
-    """tqdm bar on request, or by default for long runs in an interactive terminal."""
-
-    def __init__(self, total: int, wanted: bool | None) -> None:
-        self.total = total
-        self.wanted = wanted
-        self.bar: Any = None
-
-    def maybe_start(self, *, expected: float, done: int) -> None:
-        show = self.wanted
-        if show is None:
-            show = expected > _PROGRESS_AFTER and _interactive()
-        if not show or done >= self.total:
-            return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            if self.wanted:
-                raise ImportError(
-                    "progress=True needs tqdm: pip install tqdm (or trialplan[progress])"
-                ) from None
-            return
-        self.bar = tqdm(total=self.total, initial=done, unit="trial", desc="simulating")
-
-    def update(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _interactive() -> bool:
-    stream = sys.stderr
-    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def _result(

@@ -60,8 +60,9 @@ from scipy import optimize, special, stats
 
 from trialplan._seeds import block_seed, normalize_seed
 from trialplan._validation import check_int
-from trialplan.binary import Binary
 from trialplan.outcomes import Continuous
+from trialplan.outcomes.binary import Binary
+from trialplan.outcomes.survival import TimeToEvent
 from trialplan.results import PowerResult, PowerRow
 from trialplan.sequential import GroupSequential, check_sequential_statistic
 from trialplan.simulate.binary import wald_from_counts
@@ -73,7 +74,6 @@ from trialplan.simulate.runner import (
     run_blocks,
 )
 from trialplan.simulate.survival import SurvivalSimulator
-from trialplan.survival import TimeToEvent
 
 __all__ = ["SequentialSimulation", "simulate_sequential", "simulate_sequential_power"]
 
@@ -546,7 +546,7 @@ def _plan(
             "available analytically: design.power(sequential=gsd))"
         )
     ancova = isinstance(outcome, Continuous) and outcome.baseline_corr != 0.0
-    if getattr(design, "clusters", None) is not None:
+    if design.clusters is not None:  # cell designs declare clusters (None: no groups)
         raise ValueError(
             "sequential simulation does not model therapy groups yet; got "
             f"clusters={design.clusters!r} (allowed: None); the analytic "

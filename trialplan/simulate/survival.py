@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from trialplan.outcomes.survival import TimeToEvent
 from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
-from trialplan.survival import TimeToEvent
 
 __all__ = ["NO_EVENT_KEY", "SurvivalParams", "SurvivalSimulator"]
 
@@ -157,6 +157,7 @@ class SurvivalSimulator(BaseSimulator):
 
     def patient_data(self, params: SurvivalParams, rng: np.random.Generator) -> Any:
         """One trial's patients: cell (and factor) columns, ``time`` and ``event``."""
+        # deferred: pandas is heavy and only this needs it
         import pandas as pd
 
         time, event = _patients(params, rng, 1)
@@ -172,6 +173,7 @@ class SurvivalSimulator(BaseSimulator):
 def _cox(
     params: SurvivalParams, time: np.ndarray, event: np.ndarray, index: np.ndarray
 ) -> CellDraws:
+    # deferred: statsmodels is heavy; only the patient-level fit needs it
     from statsmodels.duration.hazard_regression import PHReg
 
     j = params.n_cells

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from trialplan import _api
 from trialplan._validation import did_you_mean
 from trialplan.spec.errors import SpecError
 
@@ -55,16 +56,13 @@ def type_name(cls: type) -> str:
 @cache
 def registry() -> dict[str, type]:
     """Spec type names of the dataclasses trialplan exports (and its submodules')."""
-    import trialplan
-
+    public = _api.namespace()  # what ``import trialplan as tp`` offers
     found: dict[str, type] = {}
-    namespaces = [trialplan] + [
-        getattr(trialplan, m)
-        for m in ("spending", "boundaries", "synergy", "multiplicity")
-        if hasattr(trialplan, m)
+    namespaces = [public] + [
+        _api.load(m) for m in ("spending", "boundaries", "synergy", "multiplicity")
     ]
     for space in namespaces:
-        prefix = "" if space is trialplan else space.__name__.rsplit(".", 1)[-1] + "."
+        prefix = "" if space is public else space.__name__.rsplit(".", 1)[-1] + "."
         for attr in dir(space):
             obj = getattr(space, attr)
             if isinstance(obj, type) and dataclasses.is_dataclass(obj):

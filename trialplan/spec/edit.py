@@ -52,6 +52,7 @@ def require_tomlkit() -> Any:
     'tomlkit'
     """
     try:
+        # deferred: only writing into a spec needs tomlkit (optional)
         import tomlkit
     except ImportError as exc:
         raise ImportError(

@@ -415,9 +415,10 @@ def _check_sensitivity(spec: Spec) -> None:
     grid = spec.sensitivity
     if grid is None or not grid.sd:
         return
-    outcome = getattr(spec.design, "outcome", spec.design)
-    sd = getattr(outcome, "sd", None)
-    if not isinstance(sd, numbers.Real) or isinstance(sd, bool):
+    design = spec.design
+    outcome = design if design.design_kind == "smart" else design.outcome
+    sd = design.sd if design.design_kind == "smart" else design.outcome.common_sd
+    if sd is None:
         raise SpecError(
             "sensitivity.sd",
             f"sd={list(grid.sd)} given, but a {type(outcome).__name__} outcome has no single SD; "

@@ -18,6 +18,7 @@ NEEDS = "figures need matplotlib: pip install 'trialplan[full]'"
 
 def _figure(width: float = 7.0, height: float = 4.6) -> Any:
     try:
+        # deferred: matplotlib is heavy; only figures need it
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -29,6 +30,7 @@ def _figure(width: float = 7.0, height: float = 4.6) -> Any:
 
 def _pyplot() -> Any:
     try:
+        # deferred: matplotlib is heavy; only figures need it
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - matplotlib is optional
         raise ImportError(NEEDS) from exc
@@ -55,6 +57,7 @@ def style(k: int, points: int = 0) -> dict[str, Any]:
 
 
 def _percent_axis(ax: Any, axis: str = "y") -> None:
+    # deferred: matplotlib is heavy; only figures need it
     from matplotlib.ticker import PercentFormatter
 
     getattr(ax, f"{axis}axis").set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -144,6 +147,7 @@ def save_figure(fig: Any, stem: str | Path) -> list[Path]:
         )
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
+    # deferred: matplotlib is heavy; only figures need it
     import matplotlib
 
     freeze_layout(fig)

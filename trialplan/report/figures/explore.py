@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from trialplan._validation import check_open_unit, did_you_mean
+from trialplan.explore import _ID_COLUMNS, _RESULT_COLUMNS, _canonical
 from trialplan.report.figures._style import (
     _annotate,
     _legend_outside,
@@ -22,15 +23,7 @@ from trialplan.report.figures._style import (
 __all__ = ["explore_curves", "explore_heatmap"]
 
 
-def _canonical(obj: Any) -> str:
-    from trialplan.explore import _canonical as canonical
-
-    return canonical(obj)
-
-
 def _grid_names(frame: pd.DataFrame) -> list[str]:
-    from trialplan.explore import _ID_COLUMNS, _RESULT_COLUMNS
-
     names = frame.attrs.get("grid")
     if names:
         return [n for n in names if n in frame.columns]

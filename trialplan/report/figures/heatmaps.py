@@ -72,6 +72,7 @@ def sensitivity_heatmap(plan: Any, *, hypothesis: str | None = None, title: str 
         ax.contour(table, levels=[plan.target], colors="white", linewidths=1.5, linestyles="dashed")
     y0 = ys.index(planned_row[rows_by])
     x0 = xs.index(1.0)
+    # deferred: matplotlib is heavy; only figures need it
     from matplotlib.patches import Rectangle
 
     ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2))

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from trialplan._validation import check_cell_mapping, check_choice, check_open_unit
-from trialplan.outcomes import CellModel
+from trialplan.outcomes.base import CellModel, Outcome
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SCALES", "Binary", "ScaleDisagreementWarning"]
 
@@ -69,8 +71,8 @@ def _unit_variance(p: np.ndarray, scale: str) -> np.ndarray:
     return np.ones_like(p)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Binary:
+@dataclass(frozen=True, kw_only=True, repr=False)
+class Binary(Outcome):
     """A binary outcome (e.g. response or remission) with a planned rate per cell.
 
     Parameters
@@ -125,6 +127,8 @@ class Binary:
     (0.8, 0.856, 1)
     """
 
+    kind: ClassVar[str] = "binary"
+
     rates: Mapping[Cell, float]
     scale: str = "risk_difference"
     better: str = "higher"
@@ -147,20 +151,21 @@ class Binary:
         check_choice("scale", self.scale, SCALES)
         check_choice("better", self.better, ("higher", "lower"))
 
-    @property
-    def favourable(self) -> int:
-        """+1 when higher rates are better, -1 when lower rates are."""
-        return 1 if self.better == "higher" else -1
+    def planning_values(self) -> Mapping[Cell, float]:
+        """The planned event rate of each cell."""
+        return self.rates
 
-    def cell_keys(self) -> tuple[Cell, ...]:
-        """The cells this outcome gives rates for."""
-        return tuple(self.rates)
+    def describe(self, label: Callable[[Cell], str] = str) -> str:
+        """The rates, the analysis scale and the direction in one line.
 
-    def replace(self, **changes: Any) -> Binary:
-        """Return a copy with some parameters changed (validated again)."""
-        from dataclasses import replace
-
-        return replace(self, **changes)
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.Binary(rates={"a": 0.3, "b": 0.45}, scale="log_odds").describe()
+        'binary: rates a 0.3, b 0.45; tested on the log_odds scale; higher is better'
+        """
+        rates = ", ".join(f"{label(c)} {r:g}" for c, r in self.rates.items())
+        return f"binary: rates {rates}; tested on the {self.scale} scale; {self.better} is better"
 
     def cell_model(
         self, cells: Sequence[Cell], n: np.ndarray, design_effect: np.ndarray | None = None
@@ -263,6 +268,8 @@ class Binary:
         RERI                0.833
         log_synergy_index   0.305
         """
+        import pandas as pd  # deferred: pandas is heavy and only frames need it
+
         cells, n, de = _two_by_two(design, hypothesis)
         p = np.array([self.rates[c] for c in cells])  # order 00, 10, 01, 11
         weights = np.array([1.0, -1.0, -1.0, 1.0])
@@ -346,12 +353,12 @@ class Binary:
 
     def extra_rows(self, design: Any, hypotheses: Sequence[str]) -> list[dict[str, Any]]:
         """Rows ``"A:B (scale)"`` added to analytic power results (see the docs)."""
-        if len(getattr(design, "factors", ())) != 2:
+        if design.design_kind != "factorial" or len(design.factors) != 2:
             return []
         inter = ":".join(design.factors)
         if inter not in hypotheses:
             return []
-        # stacklevel 6: interaction_scales < extra_rows < _analytic_power < _dispatch_power
+        # stacklevel 6: interaction_scales < extra_rows < _analytic_power < dispatch_power
         # < power < user
         table = self.interaction_scales(design, inter, _stacklevel=6)
         out = []
@@ -390,7 +397,7 @@ def _scale_row(
 
 def _two_by_two(design: Any, hypothesis: str | None) -> tuple[list[Any], np.ndarray, np.ndarray]:
     """Cells (00, 10, 01, 11), sizes and design effects of a two-factor design."""
-    factors = getattr(design, "factors", None)
+    factors = design.factors if design.design_kind == "factorial" else None
     if factors is None or len(factors) != 2:
         raise ValueError(
             "interaction_scales needs a factorial design with exactly two "
@@ -412,6 +419,5 @@ def _two_by_two(design: Any, hypothesis: str | None) -> tuple[list[Any], np.ndar
     cells = [(a0, b0), (a1, b0), (a0, b1), (a1, b1)]
     index = [design.cells.index(c) for c in cells]
     n = np.asarray(design.n_array, dtype=float)[index]
-    de_all = design.design_effects() if hasattr(design, "design_effects") else None
-    de = np.ones(4) if de_all is None else np.asarray(de_all, dtype=float)[index]
+    de = np.asarray(design.design_effects(), dtype=float)[index]
     return cells, n, de

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -30,15 +30,15 @@ from trialplan._validation import (
     check_magnitude,
     check_real,
 )
-from trialplan.outcomes import CellModel
+from trialplan.outcomes.base import CellModel, Outcome
 
 __all__ = ["Repeated"]
 
 Cell = Hashable
 
 
-@dataclass(frozen=True, kw_only=True)
-class Repeated:
+@dataclass(frozen=True, kw_only=True, repr=False)
+class Repeated(Outcome):
     """A continuous outcome measured at several visits, analysed by MMRM or GLS slopes.
 
     Parameters
@@ -100,6 +100,8 @@ class Repeated:
     >>> d.sample_size(power=0.8, hypothesis="arm").n_per_cell
     87
     """
+
+    kind: ClassVar[str] = "repeated"
 
     means: Mapping[Cell, Sequence[float]]
     times: Sequence[float]
@@ -297,25 +299,56 @@ class Repeated:
 
     # ---------------------------------------------------------- outcome API
     @property
-    def favourable(self) -> int:
-        """+1 when higher values are better, -1 when lower values are."""
-        return 1 if self.better == "higher" else -1
+    def common_sd(self) -> float | None:
+        """The SD shared by every visit, or None when it differs by visit."""
+        return float(self.sd) if isinstance(self.sd, float | int) else None
 
-    def cell_keys(self) -> tuple[Cell, ...]:
-        """The cells this outcome gives means for."""
-        return tuple(self.means)
+    def planning_values(self) -> Mapping[Cell, tuple[float, ...]]:
+        """The planned means of each cell, one per visit."""
+        return self.means
+
+    def describe(self, label: Callable[[Cell], str] = str) -> str:
+        """Visits, means per cell, SD, correlation and the tested contrast in one line.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> y = tp.Repeated(means={"a": (0, 0), "b": (0, -3)}, times=(0, 8), sd=8.0, rho=0.5)
+        >>> y.describe().split("; ")  # doctest: +NORMALIZE_WHITESPACE
+        ['repeated: visits at 0, 8', 'means a (0, 0), b (0, -3)', 'sd 8',
+         'cs correlation 0.5', 'tested on last-visit means', 'lower is better']
+        """
+        means = ", ".join(
+            f"{label(c)} (" + ", ".join(f"{v:g}" for v in m) + ")" for c, m in self.means.items()
+        )
+        sd = (
+            f"{self.sd:g}"
+            if isinstance(self.sd, float | int)
+            else "(" + ", ".join(f"{v:g}" for v in self.sd) + ") by visit"
+        )
+        corr = (
+            f"{self.correlation} correlation {self.rho:g}"
+            if isinstance(self.correlation, str)
+            else "given correlation matrix"
+        )
+        tested = {"last": "last-visit means", "slope": "slopes over time"}[self.contrast]
+        return (
+            f"repeated: visits at {', '.join(f'{t:g}' for t in self.times)}; means {means}; "
+            f"sd {sd}; {corr}; tested on {tested}; {self.better} is better"
+        )
 
     def replace(self, **changes: Any) -> Repeated:
-        """Return a copy with some parameters changed (validated again)."""
-        from dataclasses import replace
+        """Return a copy with some parameters changed (validated again).
 
+        A correlation matrix given without ``rho`` clears ``rho``.
+        """
         if (
             "correlation" in changes
             and not isinstance(changes["correlation"], str)
             and "rho" not in changes
         ):
             changes["rho"] = None
-        return replace(self, **changes)
+        return super().replace(**changes)
 
     def cell_model(
         self, cells: Sequence[Cell], n: np.ndarray, design_effect: np.ndarray | None = None

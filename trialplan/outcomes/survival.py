@@ -14,16 +14,16 @@ ratio scale.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import optimize, stats
 
 from trialplan._validation import check_open_unit, check_positive, check_real, check_sided
-from trialplan.outcomes import CellModel
+from trialplan.outcomes.base import CellModel, Outcome
 from trialplan.statistic import contrast_covariance, critical_value
 
 __all__ = ["EventsResult", "TimeToEvent", "required_events", "schoenfeld_events"]
@@ -56,8 +56,8 @@ def _same_rates(given: Any, derived: Mapping[Cell, float]) -> bool:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class TimeToEvent:
+@dataclass(frozen=True, kw_only=True, repr=False)
+class TimeToEvent(Outcome):
     """Exponential event times per cell, uniform accrual and a fixed analysis time.
 
     Give either ``hazards`` or ``medians`` (``hazard = log 2 / median``), and
@@ -213,8 +213,9 @@ class TimeToEvent:
                 )
             object.__setattr__(self, "dropout_hazard", v)
 
-    favourable = -1  #: lower hazards are better
-    better = "lower"
+    kind: ClassVar[str] = "time_to_event"
+    #: lower hazards are better (the analysis scale is the log hazard)
+    better: ClassVar[str] = "lower"
 
     @property
     def hazard_rates(self) -> Mapping[Cell, float]:
@@ -226,9 +227,31 @@ class TimeToEvent:
         """Time of the analysis from the first entry (``accrual + follow_up``)."""
         return self._end  # type: ignore[attr-defined,no-any-return]
 
-    def cell_keys(self) -> tuple[Cell, ...]:
-        """The cells this outcome gives hazards for."""
-        return tuple(self.hazard_rates)
+    def planning_values(self) -> Mapping[Cell, float]:
+        """The planned hazard of each cell (per unit of time)."""
+        return self.hazard_rates
+
+    def describe(self, label: Callable[[Cell], str] = str) -> str:
+        """The hazards, accrual, analysis time and loss to follow-up in one line.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.TimeToEvent(hazards={"a": 0.1, "b": 0.07}, accrual=12.0,
+        ...                analysis_time=24.0).describe()
+        'time to event: hazards a 0.1, b 0.07; accrual 12, analysis at 24; lower is better'
+        """
+        hazards = ", ".join(f"{label(c)} {h:.4g}" for c, h in self.hazard_rates.items())
+        drop = self.dropout_hazard
+        lost = (
+            ""
+            if not isinstance(drop, Mapping) and drop == 0
+            else f"; loss to follow-up hazard {_short(drop, label)}"
+        )
+        return (
+            f"time to event: hazards {hazards}; accrual {self.accrual:g}, analysis at "
+            f"{self.end_time:g}{lost}; {self.better} is better"
+        )
 
     def replace(self, **changes: Any) -> TimeToEvent:
         """Return a copy with some parameters changed (validated again).
@@ -236,14 +259,12 @@ class TimeToEvent:
         Giving ``analysis_time`` clears ``follow_up`` and vice versa, and
         ``medians`` replaces ``hazards`` and vice versa.
         """
-        from dataclasses import replace
-
         for a, b in (("analysis_time", "follow_up"), ("medians", "hazards")):
             if a in changes and b not in changes:
                 changes[b] = None
             if b in changes and a not in changes:
                 changes[a] = None
-        return replace(self, **changes)
+        return super().replace(**changes)
 
     def _dropout(self, cell: Cell) -> float:
         d = self.dropout_hazard
@@ -543,3 +564,9 @@ def required_events(design: Any, *, power: float, hypothesis: str) -> EventsResu
         power=target,
         method="Wald z on log hazard ratios, variance 1/d per cell",
     )
+
+
+def _short(value: Any, label: Callable[[Cell], str]) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{label(c)} {v:.4g}" for c, v in value.items())
+    return f"{value:.4g}"
