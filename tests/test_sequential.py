@@ -454,3 +454,35 @@ def test_numpy_bool_binding_and_float_noise_effects() -> None:
         design.sample_size(
             power=0.9, hypothesis="A", sequential=tp.GroupSequential(info_fractions=(0.5, 1.0))
         )
+
+
+@pytest.mark.parametrize(
+    ("mean", "lower", "upper"),
+    [(0.0, -math.inf, math.inf), (1.3, -0.4, 2.2), (2.0, 1.9, 1.95), (-1.0, 0.5, math.inf)],
+)
+def test_recursion_grid_is_jennison_turnbulls(mean, lower, upper) -> None:
+    # Jennison & Turnbull (2000), p. 349: x_i = mean + {-3 - 4 log(r/i), i < r;
+    # -3 + 3 (i - r) / (2r), r <= i <= 5r; 3 + 4 log(r / (6r - i)), i > 5r}, i = 1..6r-1,
+    # cut at the bounds (which join the grid), then midpoints and Simpson weights.
+    from trialplan.sequential.recursion import _grid
+
+    r = 8
+    x = []
+    for i in range(1, 6 * r):
+        if i < r:
+            x.append(mean - 3 - 4 * math.log(r / i))
+        elif i <= 5 * r:
+            x.append(mean - 3 + 3 * (i - r) / (2 * r))
+        else:
+            x.append(mean + 3 + 4 * math.log(r / (6 * r - i)))
+    ends = [v for v in x if lower < v < upper]
+    if lower > x[0]:
+        ends.insert(0, lower)
+    if upper < x[-1]:
+        ends.append(upper)
+    if len(ends) < 2:
+        ends = [max(lower, x[0]), min(upper, x[-1])]
+    points, weights = _grid(mean, lower, upper, r)
+    np.testing.assert_allclose(points[0::2], ends, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(points[1::2], np.add(ends[:-1], ends[1:]) / 2, rtol=0, atol=1e-13)
+    assert weights.sum() == pytest.approx(ends[-1] - ends[0], rel=1e-13)

@@ -110,7 +110,7 @@ def test_ancova_from_sufficient_statistics_equals_statsmodels_ols(n: np.ndarray)
             draws.estimates[0], fit.params.to_numpy()[:4], rtol=0, atol=1e-10
         )
         np.testing.assert_allclose(
-            draws.covariance[0], fit.cov_params().to_numpy()[:4, :4], rtol=0, atol=1e-10
+            draws.covariance_matrix()[0], fit.cov_params().to_numpy()[:4, :4], rtol=0, atol=1e-10
         )
         for weights in CONTRASTS.values():
             est, se = draws.contrast(weights[None])
@@ -371,12 +371,13 @@ def test_patient_data_columns() -> None:
 # ------------------------------------------------------------------ progress
 def test_progress_bar_on_request(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("tqdm")
-    two_by_two().power("A", method="simulation", n_sims=5000, seed=1, progress=True)
+    # several blocks (the bar starts after the first one)
+    two_by_two().power("A", method="simulation", n_sims=20_000, seed=1, progress=True)
     assert "simulating" in capsys.readouterr().err
 
 
 def test_no_progress_bar_when_not_interactive(capsys: pytest.CaptureFixture[str]) -> None:
-    two_by_two().power("A", method="simulation", n_sims=5000, seed=1)
+    two_by_two().power("A", method="simulation", n_sims=20_000, seed=1)
     assert "simulating" not in capsys.readouterr().err
 
 
@@ -553,7 +554,7 @@ def test_progress_bar_by_default_for_long_interactive_runs(
 
     monkeypatch.setattr(executors, "interactive", lambda: True)
     monkeypatch.setattr(runner, "_PROGRESS_AFTER", 0.0)  # every run counts as long
-    two_by_two().power("A", method="simulation", n_sims=5000, seed=1)
+    two_by_two().power("A", method="simulation", n_sims=20_000, seed=1)  # several blocks
     assert "simulating" in capsys.readouterr().err
 
 
@@ -594,3 +595,113 @@ def test_simulate_power_names_a_design_that_is_not_one() -> None:
         r"tp.Factorial\(...\).*got design=None",
     ):
         tp.simulate.simulate_power(None, n_sims=100, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("rho", "sided", "n_per_cell"),
+    [
+        pytest.param(0.0, 2, 30, id="anova-two-sided"),
+        pytest.param(0.0, 1, 30, id="anova-one-sided"),
+        pytest.param(0.5, 2, 12, id="ancova-two-sided"),
+        pytest.param(-0.4, 1, 12, id="ancova-one-sided"),
+        pytest.param(
+            0.5, 2, {CELLS[0]: 5, CELLS[1]: 9, CELLS[2]: 7, CELLS[3]: 4}, id="ancova-unequal"
+        ),
+    ],
+)
+def test_one_product_decisions_equal_hypothesis_by_hypothesis_t_tests(rho, sided, n_per_cell):
+    # The runner decides all hypotheses from one product of the cell estimates with
+    # every contrast, comparing squares with the critical value; it must reject in
+    # exactly the trials where the plain t statistic of each hypothesis rejects.
+    from trialplan.simulate.runner import _decide_each, _make_plan, count_rejections, decide
+
+    design = two_by_two(rho=rho, sided=sided, n_per_cell=n_per_cell, means=(0.0, -1.0, -2.0, -4.0))
+    sim = simulator_for(design.outcome)
+    params = sim.prepare(design)
+    plan = _make_plan(design, design.statistics(), sim, params, "exact", None)
+    draws = sim.draw(params, np.random.default_rng(11), 4000, engine="exact")
+    fast, fast_bad = decide(plan, draws)
+    slow, slow_bad = _decide_each(plan, draws)
+    assert 0 < slow.sum() < slow.size  # some trials reject, some do not
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast_bad, slow_bad)
+    counted, bad = count_rejections(plan, draws)
+    assert counted.tolist() == slow.sum(axis=0).tolist()
+    assert bad.tolist() == [0] * len(bad)
+    # the same decisions from the full covariance matrices (no pooled form)
+    full = CellDraws(estimates=draws.estimates, covariance=draws.covariance_matrix(), df=draws.df)
+    np.testing.assert_array_equal(decide(plan, full)[0], slow)
+
+
+def test_pooled_variance_equals_its_matrix() -> None:
+    from trialplan.simulate.protocol import PooledVariance
+
+    rng = np.random.default_rng(3)
+    pooled = PooledVariance(
+        scale=rng.uniform(1, 2, 5),
+        unit_variances=rng.uniform(0.1, 0.5, 4),
+        rank_one=rng.normal(size=(5, 4)),
+        rank_one_weight=rng.uniform(0.1, 1, 5),
+    )
+    weights = rng.normal(size=(3, 4))
+    expected = np.einsum("rjk,mj,mk->rm", pooled.matrix(), weights, weights)
+    np.testing.assert_allclose(pooled.contrast_variance(weights), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="give both rank_one and rank_one_weight"):
+        PooledVariance(scale=np.ones(5), unit_variances=np.ones(4), rank_one=np.ones((5, 4)))
+    with pytest.raises(ValueError, match="must match estimates"):
+        CellDraws(estimates=np.zeros((5, 3)), pooled=pooled, df=5.0)
+
+
+def test_exact_ancova_draws_are_the_ols_fit_of_their_sufficient_statistics() -> None:
+    # The exact ANCOVA engine computes the fit in closed form from the Bartlett
+    # factors; rebuilding the cross-products from the same draws and fitting them with
+    # ancova_from_sufficient (checked against statsmodels above) must agree.
+    design = two_by_two(rho=0.6, n_per_cell={CELLS[0]: 6, CELLS[1]: 9, CELLS[2]: 7, CELLS[3]: 11})
+    sim = ContinuousSimulator()
+    params = sim.prepare(design)
+    draws = sim.draw(params, np.random.default_rng(8), 50, engine="exact")
+    rng = np.random.default_rng(8)
+    n, sd, rho = params.n.astype(float), params.sd, params.baseline_corr
+    r, m = math.sqrt(1 - rho**2), int(params.n.sum()) - 4
+    z = rng.standard_normal((50, 2, 4))
+    a11 = np.sqrt(rng.chisquare(m, 50))
+    a21 = rng.standard_normal(50)
+    a22 = np.sqrt(rng.chisquare(m - 1, 50))
+    xbar = sd / np.sqrt(n) * z[:, 0]
+    ybar = params.means + sd / np.sqrt(n) * (rho * z[:, 0] + r * z[:, 1])
+    u = sd * (rho * a11 + r * a21)
+    fit = ancova_from_sufficient(
+        xbar, ybar, (sd * a11) ** 2, sd * a11 * u, u**2 + (sd * r * a22) ** 2, params.n
+    )
+    np.testing.assert_allclose(draws.estimates, fit.estimates, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        draws.covariance_matrix(), fit.covariance_matrix(), rtol=1e-10, atol=1e-14
+    )
+    assert draws.df == fit.df
+
+
+def test_a_design_simulated_again_reuses_its_family_and_gives_the_same_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    design = two_by_two(n_per_cell=20)
+    first = design.power(method="simulation", n_sims=3000, seed=4)
+    calls = []
+    original = type(design).statistics
+    monkeypatch.setattr(
+        type(design), "statistics", lambda self, h=None: calls.append(h) or original(self, h)
+    )
+    again = design.power(method="simulation", n_sims=3000, seed=4)
+    assert calls == []  # the cached family was used
+    assert counts(again) == counts(first)
+    other = two_by_two(n_per_cell=20)  # equal but another object: derived afresh
+    assert counts(other.power(method="simulation", n_sims=3000, seed=4)) == counts(first)
+    assert calls == [None]
+
+
+def test_products_cut_below_blas_threading_equal_one_product() -> None:
+    from trialplan.simulate.runner import _SINGLE_THREAD_PRODUCT, _product
+
+    rng = np.random.default_rng(2)
+    weights = rng.normal(size=(10, 4))
+    values = rng.normal(size=(3 * _SINGLE_THREAD_PRODUCT // 40 + 17, 4))  # several slices
+    np.testing.assert_allclose(_product(weights, values), weights @ values.T, rtol=1e-13)

@@ -450,3 +450,18 @@ def test_a_hazard_too_small_for_any_event_is_named() -> None:
             outcome=tp.TimeToEvent(hazards=hazards, accrual=12.0, follow_up=12.0),
             n_per_cell=50,
         )
+
+
+def test_cell_sums_of_the_exact_engine_equal_per_trial_bincounts() -> None:
+    # The exact engine sums events and time at risk per cell for all trials at once.
+    from trialplan.simulate.survival import _cell_sums
+
+    rng = np.random.default_rng(4)
+    n = np.array([3, 5, 2, 4])
+    event = rng.random((6, n.sum())) < 0.4
+    time = rng.exponential(1.0, (6, n.sum()))
+    index = np.repeat(np.arange(4), n)
+    d, at_risk = _cell_sums(n, event, time)
+    for r in range(6):
+        np.testing.assert_array_equal(d[r], np.bincount(index, event[r], 4))
+        np.testing.assert_allclose(at_risk[r], np.bincount(index, time[r], 4), rtol=1e-15)

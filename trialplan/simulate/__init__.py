@@ -15,6 +15,7 @@ from trialplan.simulate.protocol import (
     BaseSimulator,
     CellDraws,
     OutcomeSimulator,
+    PooledVariance,
     register_simulator,
     simulator_for,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "BaseSimulator",
     "CellDraws",
     "OutcomeSimulator",
+    "PooledVariance",
     "block_length",
     "register_simulator",
     "simulate_power",

@@ -35,7 +35,12 @@ from typing import Any
 import numpy as np
 
 from trialplan.outcomes import Continuous
-from trialplan.simulate.protocol import BaseSimulator, CellDraws, register_simulator
+from trialplan.simulate.protocol import (
+    BaseSimulator,
+    CellDraws,
+    PooledVariance,
+    register_simulator,
+)
 
 __all__ = [
     "ContinuousParams",
@@ -160,7 +165,18 @@ class ContinuousSimulator(BaseSimulator):
         if engine == "individual":
             # normal draws (2 N under ANCOVA), baselines, two temporaries of N
             return 8 * params.n_total * 6 + 8 * (j + 1) * (j + 1) * 4
-        return 8 * (3 * j * j + 12 * j + 16)
+        if params.ancova:  # normals 2J, adjusted means and baseline means, 8 per-trial values
+            return 8 * (4 * j + 8)
+        return 8 * (2 * j + 4)  # normals and means, chi-square and variance
+
+    def max_block(self, engine: str) -> int:
+        """Trials per block: 8192 for the exact engine, 2048 for patient data.
+
+        The exact engine draws a few numbers per trial; longer blocks spread
+        the fixed cost of a block (its generator, the array calls) over more
+        trials and still fit in the processor's cache.
+        """
+        return 8192 if engine == "exact" else 2048
 
     def describe(self, engine: str) -> str:
         """Name the method in words."""
@@ -202,11 +218,17 @@ class ContinuousSimulator(BaseSimulator):
 
 
 def _exact_anova(params: ContinuousParams, rng: np.random.Generator, size: int) -> CellDraws:
+    # Draw order (all normals, then the chi-squares) fixes the seeded results.
     n = params.n.astype(float)
     df = params.n_total - params.n_cells
-    means = params.means + params.sd / np.sqrt(n) * rng.standard_normal((size, params.n_cells))
-    ss_within = params.sd**2 * rng.chisquare(df, size)
-    return anova_from_sufficient(means, ss_within, params.n)
+    means = rng.standard_normal((size, params.n_cells))
+    means *= params.sd / np.sqrt(n)
+    means += params.means
+    s2 = rng.chisquare(df, size)
+    s2 *= params.sd**2 / df
+    return CellDraws(
+        estimates=means, pooled=PooledVariance(scale=s2, unit_variances=1.0 / n), df=float(df)
+    )
 
 
 def _exact_ancova(params: ContinuousParams, rng: np.random.Generator, size: int) -> CellDraws:
@@ -215,21 +237,34 @@ def _exact_ancova(params: ContinuousParams, rng: np.random.Generator, size: int)
     sd, rho = params.sd, params.baseline_corr
     r = math.sqrt(1.0 - rho**2)
     m = params.n_total - j  # within-cell df of the cross-products
-    # Cell means of (baseline, outcome): bivariate normal with covariance Sigma / n_j.
+    # Cell means of (baseline, outcome): bivariate normal with covariance Sigma / n_j,
+    # xbar = se z0, ybar = mu + se (rho z0 + r z1), se = sd / sqrt(n).
     z = rng.standard_normal((size, 2, j))
-    xbar = sd / np.sqrt(n) * z[:, 0]
-    ybar = params.means + sd / np.sqrt(n) * (rho * z[:, 0] + r * z[:, 1])
     # Pooled within-cell SSCP ~ Wishart(m, Sigma) = L A A' L' (Bartlett): A lower
     # triangular with A11^2 ~ chi2(m), A22^2 ~ chi2(m - 1), A21 ~ N(0, 1), and
-    # L = sd * [[1, 0], [rho, r]] the Cholesky factor of Sigma.
-    a11 = np.sqrt(rng.chisquare(m, size))
+    # L = sd * [[1, 0], [rho, r]] the Cholesky factor of Sigma, so
+    # W_xx = sd^2 A11^2, W_xy = sd^2 A11 u, W_yy = sd^2 (u^2 + r^2 A22^2), u = rho A11 + r A21.
+    a11_sq = rng.chisquare(m, size)
     a21 = rng.standard_normal(size)
-    a22 = np.sqrt(rng.chisquare(m - 1, size))
-    u = sd * (rho * a11 + r * a21)
-    w_xx = (sd * a11) ** 2
-    w_xy = sd * a11 * u
-    w_yy = u**2 + (sd * r * a22) ** 2
-    return ancova_from_sufficient(xbar, ybar, w_xx, w_xy, w_yy, params.n)
+    a22_sq = rng.chisquare(m - 1, size)
+    # The OLS fit of ancova_from_sufficient in closed form: slope b = W_xy / W_xx =
+    # u / A11, residual variance (W_yy - W_xy^2 / W_xx) / (m - 1) = sd^2 r^2 A22^2 / (m - 1),
+    # adjusted means ybar - b xbar = mu + se (r z1 + (rho - b) z0).
+    a11 = np.sqrt(a11_sq)
+    coef = a21 / a11
+    coef *= -r  # rho - b = -r A21 / A11
+    se = sd / np.sqrt(n)
+    xbar = z[:, 0] * se
+    adjusted = z[:, 1] * (r * se)
+    adjusted += coef[:, None] * xbar
+    adjusted += params.means
+    s2 = a22_sq
+    s2 *= (sd * r) ** 2 / (m - 1)
+    a11_sq *= sd**2
+    pooled = PooledVariance(
+        scale=s2, unit_variances=1.0 / n, rank_one=xbar, rank_one_weight=1.0 / a11_sq
+    )
+    return CellDraws(estimates=adjusted, pooled=pooled, df=float(m - 1))
 
 
 def anova_from_sufficient(ybar: np.ndarray, ss_within: np.ndarray, n: np.ndarray) -> CellDraws:
@@ -247,20 +282,21 @@ def anova_from_sufficient(ybar: np.ndarray, ss_within: np.ndarray, n: np.ndarray
     Returns
     -------
     CellDraws
-        Estimates ``ybar``, variances ``s^2 / n_j`` with
-        ``s^2 = SS / (N - J)``, ``df = N - J``.
+        Estimates ``ybar``; variances ``s^2 / n_j`` with
+        ``s^2 = SS / (N - J)`` in pooled form (:class:`PooledVariance`,
+        scale ``s^2``); ``df = N - J``.
 
     Examples
     --------
     >>> import numpy as np
     >>> d = anova_from_sufficient(np.array([[1.0, 2.0]]), np.array([8.0]), np.array([3, 3]))
-    >>> d.df, d.variances.tolist()
-    (4.0, [[0.6666666666666666, 0.6666666666666666]])
+    >>> d.df, d.covariance_matrix()[0].diagonal().tolist()
+    (4.0, [0.6666666666666666, 0.6666666666666666])
     """
     n = np.asarray(n, dtype=float)
     df = float(n.sum() - n.size)
     s2 = np.asarray(ss_within, dtype=float) / df
-    return CellDraws(estimates=ybar, variances=s2[:, None] / n, df=df)
+    return CellDraws(estimates=ybar, pooled=PooledVariance(scale=s2, unit_variances=1.0 / n), df=df)
 
 
 def ancova_from_sufficient(
@@ -289,7 +325,9 @@ def ancova_from_sufficient(
         Adjusted cell estimates ``ybar_j - b xbar_j`` with the common slope
         ``b = W_xy / W_xx``; covariance ``s^2 (diag(1/n) + xbar xbar' / W_xx)``
         with ``s^2 = (W_yy - W_xy^2 / W_xx) / (N - J - 1)``; ``df = N - J - 1``.
-        These are the OLS estimates and covariance of the cell coefficients.
+        These are the OLS estimates and covariance of the cell coefficients,
+        the covariance in pooled form (:class:`PooledVariance`: scale ``s^2``,
+        rank-one part ``xbar`` with weight ``1 / W_xx``).
 
     Examples
     --------
@@ -307,10 +345,10 @@ def ancova_from_sufficient(
     slope = np.asarray(w_xy, dtype=float) / w_xx
     s2 = (np.asarray(w_yy, dtype=float) - slope * w_xy) / df
     adjusted = ybar - slope[:, None] * xbar
-    cov = s2[:, None, None] * (
-        np.diag(1.0 / n)[None] + xbar[:, :, None] * xbar[:, None, :] / w_xx[:, None, None]
+    pooled = PooledVariance(
+        scale=s2, unit_variances=1.0 / n, rank_one=xbar, rank_one_weight=1.0 / w_xx
     )
-    return CellDraws(estimates=adjusted, covariance=cov, df=df)
+    return CellDraws(estimates=adjusted, pooled=pooled, df=df)
 
 
 def _patients(

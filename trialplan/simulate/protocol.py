@@ -45,6 +45,7 @@ __all__ = [
     "BaseSimulator",
     "CellDraws",
     "OutcomeSimulator",
+    "PooledVariance",
     "SimulatedDesign",
     "register_simulator",
     "simulator_for",
@@ -72,12 +73,105 @@ class SimulatedDesign(Protocol):
 
 
 @dataclass(frozen=True)
+class PooledVariance:
+    """Covariance of cell estimates that share one pooled variance estimate.
+
+    In trial ``r`` the cell estimates have estimated covariance
+    ``scale[r] * (diag(unit_variances) + rank_one_weight[r] * g g')`` with
+    ``g = rank_one[r]``; without ``rank_one`` it is
+    ``scale[r] * diag(unit_variances)``.  A cell-means OLS fit has
+    ``scale = s^2`` and ``unit_variances = 1 / n``; an ANCOVA fit adds the
+    slope's share, ``g`` the cell means of the baseline and weight
+    ``1 / W_xx``.  A contrast's variance then needs one matrix product for
+    every contrast at once, never a matrix per trial.
+
+    Parameters
+    ----------
+    scale : numpy.ndarray
+        Shape ``(size,)``: the pooled variance of each trial.
+    unit_variances : numpy.ndarray
+        Shape ``(cells,)``: each cell's variance per unit of ``scale``.
+    rank_one : numpy.ndarray, optional
+        Shape ``(size, cells)``: the vector ``g`` of each trial.
+    rank_one_weight : numpy.ndarray, optional
+        Shape ``(size,)``: its weight; required with ``rank_one``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, or only one of ``rank_one`` and
+        ``rank_one_weight`` is given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pooled = PooledVariance(scale=np.array([2.0]), unit_variances=np.array([0.5, 0.25]))
+    >>> pooled.contrast_variance(np.array([[-1.0, 1.0]])).tolist()
+    [[1.5]]
+    >>> pooled.matrix().tolist()
+    [[[1.0, 0.0], [0.0, 0.5]]]
+    """
+
+    scale: np.ndarray
+    unit_variances: np.ndarray
+    rank_one: np.ndarray | None = None
+    rank_one_weight: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        scale = np.asarray(self.scale, dtype=float)
+        unit = np.asarray(self.unit_variances, dtype=float)
+        if scale.ndim != 1 or unit.ndim != 1:
+            raise ValueError(
+                f"scale must have shape (size,) and unit_variances shape (cells,); got "
+                f"shapes {scale.shape} and {unit.shape}"
+            )
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "unit_variances", unit)
+        if (self.rank_one is None) != (self.rank_one_weight is None):
+            raise ValueError("give both rank_one and rank_one_weight, or neither")
+        if self.rank_one is not None:
+            g = np.asarray(self.rank_one, dtype=float)
+            w = np.asarray(self.rank_one_weight, dtype=float)
+            if g.shape != scale.shape + unit.shape or w.shape != scale.shape:
+                raise ValueError(
+                    f"rank_one must have shape {scale.shape + unit.shape} and "
+                    f"rank_one_weight shape {scale.shape}; got {g.shape} and {w.shape}"
+                )
+            object.__setattr__(self, "rank_one", g)
+            object.__setattr__(self, "rank_one_weight", w)
+
+    def contrast_variance(self, weights: np.ndarray) -> np.ndarray:
+        """Estimated variance of contrasts (rows of ``weights``) in every trial, ``(size, m)``."""
+        weights = np.atleast_2d(np.asarray(weights, dtype=float))
+        base = (weights**2) @ self.unit_variances
+        if self.rank_one is None:
+            return self.scale[:, None] * base[None, :]
+        shift = self.rank_one @ weights.T
+        shift *= shift
+        shift *= self.rank_one_weight[:, None]
+        shift += base
+        shift *= self.scale[:, None]
+        return shift
+
+    def matrix(self) -> np.ndarray:
+        """The full covariance matrices, shape ``(size, cells, cells)``."""
+        cov = np.zeros(self.scale.shape + self.unit_variances.shape * 2)
+        cells = np.arange(self.unit_variances.size)
+        cov[:, cells, cells] = self.unit_variances
+        if self.rank_one is not None:
+            g = self.rank_one
+            cov += self.rank_one_weight[:, None, None] * g[:, :, None] * g[:, None, :]
+        return cov * self.scale[:, None, None]
+
+
+@dataclass(frozen=True)
 class CellDraws:
     """Estimated cell parameters of a batch of simulated trials.
 
-    Exactly one of ``variances`` (independent cell estimates) and
-    ``covariance`` (a full matrix per trial, e.g. ANCOVA-adjusted means or a
-    regression fit) is given.
+    Exactly one of ``variances`` (independent cell estimates),
+    ``covariance`` (a full matrix per trial, e.g. a regression fit) and
+    ``pooled`` (a pooled-variance fit, e.g. cell means or ANCOVA-adjusted
+    means: cheapest for the runner) is given.
 
     Parameters
     ----------
@@ -98,12 +192,14 @@ class CellDraws:
     counts : mapping of str to int, optional
         Events worth reporting, e.g. ``{"trials with a zero cell (+0.5 added)":
         3}``; summed over batches and shown in the result's ``extras``.
+    pooled : PooledVariance, optional
+        The covariance in pooled-variance form.
 
     Raises
     ------
     ValueError
-        If the shapes disagree, or not exactly one of ``variances`` and
-        ``covariance`` is given.
+        If the shapes disagree, or not exactly one of ``variances``,
+        ``covariance`` and ``pooled`` is given.
 
     Examples
     --------
@@ -120,18 +216,28 @@ class CellDraws:
     variances: np.ndarray | None = None
     covariance: np.ndarray | None = None
     counts: Mapping[str, int] = field(default_factory=dict)
+    pooled: PooledVariance | None = None
 
     def __post_init__(self) -> None:
         est = np.asarray(self.estimates, dtype=float)
         if est.ndim != 2:
             raise ValueError(f"estimates must have shape (size, cells); got shape {est.shape}")
         object.__setattr__(self, "estimates", est)
-        if (self.variances is None) == (self.covariance is None):
+        given = sum(x is not None for x in (self.variances, self.covariance, self.pooled))
+        if given != 1:
             raise ValueError(
-                "give exactly one of variances (independent cells) and "
-                "covariance (a matrix per trial)"
+                "give exactly one of variances (independent cells), covariance "
+                "(a matrix per trial) and pooled (a PooledVariance)"
             )
-        if self.variances is not None:
+        if self.pooled is not None:
+            if not isinstance(self.pooled, PooledVariance):
+                raise TypeError(f"pooled must be a PooledVariance; got pooled={self.pooled!r:.80}")
+            if self.pooled.scale.shape + self.pooled.unit_variances.shape != est.shape:
+                raise ValueError(
+                    f"pooled (size {self.pooled.scale.shape}, cells "
+                    f"{self.pooled.unit_variances.shape}) must match estimates {est.shape}"
+                )
+        elif self.variances is not None:
             var = np.asarray(self.variances, dtype=float)
             if var.shape != est.shape:
                 raise ValueError(
@@ -182,13 +288,37 @@ class CellDraws:
         """
         weights = np.atleast_2d(np.asarray(weights, dtype=float))
         estimate = self.estimates @ weights.T
-        if self.variances is not None:
-            var = self.variances @ (weights**2).T
-        else:
-            var = np.einsum("rjk,mj,mk->rm", self.covariance, weights, weights)
         with np.errstate(invalid="ignore"):
-            se = np.sqrt(var)
+            se = np.sqrt(self.contrast_variance(weights))
         return estimate, se
+
+    def contrast_variance(self, weights: np.ndarray) -> np.ndarray:
+        """Estimated variances of contrasts (rows of ``weights``) in every trial, ``(size, m)``."""
+        weights = np.atleast_2d(np.asarray(weights, dtype=float))
+        if self.pooled is not None:
+            return self.pooled.contrast_variance(weights)
+        if self.variances is not None:
+            return self.variances @ (weights**2).T
+        return np.einsum("rjk,mj,mk->rm", self.covariance, weights, weights)
+
+    def covariance_matrix(self) -> np.ndarray:
+        """Estimated covariance of the cell estimates, shape ``(size, cells, cells)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> CellDraws(estimates=np.zeros((1, 2)), variances=np.array([[1.0, 2.0]]),
+        ...           df=5.0).covariance_matrix().tolist()
+        [[[1.0, 0.0], [0.0, 2.0]]]
+        """
+        if self.pooled is not None:
+            return self.pooled.matrix()
+        if self.covariance is not None:
+            return self.covariance
+        cov = np.zeros(self.variances.shape + self.variances.shape[1:])
+        cells = np.arange(self.variances.shape[1])
+        cov[:, cells, cells] = self.variances
+        return cov
 
 
 @runtime_checkable
@@ -211,7 +341,8 @@ class OutcomeSimulator(Protocol):
     runner calls it with one fresh generator per fixed-length block of
     trials, so results do not depend on batching or workers.
     ``bytes_per_trial(params, engine)`` bounds the memory one trial needs
-    while drawing and analysing.  ``describe(engine)`` names the method in
+    while drawing and analysing; an optional ``max_block(engine)`` caps the
+    trials per block (default 2048).  ``describe(engine)`` names the method in
     words.  ``patient_data(params, rng)`` returns one trial's patient-level
     :class:`pandas.DataFrame` for user analyses (``analysis=``); it may
     raise ``NotImplementedError``.
@@ -283,6 +414,14 @@ class BaseSimulator:
     def describe(self, engine: str) -> str:
         """Name the simulation method in words."""
         return f"simulation ({engine} engine)"
+
+    def max_block(self, engine: str) -> int:
+        """Most trials in one block (optional in the protocol; the runner's default, 2048).
+
+        Seeded results depend on the block length, so a simulator changes it
+        only knowingly.
+        """
+        return 2048
 
     def patient_data(self, params: Any, rng: np.random.Generator) -> Any:
         """Patient-level data are not available for this outcome."""

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -59,10 +62,55 @@ class _Plan:
     favourable: tuple[int, ...]  # per hypothesis, from its statistic
     analysis: Callable[[Any], Mapping[str, float]] | None
     analysis_levels: tuple[float, ...]  # p-value thresholds for analysis=
+    tests: _Tests | None = None  # every contrast of every hypothesis, stacked
+
+
+@dataclass(frozen=True)
+class _Tests:
+    """All hypotheses' contrasts as one matrix, for one product per block of trials.
+
+    Row ``i`` of ``weights`` is a distinct contrast, oriented so that a
+    one-sided test rejects in the upper tail; the first ``two_sided`` rows are
+    tested in both tails.  ``groups`` maps hypotheses to rows: for each number
+    ``m`` of contrasts per hypothesis, the hypotheses' indices and their rows
+    (shape ``(hypotheses, m)``); a hypothesis rejects when all its rows do
+    (one row, or the intersection-union test).
+    """
+
+    weights: np.ndarray  # (rows, cells)
+    two_sided: int
+    groups: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", np.ascontiguousarray(self.weights))
+        object.__setattr__(self, "_scaled", {})
+
+    def scaled(self, unit_variances: np.ndarray) -> np.ndarray | None:
+        """Rows divided by ``sqrt(c' diag(unit_variances) c)`` (cached); None if one is 0."""
+        key = unit_variances.tobytes()
+        cache = self.__dict__["_scaled"]
+        found = cache.get(key, False)
+        if found is not False:
+            return found
+        base = (self.weights * self.weights) @ unit_variances
+        ok = bool(np.all(base > 0) and np.all(np.isfinite(base)))
+        scaled = self.weights / np.sqrt(base)[:, None] if ok else None
+        if len(cache) > 8:
+            cache.clear()
+        cache[key] = scaled  # threads may race here harmlessly: same value
+        return scaled
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_scaled"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
 
 def block_length(simulator: OutcomeSimulator, params: Any, engine: str) -> int:
-    """Trials per block: at most 2048 and at most 4 MiB of working memory.
+    """Trials per block: at most 2048 (or the simulator's ``max_block(engine)``) and 4 MiB.
 
     It depends only on the design and engine, so results never depend on the
     memory budget or the executor.
@@ -89,13 +137,17 @@ def block_length(simulator: OutcomeSimulator, params: Any, engine: str) -> int:
     ...                      ("a0", "b1"): 1, ("a1", "b1"): 3}, sd=2.0), n_per_cell=20)
     >>> sim = simulator_for(d.outcome)
     >>> params = sim.prepare(d)
-    >>> block_length(sim, params, "exact")          # 896 bytes a trial: the 2048 cap
-    2048
+    >>> sim.bytes_per_trial(params, "exact"), sim.max_block("exact")
+    (96, 8192)
+    >>> block_length(sim, params, "exact")          # 96 bytes a trial: the 8192 cap
+    8192
     >>> sim.bytes_per_trial(params, "individual"), block_length(sim, params, "individual")
     (4640, 903)
     """
     per_trial = max(1, int(simulator.bytes_per_trial(params, engine)))
-    return max(1, min(_MAX_BLOCK, _BLOCK_BYTES // per_trial))
+    max_block = getattr(simulator, "max_block", None)  # optional in the protocol
+    cap = _MAX_BLOCK if max_block is None else int(max_block(engine))
+    return max(1, min(cap, _BLOCK_BYTES // per_trial))
 
 
 def simulate_power(
@@ -241,9 +293,7 @@ def simulate_power(
         )
     seed_seq, seed_record = normalize_seed(seed)
 
-    family = design.statistics(hypotheses)
-    params = simulator.prepare(design)
-    plan = _make_plan(design, family, simulator, params, engine, analysis)
+    family, params, plan = _prepared(design, hypotheses, simulator, engine, analysis)
 
     length = block_length(simulator, params, engine)
     block_bytes = length * max(1, int(simulator.bytes_per_trial(params, engine)))
@@ -362,6 +412,54 @@ def run_blocks(
         bar.close()
 
 
+#: The last few designs' statistic families and plans, by design identity.
+_PREPARED: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
+_PREPARED_SIZE = 16
+_PREPARED_LOCK = threading.Lock()
+
+
+def _prepared(
+    design: Any, hypotheses: Any, simulator: OutcomeSimulator, engine: str, analysis: Any
+) -> tuple[StatisticFamily, Any, _Plan]:
+    """The design's family, the simulator's parameters and the plan, cached per design.
+
+    Designs are immutable, so a second simulation of the same design object
+    (another seed, more trials) reuses what the first derived from it: about
+    0.3 ms of Python for a 2x2's eight hypotheses, as much as drawing 6,000
+    trials.  The cache holds a weak reference (a design that is gone is never
+    matched by a recycled id) and the last 16 designs; user analyses are not
+    cached.
+    """
+    names = hypotheses if hypotheses is None or isinstance(hypotheses, str) else tuple(hypotheses)
+    key = None
+    if analysis is None:
+        try:
+            key = (id(design), names, engine, id(simulator))
+            hash(key)
+        except TypeError:  # unhashable hypotheses: let the design say what is wrong
+            key = None
+    if key is not None:
+        with _PREPARED_LOCK:
+            found = _PREPARED.get(key)
+            if found is not None and found[0]() is design:
+                _PREPARED.move_to_end(key)
+                return found[1], found[2], found[3]
+    family = design.statistics(hypotheses)
+    params = simulator.prepare(design)
+    plan = _make_plan(design, family, simulator, params, engine, analysis)
+    if key is not None:
+        try:
+            ref = weakref.ref(design)
+        except TypeError:  # a design without weak references is not cached
+            return family, params, plan
+        with _PREPARED_LOCK:
+            _PREPARED[key] = (ref, family, params, plan)
+            _PREPARED.move_to_end(key)
+            while len(_PREPARED) > _PREPARED_SIZE:
+                _PREPARED.popitem(last=False)
+    return family, params, plan
+
+
 def _block_range(worker: Callable[..., Any], payload: Any, blocks: _Blocks, span: Any) -> Any:
     """One task: ``worker`` over the blocks ``span = (first, stop)`` (picklable, for pools)."""
     return worker(payload, blocks, *span)
@@ -396,6 +494,43 @@ def _make_plan(
         favourable=tuple(favourable),
         analysis=analysis,
         analysis_levels=tuple(levels),
+        tests=_stack_tests(contrasts, two_sided, favourable),
+    )
+
+
+def _stack_tests(
+    contrasts: Sequence[np.ndarray], two_sided: Sequence[bool], favourable: Sequence[int]
+) -> _Tests:
+    """Stack the hypotheses' contrasts into distinct rows: two-sided ones first."""
+    keys: list[tuple[bool, bytes]] = []
+    rows: dict[tuple[bool, bytes], np.ndarray] = {}
+    per_hypothesis = []
+    for weights, both, sign in zip(contrasts, two_sided, favourable, strict=True):
+        mine = []
+        for row in weights:
+            oriented = row if both else sign * row
+            key = (not both, np.ascontiguousarray(oriented, dtype=float).tobytes())
+            if key not in rows:
+                rows[key] = oriented
+                keys.append(key)
+            mine.append(key)
+        per_hypothesis.append(mine)
+    keys.sort(key=lambda k: k[0])  # stable: two-sided rows first, in order of appearance
+    index = {key: i for i, key in enumerate(keys)}
+    by_count: dict[int, list[int]] = {}
+    for h, mine in enumerate(per_hypothesis):
+        by_count.setdefault(len(mine), []).append(h)
+    groups = tuple(
+        (
+            np.array(hyps, dtype=np.intp),
+            np.array([[index[k] for k in per_hypothesis[h]] for h in hyps], dtype=np.intp),
+        )
+        for _, hyps in sorted(by_count.items())
+    )
+    return _Tests(
+        weights=np.array([rows[k] for k in keys], dtype=float).reshape(len(keys), -1),
+        two_sided=sum(not one for one, _ in keys),
+        groups=groups,
     )
 
 
@@ -451,9 +586,9 @@ def _run_blocks(
                 f"{type(plan.simulator).__name__}.draw must return CellDraws of "
                 f"{size} trials; got {draws!r:.80}"
             )
-        reject, bad = decide(plan, draws)
-        rejections += reject.sum(axis=0)
-        nonfinite += bad.sum(axis=0)
+        reject, bad = count_rejections(plan, draws)
+        rejections += reject
+        nonfinite += bad
         for key, value in draws.counts.items():
             counts[key] = counts.get(key, 0) + int(value)
     return rejections, nonfinite, counts
@@ -462,9 +597,12 @@ def _run_blocks(
 def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
     """Reject/accept every hypothesis in every simulated trial.
 
-    Draws with a ``contrast_df(weights)`` method (group-delivered designs:
-    Satterthwaite df from the trial's estimated mean squares) give every
-    contrast its own critical value in every trial; others use ``draws.df``.
+    With one df for the whole block, every hypothesis is decided from one
+    product of the cell estimates with all contrasts (see
+    :func:`_rejected_rows`).  Draws with per-trial df, or with a
+    ``contrast_df(weights)`` method (group-delivered designs: Satterthwaite
+    df from the trial's estimated mean squares, so every contrast has its own
+    critical value in every trial), are decided hypothesis by hypothesis.
 
     Returns
     -------
@@ -472,6 +610,98 @@ def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
         Shape ``(size, hypotheses)``.  A trial whose statistic is not finite
         (e.g. a zero standard error) does not reject and is counted.
     """
+    rows = _rejected_rows(plan, draws)
+    if rows is None:
+        return _decide_each(plan, draws)
+    reject = np.empty((len(plan.names), draws.size), dtype=bool)
+    for hyps, picks in plan.tests.groups:  # one pass per number of contrasts
+        reject[hyps] = rows[picks].all(axis=1)
+    return reject.T, np.zeros_like(reject.T)
+
+
+def count_rejections(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
+    """Rejections and non-finite statistics per hypothesis, summed over the block's trials."""
+    rows = _rejected_rows(plan, draws)
+    if rows is None:
+        reject, nonfinite = _decide_each(plan, draws)
+        return reject.sum(axis=0), nonfinite.sum(axis=0)
+    counts = np.empty(len(plan.names), dtype=np.int64)
+    per_row = None
+    for hyps, picks in plan.tests.groups:
+        if picks.shape[1] == 1:
+            if per_row is None:
+                per_row = np.count_nonzero(rows, axis=1)
+            counts[hyps] = per_row[picks[:, 0]]
+        else:  # intersection-union: every row of the hypothesis rejects
+            for h, pick in zip(hyps, picks, strict=True):
+                both = rows[pick[0]] & rows[pick[1]]
+                for r in pick[2:]:
+                    both &= rows[r]
+                counts[h] = np.count_nonzero(both)
+    return counts, np.zeros(len(plan.names), dtype=np.int64)
+
+
+def _rejected_rows(plan: _Plan, draws: CellDraws) -> np.ndarray | None:
+    """Every contrast's decision in every trial, shape ``(rows, size)``, without t or p.
+
+    ``|t| > c`` is ``|E| > c sqrt(V)`` and a one-sided ``t > c`` (``c > 0``)
+    is ``E > c sqrt(V)``, for a contrast's estimate ``E`` and estimated
+    variance ``V``.  All contrasts' ``E`` come from one matrix product, and
+    so does ``V`` (a pooled fit needs a product only for its rank-one part,
+    ANCOVA's slope).  Trials are along the second axis, so every pass and
+    count runs over contiguous memory.
+
+    Returns None, for a decision hypothesis by hypothesis, when the df vary
+    between trials or contrasts, when some statistic may not be finite (a
+    zero or non-finite variance, a non-finite estimate) or when ``c <= 0``,
+    so that such trials are counted exactly as there.
+    """
+    tests = plan.tests
+    if tests is None or np.ndim(draws.df) != 0 or hasattr(draws, "contrast_df"):
+        return None
+    crit = _critical(plan.level, float(draws.df))
+    if not crit > 0:
+        return None
+    est = draws.estimates
+    if not math.isfinite(float(np.add.reduce(est, axis=None))):
+        return None
+    pooled = draws.pooled
+    if pooled is not None:
+        # In units of sqrt(c' diag(unit) c) per contrast, V = scale (1 + w (g'c)^2).
+        weights = tests.scaled(pooled.unit_variances)
+        if weights is None:
+            return None
+        bound = pooled.scale * (crit * crit)
+        if not (bound.min() > 0 and math.isfinite(float(np.add.reduce(bound)))):
+            return None
+        if pooled.rank_one is None:
+            limit = np.sqrt(bound)
+        else:
+            factor = bound * pooled.rank_one_weight
+            if not (factor.min() >= 0 and math.isfinite(float(np.add.reduce(factor)))):
+                return None
+            shift = pooled.rank_one * np.sqrt(factor)[:, None]
+            if not math.isfinite(float(np.add.reduce(shift, axis=None))):
+                return None
+            limit = _product(weights, shift)
+            limit *= limit
+            limit += bound
+            np.sqrt(limit, out=limit)
+    else:
+        weights = tests.weights
+        variance = draws.contrast_variance(weights).T
+        if not (variance.min() > 0 and math.isfinite(float(variance.sum()))):
+            return None
+        limit = np.sqrt(variance, out=variance)
+        limit *= crit
+    stat = _product(weights, est)
+    head = stat[: tests.two_sided]
+    np.abs(head, out=head)
+    return stat > limit
+
+
+def _decide_each(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
+    """Hypothesis by hypothesis, with t statistics (per-trial or per-contrast df)."""
     df = draws.df
     if np.ndim(df) == 0:
         crit: Any = _critical(plan.level, float(df))
@@ -494,6 +724,26 @@ def decide(plan: _Plan, draws: CellDraws) -> tuple[np.ndarray, np.ndarray]:
         reject[:, h] = hit & finite
         nonfinite[:, h] = ~finite
     return reject, nonfinite
+
+
+#: OpenBLAS multiplies with several threads once m * n * k passes 65536 * 4; for the
+#: skinny products of the decision step that costs far more than it saves (on a
+#: loaded 2-core machine 100x more), so products are cut below it.
+_SINGLE_THREAD_PRODUCT = 65536 * 4
+
+
+def _product(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``weights @ values.T`` (rows x trials), in slices of trials below BLAS threading."""
+    rows, inner = weights.shape
+    size = values.shape[0]
+    step = max(64, _SINGLE_THREAD_PRODUCT // max(1, rows * inner))
+    if size <= step:
+        return weights @ values.T
+    out = np.empty((rows, size))
+    for start in range(0, size, step):
+        stop = min(size, start + step)
+        np.matmul(weights, values[start:stop].T, out=out[:, start:stop])
+    return out
 
 
 @lru_cache(maxsize=256)

@@ -70,15 +70,42 @@ class SurvivalParams:
 def _patients(
     params: SurvivalParams, rng: np.random.Generator, size: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Observed times and event indicators, shape (size, N), cells in blocks."""
+    """Observed times and event indicators, shape (size, N), cells in blocks.
+
+    Draw order: entry times, event times, then loss times (only when some
+    cell has dropout; the loss draws come last, so skipping them leaves the
+    other draws of the block unchanged).
+    """
     lam = np.repeat(params.hazards, params.n)
     eta = np.repeat(params.dropout, params.n)
     shape = (size, lam.size)
-    entry = params.accrual * rng.random(shape)
-    event = rng.exponential(1.0, shape) / lam
-    loss = np.where(eta > 0, rng.exponential(1.0, shape) / np.where(eta > 0, eta, 1.0), np.inf)
-    censor = np.minimum(loss, params.end - entry)
+    censor = rng.random(shape)  # entry = accrual U; administrative censoring at end - entry
+    censor *= -params.accrual
+    censor += params.end
+    event = rng.exponential(1.0, shape)
+    event /= lam
+    if np.any(eta > 0):
+        loss = np.where(eta > 0, rng.exponential(1.0, shape) / np.where(eta > 0, eta, 1.0), np.inf)
+        np.minimum(loss, censor, out=censor)
     return np.minimum(event, censor), event <= censor
+
+
+def _cell_sums(n: np.ndarray, event: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Events and time at risk per cell in every trial (patients in blocks of cells).
+
+    One vectorized reduction over all trials (``np.add.reduceat``), no loop
+    over trials.
+    """
+    if np.any(n <= 0):  # an empty cell: reduceat would repeat its neighbour
+        index = np.repeat(np.arange(n.size), n)
+        rows = range(event.shape[0])
+        d = np.stack([np.bincount(index, event[r], n.size) for r in rows])
+        return d, np.stack([np.bincount(index, time[r], n.size) for r in rows])
+    starts = np.concatenate(([0], np.cumsum(n)[:-1]))
+    return (
+        np.add.reduceat(event, starts, axis=1, dtype=np.float64),
+        np.add.reduceat(time, starts, axis=1),
+    )
 
 
 class SurvivalSimulator(BaseSimulator):
@@ -134,18 +161,9 @@ class SurvivalSimulator(BaseSimulator):
     ) -> CellDraws:
         """Simulate ``size`` trials with the chosen engine."""
         time, event = _patients(params, rng, size)
-        index = np.repeat(np.arange(params.n_cells), params.n)
         if engine == "individual":
-            return _cox(params, time, event, index)
-        d = np.stack(
-            [
-                np.bincount(index, weights=row, minlength=params.n_cells)
-                for row in event.astype(float)
-            ]
-        )
-        at_risk = np.stack(
-            [np.bincount(index, weights=row, minlength=params.n_cells) for row in time]
-        )
+            return _cox(params, time, event, np.repeat(np.arange(params.n_cells), params.n))
+        d, at_risk = _cell_sums(params.n, event, time)
         none = d == 0
         d = np.where(none, 0.5, d)
         return CellDraws(
