@@ -501,7 +501,37 @@ def _make_plan(
 def _stack_tests(
     contrasts: Sequence[np.ndarray], two_sided: Sequence[bool], favourable: Sequence[int]
 ) -> _Tests:
-    """Stack the hypotheses' contrasts into distinct rows: two-sided ones first."""
+    """Stack the hypotheses' contrasts into distinct rows: two-sided ones first.
+
+    A pure function of its arguments, so the last few stacks are reused: a new
+    design object with the same hypotheses (another size, other planning values,
+    a scenario grid) shares its predecessor's stack and that stack's scaled rows.
+    """
+    key = (
+        tuple((c.shape, c.tobytes()) for c in contrasts),
+        tuple(bool(b) for b in two_sided),
+        tuple(int(f) for f in favourable),
+    )
+    with _PREPARED_LOCK:
+        found = _STACKS.get(key)
+        if found is not None:
+            _STACKS.move_to_end(key)
+            return found
+    tests = _stacked(contrasts, two_sided, favourable)
+    with _PREPARED_LOCK:
+        _STACKS[key] = tests
+        while len(_STACKS) > _PREPARED_SIZE:
+            _STACKS.popitem(last=False)
+    return tests
+
+
+#: The last few stacks of contrasts, by their contrasts, sidedness and directions.
+_STACKS: OrderedDict[tuple[Any, ...], _Tests] = OrderedDict()
+
+
+def _stacked(
+    contrasts: Sequence[np.ndarray], two_sided: Sequence[bool], favourable: Sequence[int]
+) -> _Tests:
     keys: list[tuple[bool, bytes]] = []
     rows: dict[tuple[bool, bytes], np.ndarray] = {}
     per_hypothesis = []
