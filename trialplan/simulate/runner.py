@@ -597,10 +597,35 @@ class _Blocks:
         return -(-self.n_sims // self.length)
 
 
+#: Bytes of the array :func:`_prime_allocator` frees once per process.
+_PRIME_BYTES = 8 << 20
+_allocator_primed = False
+
+
+def _prime_allocator() -> None:
+    """Free one 8 MiB array, once per process, so that blocks reuse their heap memory.
+
+    glibc's malloc gives freed memory at the top of its heap back to the system once
+    more than its trim threshold is free: twice its mmap threshold, 128 KiB until it
+    frees a larger mapped chunk and raises both to that chunk's size.  A block of
+    8,192 ANCOVA trials frees about 3 MiB of temporaries, so in a process that had
+    never freed a larger array every block faulted its memory in again: 10,000
+    trials took 2.5 ms instead of 1.7 (the draws alone: 1.0 ms).  Freeing one 8 MiB
+    array applies glibc's own rule once (trim threshold 16 MiB); results do not
+    change, and other allocators are unaffected.
+    """
+    global _allocator_primed
+    if not _allocator_primed:
+        _allocator_primed = True
+        scratch = np.empty(_PRIME_BYTES, dtype=np.uint8)  # never touched: no pages used
+        del scratch
+
+
 def _run_blocks(
     plan: _Plan, blocks: _Blocks, first: int, stop: int
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Rejections and non-finite statistics per hypothesis over blocks [first, stop)."""
+    _prime_allocator()
     rejections = np.zeros(len(plan.names), dtype=np.int64)
     nonfinite = np.zeros(len(plan.names), dtype=np.int64)
     counts: dict[str, int] = {}
