@@ -177,3 +177,19 @@ def test_a_new_design_object_simulates_exactly_as_a_reused_one():
     fresh = factorial().power(method="simulation", n_sims=3000, seed=11)
     assert again.extras["rejections"] == fresh.extras["rejections"]
     assert again.to_frame().equals(fresh.to_frame())
+
+
+def test_the_design_check_remembers_only_classes_that_define_the_protocol():
+    class Loose:  # the protocol's members set on one instance, not on the class
+        pass
+
+    one = Loose()
+    one.statistics = lambda hypotheses=None: None
+    one.simulator = lambda: None
+    one.simulation_subject = "loose objects"
+    assert runner._is_simulated_design(one)
+    assert not runner._is_simulated_design(Loose())  # another instance lacks them
+    assert runner._is_simulated_design(factorial())
+    assert tp.Factorial in runner._SIMULATED_TYPES
+    with pytest.raises(TypeError, match="design must be a trialplan design"):
+        runner.simulate_power(Loose(), n_sims=10)
