@@ -1,4 +1,5 @@
-"""An adaptive 2x2 trial that re-estimates its size for the uncertain rTMS x MBI synergy.
+"""An adaptive 2x2 trial that re-estimates its size for the uncertain rTMS x MBI synergy
+=====================================================================================
 
 Whether rTMS and MBI are synergistic is "plausible but not proven", and the
 size of the interaction is a guess.  This trial plans for the guess (an
@@ -39,6 +40,12 @@ from pathlib import Path
 import trialplan as tp
 from trialplan.report import make_protocol
 
+# %%
+# The adaptive plan
+# -----------------
+# The state-dependent synergy preset with an interim at 60 % of the information
+# and re-estimation for 90 % conditional power, up to twice the planned stage 2.
+
 
 def build_spec() -> tp.spec.Spec:
     preset = tp.scenarios.adaptive_synergy(
@@ -48,6 +55,13 @@ def build_spec() -> tp.spec.Spec:
         title="Adaptive rTMS x MBI factorial trial: re-estimating the sample size at an interim "
         "for the uncertain synergy",
     )
+
+
+# %%
+# Operating characteristics, protocol and list
+# --------------------------------------------
+# ``main`` prints the resolved plan and its simulated operating characteristics,
+# and writes the protocol and the randomization list for the largest trial.
 
 
 def main(argv: list[str]) -> int:
@@ -71,6 +85,11 @@ def main(argv: list[str]) -> int:
     )
     return 0
 
+
+# %%
+# Run
+# ---
+# As a script, and when this page was built; the output and figures follow.
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,5 @@
-"""Remission in a 2x2 rTMS x MBI trial: synergy on two scales.
+"""Remission in a 2x2 rTMS x MBI trial: synergy on two scales
+==========================================================
 
 Remission rates from the literature: sham 5.0 % vs rTMS 18.6 % (Berlim et al.
 2014, Psychol Med) and MBCT 22.4 % vs 13.9 % with health enhancement in TRD
@@ -30,6 +31,12 @@ from pathlib import Path
 import trialplan as tp
 from trialplan.report import make_protocol
 
+# %%
+# Interaction scales and protocols
+# --------------------------------
+# For each synergy assumption, ``main`` prints the interaction on every scale
+# and writes a protocol into its own sub-folder.
+
 
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else Path("output") / "binary_remission_synergy"
@@ -59,6 +66,11 @@ def main(argv: list[str]) -> int:
         )
     return 0
 
+
+# %%
+# Run
+# ---
+# As a script, and when this page was built; the output and figures follow.
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

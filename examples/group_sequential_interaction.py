@@ -1,4 +1,5 @@
-"""A group-sequential 2x2 trial powered for the rTMS x MBI interaction.
+"""A group-sequential 2x2 trial powered for the rTMS x MBI interaction
+===================================================================
 
 The synergy question -- is rTMS plus MBI more than the sum of its parts? --
 needs about four times the sample of a main effect, so the trial plans two
@@ -25,6 +26,12 @@ from pathlib import Path
 import trialplan as tp
 from trialplan.report import make_protocol
 
+# %%
+# The group-sequential design
+# ---------------------------
+# Three looks with O'Brien-Fleming-type alpha spending and non-binding
+# Pocock-type futility, on the literature-based preset.
+
 
 def build_spec() -> tp.spec.Spec:
     preset = tp.scenarios.state_dependent_synergy(power=0.9)
@@ -47,6 +54,13 @@ def build_spec() -> tp.spec.Spec:
     )
 
 
+# %%
+# Boundaries, sample size and protocol
+# ------------------------------------
+# ``main`` prints the stopping boundaries and the sample size, and writes the
+# protocol with its boundary plot and spec.
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else Path("output") / "group_sequential_interaction"
     spec = build_spec()
@@ -60,6 +74,11 @@ def main(argv: list[str]) -> int:
     print(f"-> protocol in {written['md']}; boundaries in {out / 'figures'}")
     return 0
 
+
+# %%
+# Run
+# ---
+# As a script, and when this page was built; the output and figures follow.
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,5 @@
-"""A 2x2 factorial trial of rTMS x mindfulness (MBI) in treatment-resistant depression.
+"""A 2x2 factorial trial of rTMS x mindfulness (MBI) in treatment-resistant depression
+===================================================================================
 
 Prints the power of every hypothesis at a first-guess size, then resolves the
 trial plan -- the sample size for 90 % power on the rTMS x MBI interaction
@@ -34,6 +35,11 @@ from pathlib import Path
 import trialplan as tp
 from trialplan.report import make_protocol
 from trialplan.spec import RandomizationPlan, Spec
+
+# %%
+# Planning values
+# ---------------
+# The literature behind each number, then the 2x2 design at a first-guess size.
 
 SOURCES = (
     "Kedzior KK et al. 2015: rTMS vs sham in depression, standardized effect about -0.54.",
@@ -75,6 +81,14 @@ def build_design(n_per_cell: int = 120) -> tp.Factorial:
     )
 
 
+# %%
+# The plan and its protocol
+# -------------------------
+# ``build_spec`` states the whole plan (the synergy test sets the size); ``main``
+# prints the power at the first-guess size and the resolved plan, and writes the
+# protocol and its randomization list from that one plan.
+
+
 def build_spec() -> Spec:
     """The whole plan as a spec: the synergy test sets the size."""
     return Spec(
@@ -103,6 +117,11 @@ def main(argv: list[str]) -> int:
     print(f"\n-> protocol in {written['md']}; randomization list in {out / 'schedule.csv'}")
     return 0
 
+
+# %%
+# Run
+# ---
+# As a script, and when this page was built; the output and figures follow.
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

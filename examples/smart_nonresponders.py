@@ -1,4 +1,5 @@
-"""A SMART for non-responders: start on rTMS or rTMS+MBI, then continue or augment.
+"""A SMART for non-responders: start on rTMS or rTMS+MBI, then continue or augment
+===============================================================================
 
 Participants are randomized to rTMS alone or rTMS with MBI; after the
 stage-1 course, non-responders are re-randomized to continue or to augment
@@ -28,6 +29,12 @@ from pathlib import Path
 import trialplan as tp
 from trialplan.report import make_protocol
 from trialplan.spec import RandomizationPlan, Spec
+
+# %%
+# Planning values
+# ---------------
+# The sources, then the SMART: stage-1 response rates, responders' and
+# non-responders' changes by regime.
 
 SOURCES = (
     "Stage-1 response under rTMS 29.3%: Berlim MT et al. Psychol Med 2014;44:225-239.",
@@ -71,6 +78,13 @@ def build_spec() -> Spec:
     )
 
 
+# %%
+# Power, protocol and stage-1 randomization
+# -----------------------------------------
+# ``main`` prints the power of the regime comparisons, writes the protocol and
+# the stage-1 randomization list.
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else Path("output") / "smart_nonresponders"
     spec = build_spec()
@@ -87,6 +101,11 @@ def main(argv: list[str]) -> int:
     )
     return 0
 
+
+# %%
+# Run
+# ---
+# As a script, and when this page was built; the output and figures follow.
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,5 @@
-"""A 2x2x2 factorial: rTMS x MBI x timing of MBI (concurrent vs sequential).
+"""A 2x2x2 factorial: rTMS x MBI x timing of MBI (concurrent vs sequential)
+========================================================================
 
 Adds a third factor to the rTMS x MBI trial: whether MBI sessions run
 concurrently with the rTMS course or follow it.  Timing only matters where
@@ -25,6 +26,12 @@ from pathlib import Path
 import trialplan as tp
 from trialplan.report import make_protocol
 from trialplan.spec import Spec
+
+# %%
+# Planning values
+# ---------------
+# Timing changes the MBI cells only: a smaller benefit and fewer dropouts when
+# MBI follows the rTMS course.
 
 TIMING = ("concurrent", "sequential")
 SEQUENTIAL_LOSS = 1.0  # HAM-D points of MBI benefit lost by waiting (assumption)
@@ -74,6 +81,13 @@ def build_spec() -> Spec:
     )
 
 
+# %%
+# Power and protocol
+# ------------------
+# ``main`` prints the power of every hypothesis and writes the protocol, sized
+# for the MBI main effect.
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else Path("output") / "three_factor_timing"
     spec = build_spec()
@@ -89,6 +103,11 @@ def main(argv: list[str]) -> int:
     )
     return 0
 
+
+# %%
+# Run
+# ---
+# As a script, and when this page was built; the output and figures follow.
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -18,6 +18,12 @@ in order, in one fresh namespace, in a temporary working directory:
 
 A block opts out only with an explicit ``<!-- no-run: reason -->`` on the line
 before its fence (for blocks that need resources a test machine does not have).
+
+MyST syntax counts as well: ```` ```{code-cell} python ```` (or ``ipython3``) and
+```` ```{code-block} python ```` blocks are python blocks, and blocks inside MyST
+directives (```` ```{note} ````, ``:::{tip}``) are found and run. The same blocks are
+executed when the site is built (docs/_ext/mdpages.py); the tests below also check
+that the notebook built from each page runs the same code in the same order.
 Numbers the docs quote are asserted inside the blocks themselves, so this test keeps
 them true.
 """
@@ -33,7 +39,6 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -44,61 +49,13 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Pages whose examples take more than about 3 s (simulation, protocols, figures).
 SLOW_PAGES = {"simulation.md", "multiplicity.md", "adaptive.md"}
 
-FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[ \t]*$")
-NO_RUN = re.compile(r"<!--\s*no-run:\s*(?P<reason>\S.*?)\s*-->")
+# One reading of the pages serves the site and this test: docs/_ext/mdpages.py finds
+# the blocks (CommonMark fences and MyST's ```{code-cell}, also inside directives)
+# and turns each page into the notebook the Sphinx build executes.
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+from mdpages import NO_RUN, SETUP, Block, extract_blocks, page_cells  # noqa: E402
 
-
-@dataclass(frozen=True)
-class Block:
-    """One fenced block of a page."""
-
-    lang: str
-    code: str
-    line: int  # 1-based line of the opening fence
-    no_run: str | None  # the reason given by a ``<!-- no-run: ... -->`` marker
-    follows_block: bool  # only blank lines between the previous block's fence and this one
-
-
-def _dedent(lines: list[str], indent: str) -> str:
-    out = []
-    for text in lines:
-        out.append(text[len(indent) :] if text.startswith(indent) else text.lstrip())
-    return "\n".join(out) + "\n"
-
-
-def extract_blocks(text: str) -> list[Block]:
-    """Return the fenced blocks of a Markdown text, in order."""
-    lines = text.splitlines()
-    blocks: list[Block] = []
-    i = 0
-    last_close = -10
-    while i < len(lines):
-        match = FENCE.match(lines[i])
-        if not match:
-            i += 1
-            continue
-        indent, lang = match["indent"], match["lang"].lower()
-        start = i
-        j = i + 1
-        while j < len(lines) and lines[j].strip() != "```":
-            j += 1
-        if j == len(lines):
-            raise AssertionError(f"unclosed fence at line {start + 1}")
-        previous = next((lines[k] for k in range(start - 1, -1, -1) if lines[k].strip()), "")
-        marker = NO_RUN.search(previous)
-        between = lines[last_close + 1 : start] if last_close >= 0 else ["x"]
-        blocks.append(
-            Block(
-                lang=lang,
-                code=_dedent(lines[start + 1 : j], indent),
-                line=start + 1,
-                no_run=marker["reason"] if marker else None,
-                follows_block=not any(s.strip() for s in between),
-            )
-        )
-        last_close = j
-        i = j + 1
-    return blocks
+sys.path.pop(0)
 
 
 def _normalize(text: str) -> str:
@@ -279,6 +236,86 @@ def test_extractor_pairs_output_blocks_and_honours_markers():
     assert not blocks[2].follows_block
     assert blocks[2].no_run == "needs a cluster"
     assert blocks[3].code == "x = 2\n"
+
+
+def test_extractor_reads_myst_syntax():
+    text = (
+        "```{code-cell} ipython3\n:tags: [hide-input]\n\nx = 1\n```\n\n"
+        "````{note}\nInside a directive:\n\n```python\ny = 2\n```\n````\n\n"
+        ":::{tip}\n```python\nz = 3\n```\n:::\n\n"
+        "```{code-block} python\nw = 4\n```\n\n"
+        "~~~~python\nv = 5\n~~~~\n"
+    )
+    blocks = extract_blocks(text)
+    assert [(b.lang, b.code.strip()) for b in blocks] == [
+        ("python", "x = 1"),
+        ("python", "y = 2"),
+        ("python", "z = 3"),
+        ("python", "w = 4"),
+        ("python", "v = 5"),
+    ]
+    assert blocks[0].cell
+    assert blocks[0].tags == ("hide-input",)
+    assert [b.nested for b in blocks] == [False, True, True, False, False]
+
+
+def test_page_notebook_shows_live_output_in_place_of_the_copy():
+    text = (
+        "# Title\n\n```python\nprint(1)\n```\n\n```\n1\n```\n\nprose\n\n"
+        "```python\n>>> a = 2\n>>> a + 1\n3\n```\n\n"
+        "- item\n\n  ```python\n  b = a\n  ```\n\n"
+        "<!-- no-run: needs a cluster -->\n```python\nraise SystemExit\n```\n\n"
+        "```bash\npip install trialplan\ntrialplan init -o t.toml && trialplan power t.toml\n```\n"
+        "\n```python\nprint(b)\n```\n"
+    )
+    _, cells = page_cells(text)
+    assert cells[0]["source"] == SETUP  # hidden: figures are shown as images
+    cells = cells[1:]
+    kinds = [(c["cell_type"], tuple(c["metadata"].get("tags", ()))) for c in cells]
+    assert kinds == [
+        ("markdown", ()),
+        ("code", ()),  # print(1); its copied output "1" is not on the page any more
+        ("markdown", ()),  # prose, the doctest as written, the list, no-run and bash blocks
+        ("code", ("remove-cell",)),  # the doctest's and the list item's code, hidden
+        ("code", ("remove-input",)),  # the two trialplan commands, output shown
+        ("code", ()),
+    ]
+    assert cells[1]["source"] == "print(1)"
+    assert "```\n1\n```" not in cells[2]["source"]
+    assert ">>> a + 1" in cells[2]["source"]
+    assert "raise SystemExit" in cells[2]["source"]
+    assert cells[3]["source"] == "a = 2\na + 1\nb = a"
+    assert '["init", "-o", "t.toml"]' in cells[4]["source"]
+    assert '["power", "t.toml"]' in cells[4]["source"]
+    assert "pip" not in cells[4]["source"].split("\n\n")[-1]
+
+
+def _python_code(page: Path) -> list[str]:
+    """The code this test runs for a page, block by block (prompts removed)."""
+    out = []
+    for block in extract_blocks(page.read_text(encoding="utf-8")):
+        if block.lang == "python" and block.no_run is None:
+            code = block.code
+            if block.doctest:
+                code = "".join(e.source for e in doctest.DocTestParser().get_examples(code))
+            out.append(code.strip("\n"))
+    return out
+
+
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if p.parent.name == "docs"], ids=lambda p: p.name
+)
+def test_site_executes_the_code_this_test_runs(page):
+    """The notebook the site builds from a page runs the page's python blocks, in order."""
+    _, cells = page_cells(page.read_text(encoding="utf-8"))
+    executed = [
+        c["source"]
+        for c in cells
+        if c["cell_type"] == "code"
+        and "remove-input" not in c["metadata"].get("tags", ())
+        and c["source"] != SETUP
+    ]
+    assert "\n".join(executed) == "\n".join(_python_code(page))
 
 
 def test_wrong_output_or_failing_code_fails(tmp_path):

@@ -1,6 +1,7 @@
-"""mkdocs hook: build the validation report's tables at documentation build time.
+"""Sphinx extension: build the validation report's tables at documentation build time.
 
-``docs/validation.md`` holds markers; this hook replaces each with a table
+``docs/validation.md`` holds markers; this extension replaces each (when the page
+is read, ``source-read``) with a Markdown table
 that sets a reference value (published, or produced by the committed R
 scripts in ``tests/references/``) beside the value trialplan computes now, so
 the page can never drift from the code.
@@ -613,14 +614,33 @@ _MARKERS = {
 }
 
 
-def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """Replace the validation markers with freshly computed tables."""
-    for marker, build in _MARKERS.items():
-        if marker in markdown:
-            markdown = markdown.replace(marker, build())
+def fill(markdown: str) -> str:
+    """Replace the validation markers of a page with freshly computed tables."""
+    import warnings
+
+    from trialplan.designs.base import DirectionWarning
+
+    with warnings.catch_warnings():
+        # Reference cases test one-sided effects against 'better' on purpose, and
+        # power() of a whole table covers hypotheses (the combination test) whose
+        # direction a two-sided reference case does not set.
+        warnings.simplefilter("ignore", DirectionWarning)
+        for marker, build in _MARKERS.items():
+            if marker in markdown:
+                markdown = markdown.replace(marker, build())
     return markdown
 
 
-if __name__ == "__main__":  # print the tables: python docs/hooks/validation.py
+def _source_read(app: Any, docname: str, source: list[str]) -> None:
+    source[0] = fill(source[0])
+
+
+def setup(app: Any) -> dict[str, Any]:
+    """Fill the validation tables of any page that has their markers."""
+    app.connect("source-read", _source_read)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+if __name__ == "__main__":  # print the tables: python docs/_ext/validation.py
     for build in _MARKERS.values():
         print(build(), end="\n\n")
