@@ -541,7 +541,10 @@ class StatisticFamily(Sequence[Statistic]):
         set_(self, "estimands", tuple(self.estimands))
         est = _frozen(self.estimates)
         m = est.size
-        contrasts = tuple(_frozen(np.atleast_2d(c)) for c in self.contrasts)
+        contrasts = tuple(
+            _frozen(c if type(c) is np.ndarray and c.ndim == 2 else np.atleast_2d(c))
+            for c in self.contrasts
+        )
         for name, rows in zip(names, contrasts, strict=True):
             if rows.shape[1] != m:
                 raise ValueError(
@@ -823,7 +826,7 @@ class StatisticFamily(Sequence[Statistic]):
         """
         name, estimand, rows = self.hypotheses[i], self.estimands[i], self.contrasts[i]
         method = self.methods[i] or self.method
-        covariate_df = self.covariate_df
+        df, covariate_df, part_of_cell, _ = self._df_parts()
         if rows.shape[0] == 1:
             variance = float(cov[0, 0])
             return make(
@@ -833,7 +836,8 @@ class StatisticFamily(Sequence[Statistic]):
                 # math.sqrt rounds as np.sqrt does (IEEE); a negative variance is NaN
                 # for the constructor to reject, as before.
                 se=math.sqrt(variance) if variance >= 0 else math.nan,
-                df=self.contrast_df(rows[0]),
+                # contrast_df is df itself with one pooled variance (or large samples)
+                df=df if part_of_cell is None or math.isinf(df) else self.contrast_df(rows[0]),
                 sided=self.sided,
                 alpha=self.alpha,
                 favourable=self.favourable,
