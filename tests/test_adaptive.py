@@ -536,3 +536,90 @@ def test_adaptive_keyword_checks_its_companions() -> None:
     )
     with pytest.raises(TypeError, match="randomized cells"):
         smart.power(sequential=GSD, adaptive=ssr, method="simulation")
+
+
+# --------------------------------------- how the rule standardizes the observed effect
+def _brute_force_expected_n(*, standardize: str, n_arm: int, sd: float, delta: float) -> tuple:
+    """rpact's rule written out for two arms, 2 stages at 50%, inverse normal (OBF spending).
+
+    Stage 1 draws the mean difference and the pooled SD; its t statistic becomes z
+    through its p-value.  The observed drift is t / sqrt(f_1) (``"estimated"``: the SD
+    estimated from stage 1, as rpact's getSimulationMeans with normalApproximation =
+    FALSE) or (difference / (sd sqrt(2 / n_1))) / sqrt(f_1) (``"planning"``: the
+    planning SD).  The second stage gets ((c + z_0.9)_+ / drift)^2 of the planned total,
+    c = (b_2 - w z_1) / w, clamped to [1, 4] times its planned half.
+    """
+    gsd = tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025)
+    b1, b2 = gsd.efficacy_z
+    rng = np.random.default_rng(20261201)
+    trials = 400_000
+    n1 = n_arm / 2
+    df = 2 * n1 - 2
+    diff = delta + sd * math.sqrt(2 / n1) * rng.standard_normal(trials)
+    s = sd * np.sqrt(rng.chisquare(df, trials) / df)
+    t1 = diff / (s * math.sqrt(2 / n1))
+    z1 = stats.norm.isf(stats.t.sf(t1, df))
+    w = math.sqrt(0.5)
+    c = (b2 - w * z1) / w
+    if standardize == "estimated":
+        drift = t1 / math.sqrt(0.5)
+    else:
+        drift = diff / (sd * math.sqrt(2 / n1)) / math.sqrt(0.5)
+    need = np.maximum(c + stats.norm.ppf(0.9), 0.0) / np.where(drift > 0, drift, 1.0)
+    f2 = np.clip(np.where(drift > 0, need**2, np.inf), 0.5, 2.0)
+    n = 2 * n1 + np.where(z1 >= b1, 0.0, f2 * 2 * n_arm)
+    return float(n.mean()), float(n.std() / math.sqrt(trials))
+
+
+def test_observed_effect_is_standardized_by_the_estimated_sd_under_t_tests() -> None:
+    # With 4 per arm at the interim (6 df) the two standardizations differ by about 0.6
+    # participants in expected N (MCSE 0.02-0.03): trialplan must match the estimated-SD
+    # rule that its text (and rpact) states, and not the planning-SD one.
+    n_arm, sd, delta = 8, 8.0, 6.0
+    design = tp.Parallel(
+        arms=("control", "treatment"),
+        n_per_arm=n_arm,
+        control="control",
+        outcome=tp.Continuous(means={"control": 0.0, "treatment": delta}, sd=sd, better="higher"),
+    )
+    rule = tp.SampleSizeReestimation(
+        conditional_power=0.9, min_factor=1, max_factor=4, round_up=False
+    )
+    res = design.power(
+        sequential=tp.GroupSequential(info_fractions=(0.5, 1.0), alpha=0.025),
+        adaptive=rule,
+        method="simulation",
+        n_sims=200_000,
+        seed=3,
+        statistic="t",
+    )
+    estimated = _brute_force_expected_n(standardize="estimated", n_arm=n_arm, sd=sd, delta=delta)
+    planning = _brute_force_expected_n(standardize="planning", n_arm=n_arm, sd=sd, delta=delta)
+    assert abs(res.expected_n - estimated[0]) < 4 * math.hypot(res.mcse_expected_n, estimated[1])
+    assert abs(res.expected_n - planning[0]) > 4 * math.hypot(res.mcse_expected_n, planning[1])
+    assert res.extras["statistic"] == "t"
+    assert "standardized by the SD estimated from each stage's data" in res.description
+
+
+@pytest.mark.parametrize(
+    ("statistic", "words"),
+    [
+        ("t", "standardized by the SD estimated from each stage's data"),
+        ("z", "standardized by the planning SD"),
+        ("wald", "standard error estimated from each stage's observed rates"),
+        ("pooled", "pooled-variance standard error"),
+        ("exponential", "standard error of each stage's observed events"),
+        (None, "the SD estimated from that stage's data under the default t test"),
+    ],
+)
+def test_rule_text_names_how_the_observed_effect_is_standardized(statistic, words) -> None:
+    text = tp.SampleSizeReestimation().describe(statistic)
+    assert words in text
+    assert "with the planning SD" not in text
+    planned = tp.SampleSizeReestimation(effect="planned").describe(statistic)
+    assert "planning effect, with the" in planned
+
+
+def test_rule_text_refuses_an_unknown_statistic() -> None:
+    with pytest.raises(ValueError, match="statistic"):
+        tp.SampleSizeReestimation().describe("welch")

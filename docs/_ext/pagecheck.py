@@ -14,9 +14,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sphinx.util import logging
-
-logger = logging.getLogger(__name__)
 
 PATTERNS = {
     re.compile(r"^::: +[\w.]+\s*$"): "an mkdocstrings block; link the API page with "
@@ -24,6 +21,13 @@ PATTERNS = {
     re.compile(r"^(!!!|\?\?\?\+?) +\w+"): "an mkdocs admonition; write :::{note} ... ::: "
     "(or :::{warning}, :::{tip}) instead",
 }
+
+
+def _logger() -> Any:
+    """Sphinx's logger, imported on use: tests call :func:`leftovers` without Sphinx."""
+    from sphinx.util import logging
+
+    return logging.getLogger(__name__)
 
 
 def leftovers(text: str) -> list[tuple[int, str, str]]:
@@ -50,7 +54,7 @@ def _source_read(app: Any, docname: str, source: list[str]) -> None:
     if not str(path).endswith(".md"):
         return
     for number, line, advice in leftovers(source[0]):
-        logger.warning(f"{line.strip()!r} is {advice}", location=(docname, number))
+        _logger().warning(f"{line.strip()!r} is {advice}", location=(docname, number))
 
 
 def setup(app: Any) -> dict[str, Any]:

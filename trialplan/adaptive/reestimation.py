@@ -3,8 +3,16 @@
 The rule (:class:`SampleSizeReestimation`) is rpact's: at each interim the
 next stage gets the size at which the conditional power (rejecting at that
 stage, see :mod:`trialplan.adaptive.conditional`) reaches a target, at the
-planning effect or at the effect observed so far, with the planning SD,
-clamped to ``[min_factor, max_factor]`` times the planned stage size.  An
+planning effect with the planning SD, or at the effect observed so far,
+clamped to ``[min_factor, max_factor]`` times the planned stage size.  The
+observed effect is the stages' test statistics pooled (``sum sqrt(f_k) T_k /
+sum f_k``), so it is standardized by the standard error each stage's test
+uses: with the default t test of a continuous outcome, by the SD estimated
+from that stage's data, not by the planning SD (with ``statistic="z"``, by
+the planning SD).  rpact's ``getSimulationMeans`` does the same: its effect
+estimate is built from the stage-wise test statistics (t statistics when
+``normalApproximation = FALSE``), multiplied by ``stDev`` and divided by
+``stDevH1``, which defaults to ``stDev``.  An
 observed effect at or below zero takes the maximum (the conditional power
 cannot be reached), unless a futility bound stops the trial first; a target
 already reached takes the minimum.  Options: Mehta & Pocock's (2011)
@@ -54,7 +62,7 @@ import pandas as pd
 from scipy import special
 
 from trialplan._seeds import normalize_seed
-from trialplan._validation import check_int, check_open_unit, did_you_mean
+from trialplan._validation import check_choice, check_int, check_open_unit, did_you_mean
 from trialplan.adaptive.combination import FisherCombination, StageTest, stage_test
 from trialplan.adaptive.conditional import information_for_power
 from trialplan.adaptive.results import AdaptivePowerResult
@@ -64,6 +72,46 @@ from trialplan.statistic import IntersectionUnion, TestStatistic
 __all__ = ["SampleSizeReestimation", "adaptive_power", "simulate_reestimation"]
 
 _SD_OPTIONS = ("planned", "blinded", "blinded_adjusted")
+#: The stage-wise tests of :func:`trialplan.adaptive.sampling.sampler_for`.
+_STATISTICS = ("t", "z", "wald", "pooled", "exponential")
+#: How an observed effect is standardized, by stage-wise test.  The observed drift
+#: is the stages' test statistics pooled, sum sqrt(f_k) T_k / sum f_k, so each
+#: stage's effect is in units of the standard error that stage's test uses (as
+#: rpact's getSimulationMeans: its effect estimate is built from the stage-wise
+#: test statistics and then divided by stDevH1 = stDev after multiplying by stDev).
+_OBSERVED_SCALE = {
+    None: (
+        "standardized by the standard error each stage's test uses (for a continuous "
+        "outcome: the SD estimated from that stage's data under the default t test, the "
+        "planning SD under statistic='z')"
+    ),
+    "t": (
+        "standardized by the SD estimated from each stage's data (the stages' t statistics "
+        "pooled with weights sqrt(n_k), as rpact does with normalApproximation = FALSE)"
+    ),
+    "z": "standardized by the planning SD (z tests with the SD known)",
+    "wald": (
+        "standardized by the standard error estimated from each stage's observed rates "
+        "(the stages' Wald z statistics pooled)"
+    ),
+    "pooled": (
+        "standardized by the pooled-variance standard error of each stage's observed rates "
+        "(the stages' z statistics pooled)"
+    ),
+    "exponential": (
+        "standardized by the standard error of each stage's observed events (the stages' "
+        "z statistics pooled)"
+    ),
+}
+#: The standard error a stated or planning effect is divided by, by stage-wise test.
+_PLANNED_SCALE = {
+    None: "with the planning SD (or, for rates and hazards, the planned standard error)",
+    "t": "with the planning SD",
+    "z": "with the planning SD",
+    "wald": "with the standard error of the planning rates",
+    "pooled": "with the standard error of the planning rates",
+    "exponential": "with the standard error of the planned events",
+}
 #: Trials per block for cell outcomes; time to event is bounded by memory instead.
 _BLOCK = 4096
 #: Working memory of one time-to-event block (bytes)
@@ -80,9 +128,12 @@ class SampleSizeReestimation:
         Target conditional power of rejecting at the next stage.
     effect : "observed", "planned" or float, default "observed"
         Effect at which the conditional power is computed: the estimate from
-        all stages so far (rpact's default), the design's planning effect, or
-        a value on the hypothesis' analysis scale (e.g. ``-3.0`` for a
-        3-point reduction when lower is better).
+        all stages so far (rpact's default; standardized by the SD each
+        stage's test estimates, i.e. by the estimated SD under the default t
+        test and by the planning SD under ``statistic="z"``), the design's
+        planning effect, or a value on the hypothesis' analysis scale (e.g.
+        ``-3.0`` for a 3-point reduction when lower is better), both with the
+        planning SD.
     min_factor, max_factor : float, default 1.0 and 2.0
         The next stage has between ``min_factor`` and ``max_factor`` times
         its planned size (``0 < min_factor <= max_factor``).
@@ -120,11 +171,13 @@ class SampleSizeReestimation:
     >>> import trialplan as tp
     >>> ssr = tp.SampleSizeReestimation(conditional_power=0.9, effect="observed",
     ...                                 min_factor=1.0, max_factor=2.0)
-    >>> print(ssr.describe())  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(ssr.describe("t"))  # doctest: +NORMALIZE_WHITESPACE
     At each interim the next stage's size is re-estimated to give 90% conditional
-    power at the effect observed so far, with the planning SD, between 1 and 2 times
-    its planned size (rounded up to whole participants per cell); an observed effect
-    at or below zero takes the maximum unless a futility bound stops the trial.
+    power at the effect observed so far, standardized by the SD estimated from each
+    stage's data (the stages' t statistics pooled with weights sqrt(n_k), as rpact
+    does with normalApproximation = FALSE), between 1 and 2 times its planned size
+    (rounded up to whole participants per cell); an observed effect at or below zero
+    takes the maximum unless a futility bound stops the trial.
     """
 
     conditional_power: float = 0.9
@@ -261,8 +314,27 @@ class SampleSizeReestimation:
             size = np.where(inside, size, np.clip(planned, lo, hi))
         return size
 
-    def describe(self) -> str:
+    def describe(self, statistic: str | None = None) -> str:
         """The rule in words, for a protocol.
+
+        Parameters
+        ----------
+        statistic : str, optional
+            The stage-wise test the simulation used (``"t"``, ``"z"``,
+            ``"wald"``, ``"pooled"`` or ``"exponential"``; see
+            :func:`trialplan.adaptive.sampling.sampler_for`).  It decides how
+            an observed effect is standardized, which the text then states;
+            ``None`` names both continuous cases.
+
+        Returns
+        -------
+        str
+            One or two sentences.
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``statistic``.
 
         Examples
         --------
@@ -271,7 +343,11 @@ class SampleSizeReestimation:
         ...                                  promising_zone=(0.36, 0.8), max_factor=1.5)
         >>> "promising zone" in rule.describe()
         True
+        >>> "estimated from each stage" in tp.SampleSizeReestimation().describe("t")
+        True
         """
+        if statistic is not None:
+            check_choice("statistic", statistic, _STATISTICS)
         pct = f"{100 * self.conditional_power:.1f}".rstrip("0").rstrip(".")
         bounds = f"between {self.min_factor:g} and {self.max_factor:g} times its planned size"
         rounding = (
@@ -295,14 +371,14 @@ class SampleSizeReestimation:
                 f"SD)^2 for {what}, {bounds} ({rounding})."
             )
         if self.effect == "observed":
-            at = "the effect observed so far"
+            at = f"the effect observed so far, {_OBSERVED_SCALE[statistic]}"
         elif self.effect == "planned":
-            at = "the planning effect"
+            at = f"the planning effect, {_PLANNED_SCALE[statistic]}"
         else:
-            at = f"an assumed effect of {self.effect:g}"
+            at = f"an assumed effect of {self.effect:g}, {_PLANNED_SCALE[statistic]}"
         text = (
             f"At each interim the next stage's size is re-estimated to give {pct}% "
-            f"conditional power at {at}, with the planning SD, {bounds} ({rounding})"
+            f"conditional power at {at}, {bounds} ({rounding})"
         )
         if self.promising_zone is not None:
             low, high = self.promising_zone
@@ -511,6 +587,11 @@ def _run_range(plan: _Plan, branch: int, first: int, stop: int) -> _Tally:
     for k in range(first, stop):
         tally.add(_run_block(plan, branch, k))
     return tally
+
+
+def _statistic_of(sampler: Any) -> str:
+    """The stage-wise test a sampler draws (time to event: the exponential z)."""
+    return str(getattr(sampler, "statistic", "exponential"))
 
 
 def _components(statistic: Any) -> tuple[TestStatistic, ...]:
@@ -777,8 +858,9 @@ def _result(
         planned_n = float(sampler.cumulative_sizes(plan.planned).sum())
         unit_note = ""
     corrected = alt.corrected + null.corrected
+    statistic = _statistic_of(sampler)
     description = (
-        plan.rule.describe()
+        plan.rule.describe(statistic)
         + unit_note
         + (
             f" {corrected} stage analyses had a 0-or-n cell or a cell without events (0.5 used)."
@@ -789,6 +871,7 @@ def _result(
     extras = {
         "sequential": sequential,
         "adaptive": plan.rule,
+        "statistic": statistic,
         "analysis": analysis,
         "unit": sampler.unit_name,
         "expected_units": float(alt.units_sum / n_sims),

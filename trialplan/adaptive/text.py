@@ -153,7 +153,8 @@ def protocol_paragraph(
         what = shown[0]
         parts.append(
             f"The adaptation is pre-specified: the sample size of the stages that follow an "
-            f"interim is re-estimated for the test of {what}. {rule.describe()}"
+            f"interim is re-estimated for the test of {what}. "
+            f"{rule.describe(result.extras.get('statistic'))}"
         )
         parts.append(_test_sentence(sequential))
         parts.append(

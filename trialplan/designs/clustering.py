@@ -54,7 +54,11 @@ class Clustering:
     -----
     In :class:`~trialplan.Factorial` every cell at ``factor=level`` gets
     variance ``sigma^2 DE / n_j`` (``DE_j = 1`` elsewhere), so contrasts that
-    involve those cells lose precision accordingly.  For t-based outcomes the
+    involve those cells lose precision accordingly.  A
+    :class:`~trialplan.Repeated` outcome is the exception: the group effect is
+    an intercept on every visit, which adds ``(DE - 1) V[J, J] / n_j`` to the
+    MMRM last-visit variance (not ``DE`` times it) and nothing to a GLS slope
+    (:meth:`trialplan.Repeated.cell_model`).  For t-based outcomes the
     analysis is the heteroscedastic partially nested one (Roberts & Roberts
     2005): the clustered cells' variance is estimated by the between-group
     mean square (``G_c - J_c`` df, ``g_j = ceil(n_j / m)`` groups per

@@ -72,6 +72,12 @@ def _sd_words(plan: Any) -> str:
     """The nuisance parameter the rule assumes, in words."""
     outcome = plan.design.outcome
     kind = type(outcome).__name__
+    result = plan.adaptive_result
+    statistic = result.extras.get("statistic") if result is not None else None
+    if plan.adaptive.effect == "observed" and statistic == "t":
+        # the observed effect pools the stage-wise t statistics (as rpact does)
+        residual = "residual " if kind == "Continuous" and outcome.baseline_corr else ""
+        return f"the {residual}SD estimated from each stage's data, through its t statistic"
     if kind == "Continuous":
         if outcome.baseline_corr:
             return (

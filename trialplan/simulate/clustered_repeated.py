@@ -31,9 +31,9 @@ designs; ``V_hat`` is treated as known in the sandwich.  It is computed as
 are Wald z.
 
 Slopes: a group intercept shifts all visits of its members alike and so
-leaves a GLS slope unchanged; the analytic method, which multiplies the
-clustered cells' variance by ``1 + (m - 1) ICC`` whatever the contrast, is
-then conservative, and the simulated power of a slope is higher.
+leaves a GLS slope unchanged; the analytic method gives slopes no design
+effect and last-visit means ``(DE - 1) V[J, J] / n`` on top of the MMRM
+variance (:meth:`trialplan.Repeated.cell_model`), the same data model.
 
 References
 ----------
