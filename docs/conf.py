@@ -127,6 +127,7 @@ api_modules = [
     "trialplan.report",
     "trialplan.spec",
     "trialplan.assurance",
+    "trialplan.app",
     "trialplan.cli",
 ]
 numpydoc_show_class_members = False

@@ -135,6 +135,7 @@ OPTIONAL_MODULES = {
     "matplotlib": "report",
     "distributed": "dask",
     "tqdm": "progress",
+    "shiny": "app",
 }
 
 

@@ -19,6 +19,7 @@ from trialplan import _pickle as _pickle  # registers pickling of frozen mapping
 if TYPE_CHECKING:  # the same names, for type checkers and static documentation tools
     from trialplan import (
         adaptive,
+        app,
         boundaries,
         randomization,
         report,
@@ -83,6 +84,7 @@ __all__ = [
     "TrialPlan",
     "adaptive",
     "anova_power",
+    "app",
     "boundaries",
     "dump_spec",
     "explore",

@@ -60,6 +60,7 @@ EXPORTS: dict[str, str] = {
 #: Public sub-modules reached as ``tp.<name>`` (``tp.spending.pocock()``).
 SUBMODULES: tuple[str, ...] = (
     "adaptive",
+    "app",
     "boundaries",
     "randomization",
     "report",

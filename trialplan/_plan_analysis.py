@@ -176,10 +176,18 @@ class Analysis:
         n_sims: int,
         seed: int,
         adaptive_result: Any = None,
+        executor: Any = None,
     ) -> tuple[dict[str, float], dict[str, float]]:
-        """Simulated power and its Monte Carlo standard error, by the same analysis."""
+        """Simulated power and its Monte Carlo standard error, by the same analysis.
+
+        ``executor`` (optional) runs the blocks of trials; the results do not
+        depend on it (the web page passes one that counts blocks for its
+        progress bar).
+        """
         names = list(dict.fromkeys(names))
         options: dict[str, Any] = {"method": "simulation", "n_sims": n_sims, "seed": seed}
+        if executor is not None:
+            options["executor"] = executor
         power: dict[str, float] = {}
         mcse: dict[str, float] = {}
 

@@ -8,6 +8,7 @@ Usage::
     trialplan sample-size SPEC [--write]         # the size; --write records it in SPEC
     trialplan protocol SPEC -o DIR               # Markdown, HTML, Word protocol + figures
     trialplan randomize SPEC -o FILE             # the permuted-block randomization list
+    trialplan serve [SPEC] [--port N]            # the design page in a web browser
 
 Every command reads the spec, resolves it into the same plan
 (``Spec.evaluate()``) and prints or writes from it, so the protocol and the
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     _sample_size_parser(commands)
     _protocol_parser(commands)
     _randomize_parser(commands)
+    _serve_parser(commands)
     sub = commands.add_parser(
         "check",
         help="validate a spec and print it in canonical form",
@@ -233,6 +235,37 @@ def _randomize_parser(commands: Any) -> None:
     )
     _size_argument(sub)
     _force_argument(sub)
+
+
+def _serve_parser(commands: Any) -> None:
+    sub = commands.add_parser(
+        "serve",
+        help="the design page: edit the spec in a web browser, see power move",
+        description="Serve the design page (Shiny for Python; pip install 'trialplan[app]') on "
+        "this computer and print its address: a form for the spec, the power table, sample "
+        "size, power curve, boundaries and sensitivity heat map as the form changes, a check "
+        "by simulation, and downloads that equal what protocol and randomize write. Stop it "
+        "with Ctrl+C.",
+    )
+    sub.add_argument(
+        "spec",
+        metavar="SPEC",
+        nargs="?",
+        help="the TOML design spec to open (default: the rTMS x MBI starter spec of init)",
+    )
+    sub.add_argument(
+        "--port",
+        type=_nonnegative_int,
+        default=8000,
+        metavar="N",
+        help="port to listen on (default 8000; 0 picks a free one)",
+    )
+    sub.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only)",
+    )
+    sub.add_argument("--open", action="store_true", help="open the page in a web browser")
 
 
 def _option_type(
@@ -524,6 +557,22 @@ def _cmd_randomize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from trialplan.app.run import serve
+
+    spec = None
+    if args.spec is not None:
+        source = _Source(args.spec)  # a missing or invalid spec fails here, like elsewhere
+        source.evaluate(source.spec)
+        spec = args.spec
+
+    def announce(line: str) -> None:
+        print(line, flush=True)
+
+    serve(spec, host=args.host, port=args.port, open_browser=args.open, announce=announce)
+    return EXIT_OK
+
+
 def _check_output(out: Path, spec_path: Path, *, force: bool) -> None:
     if out.exists() and out.resolve() == spec_path.resolve():
         raise _UsageError(f"{out} is the spec being read; it is never replaced")
@@ -567,6 +616,7 @@ _COMMANDS = {
     "randomize": _cmd_randomize,
     "check": _cmd_check,
     "init": _cmd_init,
+    "serve": _cmd_serve,
 }
 
 
