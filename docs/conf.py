@@ -59,7 +59,7 @@ NAVIGATION = [
     (
         "User guide",
         "guide",
-        ["user-guide", "tutorial", "spec", "cli", "protocols", "scenarios", "tools"],
+        ["user-guide", "tutorial", "spec", "cli", "app", "protocols", "scenarios", "tools"],
     ),
     (
         "Topics",
@@ -69,6 +69,7 @@ NAVIGATION = [
             "outcomes",
             "multiplicity",
             "sequential",
+            "adaptive",
             "sequences",
             "randomization",
             "simulation",
@@ -77,7 +78,7 @@ NAVIGATION = [
         ],
     ),
     ("Examples", "auto_examples/index", []),
-    ("Reference", "reference", ["api", "methods", "validation"]),
+    ("Reference", "reference", ["api", "methods", "validation", "architecture"]),
 ]
 navigation_topics = "Topics"
 
