@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
 PATTERNS = {
     re.compile(r"^::: +[\w.]+\s*$"): "an mkdocstrings block; link the API page with "
     "{py:obj}`~NAME` instead",
