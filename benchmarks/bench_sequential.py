@@ -1,7 +1,11 @@
-"""Time group-sequential design solving (target: a 5-look design with futility < 50 ms).
+"""Time group-sequential design solving (target: a 5-look design with futility < 20 ms).
+
+The target is issue 16's (it was 50 ms before); benchmarks/bench_speed.py times the
+same designs against rpact.
 
 Run:  python benchmarks/bench_sequential.py
-Prints the median wall time of constructing (solving) each design; not a test.
+Prints the median wall time of constructing (solving) each design; not a test.  The
+target applies to the designs with beta-spending futility.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ def median_ms(build, repeats: int = 15) -> float:
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
 
+
+TARGET_MS = 20.0  # issue 16: a 5-look design with beta-spending futility under 20 ms
 
 CASES = {
     "5 looks, OBF spending, no futility": lambda: tp.GroupSequential(
@@ -47,5 +53,6 @@ if __name__ == "__main__":
     print(f"{'design':60s} {'median ms':>10s}")
     for label, build in CASES.items():
         ms = median_ms(build)
-        flag = "" if ms < 50 else "  (above the 50 ms target)"
+        has_target = "futility" in label and "no futility" not in label
+        flag = "  (above the 20 ms target)" if has_target and ms >= TARGET_MS else ""
         print(f"{label:60s} {ms:10.1f}{flag}")

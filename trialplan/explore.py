@@ -232,22 +232,74 @@ def explore(
     """
     if not callable(factory):
         raise TypeError(f"factory must be a callable returning a design; got factory={factory!r}")
-    values = _check_grid(grid, factory)
-    method = _check_method(method)
-    hyps = _check_hypotheses(hypotheses)
-    simulated = method != "analytic"
-    n_sims, max_workers, chunksize, power_options = _check_run_options(
-        simulated,
+    job = _exploration(
+        factory,
+        grid,
+        method=method,
+        hypotheses=hypotheses,
         n_sims=n_sims,
         seed=seed,
         max_workers=max_workers,
         chunksize=chunksize,
         power_options=power_options,
         progress=progress,
+        cache=cache,
+    )
+    frames, n_todo = _computed_frames(job, executor=executor, progress=progress)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    frame = frame.sort_values(["scenario"], kind="stable", ignore_index=True)
+    frame.attrs.update(
+        {
+            "grid": list(job.names),
+            "method": job.method,
+            "base_seed": job.base_seed,
+            "n_computed": n_todo,
+            "n_cached": len(job.scenarios) - n_todo,
+        }
+    )
+    return frame
+
+
+@dataclass(frozen=True)
+class _Exploration:
+    """A checked exploration: its scenarios, their cache keys and seeds, how to run them."""
+
+    factory: Callable[..., Any]
+    names: tuple[str, ...]  # the grid's parameters, in order
+    method: str
+    hypotheses: tuple[str, ...] | None
+    n_sims: int | None
+    base_seed: int | None
+    max_workers: int | None
+    chunksize: int | None
+    power_options: dict[str, Any]
+    cache_path: Path | None
+    scenarios: tuple[_Scenario, ...]
+
+    @property
+    def simulated(self) -> bool:
+        return self.method != "analytic"
+
+
+def _exploration(
+    factory: Callable[..., Any], grid: Any, *, cache: Any, **options: Any
+) -> _Exploration:
+    """Check explore's arguments and list the scenarios with their keys and seeds."""
+    values = _check_grid(grid, factory)
+    method = _check_method(options["method"])
+    hyps = _check_hypotheses(options["hypotheses"])
+    simulated = method != "analytic"
+    n_sims, max_workers, chunksize, power_options = _check_run_options(
+        simulated,
+        n_sims=options["n_sims"],
+        seed=options["seed"],
+        max_workers=options["max_workers"],
+        chunksize=options["chunksize"],
+        power_options=options["power_options"],
+        progress=options["progress"],
     )
     cache_path = _check_cache(cache)
-    base_seed = _base_entropy(seed) if simulated else None
-
+    base_seed = _base_entropy(options["seed"]) if simulated else None
     common = _canonical(
         {
             "factory": _fingerprint(factory),
@@ -259,46 +311,65 @@ def explore(
             "version": _version(),
         }
     )
-    scenarios = list(_scenarios(values, common, base_seed))
+    return _Exploration(
+        factory=factory,
+        names=tuple(values),
+        method=method,
+        hypotheses=hyps,
+        n_sims=n_sims,
+        base_seed=base_seed,
+        max_workers=max_workers,
+        chunksize=chunksize,
+        power_options=power_options,
+        cache_path=cache_path,
+        scenarios=tuple(_scenarios(values, common, base_seed)),
+    )
 
-    store = ScenarioCache(cache_path, stacklevel=2) if cache_path else None
+
+def _computed_frames(
+    job: _Exploration, *, executor: Any, progress: bool | None
+) -> tuple[list[pd.DataFrame], int]:
+    """Result frames of every scenario (cached ones read, the rest run), and how many ran.
+
+    Called by :func:`explore` only: the warnings it issues (through the cache and
+    the choice of runner) point at explore's caller.
+    """
+    scenarios, simulated, n_sims = job.scenarios, job.simulated, job.n_sims
+    store = ScenarioCache(job.cache_path, stacklevel=3) if job.cache_path else None
     try:
-        done = store.read([s.key for s in scenarios], hyps) if store else {}
-    except BaseException:
-        if store is not None:
-            store.close()
-        raise
-    todo = [s for s in scenarios if s.key not in done]
-    workers = max_workers or executors.available_cpus()
-    try:
+        done = store.read([s.key for s in scenarios], job.hypotheses) if store else {}
+        todo = [s for s in scenarios if s.key not in done]
         runner = _make_runner(
             executor,
             simulated=simulated,
-            factory=factory,
-            options=power_options,
-            workers=workers,
+            factory=job.factory,
+            options=job.power_options,
+            workers=job.max_workers or executors.available_cpus(),
             n_todo=len(todo),
+            stacklevel=4,
         )
     except BaseException:
         if store is not None:
             store.close()
         raise
-    size = chunksize or max(1, math.ceil(len(todo) / (4 * runner.workers)))
+    size = job.chunksize or max(1, math.ceil(len(todo) / (4 * runner.workers)))
     chunks = [
         [(s.index, s.params, s.seed) for s in todo[i : i + size]] for i in range(0, len(todo), size)
     ]
     task = functools.partial(
-        _run_chunk, factory, method=method, hypotheses=hyps, n_sims=n_sims, options=power_options
+        _run_chunk,
+        job.factory,
+        method=job.method,
+        hypotheses=job.hypotheses,
+        n_sims=n_sims,
+        options=job.power_options,
     )
-    frames: list[pd.DataFrame] = []
-    names = list(values)
+    names = list(job.names)
     by_index = {s.index: s for s in scenarios}
+    frames: list[pd.DataFrame] = []
     if done:
-        frames.append(
-            _chunk_frame(
-                [(s, done[s.key]) for s in scenarios if s.key in done], names, simulated, n_sims
-            )
-        )
+        cached = [(s, done[s.key]) for s in scenarios if s.key in done]
+        frames.append(_chunk_frame(cached, names, simulated, n_sims))
     bar = executors.ProgressBar(
         len(scenarios), wanted=progress, desc="explore", unit="scenario", without_tqdm="warn"
     )
@@ -308,7 +379,7 @@ def explore(
             pairs = [(by_index[index], rows) for index, rows in finished]
             if store is not None:  # one transaction per chunk: all of it or none
                 store.write(
-                    _cache_entries(pairs, n_sims=n_sims, base_seed=base_seed, method=method)
+                    _cache_entries(pairs, n_sims=n_sims, base_seed=job.base_seed, method=job.method)
                 )
             frames.append(_chunk_frame(pairs, names, simulated, n_sims))
             bar.update(len(pairs))
@@ -317,18 +388,7 @@ def explore(
         if store is not None:
             store.close()
         runner.close()
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    frame = frame.sort_values(["scenario"], kind="stable", ignore_index=True)
-    frame.attrs.update(
-        {
-            "grid": names,
-            "method": method,
-            "base_seed": base_seed,
-            "n_computed": len(todo),
-            "n_cached": len(scenarios) - len(todo),
-        }
-    )
-    return frame
+    return frames, len(todo)
 
 
 # ---------------------------------------------------------------- validation
@@ -728,7 +788,14 @@ def _plain(value: Any) -> Any:
 
 
 def _make_runner(
-    executor: Any, *, simulated: bool, factory: Any, options: Any, workers: int, n_todo: int
+    executor: Any,
+    *,
+    simulated: bool,
+    factory: Any,
+    options: Any,
+    workers: int,
+    n_todo: int,
+    stacklevel: int = 3,
 ) -> TaskRunner:
     """Where the scenarios run (:class:`~trialplan.simulate.executors.TaskRunner`).
 
@@ -748,7 +815,7 @@ def _make_runner(
                 "at module level (or use functools.partial) to run in "
                 "parallel",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
             return TaskRunner.serial()
         return TaskRunner.processes(workers)

@@ -15,10 +15,11 @@ the looks of a group-sequential trial) without the design.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import MISSING, dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Protocol, overload, runtime_checkable
 
@@ -163,6 +164,32 @@ class TestStatistic:
                 "degrees of freedom"
             )
 
+    @classmethod
+    def _checked(cls, **values: Any) -> TestStatistic:
+        """A statistic from a family whose alpha, sidedness and direction are checked.
+
+        Only the numbers are checked here (finite effect, finite se > 0, df > 0, real
+        numbers); when one fails, the constructor runs and raises its usual error.
+        Every field must be given.
+        """
+        effect, se, df = values["effect"], values["se"], values["df"]
+        if not (
+            type(effect) is float
+            and type(se) is float
+            and isinstance(df, float | int)
+            and not isinstance(df, bool)
+            and math.isfinite(effect)
+            and math.isfinite(se)
+            and se > 0
+            and df > 0
+        ):
+            return cls(**values)
+        statistic = object.__new__(cls)
+        if len(values) < _STATISTIC_FIELDS:
+            values = {**_STATISTIC_DEFAULTS, **values}
+        object.__setattr__(statistic, "__dict__", values)
+        return statistic
+
     @property
     def noncentrality(self) -> float:
         """Effect over standard error, ``theta / se``."""
@@ -187,6 +214,12 @@ class TestStatistic:
             f"TestStatistic({self.hypothesis!r}: effect {self.effect:.4g}, se {self.se:.4g}, "
             f"df {self.df:.4g}, alpha {self.alpha:g} {side}; {self.method})"
         )
+
+
+_STATISTIC_DEFAULTS = {
+    f.name: f.default for f in dataclasses.fields(TestStatistic) if f.default is not MISSING
+}
+_STATISTIC_FIELDS = len(dataclasses.fields(TestStatistic))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -508,7 +541,10 @@ class StatisticFamily(Sequence[Statistic]):
         set_(self, "estimands", tuple(self.estimands))
         est = _frozen(self.estimates)
         m = est.size
-        contrasts = tuple(_frozen(np.atleast_2d(c)) for c in self.contrasts)
+        contrasts = tuple(
+            _frozen(c if type(c) is np.ndarray and c.ndim == 2 else np.atleast_2d(c))
+            for c in self.contrasts
+        )
         for name, rows in zip(names, contrasts, strict=True):
             if rows.shape[1] != m:
                 raise ValueError(
@@ -690,14 +726,21 @@ class StatisticFamily(Sequence[Statistic]):
     def contrast_covariance(self, rows: Any) -> np.ndarray:
         """Covariance ``C Sigma C'`` of contrasts of the estimates (rows of ``C``)."""
         c = np.atleast_2d(np.asarray(rows, dtype=float))
-        if self._diagonal:
-            return (c * np.diag(self.covariance)) @ c.T
+        variances = self._variances
+        if variances is not None:
+            return (c * variances) @ c.T
         return c @ self.covariance @ c.T
 
     @property
-    def _diagonal(self) -> bool:
-        cov = self.covariance
-        return bool(np.count_nonzero(cov - np.diag(np.diag(cov))) == 0)
+    def _variances(self) -> np.ndarray | None:
+        """The diagonal of ``covariance`` when it is diagonal, else None (cached)."""
+        cached = self.__dict__.get("_variances_", False)
+        if cached is False:
+            cov = self.covariance
+            variances = np.diag(cov)
+            cached = variances if np.count_nonzero(cov - np.diag(variances)) == 0 else None
+            self.__dict__["_variances_"] = cached
+        return cached
 
     def contrast_df(self, weights: Any) -> float:
         """Degrees of freedom of the t statistic of one contrast.
@@ -738,24 +781,63 @@ class StatisticFamily(Sequence[Statistic]):
         """The canonical statistic of every hypothesis at the current sizes."""
         cached = self.__dict__.get("_statistics")
         if cached is None:
-            cached = tuple(self._statistic(i) for i in range(len(self.hypotheses)))
+            # One product per hypothesis, not one for all: a stacked product sums in
+            # another order and changed effects in their last bits.
+            estimates, variances = self.estimates, self._variances
+            make = TestStatistic._checked if self._checked_levels else TestStatistic
+            cached = tuple(
+                self._statistic(
+                    i,
+                    rows @ estimates,
+                    (rows * variances) @ rows.T
+                    if variances is not None
+                    else rows @ self.covariance @ rows.T,
+                    make,
+                )
+                for i, rows in enumerate(self.contrasts)
+            )
             self.__dict__["_statistics"] = cached
         return cached
 
-    def _statistic(self, i: int) -> Statistic:
+    @property
+    def _checked_levels(self) -> bool:
+        """Whether alpha, sidedness and direction surely pass TestStatistic's checks."""
+        # A plain subset of what TestStatistic accepts (anything else takes the
+        # constructor's checks): a float alpha in (0, 1), sided 1 or 2, direction +-1.
+        alpha, sided, favourable = self.alpha, self.sided, self.favourable
+        return (
+            type(alpha) is float
+            and 0.0 < alpha < 1.0
+            and type(sided) is int
+            and sided in (1, 2)
+            and type(favourable) is int
+            and favourable in (1, -1)
+        )
+
+    def _statistic(
+        self, i: int, effects: np.ndarray, cov: np.ndarray, make: Callable[..., TestStatistic]
+    ) -> Statistic:
+        """Hypothesis ``i``'s statistic, given its contrasts' effects and covariance.
+
+        ``make`` builds the single statistics: ``TestStatistic`` itself, or (the
+        family's levels being checked once) ``TestStatistic._checked``, which skips
+        the per-statistic checks of alpha, sidedness and direction; statistics are
+        built for every new design and every step of a search.
+        """
         name, estimand, rows = self.hypotheses[i], self.estimands[i], self.contrasts[i]
         method = self.methods[i] or self.method
-        effects = rows @ self.estimates
-        cov = self.contrast_covariance(rows)
-        ses = np.sqrt(np.diag(cov))
-        covariate_df = self.covariate_df
+        df, covariate_df, part_of_cell, _ = self._df_parts()
         if rows.shape[0] == 1:
-            return TestStatistic(
+            variance = float(cov[0, 0])
+            return make(
                 hypothesis=name,
                 estimand=estimand,
                 effect=float(effects[0]),
-                se=float(ses[0]),
-                df=self.contrast_df(rows[0]),
+                # math.sqrt rounds as np.sqrt does (IEEE); a negative variance is NaN
+                # for the constructor to reject, as before.
+                se=math.sqrt(variance) if variance >= 0 else math.nan,
+                # contrast_df is df itself with one pooled variance (or large samples)
+                df=df if part_of_cell is None or math.isinf(df) else self.contrast_df(rows[0]),
                 sided=self.sided,
                 alpha=self.alpha,
                 favourable=self.favourable,
@@ -764,6 +846,7 @@ class StatisticFamily(Sequence[Statistic]):
                 contrast=tuple(rows[0]),
                 covariate_df=covariate_df,
             )
+        ses = np.sqrt(np.diag(cov))
         level = self.alpha / self.sided
         # Each component keeps its own df (they differ only with per-contrast
         # Satterthwaite df, i.e. group-delivered cells).
@@ -775,7 +858,7 @@ class StatisticFamily(Sequence[Statistic]):
             ses = ses * math.sqrt(inflation) if covariate_df > 2 else ses
             method = "noncentral t, ANCOVA with expected imbalance inflation (approx.)"
         components = tuple(
-            TestStatistic(
+            make(
                 hypothesis=f"{name}[{j + 1}]",
                 estimand=estimand,
                 effect=float(effects[j]),
@@ -839,6 +922,18 @@ def as_family(source: Any, hypotheses: Any = None) -> StatisticFamily:
 
 
 def _frozen(values: Any) -> np.ndarray:
+    """A read-only float array of ``values``: a copy, unless it already is one.
+
+    An array that owns its data and is read-only (a family's own arrays when a
+    family is rescaled or selected, a hypothesis' contrasts) is kept as it is.
+    """
+    if (
+        type(values) is np.ndarray
+        and values.dtype == np.float64
+        and values.flags.owndata
+        and not values.flags.writeable
+    ):
+        return values
     arr = np.array(values, dtype=float)
     arr.setflags(write=False)
     return arr

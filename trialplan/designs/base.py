@@ -28,7 +28,6 @@ import math
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
-from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -501,8 +500,8 @@ class CellDesign(Design):
     @property
     def allocation_ratios(self) -> np.ndarray:
         """Per-cell sizes divided by their greatest common divisor."""
-        n = [int(v) for v in self.n_array]
-        return np.array(n) // reduce(math.gcd, n)
+        n = self.n_array
+        return n // np.gcd.reduce(n)
 
     def at_multiplier(self, multiplier: int) -> CellDesign:
         """The design with ``multiplier`` times the allocation ratios per cell.
@@ -541,6 +540,22 @@ class CellDesign(Design):
             self.cells, self.n_array, design_effect=clusters.design_effects(self)
         )
         return clusters.adjust_model(self, model)
+
+    def _planned_model(self) -> CellModel:
+        """The cell model the constructor checked, kept for ``statistics()`` (read only).
+
+        A design is frozen, so its cell model never changes; ``cell_model()``
+        still builds a new one for callers, who may modify it.
+        """
+        model = self.__dict__.get("_model_")
+        if model is None:
+            model = self.cell_model()
+            self.__dict__["_model_"] = model
+        return model
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickles (for process pools) carry the fields, not what was derived from them.
+        return {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
 
     def design_effects(self) -> np.ndarray:
         """Variance inflation per cell from group delivery (all 1 without clustering).
@@ -609,7 +624,7 @@ class CellDesign(Design):
         """
         hyps = [self.hypothesis(n) for n in self._names(hypotheses)]
         hyps = list({h.name: h for h in hyps}.values())  # a name listed twice is one hypothesis
-        model = self.cell_model()
+        model = self._planned_model()
         n = self.n_array
         ratios = self.allocation_ratios
         return StatisticFamily(

@@ -47,7 +47,8 @@ class Hypothesis:
     contrasts: np.ndarray = field(repr=False)
 
     def __post_init__(self) -> None:
-        weights = np.atleast_2d(np.asarray(self.contrasts, dtype=float))
+        # A copy of its own, read-only: families then keep it without copying again.
+        weights = np.atleast_2d(np.array(self.contrasts, dtype=float))
         weights.setflags(write=False)
         object.__setattr__(self, "contrasts", weights)
 

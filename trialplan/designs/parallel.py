@@ -133,7 +133,7 @@ class Parallel(CellDesign):
         object.__setattr__(
             self, "dropout", drop if isinstance(drop, float) else MappingProxyType(drop)
         )
-        model = self.cell_model()
+        model = self._planned_model()
         if not model.df >= 1:
             raise ValueError(
                 f"n_per_arm={_plain(self.n_per_arm)} leaves no residual degrees of freedom: "

@@ -536,53 +536,19 @@ def _plan(
 ) -> _SeqPlan:
     """Check the request and read the planning values off the design."""
     outcome = design.outcome
-    binary = isinstance(outcome, Binary)
-    survival = isinstance(outcome, TimeToEvent)
-    if not (binary or survival or isinstance(outcome, Continuous)):
-        raise TypeError(
-            "sequential simulation supports Continuous (with or without a "
-            "baseline covariate), Binary and TimeToEvent outcomes; got outcome "
-            f"of type {type(outcome).__name__} (its sequential power is "
-            "available analytically: design.power(sequential=gsd))"
-        )
-    ancova = isinstance(outcome, Continuous) and outcome.baseline_corr != 0.0
-    if design.clusters is not None:  # cell designs declare clusters (None: no groups)
-        raise ValueError(
-            "sequential simulation does not model therapy groups yet; got "
-            f"clusters={design.clusters!r} (allowed: None); the analytic "
-            "design.power(sequential=...) uses the design-effect variances"
-        )
+    kind = _outcome_kind(design)
     family = design.statistics(hypothesis)
     name = family.hypotheses[0]
     if family.is_intersection_union(name):
         check_sequential_statistic(family, name, sequential)  # two comparisons, one-sided
-    offered = ("individual",) if survival else ("exact",)
+    offered = ("individual",) if kind == "survival" else ("exact",)
     if engine is not None and engine not in offered:
         raise ValueError(
             f"engine={engine!r} is not offered for sequential simulation of "
             f"{type(outcome).__name__} outcomes; choose {offered[0]!r} (or engine=None)"
         )
-    allowed = (
-        ("wald",) if binary else ("exponential",) if survival else ("t",) if ancova else ("t", "z")
-    )
-    statistic = allowed[0] if statistic is None else statistic
-    if statistic not in allowed:
-        choices = (
-            "'wald' (Wald z from the cell counts)"
-            if binary
-            else "'exponential' (Wald z of the exponential model)"
-            if survival
-            else "'t' (the ANCOVA t statistic)"
-            if ancova
-            else "'t' (estimated variance) or 'z' (known variance)"
-        )
-        what = (
-            f"an ANCOVA outcome (baseline_corr={outcome.baseline_corr!r})"
-            if ancova
-            else f"a {type(outcome).__name__} outcome"
-        )
-        raise ValueError(f"statistic={statistic!r} is not allowed for {what}; choose {choices}")
-    if timing is not None and not survival:
+    statistic = _check_statistic(statistic, outcome, kind)
+    if timing is not None and kind != "survival":
         raise ValueError(
             f"timing={timing!r} applies to TimeToEvent outcomes only (the "
             "looks of other outcomes are at info_fractions of the participants); "
@@ -591,51 +557,14 @@ def _plan(
     contrasts = np.asarray(family.contrasts[0], dtype=float).T  # (cells, comparisons)
     n_final = np.asarray(design.n_array, dtype=int)
     k_max = sequential.n_looks
-    extra: dict[str, Any] = {}
-    if binary:
-        kind = "binary"
-        extra.update(
-            rates=np.array([outcome.rates[c] for c in design.cells], dtype=float),
-            binary_scale=outcome.scale,
-        )
-        n_cells = n_final.size
-    elif survival:
-        kind = "survival"
-        params = SurvivalSimulator().prepare(design)
-        n_cells = params.n_cells
-        planned = float(sum(outcome.expected_events(design.cells, n_final).values()))
-        timing = "information" if timing is None else timing
-        if timing not in ("information", "events"):
-            raise ValueError(
-                f"timing={timing!r} is not allowed; choose 'information' (looks "
-                "when the tested contrast's expected information reaches "
-                "info_fractions, as the analytic path assumes) or 'events' "
-                "(looks at that fraction of the expected total events)"
-            )
-        extra.update(
-            params=params,
-            planned=planned,
-            timing=timing,
-            targets=tuple(max(1, round(t * planned)) for t in sequential.info_fractions[:-1]),
-            look_times=(
-                _information_times(params, contrasts, sequential.info_fractions)
-                if timing == "information"
-                else None
-            ),
-        )
-    else:
-        kind = "ancova" if ancova else "continuous"
-        extra.update(
-            means=np.array([outcome.means[c] for c in design.cells], dtype=float),
-            sd=float(outcome.sd),
-            rho=float(outcome.baseline_corr),
-        )
-        n_cells = n_final.size
-    if survival:
+    extra = _planning_values(design, kind, contrasts, sequential, timing)
+    if kind == "survival":
+        n_cells = extra["params"].n_cells
         sizes = np.tile(n_final, (k_max, 1))  # everyone, entered by the end
         per_trial = 8 * int(n_final.sum()) * 10
         length = max(1, min(_MAX_BLOCK, _MAX_PATIENT_CELLS // int(n_final.sum())))
     else:
+        n_cells = n_final.size
         sizes = _look_sizes(n_final, sequential.info_fractions)
         per_trial = 8 * (6 * n_cells + 16)
         length = _MAX_BLOCK
@@ -662,6 +591,94 @@ def _plan(
         bytes_per_trial=per_trial,
         **extra,
     )
+
+
+def _outcome_kind(design: Any) -> str:
+    """``"binary"``, ``"survival"``, ``"ancova"`` or ``"continuous"``; other designs raise."""
+    outcome = design.outcome
+    binary = isinstance(outcome, Binary)
+    survival = isinstance(outcome, TimeToEvent)
+    if not (binary or survival or isinstance(outcome, Continuous)):
+        raise TypeError(
+            "sequential simulation supports Continuous (with or without a "
+            "baseline covariate), Binary and TimeToEvent outcomes; got outcome "
+            f"of type {type(outcome).__name__} (its sequential power is "
+            "available analytically: design.power(sequential=gsd))"
+        )
+    if design.clusters is not None:  # cell designs declare clusters (None: no groups)
+        raise ValueError(
+            "sequential simulation does not model therapy groups yet; got "
+            f"clusters={design.clusters!r} (allowed: None); the analytic "
+            "design.power(sequential=...) uses the design-effect variances"
+        )
+    if binary:
+        return "binary"
+    if survival:
+        return "survival"
+    return "ancova" if outcome.baseline_corr != 0.0 else "continuous"
+
+
+#: The test statistics each kind of outcome allows (the first is the default), in words.
+_STATISTICS = {
+    "binary": (("wald",), "'wald' (Wald z from the cell counts)"),
+    "survival": (("exponential",), "'exponential' (Wald z of the exponential model)"),
+    "ancova": (("t",), "'t' (the ANCOVA t statistic)"),
+    "continuous": (("t", "z"), "'t' (estimated variance) or 'z' (known variance)"),
+}
+
+
+def _check_statistic(statistic: str | None, outcome: Any, kind: str) -> str:
+    """The test statistic asked for (the outcome's default when None), or a ValueError."""
+    allowed, choices = _STATISTICS[kind]
+    statistic = allowed[0] if statistic is None else statistic
+    if statistic not in allowed:
+        what = (
+            f"an ANCOVA outcome (baseline_corr={outcome.baseline_corr!r})"
+            if kind == "ancova"
+            else f"a {type(outcome).__name__} outcome"
+        )
+        raise ValueError(f"statistic={statistic!r} is not allowed for {what}; choose {choices}")
+    return statistic
+
+
+def _planning_values(
+    design: Any, kind: str, contrasts: np.ndarray, sequential: GroupSequential, timing: Any
+) -> dict[str, Any]:
+    """The outcome's planning values in cell order (and, for survival, the look times)."""
+    outcome = design.outcome
+    if kind == "binary":
+        return {
+            "rates": np.array([outcome.rates[c] for c in design.cells], dtype=float),
+            "binary_scale": outcome.scale,
+        }
+    if kind != "survival":
+        return {
+            "means": np.array([outcome.means[c] for c in design.cells], dtype=float),
+            "sd": float(outcome.sd),
+            "rho": float(outcome.baseline_corr),
+        }
+    params = SurvivalSimulator().prepare(design)
+    n_final = np.asarray(design.n_array, dtype=int)
+    planned = float(sum(outcome.expected_events(design.cells, n_final).values()))
+    timing = "information" if timing is None else timing
+    if timing not in ("information", "events"):
+        raise ValueError(
+            f"timing={timing!r} is not allowed; choose 'information' (looks "
+            "when the tested contrast's expected information reaches "
+            "info_fractions, as the analytic path assumes) or 'events' "
+            "(looks at that fraction of the expected total events)"
+        )
+    return {
+        "params": params,
+        "planned": planned,
+        "timing": timing,
+        "targets": tuple(max(1, round(t * planned)) for t in sequential.info_fractions[:-1]),
+        "look_times": (
+            _information_times(params, contrasts, sequential.info_fractions)
+            if timing == "information"
+            else None
+        ),
+    }
 
 
 class _Counts:
