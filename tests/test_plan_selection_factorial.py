@@ -12,8 +12,10 @@ plan resolves it as that Parallel design.  Checked here:
   with the independent design-level engine,
   ``factorial.power(sequential=gsd, adaptive=ArmSelection(...),
   method="simulation")``, a different seed, within 4 combined Monte Carlo
-  standard errors sqrt(mcse_a^2 + mcse_b^2): about 14 comparisons, so a
-  correct implementation fails one with probability about 0.1%;
+  standard errors sqrt(mcse_a^2 + mcse_b^2), and with the independent
+  trial-by-trial simulation tests/references/arm_selection_factorial_bruteforce.py
+  (numpy only) -> .csv: about 35 comparisons, so a correct implementation
+  fails one with probability about 0.2%;
 - the spec (round trip byte for byte, ``trialplan check / power / protocol /
   randomize``) and the protocol, whose numbers are parsed back by the
   consistency check of tests/test_examples.py.
@@ -188,6 +190,42 @@ def test_plan_agrees_with_the_design_level_engine(rule: ArmSelection, means) -> 
         assert close(extras["fwer"], extras["mcse_fwer"], other["fwer"], other["mcse_fwer"])
     # familywise error with no effect: within 3 MCSE of alpha or below
     assert extras["fwer_global_null"] <= 0.025 + 3 * extras["mcse_fwer_global_null"]
+
+
+BRUTE = Path(__file__).parent / "references" / "arm_selection_factorial_bruteforce.csv"
+
+
+@pytest.mark.parametrize("scenario", ["planned", "global_null"])
+def test_plan_agrees_with_the_bruteforce_simulation(scenario: str) -> None:
+    # tests/references/arm_selection_factorial_bruteforce.py: trial by trial, numpy only
+    ref = pd.read_csv(BRUTE)
+    ref = ref[ref["scenario"] == scenario]
+    assert len(ref) == 8
+    means = MEANS if scenario == "planned" else dict.fromkeys(MEANS, 0.0)
+    n_sims = 20_000
+    plan = tp.plan(
+        factorial(n=80, dropout=0.0, means=means),
+        sequential=GSD,
+        adaptive=ArmSelection(),
+        n_sims=n_sims,
+        seed=5,
+    )
+    table = plan.selection_table().set_index("hypothesis")
+    result = plan.adaptive_result
+    for _, row in ref.iterrows():
+        value, mcse = float(row["value"]), float(row["mcse"])
+        name = f"{row['arm']} vs sham+control"
+        if row["quantity"] == "reject_arm":
+            mine, se = table.loc[name, "power"], table.loc[name, "mcse"]
+        elif row["quantity"] == "selected_stage_2":
+            mine = table.loc[name, "selected"]
+            se = math.sqrt(mine * (1 - mine) / n_sims)
+        elif row["quantity"] == "reject_any":
+            mine, se = result.extras["any"], result.extras["mcse_any"]
+        else:
+            assert row["quantity"] == "expected_n"
+            mine, se = result.expected_n, result.mcse_expected_n
+        assert close(mine, se, value, mcse), (row["quantity"], row["arm"], mine, value)
 
 
 def test_binary_factorial_agrees_with_the_design_level_engine() -> None:
