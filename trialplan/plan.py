@@ -936,7 +936,11 @@ def plan(
         effect, or as stated); the adaptive design's power, type I error and
         sample-size distribution are simulated once, with ``n_sims`` and
         ``seed``, and the randomization list holds the largest trial the
-        rule allows (:attr:`TrialPlan.maximum`).
+        rule allows (:attr:`TrialPlan.maximum`).  Or an
+        ``ArmSelection(...)`` (:mod:`trialplan.adaptive`): arms selected at an
+        interim of a multi-arm ``tp.Parallel``, or cells of a
+        ``tp.Factorial`` compared with its reference cell, resolved as the
+        equivalent multi-arm Parallel design (:attr:`TrialPlan.factorial`).
     method : {"analytic", "simulation"}, default "analytic"
         ``"simulation"`` adds simulated powers beside the exact ones.
     n_sims : int, default 10000
