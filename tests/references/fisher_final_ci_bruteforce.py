@@ -79,6 +79,13 @@ CASES = {
         [0.4, 0.7],
         [0.25, 0.2],
     ),
+    # docs/adaptive.md: the rTMS x MBI interaction (lower is better there; oriented here),
+    # 90 then 100 per cell, sd 8, planned information fractions 0.6 and 1
+    "docs_rtms_mbi": (
+        FisherCombination(info_fractions=(0.6, 1.0), alpha=0.025),
+        [2.2, 3.4],
+        [8.0 * (4 / 90) ** 0.5, 8.0 * (4 / 100) ** 0.5],
+    ),
     # 3 stages, binding futility 0.5: futility stop at stage 2
     "three_stage_binding_futility": (
         FisherCombination(info_fractions=(0.3, 0.6, 1.0), alpha=0.025, alpha0=0.5, binding=True),

@@ -279,6 +279,11 @@ def final_analysis(
     Returns
     -------
     FinalAnalysis
+        Fisher's test: the final interval and the median-unbiased estimate
+        are computed for trials stopped by stage 3 (nested quadrature; NaN
+        with a note after a later stop).  With t statistics (finite ``df``)
+        the effect shifts each stage's z by ``theta / se_k``, as for the
+        inverse normal test.
 
     Raises
     ------
@@ -301,6 +306,19 @@ def final_analysis(
     >>> # 1 - P(Z*_1 < 2.9626, Z*_2 < 3.1833), bivariate normal with correlation sqrt(1/2)
     >>> round(res.final_p_value, 5), [round(v, 3) for v in res.final_ci]
     (0.00173, [0.983, 4.338])
+
+    Fisher's product test: the final interval and the median-unbiased estimate
+    by the same stage-wise ordering (a brute-force simulation of 10 million
+    trials at each limit gives 2.5 %, 97.5 % and 50 % within 4 MCSE,
+    tests/references/fisher_final_ci_bruteforce.py):
+
+    >>> from trialplan.adaptive import FisherCombination
+    >>> fisher = FisherCombination(info_fractions=(0.5, 1.0), alpha=0.025)
+    >>> res = final_analysis(fisher, estimates=[0.35, 0.45], standard_errors=[0.2, 0.14])
+    >>> res.outcome, round(res.final_p_value, 5)
+    ('efficacy', 0.0159)
+    >>> [round(v, 4) for v in res.final_ci], round(res.median_unbiased, 4)
+    ([0.0368, 0.6132], 0.3632)
     """
     test = stage_test(sequential)
     data = _Stages(estimates, standard_errors, df, favourable)
