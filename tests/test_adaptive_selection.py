@@ -318,3 +318,102 @@ def test_selection_final_n_distribution_counts_every_trial() -> None:
     assert dist["probability_h0"].sum() == pytest.approx(1.0)
     assert float((dist["n"] * dist["probability"]).sum()) == pytest.approx(res.expected_n)
     assert dist["n"].min() == 80  # stage 1: 20 on control and on each of three arms
+
+
+# ------------------------------------------- exposures for the resolved plan
+def test_stage_sizes_are_cumulative_and_add_up_to_the_planned_sizes() -> None:
+    # 45 per group at t = 0.5: ceil(22.5) = 23 by the interim and 45 - 23 = 22 after it
+    # (rounding each stage on its own gave 23 + 23 = 46 per group, more than planned).
+    res = three_arms((0.8, 0.8, 0.8), n=45).power(
+        sequential=GSD, adaptive=ArmSelection(rule="all"), method="simulation", n_sims=2000, seed=1
+    )
+    assert res.planned_n == 4 * 45
+    assert res.max_n == 4 * 45  # every arm may continue
+    assert res.n_distribution["n"].min() == 4 * 23  # trials stopped at the interim
+
+
+@pytest.mark.parametrize(
+    ("rule", "largest"),
+    [
+        # 20 per group in each stage, 3 arms: 80 by the interim, then the control and the
+        # arms the rule can keep (rpact's expectedNumberOfSubjects is 120 for "best")
+        (ArmSelection(), 80 + 40),
+        (ArmSelection(rule="r_best", r=2), 80 + 60),
+        (ArmSelection(rule="epsilon", epsilon=0.1), 80 + 80),
+        (ArmSelection(rule="all", threshold=0.0), 80 + 80),
+    ],
+)
+def test_largest_total_follows_the_rule(rule: ArmSelection, largest: int) -> None:
+    res = three_arms((0.2, 0.4, 0.6)).power(
+        sequential=GSD, adaptive=rule, method="simulation", n_sims=1000, seed=2
+    )
+    assert res.max_n == largest
+    assert res.n_distribution["n"].max() <= largest
+
+
+def test_familywise_error_under_a_partial_null_counts_the_null_arms() -> None:
+    res = three_arms((0.0, 0.0, 0.6)).power(
+        sequential=GSD, adaptive=ArmSelection(), method="simulation", n_sims=20_000, seed=11
+    )
+    extras = res.extras
+    assert extras["fwer_true_nulls"] == ["A vs control", "B vs control"]
+    false = [res["A vs control"], res["B vs control"]]
+    # the union of two rejection events: at least the larger, at most the sum
+    assert max(false) <= extras["fwer"] <= sum(false) + 1e-12
+    assert extras["fwer"] <= 0.025 + 3 * extras["mcse_fwer"]
+    # the global null is reported as fwer_global_null
+    null = three_arms((0.0, 0.0, 0.0)).power(
+        sequential=GSD, adaptive=ArmSelection(), method="simulation", n_sims=500, seed=1
+    )
+    assert "fwer" not in null.extras
+    assert "fwer_global_null" in null.extras
+
+
+def test_end_states_agree_with_the_selection_tally() -> None:
+    res = three_arms((0.2, 0.4, 0.6)).power(
+        sequential=GSD, adaptive=ArmSelection(), method="simulation", n_sims=10_000, seed=12
+    )
+    ends = res.extras["end_states"]
+    assert ends["probability"].sum() == pytest.approx(1.0)
+    assert ends["probability_h0"].sum() == pytest.approx(1.0)
+    second = ends[ends["stage"] == 2]
+    assert all(len(arms) == 1 for arms in second["arms"])  # "best": one arm continues
+    selected = res.extras["selection"].loc[2]
+    for name in res:
+        kept = second[[name in arms for arms in second["arms"]]]["probability"].sum()
+        assert kept == pytest.approx(selected[name], abs=1e-12)
+    first = ends[ends["stage"] == 1]
+    stages = res.stages.set_index("stage")
+    stopped = stages.loc[1, "stop_efficacy"] + stages.loc[1, "stop_futility"]
+    assert first["probability"].sum() == pytest.approx(stopped, abs=1e-12)
+
+
+def test_selection_at_one_chosen_look() -> None:
+    gsd = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025)
+    rule = ArmSelection(selection_look=2)
+    res = three_arms((0.2, 0.4, 0.6), n=60).power(
+        sequential=gsd, adaptive=rule, method="simulation", n_sims=5000, seed=3
+    )
+    selection = res.extras["selection"]
+    reached = res.stages.set_index("stage")["reached"]
+    # nothing is dropped at the first interim: every arm is in stage 2 of every trial there
+    for name in res:
+        assert selection.loc[2, name] == pytest.approx(reached[2], abs=1e-12)
+    # "best" at the second interim: one arm in stage 3
+    assert selection.loc[3].sum() == pytest.approx(reached[3], abs=1e-12)
+    # the largest trial: all four groups for two stages (20 each), then two groups
+    assert res.max_n == 4 * 40 + 2 * 20
+    assert "At interim analysis 2 the best arm" in rule.describe()
+
+
+def test_threshold_and_rule_options_are_checked() -> None:
+    assert ArmSelection(threshold=-math.inf) == ArmSelection()
+    assert ArmSelection().threshold is None
+    with pytest.raises(ValueError, match="r applies to rule='r_best' only"):
+        ArmSelection(rule="best", r=2)
+    with pytest.raises(ValueError, match="epsilon applies"):
+        ArmSelection(epsilon=1.0)
+    with pytest.raises(ValueError, match="threshold must be a finite"):
+        ArmSelection(rule="all", threshold=math.nan)
+    with pytest.raises(ValueError, match="selection_look"):
+        ArmSelection(selection_look=0)

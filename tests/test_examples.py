@@ -137,7 +137,14 @@ def check_consistency(out: Path) -> None:
     assert sum(counts.values()) == n
     held = int(_number(r"list holds (\d+) assignments", md))
     listed = plan.list_allocation
-    if plan.adaptive is None:
+    if plan.selects_arms:
+        # the stage-1 list: every arm until the interim; stage-2 lists per selection
+        held_counts = _per_cell(
+            _number(r"stage-1 list holds \d+ assignments \(([^)]*)\)", md), labels
+        )
+        assert [held_counts[label] for label in labels] == list(listed.randomized)
+        check_selection(md, plan, out)
+    elif plan.adaptive is None:
         assert held == n
         held_counts = counts
     else:
@@ -184,10 +191,23 @@ def check_consistency(out: Path) -> None:
     value = round(100 * plan.primary_power[primary], 1)
     assert stated == _percent(row["Power"]) == _percent(in_sensitivity) == value
     assert round(100 * on_curve, 1) == value
-    if plan.size == "solve":
+    if plan.size == "solve" and plan.selects_arms:  # sized on rejecting at least one
+        assert plan.familywise()["any"] >= plan.target
+    elif plan.size == "solve":
         assert plan.primary_power[primary] >= plan.target
     # --- interim analyses: bounds and participants per look
-    if plan.sequential is not None:
+    if plan.selects_arms:
+        looks = plan.looks()
+        rows = _table(md, "Analyses of the design with treatment selection")
+        assert [float(r["Efficacy bound (z)"]) for r in rows] == [
+            round(z, 3) for z in looks["efficacy_z"]
+        ]
+        column = next(k for k in rows[0] if k.startswith("Participants analysed, every"))
+        assert [int(r[column]) for r in rows] == looks["n_analysed"].tolist()
+        largest = [int(r["Largest number analysed under the rule"]) for r in rows]
+        assert largest == looks["n_largest"].tolist()
+        assert largest[-1] == plan.adaptive_result.max_n
+    elif plan.sequential is not None:
         looks = plan.looks()
         rows = _table(md, "Stopping boundaries at each analysis")
         assert [float(r["Efficacy bound (z)"]) for r in rows] == [
@@ -257,6 +277,74 @@ def check_adaptive(md: str, plan, held: int, held_counts: dict[str, int]) -> Non
     assert f"gives {100 * rule.conditional_power:g}% conditional power" in md
     assert f"at most {rule.max_factor:g} times the planned number" in md
     # type I error control: CHW weights sqrt of the planned stage fractions
+    t = plan.sequential.info_fractions
+    weights = re.search(r"w1 = ([\d.]+), w2 = ([\d.]+)", md).groups()
+    assert [float(w) for w in weights] == [round(math.sqrt(t[0]), 3), round(math.sqrt(1 - t[0]), 3)]
+
+
+def check_selection(md: str, plan, out: Path) -> None:
+    """A protocol with treatment selection agrees with the plan and its stage-2 lists."""
+    result = plan.adaptive_result
+    labels = plan.cell_labels()
+    stages = plan.stages()
+    first = stages[stages["look"] == 1]
+    # the interim: participants per arm in the text are the planned stage-1 counts
+    interim = int(_number(r"takes place when (\d+) participants have", md))
+    assert interim == int(first["planned"].sum())
+    per = _per_cell(_number(r"have the primary outcome \(([^;]*);", md), labels)
+    assert [per[label] for label in labels] == list(first["planned"])
+    # each comparison: selection, power and type I error, as the plan and its power table
+    table = plan.selection_table().set_index("label")
+    rows = _table(md, "Each comparison with")
+    assert len(rows) == len(plan.primary)
+    for row in rows:
+        ref = table.loc[row["Comparison"]]
+        assert _percent(row["Probability of being selected"]) == round(100 * ref["selected"], 1)
+        assert _percent(row["Power (MCSE)"].split(" (")[0]) == round(100 * ref["power"], 1)
+        power = round(100 * plan.primary_power[ref["hypothesis"]], 1)
+        assert _percent(row["Power (MCSE)"].split(" (")[0]) == power
+        null = _percent(row["Rejection with no effect (MCSE)"].split(" (")[0])
+        assert null == round(100 * ref["type_i_error"], 1)
+        assert f"{ref.name} with probability {round(100 * ref['power'], 1):.1f}%" in md
+    # operating characteristics: at least one, familywise error, expected and largest N
+    by = {r["Operating characteristic"]: r for r in _table(md, "Operating characteristics of")}
+    anyrow = by["Probability of rejecting at least one comparison"]
+    assert _percent(anyrow["Planning values"].split(" (")[0]) == round(
+        100 * result.extras["any"], 1
+    )
+    fwer = _percent(anyrow[next(k for k in anyrow if k.startswith("No effect"))].split(" (")[0])
+    assert fwer == round(100 * result.extras["fwer_global_null"], 1)
+    assert f"the familywise type I error is {fwer:.1f}%" in md
+    family = _percent(_number(r"reject at least one hypothesis of the family: ([\d.]+%)", md))
+    assert family == round(100 * result.extras["any"], 1)
+    expected = int(by["Expected participants analysed"]["Planning values"].split(" (")[0])
+    assert expected == math.ceil(result.expected_n - 1e-9)
+    assert int(by["Largest number analysed"]["Planning values"]) == result.max_n
+    # the randomization lists: the table, the plan and the CSV files agree
+    lists = plan.stage_lists()
+    listed = _table(md, "Randomization lists")
+    assert len(listed) == lists["list"].nunique()
+    for row, (_, group) in zip(listed, lists.groupby("list", sort=False), strict=True):
+        counts = dict(zip(group["label"], group["randomized"], strict=True))
+        for label in labels:
+            assert row[label] == (str(counts[label]) if label in counts else "none")
+    totals = lists.groupby("list", sort=False)["randomized"].sum()
+    most = int(_number(r"at most (\d+) randomized: the stage-1 list", md))
+    assert most == totals.iloc[0] + totals.iloc[1:].max()
+    second = sorted(out.glob("schedule-stage2-*.csv"))
+    assert len(second) == len(listed) - 1
+    for path, (_, group) in zip(second, list(lists.groupby("list", sort=False))[1:], strict=True):
+        frame = pd.read_csv(path, comment="#")
+        found = frame.groupby("arm").size().to_dict()
+        assert found == dict(zip(group["cell"], group["randomized"], strict=True))
+    # every arm's two stages add up to its planned randomized count
+    head = lists[lists["stage"] == 1]
+    stage1 = dict(zip(head["cell"], head["randomized"], strict=True))
+    for cell, total in zip(plan.allocation.cells, plan.allocation.randomized, strict=True):
+        later = lists[(lists["stage"] == 2) & (lists["cell"] == cell)]["randomized"]
+        assert later.nunique() == 1
+        assert stage1[cell] + int(later.iloc[0]) == total
+    # the weights of the inverse normal method: square roots of the planned increments
     t = plan.sequential.info_fractions
     weights = re.search(r"w1 = ([\d.]+), w2 = ([\d.]+)", md).groups()
     assert [float(w) for w in weights] == [round(math.sqrt(t[0]), 3), round(math.sqrt(1 - t[0]), 3)]

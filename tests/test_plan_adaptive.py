@@ -334,8 +334,11 @@ def test_a_binary_outcome_through_the_plan():
             "must be the plan's primary",
             id="rule-hypothesis",
         ),
-        pytest.param(
-            {"adaptive": tp.adaptive.ArmSelection()}, TypeError, "ArmSelection", id="arm-selection"
+        pytest.param(  # arm selection is resolved for a tp.Parallel with a control only
+            {"adaptive": tp.adaptive.ArmSelection()},
+            TypeError,
+            "tp.Parallel design with a control",
+            id="arm-selection-factorial",
         ),
         pytest.param({"adaptive": "ssr"}, TypeError, "SampleSizeReestimation", id="not-a-rule"),
         pytest.param(
@@ -500,11 +503,11 @@ def test_a_hand_written_adaptive_table_reads_into_the_rule():
             "primary hypothesis",
             id="rule-hypothesis",
         ),
-        pytest.param(
+        pytest.param(  # an arm_selection table does not take the re-estimation's keys
             ("[adaptive]", '[adaptive]\ntype = "arm_selection"'),
-            "adaptive.type",
-            "sample_size_reestimation",
-            id="arm-selection",
+            "adaptive.conditional_power",
+            "unknown key; allowed: ['effect_measure', 'epsilon', 'intersection', 'r', 'rule'",
+            id="arm-selection-keys",
         ),
         pytest.param(
             ('primary = ["rTMS:MBI"]', 'primary = ["rTMS", "rTMS:MBI"]'),

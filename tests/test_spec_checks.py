@@ -297,6 +297,58 @@ def test_any_valid_spec_survives_dump_load_dump_byte_for_byte(
     assert spec_to_toml(back) == first
 
 
+@st.composite
+def arm_selections(draw):
+    """An arm-selection rule with random options (issue 17 item 5: the [adaptive] table)."""
+    from trialplan.adaptive import ArmSelection
+
+    rule = draw(st.sampled_from(["best", "r_best", "epsilon", "all"]))
+    return ArmSelection(
+        rule=rule,
+        r=draw(st.integers(1, 3)) if rule == "r_best" else None,
+        epsilon=draw(st.floats(0.0, 5.0)) if rule == "epsilon" else None,
+        threshold=draw(st.one_of(st.none(), st.floats(-5.0, 5.0))),
+        intersection=draw(st.sampled_from(["dunnett", "simes", "bonferroni", "sidak"])),
+        effect_measure=draw(st.sampled_from(["estimate", "statistic"])),
+        success=draw(st.sampled_from(["all", "any"])),
+        selection_look=draw(st.one_of(st.none(), st.just(1))),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    arms=st.lists(NAMES, min_size=3, max_size=4, unique=True),
+    means=st.lists(st.floats(-30.0, 30.0), min_size=4, max_size=4),
+    sd=st.floats(0.1, 50.0),
+    n=st.integers(3, 500),
+    fraction=st.floats(0.2, 0.8),
+    rule=arm_selections(),
+    size=st.sampled_from(["solve", "fixed"]),
+)
+def test_any_arm_selection_spec_survives_dump_load_dump_byte_for_byte(
+    arms, means, sd, n, fraction, rule, size
+):
+    design = tp.Parallel(
+        arms=tuple(arms),
+        outcome=tp.Continuous(means=dict(zip(arms, means, strict=False)), sd=sd),
+        n_per_arm=n,
+        alpha=0.025,
+        sided=1,
+    )
+    spec = Spec(
+        design=design,
+        size=size,
+        sequential=tp.GroupSequential(info_fractions=(fraction, 1.0), alpha=0.025, sided=1),
+        adaptive=rule,
+    )
+    first = spec_to_toml(spec)
+    assert '\n[adaptive]\ntype = "arm_selection"\n' in first
+    back = spec_from_toml(first)
+    assert back == spec
+    assert back.adaptive == rule
+    assert spec_to_toml(back) == first
+
+
 # --------------------------------------------------------------- writing size
 def test_write_size_keeps_comments_and_only_changes_the_size(tmp_path):
     text = "# planning notes: see the SAP\n" + BASE.replace(

@@ -68,21 +68,14 @@ def check_adaptive(
     from trialplan.adaptive import ArmSelection, SampleSizeReestimation
     from trialplan.sequential import GroupSequential
 
-    if isinstance(adaptive, ArmSelection):
-        raise _tagged(
-            TypeError(
-                "adaptive=ArmSelection(...) is not resolved by a plan yet (the plan sizes and "
-                "words one primary hypothesis; arm selection tests every arm against the "
-                "control): evaluate it with design.power(sequential=..., adaptive=..., "
-                "method='simulation')"
-            ),
-            "adaptive",
-        )
+    if isinstance(adaptive, ArmSelection):  # checked by trialplan._plan_selection
+        return
     if not isinstance(adaptive, SampleSizeReestimation):
         raise _tagged(
             TypeError(
                 "adaptive must be a tp.SampleSizeReestimation(...) "
-                f'(type = "sample_size_reestimation"); got adaptive={adaptive!r}'
+                '(type = "sample_size_reestimation") or an ArmSelection(...) '
+                f'(type = "arm_selection"); got adaptive={adaptive!r}'
             ),
             "adaptive",
         )

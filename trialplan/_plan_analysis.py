@@ -16,6 +16,9 @@ The analysis of a hypothesis is one of
 * ``"adaptive"``: the primary hypothesis of a plan with sample-size
   re-estimation (its power by simulation of the adaptive design, with the
   plan's ``n_sims`` and ``seed``, so every figure reproduces the same number);
+* ``"arm selection"``: a comparison with the control in a plan with arm
+  selection at an interim (its power to be rejected by the closed test, by
+  simulation of the whole design with the plan's ``n_sims`` and ``seed``);
 * ``"single"``: one test at the final analysis, unadjusted.
 """
 
@@ -120,7 +123,9 @@ class Analysis:
         return family
 
     def kind(self, design: Any, name: str) -> str:
-        """``"adaptive"``, ``"group-sequential"``, ``"multiplicity"`` or ``"single"``."""
+        """The test of ``name``: adaptive, arm selection, group-sequential, multiplicity, single."""
+        if self.selects_arms:
+            return "arm selection" if name in self.primary else "single"
         if self.adaptive is not None and name == self.primary[0]:
             return "adaptive"
         if self.sequential is not None and name in self.primary:
@@ -129,9 +134,22 @@ class Analysis:
             return "multiplicity"
         return "single"
 
+    @property
+    def selects_arms(self) -> bool:
+        """True when the adaptation is arm selection (every primary comparison is simulated)."""
+        return type(self.adaptive).__name__ == "ArmSelection"
+
     # ---------------------------------------------------------------- power
     def adaptive_result(self, design: Any) -> Any:
         """The adaptive design's simulation at ``design`` (plan's ``n_sims`` and ``seed``)."""
+        if self.selects_arms:
+            return design.power(
+                sequential=self.sequential,
+                adaptive=self.adaptive,
+                method="simulation",
+                n_sims=self.n_sims,
+                seed=self.seed,
+            )
         return design.power(
             [self.primary[0]],
             sequential=self.sequential,
@@ -151,7 +169,7 @@ class Analysis:
         """
         names = list(dict.fromkeys(names))
         out: dict[str, float] = {}
-        adaptive = [n for n in names if self.kind(design, n) == "adaptive"]
+        adaptive = [n for n in names if self.kind(design, n) in _SIMULATED]
         if adaptive:
             result = adaptive_result or self.adaptive_result(design)
             out.update({n: float(result[n]) for n in adaptive})
@@ -196,7 +214,7 @@ class Analysis:
                 power[name] = float(result[name])
                 mcse[name] = float(result.mcse[name])
 
-        adaptive = [n for n in names if self.kind(design, n) == "adaptive"]
+        adaptive = [n for n in names if self.kind(design, n) in _SIMULATED]
         if adaptive:  # the adaptive design's power is its simulation
             take(adaptive_result or self.adaptive_result(design), adaptive)
         sequential = [n for n in names if self.kind(design, n) == "group-sequential"]
@@ -233,6 +251,9 @@ class Analysis:
                 power=power, hypothesis=hypothesis, multiplicity=self.multiplicity
             )
         return design.sample_size(power=power, hypothesis=hypothesis)
+
+
+_SIMULATED = ("adaptive", "arm selection")
 
 
 def _named_family(procedure: Any) -> list[str] | None:

@@ -164,6 +164,10 @@ def _sequential_result(plan: Any) -> Any:
 
 def looks_frame(plan: Any) -> pd.DataFrame:
     """See :meth:`TrialPlan.looks`."""
+    if plan.selects_arms:
+        from trialplan._plan_selection import looks_frame as selection_looks
+
+        return selection_looks(plan)
     if plan.adaptive is not None:
         from trialplan._plan_adaptive import looks_frame as adaptive_looks
 

@@ -367,6 +367,17 @@ def _adaptive_text(plan: Any) -> str:
     if plan.adaptive is None:
         return ""
     oc = plan.operating_characteristics().set_index("scenario")
+    if plan.selects_arms:
+        h1, h0 = oc.loc["planned"], oc.loc["null"]
+        return (
+            f"\narm selection ({int(h1['n_sims'])} simulated trials, seed {plan.seed}): power to "
+            f"reject at least one comparison {100 * h1['reject_any']:.1f}% (mcse "
+            f"{100 * h1['reject_any_mcse']:.1f}%), familywise error with no effect "
+            f"{100 * h0['reject_any']:.1f}% (mcse {100 * h0['reject_any_mcse']:.1f}%)"
+            f"\n  expected analysed {h1['expected_n']:.1f} (no effect: {h0['expected_n']:.1f}); "
+            f"largest {h1['max_n']:.0f} analysed; stage-1 list {plan.list_allocation.n_randomized} "
+            "randomized, then the stage-2 list of the arms selected"
+        )
     h1, h0 = oc.loc["planned"], oc.loc["null"]
     return (
         f"\nadaptive design ({int(h1['n_sims'])} simulated trials, seed {plan.seed}): power "
@@ -534,7 +545,10 @@ def _cmd_randomize(args: argparse.Namespace) -> int:
     if args.stage is not None and not plan.is_regime_design:
         raise _UsageError("--stage applies to SMART designs only")
     schedule = plan.schedule(stage=args.stage)
+    extra = _stage2_paths(plan, out, force=args.force)
     path = schedule.to_csv(out)
+    for (_, later), target in extra:
+        later.to_csv(target)
     alloc = plan.list_allocation  # an adaptive plan's list holds its largest trial
     strata = max(1, len(schedule) // max(alloc.n_randomized, 1)) if args.stage != 2 else 0
     counts = ", ".join(
@@ -554,7 +568,23 @@ def _cmd_randomize(args: argparse.Namespace) -> int:
             else ""
         )
     )
+    for (name, later), target in extra:
+        print(f"wrote {len(later)} assignments to {target} ({name}, used after the interim)")
     return EXIT_OK
+
+
+def _stage2_paths(plan: Any, out: Path, *, force: bool) -> list[tuple[tuple[str, Any], Path]]:
+    """An arm-selection plan's stage-2 lists and their files (``<stem>-stage2-<k>.csv``)."""
+    if not plan.selects_arms:
+        return []
+    lists = [(k, v) for k, v in plan.selection_schedules().items() if k != "stage 1"]
+    targets = [
+        out.with_name(f"{out.stem}-stage2-{i}{out.suffix}") for i in range(1, len(lists) + 1)
+    ]
+    for target in targets:
+        if target.exists() and not force:
+            raise _UsageError(f"{target} exists; pass --force to replace it")
+    return list(zip(lists, targets, strict=True))
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import Any
 
 from trialplan import _plan_build as build
+from trialplan import _plan_selection as selection
 from trialplan._plan_adaptive import check_adaptive, maximum_allocation
 from trialplan._plan_analysis import (
     Analysis,
@@ -376,6 +377,166 @@ class TrialPlan:
 
     # -------------------------------------------------------------- adaptive
     @property
+    def selects_arms(self) -> bool:
+        """True when the plan selects arms at an interim (``adaptive=ArmSelection(...)``).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> tp.scenarios.adaptive_synergy().evaluate().selects_arms
+        False
+        """
+        return self.analysis.selects_arms
+
+    def selection_table(self) -> Any:
+        """Per comparison of an arm-selection plan: power, selection, type I error (else None).
+
+        From the plan's one simulation.  Columns ``hypothesis``, ``label``,
+        ``effect`` (planned), ``power`` (probability that the closed test
+        rejects that comparison, with ``mcse``), ``selected`` (probability
+        that the arm continues after the selection look) and
+        ``type_i_error`` (its rejection rate under the global null, with
+        ``type_i_mcse``).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> from trialplan.adaptive import ArmSelection
+        >>> arms = ("rTMS alone", "MBI then rTMS", "rTMS with MBI")
+        >>> d = tp.Parallel(arms=arms, outcome=tp.Continuous(
+        ...     means=dict(zip(arms, (-10.0, -12.0, -14.0))), sd=8.0), n_per_arm=80,
+        ...     alpha=0.025, sided=1)
+        >>> p = tp.plan(d, sequential=tp.GroupSequential(info_fractions=(0.5, 1.0)),
+        ...             adaptive=ArmSelection(), n_sims=2000, seed=1)
+        >>> table = p.selection_table()
+        >>> table["power"].tolist() == [p.primary_power[h] for h in table["hypothesis"]]
+        True
+        >>> round(float(table["selected"].sum()), 6) <= 1.0   # "best": one arm continues
+        True
+        """
+        if not self.selects_arms:
+            return None
+        return selection.selection_frame(self)
+
+    def stage_lists(self) -> Any:
+        """Counts of an arm-selection plan's randomization lists (None without arm selection).
+
+        One row per list and arm: ``list`` (``"stage 1"`` or the arms kept),
+        ``stage``, ``cell``, ``label``, ``randomized``.  Stage 1 randomizes
+        every arm in whole blocks until the selection look; then the unit
+        opens the stage-2 list of the selection made (the control and the
+        selected arms, each arm's remaining planned count).
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> from trialplan.adaptive import ArmSelection
+        >>> arms = ("rTMS alone", "MBI then rTMS", "rTMS with MBI")
+        >>> d = tp.Parallel(arms=arms, outcome=tp.Continuous(
+        ...     means=dict(zip(arms, (-10.0, -12.0, -14.0))), sd=8.0), n_per_arm=80,
+        ...     dropout=0.1, alpha=0.025, sided=1)
+        >>> p = tp.plan(d, sequential=tp.GroupSequential(info_fractions=(0.5, 1.0)),
+        ...             adaptive=ArmSelection(), n_sims=1000, seed=1)
+        >>> lists = p.stage_lists()
+        >>> lists.groupby("list", sort=False)["randomized"].apply(list).tolist()
+        [[45, 45, 45], [44, 44], [44, 44]]
+        """
+        if not self.selects_arms:
+            return None
+        labels = dict(zip(self.allocation.cells, self.cell_labels(), strict=True))
+        rows = []
+        for entry in selection.stage_lists(self):
+            name = (
+                "stage 1"
+                if entry["stage"] == 1
+                else "stage 2: " + " + ".join(labels[c] for c in entry["arms"])
+            )
+            for cell, n in zip(entry["arms"], entry["randomized"], strict=True):
+                rows.append(
+                    {
+                        "list": name,
+                        "stage": entry["stage"],
+                        "cell": cell,
+                        "label": labels[cell],
+                        "randomized": int(n),
+                    }
+                )
+        import pandas as pd
+
+        return pd.DataFrame(rows)
+
+    def selection_schedules(self, *, seed: int | None = None) -> dict[str, Any]:
+        """The randomization lists of an arm-selection plan, by name (see :meth:`stage_lists`).
+
+        ``"stage 1"`` over every arm, then one ``"stage 2: ..."`` list per
+        selection the rule can make; each list is made of permuted blocks and
+        holds exactly its counts (per stratum).  Each list draws from its own
+        stream, spawned from the randomization seed.
+
+        Raises
+        ------
+        ValueError
+            Without arm selection.
+
+        Examples
+        --------
+        >>> import trialplan as tp
+        >>> from trialplan.adaptive import ArmSelection
+        >>> arms = ("rTMS alone", "MBI then rTMS", "rTMS with MBI")
+        >>> d = tp.Parallel(arms=arms, outcome=tp.Continuous(
+        ...     means=dict(zip(arms, (-10.0, -12.0, -14.0))), sd=8.0), n_per_arm=80,
+        ...     dropout=0.1, alpha=0.025, sided=1)
+        >>> p = tp.plan(d, sequential=tp.GroupSequential(info_fractions=(0.5, 1.0)),
+        ...             adaptive=ArmSelection(), n_sims=1000, seed=1)
+        >>> lists = p.selection_schedules()
+        >>> {name: len(s) for name, s in lists.items()}  # doctest: +NORMALIZE_WHITESPACE
+        {'stage 1': 135, 'stage 2: rTMS alone + MBI then rTMS': 88,
+         'stage 2: rTMS alone + rTMS with MBI': 88}
+        """
+        if not self.selects_arms:
+            raise ValueError(
+                "selection_schedules() needs a plan with adaptive=ArmSelection(...); use schedule()"
+            )
+        import numpy as np
+
+        from trialplan.designs import Parallel
+        from trialplan.outcomes import Continuous
+        from trialplan.randomization import permuted_blocks
+
+        settings = self.randomization
+        root = np.random.SeedSequence(settings.seed if seed is None else seed)
+        entries = selection.stage_lists(self)
+        streams = root.spawn(len(entries))
+        strata = {k: tuple(v) for k, v in settings.strata.items()}
+        labels = dict(zip(self.allocation.cells, self.cell_labels(), strict=True))
+        ratio = dict(zip(self.allocation.cells, self.allocation.ratios, strict=True))
+        out = {}
+        for entry, stream in zip(entries, streams, strict=True):
+            cells = entry["arms"]
+            if entry["stage"] == 1:
+                name, units = "stage 1", self.design
+            else:
+                name = "stage 2: " + " + ".join(labels[c] for c in cells)
+                # a design of the arms still in, for the list's units only
+                units = Parallel(
+                    arms=tuple(cells),
+                    outcome=Continuous(means={c: 0.0 for c in cells}, sd=1.0),
+                    n_per_arm={c: int(n) for c, n in zip(cells, entry["randomized"], strict=True)},
+                    control=cells[0],
+                )
+            out[name] = permuted_blocks(
+                units,
+                n=int(sum(entry["randomized"])),
+                block_sizes=entry["block_sizes"],
+                strata=strata,
+                seed=stream,
+                ratios={c: ratio[c] for c in cells},
+                exact=True,
+                description=f"{self.describe()} | {name}",
+            )
+        return out
+
+    @property
     def adaptive_result(self) -> Any:
         """The adaptive design's simulation at the plan (None without ``adaptive``).
 
@@ -418,7 +579,8 @@ class TrialPlan:
         if "stages" not in self._cache:
             from trialplan._plan_adaptive import stages_frame
 
-            self._cache["stages"] = stages_frame(self)
+            make = selection.stages_frame if self.selects_arms else stages_frame
+            self._cache["stages"] = make(self)
         return self._cache["stages"].copy()
 
     def operating_characteristics(self) -> Any:
@@ -447,6 +609,8 @@ class TrialPlan:
         """
         if self.adaptive is None:
             return None
+        if self.selects_arms:
+            return selection.operating_characteristics(self)
         from trialplan._plan_adaptive import operating_characteristics
 
         return operating_characteristics(self, self.adaptive_result)
@@ -514,6 +678,9 @@ class TrialPlan:
         >>> power["all"] <= plan.primary_power["rTMS:MBI"] <= power["any"]
         True
         """
+        if self.selects_arms:  # the closed test of the arm-selection design, simulated
+            extras = self.adaptive_result.extras
+            return {"any": float(extras["any"]), "all": float(extras["all"])}
         if self.multiplicity is None or self.is_regime_design:
             return None
         if "familywise" not in self._cache:
@@ -541,6 +708,9 @@ class TrialPlan:
     def list_allocation(self) -> Allocation:
         """What the randomization list holds: ``maximum`` for an adaptive plan, else ``allocation``.
 
+        With arm selection: the stage-1 list's counts (every arm, whole blocks,
+        until the selection look; see :meth:`selection_schedules`).
+
         Examples
         --------
         >>> import trialplan as tp
@@ -548,6 +718,8 @@ class TrialPlan:
         >>> plan.list_allocation is plan.allocation
         True
         """
+        if self.selects_arms:  # the stage-1 list (stage-2 lists: selection_schedules)
+            return selection.stage_allocation(self)
         return self.maximum if self.maximum is not None else self.allocation
 
     def schedule(self, *, stage: int | None = None, seed: int | None = None) -> Any:
@@ -557,7 +729,9 @@ class TrialPlan:
         assignments, in the plan's ratios, so its counts per cell are the
         plan's randomized counts (enough should the whole trial enrol in one
         stratum).  An adaptive plan's list holds ``maximum.n_randomized``,
-        enough for the largest trial the re-estimation allows.
+        enough for the largest trial the re-estimation allows.  A plan with
+        arm selection returns its stage-1 list (:meth:`selection_schedules`
+        has the stage-2 lists too).
 
         Parameters
         ----------
@@ -581,6 +755,8 @@ class TrialPlan:
         """
         from trialplan.randomization import permuted_blocks
 
+        if self.selects_arms and stage is None:
+            return self.selection_schedules(seed=seed)["stage 1"]
         settings = self.randomization
         seed = settings.seed if seed is None else seed
         strata = {k: tuple(v) for k, v in settings.strata.items()}
@@ -654,6 +830,8 @@ class TrialPlan:
             if self.size == "solve"
             else f"as stated (power of {', '.join(self.primary)})"
         )
+        if self.selects_arms and self.size == "solve":
+            how = f"solved for {self.target:.0%} power to reject at least one comparison"
         lines = [f"TrialPlan | {self.describe()}", f"  size: {how}"]
         frame = self.to_frame()
         lines += ["  " + line for line in frame.to_string(index=False).splitlines()]
@@ -662,7 +840,16 @@ class TrialPlan:
         if self.sequential is not None:
             looks = ", ".join(f"{t:.3g}" for t in self.sequential.info_fractions)
             lines.append(f"  interim looks at {looks}")
-        if self.adaptive is not None:
+        if self.selects_arms:
+            result = self.adaptive_result
+            lines.append(
+                f"  arm selection: {self.adaptive.describe()} Simulated ({result.n_sims} trials, "
+                f"seed {self.seed}): familywise error (global null) "
+                f"{result.extras['fwer_global_null']:.4f}, power to reject at least one "
+                f"{result.extras['any']:.4f}, expected N analysed {result.expected_n:.1f}, at "
+                f"most {result.max_n:g} analysed"
+            )
+        elif self.adaptive is not None:
             result = self.adaptive_result
             lines.append(
                 f"  adaptive: {self.adaptive.describe()} Simulated ({result.n_sims} trials, seed "
@@ -810,7 +997,17 @@ a.maximum.randomized
     build.check_design(design)
     size = build.check_size(size, power)
     target = None if power is None else build.check_power(power)
-    primary_ = build.names("primary", primary) or default_primary(design)
+    selects = type(adaptive).__name__ == "ArmSelection"
+    if selects:  # the primary family: every comparison with the control
+        primary_ = selection.check_selection(
+            design,
+            adaptive,
+            sequential=sequential,
+            multiplicity=multiplicity,
+            primary=build.names("primary", primary) or None,
+        )
+    else:
+        primary_ = build.names("primary", primary) or default_primary(design)
     reported = build.names("hypotheses", hypotheses) or design_hypotheses(design)
     for name in primary_ + tuple(n for n in reported if n not in primary_):
         build.check_hypothesis(design, name)
@@ -824,15 +1021,27 @@ a.maximum.randomized
     if size == "solve":
         if target is None:
             raise ValueError("size='solve' needs the target power; give power=, e.g. 0.9")
-        with build.setting("primary"):
-            sizing = analysis.sample_size(design, power=target)
+        if selects:
+            chooser = Analysis(primary_, sequential, None, adaptive, n_sims=n_sims, seed=seed)
+            sizing = selection.selection_size(
+                design,
+                adaptive,
+                sequential=sequential,
+                power=target,
+                n_sims=n_sims,
+                seed=seed,
+                simulate=chooser.adaptive_result,
+            )
+        else:
+            with build.setting("primary"):
+                sizing = analysis.sample_size(design, power=target)
         sized = sizing.design
         sequential = getattr(sizing, "sequential", None) or sequential
     else:
         sizing, sized = None, design
     with build.setting("randomization"):
         # an adaptive plan's randomization.n is the list's length: the maximum
-        own = settings if adaptive is None else settings.replace(n=None)
+        own = settings if adaptive is None or selects else settings.replace(n=None)
         allocation = build.allocation(sized, own)
     planned = build.at(sized, allocation.analysed)
     analysis = Analysis(primary_, sequential, multiplicity, adaptive, n_sims=n_sims, seed=seed)
@@ -844,8 +1053,11 @@ a.maximum.randomized
         except ValueError as exc:  # the rule's stated effect, or a stage too small to analyse
             exc.setting = "adaptive.effect" if "effect" in str(exc) else "adaptive"  # type: ignore[attr-defined]
             raise
-        with build.setting("randomization"):
-            maximum = maximum_allocation(allocation, sequential.info_fractions, adaptive, settings)
+        if not selects:  # arm selection never randomizes more than planned per arm
+            with build.setting("randomization"):
+                maximum = maximum_allocation(
+                    allocation, sequential.info_fractions, adaptive, settings
+                )
     with build.setting("primary"):
         powers = analysis.powers(planned, primary_, adaptive_result=cache.get("adaptive_result"))
     family = analysis.family(planned)

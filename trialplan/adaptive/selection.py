@@ -88,8 +88,9 @@ class ArmSelection:
         Number of arms kept by ``"r_best"``.
     epsilon : float, optional
         ``"epsilon"``: keep arms whose effect is within this of the best one's.
-    threshold : float, default -inf
-        Drop arms whose effect (favourable direction up) is at or below it.
+    threshold : float, optional
+        Drop arms whose effect (favourable direction up) is at or below it
+        (None, the default, or -inf: no threshold).
     intersection : {"dunnett", "simes", "bonferroni", "sidak"}, default "dunnett"
         Test of each intersection hypothesis at each stage.
     effect_measure : {"estimate", "statistic"}, default "estimate"
@@ -98,6 +99,10 @@ class ArmSelection:
     success : {"all", "any"}, default "all"
         Stop early for efficacy once all arms still in (``"all"``) or any arm
         (``"any"``) is rejected.
+    selection_look : int, optional
+        The one interim (1 = the first) at which arms are selected; the
+        other interims only stop the trial (efficacy or futility).  By
+        default arms are selected at every interim, as in rpact.
 
     Raises
     ------
@@ -115,10 +120,11 @@ class ArmSelection:
     rule: str = "best"
     r: int | None = None
     epsilon: float | None = None
-    threshold: float = -math.inf
+    threshold: float | None = None
     intersection: str = "dunnett"
     effect_measure: str = "estimate"
     success: str = "all"
+    selection_look: int | None = None
 
     def __post_init__(self) -> None:
         if self.rule not in _RULES:
@@ -128,15 +134,32 @@ class ArmSelection:
             )
         if self.rule == "r_best":
             if self.r is None:
-                raise ValueError("rule='r_best' needs r, the number of arms to keep")
+                raise ValueError("r: rule='r_best' needs r, the number of arms to keep")
             object.__setattr__(self, "r", check_int("r", self.r))
+        elif self.r is not None:
+            raise ValueError(f"r applies to rule='r_best' only; got r={self.r!r}")
         if self.rule == "epsilon":
             if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, numbers.Real):
-                raise TypeError(f"rule='epsilon' needs a number epsilon; got {self.epsilon!r}")
+                raise TypeError(
+                    f"epsilon: rule='epsilon' needs a number epsilon; got {self.epsilon!r}"
+                )
             if not (math.isfinite(self.epsilon) and self.epsilon >= 0):
                 raise ValueError(f"epsilon must be a finite number >= 0; got {self.epsilon!r}")
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, numbers.Real):
-            raise TypeError(f"threshold must be a number; got threshold={self.threshold!r}")
+        elif self.epsilon is not None:
+            raise ValueError(
+                f"epsilon applies to rule='epsilon' only; got epsilon={self.epsilon!r}"
+            )
+        if self.threshold is not None:
+            if isinstance(self.threshold, bool) or not isinstance(self.threshold, numbers.Real):
+                raise TypeError(f"threshold must be a number; got threshold={self.threshold!r}")
+            if math.isnan(self.threshold) or self.threshold == math.inf:
+                raise ValueError(f"threshold must be a finite number; got {self.threshold!r}")
+            if self.threshold == -math.inf:  # no threshold, written as None (TOML, equality)
+                object.__setattr__(self, "threshold", None)
+        if self.selection_look is not None:
+            object.__setattr__(
+                self, "selection_look", check_int("selection_look", self.selection_look)
+            )
         if self.intersection not in _INTERSECTIONS:
             raise ValueError(
                 f"intersection must be one of {_INTERSECTIONS}; got {self.intersection!r}"
@@ -174,7 +197,35 @@ class ArmSelection:
         else:
             best = eff.max(axis=1, keepdims=True)
             keep = best - eff <= self.epsilon  # type: ignore[operator]
-        return keep & selected & (eff > self.threshold)
+        if self.threshold is not None:
+            keep = keep & (eff > self.threshold)
+        return keep & selected
+
+    def selects_at(self, look: int) -> bool:
+        """True when arms are selected after interim ``look`` (1 = the first).
+
+        Examples
+        --------
+        >>> from trialplan.adaptive import ArmSelection
+        >>> ArmSelection(selection_look=2).selects_at(1), ArmSelection().selects_at(1)
+        (False, True)
+        """
+        return self.selection_look is None or look == self.selection_look
+
+    def arms_kept(self, n_arms: int) -> int:
+        """The most arms that can continue after a selection, out of ``n_arms``.
+
+        Examples
+        --------
+        >>> from trialplan.adaptive import ArmSelection
+        >>> ArmSelection().arms_kept(3), ArmSelection(rule="r_best", r=2).arms_kept(3)
+        (1, 2)
+        """
+        if self.rule == "best":
+            return min(1, n_arms)
+        if self.rule == "r_best":
+            return min(int(self.r), n_arms)  # type: ignore[arg-type]
+        return n_arms
 
     def describe(self) -> str:
         """The rule in words, for a protocol.
@@ -197,7 +248,7 @@ class ArmSelection:
             which = f"the arms within {self.epsilon:g} of the best one continue"
         else:
             which = "all arms continue"
-        if math.isfinite(self.threshold):
+        if self.threshold is not None:
             which += f", except those whose effect is at or below {self.threshold:g}"
         measure = (
             "cumulative effect estimates"
@@ -211,8 +262,13 @@ class ArmSelection:
             "sidak": "Sidak's test",
         }[self.intersection]
         stop = "every arm still in is" if self.success == "all" else "any arm is"
+        when = (
+            "At each interim"
+            if self.selection_look is None
+            else f"At interim analysis {self.selection_look}"
+        )
         return (
-            f"At each interim {which} (with the control); arms are compared by their {measure}. "
+            f"{when} {which} (with the control); arms are compared by their {measure}. "
             "Each arm is tested by closed testing: every intersection hypothesis by "
             f"{test} within each stage, the stages combined by the pre-specified combination "
             f"test; the trial stops early for efficacy once {stop} rejected."
@@ -342,9 +398,12 @@ class _SelTally:
     futility: np.ndarray = field(init=False)
     any_: float = 0.0
     all_: float = 0.0
+    false_any: float = 0.0  # trials rejecting at least one arm without effect
     n_sum: float = 0.0
     n_sq: float = 0.0
     values: dict[float, int] = field(default_factory=dict)
+    #: (stage stopped at, 1-based; code of the arms then in the trial) -> trials
+    ends: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.reject = np.zeros(self.g)
@@ -358,10 +417,25 @@ class _SelTally:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.any_ += other.any_
         self.all_ += other.all_
+        self.false_any += other.false_any
         self.n_sum += other.n_sum
         self.n_sq += other.n_sq
         for key, count in other.values.items():
             self.values[key] = self.values.get(key, 0) + count
+        for end, count in other.ends.items():
+            self.ends[end] = self.ends.get(end, 0) + count
+
+    def stop(self, k: int, n_final: np.ndarray, arms_in: np.ndarray) -> None:
+        """Record trials that end after stage ``k`` (0-based) with these arms in the trial."""
+        self.n_sum += n_final.sum()
+        self.n_sq += (n_final**2).sum()
+        keys, counts = np.unique(np.round(n_final, 1), return_counts=True)
+        for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+            self.values[key] = self.values.get(key, 0) + count
+        codes = arms_in.astype(np.int64) @ (1 << np.arange(arms_in.shape[1], dtype=np.int64))
+        keys, counts = np.unique(codes, return_counts=True)
+        for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+            self.ends[(k + 1, key)] = self.ends.get((k + 1, key), 0) + count
 
 
 @dataclass(frozen=True)
@@ -451,15 +525,12 @@ def _selection_block(plan: _SelPlan, branch: int, k_block: int) -> _SelTally:
             stop = success | futile
         tally.success[k] += success.sum()
         tally.futility[k] += futile.sum()
-        final = n_total[stop]
-        tally.n_sum += final.sum()
-        tally.n_sq += (final**2).sum()
-        keys, counts = np.unique(np.round(final, 1), return_counts=True)
-        for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
-            tally.values[key] = tally.values.get(key, 0) + count
+        tally.stop(k, n_total[stop], selected[stop])
         active &= ~stop
         if k == k_max - 1 or not active.any():
             break
+        if not rule.selects_at(k + 1):
+            continue
         if rule.effect_measure == "estimate":
             measure = fav * (cum_mean[:, 1:] - cum_mean[:, :1])
         else:
@@ -478,17 +549,45 @@ def _selection_block(plan: _SelPlan, branch: int, k_block: int) -> _SelTally:
         none_left = active & ~selected.any(axis=1)
         if np.any(none_left):  # every arm dropped: the trial stops (for futility)
             tally.futility[k] += none_left.sum()
-            final = n_total[none_left]
-            tally.n_sum += final.sum()
-            tally.n_sq += (final**2).sum()
-            keys, counts = np.unique(np.round(final, 1), return_counts=True)
-            for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
-                tally.values[key] = tally.values.get(key, 0) + count
+            tally.stop(k, n_total[none_left], selected[none_left])
             active &= ~none_left
     tally.reject += rejected.sum(axis=0)
     tally.any_ += rejected.any(axis=1).sum()
     tally.all_ += rejected.all(axis=1).sum()
+    no_effect = np.abs(data.values[1:] - data.values[0]) < 1e-12
+    tally.false_any += (rejected & no_effect).any(axis=1).sum()
     return tally
+
+
+def _binomial_mcse(p: float, n_sims: int) -> float:
+    return math.sqrt(max(p * (1.0 - p), 0.0) / n_sims)
+
+
+def _largest_total(sizes: np.ndarray, rule: ArmSelection) -> float:
+    """Most participants the rule lets the trial analyse.
+
+    Every arm until the first selection, then the control and the largest arms the rule can
+    keep (stage sizes ``(stages, 1 + G)``).
+    """
+    first = 1 if rule.selection_look is None else rule.selection_look
+    kept = rule.arms_kept(sizes.shape[1] - 1)
+    total = float(sizes[:first].sum())
+    for stage in sizes[first:]:
+        total += float(stage[0] + np.sort(stage[1:])[::-1][:kept].sum())
+    return total
+
+
+def _end_states(alt: _SelTally, null: _SelTally, names: Sequence[str], n_sims: int) -> Any:
+    """How the simulated trials ended: the stage and the arms then in the trial."""
+    keys = sorted(set(alt.ends) | set(null.ends))
+    return pd.DataFrame(
+        {
+            "stage": [k for k, _ in keys],
+            "arms": [tuple(n for j, n in enumerate(names) if code >> j & 1) for _, code in keys],
+            "probability": [alt.ends.get(key, 0) / n_sims for key in keys],
+            "probability_h0": [null.ends.get(key, 0) / n_sims for key in keys],
+        }
+    )
 
 
 def _selection_range(plan: _SelPlan, branch: int, first: int, stop: int) -> _SelTally:
@@ -538,9 +637,14 @@ def simulate_selection(
         ``type_i_error``: each arm's rejection rate under the global null;
         ``extras["fwer_global_null"]``: familywise error under the global null;
         ``extras["fwer"]``: the familywise error at the planning values (arms
-        without effect are true nulls), present when some arm has none;
-        ``extras["selection"]``: per stage, the probability that each arm is
-        in the trial.
+        without effect are true nulls), present when some arm has none
+        (``extras["fwer_true_nulls"]`` names them); ``extras["selection"]``:
+        per stage, the probability that each arm is in the trial;
+        ``extras["end_states"]``: how trials end (``stage``, the ``arms`` then
+        in the trial, ``probability``, ``probability_h0``); ``mcse_...``
+        entries for ``any``, ``fwer``, ``fwer_global_null`` and
+        ``expected_n_h0``.  ``max_n`` is the largest total the rule allows
+        (the control and as many arms as the rule keeps after a selection).
 
     Examples
     --------
@@ -633,6 +737,13 @@ def simulate_selection(
     }
     if truly_null and len(truly_null) < g:
         extras["fwer_true_nulls"] = [names[j] for j in truly_null]
+        extras["fwer"] = float(alt.false_any / n_sims)
+        extras["mcse_fwer"] = _binomial_mcse(extras["fwer"], n_sims)
+    extras["mcse_any"] = _binomial_mcse(extras["any"], n_sims)
+    extras["mcse_fwer_global_null"] = _binomial_mcse(extras["fwer_global_null"], n_sims)
+    mean_h0 = null.n_sum / n_sims
+    extras["mcse_expected_n_h0"] = math.sqrt(max(null.n_sq / n_sims - mean_h0**2, 0.0) / n_sims)
+    extras["end_states"] = _end_states(alt, null, names, n_sims)
     stages = pd.DataFrame(
         {
             "stage": np.arange(1, test.n_looks + 1),
@@ -661,7 +772,7 @@ def simulate_selection(
         mcse_expected_n=float(math.sqrt(max(alt.n_sq / n_sims - mean_n**2, 0.0) / n_sims)),
         expected_n_h0=float(null.n_sum / n_sims),
         expected_n_randomized=float(mean_n),
-        max_n=float(data.sizes.sum()),
+        max_n=_largest_total(data.sizes, rule),
         planned_n=float(data.sizes.sum()),
         n_distribution=pd.DataFrame(
             {
@@ -690,7 +801,10 @@ def _many_to_one(design: Any, sequential: Any) -> tuple[ManyToOne, list[str], li
     outcome = design.outcome
     t = np.array(sequential.info_fractions)
     n = np.asarray(design.n_array, dtype=float)[idx]
-    sizes = np.ceil(np.diff(t, prepend=0.0)[:, None] * n[None, :] - 1e-9)
+    # cumulative counts rounded up, so the stages add up to the planned sizes (rounding
+    # each stage on its own made 23 + 23 of a group of 45 at t = 0.5)
+    cumulative = np.ceil(t[:, None] * n[None, :] - 1e-9)
+    sizes = np.diff(cumulative, axis=0, prepend=0.0)
     params = simulator_for(outcome).prepare(design)
     if isinstance(params, ContinuousParams):
         if params.baseline_corr != 0.0:
@@ -726,8 +840,9 @@ def selection_power(
 
     The arms of a :class:`~trialplan.Parallel` design are compared with its
     control; the cells of a :class:`~trialplan.Factorial` with the reference
-    cell (every factor at its first level).  Stage sizes are the planned
-    sizes times the information increments, rounded up per group.
+    cell (every factor at its first level).  The cumulative size of each
+    group at look k is its planned size times ``t_k``, rounded up, so the
+    stages add up to the planned sizes.
 
     Examples
     --------

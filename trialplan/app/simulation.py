@@ -132,7 +132,7 @@ def simulate_check(
     plan = simulating.replace(method="analytic").evaluate()
     progress = progress or Progress()
     # an adaptive design's power is itself a simulation (the plan's): nothing to check it by
-    names = [h for h in plan.hypotheses if plan.analysis_of(h) != "adaptive"]
+    names = [h for h in plan.hypotheses if plan.analysis_of(h) not in ("adaptive", "arm selection")]
     executor = ProgressExecutor(progress)
     try:
         simulated, mcse = plan.analysis.simulated(

@@ -31,6 +31,7 @@ _ANALYSIS_WORDS = {
     "group-sequential": "group-sequential",
     "multiplicity": "multiplicity-adjusted",
     "adaptive": "adaptive (simulated)",
+    "arm selection": "arm selection (simulated)",
 }
 
 

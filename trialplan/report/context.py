@@ -30,6 +30,7 @@ from trialplan.report.formatting import (
     words_list,
     z,
 )
+from trialplan.report.selection import selection_context
 
 __all__ = ["protocol_context"]
 
@@ -166,6 +167,7 @@ def _multiplicity(plan: Any, alpha_words: str) -> dict[str, Any]:
         "n_primary": count(len(primary)),
         "secondary": words_list(secondary),
         "n_secondary": count(len(secondary)),
+        "selection": plan.selects_arms,
     }
     if plan.multiplicity is not None:
         family = list(plan.family)
@@ -346,8 +348,10 @@ def protocol_context(
     if plan.method == "simulation":
         mcse = p_value(np.nanmax(table["mcse"].to_numpy(dtype=float)))
         simulation = {"n_sims": str(plan.n_sims), "seed": str(plan.seed), "max_mcse": mcse}
-    adaptive = None
-    if plan.adaptive is not None:
+    adaptive = selection = None
+    if plan.selects_arms:
+        selection = selection_context(plan, unit)
+    elif plan.adaptive is not None:
         adaptive = adaptive_context(plan, unit)
     return {
         "title": plan.title or "Sample size and statistical analysis plan",
@@ -376,6 +380,7 @@ def protocol_context(
         "multiplicity": _multiplicity(plan, alpha_words),
         "sequential": _sequential(plan),
         "adaptive": adaptive,
+        "selection": selection,
         "clustering": _clustering(plan),
         "simulation": simulation,
         "method": "; ".join(dict.fromkeys(_methods(plan))),
@@ -387,7 +392,14 @@ def protocol_context(
 def _methods(plan: Any) -> list[str]:
     rows = plan.design.power(list(plan.primary)).rows if not plan.is_regime_design else []
     methods = [r.method for r in rows]
-    if plan.adaptive is not None:
+    if plan.selects_arms:  # every primary comparison's power is the simulated design's
+        methods = []
+        methods.append(
+            "power of the design with treatment selection by simulation (closed "
+            f"{plan.adaptive.intersection.capitalize()} intersection tests combined by the "
+            "inverse normal method)"
+        )
+    elif plan.adaptive is not None:
         methods.append(
             "power of the adaptive design with sample-size re-estimation by simulation "
             "(inverse normal combination test, exact stage-wise sufficient statistics)"

@@ -483,9 +483,9 @@ def make_protocol(
         )
 
         figs["power_curve"] = plan_power_curve(plan)
-        if plan.sequential is not None:
+        if plan.sequential is not None and not plan.selects_arms:
             figs["boundaries"] = plan_boundary_plot(plan)
-        if plan.adaptive is not None:
+        if plan.adaptive is not None and not plan.selects_arms:
             from trialplan.report.figures import final_n_plot
 
             figs["final_n"] = final_n_plot(plan)

@@ -51,7 +51,11 @@ def plan_blocks(plan: Any, context: dict[str, Any], figures: Mapping[str, Any]) 
     if context["interaction"] is not None:
         blocks.append(Block("heading", "Factorial design items (CONSORT factorial extension)"))
         blocks.append(Block("list", items=tuple(lines("factorial_items.txt.j2", context))))
-    if plan.adaptive is not None:
+    if plan.selects_arms:
+        from trialplan.report.selection import selection_blocks
+
+        blocks += selection_blocks(plan, context, figures)
+    elif plan.adaptive is not None:
         from trialplan.report.adaptive import adaptive_blocks
 
         blocks += adaptive_blocks(plan, context, figures)
@@ -92,7 +96,16 @@ def power_table_block(plan: Any) -> Block:
         f"Power of each hypothesis at the planned size ({alloc.n_randomized} randomized, "
         f"{alloc.n_analysed} analysed)"
     )
-    if plan.adaptive is not None:
+    if plan.selects_arms:
+        result = plan.adaptive_result
+        caption += (
+            ". Each comparison with the control is tested in the design with treatment selection "
+            "at the interim (closed testing, see Interim analysis and treatment selection) and its "
+            "power is the probability that this test rejects it, simulated "
+            f"({result.n_sims:,} trials; the largest Monte Carlo standard error is "
+            f"{100 * max(result.mcse[h] for h in plan.primary):.1f} percentage points)"
+        )
+    elif plan.adaptive is not None:
         result = plan.adaptive_result
         name = plan.primary[0]
         caption += (
@@ -226,7 +239,12 @@ def sensitivity_blocks(plan: Any, figures: Mapping[str, Any]) -> list[Block]:
         + words_list(varied)
         + " differ from the planning values; the row of the planned values is marked"
     )
-    if plan.adaptive is not None:
+    if plan.selects_arms:
+        caption += (
+            " (power of each comparison in the design with treatment selection, each row "
+            f"simulated with {plan.adaptive_result.n_sims:,} trials and the same seed)"
+        )
+    elif plan.adaptive is not None:
         caption += (
             " (power of the adaptive design with sample-size re-estimation, each row simulated "
             f"with {plan.adaptive_result.n_sims:,} trials and the same seed)"
@@ -259,7 +277,12 @@ def curve_caption(plan: Any) -> str:
     alloc = plan.allocation
     primary = plan.primary[0]
     how = "each hypothesis's test"
-    if plan.adaptive is not None:
+    if plan.selects_arms:
+        how = (
+            "the design with treatment selection at the interim (simulated, the same seed at "
+            "every size)"
+        )
+    elif plan.adaptive is not None:
         how = (
             "the adaptive design (simulated, the same seed at every size; the number randomized "
             "is the planned one, before re-estimation) for the primary hypothesis, one final "
@@ -290,7 +313,8 @@ def randomization_context(plan: Any, context: Mapping[str, Any]) -> dict[str, An
         "strata": bool(plan.randomization.strata),
         "n_randomized": context["n_randomized"],
         "randomized_text": context["randomized_text"],
-        "adaptive": plan.adaptive is not None,
+        "adaptive": plan.adaptive is not None and not plan.selects_arms,
+        "selection": context.get("selection"),
         "list_randomized": str(listed.n_randomized),
         "list_text": _per_unit(plan, listed.randomized),
     }

@@ -95,6 +95,17 @@ one primary hypothesis; see :func:`trialplan.plan.plan`)::
     promising_zone = [0.36, 0.8]  # optional (Mehta & Pocock 2011)
     sd = "planned"                # or "blinded", "blinded_adjusted" (Kieser & Friede 2003)
 
+Arm selection at an interim (a ``tp.Parallel`` with a control and at least
+two other arms; every comparison with the control is primary, which
+``[analysis] primary`` may list or leave out; see :mod:`trialplan._plan_selection`)::
+
+    [adaptive]                    # an ArmSelection (trialplan.adaptive)
+    type = "arm_selection"
+    rule = "best"                 # "best", "r_best" (with r), "epsilon" (with epsilon), "all"
+    threshold = 0.0               # optional: drop arms whose effect is at or below it
+    intersection = "dunnett"      # "dunnett", "simes", "bonferroni", "sidak"
+    selection_look = 1            # optional: the interim that selects (default: every one)
+
 ``[analysis] size = "solve"`` (the default) makes every command use the
 smallest size that reaches ``power`` (the design's sizes give only the
 allocation ratios); ``trialplan sample-size SPEC --write`` writes the solved

@@ -43,7 +43,7 @@ _WORDS = {
     "design": "design (factorial, parallel, smart)",
     "sequential": "group-sequential design",
     "multiplicity": "multiplicity procedure",
-    "adaptive": "re-estimation rule (arm selection is not resolved by a plan)",
+    "adaptive": "adaptive rule (sample-size re-estimation or arm selection)",
 }
 
 
@@ -67,6 +67,11 @@ def registry() -> dict[str, type]:
             obj = getattr(space, attr)
             if isinstance(obj, type) and dataclasses.is_dataclass(obj):
                 found.setdefault(prefix + type_name(obj), obj)
+    # arm selection at an interim ([adaptive] type = "arm_selection"), a rule the plan
+    # resolves though ``import trialplan`` does not export it
+    from trialplan.adaptive import ArmSelection
+
+    found.setdefault(type_name(ArmSelection), ArmSelection)
     return found
 
 

@@ -49,6 +49,7 @@ SETTING_KEYS = {
     "adaptive.sd": "adaptive.sd",
     "adaptive.round_up": "adaptive.round_up",
     "adaptive.min_factor": "adaptive.min_factor",
+    "adaptive.selection_look": "adaptive.selection_look",
     "randomization": "randomization",
     "randomization.n": "randomization.n",
     "randomization.block_sizes": "randomization.block_sizes",
@@ -174,7 +175,14 @@ of 4, the sum of the allocation ratios 1:1:1:1 over 4 treatments; got block_size
             for h in getattr(self, name) or ():
                 _check_hypothesis(self.design, name, h)
         if self.primary is None:
-            object.__setattr__(self, "primary", default_primary(self.design))
+            selects = type(self.adaptive).__name__ == "ArmSelection"
+            if selects and getattr(self.design, "control", None) is not None:
+                from trialplan._plan_selection import comparisons
+
+                # arm selection: the family of every comparison with the control
+                object.__setattr__(self, "primary", comparisons(self.design))
+            else:
+                object.__setattr__(self, "primary", default_primary(self.design))
         self._check_numbers()
         if not isinstance(self.labels, Labels):
             raise TypeError(f"labels must be a trialplan.Labels; got labels={self.labels!r}")
@@ -323,6 +331,7 @@ _ADAPTIVE_KEYS = {
     "adaptive.hypothesis": "adaptive.hypothesis",
     "adaptive.sd": "adaptive.sd",
     "adaptive.round_up": "adaptive.round_up",
+    "adaptive.selection_look": "adaptive.selection_look",
     "sequential": "analysis.sequential",
     "primary": "analysis.primary",
 }
@@ -331,10 +340,20 @@ _ADAPTIVE_KEYS = {
 def _check_adaptive(spec: Spec) -> None:
     """The plan's checks of an ``[adaptive]`` table against the design and the analysis."""
     from trialplan._plan_adaptive import check_adaptive
+    from trialplan._plan_selection import check_selection
 
     if spec.adaptive is None:
         return
     try:
+        if type(spec.adaptive).__name__ == "ArmSelection":
+            check_selection(
+                spec.design,
+                spec.adaptive,
+                sequential=spec.sequential,
+                multiplicity=spec.multiplicity,
+                primary=spec.primary or None,
+            )
+            return
         check_adaptive(
             spec.design,
             spec.adaptive,
