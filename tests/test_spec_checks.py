@@ -208,7 +208,14 @@ NAMES = st.text(
     alphabet=st.sampled_from(string.ascii_letters + string.digits + " _-é\"'#=.[]"),
     min_size=1,
     max_size=8,
-).filter(lambda s: s.strip() == s and s not in ("combination",) and not set(s) & set(":|=,+/"))
+).filter(
+    lambda s: (
+        s.strip() == s
+        and s not in ("combination",)
+        and not set(s) & set(":|=,+/")
+        and " vs " not in s  # reserved: parallel hypotheses are named '<arm> vs <arm>'
+    )
+)
 
 
 @st.composite

@@ -29,6 +29,18 @@ the earlier stages under ``theta`` whatever the interim decided.
   group-sequential recursion through shifted bounds (rpact's approach; exact
   for two stages and for sizes not changed by the data, Brannath, Mehta &
   Posch 2009).
+* Fisher's product test, same stage-wise ordering: under ``theta`` the
+  stage-wise ``z_i ~ N(theta / se_i, 1)`` are independent, ``p_i = Phi(-z_i)``,
+  and ``p(theta)`` = P(reject at a stage before s) + P(reach stage s with
+  ``prod p_i^{v_i}`` at most the observed product), binding futility
+  (``p_i >= alpha0_i``) followed when the design binds.  Stage s's part given
+  the earlier stages is a normal tail in closed form; the earlier stages are
+  integrated out by nested Gauss-Legendre quadrature over each ``z_i`` on its
+  continuation interval (panels of one SD on ``theta / se_i +- 10``, cut at
+  every kink of the integrand and refined geometrically towards the points
+  where a later stage's rejection becomes certain; about 1e-10 against a
+  doubled rule, and ``p(0)`` equals the exact null law of the final p-value to
+  1e-13).  rpact 3.3.4 does not compute this interval for Fisher's design.
 
 References
 ----------
@@ -49,6 +61,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.polynomial import legendre
 from scipy import optimize, special
 
 from trialplan.adaptive.combination import FisherCombination, _fisher_exits, stage_test
@@ -57,6 +70,18 @@ from trialplan.sequential import crossing_probabilities
 __all__ = ["FinalAnalysis", "final_analysis"]
 
 _STOPPED = {"efficacy", "futility", "end"}
+
+#: Most stages the nested quadrature of Fisher's final interval integrates over
+#: (the last stage is closed form): the cost grows as (nodes per stage)^(stages - 1),
+#: about 0.02 s per p(theta) with three stages and several minutes with four.
+_FISHER_MAX_STAGE = 3
+#: Gauss-Legendre nodes per panel, and the panels: one SD wide on delta +- _SPAN
+_FISHER_X, _FISHER_W = legendre.leggauss(10)
+_SPAN = 10.0  # N(0, 1) mass beyond 10 SD: 7.6e-24
+_GRID = np.linspace(-_SPAN, _SPAN, 21)
+#: Geometric refinement below a point where a later stage's rejection becomes certain:
+#: there the integrand's derivative is unbounded (p -> 1 with theta != 0).
+_GRADE = 2.0 ** -np.arange(0, 22)
 
 
 def _z(t: np.ndarray, df: np.ndarray) -> np.ndarray:
@@ -96,9 +121,10 @@ class FinalAnalysis:
         continues).
     final_ci : tuple of float
         Final two-sided ``1 - 2 alpha`` confidence interval (stage-wise
-        ordering; inverse normal designs).
+        ordering; Fisher's test: for trials stopped by stage 3).
     median_unbiased : float
-        Median-unbiased estimate of the effect (inverse normal designs).
+        Median-unbiased estimate of the effect (stage-wise ordering; Fisher's
+        test: for trials stopped by stage 3).
     notes : tuple of str
         What was not computed and why.
 
@@ -253,6 +279,11 @@ def final_analysis(
     Returns
     -------
     FinalAnalysis
+        Fisher's test: the final interval and the median-unbiased estimate
+        are computed for trials stopped by stage 3 (nested quadrature; NaN
+        with a note after a later stop).  With t statistics (finite ``df``)
+        the effect shifts each stage's z by ``theta / se_k``, as for the
+        inverse normal test.
 
     Raises
     ------
@@ -275,6 +306,19 @@ def final_analysis(
     >>> # 1 - P(Z*_1 < 2.9626, Z*_2 < 3.1833), bivariate normal with correlation sqrt(1/2)
     >>> round(res.final_p_value, 5), [round(v, 3) for v in res.final_ci]
     (0.00173, [0.983, 4.338])
+
+    Fisher's product test: the final interval and the median-unbiased estimate
+    by the same stage-wise ordering (a brute-force simulation of 10 million
+    trials at each limit gives 2.5 %, 97.5 % and 50 % within 4 MCSE,
+    tests/references/fisher_final_ci_bruteforce.py):
+
+    >>> from trialplan.adaptive import FisherCombination
+    >>> fisher = FisherCombination(info_fractions=(0.5, 1.0), alpha=0.025)
+    >>> res = final_analysis(fisher, estimates=[0.35, 0.45], standard_errors=[0.2, 0.14])
+    >>> res.outcome, round(res.final_p_value, 5)
+    ('efficacy', 0.0159)
+    >>> [round(v, 4) for v in res.final_ci], round(res.median_unbiased, 4)
+    ([0.0368, 0.6132], 0.3632)
     """
     test = stage_test(sequential)
     data = _Stages(estimates, standard_errors, df, favourable)
@@ -310,10 +354,22 @@ def final_analysis(
     else:
         final_p = _final_p(test, data, comb, stage, binding)
         if test.kind == "fisher":
-            notes.append(
-                "final confidence interval and median-unbiased estimate are computed for "
-                "inverse normal designs; Fisher's test reports the repeated intervals"
-            )
+            if stage > _FISHER_MAX_STAGE:
+                notes.append(
+                    f"final confidence interval and median-unbiased estimate of Fisher's test "
+                    f"are computed for trials stopped by stage {_FISHER_MAX_STAGE} (nested "
+                    f"quadrature); this one stopped at stage {stage}: use the repeated intervals"
+                )
+            else:
+                p_null = _fisher_tail(test, data, comb, stage, binding, 0.0)
+                if abs(p_null - final_p) > 1e-8:  # pragma: no cover - consistency guard
+                    notes.append(
+                        "final confidence interval and median-unbiased estimate not given: "
+                        f"the quadrature's p(0) = {p_null:.10g} differs from the exact null "
+                        f"final p-value {final_p:.10g} by more than 1e-8"
+                    )
+                else:
+                    ci, mue = _fisher_final_ci(test, data, comb, stage, binding)
         else:
             ci, mue = _final_ci(test, data, comb, stage, binding)
             if test.n_looks > 2 and stage > 1:
@@ -454,4 +510,141 @@ def _final_ci(
     lower = _solve(lambda th: tail(th) - alpha, centre - 6 * width, centre + 6 * width)
     upper = _solve(lambda th: tail(th) - (1.0 - alpha), centre - 6 * width, centre + 6 * width)
     mue = _solve(lambda th: tail(th) - 0.5, centre - 6 * width, centre + 6 * width)
+    return (lower, upper), mue
+
+
+def _z_of_log_p(x: np.ndarray) -> np.ndarray:
+    """``z`` with ``log Phi(-z) = x`` for ``x < 0`` (``-inf`` for ``x >= 0``), exact near p = 1."""
+    x = np.asarray(x, dtype=float)
+    out = np.full(x.shape, -np.inf)
+    small = x < math.log(0.5)
+    mid = ~small & (x < 0.0)
+    out[small] = -special.ndtri(np.exp(x[small]))
+    out[mid] = special.ndtri(-np.expm1(x[mid]))
+    return out
+
+
+def _fisher_nodes(
+    a: np.ndarray,
+    b: np.ndarray,
+    delta: float,
+    plain: list[np.ndarray],
+    graded: list[np.ndarray],
+    both: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on ``[a, b]`` per row (empty when ``b <= a``).
+
+    Panels are one SD wide on ``delta + _GRID``, cut at the ``plain`` points and
+    refined geometrically below the ``graded`` points and on both sides of the
+    ``both`` points; every row gets the same
+    number of panels (those outside ``[a, b]`` have width 0), so the rule is a
+    plain array operation.
+    """
+    b = np.maximum(a, b)
+    shape = a.shape
+    points = [np.broadcast_to(delta + _GRID, (*shape, _GRID.size)), a[..., None], b[..., None]]
+    points += [c[..., None] for c in plain]
+    points += [c[..., None] - _GRADE for c in graded + both]
+    points += [c[..., None] + _GRADE for c in both]
+    ends = np.clip(np.sort(np.concatenate(points, axis=-1), axis=-1), a[..., None], b[..., None])
+    half = np.diff(ends, axis=-1)[..., None] / 2.0
+    mid = (ends[..., 1:] + ends[..., :-1])[..., None] / 2.0
+    z = (mid + half * _FISHER_X).reshape(*shape, -1)
+    w = (half * _FISHER_W).reshape(*shape, -1)
+    return z, w
+
+
+def _fisher_p_function(
+    weights: np.ndarray, log_crit: np.ndarray, futility_z: np.ndarray, delta: np.ndarray
+) -> float:
+    """P(reject at a stage j < s, or reach stage s with ``L_s <= log_crit[s - 1]``).
+
+    ``L_j = sum_{i <= j} v_i log Phi(-z_i)`` with independent ``z_i ~ N(delta_i, 1)``;
+    stage j < s rejects when ``L_j <= log_crit[j]`` and, with binding futility, stops
+    when ``z_j <= futility_z[j]`` (``-inf``: no futility stop).  Given ``L_{j-1}``,
+    stage j rejects iff ``z_j >= u_j = z(log p = (log_crit[j] - L_{j-1}) / v_j)``: a
+    normal tail; the continuation interval ``(futility_z[j], u_j)`` is integrated
+    by :func:`_fisher_nodes`, nested over the stages before s.
+    """
+    s = weights.size
+    if s > _FISHER_MAX_STAGE:
+        raise ValueError(
+            f"Fisher's final p-value function is computed for trials stopped by stage "
+            f"{_FISHER_MAX_STAGE}; got stage {s}"
+        )
+
+    def beyond(j: int, ell: np.ndarray) -> np.ndarray:
+        # P(reject at stage j or, continuing, an outcome as extreme later | L_{j-1} = ell)
+        v = weights[j]
+        u = _z_of_log_p((log_crit[j] - ell) / v)
+        out = special.ndtr(delta[j] - u)
+        if j == s - 1:
+            return out
+        a = np.maximum(futility_z[j], delta[j] - _SPAN) + np.zeros_like(ell)
+        b = np.minimum(u, delta[j] + _SPAN)
+        # kinks in z_j: a later stage m rejects for sure once L_j <= log_crit[m] (graded),
+        # and its continuation interval empties where its bound u_m meets futility_z[m]
+        graded = [_z_of_log_p(np.minimum((log_crit[m] - ell) / v, 0.0)) for m in range(j + 1, s)]
+        plain = [
+            _z_of_log_p(
+                np.minimum(
+                    (log_crit[m] - weights[m] * special.log_ndtr(-futility_z[m]) - ell) / v, 0.0
+                )
+            )
+            for m in range(j + 1, s - 1)
+            if math.isfinite(futility_z[m])
+        ]
+        # and, with futility at an intermediate stage m, where the certainty point of a
+        # stage after m crosses m's futility bound (a weaker kink, refined on both sides)
+        both = [
+            _z_of_log_p(
+                np.minimum(
+                    (log_crit[q] - weights[m] * special.log_ndtr(-futility_z[m]) - ell) / v, 0.0
+                )
+            )
+            for m in range(j + 1, s - 1)
+            if math.isfinite(futility_z[m])
+            for q in range(m + 1, s)
+        ]
+        z, w = _fisher_nodes(a, b, float(delta[j]), plain, graded, both)
+        density = np.exp(-0.5 * (z - delta[j]) ** 2) / math.sqrt(2.0 * math.pi)
+        later = beyond(j + 1, ell[..., None] + v * special.log_ndtr(-z))
+        return out + np.sum(w * density * later, axis=-1)
+
+    return float(beyond(0, np.zeros(())))
+
+
+def _fisher_tail(
+    test: Any, data: _Stages, comb: np.ndarray, stage: int, binding: bool, theta: float
+) -> float:
+    """Stage-wise ordering p-value function p(theta) of Fisher's test (see the module notes)."""
+    s = stage - 1
+    log_crit = np.concatenate([test.log_crit[:s], [comb[s]]])
+    alpha0 = np.array(test.alpha0[:s]) if binding else np.ones(s)
+    with np.errstate(divide="ignore"):
+        futility_z = np.concatenate([-special.ndtri(alpha0), [-np.inf]])  # stop: z <= this
+    return _fisher_p_function(
+        np.asarray(test.weights[: s + 1], dtype=float),
+        log_crit,
+        futility_z,
+        theta / data.se[: s + 1],
+    )
+
+
+def _fisher_final_ci(
+    test: Any, data: _Stages, comb: np.ndarray, stage: int, binding: bool
+) -> tuple[tuple[float, float], float]:
+    """Roots of p(theta) = alpha, 1 - alpha and 1/2 (p increases with theta)."""
+    s = stage
+    precision = 1.0 / data.se[:s] ** 2
+    centre = float(np.sum(precision * data.theta[:s]) / np.sum(precision))
+    width = float(1.0 / math.sqrt(np.sum(precision)))
+
+    def tail(theta: float) -> float:
+        return _fisher_tail(test, data, comb, stage, binding, theta)
+
+    alpha = test.alpha
+    lower = _solve(lambda th: tail(th) - alpha, centre - 4 * width, centre)
+    upper = _solve(lambda th: tail(th) - (1.0 - alpha), centre, centre + 4 * width)
+    mue = _solve(lambda th: tail(th) - 0.5, lower, upper)
     return (lower, upper), mue
