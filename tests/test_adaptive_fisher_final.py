@@ -210,3 +210,45 @@ def test_four_stage_stop_is_refused_with_a_note() -> None:
     assert early.final_ci[0] < early.median_unbiased < early.final_ci[1]
     with pytest.raises(ValueError, match="stopped by stage 3; got stage 4"):
         inf._fisher_p_function(np.ones(4), np.full(4, -5.0), np.full(4, -np.inf), np.zeros(4))
+
+
+@pytest.mark.parametrize(
+    "design",
+    [
+        # the no-interaction method is defined by binding futility bounds; the repeated
+        # p-value rebuilt the design without them and always raised
+        dict(info_fractions=(0.3, 0.6, 1.0), method="no_interaction", alpha0=0.5, binding=True),
+        # a later weight above 1: the critical value at a tiny level lay below the old
+        # bracket (level * 1e-12), so the repeated p-value's rebuild raised
+        dict(info_fractions=(0.25, 1.0), alpha0=0.5, binding=True),
+        dict(info_fractions=(0.2, 0.5, 1.0), alpha0=0.5, binding=True),
+    ],
+)
+@pytest.mark.parametrize("estimate", [0.3, 1.0, 2.5])
+def test_repeated_p_value_rejects_exactly_where_the_design_does(design, estimate) -> None:
+    # Definition (Wassmer & Brannath 2016, sec. 6.3): the repeated p-value at stage k is at
+    # most alpha exactly when the stage-k product crosses the design's own critical value.
+    fisher = FisherCombination(alpha=0.025, **design)
+    k = fisher.n_looks
+    result = final_analysis(fisher, estimates=[estimate] * k, standard_errors=[1.0, 0.8, 0.6][:k])
+    for stage in range(k):
+        product, crit = result.combination[stage], fisher.critical_values[stage]
+        if abs(math.log(product) - math.log(crit)) < 1e-6:
+            continue  # a tie up to the root finder's tolerance decides nothing
+        assert (result.repeated_p_values[stage] <= 0.025) == (product <= crit), (stage, product)
+
+
+def test_critical_values_at_a_tiny_level_with_a_later_weight_above_one() -> None:
+    # Equal local levels: P0(p1^v1 p2^v2 <= c2) equals the stage-1 level c1 (rpact's
+    # "equalAlpha"). With v1 = 1 and a = v1 / v2 < 1 the probability has a closed form,
+    # c2 + c2^a (1 - c2^(1 - a)) / (1 - a) (integrate P(p2 <= (c2 / p1)^(1 / v2)) over
+    # p1), independent of the solver, which raised here before (its bracket stopped at
+    # level * 1e-12).
+    fisher = FisherCombination(info_fractions=(0.25, 1.0), alpha=1e-8, method="equal_alpha")
+    v1, v2 = fisher.weights
+    assert v1 == 1.0
+    assert v2 > 1.0
+    c2, a = fisher.critical_values[1], v1 / v2
+    closed_form = c2 + c2**a * (1.0 - c2 ** (1.0 - a)) / (1.0 - a)
+    assert closed_form == pytest.approx(fisher.critical_values[0], rel=1e-9)
+    assert 4e-9 < fisher.critical_values[0] < 1e-8

@@ -491,10 +491,15 @@ class FisherCombination:
         """Critical value c with P_0(prod_{i <= k} p_i^{v_i} <= c) = level."""
         if k == 1:
             return level
+        # A later weight above 1 puts much of the product's mass far below the level, so
+        # the bracket's lower end moves down until the level is below it (1e-300 at most).
+        low = level * 1e-12
+        while self._level(k, low) > level and low > 1e-288:
+            low *= 1e-12
         return float(
             optimize.brentq(
                 lambda c: self._level(k, c) - level,
-                level * 1e-12,
+                low,
                 level,
                 xtol=level * 1e-15,
                 rtol=1e-13,

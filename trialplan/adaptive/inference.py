@@ -423,13 +423,27 @@ def _repeated_p(sequential: Any, test: Any, stat: float, k: int) -> float:
             if isinstance(method, tuple):  # cumulative alpha: rescale to the level
                 method = tuple(a * level / sequential.alpha for a in method)
             design = FisherCombination(
-                info_fractions=sequential.info_fractions, alpha=level, method=method
+                info_fractions=sequential.info_fractions,
+                alpha=level,
+                method=method,
+                # the no-interaction method is defined by its binding futility bounds, so
+                # they stay in the design at every level; other methods are solved at
+                # the level as before (the spending solve has no root for some binding
+                # designs at large levels)
+                **(
+                    {"alpha0": sequential.alpha0, "binding": True}
+                    if sequential.method == "no_interaction"
+                    else {}
+                ),
             )
             return float(math.log(design.critical_values[k]) - stat)  # > 0: rejects
         gsd = sequential.replace(alpha=level, futility=None, binding=False)
         return float(stat - gsd.efficacy_z[k])  # > 0: rejects
 
     lo, hi = 1e-10, 0.4999
+    if test.kind == "fisher" and sequential.method == "no_interaction":
+        # the design's futility p-value bounds must stay above its level
+        hi = min(hi, min(sequential.alpha0, default=1.0) * (1.0 - 1e-9))
     if crossed(lo) > 0:
         return lo
     if crossed(hi) < 0:
