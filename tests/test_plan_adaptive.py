@@ -334,10 +334,10 @@ def test_a_binary_outcome_through_the_plan():
             "must be the plan's primary",
             id="rule-hypothesis",
         ),
-        pytest.param(  # arm selection is resolved for a tp.Parallel with a control only
-            {"adaptive": tp.adaptive.ArmSelection()},
-            TypeError,
-            "tp.Parallel design with a control",
+        pytest.param(  # a factorial's cell selection tests the cells against the reference
+            {"adaptive": tp.adaptive.ArmSelection()},  # cell, not the interaction
+            ValueError,
+            "primary hypotheses are every comparison with the control",
             id="arm-selection-factorial",
         ),
         pytest.param({"adaptive": "ssr"}, TypeError, "SampleSizeReestimation", id="not-a-rule"),

@@ -287,9 +287,26 @@ def test_plan_refuses_what_it_cannot_resolve() -> None:
     three = tp.GroupSequential(info_fractions=(1 / 3, 2 / 3, 1.0), alpha=0.025)
     with pytest.raises(ValueError, match="give selection_look"):
         tp.plan(design, sequential=three, adaptive=ArmSelection())
-    factorial = tp.scenarios.state_dependent_synergy().design
+    # a factorial's cells are resolved as arms (tests/test_plan_selection_factorial.py);
+    # a SMART has no arms to select
+    smart = tp.SMART(
+        stage1=("rTMS", "rTMS+MBI"),
+        stage2=("continue", "augment"),
+        response_rate={"rTMS": 0.30, "rTMS+MBI": 0.40},
+        responder_mean={"rTMS": -14.0, "rTMS+MBI": -15.0},
+        nonresponder_mean={
+            ("rTMS", "continue"): -4.0,
+            ("rTMS", "augment"): -6.0,
+            ("rTMS+MBI", "continue"): -6.0,
+            ("rTMS+MBI", "augment"): -9.0,
+        },
+        sd=8.0,
+        n_total=200,
+        alpha=0.025,
+        sided=1,
+    )
     with pytest.raises(TypeError, match="tp.Parallel design with a control"):
-        tp.plan(factorial, sequential=GSD, adaptive=ArmSelection())
+        tp.plan(smart, sequential=GSD, adaptive=ArmSelection())
     two = tp.Parallel(
         arms=("a", "b"), outcome=tp.Continuous(means={"a": 0.0, "b": 1.0}, sd=1.0), n_per_arm=20
     )

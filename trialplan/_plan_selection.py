@@ -26,12 +26,24 @@ The simulation (per-comparison power, selection probabilities, familywise
 error under the global null and at the planning values, expected and largest
 N, with Monte Carlo standard errors) runs once, at the plan, with the plan's
 ``n_sims`` and ``seed``; every table reads that one result.
+
+A :class:`~trialplan.Factorial` whose cells compete against the reference
+cell (every factor at its first level) *is* such a multi-arm trial: the plan
+resolves it as the equivalent Parallel design (:func:`multi_arm`: one arm per
+cell, in the factorial's cell order, named by ``Factorial.cell_label``, the
+reference cell the control, the same planning values, sizes, dropout and
+alpha), so every number is the one the hand-built Parallel plan gives.  The
+factorial's main effects and interactions are not the tested family under
+selection (a dropped cell leaves them unestimable); the plan keeps the
+factorial (``plan.factorial``) for the protocol's wording only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,12 +52,16 @@ import numpy as np
 import pandas as pd
 
 from trialplan.allocation import Allocation, allocate
+from trialplan.labels import Labels
 
 __all__ = [
     "SelectionSizing",
+    "arm_labels",
+    "check_factorial_hypotheses",
     "check_selection",
     "comparisons",
     "looks_frame",
+    "multi_arm",
     "operating_characteristics",
     "selection_frame",
     "selection_size",
@@ -59,8 +75,146 @@ def _tagged(exc: ValueError | TypeError, setting: str) -> ValueError | TypeError
     return exc
 
 
+def is_factorial(design: Any) -> bool:
+    """True for a factorial design (its cells are the arms under selection)."""
+    return getattr(design, "design_kind", "") == "factorial"
+
+
+def reference_cell(design: Any) -> tuple[str, ...]:
+    """A factorial's reference cell: every factor at its first level."""
+    return tuple(levels[0] for levels in design.factors.values())
+
+
+def multi_arm(design: Any) -> Any:
+    """The multi-arm Parallel design a factorial's cell selection is (a Parallel: itself).
+
+    One arm per cell, in the factorial's cell order, named by the factorial's
+    ``cell_label`` (``"active+MBI"``); the control is the reference cell;
+    the outcome's planning values, the analysed sizes, the dropout and
+    alpha / sided are the factorial's.  Refused (ValueError, tagged
+    ``"adaptive"``) for group-delivered cells (``clusters=``) and for an
+    outcome other than Continuous or Binary: their analysis is not a
+    comparison of independent arms with known variance.
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+    ...                  outcome=tp.Continuous(means={("sham", "control"): 0.0,
+    ...                      ("active", "control"): -3.0, ("sham", "MBI"): -2.0,
+    ...                      ("active", "MBI"): -8.0}, sd=8.0), n_per_cell=60)
+    >>> arms = multi_arm(d)
+    >>> arms.arms, arms.control
+    (('sham+control', 'sham+MBI', 'active+control', 'active+MBI'), 'sham+control')
+    >>> dict(arms.outcome.means)["active+MBI"], arms.n_per_arm
+    (-8.0, 60)
+    """
+    if not is_factorial(design):
+        return design
+    from trialplan.designs import Parallel
+
+    if getattr(design, "clusters", None) is not None:
+        raise _tagged(
+            ValueError(
+                "arm selection does not model therapy groups (clusters=) yet: a factorial with "
+                "group-delivered cells cannot be resolved as a multi-arm trial"
+            ),
+            "adaptive",
+        )
+    outcome = design.outcome
+    kind = type(outcome).__name__
+    if kind not in ("Continuous", "Binary"):
+        raise _tagged(
+            ValueError(
+                "arm selection in a plan simulates a Continuous or Binary outcome; this design "
+                f"has a {kind} outcome"
+            ),
+            "adaptive",
+        )
+    cells = tuple(design.cells)
+    names = tuple(design.cell_label(c) for c in cells)
+    if len(set(names)) != len(names):
+        raise _tagged(
+            ValueError(
+                f"the factorial's cells {list(cells)} do not have distinct labels {list(names)}: "
+                "rename levels so that the cells can be named as arms"
+            ),
+            "adaptive",
+        )
+    values = outcome.planning_values()
+    key = "means" if kind == "Continuous" else "rates"
+    n = [int(v) for v in design.n_array]
+    dropout = design.dropout
+    if not isinstance(dropout, numbers.Real):
+        dropout = {name: float(dropout[c]) for name, c in zip(names, cells, strict=True)}
+    try:
+        return Parallel(
+            arms=names,
+            outcome=outcome.replace(
+                **{key: {name: values[c] for name, c in zip(names, cells, strict=True)}}
+            ),
+            n_per_arm=n[0] if len(set(n)) == 1 else dict(zip(names, n, strict=True)),
+            control=design.cell_label(reference_cell(design)),
+            alpha=design.alpha,
+            sided=design.sided,
+            dropout=dropout,
+        )
+    except (ValueError, TypeError) as exc:
+        raise _tagged(
+            ValueError(
+                f"the factorial's cells cannot be resolved as arms of a multi-arm trial: {exc}"
+            ),
+            "adaptive",
+        ) from None
+
+
+def arm_labels(factorial: Any, labels: Labels) -> Labels:
+    """``labels`` with the display name of each cell of ``factorial`` as its arm's name.
+
+    The arms of :func:`multi_arm` read as the factorial's cells do
+    (``"active rTMS + MBI"``, levels as ``labels`` words them).
+
+    Examples
+    --------
+    >>> import trialplan as tp
+    >>> d = tp.Factorial(factors={"rTMS": ("sham", "active"), "MBI": ("control", "MBI")},
+    ...                  outcome=tp.Continuous(means={("sham", "control"): 0.0,
+    ...                      ("active", "control"): -3.0, ("sham", "MBI"): -2.0,
+    ...                      ("active", "MBI"): -8.0}, sd=8.0), n_per_cell=60)
+    >>> arm_labels(d, tp.Labels()).arms["sham+control"]
+    'sham rTMS + no MBI'
+    """
+    arms = {factorial.cell_label(c): labels.cell(factorial, c) for c in factorial.cells}
+    arms.update(labels.arms)
+    return dataclasses.replace(labels, arms=arms)
+
+
+def check_factorial_hypotheses(factorial: Any, names: Sequence[str]) -> None:
+    """Refuse a factorial's own hypotheses (main effects, interactions) under cell selection.
+
+    Only comparisons of cells (``"<cell> vs <cell>"``, cells named by
+    ``cell_label``) can be reported: once cells are dropped at the interim the
+    factorial's contrasts are not estimable from the trial that continues.
+    The error is tagged ``"hypotheses"``.
+    """
+    for name in names:
+        if " vs " not in name:
+            example = comparisons(factorial)[0]
+            raise _tagged(
+                ValueError(
+                    f"hypotheses names {name!r}, a hypothesis of the factorial, but with arm "
+                    "selection its "
+                    "cells are compared with the reference cell as arms of a multi-arm trial "
+                    "(its main effects and interactions are not tested); report comparisons of "
+                    f"cells such as {example!r}"
+                ),
+                "hypotheses",
+            )
+
+
 def comparisons(design: Any) -> tuple[str, ...]:
-    """The many-to-one comparisons of a Parallel design, as its hypotheses name them."""
+    """The many-to-one comparisons of a Parallel design (a factorial: of :func:`multi_arm`)."""
+    design = multi_arm(design)
     control = design.control
     label = design.cell_label
     return tuple(f"{label(c)} vs {label(control)}" for c in design.cells if c != control)
@@ -80,13 +234,13 @@ def check_selection(
     """
     from trialplan.sequential import GroupSequential
 
+    design = multi_arm(design)  # a factorial's cells against its reference cell
     if getattr(design, "design_kind", "") != "parallel" or getattr(design, "control", None) is None:
         raise _tagged(
             TypeError(
                 "a plan resolves arm selection for a tp.Parallel design with a control and at "
-                f"least two other arms; got a {type(design).__name__} (the cells of a "
-                "tp.Factorial against its reference cell are simulated by design.power("
-                "sequential=..., adaptive=ArmSelection(...), method='simulation'))"
+                "least two other arms, or a tp.Factorial (its cells against the reference "
+                f"cell); got a {type(design).__name__}"
             ),
             "adaptive",
         )

@@ -33,6 +33,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -116,6 +117,12 @@ class TrialPlan:
         With ``adaptive``: the randomized counts (whole blocks) that hold the
         largest trial the rule allows; the randomization list has this
         length.
+    factorial : Factorial or None
+        Arm selection among a factorial's cells: the factorial (at the
+        analysed sizes) whose cells are the arms of ``design``, the
+        equivalent multi-arm Parallel design the plan resolves (its control
+        the reference cell; see :func:`trialplan._plan_selection.multi_arm`);
+        kept for the protocol's wording.  None otherwise.
     method : {"analytic", "simulation"}
         ``"simulation"`` adds simulated powers (with Monte Carlo standard
         errors) beside the exact ones; ``n_sims`` and ``seed`` set it (and
@@ -158,6 +165,7 @@ class TrialPlan:
     multiplicity: Any = None
     adaptive: Any = None
     maximum: Allocation | None = None
+    factorial: Any = None
     method: str = "analytic"
     n_sims: int = 10_000
     seed: int = 2026
@@ -803,6 +811,11 @@ class TrialPlan:
         """
         design = self.design
         head = design.describe().split(" | ")[0]
+        if self.factorial is not None:  # arm selection among a factorial's cells
+            head = (
+                f"{self.factorial.describe().split(' | ')[0]}, its {len(design.arms)} cells as "
+                f"arms vs {design.control}"
+            )
         alloc = self.allocation
         per = (
             f"{alloc.randomized[0]} per {_UNIT.get(design.design_kind, 'cell')}"
@@ -923,7 +936,11 @@ def plan(
         effect, or as stated); the adaptive design's power, type I error and
         sample-size distribution are simulated once, with ``n_sims`` and
         ``seed``, and the randomization list holds the largest trial the
-        rule allows (:attr:`TrialPlan.maximum`).
+        rule allows (:attr:`TrialPlan.maximum`).  Or an
+        ``ArmSelection(...)`` (:mod:`trialplan.adaptive`): arms selected at an
+        interim of a multi-arm ``tp.Parallel``, or cells of a
+        ``tp.Factorial`` compared with its reference cell, resolved as the
+        equivalent multi-arm Parallel design (:attr:`TrialPlan.factorial`).
     method : {"analytic", "simulation"}, default "analytic"
         ``"simulation"`` adds simulated powers beside the exact ones.
     n_sims : int, default 10000
@@ -998,6 +1015,13 @@ a.maximum.randomized
     size = build.check_size(size, power)
     target = None if power is None else build.check_power(power)
     selects = type(adaptive).__name__ == "ArmSelection"
+    stated, factorial = design, None
+    if selects and selection.is_factorial(design):
+        # the cells against the reference cell: a multi-arm trial, resolved as its Parallel
+        factorial = design
+        design = selection.multi_arm(design)
+        selection.check_factorial_hypotheses(factorial, build.names("hypotheses", hypotheses))
+        labels = selection.arm_labels(factorial, labels if labels is not None else Labels())
     if selects:  # the primary family: every comparison with the control
         primary_ = selection.check_selection(
             design,
@@ -1037,6 +1061,10 @@ a.maximum.randomized
                 sizing = analysis.sample_size(design, power=target)
         sized = sizing.design
         sequential = getattr(sizing, "sequential", None) or sequential
+        if factorial is not None:  # the size found, written back as the factorial's
+            sizing = dataclasses.replace(
+                sizing, design=factorial.with_cell_sizes([int(v) for v in sized.n_array])
+            )
     else:
         sizing, sized = None, design
     with build.setting("randomization"):
@@ -1066,7 +1094,10 @@ a.maximum.randomized
     grid = build.full_grid(planned, sensitivity)
     return TrialPlan(
         design=planned,
-        stated=design,
+        stated=stated,
+        factorial=(
+            None if factorial is None else factorial.with_cell_sizes(list(allocation.analysed))
+        ),
         sizing=sizing,
         allocation=allocation,
         size=size,

@@ -25,6 +25,7 @@ Jinja2, matplotlib and python-docx are in the ``full`` extra.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -409,7 +410,8 @@ def spec_of(plan: Any) -> Spec:
         adaptive=plan.adaptive,
         randomization=plan.randomization.replace(n=None),
         sensitivity=plan.sensitivity_grid,
-        labels=plan.labels,
+        # a factorial's cell selection words its cells as arms: not a table of a factorial's spec
+        labels=plan.labels if plan.factorial is None else dataclasses.replace(plan.labels, arms={}),
         scenario=plan.scenario,
     )
 

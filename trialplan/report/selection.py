@@ -1,7 +1,8 @@
 """Protocol text of a plan with arm selection at an interim.
 
 Words and tables for a :class:`~trialplan.plan.TrialPlan` with
-``adaptive=ArmSelection(...)`` on a multi-arm parallel design, every number
+``adaptive=ArmSelection(...)`` on a multi-arm parallel design (or a factorial
+whose cells are the arms, the reference cell the control), every number
 read from the plan (its looks, its stage sizes per arm, its randomization
 lists and its one simulation) and formatted by
 :mod:`trialplan.report.formatting`: probabilities as percents with one
@@ -123,7 +124,20 @@ def selection_context(plan: Any, unit: str) -> dict[str, Any]:
             "fwer_mcse": _mcse(extras["mcse_fwer"]),
         }
     multiple = rule.arms_kept(len(arms)) > 1
+    factorial = None
+    if plan.factorial is not None:  # a factorial's cells are the arms (reference cell: control)
+        f, words = plan.factorial, plan.labels
+
+        def factor(name: str, levels: tuple[str, str]) -> str:
+            return f"{words.factor(name)} ({' or '.join(words.level(name, lv) for lv in levels)})"
+
+        factorial = {
+            "shape": "x".join("2" for _ in f.factors),
+            "n_cells": count(len(f.cells)),
+            "factors": words_list([factor(name, lv) for name, lv in f.factors.items()]),
+        }
     return {
+        "factorial": factorial,
         "arm": unit,
         "control": labels[control],
         "arms": words_list([labels[c] for c in arms]),

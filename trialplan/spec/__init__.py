@@ -96,7 +96,8 @@ one primary hypothesis; see :func:`trialplan.plan.plan`)::
     sd = "planned"                # or "blinded", "blinded_adjusted" (Kieser & Friede 2003)
 
 Arm selection at an interim (a ``tp.Parallel`` with a control and at least
-two other arms; every comparison with the control is primary, which
+two other arms, or a factorial whose cells are compared with the reference
+cell as arms; every comparison with the control is primary, which
 ``[analysis] primary`` may list or leave out; see :mod:`trialplan._plan_selection`)::
 
     [adaptive]                    # an ArmSelection (trialplan.adaptive)

@@ -171,12 +171,18 @@ of 4, the sum of the allocation ratios 1:1:1:1 over 4 treatments; got block_size
             if name != "sources" and not value:
                 raise ValueError(f"{name} must name at least one hypothesis; got []")
             object.__setattr__(self, name, value)
+        selects = type(self.adaptive).__name__ == "ArmSelection"
+        # arm selection among a factorial's cells names comparisons of its cells (as arms)
+        named = _selection_design(self.design) if selects else self.design
+        if named is not self.design:
+            from trialplan._plan_selection import check_factorial_hypotheses
+
+            check_factorial_hypotheses(self.design, self.hypotheses or ())
         for name in ("hypotheses", "primary"):
             for h in getattr(self, name) or ():
-                _check_hypothesis(self.design, name, h)
+                _check_hypothesis(named, name, h)
         if self.primary is None:
-            selects = type(self.adaptive).__name__ == "ArmSelection"
-            if selects and getattr(self.design, "control", None) is not None:
+            if selects and getattr(named, "control", None) is not None:
                 from trialplan._plan_selection import comparisons
 
                 # arm selection: the family of every comparison with the control
@@ -289,6 +295,18 @@ of 4, the sum of the allocation ratios 1:1:1:1 over 4 treatments; got block_size
 
 
 # ------------------------------------------------------------------ checks
+def _selection_design(design: Any) -> Any:
+    """The design whose comparisons arm selection tests (a factorial's multi-arm equivalent)."""
+    from trialplan._plan_selection import is_factorial, multi_arm
+
+    if not is_factorial(design):
+        return design
+    try:
+        return multi_arm(design)
+    except ValueError as exc:
+        raise SpecError("adaptive", str(exc)) from None
+
+
 def _check_hypothesis(design: Any, name: str, hypothesis: str) -> None:
     if is_regime_design(design):
         known = design_hypotheses(design)
